@@ -1,0 +1,96 @@
+"""retroflow: turn a resolved incident into a retrospective that changes the system.
+
+The public API for plugins is what this module exports: the ``hookimpl`` marker, the
+domain model, the role protocols, configuration types and errors. Everything else is
+private and may change.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import pluggy
+
+from retroflow.config import Config, Secret
+from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError
+from retroflow.model import (
+    ActionItem,
+    Category,
+    Effort,
+    Event,
+    EventKind,
+    Factor,
+    Finding,
+    Gap,
+    Incident,
+    Layer,
+    Moments,
+    Outcome,
+    Retro,
+    Score,
+    SourceResult,
+    Timeline,
+    Verification,
+    format_timestamp,
+    parse_timestamp,
+    stable_id,
+)
+from retroflow.request import RetroRequest
+from retroflow.roles import (
+    OutcomeMetric,
+    Renderer,
+    ScoringContext,
+    ScoringModel,
+    TicketDraft,
+    TicketRef,
+    TicketStatus,
+    TrackerSink,
+)
+
+try:
+    __version__ = version("retroflow")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+#: Marker for hook implementations: ``@hookimpl def retroflow_timeline_source(...)``.
+hookimpl = pluggy.HookimplMarker("retroflow")
+
+__all__ = [
+    "ActionItem",
+    "Category",
+    "Config",
+    "ConfigError",
+    "Effort",
+    "Event",
+    "EventKind",
+    "Factor",
+    "Finding",
+    "Gap",
+    "Incident",
+    "Layer",
+    "Moments",
+    "Outcome",
+    "OutcomeMetric",
+    "PluginError",
+    "Renderer",
+    "Retro",
+    "RetroRequest",
+    "RetroflowError",
+    "Score",
+    "ScoringContext",
+    "ScoringModel",
+    "Secret",
+    "SourceError",
+    "SourceResult",
+    "TicketDraft",
+    "TicketRef",
+    "TicketStatus",
+    "Timeline",
+    "TrackerSink",
+    "Verification",
+    "__version__",
+    "format_timestamp",
+    "hookimpl",
+    "parse_timestamp",
+    "stable_id",
+]

@@ -1,0 +1,296 @@
+"""The ``retroflow`` command line. The one place errors become messages.
+
+Exit codes: 0 success, 1 failure, 2 usage or configuration error. ``--debug`` shows the
+traceback (with secrets redacted, without frame locals).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import structlog
+
+from retroflow.config import Config, find_config_file, load_config
+from retroflow.engine import build_retro
+from retroflow.errors import ConfigError, RetroflowError
+from retroflow.logs import configure_logging, redact_text
+from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager
+from retroflow.request import RetroRequest
+
+log = structlog.get_logger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class App:
+    """What commands share: the config and the plugins, built once, on first use."""
+
+    def __init__(self, config_option: str | None, debug: bool, trace: bool, quiet: bool = False) -> None:
+        self.config_option = config_option
+        self.debug = debug
+        self.trace = trace
+        self.quiet = quiet
+        self._config: Config | None = None
+        self._plugins: Plugins | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(find_config_file(self.config_option))
+        return self._config
+
+    @property
+    def plugins(self) -> Plugins:
+        if self._plugins is None:
+            config = self.config
+            pm = get_plugin_manager(
+                only=config.engine.load_plugins,
+                block=config.engine.block_plugins,
+                trace=self.trace or None,
+            )
+            self._plugins = Plugins(pm)
+            settings = self._plugins.settings
+            config.validate_plugins({name: settings.get(name) for name in settings.names()})
+            if config.engine.scoring not in self._plugins.scoring_models:
+                raise ConfigError(
+                    f"{config.label}: [retroflow] scoring: no scoring model named "
+                    f"{config.engine.scoring!r} (available: {', '.join(self._plugins.scoring_models.names())})"
+                )
+            for name in config.engine.formats:
+                if name not in self._plugins.renderers:
+                    raise ConfigError(
+                        f"{config.label}: [retroflow] formats: no renderer named {name!r} "
+                        f"(available: {', '.join(self._plugins.renderers.names())})"
+                    )
+        return self._plugins
+
+    def progress(self, stage: str, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"retroflow: {message}", err=True)
+
+
+def handle_errors(func: F) -> F:
+    """Turn errors into one-line messages and exit codes; show tracebacks with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        app: App | None = ctx.find_object(App)
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except RetroflowError as exc:
+            if app is not None and app.debug:
+                log.error("failed", exc_info=exc)
+            click.echo(f"Error: {redact_text(str(exc))}", err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            if app is not None and app.debug:
+                log.error("unexpected failure", exc_info=exc)
+                hint = ""
+            else:
+                hint = " (run with --debug for the traceback)"
+            click.echo(f"Error: unexpected {type(exc).__name__}: {redact_text(str(exc))}{hint}", err=True)
+            ctx.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class RetroflowGroup(click.Group):
+    """Adds the commands plugins register (``retroflow_register_commands``)."""
+
+    def _plugin_commands(self, ctx: click.Context) -> click.Group:
+        group = click.Group()
+        app = ctx.find_object(App)
+        if app is not None:
+            # An error here is reported when a command needs the plugins.
+            with contextlib.suppress(RetroflowError):
+                app.plugins.commands(group)
+        return group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx).list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            command = self._plugin_commands(ctx).get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=RetroflowGroup)
+@click.version_option(package_name="retroflow")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $RETROFLOW_CONFIG, then ./retroflow.toml).",
+)
+@click.option("--debug", is_flag=True, help="Debug logs and tracebacks on errors.")
+@click.option("--trace", is_flag=True, help="Log every hook call (also $RETROFLOW_TRACE=1).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default="auto",
+    show_default=True,
+    help="Log lines on stderr: console on a terminal, JSON otherwise.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, quiet: bool, log_format: str) -> None:
+    """retroflow: turn a resolved incident into a retrospective that changes the system."""
+    configure_logging(
+        level="debug" if debug or trace else "warning",
+        json=None if log_format == "auto" else log_format == "json",
+    )
+    ctx.obj = App(config_path, debug=debug, trace=trace, quiet=quiet)
+
+
+def _safe_name(incident_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a crash leaves the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@cli.command()
+@click.argument("incident")
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    multiple=True,
+    help="Output format (repeatable; default from config: markdown and json).",
+)
+@click.option("--out", "-o", help="Output directory, or - for standard output (one format).")
+@click.option(
+    "--events",
+    "event_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A JSON Lines event file (repeatable).",
+)
+@click.option("--incident-file", type=click.Path(dir_okay=False), help="Incident metadata JSON file.")
+@click.option("--title", help="Incident title (wins over the sources).")
+@click.option("--service", "services", multiple=True, help="Affected service (repeatable; wins over the sources).")
+@click.option("--severity", help="Incident severity (wins over the sources).")
+@click.pass_obj
+@handle_errors
+def retro(
+    app: App,
+    incident: str,
+    formats: tuple[str, ...],
+    out: str | None,
+    event_files: tuple[str, ...],
+    incident_file: str | None,
+    title: str | None,
+    services: tuple[str, ...],
+    severity: str | None,
+) -> None:
+    """Build the retro of INCIDENT and write it as Markdown and JSON."""
+    config = app.config
+    plugins = app.plugins
+    chosen = list(formats) or list(config.engine.formats)
+    renderers = []
+    for name in chosen:
+        if name not in plugins.renderers:
+            raise click.UsageError(f"unknown format {name!r} (available: {', '.join(plugins.renderers.names())})")
+        renderers.append(plugins.renderers.get(name))
+    if out == "-" and len(renderers) != 1:
+        raise click.UsageError("--out - writes one format to standard output; pick one with --format")
+    for path in (*event_files, *([incident_file] if incident_file else [])):
+        if not Path(path).is_file():
+            raise click.UsageError(f"{path}: file not found")
+    overrides: dict[str, Any] = {}
+    if title:
+        overrides["title"] = title
+    if services:
+        overrides["services"] = services
+    if severity:
+        overrides["severity"] = severity
+    request = RetroRequest(
+        incident_ref=incident,
+        event_files=event_files,
+        incident_file=Path(incident_file) if incident_file else None,
+        overrides=overrides,
+    )
+    result = build_retro(request, plugins=plugins, config=config, progress=app.progress)
+    documents = [(renderer, renderer.render(result)) for renderer in renderers]
+    if out == "-":
+        click.echo(documents[0][1], nl=False)
+        return
+    directory = Path(out) if out else config.engine.output
+    for renderer, text in documents:
+        target = directory / f"{_safe_name(result.incident.id)}.{renderer.extension}"
+        write_atomically(target, text)
+        app.progress("write", f"wrote {target}")
+    for gap in result.gaps:
+        app.progress("gaps", f"data gap: {gap.plugin} ({gap.stage}, {gap.kind}): {gap.reason}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@handle_errors
+def plugins(app: App, as_json: bool) -> None:
+    """List plugins with their version and the hooks they implement."""
+    infos = describe_plugins(app.plugins.pm)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{"name": i.name, "version": i.version, "hooks": list(i.hooks), "default": i.default} for i in infos],
+                indent=2,
+            )
+        )
+        return
+    for info in infos:
+        kind = "default" if info.default else "installed"
+        click.echo(f"{info.name} {info.version} ({kind})")
+        for hook in info.hooks:
+            click.echo(f"  {hook}")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@click.pass_obj
+@handle_errors
+def config_check(app: App) -> None:
+    """Validate the config file and every plugin table, without running anything."""
+    config = app.config
+    _ = app.plugins  # validates every plugin table, the scoring model and the formats
+    where = config.path or "no config file (defaults)"
+    tables = ", ".join(f"[plugins.{t}]" for t in sorted(config.plugin_tables)) or "no plugin tables"
+    click.echo(f"{where}: OK ({tables}; scoring {config.engine.scoring})")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except ConfigError as exc:  # pragma: no cover - reached only outside commands
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,297 @@
+"""``retroflow.toml``: finding it, reading it, validating it into typed settings.
+
+The file has one ``[retroflow]`` table for the engine and one ``[plugins.<name>]`` table per
+plugin. Each plugin declares its table with an attrs class
+(:func:`~retroflow.hookspecs.retroflow_register_settings`); every error names the file, the
+key and what was expected. Secrets are never written in the file: they are environment
+references, ``token = "env:PAGERDUTY_TOKEN"``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from retroflow.errors import ConfigError
+from retroflow.logs import register_secret
+
+__all__ = ["CONFIG_ENV", "Config", "EngineSettings", "Secret", "find_config_file", "load_config"]
+
+CONFIG_ENV = "RETROFLOW_CONFIG"
+CONFIG_NAME = "retroflow.toml"
+ENV_PREFIX = "env:"
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A secret read from the environment. Its ``repr`` and ``str`` never show the value."""
+
+    env: str
+    _value: str = attrs.field(alias="value")
+
+    @classmethod
+    def from_reference(cls, reference: str, *, where: str) -> Secret:
+        if not reference.startswith(ENV_PREFIX) or not reference[len(ENV_PREFIX) :].strip():
+            raise ConfigError(
+                f'{where}: expected an environment reference like "env:NAME" '
+                "(secrets are not written into config files)"
+            )
+        name = reference[len(ENV_PREFIX) :].strip()
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        register_secret(value)
+        return cls(env=name, value=value)
+
+    def reveal(self) -> str:
+        """The secret itself, for the one call that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(env={self.env!r})"
+
+    __str__ = __repr__
+
+
+@attrs.frozen
+class EngineSettings:
+    """The ``[retroflow]`` table.
+
+    :ivar scoring: the scoring model to use, by name.
+    :ivar formats: the renderers ``retroflow retro`` writes when ``--format`` is not given.
+    :ivar output: the directory retros are written to when ``--out`` is not given.
+    :ivar source_timeout: seconds each timeline source may take.
+    :ivar plugin_timeout: seconds every other collecting hook implementation may take.
+    :ivar focus: how many of the top-scored actions are marked as the retro's focus.
+    :ivar load_plugins: only these installed (entry-point) plugins are loaded; ``[]`` loads
+        none. Unset: all are loaded. ``RETROFLOW_LOAD_PLUGINS`` wins over it.
+    :ivar block_plugins: plugins (default ones included) that are never registered.
+    """
+
+    scoring: str = "impact-math"
+    formats: list[str] = attrs.field(factory=lambda: ["markdown", "json"])
+    output: Path = Path("retros")
+    source_timeout: float = 60.0
+    plugin_timeout: float = 30.0
+    focus: int = 3
+    load_plugins: list[str] | None = None
+    block_plugins: list[str] = attrs.field(factory=list)
+
+
+class Config:
+    """A validated configuration. Built by :func:`load_config`, completed with the plugins'
+    settings by :meth:`validate_plugins` once the plugin manager knows them."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        engine: EngineSettings,
+        plugin_tables: Mapping[str, Mapping[str, Any]],
+        raw: Mapping[str, Any],
+    ) -> None:
+        self.path = path
+        self.engine = engine
+        self.plugin_tables = dict(plugin_tables)
+        self.raw = raw
+        self._settings: dict[str, Any] = {}
+
+    @classmethod
+    def empty(cls) -> Config:
+        return cls(None, EngineSettings(), {}, {})
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "configuration"
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the file are relative to the file's directory."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def validate_plugins(self, declared: Mapping[str, type[Any]]) -> None:
+        """Validate every ``[plugins.X]`` table against the settings class declared for X.
+
+        A table no installed plugin declares is an error (it is most often a typo).
+        """
+        unknown = sorted(set(self.plugin_tables) - set(declared))
+        if unknown:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ConfigError(
+                f"{self.label}: [plugins.{unknown[0]}] is not read by any installed plugin "
+                f"(tables plugins read: {known})"
+            )
+        for table, cls in declared.items():
+            if table in self.plugin_tables:
+                self._settings[table] = convert(
+                    cls,
+                    self.plugin_tables[table],
+                    where=f"{self.label}: [plugins.{table}]",
+                    base_dir=self.base_dir,
+                )
+            else:
+                try:
+                    self._settings[table] = cls()
+                except TypeError:
+                    self._settings[table] = None  # has required keys: not configured
+
+    def settings_for(self, table: str) -> Any:
+        """The validated settings of ``[plugins.<table>]``: an instance of the class the
+        plugin declared, its defaults when the table is absent, or ``None`` when the table
+        is absent and the class has required keys (the plugin is not configured)."""
+        return self._settings.get(table)
+
+    def is_configured(self, table: str) -> bool:
+        return table in self.plugin_tables
+
+
+def find_config_file(option: str | os.PathLike[str] | None, cwd: Path | None = None) -> Path | None:
+    """``--config``, then ``$RETROFLOW_CONFIG``, then ``./retroflow.toml``; ``None`` if none."""
+    if option:
+        path = Path(option)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (given with --config)")
+        return path
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (given in ${CONFIG_ENV})")
+        return path
+    candidate = (cwd or Path.cwd()) / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate the engine part of a config file (``None``: all defaults)."""
+    if path is None:
+        return Config.empty()
+    label = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label}: cannot read: {exc}") from None
+    unknown = sorted(set(raw) - {"retroflow", "plugins"})
+    if unknown:
+        raise ConfigError(f"{label}: unknown top-level key {unknown[0]!r} (expected [retroflow] or [plugins.NAME])")
+    engine_table = raw.get("retroflow", {})
+    if not isinstance(engine_table, dict):
+        raise ConfigError(f"{label}: retroflow: expected a table")
+    engine = convert(EngineSettings, engine_table, where=f"{label}: [retroflow]", base_dir=path.parent)
+    if engine.source_timeout <= 0 or engine.plugin_timeout <= 0:
+        raise ConfigError(f"{label}: [retroflow] timeouts must be positive numbers of seconds")
+    plugins = raw.get("plugins", {})
+    if not isinstance(plugins, dict):
+        raise ConfigError(f"{label}: plugins: expected a table of [plugins.NAME] tables")
+    for name, table in plugins.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{label}: plugins.{name}: expected a table ([plugins.{name}])")
+    return Config(path, engine, plugins, raw)
+
+
+# --- conversion of TOML tables into attrs settings classes -------------------------------
+
+_TYPE_WORDS: dict[Any, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    Path: "a path (string)",
+    Secret: 'an environment reference like "env:NAME"',
+}
+
+
+def convert(cls: type[Any], table: Mapping[str, Any], *, where: str, base_dir: Path) -> Any:
+    """Build ``cls`` from ``table``, with errors that say ``where`` and the key."""
+    fields = {f.name: f for f in attrs.fields(cls)}
+    aliases = {f.alias: f.name for f in fields.values()}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(table) - set(aliases))
+    if unknown:
+        raise ConfigError(f"{where} {unknown[0]}: unknown key (expected one of: {', '.join(sorted(aliases))})")
+    kwargs: dict[str, Any] = {}
+    for key, value in table.items():
+        name = aliases[key]
+        kwargs[key] = _convert_value(hints[name], value, where=f"{where} {key}", base_dir=base_dir)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        missing = [f.alias for f in fields.values() if f.default is attrs.NOTHING and f.alias not in kwargs]
+        if missing:
+            raise ConfigError(f"{where} {missing[0]}: required key is missing") from None
+        raise ConfigError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        return f"a list of {_describe(typing.get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    return _TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _convert_value(tp: Any, value: Any, *, where: str, base_dir: Path) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            return _convert_value(options[0], value, where=where, base_dir=base_dir)
+    if origin in (list, tuple):
+        (item_type, *_rest) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        items = [
+            _convert_value(item_type, item, where=f"{where}[{i}]", base_dir=base_dir) for i, item in enumerate(value)
+        ]
+        return items if origin is list else tuple(items)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        return value
+    if tp is Secret:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got a {type(value).__name__}")
+        return Secret.from_reference(value, where=where)
+    if tp is Path:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base_dir / path
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        return float(value)
+    if tp in (str, int, bool):
+        if type(value) is not tp:
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        return value
+    if isinstance(tp, type) and issubclass(tp, str):  # enums of strings
+        try:
+            return tp(value)
+        except ValueError:
+            choices = ", ".join(repr(str(c)) for c in tp)  # type: ignore[attr-defined]
+            raise ConfigError(f"{where}: expected one of {choices}, got {_shown(value)}") from None
+    return value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

@@ -1,0 +1,156 @@
+"""Timeline source ``file``: events from JSON Lines files, incident metadata from JSON.
+
+Any system can feed retroflow by writing this format (see ``docs/event-format.md``). One
+event per line::
+
+    {"at": "2026-11-02T14:03:10+00:00", "kind": "alert", "summary": "p95 > 2 s on checkout",
+     "id": "dd-881", "source": "datadog", "service": "checkout"}
+
+Required: ``at`` (ISO 8601 with an offset), ``kind``, ``summary``. Optional: ``id``,
+``source`` (default ``file``), ``actor``, ``service``, ``link``, ``details`` (an object).
+A line that cannot be read is skipped and counted as a gap; the rest still count.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config
+from retroflow.errors import SourceError
+from retroflow.model import KIND_ALIASES, Event, Gap, Incident, SourceResult, stable_id
+from retroflow.request import RetroRequest
+
+NAME = "file"
+TABLE = "file"
+_OPTIONAL_TEXT = ("actor", "service", "link")
+_KNOWN = frozenset({"at", "kind", "summary", "id", "source", "details", *_OPTIONAL_TEXT})
+_ZERO = timedelta(0)
+
+
+@attrs.frozen
+class FileSourceSettings:
+    """``[plugins.file]``.
+
+    :ivar events: JSON Lines event files, relative to the config file.
+    :ivar incident: the incident metadata JSON file, relative to the config file.
+    :ivar timeout: seconds this source may take (default: ``[retroflow] source_timeout``).
+    """
+
+    events: list[Path] = attrs.field(factory=list)
+    incident: Path | None = None
+    timeout: float | None = None
+
+
+@hookimpl
+def retroflow_register_settings(register: Any) -> None:
+    register(TABLE, FileSourceSettings)
+
+
+@hookimpl
+def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
+    settings: FileSourceSettings = config.settings_for(TABLE) or FileSourceSettings()
+    files = [*settings.events, *request.event_files]
+    incident_file = request.incident_file or settings.incident
+    if not files and incident_file is None:
+        return None
+    incident = read_incident(incident_file, request.incident_ref) if incident_file else None
+    events: list[Event] = []
+    gaps: list[Gap] = []
+    for path in files:
+        file_events, file_gap = read_events(path)
+        events.extend(file_events)
+        if file_gap is not None:
+            gaps.append(file_gap)
+    return SourceResult(incident=incident, events=events, gaps=gaps)
+
+
+def read_incident(path: Path, incident_ref: str) -> Incident:
+    """Read incident metadata; its ``id`` must be the incident asked for."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceError(f"incident file {path} not found") from None
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"incident file {path}: {exc}") from None
+    try:
+        incident = Incident.from_mapping(data, source=TABLE)
+    except (ValueError, TypeError) as exc:
+        raise SourceError(f"incident file {path}: {exc}") from None
+    if incident.id != incident_ref:
+        raise SourceError(f"incident file {path} describes incident {incident.id!r}, not {incident_ref!r}")
+    return incident
+
+
+def read_events(path: Path) -> tuple[list[Event], Gap | None]:
+    """Read one JSON Lines file; return its events and a gap counting skipped lines."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"event file {path} not found") from None
+    except OSError as exc:
+        raise SourceError(f"event file {path}: {exc}") from None
+    events: list[Event] = []
+    skipped = 0
+    first_problem = ""
+    loads = json.loads
+    fromisoformat = datetime.fromisoformat
+    aliases = KIND_ALIASES
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = loads(line)
+            if type(record) is not dict:
+                raise ValueError("not a JSON object")
+            at = fromisoformat(record["at"])
+            offset = at.utcoffset()
+            if offset is None:
+                raise ValueError(f"'at' {record['at']!r} has no UTC offset")
+            if offset != _ZERO or at.tzinfo is not UTC:
+                at = at.astimezone(UTC)
+            kind = aliases.get(record["kind"]) or aliases[record["kind"].lower()]
+            summary = record["summary"]
+            if type(summary) is not str:
+                raise ValueError("'summary' is not a string")
+            native_id = record.get("id")
+            if native_id is None:
+                native_id = stable_id(line.strip().decode("utf-8", "replace"))
+            details = record.get("details") or {}
+            if type(details) is not dict:
+                raise ValueError("'details' is not an object")
+            if len(record) > 3 and not _KNOWN.issuperset(record):
+                unknown = sorted(set(record) - _KNOWN)
+                raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+            events.append(
+                Event(
+                    at=at,
+                    source=str(record.get("source") or TABLE),
+                    kind=kind,
+                    summary=summary,
+                    native_id=str(native_id),
+                    actor=_text(record.get("actor")),
+                    service=_text(record.get("service")),
+                    link=_text(record.get("link")),
+                    details=details,
+                )
+            )
+        except KeyError as exc:
+            skipped += 1
+            first_problem = first_problem or f"line {number}: unknown kind or missing field {exc}"
+        except (ValueError, TypeError, AttributeError) as exc:
+            skipped += 1
+            first_problem = first_problem or f"line {number}: {exc}"
+    gap = None
+    if skipped:
+        gap = Gap(NAME, "collect", "skipped", f"{path.name}: {skipped} line(s) skipped ({first_problem})", skipped)
+    return events, gap
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

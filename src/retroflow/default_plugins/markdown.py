@@ -1,0 +1,267 @@
+"""Renderer ``markdown``: a retro a team can paste into Confluence or a repository.
+
+The timeline is condensed minute by minute: what people did and said is listed, floods of
+signals are counted per service, and quiet runs of signal-only minutes collapse into one
+row, so thousands of log lines never become thousands of rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.model import LAYER_ORDER, ActionItem, Event, EventKind, Layer, Retro
+
+#: At most this many timeline rows; past it, rows without people in them are merged.
+MAX_ROWS = 60
+#: At most this many events are named in one row.
+PER_ROW = 4
+
+_MOMENT_LABELS = {
+    "first_signal": "First signal",
+    "first_alert": "First alert",
+    "first_page": "First page",
+    "first_ack": "First acknowledgement",
+    "mitigation": "Mitigated",
+    "resolve": "Resolved",
+}
+_DURATION_LABELS = {
+    "detect": "Time to detect (first signal → alert or page)",
+    "acknowledge": "Time to acknowledge (page → ack)",
+    "mitigate": "Time to mitigate (start → mitigation)",
+    "resolve": "Time to resolve (start → resolution)",
+}
+
+
+def human_duration(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    seconds = round(value.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def _hm(value: datetime) -> str:
+    return value.strftime("%H:%M")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+@attrs.define
+class _Row:
+    start: datetime
+    end: datetime
+    notable: list[Event] = attrs.field(factory=list)
+    signals: Counter[str] = attrs.field(factory=Counter)
+    first_signal: str = ""
+
+    @property
+    def has_people(self) -> bool:
+        return bool(self.notable)
+
+    def merge(self, other: _Row) -> None:
+        self.end = other.end
+        self.notable.extend(other.notable)
+        self.signals.update(other.signals)
+        self.first_signal = self.first_signal or other.first_signal
+
+    def label(self) -> str:
+        if self.start == self.end:
+            return _hm(self.start)
+        return f"{_hm(self.start)}–{_hm(self.end)}"
+
+    def text(self) -> str:
+        parts = [
+            f"**{e.kind.value}** {e.summary}" + (f" ({e.actor})" if e.actor else "") for e in self.notable[:PER_ROW]
+        ]
+        if len(self.notable) > PER_ROW:
+            parts.append(f"… and {len(self.notable) - PER_ROW} more")
+        total = sum(self.signals.values())
+        if total:
+            by_service = ", ".join(
+                f"{svc} {n:,}" for svc, n in sorted(self.signals.items(), key=lambda i: (-i[1], i[0]))
+            )
+            example = f" — e.g. “{self.first_signal}”" if self.first_signal else ""
+            parts.append(f"{total:,} signal{'s' if total != 1 else ''} ({by_service}){example}")
+        return "; ".join(parts)
+
+
+def condense(events: Sequence[Event], max_rows: int = MAX_ROWS) -> list[_Row]:
+    """Rows of a condensed timeline: one per minute, then merged until at most
+    ``max_rows`` remain (signal-only runs first, then quiet stretches between people)."""
+    rows: list[_Row] = []
+    current: _Row | None = None
+    signal = EventKind.SIGNAL
+    for event in events:
+        minute = event.at.replace(second=0, microsecond=0)
+        if current is None or current.start != minute:
+            current = _Row(start=minute, end=minute)
+            rows.append(current)
+        if event.kind is signal:
+            current.signals[event.service or "unknown service"] += 1
+            if not current.first_signal:
+                current.first_signal = event.summary
+        else:
+            current.notable.append(event)
+    rows = _merge_runs(rows, lambda a, b: not a.has_people and not b.has_people)
+    if len(rows) > max_rows:
+        rows = _merge_runs(rows, lambda a, b: not b.has_people)
+    while len(rows) > max_rows:  # still too many: pair up neighbours
+        merged: list[_Row] = []
+        for i in range(0, len(rows), 2):
+            row = rows[i]
+            if i + 1 < len(rows):
+                row.merge(rows[i + 1])
+            merged.append(row)
+        rows = merged
+    return rows
+
+
+def _merge_runs(rows: list[_Row], mergeable: Any) -> list[_Row]:
+    out: list[_Row] = []
+    for row in rows:
+        if out and mergeable(out[-1], row):
+            out[-1].merge(row)
+        else:
+            out.append(row)
+    return out
+
+
+def _lines_for_actions(actions: Iterable[ActionItem]) -> list[str]:
+    lines = ["| # | Focus | Score | Action | Category | Owner | Verify by |", "|---|---|---|---|---|---|---|"]
+    notes: list[str] = []
+    for rank, action in enumerate(actions, start=1):
+        score = f"{action.score.value:g}" if action.score else "—"
+        verify = "—"
+        if action.verify:
+            verify = action.verify.metric
+            if action.verify.service:
+                verify += f" on {action.verify.service}"
+            if action.verify.target:
+                verify += f": {action.verify.target}"
+        lines.append(
+            f"| {rank} | {'★' if action.focus else ''} | {score} | {_cell(action.title)} | "
+            f"{action.category.value if action.category else '—'} | {_cell(action.owner or '—')} | {_cell(verify)} |"
+        )
+        details = []
+        if action.change:
+            details.append(f"   - Change: {action.change}")
+        if action.score and action.score.explanation:
+            details.append(f"   - Why this score: {action.score.explanation}")
+        for finding in action.findings:
+            details.append(f"   - ⚠ `{finding.rule}`: {finding.message} Suggestion: {finding.suggestion}")
+        if details:
+            notes.append(f"{rank}. **{action.title}**")
+            notes.extend(details)
+    return lines + (["", *notes] if notes else [])
+
+
+def render_markdown(retro: Retro) -> str:
+    incident = retro.incident
+    moments = retro.timeline.moments
+    out: list[str] = [f"# Retrospective: {incident.title or incident.id}", ""]
+    facts = [f"**Incident** {incident.id}"]
+    if incident.services:
+        facts.append(f"**Services** {', '.join(incident.services)}")
+    for label, value in (
+        ("Severity", incident.severity),
+        ("Urgency", incident.urgency),
+        ("Priority", incident.priority),
+    ):
+        if value:
+            facts.append(f"**{label}** {value}")
+    out += [" · ".join(facts), ""]
+    if incident.links:
+        out += ["Links: " + ", ".join(f"<{link}>" for link in incident.links), ""]
+
+    out += ["## Summary", ""]
+    durations = moments.durations()
+    out += ["| Measure | Value |", "|---|---|"]
+    out += [f"| {_DURATION_LABELS[name]} | {human_duration(value)} |" for name, value in durations.items()]
+    out += ["", "| Moment | Time (UTC) |", "|---|---|"]
+    for name, label in _MOMENT_LABELS.items():
+        value = getattr(moments, name)
+        out.append(f"| {label} | {value.strftime('%Y-%m-%d %H:%M:%S') if value else '—'} |")
+    out.append("")
+
+    events = retro.timeline.events
+    out += [f"## Timeline (UTC, {len(events):,} events)", ""]
+    if events:
+        rows = condense(events)
+        day = None
+        out += ["| Time | What happened |", "|---|---|"]
+        for row in rows:
+            label = row.label()
+            if row.start.date() != day:
+                day = row.start.date()
+                label = f"{day.isoformat()} {label}"
+            out.append(f"| {label} | {_cell(row.text())} |")
+    else:
+        out.append("No events were collected.")
+    out.append("")
+
+    out += ["## Contributing conditions", ""]
+    if retro.factors:
+        by_id = retro.timeline.by_id()
+        out.append("This incident needed these conditions to line up:")
+        out.append("")
+        for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
+            factors = [f for f in retro.factors if f.layer is layer]
+            if not factors:
+                continue
+            out += [f"### {layer.value.capitalize()}", ""]
+            for factor in factors:
+                out.append(f"- **{factor.title}** (`{factor.key}`). {factor.explanation}")
+                for event_id in factor.evidence[:PER_ROW]:
+                    event = by_id.get(event_id)
+                    if event is not None:
+                        where = f"<{event.link}>" if event.link else f"`{event.id}`"
+                        out.append(f"  - {event.at.strftime('%H:%M:%S')} {event.kind.value}: {event.summary} ({where})")
+                if len(factor.evidence) > PER_ROW:
+                    out.append(f"  - … and {len(factor.evidence) - PER_ROW} more events")
+            out.append("")
+    else:
+        out += ["No contributing conditions were found by the installed heuristics.", ""]
+    if retro.narrative:
+        out += [*retro.narrative, ""]
+
+    out += [f"## Actions (prioritised by {retro.scoring_model or 'no model'})", ""]
+    if retro.actions:
+        out += _lines_for_actions(retro.actions)
+    else:
+        out.append("No actions were proposed.")
+    out.append("")
+    if retro.findings:
+        out += ["## Review findings", ""]
+        out += [f"- ⚠ `{f.rule}`: {f.message} Suggestion: {f.suggestion}" for f in retro.findings]
+        out.append("")
+    if retro.gaps:
+        out += ["## Data gaps", "", "What retroflow could not see; conclusions above may miss it.", ""]
+        out += [f"- **{g.plugin}** ({g.stage}, {g.kind}): {g.reason}" for g in retro.gaps]
+        out.append("")
+    return "\n".join(out)
+
+
+class MarkdownRenderer:
+    name = "markdown"
+    extension = "md"
+
+    def render(self, retro: Retro) -> str:
+        return render_markdown(retro)
+
+
+@hookimpl(trylast=True)
+def retroflow_register_renderers(register: Any) -> None:
+    register(MarkdownRenderer())

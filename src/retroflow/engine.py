@@ -1,0 +1,350 @@
+"""The engine: runs the stages of a retro in order, each plugin isolated.
+
+Error policy (pluggy stops a hook call at the first exception and drops what was already
+collected, so the engine does not call collecting hooks through ``pm.hook``):
+
+* timeline sources run concurrently, one thread each, each with its own timeout;
+* every other collecting hook is called one implementation at a time, each with a timeout;
+* an implementation that raises or runs past its timeout becomes a :class:`Gap` in the
+  retro and the retro is still built;
+* errors at load time (a bad hook implementation) fail fast, before any of this.
+
+The same inputs give the same retro, and so byte-identical documents.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import attrs
+import pluggy
+import structlog
+
+from retroflow.config import Config
+from retroflow.errors import RetroflowError
+from retroflow.logs import redact_text
+from retroflow.model import (
+    ActionItem,
+    Event,
+    Factor,
+    Finding,
+    Gap,
+    Incident,
+    Retro,
+    SourceResult,
+    Timeline,
+    sorted_factors,
+)
+from retroflow.plugins import Plugins
+from retroflow.request import RetroRequest
+from retroflow.roles import ScoringContext
+
+__all__ = ["Progress", "build_retro", "call_isolated"]
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+#: Receives ``(stage, message)`` while a retro is built (the CLI prints them on stderr).
+Progress = Callable[[str, str], None]
+
+
+@attrs.frozen
+class _Outcome:
+    plugin: str
+    value: Any = None
+    gap: Gap | None = None
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return redact_text(text)
+
+
+class _Call:
+    """One implementation running in a daemon thread (a hung plugin cannot be killed, but
+    it is abandoned, and a daemon thread does not keep the process alive)."""
+
+    def __init__(self, plugin: str, stage: str, func: Callable[[], Any]) -> None:
+        self.plugin = plugin
+        self.stage = stage
+        self._result: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, args=(func,), name=f"retroflow-{stage}-{plugin}", daemon=True)
+        self._thread.start()
+
+    def _run(self, func: Callable[[], Any]) -> None:
+        try:
+            self._result.put((True, func()))
+        except BaseException as exc:  # isolated: every failure becomes a gap
+            self._result.put((False, exc))
+
+    def wait(self, deadline: float) -> _Outcome:
+        try:
+            ok, value = self._result.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            seconds = deadline - self._started
+            log.warning("plugin timed out", plugin=self.plugin, stage=self.stage, seconds=round(seconds, 3))
+            return _Outcome(
+                self.plugin,
+                gap=Gap(self.plugin, self.stage, "timeout", f"no answer within {seconds:g} s"),
+            )
+        elapsed = time.monotonic() - self._started
+        if ok:
+            log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
+            return _Outcome(self.plugin, value=value)
+        log.warning(
+            "plugin failed",
+            plugin=self.plugin,
+            stage=self.stage,
+            error=_describe_error(value),
+            exc_info=value,
+        )
+        return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)))
+
+
+def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, **kwargs: Any) -> list[_Outcome]:
+    """Call each implementation of a collecting hook one at a time, isolated."""
+    outcomes = []
+    for impl in plugins.implementations(hook_name):
+        call = _Call(impl.plugin_name, stage, _bind(impl, kwargs))
+        outcomes.append(call.wait(time.monotonic() + timeout))
+    return outcomes
+
+
+def _bind(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Callable[[], Any]:
+    return lambda: Plugins.call(impl, **kwargs)
+
+
+def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
+    """Start every source at once; wait for each until its own deadline."""
+    calls = []
+    for impl in plugins.implementations("retroflow_timeline_source"):
+        settings = config.settings_for(impl.plugin_name)
+        timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
+        call = _Call(impl.plugin_name, "collect", _bind(impl, {"request": request, "config": config}))
+        calls.append((call, time.monotonic() + float(timeout)))
+    return [call.wait(deadline) for call, deadline in calls]
+
+
+def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) -> list[T]:
+    """The values an implementation returned, checked for type; wrong ones become gaps."""
+    if outcome.value is None:
+        return []
+    values = outcome.value
+    if isinstance(values, expected) or not isinstance(values, Iterable):
+        values = [values]
+    good: list[T] = []
+    wrong = 0
+    for value in values:
+        if isinstance(value, expected):
+            good.append(value)
+        else:
+            wrong += 1
+    if wrong:
+        gaps.append(
+            Gap(outcome.plugin, stage, "error", f"returned {wrong} value(s) that are not {expected.__name__}", wrong)
+        )
+    return good
+
+
+def _noop(stage: str, message: str) -> None:
+    pass
+
+
+def build_retro(
+    request: RetroRequest,
+    *,
+    plugins: Plugins,
+    config: Config,
+    progress: Progress = _noop,
+    amend: Callable[[Retro], Retro] | None = None,
+) -> Retro:
+    """Build a retro for ``request``: collect, merge, find factors, propose and review
+    actions, score them.
+
+    :param amend: applied to the draft after actions are proposed and before review and
+        scoring (human input, retro-as-code).
+    :raises RetroflowError: no source knows the incident, or the scoring model is unknown.
+    """
+    structlog.contextvars.bind_contextvars(incident=request.incident_ref)
+    try:
+        return _build(request, plugins, config, progress, amend)
+    finally:
+        structlog.contextvars.unbind_contextvars("incident")
+
+
+def _build(
+    request: RetroRequest,
+    plugins: Plugins,
+    config: Config,
+    progress: Progress,
+    amend: Callable[[Retro], Retro] | None,
+) -> Retro:
+    scoring = plugins.scoring_models.get(config.engine.scoring)
+    timeout = config.engine.plugin_timeout
+    gaps: list[Gap] = []
+
+    # 1. Reconstruct.
+    progress("collect", "collecting from timeline sources")
+    results: list[tuple[str, SourceResult]] = []
+    for outcome in _collect_sources(plugins, request, config):
+        if outcome.gap is not None:
+            gaps.append(outcome.gap)
+        elif outcome.value is not None:
+            if isinstance(outcome.value, SourceResult):
+                results.append((outcome.plugin, outcome.value))
+                progress("collect", f"{outcome.plugin}: {len(outcome.value.events)} events")
+            else:
+                gaps.append(Gap(outcome.plugin, "collect", "error", "returned something that is not a SourceResult"))
+    if not results and not gaps:
+        names = ", ".join(i.plugin_name for i in plugins.implementations("retroflow_timeline_source"))
+        raise RetroflowError(
+            f"no timeline source knows incident {request.incident_ref!r} "
+            f"(sources: {names or 'none'}); configure one in retroflow.toml or pass --events"
+        )
+    incident = _merge_incident(request, results)
+    events: list[Event] = []
+    history: dict[str, Incident] = {}
+    for _plugin, result in results:
+        events.extend(result.events)
+        gaps.extend(result.gaps)
+        for past in result.history:
+            if past.id != incident.id:
+                history.setdefault(past.id, past)
+    timeline = Timeline.from_events(events, incident)
+    progress("collect", f"timeline: {len(timeline)} events")
+    past_incidents = tuple(sorted(history.values(), key=lambda i: (i.created is None, i.created, i.id)))
+
+    # 2. Contributing conditions.
+    progress("factors", "finding contributing conditions")
+    known_ids = {event.id for event in timeline.events} if timeline.events else set()
+    factors: dict[str, Factor] = {}
+    for outcome in call_isolated(
+        plugins,
+        "retroflow_find_factors",
+        "factors",
+        timeout,
+        incident=incident,
+        timeline=timeline,
+        history=past_incidents,
+        config=config,
+    ):
+        if outcome.gap:
+            gaps.append(outcome.gap)
+            continue
+        for factor in _items(outcome, Factor, gaps, "factors"):
+            missing = [e for e in factor.evidence if e not in known_ids]
+            if missing:
+                gaps.append(
+                    Gap(
+                        outcome.plugin,
+                        "factors",
+                        "error",
+                        f"factor {factor.key!r} cites unknown event(s): {', '.join(missing[:3])}",
+                    )
+                )
+            elif factor.key not in factors:
+                factors[factor.key] = factor
+    ordered_factors = sorted_factors(list(factors.values()))
+
+    # 3. System changes.
+    progress("actions", "proposing actions")
+    actions: dict[str, ActionItem] = {}
+    for outcome in call_isolated(
+        plugins,
+        "retroflow_propose_actions",
+        "actions",
+        timeout,
+        incident=incident,
+        timeline=timeline,
+        factors=ordered_factors,
+        config=config,
+    ):
+        if outcome.gap:
+            gaps.append(outcome.gap)
+            continue
+        for action in _items(outcome, ActionItem, gaps, "actions"):
+            if not action.proposed_by:
+                action = attrs.evolve(action, proposed_by=outcome.plugin)
+            actions.setdefault(action.id, action)
+
+    retro = Retro(
+        incident=incident,
+        timeline=timeline,
+        factors=ordered_factors,
+        actions=tuple(actions.values()),
+        history=past_incidents,
+        scoring_model=scoring.name,
+    )
+    if amend is not None:
+        retro = amend(retro)
+
+    # Review.
+    progress("review", "reviewing actions")
+    findings: list[Finding] = []
+    for outcome in call_isolated(plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config):
+        if outcome.gap:
+            gaps.append(outcome.gap)
+            continue
+        findings.extend(_items(outcome, Finding, gaps, "review"))
+    retro = _attach_findings(retro, findings)
+
+    # 4. Prioritise.
+    progress("score", f"scoring with {scoring.name}")
+    retro = _score(retro, scoring, config, gaps)
+    return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))
+
+
+def _merge_incident(request: RetroRequest, results: Sequence[tuple[str, SourceResult]]) -> Incident:
+    incident = Incident(id=request.incident_ref)
+    merged: Incident | None = None
+    for _plugin, result in results:
+        if result.incident is not None:
+            merged = result.incident if merged is None else merged.merged_with(result.incident)
+    if merged is not None:
+        incident = merged
+    return request.override_incident(incident)
+
+
+def _attach_findings(retro: Retro, findings: Sequence[Finding]) -> Retro:
+    by_action: dict[str, list[Finding]] = {}
+    retro_level: list[Finding] = list(retro.findings)
+    ids = retro.actions_by_id()
+    for finding in findings:
+        if finding.target in ids:
+            by_action.setdefault(finding.target, []).append(finding)
+        else:
+            retro_level.append(finding)
+    key = lambda f: (f.rule, f.target, f.message)  # noqa: E731
+    actions = tuple(
+        attrs.evolve(a, findings=tuple(sorted({*a.findings, *by_action.get(a.id, ())}, key=key))) for a in retro.actions
+    )
+    return attrs.evolve(retro, actions=actions, findings=tuple(sorted(set(retro_level), key=key)))
+
+
+def _score(retro: Retro, scoring: Any, config: Config, gaps: list[Gap]) -> Retro:
+    context = ScoringContext(
+        incident=retro.incident,
+        timeline=retro.timeline,
+        factors=retro.factors,
+        history=retro.history,
+        settings=config.settings_for(scoring.name),
+    )
+    owner = "scoring:" + scoring.name
+    scored = []
+    for action in retro.actions:
+        try:
+            scored.append(attrs.evolve(action, score=scoring.score(action, context)))
+        except Exception as exc:
+            log.warning("scoring failed", model=scoring.name, action=action.id, error=_describe_error(exc))
+            gaps.append(Gap(owner, "score", "error", f"action {action.id}: {_describe_error(exc)}"))
+            scored.append(action)
+    ranked = sorted(scored, key=lambda a: (-(a.score.value if a.score else float("-inf")), a.title, a.id))
+    focus = config.engine.focus
+    ranked = [attrs.evolve(a, focus=i < focus and a.score is not None) for i, a in enumerate(ranked)]
+    return attrs.evolve(retro, actions=tuple(ranked))

@@ -1,0 +1,111 @@
+"""Logging: structlog, configured once by the CLI, with secrets redacted.
+
+Modules only call ``structlog.get_logger()``. :func:`configure_logging` sets the processor
+chain: a console renderer on a terminal, JSON lines otherwise, tracebacks without frame
+locals, and :func:`redact` before every renderer so no secret reaches a log line, a
+traceback or an error message.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+__all__ = ["configure_logging", "redact", "redact_text", "register_secret"]
+
+MASK = "[redacted]"
+
+_SENSITIVE_KEY = re.compile(
+    r"(authorization|token|api[_-]?key|secret|password|passwd|cookie|signature|credential)",
+    re.IGNORECASE,
+)
+_SENSITIVE_VALUE = re.compile(
+    r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abpr]-[A-Za-z0-9-]+"
+    r"|whsec_[A-Za-z0-9+/=]+|lin_api_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{20,})"
+)
+
+# Secret values read from config (see retroflow.config.Secret); masked wherever they appear.
+_known_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` in every log line, traceback and error message from now on."""
+    if len(value) >= 4:
+        with _lock:
+            _known_secrets.add(value)
+
+
+def redact_text(text: str) -> str:
+    """Mask known secret values and strings that look like credentials in ``text``."""
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return _SENSITIVE_VALUE.sub(MASK, text)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {
+            k: (MASK if isinstance(k, str) and _SENSITIVE_KEY.search(k) and v else _redact_value(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, BaseException):
+        return redact_text(repr(value))
+    return value
+
+
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask sensitive keys and secret-looking values, recursively
+    (rendered tracebacks included)."""
+    for key in list(event_dict):
+        value = event_dict[key]
+        if _SENSITIVE_KEY.search(key) and value:
+            event_dict[key] = MASK
+        else:
+            event_dict[key] = _redact_value(value)
+    return event_dict
+
+
+def configure_logging(*, level: str = "warning", json: bool | None = None, stream: TextIO | None = None) -> None:
+    """Configure structlog for the process. Call once, from the CLI.
+
+    :param level: the least severe level shown.
+    :param json: JSON lines when true, console when false; default: console on a terminal.
+    :param stream: where log lines go (default: standard error).
+    """
+    out = stream if stream is not None else sys.stderr
+    if json is None:
+        json = not out.isatty()
+    tracebacks: Any
+    renderer: Any
+    if json:
+        tracebacks = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
+        renderer = structlog.processors.JSONRenderer(sort_keys=True)
+    else:
+        tracebacks = structlog.processors.format_exc_info
+        renderer = structlog.dev.ConsoleRenderer(colors=False, sort_keys=True)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            tracebacks,
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )

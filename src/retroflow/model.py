@@ -1,0 +1,513 @@
+"""The domain model: frozen value objects that cross every hook.
+
+Build them with the ``from_*`` classmethods or the constructors, change them with
+:func:`attrs.evolve`. Every timestamp is an aware UTC :class:`datetime.datetime`.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "ActionItem",
+    "Category",
+    "Effort",
+    "Event",
+    "EventKind",
+    "Factor",
+    "Finding",
+    "Gap",
+    "Incident",
+    "Layer",
+    "Moments",
+    "Outcome",
+    "Retro",
+    "Score",
+    "SourceResult",
+    "Timeline",
+    "Verification",
+    "as_utc",
+    "stable_id",
+]
+
+SCHEMA_VERSION = 1
+
+
+class EventKind(enum.StrEnum):
+    """What an event was to the responders."""
+
+    SIGNAL = "signal"  # a log, trace or metric anomaly that existed, whether anyone saw it
+    ALERT = "alert"  # a monitoring alert fired (a signal somebody set up to be told about)
+    PAGE = "page"  # a person was notified
+    ACK = "ack"  # a person acknowledged a page
+    RESPONSE = "response"  # assign, escalate, reassign, responder added, status update
+    CHANGE = "change"  # deploy, rollback, config or flag change
+    MESSAGE = "message"  # chat or a note: what people believed
+    DECISION = "decision"  # what people decided, and why
+    MITIGATION = "mitigation"  # the impact stopped (rollback done, failover, ...)
+    RESOLUTION = "resolution"  # the incident was resolved
+
+
+#: Words people write in event files, mapped to a kind.
+KIND_ALIASES: Mapping[str, EventKind] = {
+    **{k.value: k for k in EventKind},
+    "log": EventKind.SIGNAL,
+    "metric": EventKind.SIGNAL,
+    "trace": EventKind.SIGNAL,
+    "anomaly": EventKind.SIGNAL,
+    "error": EventKind.SIGNAL,
+    "notify": EventKind.PAGE,
+    "notification": EventKind.PAGE,
+    "acknowledge": EventKind.ACK,
+    "acknowledged": EventKind.ACK,
+    "assign": EventKind.RESPONSE,
+    "escalate": EventKind.RESPONSE,
+    "escalation": EventKind.RESPONSE,
+    "deploy": EventKind.CHANGE,
+    "deployment": EventKind.CHANGE,
+    "config": EventKind.CHANGE,
+    "flag": EventKind.CHANGE,
+    "rollback": EventKind.MITIGATION,
+    "chat": EventKind.MESSAGE,
+    "note": EventKind.MESSAGE,
+    "belief": EventKind.MESSAGE,
+    "resolve": EventKind.RESOLUTION,
+    "resolved": EventKind.RESOLUTION,
+}
+
+#: Kinds that count as a signal having existed.
+SIGNAL_KINDS = frozenset({EventKind.SIGNAL, EventKind.ALERT})
+
+
+class Layer(enum.StrEnum):
+    """The layer a contributing condition sits on."""
+
+    TECHNICAL = "technical"
+    HUMAN = "human"
+    PROCESS = "process"
+
+
+LAYER_ORDER = {Layer.TECHNICAL: 0, Layer.HUMAN: 1, Layer.PROCESS: 2}
+
+
+class Category(enum.StrEnum):
+    """What kind of system change an action makes."""
+
+    DETECT_FASTER = "detect faster"
+    REDUCE_COGNITIVE_LOAD = "reduce cognitive load"
+    LIMIT_BLAST_RADIUS = "limit blast radius"
+    AUTOMATE_DECISION = "automate a decision"
+
+
+class Effort(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC; refuse naive datetimes, which name no instant."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"timestamp {value.isoformat()} has no UTC offset")
+    if value.utcoffset() == timedelta(0) and value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp with an offset (``Z`` or ``+hh:mm``) into aware UTC."""
+    return as_utc(datetime.fromisoformat(text))
+
+
+def format_timestamp(value: datetime) -> str:
+    """The one textual form of a timestamp in retroflow documents: UTC with ``Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + (f".{value.microsecond:06d}Z" if value.microsecond else "Z")
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id from ``parts`` (same parts → same id, across runs)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+def _tuple_of_str(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _optional_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return {} if value is None else dict(value)
+
+
+@attrs.frozen
+class Incident:
+    """The incident a retro is about, as the sources describe it."""
+
+    id: str
+    title: str = ""
+    source: str = ""
+    services: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    severity: str | None = None
+    urgency: str | None = None
+    priority: str | None = None
+    teams: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    created: datetime | None = attrs.field(default=None, converter=_optional_utc)
+    resolved: datetime | None = attrs.field(default=None, converter=_optional_utc)
+    links: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    details: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "") -> Incident:
+        """Build from a plain mapping such as the incident JSON file of the file source.
+
+        Raises :class:`ValueError` naming the first field that is wrong.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("an incident must be a JSON object")
+        known = {f.name for f in attrs.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown incident field(s): {', '.join(unknown)}")
+        if "id" not in data or not str(data["id"]).strip():
+            raise ValueError("incident field 'id' is required")
+        kwargs: dict[str, Any] = {"source": source, **data, "id": str(data["id"])}
+        for name in ("created", "resolved"):
+            if isinstance(kwargs.get(name), str):
+                try:
+                    kwargs[name] = parse_timestamp(kwargs[name])
+                except ValueError as exc:
+                    raise ValueError(f"incident field {name!r}: {exc}") from None
+        for name in ("services", "teams", "links"):
+            value = kwargs.get(name)
+            if value is not None and not (
+                isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+            ):
+                raise ValueError(f"incident field {name!r} must be a string or a list of strings")
+        return cls(**kwargs)
+
+    def merged_with(self, other: Incident) -> Incident:
+        """Fill the fields this incident lacks from ``other`` (this one wins)."""
+        changes: dict[str, Any] = {}
+        for field in attrs.fields(Incident):
+            mine = getattr(self, field.name)
+            if mine in (None, "", ()) or (field.name == "details" and not mine):
+                theirs = getattr(other, field.name)
+                if theirs not in (None, "", ()):
+                    changes[field.name] = theirs
+        if self.details and other.details:
+            changes["details"] = {**other.details, **self.details}
+        return attrs.evolve(self, **changes) if changes else self
+
+
+@attrs.frozen
+class Event:
+    """One fact on the timeline. Identity is ``(source, native_id)``."""
+
+    at: datetime
+    source: str
+    kind: EventKind
+    summary: str
+    native_id: str
+    actor: str | None = None
+    service: str | None = None
+    link: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.native_id)
+
+    @property
+    def id(self) -> str:
+        """The id factors cite as evidence: ``source:native_id``."""
+        return f"{self.source}:{self.native_id}"
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        at: datetime,
+        source: str,
+        kind: EventKind | str,
+        summary: str,
+        native_id: str | None = None,
+        actor: str | None = None,
+        service: str | None = None,
+        link: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Validating constructor for plugins: converts ``at`` to UTC, ``kind`` from an
+        alias, and derives a stable ``native_id`` from the content when none is given."""
+        event_kind = kind if isinstance(kind, EventKind) else KIND_ALIASES.get(kind.lower())
+        if event_kind is None:
+            raise ValueError(f"unknown event kind {kind!r}")
+        at = as_utc(at)
+        if native_id is None:
+            native_id = stable_id(at.isoformat(), event_kind, summary, actor, service)
+        return cls(
+            at=at,
+            source=source,
+            kind=event_kind,
+            summary=summary,
+            native_id=str(native_id),
+            actor=actor,
+            service=service,
+            link=link,
+            details=dict(details or {}),
+        )
+
+    def sort_key(self) -> tuple[datetime, str, str]:
+        return (self.at, self.source, self.native_id)
+
+
+@attrs.frozen
+class Moments:
+    """The key moments of a timeline (``None`` where no event shows one)."""
+
+    first_signal: datetime | None = None
+    first_alert: datetime | None = None
+    first_page: datetime | None = None
+    first_ack: datetime | None = None
+    mitigation: datetime | None = None
+    resolve: datetime | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """When the incident began as far as the facts show: the earliest moment."""
+        known = [m for m in attrs.astuple(self, recurse=False) if m is not None]
+        return min(known) if known else None
+
+    @property
+    def detected(self) -> datetime | None:
+        """When somebody (or something that pages) was told: first alert or first page."""
+        known = [m for m in (self.first_alert, self.first_page) if m is not None]
+        return min(known) if known else None
+
+    def durations(self) -> dict[str, timedelta | None]:
+        """Time to detect, acknowledge, mitigate and resolve.
+
+        * ``detect``: first signal → first alert or page
+        * ``acknowledge``: first page → first ack
+        * ``mitigate``: start → mitigation
+        * ``resolve``: start → resolve
+        """
+
+        def between(a: datetime | None, b: datetime | None) -> timedelta | None:
+            return None if a is None or b is None or b < a else b - a
+
+        return {
+            "detect": between(self.first_signal, self.detected),
+            "acknowledge": between(self.first_page, self.first_ack),
+            "mitigate": between(self.start, self.mitigation),
+            "resolve": between(self.start, self.resolve),
+        }
+
+
+@attrs.frozen
+class Timeline:
+    """Events in time order, deduplicated by identity, and the key moments."""
+
+    events: tuple[Event, ...]
+    moments: Moments
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event], incident: Incident | None = None) -> Timeline:
+        """Merge events (first of each ``(source, native_id)`` wins), sort them, and find
+        the key moments. ``incident.resolved`` stands in for a missing resolution event."""
+        unique: dict[tuple[str, str], Event] = {}
+        for event in events:
+            unique.setdefault((event.source, event.native_id), event)
+        ordered = tuple(sorted(unique.values(), key=Event.sort_key))
+        firsts: dict[EventKind, datetime] = {}
+        for event in ordered:
+            if event.kind not in firsts:
+                firsts[event.kind] = event.at
+                if len(firsts) == len(EventKind):
+                    break
+        signals = [firsts[k] for k in SIGNAL_KINDS if k in firsts]
+        resolve = firsts.get(EventKind.RESOLUTION)
+        if resolve is None and incident is not None:
+            resolve = incident.resolved
+        moments = Moments(
+            first_signal=min(signals) if signals else None,
+            first_alert=firsts.get(EventKind.ALERT),
+            first_page=firsts.get(EventKind.PAGE),
+            first_ack=firsts.get(EventKind.ACK),
+            mitigation=firsts.get(EventKind.MITIGATION),
+            resolve=resolve,
+        )
+        return cls(events=ordered, moments=moments)
+
+    def by_id(self) -> dict[str, Event]:
+        return {event.id: event for event in self.events}
+
+    def of_kind(self, *kinds: EventKind) -> list[Event]:
+        return [event for event in self.events if event.kind in kinds]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@attrs.frozen
+class Factor:
+    """A contributing condition, on one layer, citing the events that show it."""
+
+    key: str
+    layer: Layer = attrs.field(converter=Layer)
+    title: str
+    explanation: str
+    evidence: tuple[str, ...] = attrs.field(converter=_to_tuple)
+    strength: float = 1.0
+    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    @evidence.validator
+    def _has_evidence(self, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+        if not value:
+            raise ValueError(f"factor {self.key!r} cites no evidence")
+
+
+@attrs.frozen
+class Verification:
+    """How to tell the change worked: a metric on a service, and the target."""
+
+    metric: str
+    service: str | None = None
+    target: str | None = None
+
+
+@attrs.frozen
+class Score:
+    """The value a named scoring model gave an action, with its inputs and why."""
+
+    model: str
+    value: float
+    inputs: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    explanation: str = ""
+
+
+@attrs.frozen
+class Finding:
+    """A review finding: a rule that tripped, on an action or on the retro's text."""
+
+    rule: str
+    message: str
+    suggestion: str
+    target: str = "retro"  # an action id, or "retro"
+    severity: str = "warning"
+
+
+def _optional_category(value: Category | str | None) -> Category | None:
+    return None if value is None else Category(value)
+
+
+def _optional_effort(value: Effort | str | None) -> Effort | None:
+    return None if value is None else Effort(value)
+
+
+@attrs.frozen
+class ActionItem:
+    """A system change proposed (or written by a person) to make a repeat unlikely.
+
+    ``id`` is stable across rebuilds of the same retro, which is what makes tracker exports
+    idempotent; :meth:`create` derives it from the incident, the factors and the title.
+    """
+
+    id: str
+    title: str
+    change: str = ""
+    category: Category | None = attrs.field(default=None, converter=_optional_category)
+    owner: str | None = None
+    due: date | None = None
+    factors: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
+    verify: Verification | None = None
+    effort: Effort | None = attrs.field(default=None, converter=_optional_effort)
+    proposed_by: str = ""
+    score: Score | None = None
+    findings: tuple[Finding, ...] = attrs.field(default=(), converter=_to_tuple)
+    focus: bool = False
+    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    @classmethod
+    def create(cls, *, incident_id: str, title: str, key: object = None, **kwargs: Any) -> ActionItem:
+        """Build an action whose id is derived from the incident and ``key`` (by default
+        the factors it answers and its title)."""
+        factors = tuple(kwargs.get("factors", ()))
+        action_id = stable_id(incident_id, key if key is not None else (factors, title))
+        return cls(id=action_id, title=title, **kwargs)
+
+
+@attrs.frozen
+class Gap:
+    """Something retroflow could not see: a source or plugin that failed, was slow, or
+    gave data it had to skip."""
+
+    plugin: str
+    stage: str
+    kind: str  # "error", "timeout", "skipped"
+    reason: str
+    count: int = 1
+
+
+@attrs.frozen
+class SourceResult:
+    """What a timeline source returns: the incident as it knows it, events, history of
+    past incidents (for recurrence and frequency), and gaps in its own data."""
+
+    incident: Incident | None = None
+    events: tuple[Event, ...] = attrs.field(default=(), converter=_to_tuple)
+    history: tuple[Incident, ...] = attrs.field(default=(), converter=_to_tuple)
+    gaps: tuple[Gap, ...] = attrs.field(default=(), converter=_to_tuple)
+
+
+@attrs.frozen
+class Outcome:
+    """A measured outcome of an action: a metric before and after it landed."""
+
+    metric: str
+    service: str | None
+    before: tuple[datetime, datetime]
+    after: tuple[datetime, datetime]
+    value_before: float | None
+    value_after: float | None
+    verdict: str  # "improved", "worse", "unchanged", "unknown"
+
+
+@attrs.frozen
+class Retro:
+    """A retrospective: what happened, what conditions lined up, what to change."""
+
+    incident: Incident
+    timeline: Timeline
+    factors: tuple[Factor, ...] = ()
+    actions: tuple[ActionItem, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    history: tuple[Incident, ...] = ()
+    scoring_model: str = ""
+    narrative: tuple[str, ...] = ()
+    version: int = 1
+    schema_version: int = SCHEMA_VERSION
+
+    def actions_by_id(self) -> dict[str, ActionItem]:
+        return {action.id: action for action in self.actions}
+
+
+def sorted_factors(factors: Sequence[Factor]) -> tuple[Factor, ...]:
+    return tuple(sorted(factors, key=lambda f: (LAYER_ORDER[f.layer], f.key, f.evidence)))

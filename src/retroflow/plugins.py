@@ -1,0 +1,260 @@
+"""Building the plugin manager, and a typed layer over its hooks.
+
+There is no module-level plugin manager: :func:`get_plugin_manager` builds a fresh one per
+run (and per test). Default plugins are registered like any other; installed plugins come
+from the ``retroflow`` entry-point group.
+
+Escape hatches:
+
+* ``RETROFLOW_LOAD_PLUGINS=a,b`` loads only those installed plugins; an empty value loads
+  none (default plugins are always registered unless blocked).
+* ``[retroflow] block_plugins = ["name"]`` never registers a plugin, default ones included.
+* ``RETROFLOW_TRACE=1`` (or ``retroflow --trace``) writes every hook call into the log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import pluggy
+import structlog
+
+from retroflow import hookspecs
+from retroflow.errors import PluginError
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "LOAD_PLUGINS_ENV",
+    "PluginInfo",
+    "Plugins",
+    "get_plugin_manager",
+]
+
+ENTRY_POINT_GROUP = "retroflow"
+LOAD_PLUGINS_ENV = "RETROFLOW_LOAD_PLUGINS"
+TRACE_ENV = "RETROFLOW_TRACE"
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "retroflow.default_plugins.file",
+    "retroflow.default_plugins.change_before_incident",
+    "retroflow.default_plugins.impact_math",
+    "retroflow.default_plugins.markdown",
+    "retroflow.default_plugins.json_renderer",
+)
+
+log = structlog.get_logger(__name__)
+
+
+def _default_plugin_name(module_name: str) -> str:
+    return module_name.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def _only_from_env() -> list[str] | None:
+    value = os.environ.get(LOAD_PLUGINS_ENV)
+    if value is None:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def get_plugin_manager(
+    *,
+    load_entrypoints: bool = True,
+    only: Sequence[str] | None = None,
+    block: Iterable[str] = (),
+    extra_plugins: Iterable[object] = (),
+    default_plugins: bool = True,
+    trace: bool | None = None,
+) -> pluggy.PluginManager:
+    """Build a plugin manager with the hook specs, default plugins and installed plugins.
+
+    :param load_entrypoints: load plugins from the ``retroflow`` entry-point group.
+    :param only: load only these installed plugins (``$RETROFLOW_LOAD_PLUGINS`` wins).
+    :param block: names never registered (default plugins included).
+    :param extra_plugins: plugin objects registered after the others (tests, embedding).
+    :param default_plugins: register the built-in plugins.
+    :param trace: write hook calls into the log (default: ``$RETROFLOW_TRACE``).
+    :raises PluginError: a plugin cannot be imported or implements an unknown hook.
+    """
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in block:
+        pm.set_blocked(name)
+    if default_plugins:
+        for module_name in DEFAULT_PLUGINS:
+            name = _default_plugin_name(module_name)
+            if pm.is_blocked(name):
+                continue
+            module = importlib.import_module(module_name)
+            _register(pm, module, name)
+    env_only = _only_from_env()
+    if env_only is not None:
+        only = env_only
+    if load_entrypoints and (only is None or only):
+        for dist, entry_point in _entry_points():
+            if only is not None and entry_point.name not in only:
+                continue
+            if pm.is_blocked(entry_point.name) or pm.has_plugin(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:
+                raise PluginError(f"plugin {entry_point.name!r} (from {dist}) failed to import: {exc}") from exc
+            _register(pm, plugin, entry_point.name, dist=dist)
+    for plugin in extra_plugins:
+        _register(pm, plugin, None)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+    if trace if trace is not None else bool(os.environ.get(TRACE_ENV)):
+        enable_tracing(pm)
+    return pm
+
+
+def _entry_points() -> Iterator[tuple[str, importlib.metadata.EntryPoint]]:
+    for dist in importlib.metadata.distributions():
+        for entry_point in dist.entry_points:
+            if entry_point.group == ENTRY_POINT_GROUP:
+                yield f"{dist.metadata['Name']} {dist.version}", entry_point
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, dist: str | None = None) -> None:
+    try:
+        registered = pm.register(plugin, name=name)
+    except ValueError as exc:  # duplicate name or object
+        raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from exc
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+    if registered is not None and dist is not None:
+        _DISTS[id(plugin)] = dist
+
+
+# Which distribution an entry-point plugin came from, for `retroflow plugins`.
+_DISTS: dict[int, str] = {}
+
+
+def enable_tracing(pm: pluggy.PluginManager) -> None:
+    """Write every hook call made through ``pm.hook`` into the log at debug level."""
+    pm.trace.root.setwriter(lambda message: log.debug("hook trace", message=message.rstrip()))
+    pm.enable_tracing()
+
+
+@attrs.frozen
+class PluginInfo:
+    name: str
+    version: str
+    hooks: tuple[str, ...]
+    default: bool
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """Each registered plugin with its distribution version and the hooks it implements."""
+    import retroflow
+
+    infos = []
+    default_names = {_default_plugin_name(m) for m in DEFAULT_PLUGINS}
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
+        dist = _DISTS.get(id(plugin))
+        if name in default_names:
+            version = retroflow.__version__
+        elif dist:
+            version = dist.rsplit(" ", 1)[-1]
+        else:
+            version = "unknown"
+        infos.append(PluginInfo(name=name or "?", version=version, hooks=hooks, default=name in default_names))
+    return sorted(infos, key=lambda i: (not i.default, i.name))
+
+
+class Registry:
+    """Named objects plugins registered for one role; records which plugin gave which."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self._items: dict[str, Any] = {}
+        self._owners: dict[str, str] = {}
+
+    def add(self, plugin_name: str, item: Any, *, name: str | None = None) -> None:
+        key = name if name is not None else getattr(item, "name", None)
+        if not isinstance(key, str) or not key:
+            raise PluginError(f"plugin {plugin_name!r} registered a {self.role} without a name")
+        if key in self._items:
+            raise PluginError(f"{self.role} {key!r} is registered by both {self._owners[key]!r} and {plugin_name!r}")
+        self._items[key] = item
+        self._owners[key] = plugin_name
+
+    def get(self, name: str) -> Any:
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise PluginError(f"no {self.role} named {name!r} (available: {known})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def owner(self, name: str) -> str:
+        return self._owners[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+
+class Plugins:
+    """A typed facade over a plugin manager: the registries of named roles, and calls of
+    collecting hooks one implementation at a time."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.settings = self._collect_register("retroflow_register_settings", "settings table", pair=True)
+        self.scoring_models = self._collect_register("retroflow_register_scoring_models", "scoring model")
+        self.renderers = self._collect_register("retroflow_register_renderers", "renderer")
+        self.tracker_sinks = self._collect_register("retroflow_register_tracker_sinks", "tracker sink")
+        self.outcome_metrics = self._collect_register("retroflow_register_outcome_metrics", "outcome metric")
+
+    def _collect_register(self, hook_name: str, role: str, *, pair: bool = False) -> Registry:
+        registry = Registry(role)
+        for impl in self.implementations(hook_name):
+            plugin_name = impl.plugin_name
+
+            def register(*args: Any, _plugin: str = plugin_name) -> None:
+                if pair:
+                    table, item = args
+                    if not attrs.has(item):
+                        raise PluginError(
+                            f"plugin {_plugin!r} declared settings [plugins.{table}] with "
+                            f"{item!r}, which is not an attrs class"
+                        )
+                    registry.add(_plugin, item, name=table)
+                else:
+                    (item,) = args
+                    registry.add(_plugin, item)
+
+            try:
+                impl.function(register=register)
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"plugin {plugin_name!r} failed in {hook_name}: {exc}") from exc
+        return registry
+
+    def implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
+        """Implementations in the order pluggy would call them (tryfirst first)."""
+        caller = getattr(self.pm.hook, hook_name)
+        return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+
+    @staticmethod
+    def call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+        """Call one implementation with the arguments it asks for."""
+        return impl.function(*[kwargs[name] for name in impl.argnames])
+
+    def commands(self, cli: Any) -> None:
+        self.pm.hook.retroflow_register_commands(cli=cli)

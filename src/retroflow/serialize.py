@@ -1,0 +1,261 @@
+"""The JSON document of a retro (schema ``retroflow.retro/1``) and back.
+
+``docs/json-schema.md`` documents the fields; ``src/retroflow/schema/retro-1.schema.json``
+is the machine-readable schema. :func:`to_document` and :func:`from_document` round-trip:
+``from_document(to_document(r)) == r``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from retroflow.model import (
+    ActionItem,
+    Event,
+    EventKind,
+    Factor,
+    Finding,
+    Gap,
+    Incident,
+    Moments,
+    Retro,
+    Score,
+    Timeline,
+    Verification,
+    format_timestamp,
+    parse_timestamp,
+)
+
+SCHEMA = "retroflow.retro/1"
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else format_timestamp(value)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else parse_timestamp(value)
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def incident_to_dict(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "source": incident.source,
+        "services": list(incident.services),
+        "severity": incident.severity,
+        "urgency": incident.urgency,
+        "priority": incident.priority,
+        "teams": list(incident.teams),
+        "created": _ts(incident.created),
+        "resolved": _ts(incident.resolved),
+        "links": list(incident.links),
+        "details": dict(incident.details),
+    }
+
+
+def incident_from_dict(data: dict[str, Any]) -> Incident:
+    return Incident(
+        id=data["id"],
+        title=data.get("title", ""),
+        source=data.get("source", ""),
+        services=data.get("services", ()),
+        severity=data.get("severity"),
+        urgency=data.get("urgency"),
+        priority=data.get("priority"),
+        teams=data.get("teams", ()),
+        created=_parse(data.get("created")),
+        resolved=_parse(data.get("resolved")),
+        links=data.get("links", ()),
+        details=data.get("details") or {},
+    )
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": event.id,
+        "native_id": event.native_id,
+        "at": format_timestamp(event.at),
+        "kind": event.kind.value,
+        "source": event.source,
+        "summary": event.summary,
+    }
+    if event.actor is not None:
+        doc["actor"] = event.actor
+    if event.service is not None:
+        doc["service"] = event.service
+    if event.link is not None:
+        doc["link"] = event.link
+    if event.details:
+        doc["details"] = event.details
+    return doc
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    return Event(
+        at=parse_timestamp(data["at"]),
+        source=data["source"],
+        kind=EventKind(data["kind"]),
+        summary=data["summary"],
+        native_id=data["native_id"],
+        actor=data.get("actor"),
+        service=data.get("service"),
+        link=data.get("link"),
+        details=data.get("details") or {},
+    )
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "message": finding.message,
+        "suggestion": finding.suggestion,
+        "target": finding.target,
+        "severity": finding.severity,
+    }
+
+
+def action_to_dict(action: ActionItem) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "title": action.title,
+        "change": action.change,
+        "category": action.category.value if action.category else None,
+        "owner": action.owner,
+        "due": action.due.isoformat() if action.due else None,
+        "factors": list(action.factors),
+        "verify": None
+        if action.verify is None
+        else {"metric": action.verify.metric, "service": action.verify.service, "target": action.verify.target},
+        "effort": action.effort.value if action.effort else None,
+        "proposed_by": action.proposed_by,
+        "score": None
+        if action.score is None
+        else {
+            "model": action.score.model,
+            "value": action.score.value,
+            "inputs": dict(action.score.inputs),
+            "explanation": action.score.explanation,
+        },
+        "findings": [finding_to_dict(f) for f in action.findings],
+        "focus": action.focus,
+        "details": dict(action.details),
+    }
+
+
+def action_from_dict(data: dict[str, Any]) -> ActionItem:
+    verify = data.get("verify")
+    score = data.get("score")
+    return ActionItem(
+        id=data["id"],
+        title=data["title"],
+        change=data.get("change", ""),
+        category=data.get("category"),
+        owner=data.get("owner"),
+        due=date.fromisoformat(data["due"]) if data.get("due") else None,
+        factors=data.get("factors", ()),
+        verify=Verification(**verify) if verify else None,
+        effort=data.get("effort"),
+        proposed_by=data.get("proposed_by", ""),
+        score=Score(**score) if score else None,
+        findings=[Finding(**f) for f in data.get("findings", ())],
+        focus=data.get("focus", False),
+        details=data.get("details") or {},
+    )
+
+
+def to_document(retro: Retro) -> dict[str, Any]:
+    """The retro as plain JSON-able data (schema ``retroflow.retro/1``)."""
+    moments = retro.timeline.moments
+    return {
+        "schema": SCHEMA,
+        "version": retro.version,
+        "incident": incident_to_dict(retro.incident),
+        "moments": {
+            "first_signal": _ts(moments.first_signal),
+            "first_alert": _ts(moments.first_alert),
+            "first_page": _ts(moments.first_page),
+            "first_ack": _ts(moments.first_ack),
+            "mitigation": _ts(moments.mitigation),
+            "resolve": _ts(moments.resolve),
+        },
+        "durations": {name: _seconds(value) for name, value in moments.durations().items()},
+        "timeline": [event_to_dict(e) for e in retro.timeline.events],
+        "factors": [
+            {
+                "key": f.key,
+                "layer": f.layer.value,
+                "title": f.title,
+                "explanation": f.explanation,
+                "evidence": list(f.evidence),
+                "strength": f.strength,
+                "details": dict(f.details),
+            }
+            for f in retro.factors
+        ],
+        "narrative": list(retro.narrative),
+        "scoring_model": retro.scoring_model,
+        "actions": [action_to_dict(a) for a in retro.actions],
+        "findings": [finding_to_dict(f) for f in retro.findings],
+        "gaps": [
+            {"plugin": g.plugin, "stage": g.stage, "kind": g.kind, "reason": g.reason, "count": g.count}
+            for g in retro.gaps
+        ],
+        "history": [incident_to_dict(i) for i in retro.history],
+    }
+
+
+def from_document(doc: dict[str, Any]) -> Retro:
+    """Rebuild a :class:`Retro` from :func:`to_document` output."""
+    if doc.get("schema") != SCHEMA:
+        raise ValueError(f"not a {SCHEMA} document (schema: {doc.get('schema')!r})")
+    incident = incident_from_dict(doc["incident"])
+    moments = doc["moments"]
+    timeline = Timeline(
+        events=tuple(event_from_dict(e) for e in doc["timeline"]),
+        moments=Moments(**{name: _parse(value) for name, value in moments.items()}),
+    )
+    return Retro(
+        incident=incident,
+        timeline=timeline,
+        factors=tuple(
+            Factor(
+                key=f["key"],
+                layer=f["layer"],
+                title=f["title"],
+                explanation=f["explanation"],
+                evidence=f["evidence"],
+                strength=f["strength"],
+                details=f.get("details") or {},
+            )
+            for f in doc["factors"]
+        ),
+        actions=tuple(action_from_dict(a) for a in doc["actions"]),
+        findings=tuple(Finding(**f) for f in doc["findings"]),
+        gaps=tuple(Gap(**g) for g in doc["gaps"]),
+        history=tuple(incident_from_dict(i) for i in doc.get("history", ())),
+        scoring_model=doc.get("scoring_model", ""),
+        narrative=tuple(doc.get("narrative", ())),
+        version=doc.get("version", 1),
+    )
+
+
+def dumps(retro: Retro) -> str:
+    """The JSON text: sorted keys, two-space indent, one timeline event per line (so a
+    100,000-event document stays fast to write and readable in a diff)."""
+    doc = to_document(retro)
+    events = doc.pop("timeline")
+    placeholder = uuid.uuid4().hex
+    doc["timeline"] = placeholder
+    head = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str)
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
+    body = ",\n".join("    " + encode(e) for e in events)
+    timeline = "[\n" + body + "\n  ]" if events else "[]"
+    return head.replace(json.dumps(placeholder), timeline, 1) + "\n"
