@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from retroflow.config import Config, Secret
-from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError
+from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError
 from retroflow.model import (
     ActionItem,
     Category,
@@ -44,6 +44,7 @@ from retroflow.roles import (
     TicketDraft,
     TicketRef,
     TicketStatus,
+    TrackerClient,
     TrackerSink,
 )
 
@@ -86,6 +87,8 @@ __all__ = [
     "TicketRef",
     "TicketStatus",
     "Timeline",
+    "TrackerClient",
+    "TrackerError",
     "TrackerSink",
     "Verification",
     "__version__",

@@ -21,3 +21,18 @@ class PluginError(RetroflowError):
 
 class SourceError(RetroflowError):
     """A timeline source could not collect; the engine records it as a data gap."""
+
+
+class TrackerError(RetroflowError):
+    """A tracker request failed.
+
+    :ivar ambiguous: the request may have reached the tracker (timeout, 5xx after
+        sending): the export must be reconciled by searching for its key before any
+        re-create.
+    :ivar retry_after: seconds the tracker asked to wait, when it said.
+    """
+
+    def __init__(self, message: str, *, ambiguous: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
+        self.retry_after = retry_after

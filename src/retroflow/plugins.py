@@ -107,7 +107,8 @@ def get_plugin_manager(
                 raise PluginError(f"plugin {entry_point.name!r} (from {dist}) failed to import: {exc}") from exc
             _register(pm, plugin, entry_point.name, dist=dist)
     for plugin in extra_plugins:
-        _register(pm, plugin, None)
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        _register(pm, plugin, name if not pm.has_plugin(name) else None)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:

@@ -5,12 +5,14 @@ A plugin registers any object with these attributes; it need not inherit from an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from retroflow.config import Config
+from retroflow.errors import TrackerError
 from retroflow.model import ActionItem, Factor, Incident, Retro, Score, Timeline
 
 
@@ -46,12 +48,18 @@ class Renderer(Protocol):
 
 @attrs.frozen
 class TicketDraft:
-    """What a sink is asked to create for one action. ``key`` is the idempotency key the
-    created ticket must carry so a retried export finds it instead of creating another."""
+    """What a sink is asked to create for one action.
+
+    ``key`` is the deterministic idempotency key of the export (a hash of retro, action
+    and tracker); the created ticket must carry it (Jira label or entity property, Linear
+    client-chosen id, GitHub label or hidden marker) so that :meth:`TrackerClient.find`
+    can find it after an ambiguous failure instead of creating a second ticket.
+    """
 
     key: str
     action: ActionItem
     retro: Retro
+    retro_url: str | None = None
 
 
 @attrs.frozen
@@ -66,7 +74,8 @@ class TicketRef:
 
 @attrs.frozen
 class TicketStatus:
-    """A ticket's state as the tracker reports it: open, in progress, done, won't do."""
+    """A ticket's state as the tracker reports it: ``open``, ``in progress``, ``done`` or
+    ``won't do``, and when it last changed."""
 
     ref: TicketRef
     state: str
@@ -74,21 +83,50 @@ class TicketStatus:
 
 
 @runtime_checkable
-class TrackerSink(Protocol):
-    """A named tracker that actions are exported to."""
+class TrackerClient(Protocol):
+    """A connection to one tracker, opened with validated settings.
 
-    name: str
+    Errors: raise :class:`retroflow.errors.TrackerError` with ``ambiguous=True`` when a
+    request may have reached the tracker (timeout or 5xx after sending), ``False`` when it
+    certainly did not take effect (refused, 4xx, connection refused).
+    """
 
-    def create(self, drafts: Sequence[TicketDraft]) -> Sequence[TicketRef | Exception]:
-        """Create one ticket per draft; return, in order, a ref or the per-item error."""
+    def create(self, drafts: Sequence[TicketDraft]) -> Sequence[TicketRef | TrackerError]:
+        """Create one ticket per draft (at most ``max_batch``); return, in order, a ref or
+        the error for that item (partial failure). Raise for a failure of the whole call."""
         ...
 
     def find(self, key: str) -> TicketRef | None:
-        """Find the ticket that carries idempotency ``key``, if any."""
+        """The ticket carrying idempotency ``key``, or ``None`` if the tracker shows none
+        (which, within ``search_lag`` seconds of a create, proves nothing)."""
         ...
 
     def status(self, refs: Sequence[TicketRef]) -> Sequence[TicketStatus]:
-        """Read the current state of tickets."""
+        """The current state of each ticket, in order."""
+        ...
+
+    def preview(self, draft: TicketDraft) -> Mapping[str, Any]:
+        """Exactly what :meth:`create` would send for ``draft`` (for ``--dry-run``)."""
+        ...
+
+
+@runtime_checkable
+class TrackerSink(Protocol):
+    """A named tracker that actions are exported to (registered by plugins).
+
+    :ivar name: the name used in ``retroflow export --sink NAME``.
+    :ivar max_batch: most drafts one :meth:`TrackerClient.create` call takes.
+    :ivar search_lag: seconds after a create during which :meth:`TrackerClient.find`
+        may not see the ticket yet (Jira Cloud search is eventually consistent).
+    """
+
+    name: str
+    max_batch: int
+    search_lag: float
+
+    def open(self, config: Config) -> TrackerClient:
+        """Connect with this sink's settings (``config.settings_for(name)``); raise
+        :class:`retroflow.errors.ConfigError` naming the setting when something is missing."""
         ...
 
 

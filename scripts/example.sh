@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (see setup.sh) and build the retro of the bundled example incident into retros/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/retroflow --config contrib/examples/checkout-outage/retroflow.toml retro CHK-1042 --out retros "$@"
+echo "Read it: retros/CHK-1042.md (and retros/CHK-1042.json)"

@@ -1,0 +1,162 @@
+"""The kit plugin authors test with (and retroflow's own tests use).
+
+* :func:`make_plugins`: a fresh plugin manager, entry-point autoload off, with the
+  plugins you pass registered after the default ones.
+* :func:`make_config`: a validated :class:`~retroflow.config.Config` from TOML text.
+* :func:`make_incident`, :func:`make_event`: factories with sensible defaults.
+* :func:`build`: build a retro in one call.
+* :func:`check_source_contract`: what every timeline source must do, checked against yours.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config, EngineSettings, convert
+from retroflow.engine import build_retro
+from retroflow.model import Event, EventKind, Incident, Retro, SourceResult
+from retroflow.plugins import Plugins, get_plugin_manager
+from retroflow.request import RetroRequest
+
+__all__ = [
+    "T0",
+    "build",
+    "check_source_contract",
+    "make_config",
+    "make_event",
+    "make_incident",
+    "make_plugins",
+]
+
+#: A fixed instant tests build timelines around.
+T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+
+_counter = itertools.count(1)
+
+
+def make_plugins(*plugins: object, default_plugins: bool = True, block: Iterable[str] = ()) -> Plugins:
+    """A fresh :class:`Plugins` without installed (entry-point) plugins."""
+    pm = get_plugin_manager(
+        load_entrypoints=False, extra_plugins=plugins, default_plugins=default_plugins, block=block, trace=False
+    )
+    return Plugins(pm)
+
+
+def make_config(
+    toml: str = "", *, plugins: Plugins | None = None, path: Path | None = None, base_dir: Path | None = None
+) -> Config:
+    """A validated config from TOML text (plugin tables validated against ``plugins``)."""
+    raw = tomllib.loads(toml)
+    label = str(path) if path else "retroflow.toml"
+    directory = base_dir or (path.parent if path else Path.cwd())
+    engine = convert(EngineSettings, raw.get("retroflow", {}), where=f"{label}: [retroflow]", base_dir=directory)
+    config = Config(path or directory / "retroflow.toml", engine, raw.get("plugins", {}), raw)
+    if plugins is not None:
+        config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
+    return config
+
+
+def make_incident(**overrides: Any) -> Incident:
+    values: dict[str, Any] = {
+        "id": "INC-1",
+        "title": "Checkout errors",
+        "source": "test",
+        "services": ("checkout",),
+        "created": T0,
+        "resolved": T0 + timedelta(hours=1),
+    }
+    values.update(overrides)
+    return Incident(**values)
+
+
+def make_event(
+    kind: EventKind | str = EventKind.SIGNAL,
+    minutes: float = 0,
+    *,
+    summary: str | None = None,
+    source: str = "test",
+    native_id: str | None = None,
+    **fields: Any,
+) -> Event:
+    """An event ``minutes`` after :data:`T0` (``at=`` overrides)."""
+    at = fields.pop("at", T0 + timedelta(minutes=minutes))
+    return Event.create(
+        at=at,
+        source=source,
+        kind=kind,
+        summary=summary or f"{kind} at +{minutes} min",
+        native_id=native_id or f"e{next(_counter)}",
+        **fields,
+    )
+
+
+class _StaticSource:
+    """A source plugin returning fixed data (used by :func:`build`)."""
+
+    def __init__(self, result: SourceResult) -> None:
+        self.result = result
+
+    @hookimpl
+    def retroflow_timeline_source(self) -> SourceResult:
+        return self.result
+
+
+def build(
+    events: Iterable[Event] = (),
+    *,
+    incident: Incident | None = None,
+    history: Iterable[Incident] = (),
+    plugins: Iterable[object] = (),
+    config: str = "",
+    default_plugins: bool = True,
+) -> Retro:
+    """Build a retro from in-memory events with the default plugins plus ``plugins``
+    (``config`` is TOML text)."""
+    incident = incident or make_incident()
+    source = _StaticSource(SourceResult(incident=incident, events=tuple(events), history=tuple(history)))
+    manager = make_plugins(source, *plugins, default_plugins=default_plugins)
+    return build_retro(
+        RetroRequest(incident_ref=incident.id), plugins=manager, config=make_config(config, plugins=manager)
+    )
+
+
+def check_source_contract(plugin: object, request: RetroRequest, config: Config | None = None) -> SourceResult:
+    """Run ``plugin``'s timeline source twice and check what every source must do:
+
+    * it returns a :class:`SourceResult` (``None`` is allowed only when it does not know
+      the incident; then this check fails, so pass a request it knows);
+    * every event is an :class:`Event` with an aware UTC time and a known kind;
+    * no two events share an identity ``(source, native_id)``;
+    * the same request gives the same result (events, incident).
+
+    Returns the first result for further checks.
+    """
+    plugins = make_plugins(plugin, default_plugins=False)
+    config = config or make_config(plugins=plugins)
+    impls = plugins.implementations("retroflow_timeline_source")
+    assert impls, f"{plugin!r} implements no retroflow_timeline_source"
+    impl = impls[-1] if len(impls) > 1 else impls[0]
+    first = Plugins.call(impl, request=request, config=config)
+    second = Plugins.call(impl, request=request, config=config)
+    assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"
+    keys = set()
+    for event in first.events:
+        assert isinstance(event, Event), f"not an Event: {event!r}"
+        assert event.at.tzinfo is UTC, f"{event.id}: time {event.at!r} is not aware UTC"
+        assert isinstance(event.kind, EventKind), f"{event.id}: kind {event.kind!r} is not an EventKind"
+        assert event.key not in keys, f"duplicate event identity {event.key}"
+        keys.add(event.key)
+    assert isinstance(second, SourceResult)
+    assert [attrs.astuple(e, recurse=False) for e in first.events] == [
+        attrs.astuple(e, recurse=False) for e in second.events
+    ], "the same request gave different events"
+    assert first.incident == second.incident, "the same request gave a different incident"
+    return first
