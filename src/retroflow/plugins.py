@@ -46,6 +46,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.impact_math",
     "retroflow.default_plugins.markdown",
     "retroflow.default_plugins.json_renderer",
+    "retroflow.default_plugins.technical_conditions",
+    "retroflow.default_plugins.human_conditions",
+    "retroflow.default_plugins.process_conditions",
 )
 
 log = structlog.get_logger(__name__)

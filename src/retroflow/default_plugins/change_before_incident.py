@@ -1,4 +1,4 @@
-"""Factor heuristic ``change-before-incident`` and the action it proposes.
+"""Factor heuristic ``change-before-incident`` (technical) and the action it proposes.
 
 Fires when a change (deploy, config or flag change) to an affected service landed within
 ``window_minutes`` before the first signal. Evidence: the change(s) and the first signal.
@@ -14,8 +14,8 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
+from retroflow.default_plugins._timeline_facts import answer, cite, detail, facts_of, quoted, team_of
 from retroflow.model import (
-    SIGNAL_KINDS,
     ActionItem,
     Category,
     Effort,
@@ -46,35 +46,24 @@ def retroflow_register_settings(register: Any) -> None:
     register(TABLE, ChangeBeforeIncidentSettings)
 
 
-def affected_services(incident: Incident, timeline: Timeline) -> set[str]:
-    """The incident's services, and those of its signals."""
-    services = set(incident.services)
-    for event in timeline.events:
-        if event.kind in SIGNAL_KINDS and event.service:
-            services.add(event.service)
-    return services
-
-
 @hookimpl
 def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
     settings: ChangeBeforeIncidentSettings = config.settings_for(TABLE) or ChangeBeforeIncidentSettings()
-    first_signal = timeline.moments.first_signal
-    if first_signal is None:
+    facts = facts_of(timeline)
+    signal = facts.first_signal
+    if signal is None:
         return
-    window_start = first_signal - timedelta(minutes=settings.window_minutes)
-    services = affected_services(incident, timeline)
-    signal = next(e for e in timeline.events if e.kind in SIGNAL_KINDS)
+    window_start = signal.at - timedelta(minutes=settings.window_minutes)
+    services = set(incident.services) | set(facts.first_by_service)
     changes = [
         e
-        for e in timeline.events
-        if e.kind is EventKind.CHANGE
-        and window_start <= e.at <= first_signal
-        and (e.service in services or not services)
+        for e in facts.notable
+        if e.kind is EventKind.CHANGE and window_start <= e.at <= signal.at and (e.service in services or not services)
     ]
     if not changes:
         return
     last = changes[-1]
-    minutes = (first_signal - last.at).total_seconds() / 60
+    minutes = (signal.at - last.at).total_seconds() / 60
     names = sorted({c.service for c in changes if c.service})
     yield Factor(
         key=KEY,
@@ -84,30 +73,38 @@ def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Confi
             f"{last.summary!r} landed {minutes:.0f} min before the first signal "
             f"({signal.summary!r}); nothing stopped the change when its effect showed."
         ),
-        evidence=(*(c.id for c in changes), signal.id),
+        evidence=(*cite(changes), signal.id),
         strength=round(max(0.3, 1 - minutes / settings.window_minutes), 2),
-        details={"services": names, "minutes_before_signal": round(minutes, 1), "change": last.summary},
+        details={
+            "services": names,
+            "minutes_before_signal": round(minutes, 1),
+            "change": last.summary,
+            "change_by": last.actor,
+        },
+    )
+
+
+def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
+    services = detail(factor, "services") or list(incident.services) or ["the affected service"]
+    service = services[0]
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(KEY, service),
+        title=f"Gate deploys of {service} on an automated canary check that rolls back on its own",
+        change=(
+            f"Deploy {service} to a canary first; compare its error rate and p95 latency "
+            "with the baseline for 10 minutes and roll back automatically when either "
+            f"is worse, without waiting for a person (this time: {quoted(detail(factor, 'change', 'the change'))} "
+            f"showed its first error {detail(factor, 'minutes_before_signal', '?')} min after it landed)."
+        ),
+        category=Category.AUTOMATE_DECISION,
+        owner=team_of(incident),
+        factors=(KEY,),
+        verify=Verification(metric="bad deploys reaching all traffic", service=service, target="0 per quarter"),
+        effort=Effort.MEDIUM,
     )
 
 
 @hookimpl
 def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
-    for factor in factors:
-        if factor.key != KEY:
-            continue
-        services = factor.details.get("services") or list(incident.services) or ["the affected service"]
-        service = services[0]
-        yield ActionItem.create(
-            incident_id=incident.id,
-            key=(KEY, service),
-            title=f"Gate deploys of {service} on an automated canary check that rolls back on its own",
-            change=(
-                f"Deploy {service} to a canary first; compare its error rate and p95 latency "
-                "with the baseline for 10 minutes and roll back automatically when either "
-                "is worse, without waiting for a person."
-            ),
-            category=Category.AUTOMATE_DECISION,
-            factors=(KEY,),
-            verify=Verification(metric="bad deploys reaching all traffic", service=service, target="0 per quarter"),
-            effort=Effort.MEDIUM,
-        )
+    yield from answer(incident, factors, {KEY: _gate_deploys})

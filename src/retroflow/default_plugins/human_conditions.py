@@ -1,0 +1,420 @@
+"""Human-layer heuristics and the actions they propose.
+
+These describe the conditions people worked in, never what a person should have done:
+
+* ``slow-acknowledgement``: the first page waited long for an acknowledgement.
+* ``ownership-churn``: the incident was handed on (escalated, reassigned) several times
+  before it was fixed.
+* ``out-of-hours-page``: responders were paged outside working hours in their time zone.
+* ``responder-load``: a responder was already in other incidents in the prior 24 h
+  (from the history incidents' ``details["responders"]``).
+* ``no-coordinator``: many responders and nobody in the coordinator role.
+
+Settings: ``[plugins.human-conditions]`` (:class:`HumanSettings`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config
+from retroflow.default_plugins._timeline_facts import (
+    AUTOMATION_ACTORS,
+    answer,
+    cite,
+    detail,
+    facts_of,
+    handoff_of,
+    is_person,
+    main_service,
+    minutes,
+    quoted,
+    responders,
+    team_of,
+)
+from retroflow.model import (
+    ActionItem,
+    Category,
+    Effort,
+    Event,
+    EventKind,
+    Factor,
+    Incident,
+    Layer,
+    Timeline,
+    Verification,
+)
+
+TABLE = "human-conditions"
+SLOW_ACK = "slow-acknowledgement"
+OWNERSHIP_CHURN = "ownership-churn"
+OUT_OF_HOURS = "out-of-hours-page"
+RESPONDER_LOAD = "responder-load"
+NO_COORDINATOR = "no-coordinator"
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_COORDINATOR_ROLES = frozenset({"incident commander", "incident lead", "coordinator", "ic", "incident manager"})
+_COORDINATOR_RE = re.compile(r"(?i:\bincident (?:commander|lead|manager)\b|\bcoordinat(?:or|ing|es)\b)|\bIC\b")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')") from None
+
+
+def _parse_hours(text: str) -> tuple[time, time]:
+    match = _HOURS_RE.match(text)
+    if match is None:
+        raise ValueError(f"working_hours {text!r}: expected 'HH:MM-HH:MM', e.g. '09:00-18:00'")
+    h1, m1, h2, m2 = map(int, match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2, m2) > (24, 0):
+        raise ValueError(f"working_hours {text!r}: not a time of day")
+    end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
+    return time(h1, m1), end
+
+
+def _check_hours(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    _parse_hours(value)
+
+
+def _check_days(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    for day in value:
+        if day.lower()[:3] not in DAYS:
+            raise ValueError(f"working_days: {day!r} is not a day (use mon, tue, … sun)")
+
+
+def _check_zone(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    _zone(value)
+
+
+def _check_zones(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    for item in value:
+        name, sep, zone = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"responder_time_zones: {item!r} is not 'name=Zone/Name'")
+        _zone(zone.strip())
+
+
+@attrs.frozen
+class HumanSettings:
+    """``[plugins.human-conditions]``.
+
+    :ivar ack_minutes: first page → acknowledgement longer than this fires
+        ``slow-acknowledgement``.
+    :ivar handoffs: this many escalations or reassignments before the fix fires
+        ``ownership-churn``.
+    :ivar working_hours: local working hours, ``"HH:MM-HH:MM"``.
+    :ivar working_days: local working days (``mon`` … ``sun``).
+    :ivar default_time_zone: the zone of responders not listed in ``responder_time_zones``.
+    :ivar responder_time_zones: ``"name=Zone/Name"`` entries, e.g. ``"bob=Europe/Berlin"``.
+    :ivar load_window_hours: how far back other incidents count for ``responder-load``.
+    :ivar load_incidents: this many other incidents of one responder in that window fires
+        ``responder-load``.
+    :ivar coordinator_responders: this many responders with no coordinator fires
+        ``no-coordinator``.
+    :ivar automation_actors: actors that are tools, not people.
+    """
+
+    ack_minutes: int = 10
+    handoffs: int = 2
+    working_hours: str = attrs.field(default="09:00-18:00", validator=_check_hours)
+    working_days: list[str] = attrs.field(factory=lambda: list(DAYS[:5]), validator=_check_days)
+    default_time_zone: str = attrs.field(default="UTC", validator=_check_zone)
+    responder_time_zones: list[str] = attrs.field(factory=list, validator=_check_zones)
+    load_window_hours: int = 24
+    load_incidents: int = 1
+    coordinator_responders: int = 4
+    automation_actors: list[str] = attrs.field(factory=lambda: list(AUTOMATION_ACTORS))
+
+    def zone_of(self, person: str | None) -> tuple[ZoneInfo, bool]:
+        """The person's zone, and whether it was configured for them (not the default)."""
+        if person:
+            for item in self.responder_time_zones:
+                name, _, zone = item.partition("=")
+                if name.strip().lower() == person.lower():
+                    return _zone(zone.strip()), True
+        return _zone(self.default_time_zone), False
+
+    def in_working_hours(self, local: datetime) -> bool:
+        start, end = _parse_hours(self.working_hours)
+        days = {d.lower()[:3] for d in self.working_days}
+        return DAYS[local.weekday()] in days and start <= local.time() < end
+
+
+@hookimpl
+def retroflow_register_settings(register: Any) -> None:
+    register(TABLE, HumanSettings)
+
+
+@hookimpl
+def retroflow_find_factors(
+    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
+) -> Iterator[Factor]:
+    settings: HumanSettings = config.settings_for(TABLE) or HumanSettings()
+    facts = facts_of(timeline)
+    pages = facts.of_kind(EventKind.PAGE)
+    people = responders(facts, settings.automation_actors)
+
+    # slow-acknowledgement: first page → first ack after it (or resolution, never acked).
+    if pages:
+        page = pages[0]
+        ack = facts.first(EventKind.ACK, after=page.at)
+        end = (
+            ack or facts.first(EventKind.MITIGATION, after=page.at) or facts.first(EventKind.RESOLUTION, after=page.at)
+        )
+        if end is not None and minutes(page.at, end.at) > settings.ack_minutes:
+            waited = minutes(page.at, end.at)
+            what = f"acknowledged by {ack.actor or 'someone'}" if ack else "never acknowledged"
+            yield Factor(
+                key=SLOW_ACK,
+                layer=Layer.HUMAN,
+                title=f"The first page waited {waited:.0f} min for an acknowledgement",
+                explanation=(
+                    f"{quoted(page.summary)} at {page.at:%H:%M} was {what} "
+                    f"{waited:.0f} min later (threshold {settings.ack_minutes} min); the page did not reach a "
+                    "person able to respond at once."
+                ),
+                evidence=cite([page, end]),
+                strength=round(min(1.0, waited / (3 * settings.ack_minutes)), 2),
+                details={
+                    "minutes": round(waited, 1),
+                    "threshold_minutes": settings.ack_minutes,
+                    "paged": page.actor,
+                    "acknowledged": bool(ack),
+                    "service": main_service(incident, facts, page),
+                },
+            )
+
+    # ownership-churn: escalations/reassignments before the fix.
+    fix = facts.first(EventKind.MITIGATION) or facts.first(EventKind.RESOLUTION)
+    if fix is not None:
+        handoffs = [e for e in facts.notable if e.at <= fix.at and handoff_of(e)]
+        if len(handoffs) >= settings.handoffs:
+            fixer = fix.actor if is_person(fix.actor, settings.automation_actors) else None
+            yield Factor(
+                key=OWNERSHIP_CHURN,
+                layer=Layer.HUMAN,
+                title=f"The incident changed hands {len(handoffs)} times before it was fixed",
+                explanation=(
+                    f"{len(handoffs)} escalations or reassignments (threshold {settings.handoffs}) came before "
+                    f"{quoted(fix.summary)} at {fix.at:%H:%M}"
+                    + (f" by {fixer}" if fixer else "")
+                    + "; each hand-off cost time and context."
+                ),
+                evidence=cite([*handoffs, fix]),
+                strength=round(min(1.0, len(handoffs) / (2 * settings.handoffs)), 2),
+                details={
+                    "handoffs": len(handoffs),
+                    "threshold": settings.handoffs,
+                    "fixer": fixer,
+                    "service": main_service(incident, facts, *handoffs[:1]),
+                },
+            )
+
+    # out-of-hours-page: pages outside the paged person's working hours.
+    outside: list[tuple[Event, str]] = []
+    for page in pages:
+        zone, _known = settings.zone_of(page.actor)
+        local = page.at.astimezone(zone)
+        if not settings.in_working_hours(local):
+            outside.append((page, f"{page.actor or 'someone'} at {local:%a %H:%M} {zone.key}"))
+    if outside:
+        persons = list(dict.fromkeys(p.actor for p, _ in outside if p.actor))
+        yield Factor(
+            key=OUT_OF_HOURS,
+            layer=Layer.HUMAN,
+            title=f"Paged outside working hours: {', '.join(persons) or 'the on-call'}",
+            explanation=(
+                "Paged "
+                + "; ".join(text for _, text in outside[:4])
+                + (f" and {len(outside) - 4} more" if len(outside) > 4 else "")
+                + f" (working hours {settings.working_hours}, {', '.join(settings.working_days)}): "
+                "woken or off-duty responders need longer to reach full attention."
+            ),
+            evidence=cite(p for p, _ in outside),
+            strength=1.0,
+            details={
+                "pages": len(outside),
+                "people": persons,
+                "service": main_service(incident, facts, outside[0][0]),
+            },
+        )
+
+    # responder-load: the same people in other incidents shortly before.
+    start = timeline.moments.start or incident.created
+    if start is not None and history and people:
+        window = start - timedelta(hours=settings.load_window_hours)
+        recent = [p for p in history if p.created is not None and window <= p.created < start]
+        busy: dict[str, list[str]] = {}
+        for past in recent:
+            for name in past.details.get("responders") or ():
+                if str(name) in people:
+                    busy.setdefault(str(name), []).append(past.id)
+        busy = {name: ids for name, ids in busy.items() if len(ids) >= settings.load_incidents}
+        if busy:
+            names = sorted(busy, key=list(people).index)
+            yield Factor(
+                key=RESPONDER_LOAD,
+                layer=Layer.HUMAN,
+                title=f"Responders came from other incidents: {', '.join(names)}",
+                explanation=(
+                    "In the "
+                    f"{settings.load_window_hours} h before this incident "
+                    + "; ".join(f"{n} was in {', '.join(busy[n])}" for n in names)
+                    + ": they started this one already tired and with less context to spare."
+                ),
+                evidence=cite(people[n] for n in names),
+                strength=round(min(1.0, max(len(v) for v in busy.values()) / 3), 2),
+                details={"people": {n: busy[n] for n in names}, "window_hours": settings.load_window_hours},
+            )
+
+    # no-coordinator: many responders and nobody coordinating.
+    if len(people) >= settings.coordinator_responders and not any(_coordinates(e) for e in facts.notable):
+        names = list(people)
+        yield Factor(
+            key=NO_COORDINATOR,
+            layer=Layer.HUMAN,
+            title=f"{len(names)} responders and no coordinator",
+            explanation=(
+                f"{', '.join(names)} responded (threshold {settings.coordinator_responders}) and no event shows an "
+                "incident commander or coordinator: everyone investigated, nobody held the overall picture."
+            ),
+            evidence=cite(people.values()),
+            strength=round(min(1.0, len(names) / (2 * settings.coordinator_responders)), 2),
+            details={"responders": names, "service": main_service(incident, facts)},
+        )
+
+
+def _coordinates(event: Event) -> bool:
+    role = str(event.details.get("role", "")).lower()
+    if role in _COORDINATOR_ROLES:
+        return True
+    return event.kind in (EventKind.RESPONSE, EventKind.MESSAGE, EventKind.DECISION) and bool(
+        _COORDINATOR_RE.search(event.summary)
+    )
+
+
+# --- proposers -------------------------------------------------------------------------
+
+
+def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(SLOW_ACK, service),
+        title=f"Notify the {service} on-call by a phone call that repeats until acknowledged",
+        change=(
+            f"Change the {service} on-call notification rules from a single push or call to a phone call "
+            f"repeated every 2 min until acknowledged, with acknowledgement from the call itself (the first "
+            f"page waited {detail(factor, 'minutes')} min)."
+        ),
+        category=Category.DETECT_FASTER,
+        owner=team_of(incident),
+        factors=(SLOW_ACK,),
+        verify=Verification(metric="time to acknowledge (p90)", service=service, target="≤ 5 min"),
+        effort=Effort.LOW,
+    )
+
+
+def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    fixer = detail(factor, "fixer")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(OWNERSHIP_CHURN, service),
+        title=f"Route {service} alerts straight to the team that can fix them",
+        change=(
+            f"Map the alerts of this incident to the escalation policy of the team that fixed it"
+            f"{f' ({fixer})' if fixer else ''}, with a service-ownership entry, so the first page reaches "
+            f"them instead of {detail(factor, 'handoffs')} hand-offs."
+        ),
+        category=Category.REDUCE_COGNITIVE_LOAD,
+        owner=team_of(incident),
+        factors=(OWNERSHIP_CHURN,),
+        verify=Verification(metric="hand-offs before mitigation", service=service, target="≤ 1"),
+        effort=Effort.LOW,
+    )
+
+
+def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(OUT_OF_HOURS, service),
+        title=f"Let {service} remediate on its own out of hours and page only if that fails",
+        change=(
+            f"Outside working hours, have the {service} alert run the safe first step on its own (roll back "
+            "the last deploy, fail over) and page a person only when it does not recover, with a night "
+            "runbook that needs no context."
+        ),
+        category=Category.AUTOMATE_DECISION,
+        owner=team_of(incident),
+        factors=(OUT_OF_HOURS,),
+        verify=Verification(metric="out-of-hours pages", service=service, target="-50% per quarter"),
+        effort=Effort.MEDIUM,
+    )
+
+
+def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
+    people = detail(factor, "people", {})
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(RESPONDER_LOAD,),
+        title="Hand over to a fresh responder after an incident: cap incidents per on-call in 24 h",
+        change=(
+            "After an incident, route the next pages of that responder to the secondary for "
+            f"{detail(factor, 'window_hours', 24)} h (this time {', '.join(people) or 'responders'} came "
+            "from earlier incidents)."
+        ),
+        category=Category.REDUCE_COGNITIVE_LOAD,
+        owner=team_of(incident),
+        factors=(RESPONDER_LOAD,),
+        verify=Verification(metric="responders in two incidents within 24 h", target="0 per month"),
+        effort=Effort.MEDIUM,
+    )
+
+
+def _no_coordinator(incident: Incident, factor: Factor) -> ActionItem:
+    count = len(detail(factor, "responders", []))
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(NO_COORDINATOR,),
+        title="Assign an incident commander automatically once three responders join",
+        change=(
+            "When the third responder joins, the incident tool assigns the incident-commander role to the "
+            f"secondary on-call and posts a status template (this time {count} people responded uncoordinated)."
+        ),
+        category=Category.AUTOMATE_DECISION,
+        owner=team_of(incident),
+        factors=(NO_COORDINATOR,),
+        verify=Verification(
+            metric="incidents with 3+ responders and a named commander",
+            service=detail(factor, "service"),
+            target="100%",
+        ),
+        effort=Effort.LOW,
+    )
+
+
+PROPOSERS = {
+    SLOW_ACK: _slow_ack,
+    OWNERSHIP_CHURN: _ownership_churn,
+    OUT_OF_HOURS: _out_of_hours,
+    RESPONDER_LOAD: _responder_load,
+    NO_COORDINATOR: _no_coordinator,
+}
+
+
+@hookimpl
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
+    yield from answer(incident, factors, PROPOSERS)

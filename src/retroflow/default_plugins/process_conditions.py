@@ -1,0 +1,423 @@
+"""Process-layer heuristics and the actions they propose.
+
+* ``slow-mitigation``: from the decision (to roll back, fail over, …) to the mitigation, or
+  from the acknowledgement to the mitigation, took long.
+* ``missing-runbook``: alerts fired without a runbook link.
+* ``late-escalation``: the page stayed unacknowledged long before it escalated (to a
+  second person or level), or never escalated while unacknowledged.
+* ``recurrence``: a similar past incident (same service, and the same alert or a similar
+  title) within ``recurrence_days``; names its retro's actions and their status.
+
+Settings: ``[plugins.process-conditions]`` (:class:`ProcessSettings`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config
+from retroflow.default_plugins._timeline_facts import (
+    affected_services,
+    answer,
+    cite,
+    detail,
+    facts_of,
+    handoff_of,
+    is_alert_trigger,
+    main_service,
+    minutes,
+    monitor_of,
+    quoted,
+    runbook_of,
+    team_of,
+)
+from retroflow.model import (
+    ActionItem,
+    Category,
+    Effort,
+    Event,
+    EventKind,
+    Factor,
+    Incident,
+    Layer,
+    Timeline,
+    Verification,
+)
+
+TABLE = "process-conditions"
+SLOW_MITIGATION = "slow-mitigation"
+MISSING_RUNBOOK = "missing-runbook"
+LATE_ESCALATION = "late-escalation"
+RECURRENCE = "recurrence"
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+#: Words that say nothing about *which* failure a title describes.
+_STOPWORDS = frozenset(
+    {"a", "an", "and", "the", "of", "on", "in", "at", "to", "for", "from", "with", "by", "after", "before"}
+    | {"during", "is", "are", "was", "were", "be", "not", "no", "failing", "failed", "errors", "error", "down"}
+    | {"outage", "incident", "issue", "problem"}
+)
+_DONE = frozenset({"done", "closed", "resolved", "complete", "completed", "fixed", "won't do", "wontfix"})
+
+
+@attrs.frozen
+class ProcessSettings:
+    """``[plugins.process-conditions]``.
+
+    :ivar decision_minutes: decision → mitigation longer than this fires ``slow-mitigation``.
+    :ivar ack_to_mitigation_minutes: acknowledgement → mitigation longer than this fires
+        ``slow-mitigation``.
+    :ivar escalation_minutes: a page unacknowledged for longer than this before it
+        escalated (or without escalating) fires ``late-escalation``.
+    :ivar recurrence_days: how far back a similar incident counts for ``recurrence``.
+    :ivar title_similarity: share of title words two incidents must have in common
+        (Jaccard, 0–1) to be similar when no alert matches.
+    """
+
+    decision_minutes: int = 15
+    ack_to_mitigation_minutes: int = 30
+    escalation_minutes: int = 5
+    recurrence_days: int = 90
+    title_similarity: float = 0.5
+
+
+@hookimpl
+def retroflow_register_settings(register: Any) -> None:
+    register(TABLE, ProcessSettings)
+
+
+@hookimpl
+def retroflow_find_factors(
+    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
+) -> Iterator[Factor]:
+    settings: ProcessSettings = config.settings_for(TABLE) or ProcessSettings()
+    facts = facts_of(timeline)
+    triggers = [a for a in facts.of_kind(EventKind.ALERT) if is_alert_trigger(a)]
+    yield from _slow_mitigation(incident, facts.notable, settings)
+    yield from _missing_runbook(incident, triggers)
+    yield from _late_escalation(incident, facts.notable, settings)
+    yield from _recurrence(incident, timeline, history, triggers, settings)
+
+
+def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: ProcessSettings) -> Iterator[Factor]:
+    mitigation = next((e for e in notable if e.kind is EventKind.MITIGATION), None)
+    if mitigation is None:
+        return
+    before = [e for e in notable if e.at <= mitigation.at]
+    decision = next((e for e in reversed(before) if e.kind is EventKind.DECISION), None)
+    ack = next((e for e in before if e.kind is EventKind.ACK), None)
+    parts: list[str] = []
+    evidence: list[Event | None] = []
+    slow = False
+    details: dict[str, Any] = {"service": mitigation.service or (incident.services[0] if incident.services else None)}
+    if decision is not None:
+        took = minutes(decision.at, mitigation.at)
+        started = next(
+            (e for e in before if e.at >= decision.at and e.kind is EventKind.CHANGE and e is not mitigation), None
+        )
+        text = f"{took:.0f} min from the decision {quoted(decision.summary)} ({decision.at:%H:%M}) to mitigation"
+        if started is not None:
+            text += (
+                f" ({minutes(decision.at, started.at):.0f} min until {quoted(started.summary, 50)} began, "
+                f"{minutes(started.at, mitigation.at):.0f} min for it to finish)"
+            )
+        parts.append(text + f"; threshold {settings.decision_minutes} min")
+        evidence += [decision, started]
+        details.update(decision_minutes=round(took, 1), threshold_decision_minutes=settings.decision_minutes)
+        slow = took > settings.decision_minutes
+    if ack is not None:
+        took = minutes(ack.at, mitigation.at)
+        parts.append(
+            f"{took:.0f} min from the acknowledgement ({ack.at:%H:%M}) to mitigation; "
+            f"threshold {settings.ack_to_mitigation_minutes} min"
+        )
+        evidence.insert(0, ack)
+        details.update(ack_minutes=round(took, 1), threshold_ack_minutes=settings.ack_to_mitigation_minutes)
+        slow = slow or took > settings.ack_to_mitigation_minutes
+    if not slow:
+        return
+    longest = max(details.get("decision_minutes", 0), details.get("ack_minutes", 0))
+    details["mitigation"] = mitigation.summary
+    yield Factor(
+        key=SLOW_MITIGATION,
+        layer=Layer.PROCESS,
+        title="Mitigation took long once the way out was known"
+        if decision is not None
+        else "Mitigation took long after the page was acknowledged",
+        explanation="; ".join(parts)
+        + f". Mitigated: {quoted(mitigation.summary)} at {mitigation.at:%H:%M}. The mitigation path had manual steps.",
+        evidence=cite([*evidence, mitigation]),
+        strength=round(min(1.0, longest / (2 * settings.ack_to_mitigation_minutes)), 2),
+        details=details,
+    )
+
+
+def _missing_runbook(incident: Incident, triggers: list[Event]) -> Iterator[Factor]:
+    linked = {monitor_of(a) for a in triggers if runbook_of(a)}
+    bare = [a for a in triggers if monitor_of(a) not in linked]
+    if not bare:
+        return
+    monitors = list(dict.fromkeys(monitor_of(a) for a in bare))
+    service = next((a.service for a in bare if a.service), None)
+    yield Factor(
+        key=MISSING_RUNBOOK,
+        layer=Layer.PROCESS,
+        title=f"Alert{'s' if len(monitors) > 1 else ''} without a runbook link: {', '.join(monitors[:3])}",
+        explanation=(
+            f"{len(bare)} alert notification(s) from {', '.join(repr(m) for m in monitors[:5])} carried no runbook "
+            "link: the responder had to work out the first steps alone, at the moment of least context."
+        ),
+        evidence=cite(bare),
+        strength=1.0,
+        details={"monitors": monitors, "service": service, "alerts": len(bare)},
+    )
+
+
+def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: ProcessSettings) -> Iterator[Factor]:
+    page = next((e for e in notable if e.kind is EventKind.PAGE), None)
+    if page is None:
+        return
+    later = [e for e in notable if e.at >= page.at and e is not page]
+    ack = next((e for e in later if e.kind is EventKind.ACK), None)
+    escalation = next(
+        (
+            e
+            for e in later
+            if handoff_of(e) == "escalate" or (e.kind is EventKind.PAGE and e.actor and e.actor != page.actor)
+        ),
+        None,
+    )
+    threshold = settings.escalation_minutes
+    escalated = escalation is not None and (ack is None or escalation.at <= ack.at)
+    if escalated:
+        assert escalation is not None
+        waited = minutes(page.at, escalation.at)
+        title = f"The unacknowledged page escalated only after {waited:.0f} min"
+        text = (
+            f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {waited:.0f} min before "
+            f"{quoted(escalation.summary)} (threshold {threshold} min)"
+        )
+        evidence = [page, escalation]
+    elif ack is not None and escalation is None:
+        waited = minutes(page.at, ack.at)
+        title = f"The unacknowledged page did not escalate for {waited:.0f} min"
+        text = (
+            f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {waited:.0f} min and never "
+            f"escalated (threshold {threshold} min)"
+        )
+        evidence = [page, ack]
+    else:
+        return
+    if waited <= threshold:
+        return
+    yield Factor(
+        key=LATE_ESCALATION,
+        layer=Layer.PROCESS,
+        title=title,
+        explanation=text + "; the escalation policy waited instead of bringing in a second person.",
+        evidence=cite(evidence),
+        strength=round(min(1.0, waited / (3 * threshold)), 2),
+        details={
+            "minutes": round(waited, 1),
+            "threshold_minutes": threshold,
+            "escalated": escalated,
+            "service": page.service or (incident.services[0] if incident.services else None),
+        },
+    )
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD_RE.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def _similarity(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _recurrence(
+    incident: Incident,
+    timeline: Timeline,
+    history: tuple[Incident, ...],
+    triggers: list[Event],
+    settings: ProcessSettings,
+) -> Iterator[Factor]:
+    start = timeline.moments.start or incident.created
+    if not history or start is None:
+        return
+    facts = facts_of(timeline)
+    services = set(affected_services(incident, facts))
+    first_alert: dict[str, Event] = {}
+    for alert in triggers:
+        first_alert.setdefault(monitor_of(alert).lower(), alert)
+    title = _words(incident.title)
+    window = start - timedelta(days=settings.recurrence_days)
+    matches: list[tuple[Incident, list[Event], str]] = []
+    for past in history:
+        if past.created is None or not (window <= past.created < start) or not services & set(past.services):
+            continue
+        past_alerts = [str(a).lower() for a in (past.details.get("alerts") or past.details.get("monitors") or ())]
+        same = [first_alert[a] for a in past_alerts if a in first_alert]
+        if same:
+            matches.append((past, same, "the same alert " + ", ".join(repr(monitor_of(e)) for e in same)))
+        elif _similarity(title, _words(past.title)) >= settings.title_similarity:
+            matches.append((past, [], f"a similar title ({quoted(past.title, 60)})"))
+    if not matches:
+        return
+    matches.sort(key=lambda m: m[0].created or start, reverse=True)
+    evidence = cite(
+        [e for _, events, _ in matches for e in events] or [facts.first_signal or next(iter(timeline.events), None)]
+    )
+    if not evidence:
+        return
+    described = []
+    pasts: list[dict[str, Any]] = []
+    for past, _events, why in matches:
+        assert past.created is not None
+        days = (start - past.created) / timedelta(days=1)
+        actions = [a for a in (past.details.get("actions") or ()) if isinstance(a, dict) and a.get("title")]
+        listed = "; ".join(f"{quoted(str(a['title']), 60)} ({a.get('status') or 'status unknown'})" for a in actions)
+        described.append(
+            f"{past.id} {days:.0f} days earlier on {', '.join(sorted(services & set(past.services)))} with {why}"
+            + (f"; its retro's actions: {listed}" if listed else "; no retro actions are known for it")
+        )
+        pasts.append(
+            {
+                "id": past.id,
+                "title": past.title,
+                "days_before": round(days, 1),
+                "actions": [
+                    {"title": str(a["title"]), "status": a.get("status"), "owner": a.get("owner")} for a in actions
+                ],
+            }
+        )
+    first_evidence = next((e for _, events, _ in matches for e in events), None)
+    yield Factor(
+        key=RECURRENCE,
+        layer=Layer.PROCESS,
+        title=f"It happened before: {', '.join(p['id'] for p in pasts)}",
+        explanation="A similar incident within "
+        f"{settings.recurrence_days} days: " + " | ".join(described) + ". What was changed then did not prevent this.",
+        evidence=evidence,
+        strength=round(min(1.0, 0.5 + 0.25 * len(matches)), 2),
+        details={
+            "past": pasts,
+            "service": main_service(incident, facts, first_evidence),
+            "monitor": monitor_of(first_evidence) if first_evidence is not None else None,
+            "window_days": settings.recurrence_days,
+        },
+    )
+
+
+# --- proposers -------------------------------------------------------------------------
+
+
+def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    took = detail(factor, "decision_minutes") or detail(factor, "ack_minutes")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(SLOW_MITIGATION, service),
+        title=f"Make rolling back {service} one pre-approved command that completes in under 5 min",
+        change=(
+            f"Script the rollback of {service} (previous release kept warm, no rebuild, no approval step) and "
+            f"link it from the alert; this time mitigation took {took} min "
+            f"({quoted(detail(factor, 'mitigation', 'mitigation'), 60)})."
+        ),
+        category=Category.AUTOMATE_DECISION,
+        owner=team_of(incident),
+        factors=(SLOW_MITIGATION,),
+        verify=Verification(metric="decision-to-mitigation time", service=service, target="≤ 5 min"),
+        effort=Effort.MEDIUM,
+    )
+
+
+def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
+    monitors = detail(factor, "monitors", ["the alert"])
+    service = detail(factor, "service")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(MISSING_RUNBOOK, tuple(monitors)),
+        title=f"Link a runbook from {', '.join(repr(m) for m in monitors[:3])} with the first three checks",
+        change=(
+            f"Add a runbook link to {', '.join(repr(m) for m in monitors)} (first checks: recent deploys of "
+            f"{service or 'the service'}, saturation of its connection pools, how to roll back), and make the "
+            "alert definition fail review without one."
+        ),
+        category=Category.REDUCE_COGNITIVE_LOAD,
+        owner=team_of(incident),
+        factors=(MISSING_RUNBOOK,),
+        verify=Verification(metric="paging alerts with a runbook link", service=service, target="100%"),
+        effort=Effort.LOW,
+    )
+
+
+def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    threshold = detail(factor, "threshold_minutes", 5)
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(LATE_ESCALATION, service),
+        title=f"Escalate unacknowledged {service} pages to the next level after {threshold} min",
+        change=(
+            f"Set the escalation timeout of the {service} escalation policy to {threshold} min "
+            f"(this time the page waited {detail(factor, 'minutes')} min) and page the secondary and the "
+            "team lead together at the second level."
+        ),
+        category=Category.AUTOMATE_DECISION,
+        owner=team_of(incident),
+        factors=(LATE_ESCALATION,),
+        verify=Verification(
+            metric="time from page to escalation when unacknowledged", service=service, target=f"≤ {threshold} min"
+        ),
+        effort=Effort.LOW,
+    )
+
+
+def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
+    pasts: list[dict[str, Any]] = detail(factor, "past", [])
+    past: dict[str, Any] = pasts[0] if pasts else {"id": "the earlier incident", "actions": []}
+    open_actions = [a for a in past.get("actions", ()) if str(a.get("status") or "").lower() not in _DONE]
+    monitor = detail(factor, "monitor")
+    service = detail(factor, "service", "the affected service")
+    owners = [a["owner"] for a in open_actions if a.get("owner")]
+    what = f"{monitor!r} on {service}" if monitor else service
+    listed = "; ".join(quoted(a["title"], 60) for a in open_actions)
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(RECURRENCE, past["id"]),
+        title=f"Reopen {past['id']}'s unfinished actions automatically when {what} recurs, and finish them",
+        change=(
+            (
+                f"Finish {past['id']}'s open actions ({listed}); "
+                if listed
+                else f"Review what {past['id']}'s retro changed; "
+            )
+            + f"link its tracker items to {what} so a recurrence reopens them and shows in the follow-up report."
+        ),
+        category=Category.AUTOMATE_DECISION,
+        owner=owners[0] if owners else team_of(incident),
+        factors=(RECURRENCE,),
+        verify=Verification(
+            metric=f"recurrences of {what}", service=service, target=f"0 in {detail(factor, 'window_days', 90)} days"
+        ),
+        effort=Effort.MEDIUM,
+    )
+
+
+PROPOSERS = {
+    SLOW_MITIGATION: _slow_mitigation_action,
+    MISSING_RUNBOOK: _missing_runbook_action,
+    LATE_ESCALATION: _late_escalation_action,
+    RECURRENCE: _recurrence_action,
+}
+
+
+@hookimpl
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
+    yield from answer(incident, factors, PROPOSERS)

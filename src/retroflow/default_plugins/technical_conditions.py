@@ -1,0 +1,298 @@
+"""Technical-layer heuristics and the actions they propose.
+
+* ``detection-gap``: the first signal came long before anyone was alerted or paged.
+* ``no-automated-signal``: people were paged (or started responding) with no alert before.
+* ``blast-radius``: signals on several services.
+* ``alert-noise``: many alerts in the incident, or one monitor firing again and again.
+
+Settings: ``[plugins.technical-conditions]`` (:class:`TechnicalSettings`). The heuristic
+``change-before-incident`` lives in its own plugin.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config
+from retroflow.default_plugins._timeline_facts import (
+    answer,
+    cite,
+    detail,
+    facts_of,
+    is_alert_trigger,
+    main_service,
+    minutes,
+    monitor_of,
+    quoted,
+    team_of,
+)
+from retroflow.model import (
+    ActionItem,
+    Category,
+    Effort,
+    EventKind,
+    Factor,
+    Incident,
+    Layer,
+    Timeline,
+    Verification,
+)
+
+TABLE = "technical-conditions"
+DETECTION_GAP = "detection-gap"
+NO_AUTOMATED_SIGNAL = "no-automated-signal"
+BLAST_RADIUS = "blast-radius"
+ALERT_NOISE = "alert-noise"
+
+#: Kinds that show a person responding (when nobody was paged).
+_RESPONSE_KINDS = frozenset({EventKind.ACK, EventKind.RESPONSE})
+
+
+def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
+
+
+@attrs.frozen
+class TechnicalSettings:
+    """``[plugins.technical-conditions]``.
+
+    :ivar detection_gap_minutes: first signal → first alert or page longer than this fires
+        ``detection-gap``.
+    :ivar blast_radius_services: this many services with signals fires ``blast-radius``.
+    :ivar noisy_alerts: this many alerts firing in the incident fires ``alert-noise``.
+    :ivar flapping_triggers: one monitor firing this many times fires ``alert-noise``.
+    """
+
+    detection_gap_minutes: int = attrs.field(default=10, validator=_at_least_one)
+    blast_radius_services: int = attrs.field(default=2, validator=_at_least_one)
+    noisy_alerts: int = attrs.field(default=10, validator=_at_least_one)
+    flapping_triggers: int = attrs.field(default=3, validator=_at_least_one)
+
+
+@hookimpl
+def retroflow_register_settings(register: Any) -> None:
+    register(TABLE, TechnicalSettings)
+
+
+@hookimpl
+def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+    settings: TechnicalSettings = config.settings_for(TABLE) or TechnicalSettings()
+    facts = facts_of(timeline)
+    first = facts.first_signal
+    alerts = facts.of_kind(EventKind.ALERT)
+    first_page = facts.first(EventKind.PAGE)
+
+    # detection-gap: first signal → first alert or page.
+    detector = min(
+        (e for e in (alerts[0] if alerts else None, first_page) if e is not None), key=lambda e: e.at, default=None
+    )
+    if first is not None and detector is not None and detector is not first:
+        gap = minutes(first.at, detector.at)
+        if gap > settings.detection_gap_minutes:
+            service = main_service(incident, facts, first)
+            yield Factor(
+                key=DETECTION_GAP,
+                layer=Layer.TECHNICAL,
+                title=f"{gap:.0f} min passed between the first signal and the first {detector.kind.value}",
+                explanation=(
+                    f"The first signal ({quoted(first.summary)}, {service or 'unknown service'}) showed at "
+                    f"{first.at:%H:%M}; the first {detector.kind.value} ({quoted(detector.summary)}) came at "
+                    f"{detector.at:%H:%M}, {gap:.0f} min later (threshold {settings.detection_gap_minutes} min). "
+                    "The signal existed; nothing that tells a person was watching it."
+                ),
+                evidence=cite([first, detector]),
+                strength=round(min(1.0, gap / (3 * settings.detection_gap_minutes)), 2),
+                details={
+                    "minutes": round(gap, 1),
+                    "threshold_minutes": settings.detection_gap_minutes,
+                    "service": service,
+                    "signal": first.summary,
+                    "detected_by": detector.kind.value,
+                },
+            )
+
+    # no-automated-signal: people were paged, or responded, before any alert fired.
+    detected = first_page or next((e for e in facts.notable if e.kind in _RESPONSE_KINDS), None)
+    if detected is not None and not _automated(detected) and not (alerts and alerts[0].at <= detected.at):
+        # What people said before they were paged: often how the incident was found.
+        reporters = [e for e in facts.notable if e.kind is EventKind.MESSAGE and e.at <= detected.at][-3:]
+        service = main_service(incident, facts, detected)
+        yield Factor(
+            key=NO_AUTOMATED_SIGNAL,
+            layer=Layer.TECHNICAL,
+            title="People found the incident before any alert did",
+            explanation=(
+                f"No alert fired before {detected.kind.value} {quoted(detected.summary)} at {detected.at:%H:%M}; "
+                "the incident was noticed by people or customers, not by monitoring."
+            ),
+            evidence=cite([*reporters, detected]),
+            strength=1.0,
+            details={"service": service, "detected_by": detected.summary, "kind": detected.kind.value},
+        )
+
+    # blast-radius: signals on several services.
+    if len(facts.first_by_service) >= settings.blast_radius_services:
+        firsts = list(facts.first_by_service.items())
+        names = [name for name, _ in firsts]
+        origin = names[0]
+        yield Factor(
+            key=BLAST_RADIUS,
+            layer=Layer.TECHNICAL,
+            title=f"The failure reached {len(names)} services: {', '.join(names)}",
+            explanation=(
+                f"Signals started on {origin} at {firsts[0][1].at:%H:%M} and then showed on "
+                + ", ".join(f"{name} ({event.at:%H:%M})" for name, event in firsts[1:])
+                + "; nothing contained the failure to the service where it began."
+            ),
+            evidence=cite(event for _, event in firsts),
+            strength=round(min(1.0, len(names) / (2 * settings.blast_radius_services)), 2),
+            details={"services": names, "origin": origin, "threshold_services": settings.blast_radius_services},
+        )
+
+    # alert-noise: many alerts, or a monitor firing again and again.
+    triggers = [a for a in alerts if is_alert_trigger(a)]
+    per_monitor = Counter(monitor_of(a) for a in triggers)
+    flapping = sorted(
+        (m for m, n in per_monitor.items() if n >= settings.flapping_triggers), key=lambda m: (-per_monitor[m], m)
+    )
+    if len(triggers) >= settings.noisy_alerts or flapping:
+        noisy = set(flapping) or set(per_monitor)
+        cited = [a for a in triggers if monitor_of(a) in noisy]
+        top = flapping[0] if flapping else per_monitor.most_common(1)[0][0]
+        top_service = next((a.service for a in triggers if monitor_of(a) == top and a.service), None)
+        parts = []
+        if len(triggers) >= settings.noisy_alerts:
+            parts.append(f"{len(triggers)} alerts fired (threshold {settings.noisy_alerts})")
+        if flapping:
+            parts.append(
+                "; ".join(f"{m!r} fired {per_monitor[m]} times" for m in flapping[:3])
+                + f" (threshold {settings.flapping_triggers})"
+            )
+        yield Factor(
+            key=ALERT_NOISE,
+            layer=Layer.TECHNICAL,
+            title=f"Alert noise: {len(triggers)} alerts from {len(per_monitor)} monitor(s)",
+            explanation=", ".join(parts) + "; repeated alerts compete for the responders' attention.",
+            evidence=cite(cited),
+            strength=round(min(1.0, len(triggers) / (2 * settings.noisy_alerts) + 0.3 * bool(flapping)), 2),
+            details={
+                "alerts": len(triggers),
+                "monitors": dict(sorted(per_monitor.items())),
+                "flapping": flapping,
+                "monitor": top,
+                "service": top_service,
+                "threshold_alerts": settings.noisy_alerts,
+                "threshold_triggers": settings.flapping_triggers,
+            },
+        )
+
+
+def _automated(event: Any) -> bool:
+    """A page whose details say an alert triggered it (the alert source may be missing)."""
+    details = event.details
+    return str(details.get("trigger", "")).lower() in {"alert", "monitor"} or bool(details.get("monitor"))
+
+
+# --- proposers -------------------------------------------------------------------------
+
+
+def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    threshold = detail(factor, "threshold_minutes", 10)
+    signal = detail(factor, "signal", "the first signal")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(DETECTION_GAP, service),
+        title=f"Alert on {quoted(signal, 60)} for {service} within {min(5, threshold)} min",
+        change=(
+            f"Turn the signal that showed first ({quoted(signal)}) into an alert on {service} that pages "
+            f"within {min(5, threshold)} min of it starting (today it took {detail(factor, 'minutes')} min "
+            f"to reach a person, via the first {detail(factor, 'detected_by', 'alert')})."
+        ),
+        category="detect faster",
+        owner=team_of(incident),
+        factors=(DETECTION_GAP,),
+        verify=Verification(
+            metric="time from first signal to first page", service=service, target=f"≤ {min(5, threshold)} min"
+        ),
+        effort=Effort.LOW,
+    )
+
+
+def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
+    service = detail(factor, "service", "the affected service")
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(NO_AUTOMATED_SIGNAL, service),
+        title=f"Add a symptom alert on {service}'s customer-facing error rate and latency",
+        change=(
+            f"Alert on {service}'s user-facing error rate and p95 latency (SLO burn rate) so monitoring, "
+            f"not {quoted(detail(factor, 'detected_by', 'a person'), 60)}, is the first to notice."
+        ),
+        category=Category.DETECT_FASTER,
+        owner=team_of(incident),
+        factors=(NO_AUTOMATED_SIGNAL,),
+        verify=Verification(
+            metric="incidents detected by people before any alert", service=service, target="0 per quarter"
+        ),
+        effort=Effort.LOW,
+    )
+
+
+def _blast_radius(incident: Incident, factor: Factor) -> ActionItem:
+    services = list(detail(factor, "services", []))
+    origin = detail(factor, "origin", services[0] if services else "the failing service")
+    others = [s for s in services if s != origin] or ["its dependants"]
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(BLAST_RADIUS, origin),
+        title=f"Contain {origin} failures: timeouts and a circuit breaker between {origin} and {', '.join(others)}",
+        change=(
+            f"Put bounded timeouts, a circuit breaker and a bulkhead (separate pool) on the calls between "
+            f"{origin} and {', '.join(others)}, so a failure in one degrades it alone instead of spreading."
+        ),
+        category=Category.LIMIT_BLAST_RADIUS,
+        owner=team_of(incident),
+        factors=(BLAST_RADIUS,),
+        verify=Verification(metric="services with errors when one dependency fails", service=origin, target="1"),
+        effort=Effort.HIGH,
+    )
+
+
+def _alert_noise(incident: Incident, factor: Factor) -> ActionItem:
+    monitor = detail(factor, "monitor", "the noisiest monitor")
+    service = detail(factor, "service")
+    count = detail(factor, "monitors", {}).get(monitor, detail(factor, "alerts", 0))
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(ALERT_NOISE, monitor),
+        title=f"Deduplicate and add hysteresis to monitor {monitor!r}",
+        change=(
+            f"Group re-triggers of {monitor!r} into the open alert and require recovery for a few minutes "
+            f"before it can fire again (it fired {count} times in this incident)."
+        ),
+        category=Category.REDUCE_COGNITIVE_LOAD,
+        owner=team_of(incident),
+        factors=(ALERT_NOISE,),
+        verify=Verification(metric=f"notifications from {monitor!r} per incident", service=service, target="≤ 1"),
+        effort=Effort.LOW,
+    )
+
+
+PROPOSERS = {
+    DETECTION_GAP: _detection_gap,
+    NO_AUTOMATED_SIGNAL: _no_automated_signal,
+    BLAST_RADIUS: _blast_radius,
+    ALERT_NOISE: _alert_noise,
+}
+
+
+@hookimpl
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
+    yield from answer(incident, factors, PROPOSERS)
