@@ -1,0 +1,55 @@
+"""retroflow's store: incidents, retro versions, human input, the export outbox.
+
+SQLite by default (a file, in WAL mode), any PostgreSQL by URL. The schema is built and
+upgraded by the Alembic migrations shipped in ``retroflow/store/migrations``;
+:func:`open_store` runs them.
+
+Public API::
+
+    store = open_store("sqlite:///retroflow.db")      # or postgresql://...
+    version = store.save_retro(retro, request_ref="CHK-1042")
+    retro = store.latest_retro("CHK-1042")
+    store.add_input("CHK-1042", FactorVerdict(key="...", status="rejected", reason="..."))
+    human = store.human_input("CHK-1042")
+
+and :func:`retroflow.store.exports.export_actions` / :func:`~retroflow.store.exports.sync_status`.
+"""
+
+from __future__ import annotations
+
+from retroflow.store.database import (
+    DEFAULT_DATABASE,
+    database_url,
+    describe_url,
+    migrate,
+    open_store,
+)
+from retroflow.store.human import (
+    ActionEdit,
+    AddedEvent,
+    FactorVerdict,
+    HumanInput,
+    NewAction,
+    build_with_input,
+    load_input_file,
+)
+from retroflow.store.store import FollowUp, RetroSummary, Store, VersionSummary
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "ActionEdit",
+    "AddedEvent",
+    "FactorVerdict",
+    "FollowUp",
+    "HumanInput",
+    "NewAction",
+    "RetroSummary",
+    "Store",
+    "VersionSummary",
+    "build_with_input",
+    "database_url",
+    "describe_url",
+    "load_input_file",
+    "migrate",
+    "open_store",
+]

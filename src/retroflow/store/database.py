@@ -1,0 +1,155 @@
+"""Opening a database: URLs, engines (SQLite in WAL mode), and running the migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from retroflow.config import Config
+from retroflow.errors import ConfigError, RetroflowError
+from retroflow.logs import register_secret
+
+if TYPE_CHECKING:
+    from retroflow.store.store import Store
+
+__all__ = ["DEFAULT_DATABASE", "database_url", "describe_url", "make_engine", "migrate", "open_store"]
+
+#: The default: a SQLite file beside the config file (or in the working directory).
+DEFAULT_DATABASE = "sqlite:///retroflow.db"
+#: Set to a URL to override ``[retroflow] database`` (handy for passwords and CI).
+DATABASE_ENV = "RETROFLOW_DATABASE"
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(config: Config) -> str:
+    """The database URL for ``config``: ``$RETROFLOW_DATABASE``, else ``[retroflow] database``
+    (``env:NAME`` reads it from the environment), else :data:`DEFAULT_DATABASE`.
+
+    A relative SQLite path is relative to the config file's directory (the working
+    directory when there is no config file), like every other path in the file.
+    """
+    raw = os.environ.get(DATABASE_ENV) or getattr(config.engine, "database", None) or DEFAULT_DATABASE
+    if raw.startswith("env:"):
+        name = raw[4:].strip()
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(f"{config.label}: [retroflow] database: environment variable {name} is not set")
+        raw = value
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{config.label}: [retroflow] database: not a database URL") from None
+    if url.password:
+        register_secret(str(url.password))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database).expanduser()
+        if not path.is_absolute():
+            url = url.set(database=str(config.base_dir / path))
+    return url.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def _normalise(url: str) -> sa.URL:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; SQLite files are switched to WAL mode."""
+    parsed = _normalise(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if database and database != ":memory:":
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _alembic_config(connection: sa.Connection) -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: sa.Engine, revision: str = "head") -> None:
+    """Upgrade the schema to ``revision`` (Alembic ``upgrade``)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The schema revision the database is at (``None``: empty)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    with sa.create_engine("sqlite://").connect() as connection:
+        return ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Open the store at ``url`` and (by default) upgrade its schema to the newest.
+
+    :raises RetroflowError: the database cannot be reached or migrated (the message shows
+        the URL with its password masked).
+    """
+    from retroflow.store.store import Store
+
+    try:
+        engine = make_engine(url)
+        if upgrade:
+            migrate(engine)
+    except ArgumentError as exc:
+        raise ConfigError(f"database {describe_url(url)}: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise RetroflowError(f"database {describe_url(url)}: {_short(exc)}") from None
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"database {describe_url(url)}: driver {exc.name!r} is not installed "
+            "(for PostgreSQL: pip install 'retroflow[postgres]')"
+        ) from None
+    return Store(engine)
+
+
+def _short(exc: SQLAlchemyError) -> str:
+    """The driver's message, first line, without the SQL or parameters."""
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__

@@ -1,0 +1,575 @@
+"""Exporting actions to trackers through an outbox, exactly once in effect.
+
+No tracker API offers exactly-once delivery, so the effect is built from three parts:
+
+1. **Intent first.** One outbox row per (incident, action, sink), with a deterministic
+   idempotency key (:func:`export_key`: a hash of incident id, action id and sink name,
+   not of the retro version, so rebuilding a retro does not export again), is committed
+   before any request is sent.
+2. **Claim, then send.** A batch of rows is claimed (state ``in_flight``, a lease and an
+   attempt time) in a committed transaction, then sent; the ticket carries the key.
+3. **Record in the same transaction.** The ticket's external id is written to
+   ``tracker_links`` in the same transaction that marks the row ``done``.
+
+An ambiguous failure (timeout, 5xx after sending) leaves the row ``needs_reconcile``; a crash
+leaves it ``in_flight`` until its lease expires. Either way the next run first searches the
+tracker for the key (:meth:`TrackerClient.find`) and records the ticket if it exists; when
+it does not, the row is re-created only once ``search_lag`` seconds have passed since the
+attempt (Jira's search is eventually consistent). Certain failures (``failed``) are simply
+retried. A 429 (``TrackerError`` with ``retry_after``) is waited out, a bounded number of
+times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+import structlog
+
+from retroflow.config import Config
+from retroflow.errors import RetroflowError, TrackerError
+from retroflow.logs import redact_text
+from retroflow.model import ActionItem, Retro
+from retroflow.roles import TicketDraft, TicketRef, TicketStatus, TrackerClient, TrackerSink
+from retroflow.store import schema as t
+from retroflow.store.schema import ExportState
+from retroflow.store.store import Store
+
+__all__ = [
+    "ExportItem",
+    "ExportReport",
+    "SyncReport",
+    "export_actions",
+    "export_key",
+    "normalise_state",
+    "sync_status",
+]
+
+log = structlog.get_logger(__name__)
+
+#: Test seam: called with "claimed" (lease committed, nothing sent), "sent" (the tracker
+#: answered, nothing recorded) and "committed" (results recorded), once per batch.
+Checkpoint = Callable[[str], None]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def export_key(incident_id: str, action_id: str, sink: str) -> str:
+    """The idempotency key of exporting one action to one sink (stable across rebuilds)."""
+    digest = hashlib.sha256("\x1f".join(("retroflow-export", incident_id, action_id, sink)).encode()).hexdigest()
+    return "retroflow-" + digest[:24]
+
+
+@attrs.frozen
+class ExportItem:
+    """What happened to one action in an export run.
+
+    ``outcome`` is one of: ``created``, ``reconciled`` (found by key after an ambiguous
+    failure or crash), ``already exported``, ``waiting for search lag``,
+    ``needs reconcile``, ``failed``, ``in flight elsewhere``, and for a dry run
+    ``would create`` or ``would reconcile``.
+    """
+
+    action_id: str
+    title: str
+    key: str
+    outcome: str
+    external_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+    preview: Mapping[str, Any] | None = None
+
+
+#: Outcomes after which the action has its ticket.
+SETTLED = frozenset({"created", "reconciled", "already exported"})
+
+
+@attrs.frozen
+class ExportReport:
+    incident_id: str
+    sink: str
+    dry_run: bool
+    items: tuple[ExportItem, ...]
+    create_calls: int = 0
+    find_calls: int = 0
+    rate_limit_waits: tuple[float, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.outcome] = counts.get(item.outcome, 0) + 1
+        return counts
+
+    @property
+    def complete(self) -> bool:
+        """Every action has its ticket (a dry run is never complete)."""
+        return not self.dry_run and all(item.outcome in SETTLED for item in self.items)
+
+
+def export_actions(
+    store: Store,
+    incident_id: str,
+    sink: TrackerSink,
+    config: Config,
+    *,
+    dry_run: bool = False,
+    action_ids: Iterable[str] | None = None,
+    retro_url: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = _utcnow,
+    lease_seconds: float = 600.0,
+    reclaim: bool = False,
+    max_rate_limit_waits: int = 5,
+    max_wait: float = 120.0,
+    client: TrackerClient | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> ExportReport:
+    """Export the actions of ``incident_id``'s newest retro to ``sink``; safe to re-run.
+
+    :param dry_run: send nothing and write nothing; report what would be created (with
+        the sink's :meth:`~TrackerClient.preview` of each ticket) or reconciled.
+    :param action_ids: export only these actions (default: all of the newest retro).
+    :param sleep: how to wait out a 429 (injectable for tests).
+    :param now: the clock (injectable for tests).
+    :param lease_seconds: how long a claimed row belongs to this run; a crashed run's rows
+        are reconciled once the lease expires.
+    :param reclaim: treat unexpired leases as expired (when no other export can be running).
+    :param max_rate_limit_waits: how many 429 answers one batch may wait out.
+    :param max_wait: longest single wait, whatever ``Retry-After`` says.
+    :raises RetroflowError: no stored retro, or an unknown action id.
+    """
+    retro = store.latest_retro(incident_id)
+    actions = list(retro.actions)
+    if action_ids is not None:
+        wanted = list(dict.fromkeys(action_ids))
+        known = retro.actions_by_id()
+        unknown = [a for a in wanted if a not in known]
+        if unknown:
+            raise RetroflowError(f"incident {incident_id!r} has no action {unknown[0]!r} in its newest retro")
+        actions = [known[a] for a in wanted]
+    run = _Run(store, retro, sink, config, sleep, now, lease_seconds, max_rate_limit_waits, max_wait, checkpoint)
+    if client is None:
+        client = sink.open(config)
+    run.client = client
+    if dry_run:
+        return run.dry_run(actions)
+    return run.export(actions, retro_url, reclaim)
+
+
+class _Run:
+    def __init__(
+        self,
+        store: Store,
+        retro: Retro,
+        sink: TrackerSink,
+        config: Config,
+        sleep: Callable[[float], None],
+        now: Callable[[], datetime],
+        lease_seconds: float,
+        max_rate_limit_waits: int,
+        max_wait: float,
+        checkpoint: Checkpoint | None,
+    ) -> None:
+        self.store = store
+        self.retro = retro
+        self.incident_id = retro.incident.id
+        self.sink = sink
+        self.config = config
+        self.sleep = sleep
+        self.now = now
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self.max_wait = max_wait
+        self.checkpoint = checkpoint or (lambda stage: None)
+        self.client: Any = None
+        self.items: dict[str, ExportItem] = {}
+        self.create_calls = 0
+        self.find_calls = 0
+        self.waits: list[float] = []
+
+    def report(self, actions: Sequence[ActionItem], dry_run: bool) -> ExportReport:
+        return ExportReport(
+            incident_id=self.incident_id,
+            sink=self.sink.name,
+            dry_run=dry_run,
+            items=tuple(self.items[a.id] for a in actions if a.id in self.items),
+            create_calls=self.create_calls,
+            find_calls=self.find_calls,
+            rate_limit_waits=tuple(self.waits),
+        )
+
+    def _rows(self, action_ids: Iterable[str]) -> dict[str, Any]:
+        e = t.exports.c
+        ids = list(action_ids)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.exports, t.tracker_links.c.external_id, t.tracker_links.c.url)
+                .outerjoin(t.tracker_links, t.tracker_links.c.export_id == e.id)
+                .where(e.incident_id == self.incident_id, e.sink == self.sink.name, e.action_id.in_(ids))
+            ).all()
+        return {row.action_id: row for row in rows}
+
+    def _item(self, action: ActionItem, outcome: str, **kwargs: Any) -> None:
+        key = export_key(self.incident_id, action.id, self.sink.name)
+        self.items[action.id] = ExportItem(action.id, action.title, key, outcome, **kwargs)
+
+    # -- dry run -----------------------------------------------------------------------
+
+    def dry_run(self, actions: Sequence[ActionItem]) -> ExportReport:
+        rows = self._rows(a.id for a in actions)
+        for action in actions:
+            row = rows.get(action.id)
+            if row is not None and row.state == ExportState.DONE:
+                self._item(action, "already exported", external_id=row.external_id, url=row.url)
+            elif row is not None and row.state in (ExportState.IN_FLIGHT, ExportState.NEEDS_RECONCILE):
+                self._item(action, "would reconcile", error=row.last_error)
+            else:
+                draft = self._draft(action)
+                self._item(action, "would create", preview=dict(self.client.preview(draft)))
+        return self.report(actions, dry_run=True)
+
+    def _draft(self, action: ActionItem, retro_url: str | None = None) -> TicketDraft:
+        return TicketDraft(
+            key=export_key(self.incident_id, action.id, self.sink.name),
+            action=action,
+            retro=self.retro,
+            retro_url=retro_url,
+        )
+
+    # -- export ------------------------------------------------------------------------
+
+    def export(self, actions: Sequence[ActionItem], retro_url: str | None, reclaim: bool) -> ExportReport:
+        self._write_intents(actions)
+        by_id = {a.id: a for a in actions}
+        rows = self._rows(by_id)
+        now = self.now()
+        for action in actions:
+            row = rows[action.id]
+            if row.state == ExportState.DONE:
+                self._item(action, "already exported", external_id=row.external_id, url=row.url)
+            elif row.state == ExportState.NEEDS_RECONCILE or (
+                row.state == ExportState.IN_FLIGHT and (reclaim or row.lease_until is None or row.lease_until <= now)
+            ):
+                self._reconcile(action, row)
+            elif row.state == ExportState.IN_FLIGHT:
+                self._item(
+                    action,
+                    "in flight elsewhere",
+                    error=f"claimed by another export until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC",
+                )
+        todo = [
+            by_id[action_id]
+            for action_id, row in self._rows(by_id).items()
+            if row.state in (ExportState.PENDING, ExportState.FAILED) and action_id not in self.items
+        ]
+        todo.sort(key=lambda a: list(by_id).index(a.id))
+        batch_size = max(1, int(self.sink.max_batch))
+        for start in range(0, len(todo), batch_size):
+            self._create_batch(todo[start : start + batch_size], retro_url)
+        return self.report(actions, dry_run=False)
+
+    def _write_intents(self, actions: Sequence[ActionItem]) -> None:
+        """One outbox row per action, written (and committed) before any request."""
+        if not actions:
+            return
+        now = self.now()
+        values = [
+            {
+                "incident_id": self.incident_id,
+                "action_id": a.id,
+                "sink": self.sink.name,
+                "key": export_key(self.incident_id, a.id, self.sink.name),
+                "state": ExportState.PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for a in actions
+        ]
+        insert: Any
+        if self.store.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            insert = pg_insert(t.exports).on_conflict_do_nothing(index_elements=["key"])
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            insert = sqlite_insert(t.exports).on_conflict_do_nothing(index_elements=["key"])
+        with self.store.begin() as conn:
+            conn.execute(insert, values)
+
+    def _reconcile(self, action: ActionItem, row: Any) -> None:
+        """Search for the key before anything is created again."""
+        self.find_calls += 1
+        try:
+            ref = self.client.find(row.key)
+        except TrackerError as exc:
+            self._item(action, "needs reconcile", error=f"search failed: {_message(exc)}")
+            return
+        if ref is not None:
+            with self.store.begin() as conn:
+                self._mark_done(conn, row.id, None, ref, self.now())
+            self._item(action, "reconciled", external_id=ref.external_id, url=ref.url)
+            return
+        since = self.now() - (row.last_attempt_at or row.updated_at)
+        lag = timedelta(seconds=float(self.sink.search_lag))
+        if since < lag:
+            left = (lag - since).total_seconds()
+            self._item(
+                action,
+                "waiting for search lag",
+                error=f"not found yet; {self.sink.name} search may lag {self.sink.search_lag:g} s "
+                f"(retry in {left:.0f} s)",
+            )
+            return
+        # Not there after the search lag: the earlier attempt did not take effect.
+        with self.store.begin() as conn:
+            conn.execute(
+                sa.update(t.exports)
+                .where(t.exports.c.id == row.id, t.exports.c.state == row.state)
+                .values(state=ExportState.PENDING, claim_token=None, lease_until=None, updated_at=self.now())
+            )
+
+    def _claim(self, actions: Sequence[ActionItem], token: str) -> list[ActionItem]:
+        now = self.now()
+        e = t.exports.c
+        claimed = []
+        with self.store.begin() as conn:
+            for action in actions:
+                result = conn.execute(
+                    sa.update(t.exports)
+                    .where(
+                        e.incident_id == self.incident_id,
+                        e.sink == self.sink.name,
+                        e.action_id == action.id,
+                        e.state.in_([ExportState.PENDING, ExportState.FAILED]),
+                    )
+                    .values(
+                        state=ExportState.IN_FLIGHT,
+                        claim_token=token,
+                        lease_until=now + self.lease,
+                        last_attempt_at=now,
+                        attempts=e.attempts + 1,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount == 1:
+                    claimed.append(action)
+                else:
+                    self._item(action, "in flight elsewhere", error="claimed by another export")
+        return claimed
+
+    def _create_batch(self, batch: Sequence[ActionItem], retro_url: str | None) -> None:
+        token = uuid.uuid4().hex
+        claimed = self._claim(batch, token)
+        if not claimed:
+            return
+        self.checkpoint("claimed")
+        drafts = [self._draft(a, retro_url) for a in claimed]
+        results: Sequence[TicketRef | TrackerError] | None = None
+        whole: TrackerError | None = None
+        waits = 0
+        while True:
+            self.create_calls += 1
+            try:
+                results = list(self.client.create(drafts))
+            except TrackerError as exc:
+                if exc.retry_after is not None and not exc.ambiguous and waits < self.max_rate_limit_waits:
+                    delay = min(max(float(exc.retry_after), 0.0), self.max_wait)
+                    waits += 1
+                    self.waits.append(delay)
+                    log.info("rate limited", sink=self.sink.name, wait=delay)
+                    self.sleep(delay)
+                    self._extend_lease(claimed, token)
+                    continue
+                whole = exc
+            break
+        self.checkpoint("sent")
+        if results is not None and len(results) != len(drafts):
+            whole = TrackerError(
+                f"{self.sink.name} returned {len(results)} result(s) for {len(drafts)} draft(s)", ambiguous=True
+            )
+            results = None
+        now = self.now()
+        outcomes: list[tuple[ActionItem, str, dict[str, Any]]] = []
+        with self.store.begin() as conn:
+            for i, action in enumerate(claimed):
+                row_id = self._row_id(conn, action.id)
+                result: TicketRef | TrackerError | Any = whole if results is None else results[i]
+                if isinstance(result, TicketRef):
+                    if self._mark_done(conn, row_id, token, result, now):
+                        outcomes.append((action, "created", {"external_id": result.external_id, "url": result.url}))
+                    else:
+                        outcomes.append((action, "already exported", {"external_id": result.external_id}))
+                    continue
+                if isinstance(result, TrackerError):
+                    ambiguous, error = result.ambiguous, _message(result)
+                else:
+                    ambiguous, error = True, f"{self.sink.name} returned {type(result).__name__}, not a TicketRef"
+                state = ExportState.NEEDS_RECONCILE if ambiguous else ExportState.FAILED
+                conn.execute(
+                    sa.update(t.exports)
+                    .where(t.exports.c.id == row_id, t.exports.c.claim_token == token)
+                    .values(
+                        state=state,
+                        claim_token=None,
+                        lease_until=None,
+                        last_error=error,
+                        # An ambiguous request may have landed any time until now.
+                        last_attempt_at=now if ambiguous else t.exports.c.last_attempt_at,
+                        updated_at=now,
+                    )
+                )
+                outcomes.append((action, "needs reconcile" if ambiguous else "failed", {"error": error}))
+        for action, outcome, extra in outcomes:
+            self._item(action, outcome, **extra)
+        self.checkpoint("committed")
+
+    def _extend_lease(self, claimed: Sequence[ActionItem], token: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                sa.update(t.exports)
+                .where(t.exports.c.claim_token == token)
+                .values(lease_until=self.now() + self.lease, updated_at=self.now())
+            )
+
+    def _row_id(self, conn: sa.Connection, action_id: str) -> int:
+        e = t.exports.c
+        return int(
+            conn.execute(
+                sa.select(e.id).where(
+                    e.incident_id == self.incident_id, e.sink == self.sink.name, e.action_id == action_id
+                )
+            ).scalar_one()
+        )
+
+    def _mark_done(self, conn: sa.Connection, row_id: int, token: str | None, ref: TicketRef, now: datetime) -> bool:
+        """Mark the row done and store the ticket, in the caller's transaction."""
+        e = t.exports.c
+        condition = [e.id == row_id, e.state != ExportState.DONE]
+        if token is not None:
+            condition.append(e.claim_token == token)
+        result = conn.execute(
+            sa.update(t.exports)
+            .where(*condition)
+            .values(state=ExportState.DONE, claim_token=None, lease_until=None, last_error=None, updated_at=now)
+        )
+        if result.rowcount != 1:
+            log.warning("export row changed under us", row=row_id, sink=self.sink.name)
+            return False
+        row = conn.execute(sa.select(e.action_id, e.key).where(e.id == row_id)).one()
+        conn.execute(
+            sa.insert(t.tracker_links).values(
+                export_id=row_id,
+                incident_id=self.incident_id,
+                action_id=row.action_id,
+                sink=self.sink.name,
+                external_id=ref.external_id,
+                url=ref.url,
+                key=row.key,
+                state="open",
+                created_at=now,
+            )
+        )
+        return True
+
+
+def _message(exc: BaseException) -> str:
+    return redact_text(str(exc) or type(exc).__name__)
+
+
+# -- status read-back -----------------------------------------------------------------
+
+_STATES = {
+    "open": "open",
+    "todo": "open",
+    "to do": "open",
+    "backlog": "open",
+    "in progress": "in progress",
+    "in_progress": "in progress",
+    "in-progress": "in progress",
+    "started": "in progress",
+    "done": "done",
+    "closed": "done",
+    "completed": "done",
+    "resolved": "done",
+    "won't do": "won't do",
+    "wont do": "won't do",
+    "wont_do": "won't do",
+    "won't fix": "won't do",
+    "canceled": "won't do",
+    "cancelled": "won't do",
+}
+
+
+def normalise_state(state: str) -> str:
+    """One of ``open``, ``in progress``, ``done``, ``won't do`` (unknown words kept)."""
+    cleaned = state.strip().lower().replace("\u2019", "'")
+    return _STATES.get(cleaned, cleaned)
+
+
+@attrs.frozen
+class SyncReport:
+    updated: int
+    changed: int
+    errors: tuple[str, ...] = ()
+
+
+def sync_status(
+    store: Store,
+    sinks: Mapping[str, TrackerSink] | Iterable[TrackerSink],
+    config: Config,
+    *,
+    now: Callable[[], datetime] = _utcnow,
+    clients: Mapping[str, TrackerClient] | None = None,
+) -> SyncReport:
+    """Ask each sink for the state of its tickets and store it (state, when it changed,
+    when it was read). A sink that fails is reported and the others still sync."""
+    by_name = dict(sinks) if isinstance(sinks, Mapping) else {s.name: s for s in sinks}
+    updated = changed = 0
+    errors: list[str] = []
+    links = store.links(by_name)
+    for name, sink in by_name.items():
+        mine = [link for link in links if link.sink == name]
+        if not mine:
+            continue
+        try:
+            client = (clients or {}).get(name) or sink.open(config)
+        except RetroflowError as exc:
+            errors.append(f"{name}: {_message(exc)}")
+            continue
+        size = max(1, int(sink.max_batch))
+        for start in range(0, len(mine), size):
+            batch = mine[start : start + size]
+            refs = [TicketRef(sink=name, external_id=x.external_id, url=x.url, key=x.key) for x in batch]
+            try:
+                statuses: Sequence[TicketStatus] = list(client.status(refs))
+            except TrackerError as exc:
+                errors.append(f"{name}: {_message(exc)}")
+                break
+            by_external = {s.ref.external_id: s for s in statuses}
+            stamp = now()
+            with store.begin() as conn:
+                for link in batch:
+                    status = by_external.get(link.external_id)
+                    if status is None:
+                        continue
+                    state = normalise_state(status.state)
+                    values: dict[str, Any] = {"state": state, "synced_at": stamp}
+                    if state != link.state:
+                        changed += 1
+                        values["state_changed_at"] = status.changed_at or stamp
+                    elif status.changed_at is not None:
+                        values["state_changed_at"] = status.changed_at
+                    conn.execute(sa.update(t.tracker_links).where(t.tracker_links.c.id == link.id).values(**values))
+                    updated += 1
+    return SyncReport(updated=updated, changed=changed, errors=tuple(errors))

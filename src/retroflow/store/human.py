@@ -1,0 +1,531 @@
+"""Human input: what people say about a retro, kept apart from the machine draft and
+applied on every build.
+
+Four kinds of input, each a frozen value:
+
+* :class:`FactorVerdict`: confirm or reject a contributing factor (by key);
+* :class:`AddedEvent`: an event the sources could not see (a belief, a decision and why);
+  it becomes a real timeline event with source ``human``, so factors can cite it as
+  ``human:<id>``;
+* :class:`ActionEdit`: change an action's title, change, owner, effort or due date;
+* :class:`NewAction`: an action a person adds.
+
+Input comes from the store (``retroflow input ...``) and from a retro-as-code file
+(``<INCIDENT>.retro.toml``, see ``docs/retro-as-code.md``); the file is applied after the
+store, so a reviewed file wins.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config
+from retroflow.engine import Progress, build_retro
+from retroflow.errors import ConfigError
+from retroflow.model import (
+    KIND_ALIASES,
+    ActionItem,
+    Effort,
+    Event,
+    Finding,
+    Retro,
+    SourceResult,
+    Timeline,
+    format_timestamp,
+    parse_timestamp,
+    stable_id,
+)
+from retroflow.plugins import Plugins
+from retroflow.request import RetroRequest
+
+__all__ = [
+    "HUMAN_SOURCE",
+    "ActionEdit",
+    "AddedEvent",
+    "FactorVerdict",
+    "HumanInput",
+    "NewAction",
+    "build_with_input",
+    "input_file_path",
+    "load_input_file",
+]
+
+#: The ``source`` of events people add, and ``proposed_by`` of actions they add.
+HUMAN_SOURCE = "human"
+EDITABLE_FIELDS = ("title", "change", "owner", "effort", "due")
+
+
+@attrs.frozen
+class FactorVerdict:
+    """Confirm or reject a contributing factor."""
+
+    key: str
+    status: Literal["confirmed", "rejected"]
+    reason: str = ""
+    author: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.status not in ("confirmed", "rejected"):
+            raise ValueError(f"factor {self.key!r}: status must be 'confirmed' or 'rejected', not {self.status!r}")
+
+
+@attrs.frozen
+class AddedEvent:
+    """An event a person adds to the timeline."""
+
+    at: datetime
+    kind: str
+    summary: str
+    why: str = ""
+    actor: str | None = None
+    id: str = ""
+    author: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind.lower() not in KIND_ALIASES:
+            raise ValueError(f"event kind {self.kind!r} is unknown (e.g. decision, message, change, signal)")
+        if self.at.tzinfo is None:
+            raise ValueError(f"event time {self.at.isoformat()} has no UTC offset")
+
+    @property
+    def native_id(self) -> str:
+        return self.id or stable_id(format_timestamp(self.at), self.kind, self.summary)
+
+    def to_event(self) -> Event:
+        details: dict[str, Any] = {}
+        if self.why:
+            details["why"] = self.why
+        if self.author:
+            details["author"] = self.author
+        return Event.create(
+            at=self.at,
+            source=HUMAN_SOURCE,
+            kind=self.kind,
+            summary=self.summary,
+            native_id=self.native_id,
+            actor=self.actor,
+            details=details,
+        )
+
+
+def _optional_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def _optional_effort(value: Effort | str | None) -> Effort | None:
+    return None if value is None else Effort(value)
+
+
+@attrs.frozen
+class ActionEdit:
+    """Change some fields of an action (``None``: keep what the machine proposed)."""
+
+    action_id: str
+    title: str | None = None
+    change: str | None = None
+    owner: str | None = None
+    effort: Effort | None = attrs.field(default=None, converter=_optional_effort)
+    due: date | None = attrs.field(default=None, converter=_optional_date)
+    author: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in EDITABLE_FIELDS if getattr(self, name) is not None}
+
+    def merged_with(self, later: ActionEdit) -> ActionEdit:
+        return attrs.evolve(self, **later.fields(), author=later.author or self.author)
+
+
+@attrs.frozen
+class NewAction:
+    """An action a person adds. Give ``id`` to keep it stable when the title changes."""
+
+    title: str
+    change: str = ""
+    owner: str | None = None
+    effort: Effort | None = attrs.field(default=None, converter=_optional_effort)
+    due: date | None = attrs.field(default=None, converter=_optional_date)
+    factors: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    id: str = ""
+    author: str = ""
+
+    def action_id(self, incident_id: str) -> str:
+        return self.id or stable_id(incident_id, HUMAN_SOURCE, self.title)
+
+    def to_action(self, incident_id: str) -> ActionItem:
+        return ActionItem(
+            id=self.action_id(incident_id),
+            title=self.title,
+            change=self.change,
+            owner=self.owner,
+            effort=self.effort,
+            due=self.due,
+            factors=self.factors,
+            proposed_by=HUMAN_SOURCE,
+            details={"author": self.author} if self.author else {},
+        )
+
+
+InputItem = FactorVerdict | AddedEvent | ActionEdit | NewAction
+
+
+@attrs.frozen
+class HumanInput:
+    """All human input for one incident, merged (a later item for the same target wins)."""
+
+    factors: tuple[FactorVerdict, ...] = ()
+    events: tuple[AddedEvent, ...] = ()
+    edits: tuple[ActionEdit, ...] = ()
+    new_actions: tuple[NewAction, ...] = ()
+
+    @classmethod
+    def from_items(cls, items: Iterable[InputItem]) -> HumanInput:
+        return cls().with_items(items)
+
+    def with_items(self, items: Iterable[InputItem]) -> HumanInput:
+        """This input with ``items`` applied after it (later wins, per target)."""
+        factors = {f.key: f for f in self.factors}
+        events = {e.native_id: e for e in self.events}
+        edits = {e.action_id: e for e in self.edits}
+        new = {a.id or a.title: a for a in self.new_actions}
+        for item in items:
+            if isinstance(item, FactorVerdict):
+                factors[item.key] = item
+            elif isinstance(item, AddedEvent):
+                events[item.native_id] = item
+            elif isinstance(item, ActionEdit):
+                edits[item.action_id] = edits[item.action_id].merged_with(item) if item.action_id in edits else item
+            else:
+                new[item.id or item.title] = item
+        return HumanInput(tuple(factors.values()), tuple(events.values()), tuple(edits.values()), tuple(new.values()))
+
+    def merged_with(self, later: HumanInput) -> HumanInput:
+        return self.with_items([*later.factors, *later.events, *later.edits, *later.new_actions])
+
+    def __bool__(self) -> bool:
+        return bool(self.factors or self.events or self.edits or self.new_actions)
+
+    # -- applying ---------------------------------------------------------------------
+
+    def timeline_events(self) -> list[Event]:
+        return [e.to_event() for e in self.events]
+
+    def apply(self, retro: Retro) -> Retro:
+        """The retro with this input applied (the ``amend`` step of every build).
+
+        Rejected factors are removed, and so are machine-proposed actions that answer only
+        rejected factors (unless a person edited them). Confirmed factors are marked in
+        their details. Added events are put on the timeline if a build did not already
+        collect them. Input that names a factor or action the draft no longer has becomes
+        a finding, so it is seen rather than silently lost.
+        """
+        notes: list[Finding] = []
+        retro = self._with_events(retro)
+        verdicts = {v.key: v for v in self.factors}
+        rejected = {k for k, v in verdicts.items() if v.status == "rejected"}
+        known_factors = {f.key for f in retro.factors}
+        factors = []
+        for factor in retro.factors:
+            verdict = verdicts.get(factor.key)
+            if verdict is None:
+                factors.append(factor)
+            elif verdict.status == "confirmed":
+                human = {"status": "confirmed", "reason": verdict.reason, "author": verdict.author}
+                factors.append(attrs.evolve(factor, details={**factor.details, "human": human}))
+        for key in sorted(set(verdicts) - known_factors):
+            notes.append(_stale(f"factor {key!r}", "factor"))
+
+        edits = {e.action_id: e for e in self.edits}
+        actions: list[ActionItem] = []
+        present = set()
+        for action in retro.actions:
+            edit = edits.get(action.id)
+            if edit is None and action.factors and set(action.factors) <= rejected:
+                continue  # answers only factors people rejected
+            if edit is not None:
+                action = attrs.evolve(
+                    action,
+                    **edit.fields(),
+                    details={**action.details, "edited_by_human": sorted(edit.fields())},
+                )
+            actions.append(action)
+            present.add(action.id)
+        for new in self.new_actions:
+            action = new.to_action(retro.incident.id)
+            if action.id in present:
+                continue
+            edit = edits.get(action.id)
+            if edit is not None:
+                action = attrs.evolve(action, **edit.fields())
+            actions.append(action)
+            present.add(action.id)
+        for action_id in sorted(set(edits) - present):
+            notes.append(_stale(f"action {action_id!r}", action_id))
+        return attrs.evolve(
+            retro,
+            factors=tuple(factors),
+            actions=tuple(actions),
+            findings=(*retro.findings, *notes),
+        )
+
+    def _with_events(self, retro: Retro) -> Retro:
+        added = self.timeline_events()
+        have = {e.key for e in retro.timeline.events}
+        missing = [e for e in added if e.key not in have]
+        if not missing:
+            return retro
+        timeline = Timeline.from_events([*retro.timeline.events, *missing], retro.incident)
+        return attrs.evolve(retro, timeline=timeline)
+
+    # -- documents ----------------------------------------------------------------------
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data (the shape of the retro-as-code file)."""
+        return {
+            "factors": [_drop_empty(attrs.asdict(f)) for f in self.factors],
+            "events": [
+                _drop_empty({**attrs.asdict(e), "at": format_timestamp(e.at), "id": e.native_id}) for e in self.events
+            ],
+            "actions": [
+                *(_drop_empty({"id": e.action_id, **_jsonable(e.fields()), "author": e.author}) for e in self.edits),
+                *(
+                    _drop_empty({**_jsonable(attrs.asdict(a)), "factors": list(a.factors), "new": True})
+                    for a in self.new_actions
+                ),
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], *, where: str = "input") -> HumanInput:
+        """Read the retro-as-code shape; errors name ``where`` and the entry."""
+        unknown = sorted(set(data) - {"incident", "factors", "events", "actions"})
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r} (expected incident, factors, events, actions)")
+        items: list[InputItem] = []
+        for i, entry in enumerate(_tables(data, "factors", where)):
+            at = f"{where}: factors[{i}]"
+            _known(entry, {"key", "status", "reason", "author"}, at)
+            items.append(
+                _make(
+                    at,
+                    FactorVerdict,
+                    key=_required(entry, "key", at),
+                    status=entry.get("status", ""),
+                    reason=entry.get("reason", ""),
+                    author=entry.get("author", ""),
+                )
+            )
+        for i, entry in enumerate(_tables(data, "events", where)):
+            at = f"{where}: events[{i}]"
+            _known(entry, {"at", "kind", "summary", "why", "actor", "id", "author"}, at)
+            when = entry.get("at")
+            if isinstance(when, str):
+                try:
+                    when = parse_timestamp(when)
+                except ValueError as exc:
+                    raise ValueError(f"{at}: at: {exc}") from None
+            if not isinstance(when, datetime):
+                raise ValueError(f"{at}: at: expected a timestamp with an offset, e.g. 2026-11-02T14:05:00Z")
+            items.append(
+                _make(
+                    at,
+                    AddedEvent,
+                    at=when,
+                    kind=_required(entry, "kind", at),
+                    summary=_required(entry, "summary", at),
+                    why=entry.get("why", ""),
+                    actor=entry.get("actor"),
+                    id=str(entry.get("id", "")),
+                    author=entry.get("author", ""),
+                )
+            )
+        edits_and_new = list(_tables(data, "actions", where))
+        for i, entry in enumerate(edits_and_new):
+            at = f"{where}: actions[{i}]"
+            _known(entry, {"id", "new", "title", "change", "owner", "effort", "due", "factors", "author"}, at)
+            due = entry.get("due")
+            if isinstance(due, datetime):
+                due = due.date()
+            fields = {k: entry[k] for k in ("title", "change", "owner", "effort") if k in entry}
+            if "id" in entry and not entry.get("new", False):
+                items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, **fields))
+            else:
+                _required(entry, "title", at)
+                items.append(
+                    _make(
+                        at,
+                        NewAction,
+                        id=str(entry.get("id", "")),
+                        due=due,
+                        factors=tuple(entry.get("factors", ())),
+                        author=entry.get("author", ""),
+                        **fields,
+                    )
+                )
+        return cls.from_items(items)
+
+    def to_toml(self, incident_id: str) -> str:
+        """The retro-as-code file for this input (TOML, written by hand: stdlib reads only)."""
+        data = self.to_data()
+        lines = [
+            "# Human input for the retro of incident " + incident_id + ", applied on every build.",
+            "# See docs/retro-as-code.md. Review changes to this file like code.",
+            f"incident = {_toml_value(incident_id)}",
+        ]
+        for table in ("factors", "events", "actions"):
+            for entry in data[table]:
+                lines.append("")
+                lines.append(f"[[{table}]]")
+                lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
+        return "\n".join(lines) + "\n"
+
+
+def _stale(what: str, target: str) -> Finding:
+    return Finding(
+        rule="human-input-unmatched",
+        message=f"human input names {what}, which this build did not produce",
+        suggestion="update or remove that input (retroflow input list, or the .retro.toml file)",
+        target="retro" if target == "factor" else target,
+        severity="info",
+    )
+
+
+def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v not in (None, "", (), [])}
+
+
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, Effort):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    return out
+
+
+def _tables(data: Mapping[str, Any], name: str, where: str) -> Sequence[Mapping[str, Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f"{where}: {name}: expected [[{name}]] tables")
+    return value
+
+
+def _known(entry: Mapping[str, Any], keys: set[str], where: str) -> None:
+    unknown = sorted(set(entry) - keys)
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r} (expected one of: {', '.join(sorted(keys))})")
+
+
+def _required(entry: Mapping[str, Any], key: str, where: str) -> Any:
+    value = entry.get(key)
+    if value in (None, ""):
+        raise ValueError(f"{where}: {key} is required")
+    return value
+
+
+def _make(where: str, cls: type[Any], **kwargs: Any) -> Any:
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value)
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+    escaped = "".join(c if c >= " " or c in "\\" else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def input_file_path(config: Config, incident_id: str) -> Path:
+    """Where the retro-as-code file of ``incident_id`` lives: ``[retroflow] input_dir``
+    (default ``retros``, relative to the config file) / ``<INCIDENT>.retro.toml``."""
+    directory = Path(getattr(config.engine, "input_dir", None) or "retros")
+    if not directory.is_absolute():
+        directory = config.base_dir / directory
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
+    return directory / f"{name}.retro.toml"
+
+
+def load_input_file(path: Path) -> HumanInput:
+    """Read a retro-as-code file; a missing file is no input.
+
+    :raises ConfigError: the file is not valid TOML or not valid input (names the entry).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return HumanInput()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return HumanInput.from_data(data, where=str(path))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+class HumanEventSource:
+    """A timeline source registered only for one build, giving the events people added,
+    so that factor heuristics see them like any other event."""
+
+    def __init__(self, incident_ref: str, human: HumanInput) -> None:
+        self.incident_ref = incident_ref
+        self.human = human
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult | None:
+        if request.incident_ref != self.incident_ref or not self.human.events:
+            return None
+        return SourceResult(events=self.human.timeline_events())
+
+
+def build_with_input(
+    request: RetroRequest,
+    human: HumanInput,
+    *,
+    plugins: Plugins,
+    config: Config,
+    progress: Progress | None = None,
+) -> Retro:
+    """Build a retro with ``human`` input applied: added events are collected as a
+    timeline source (before factors are found), the rest by ``amend``."""
+    source = HumanEventSource(request.incident_ref, human)
+    name = "human-input"
+    registered = False
+    if human.events and not plugins.pm.has_plugin(name):
+        plugins.pm.register(source, name=name)
+        registered = True
+    try:
+        kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
+        return build_retro(request, plugins=plugins, config=config, amend=human.apply, **kwargs)
+    finally:
+        if registered:
+            plugins.pm.unregister(name=name)

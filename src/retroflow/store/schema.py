@@ -1,0 +1,248 @@
+"""The tables of retroflow's store (SQLAlchemy Core). Alembic migrations build them.
+
+Timestamps are aware UTC on the way in and out, on SQLite (which keeps no offset) as well as
+on PostgreSQL (``timestamptz``). A retro version is immutable once written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "ExportState",
+    "UTCDateTime",
+    "actions",
+    "events",
+    "exports",
+    "factors",
+    "findings",
+    "human_input",
+    "incidents",
+    "metadata",
+    "retro_versions",
+    "scores",
+    "tracker_links",
+]
+
+#: Constraint names the same on every database, so migrations can refer to them.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back as an aware UTC datetime."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive timestamp {value.isoformat()} cannot be stored (no UTC offset)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class ExportState:
+    """States of an outbox row (see ``docs/persistence.md``)."""
+
+    PENDING = "pending"  # intent written, no request sent yet
+    IN_FLIGHT = "in_flight"  # claimed (lease committed) and maybe sent
+    DONE = "done"  # ticket exists; its ref is in tracker_links (same transaction)
+    NEEDS_RECONCILE = "needs_reconcile"  # ambiguous failure: search by key before re-creating
+    FAILED = "failed"  # certain failure; retried on the next run
+
+    ALL = (PENDING, IN_FLIGHT, DONE, NEEDS_RECONCILE, FAILED)
+
+
+def _json() -> sa.JSON:
+    return sa.JSON(none_as_null=True)
+
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("source", sa.String(100), nullable=False, server_default=""),
+    sa.Column("services", _json(), nullable=False),
+    sa.Column("severity", sa.String(50)),
+    sa.Column("created_at", UTCDateTime()),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("first_stored_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+retro_versions = sa.Table(
+    "retro_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.String(200), sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("built_at", UTCDateTime(), nullable=False),
+    sa.Column("request_ref", sa.String(500), nullable=False, server_default=""),
+    sa.Column("scoring_model", sa.String(100), nullable=False, server_default=""),
+    sa.Column("event_count", sa.Integer, nullable=False),
+    # The JSON document of the retro without its timeline (events have their own table).
+    sa.Column("document", _json(), nullable=False),
+    # The human input that was applied to this version, as it was at build time.
+    sa.Column("human_input", _json(), nullable=False),
+    sa.UniqueConstraint("incident_id", "version", name="uq_retro_versions_incident_version"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("native_id", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("service", sa.String(200)),
+    sa.Column("link", sa.Text),
+    sa.Column("details", _json()),
+    sa.Index("ix_events_version_position", "retro_version_id", "position"),
+)
+
+factors = sa.Table(
+    "factors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("layer", sa.String(20), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("evidence", _json(), nullable=False),
+    sa.Column("strength", sa.Float, nullable=False),
+    sa.Column("details", _json(), nullable=False),
+    sa.Index("ix_factors_version", "retro_version_id"),
+)
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("incident_id", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("action_id", sa.String(100), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Column("category", sa.String(50)),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("due", sa.Date),
+    sa.Column("effort", sa.String(20)),
+    sa.Column("proposed_by", sa.String(200), nullable=False),
+    sa.Column("factor_keys", _json(), nullable=False),
+    sa.Column("focus", sa.Boolean, nullable=False),
+    sa.Index("ix_actions_version", "retro_version_id"),
+    sa.Index("ix_actions_incident_action", "incident_id", "action_id"),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("action_id", sa.String(100), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("inputs", _json(), nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Index("ix_scores_version", "retro_version_id"),
+)
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("target", sa.String(100), nullable=False),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("suggestion", sa.Text, nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Index("ix_findings_version", "retro_version_id"),
+)
+
+human_input = sa.Table(
+    "human_input",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # Not a foreign key: people may write input before the first retro is stored.
+    sa.Column("incident_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # factor, event, action, new_action
+    sa.Column("target", sa.String(200), nullable=False, server_default=""),
+    sa.Column("payload", _json(), nullable=False),
+    sa.Column("author", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_human_input_incident", "incident_id"),
+)
+
+exports = sa.Table(
+    "exports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.String(200), nullable=False),
+    sa.Column("action_id", sa.String(100), nullable=False),
+    sa.Column("sink", sa.String(100), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claim_token", sa.String(40)),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("last_attempt_at", UTCDateTime()),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("incident_id", "action_id", "sink", name="uq_exports_incident_action_sink"),
+    sa.Index("ix_exports_state", "state"),
+)
+
+tracker_links = sa.Table(
+    "tracker_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("export_id", sa.Integer, sa.ForeignKey("exports.id"), nullable=False, unique=True),
+    sa.Column("incident_id", sa.String(200), nullable=False),
+    sa.Column("action_id", sa.String(100), nullable=False),
+    sa.Column("sink", sa.String(100), nullable=False),
+    sa.Column("external_id", sa.String(200), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("state_changed_at", UTCDateTime()),
+    sa.Column("synced_at", UTCDateTime()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_tracker_links_incident_action", "incident_id", "action_id"),
+)
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict."""
+    return dict(row._mapping)

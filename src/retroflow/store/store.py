@@ -1,0 +1,489 @@
+"""The :class:`Store`: retro versions in normalised rows, human input, follow-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from retroflow.errors import RetroflowError
+from retroflow.model import Event, EventKind, Retro, Timeline
+from retroflow.serialize import from_document, to_document
+from retroflow.store import schema as t
+from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
+
+__all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.frozen
+class RetroSummary:
+    """One incident in the store, with its newest retro version."""
+
+    incident_id: str
+    title: str
+    versions: int
+    latest_version: int
+    latest_built_at: datetime
+    actions: int
+    services: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class VersionSummary:
+    version: int
+    built_at: datetime
+    request_ref: str
+    event_count: int
+    scoring_model: str
+
+
+@attrs.frozen
+class InputRecord:
+    """One stored piece of human input (the table is append-only)."""
+
+    id: int
+    incident_id: str
+    item: InputItem
+    author: str
+    created_at: datetime
+
+
+@attrs.frozen
+class FollowUp:
+    """An action of the newest retro of an incident that is not done yet."""
+
+    incident_id: str
+    action_id: str
+    title: str
+    owner: str | None
+    due: date | None
+    first_proposed_at: datetime
+    age: timedelta
+    tracker: str | None = None
+    external_id: str | None = None
+    url: str | None = None
+    state: str = "not exported"
+    state_changed_at: datetime | None = None
+
+
+#: Tracker states that close an action.
+CLOSED_STATES = frozenset({"done", "won't do"})
+
+
+class Store:
+    """retroflow's database. Open it with :func:`retroflow.store.open_store`."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A connection in a transaction, committed on success."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    # -- retros -----------------------------------------------------------------------
+
+    def save_retro(
+        self,
+        retro: Retro,
+        request_ref: str = "",
+        *,
+        human: HumanInput | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Store ``retro`` as the next version of its incident (history is kept); return
+        the version number. Events go in with one bulk insert."""
+        for attempt in range(3):
+            try:
+                return self._save(retro, request_ref, human or HumanInput(), now or utcnow())
+            except IntegrityError:  # a concurrent save took the same version number
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save(self, retro: Retro, request_ref: str, human: HumanInput, now: datetime) -> int:
+        incident = retro.incident
+        with self.begin() as conn:
+            exists = conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == incident.id)).first()
+            values = {
+                "title": incident.title,
+                "source": incident.source,
+                "services": list(incident.services),
+                "severity": incident.severity,
+                "created_at": incident.created,
+                "resolved_at": incident.resolved,
+                "updated_at": now,
+            }
+            if exists:
+                conn.execute(sa.update(t.incidents).where(t.incidents.c.id == incident.id).values(**values))
+            else:
+                conn.execute(sa.insert(t.incidents).values(id=incident.id, first_stored_at=now, **values))
+            latest = conn.execute(
+                sa.select(sa.func.max(t.retro_versions.c.version)).where(t.retro_versions.c.incident_id == incident.id)
+            ).scalar()
+            version = (latest or 0) + 1
+            retro = attrs.evolve(retro, version=version)
+            document = to_document(retro)
+            del document["timeline"]
+            version_id = conn.execute(
+                sa.insert(t.retro_versions)
+                .values(
+                    incident_id=incident.id,
+                    version=version,
+                    built_at=now,
+                    request_ref=request_ref,
+                    scoring_model=retro.scoring_model,
+                    event_count=len(retro.timeline.events),
+                    document=document,
+                    human_input=human.to_data(),
+                )
+                .returning(t.retro_versions.c.id)
+            ).scalar_one()
+            self._insert_rows(conn, version_id, retro)
+        return version
+
+    def _insert_rows(self, conn: sa.Connection, version_id: int, retro: Retro) -> None:
+        events = [
+            {
+                "retro_version_id": version_id,
+                "position": i,
+                "at": e.at,
+                "source": e.source,
+                "native_id": e.native_id,
+                "kind": e.kind.value,
+                "summary": e.summary,
+                "actor": e.actor,
+                "service": e.service,
+                "link": e.link,
+                "details": dict(e.details) if e.details else None,
+            }
+            for i, e in enumerate(retro.timeline.events)
+        ]
+        if events:
+            conn.execute(sa.insert(t.events), events)
+        factors = [
+            {
+                "retro_version_id": version_id,
+                "position": i,
+                "key": f.key,
+                "layer": f.layer.value,
+                "title": f.title,
+                "explanation": f.explanation,
+                "evidence": list(f.evidence),
+                "strength": f.strength,
+                "details": dict(f.details),
+            }
+            for i, f in enumerate(retro.factors)
+        ]
+        if factors:
+            conn.execute(sa.insert(t.factors), factors)
+        actions = [
+            {
+                "retro_version_id": version_id,
+                "incident_id": retro.incident.id,
+                "position": i,
+                "action_id": a.id,
+                "title": a.title,
+                "change": a.change,
+                "category": a.category.value if a.category else None,
+                "owner": a.owner,
+                "due": a.due,
+                "effort": a.effort.value if a.effort else None,
+                "proposed_by": a.proposed_by,
+                "factor_keys": list(a.factors),
+                "focus": a.focus,
+            }
+            for i, a in enumerate(retro.actions)
+        ]
+        if actions:
+            conn.execute(sa.insert(t.actions), actions)
+        scores = [
+            {
+                "retro_version_id": version_id,
+                "action_id": a.id,
+                "model": a.score.model,
+                "value": a.score.value,
+                "inputs": dict(a.score.inputs),
+                "explanation": a.score.explanation,
+            }
+            for a in retro.actions
+            if a.score is not None
+        ]
+        if scores:
+            conn.execute(sa.insert(t.scores), scores)
+        findings = [
+            {
+                "retro_version_id": version_id,
+                "target": f.target,
+                "rule": f.rule,
+                "message": f.message,
+                "suggestion": f.suggestion,
+                "severity": f.severity,
+            }
+            for f in (*retro.findings, *(f for a in retro.actions for f in a.findings))
+        ]
+        if findings:
+            conn.execute(sa.insert(t.findings), findings)
+
+    def _version_row(self, conn: sa.Connection, incident_id: str, version: int | None) -> Any:
+        query = sa.select(t.retro_versions).where(t.retro_versions.c.incident_id == incident_id)
+        if version is None:
+            query = query.order_by(t.retro_versions.c.version.desc()).limit(1)
+        else:
+            query = query.where(t.retro_versions.c.version == version)
+        row = conn.execute(query).first()
+        if row is None:
+            what = f"version {version} of the retro" if version is not None else "a retro"
+            raise RetroflowError(f"the store has no {what} for incident {incident_id!r} (see: retroflow retros)")
+        return row
+
+    def retro(self, incident_id: str, version: int | None = None) -> Retro:
+        """A stored retro (the newest version unless ``version`` is given).
+
+        :raises RetroflowError: no such incident or version.
+        """
+        with self.engine.connect() as conn:
+            row = self._version_row(conn, incident_id, version)
+            document = dict(row.document)
+            document["timeline"] = []
+            retro = from_document(document)
+            events = self._load_events(conn, row.id)
+        return attrs.evolve(retro, timeline=Timeline(events=tuple(events), moments=retro.timeline.moments))
+
+    def latest_retro(self, incident_id: str) -> Retro:
+        """The newest retro version of ``incident_id``."""
+        return self.retro(incident_id)
+
+    def stored_input(self, incident_id: str, version: int | None = None) -> HumanInput:
+        """The human input that was applied to a stored version."""
+        with self.engine.connect() as conn:
+            row = self._version_row(conn, incident_id, version)
+        return HumanInput.from_data(row.human_input, where=f"stored input of {incident_id}")
+
+    def _load_events(self, conn: sa.Connection, version_id: int) -> list[Event]:
+        c = t.events.c
+        result = conn.execute(
+            sa.select(c.at, c.source, c.kind, c.summary, c.native_id, c.actor, c.service, c.link, c.details)
+            .where(c.retro_version_id == version_id)
+            .order_by(c.position)
+        )
+        kinds = {k.value: k for k in EventKind}
+        return [
+            Event(
+                at=at,
+                source=source,
+                kind=kinds[kind],
+                summary=summary,
+                native_id=native_id,
+                actor=actor,
+                service=service,
+                link=link,
+                details=details or {},
+            )
+            for at, source, kind, summary, native_id, actor, service, link, details in result
+        ]
+
+    def list_retros(self) -> list[RetroSummary]:
+        """Every incident with a stored retro, newest build first."""
+        v = t.retro_versions.c
+        latest = (
+            sa.select(v.incident_id, sa.func.max(v.version).label("latest"), sa.func.count().label("versions"))
+            .group_by(v.incident_id)
+            .subquery()
+        )
+        action_count = (
+            sa.select(sa.func.count())
+            .where(t.actions.c.retro_version_id == v.id)
+            .correlate(t.retro_versions)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(
+                t.incidents.c.id,
+                t.incidents.c.title,
+                t.incidents.c.services,
+                latest.c.versions,
+                latest.c.latest,
+                v.built_at,
+                action_count,
+            )
+            .join(latest, latest.c.incident_id == t.incidents.c.id)
+            .join(t.retro_versions, sa.and_(v.incident_id == t.incidents.c.id, v.version == latest.c.latest))
+            .order_by(v.built_at.desc(), t.incidents.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                RetroSummary(
+                    incident_id=row[0],
+                    title=row[1],
+                    services=tuple(row[2] or ()),
+                    versions=row[3],
+                    latest_version=row[4],
+                    latest_built_at=row[5],
+                    actions=row[6],
+                )
+                for row in conn.execute(query)
+            ]
+
+    def versions(self, incident_id: str) -> list[VersionSummary]:
+        v = t.retro_versions.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(v.version, v.built_at, v.request_ref, v.event_count, v.scoring_model)
+                .where(v.incident_id == incident_id)
+                .order_by(v.version)
+            )
+            return [VersionSummary(*row) for row in rows]
+
+    # -- human input ------------------------------------------------------------------
+
+    def add_input(self, incident_id: str, item: InputItem, *, now: datetime | None = None) -> int:
+        """Record one piece of human input (append-only); return its id."""
+        kind, target, payload = _encode_item(item)
+        with self.begin() as conn:
+            return int(
+                conn.execute(
+                    sa.insert(t.human_input)
+                    .values(
+                        incident_id=incident_id,
+                        kind=kind,
+                        target=target,
+                        payload=payload,
+                        author=getattr(item, "author", "") or "",
+                        created_at=now or utcnow(),
+                    )
+                    .returning(t.human_input.c.id)
+                ).scalar_one()
+            )
+
+    def input_records(self, incident_id: str) -> list[InputRecord]:
+        """Every stored input record of ``incident_id``, oldest first."""
+        h = t.human_input.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.human_input).where(h.incident_id == incident_id).order_by(h.id)).all()
+        return [
+            InputRecord(
+                r.id, r.incident_id, _decode_item(r.kind, r.target, r.payload, r.author), r.author, r.created_at
+            )
+            for r in rows
+        ]
+
+    def human_input(self, incident_id: str) -> HumanInput:
+        """The stored human input of ``incident_id``, merged (later records win)."""
+        return HumanInput.from_items(record.item for record in self.input_records(incident_id))
+
+    # -- follow-up --------------------------------------------------------------------
+
+    def follow_ups(self, *, now: datetime | None = None, include_closed: bool = False) -> list[FollowUp]:
+        """Actions of every incident's newest retro not done in any tracker, oldest first.
+
+        Age counts from the first stored version that proposed the action, so rebuilding
+        a retro does not make an old action look new.
+        """
+        now = now or utcnow()
+        v, a = t.retro_versions.c, t.actions.c
+        newest = sa.select(v.incident_id, sa.func.max(v.version).label("latest")).group_by(v.incident_id).subquery()
+        first_seen = (
+            sa.select(a.incident_id, a.action_id, sa.func.min(v.built_at).label("first_at"))
+            .join(t.retro_versions, v.id == a.retro_version_id)
+            .group_by(a.incident_id, a.action_id)
+            .subquery()
+        )
+        query = (
+            sa.select(a.incident_id, a.action_id, a.title, a.owner, a.due, first_seen.c.first_at)
+            .join(t.retro_versions, v.id == a.retro_version_id)
+            .join(newest, sa.and_(newest.c.incident_id == v.incident_id, newest.c.latest == v.version))
+            .join(
+                first_seen,
+                sa.and_(first_seen.c.incident_id == a.incident_id, first_seen.c.action_id == a.action_id),
+            )
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            links: dict[tuple[str, str], list[Any]] = {}
+            for row in conn.execute(sa.select(t.tracker_links)):
+                links.setdefault((row.incident_id, row.action_id), []).append(row)
+        result = []
+        for incident_id, action_id, title, owner, due, first_at in rows:
+            found = links.get((incident_id, action_id), [])
+            if found and not include_closed and all(link.state in CLOSED_STATES for link in found):
+                continue
+            link: Any = next((x for x in found if x.state not in CLOSED_STATES), None)
+            if link is None and found:
+                link = found[0]
+            result.append(
+                FollowUp(
+                    incident_id=incident_id,
+                    action_id=action_id,
+                    title=title,
+                    owner=owner,
+                    due=due,
+                    first_proposed_at=first_at,
+                    age=now - first_at,
+                    tracker=link.sink if link else None,
+                    external_id=link.external_id if link else None,
+                    url=link.url if link else None,
+                    state=link.state if link else "not exported",
+                    state_changed_at=link.state_changed_at if link else None,
+                )
+            )
+        return sorted(result, key=lambda f: (-f.age, f.owner or "~", f.incident_id, f.action_id))
+
+    def links(self, sinks: Iterable[str] | None = None) -> list[Any]:
+        """Tracker links (rows), optionally only for some sinks."""
+        query = sa.select(t.tracker_links).order_by(t.tracker_links.c.id)
+        if sinks is not None:
+            query = query.where(t.tracker_links.c.sink.in_(list(sinks)))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
+    def export_rows(self, incident_id: str | None = None, sink: str | None = None) -> list[Any]:
+        """Outbox rows (for reports and tests)."""
+        query = sa.select(t.exports).order_by(t.exports.c.id)
+        if incident_id is not None:
+            query = query.where(t.exports.c.incident_id == incident_id)
+        if sink is not None:
+            query = query.where(t.exports.c.sink == sink)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
+
+def _encode_item(item: InputItem) -> tuple[str, str, dict[str, Any]]:
+    data = HumanInput.from_items([item]).to_data()
+    if isinstance(item, FactorVerdict):
+        return "factor", item.key, data["factors"][0]
+    if isinstance(item, AddedEvent):
+        return "event", item.native_id, data["events"][0]
+    if isinstance(item, ActionEdit):
+        return "action", item.action_id, data["actions"][0]
+    return "new_action", item.id or item.title, data["actions"][0]
+
+
+def _decode_item(kind: str, target: str, payload: dict[str, Any], author: str) -> InputItem:
+    table = {"factor": "factors", "event": "events", "action": "actions", "new_action": "actions"}[kind]
+    human = HumanInput.from_data({table: [payload]}, where=f"stored input {kind} {target}")
+    items: Sequence[InputItem] = [*human.factors, *human.events, *human.edits, *human.new_actions]
+    return items[0]

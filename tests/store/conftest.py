@@ -1,0 +1,144 @@
+"""Store fixtures: every store test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is a throwaway cluster started once per session from the PostgreSQL binaries
+on PATH (``initdb``, ``pg_ctl``). As root (CI and the dev machines) it runs as the
+``postgres`` user through ``runuser``, since PostgreSQL refuses to run as root. Each test
+gets its own schema. Without the binaries the PostgreSQL half is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from retroflow.store import Store, open_store
+
+PG_USER = "postgres"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    return ["runuser", "-u", PG_USER, "--", *argv]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server for this session; yields its base URL."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
+    base = Path(tempfile.mkdtemp(prefix="retroflow-pg-"))
+    data = base / "data"
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.fail("running as root needs runuser to start PostgreSQL as the postgres user")
+        try:
+            pwd.getpwnam(PG_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
+        os.chmod(base, 0o755)
+        shutil.chown(base, user=PG_USER)
+    port = _free_port()
+    log = base / "server.log"
+    subprocess.run(
+        _as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", PG_USER, "-N", "-E", "UTF8", "--no-locale"]),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    started = subprocess.run(
+        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"]),
+        capture_output=True,
+        text=True,
+    )
+    if started.returncode != 0:
+        text = log.read_text() if log.exists() else ""
+        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{text}")
+    try:
+        yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_schemas = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema."""
+    schema = f"t{os.getpid()}_{next(_schemas)}"
+    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    yield f"{pg_server}?options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'retroflow.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A migrated store, on each backend in turn."""
+    with open_store(db_url) as opened:
+        yield opened
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def no_sleep() -> Callable[[float], None]:
+    def sleep(seconds: float) -> None:
+        raise AssertionError(f"unexpected sleep({seconds})")
+
+    return sleep
+
+
+@pytest.fixture(autouse=True)
+def _no_database_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RETROFLOW_DATABASE", raising=False)
+    with contextlib.suppress(KeyError):
+        monkeypatch.delenv("RETROFLOW_CONFIG")
