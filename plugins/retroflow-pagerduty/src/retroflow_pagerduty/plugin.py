@@ -1,0 +1,154 @@
+"""The ``pagerduty`` timeline source: the plugin object retroflow registers.
+
+It runs when ``[plugins.pagerduty]`` has a ``token`` (the live API) or ``replies`` (a
+directory of saved API replies; it wins when both are set). It returns ``None``, so the
+retro is built from the other sources, when neither is set, or, live, when the incident
+reference is not a PagerDuty one (an id like ``PT4KHLK``, a number like ``1234`` or
+``#1234``, or an ``https://<subdomain>.pagerduty.com/incidents/<id>`` URL).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import httpx2
+
+from retroflow import Config, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+
+from . import mapping
+from .api import IncidentCollector, IncidentNotFound, PagerDutyApi, Replies, Sleep
+from .saved import read_replies
+from .settings import TABLE, PagerDutySettings
+
+__all__ = ["IncidentRef", "PagerDutySource", "parse_incident_ref", "plugin"]
+
+_URL = re.compile(r"^https://[A-Za-z0-9-]+(?:\.eu)?\.pagerduty\.com/incidents/([A-Za-z0-9]+)(?:[/?#].*)?$")
+_ID = re.compile(r"^[A-Z0-9]{5,30}$")
+_NUMBER = re.compile(r"^#?([0-9]{1,12})$")
+
+
+@attrs.frozen
+class IncidentRef:
+    """A PagerDuty incident reference: an id, or an incident number."""
+
+    value: str
+    by_number: bool = False
+
+
+def parse_incident_ref(text: str) -> IncidentRef | None:
+    """``PT4KHLK``, ``1234``, ``#1234`` or an incident URL; ``None`` for anything else."""
+    text = text.strip()
+    if match := _NUMBER.match(text):
+        return IncidentRef(match.group(1), by_number=True)
+    if match := _URL.match(text):
+        return IncidentRef(match.group(1))
+    if _ID.match(text):
+        return IncidentRef(text)
+    return None
+
+
+class PagerDutySource:
+    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
+    their own with a fake ``transport`` and a ``sleep`` that does not sleep.
+
+    :param transport: the httpx2 transport for live requests (default: the network).
+    :param sleep: how to wait before retrying.
+    :param now: the current time (for the history window of an incident without a
+        creation time).
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx2.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        now: Callable[[], Any] | None = None,
+    ) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._transport = transport
+        self._sleep = sleep
+        self._now = now
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, PagerDutySettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
+        settings: PagerDutySettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.configured:
+            return None
+        gaps: list[Gap] = []
+        if settings.replies is not None:
+            replies, missing = read_replies(settings.replies)
+            _check_saved_incident(replies, request.incident_ref, settings)
+            gaps.extend(
+                Gap(mapping.SOURCE, "collect", "skipped", f"saved replies in {settings.replies} lack {name}")
+                for name in missing
+            )
+        else:
+            ref = parse_incident_ref(request.incident_ref)
+            if ref is None:
+                return None
+            replies = self.fetch(settings, ref)
+        return to_result(replies, gaps)
+
+    def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
+        """The live replies for ``ref``."""
+        api = PagerDutyApi(settings, transport=self._transport, sleep=self._sleep)
+        try:
+            return IncidentCollector(api, now=self._now).collect(ref.value, by_number=ref.by_number)
+        except IncidentNotFound:
+            shown = f"#{ref.value}" if ref.by_number else ref.value
+            raise SourceError(f"PagerDuty incident {shown} not found") from None
+        finally:
+            api.close()
+
+
+def _check_saved_incident(replies: Replies, incident_ref: str, settings: PagerDutySettings) -> None:
+    """Saved replies describe one incident: refuse to pass them off as another."""
+    incident = replies.incident
+    known = {str(incident.get("id")), str(incident.get("html_url"))}
+    if isinstance(incident.get("incident_number"), int):
+        known |= {str(incident["incident_number"]), f"#{incident['incident_number']}"}
+    ref = parse_incident_ref(incident_ref)
+    if incident_ref.strip() in known or (ref is not None and ref.value in known):
+        return
+    raise SourceError(
+        f"saved PagerDuty replies in {settings.replies} are for incident {incident.get('id')} "
+        f"(#{incident.get('incident_number')}), not {incident_ref!r}"
+    )
+
+
+def to_result(replies: Replies, gaps: list[Gap]) -> SourceResult:
+    """Map the replies onto the model; records that cannot be read become gaps."""
+    skips = mapping.Skips()
+    events = mapping.timeline(
+        log_entries=replies.log_entries,
+        alerts=replies.alerts,
+        notes=replies.notes,
+        service=mapping.service_name(replies.incident),
+        skips=skips,
+    )
+    incident = mapping.incident_from_reply(replies.incident, events)
+    history = []
+    for item in replies.history:
+        try:
+            history.append(mapping.history_incident(item))
+        except mapping.BadRecord as exc:
+            skips.add("incidents", str(exc))
+    gaps.extend(skips.gaps())
+    gaps.extend(
+        Gap(mapping.SOURCE, "collect", "skipped", f"{key}: {count} page(s) without a {key!r} list", count)
+        for key, count in sorted(replies.skipped_pages.items())
+    )
+    gaps.extend(Gap(mapping.SOURCE, "collect", "skipped", note) for note in replies.notes_on_limits)
+    return SourceResult(incident=incident, events=events, history=history, gaps=gaps)
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = PagerDutySource()

@@ -1,0 +1,78 @@
+"""``[plugins.pagerduty]``: the settings of the PagerDuty timeline source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import Secret
+
+__all__ = ["API_URLS", "TABLE", "PagerDutySettings"]
+
+TABLE = "pagerduty"
+
+#: The REST API of each PagerDuty service region.
+API_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.com"}
+
+
+def _api_url(value: str) -> str:
+    url = API_URLS.get(value.lower(), value).rstrip("/")
+    if not url.startswith("https://"):
+        raise ValueError(f'api: expected "us", "eu" or an https:// URL, got {value!r}')
+    return url
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
+
+
+def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
+
+
+def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
+
+
+@attrs.frozen
+class PagerDutySettings:
+    """``[plugins.pagerduty]``. Every key has a default; the source runs when ``token``
+    or ``replies`` is set.
+
+    :ivar token: a REST API key, as an environment reference (``"env:PAGERDUTY_TOKEN"``).
+    :ivar api: the service region, ``"us"`` or ``"eu"``, or the API's https:// base URL.
+    :ivar from_email: the ``From`` header (the user acting), needed by account-level keys
+        for some calls; optional for the read-only calls this source makes.
+    :ivar replies: a directory of saved API replies to read instead of the API.
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds one HTTP request may take.
+    :ivar retries: how many times a request that failed with a 5xx status or a network
+        error is tried again.
+    :ivar rate_limit_retries: how many times a request answered with 429 is tried again.
+    :ivar max_wait: the longest single wait, in seconds, before trying again (caps
+        ``ratelimit-reset`` / ``Retry-After``).
+    :ivar history_days: how many days before the incident to look for past incidents of
+        the same services (0: none).
+    :ivar concurrency: how many requests may be in flight at once (1: strictly serial).
+    """
+
+    token: Secret | None = None
+    api: str = attrs.field(default="us", converter=_api_url)
+    from_email: str | None = None
+    replies: Path | None = None
+    timeout: float | None = attrs.field(default=None, validator=_positive)
+    request_timeout: float = attrs.field(default=10.0, validator=_positive)
+    retries: int = attrs.field(default=3, validator=_not_negative)
+    rate_limit_retries: int = attrs.field(default=5, validator=_not_negative)
+    max_wait: float = attrs.field(default=30.0, validator=_positive)
+    history_days: int = attrs.field(default=90, validator=_not_negative)
+    concurrency: int = attrs.field(default=4, validator=_at_least_one)
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or self.replies is not None
