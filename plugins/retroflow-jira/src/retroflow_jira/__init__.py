@@ -1,0 +1,104 @@
+"""retroflow-jira: a tracker sink that exports retro actions to Jira and reads their status.
+
+Registered through the ``retroflow`` entry point as the plugin ``jira``; configured by the
+``[plugins.jira]`` table (:class:`JiraSettings`); used with ``retroflow export --sink jira``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import attrs
+
+from retroflow import Config, ConfigError, Secret, hookimpl
+from retroflow_jira._client import JiraClient
+
+__all__ = ["JiraClient", "JiraSettings", "JiraSink"]
+
+TABLE = "jira"
+
+
+@attrs.frozen
+class JiraSettings:
+    """``[plugins.jira]``.
+
+    :ivar url: the site, e.g. ``https://example.atlassian.net`` or a Server/Data Center base URL.
+    :ivar project: the project key tickets are created in, e.g. ``OPS``.
+    :ivar token: an environment reference (``"env:JIRA_TOKEN"``): a Cloud API token, or a
+        Server/Data Center personal access token.
+    :ivar email: the Atlassian account the API token belongs to (Cloud only).
+    :ivar deployment: ``"cloud"`` (basic auth with email and API token, search through
+        ``/search/jql``) or ``"server"`` (bearer personal access token, ``/search``).
+    :ivar issue_type: the issue type name (or numeric id) of created tickets.
+    :ivar labels: labels every ticket gets, besides ``retroflow`` and its idempotency label.
+    :ivar assignees: ``"owner=accountId"`` entries (``owner=username`` on Server) mapping an
+        action's owner to a Jira user; owners not listed leave the ticket unassigned.
+    :ivar priority: set the priority from the action's score (turn off when the project's
+        create screen has no priority field).
+    :ivar wont_do_resolutions: resolutions that make a done ticket count as "won't do".
+    :ivar remote_link: add a remote link from each ticket to the incident and the retro.
+    :ivar timeout: seconds to wait for Jira to answer one request.
+    :ivar max_retry_wait: most seconds spent waiting on rate limits (429) in one call; a
+        longer ``Retry-After`` fails the call with ``retry_after`` set instead.
+    :ivar max_retries: most retries of one request after a 429.
+    """
+
+    url: str
+    project: str
+    token: Secret
+    email: str | None = None
+    deployment: Literal["cloud", "server"] = "cloud"
+    issue_type: str = "Task"
+    labels: list[str] = attrs.field(factory=list)
+    assignees: list[str] = attrs.field(factory=list)
+    priority: bool = True
+    wont_do_resolutions: list[str] = attrs.field(
+        factory=lambda: ["Won't Do", "Won't Fix", "Declined", "Duplicate", "Cannot Reproduce"]
+    )
+    remote_link: bool = True
+    timeout: float = 30.0
+    max_retry_wait: float = 60.0
+    max_retries: int = 3
+
+
+class JiraSink:
+    """The ``jira`` tracker sink.
+
+    ``sleep`` and ``clock`` are injectable so tests never wait for real.
+    """
+
+    name = TABLE
+    #: Jira's bulk create takes at most 50 issues per request.
+    max_batch = 50
+    #: Jira Cloud search is eventually consistent: a new ticket may take seconds to minutes
+    #: to show up in ``find``.
+    search_lag = 120.0
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sleep = sleep
+        self._clock = clock
+
+    def open(self, config: Config) -> JiraClient:
+        settings = config.settings_for(TABLE)
+        where = f"{config.label}: [plugins.{TABLE}]"
+        if settings is None:
+            raise ConfigError(f"{where} is not configured: url, project and token are required")
+        return JiraClient(settings, where=where, sleep=self._sleep, clock=self._clock)
+
+
+@hookimpl
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
+    register(TABLE, JiraSettings)
+
+
+@hookimpl
+def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
+    register(JiraSink())

@@ -1,0 +1,447 @@
+"""The Jira sink's behaviour against a Jira site faked with ``responses``.
+
+Reply bodies follow the examples and schemas of Atlassian's OpenAPI document (see
+``spec/PROVENANCE.md``); ``test_contract.py`` checks the requests against it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+import responses
+import retroflow_jira
+import structlog
+from retroflow_jira import JiraSink
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from retroflow import ConfigError, TicketRef, TrackerError, TrackerSink
+from retroflow.testing import make_config, make_plugins
+
+SITE = "https://example.atlassian.net"
+API = f"{SITE}/rest/api/2"
+BULK = f"{API}/issue/bulk"
+SEARCH = f"{API}/search/jql"
+
+
+def bulk_reply(start: int, count: int, failed: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
+    """A CreatedIssues body: issues for the elements not in ``failed``, errors for the rest."""
+    failed = failed or {}
+    issues = [
+        {"id": str(10000 + start + i), "key": f"OPS-{start + i + 1}", "self": f"{API}/issue/{10000 + start + i}"}
+        for i in range(count)
+        if i not in failed
+    ]
+    errors = [
+        {"elementErrors": {"errorMessages": [], "errors": errs}, "failedElementNumber": i, "status": 400}
+        for i, errs in sorted(failed.items())
+    ]
+    return {"issues": issues, "errors": errors}
+
+
+def sent_bodies(mocked: responses.RequestsMock, url: str) -> list[dict[str, Any]]:
+    return [json.loads(call.request.body) for call in mocked.calls if call.request.url.split("?")[0] == url]
+
+
+def refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens on the port."""
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, "/rest/api/2/issue/bulk", reason))  # type: ignore[arg-type]
+
+
+# --- plugin and settings -------------------------------------------------------------------
+
+
+def test_plugin_registers_the_jira_sink_and_its_settings_table() -> None:
+    plugins = make_plugins(retroflow_jira, default_plugins=False)
+    sink = plugins.tracker_sinks.get("jira")
+    assert isinstance(sink, TrackerSink)
+    assert sink.max_batch == 50
+    assert sink.search_lag > 0
+    assert "jira" in plugins.settings.names()
+
+
+def test_open_without_a_table_names_the_required_keys() -> None:
+    config = make_config("", plugins=make_plugins(retroflow_jira, default_plugins=False))
+    with pytest.raises(ConfigError, match=r"\[plugins\.jira\] is not configured: url, project and token"):
+        JiraSink().open(config)
+
+
+def test_cloud_without_email_names_the_email_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_TOKEN", "x" * 12)
+    config = make_config(
+        f'[plugins.jira]\nurl = "{SITE}"\nproject = "OPS"\ntoken = "env:JIRA_TOKEN"\n',
+        plugins=make_plugins(retroflow_jira, default_plugins=False),
+    )
+    with pytest.raises(ConfigError, match=r"\[plugins\.jira\] email: required"):
+        JiraSink().open(config)
+
+
+def test_a_malformed_assignee_entry_names_its_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_TOKEN", "x" * 12)
+    config = make_config(
+        f'[plugins.jira]\nurl = "{SITE}"\nproject = "OPS"\ntoken = "env:JIRA_TOKEN"\nemail = "a@b.c"\n'
+        'assignees = ["alice"]\n',
+        plugins=make_plugins(retroflow_jira, default_plugins=False),
+    )
+    with pytest.raises(ConfigError, match=r"\[plugins\.jira\] assignees\[0\]: expected \"owner=accountId\""):
+        JiraSink().open(config)
+
+
+# --- what a ticket says ----------------------------------------------------------------------
+
+
+def test_preview_is_exactly_the_body_create_sends(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    client = make_client()
+    draft = drafts(retro_with(1))[0]
+    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
+    mocked.post(f"{API}/issue/10000/remotelink", json={"id": 1, "self": "x"}, status=201)
+
+    client.create([draft])
+
+    assert sent_bodies(mocked, BULK) == [client.preview(draft)]
+
+
+def test_the_ticket_carries_everything_the_action_says(make_client: Any, retro_with: Any, drafts: Any) -> None:
+    draft = drafts(retro_with(1))[0]
+    fields = make_client().preview(draft)["issueUpdates"][0]["fields"]
+
+    assert fields["project"] == {"key": "OPS"}
+    assert fields["issuetype"] == {"name": "Task"}
+    assert fields["summary"] == "Gate deploys of checkout on a canary check #0"
+    assert fields["labels"] == ["retroflow", "retroflow-k-act000"]
+    assert fields["priority"] == {"name": "High"}  # score 4.5
+    assert fields["assignee"] == {"accountId": "5b10ac8d82e05b22cc7d4ef5"}
+    assert fields["duedate"] == "2026-12-15"
+    text = fields["description"]
+    for expected in (
+        "Deploy to a canary first",  # the change
+        "A change to checkout shortly before the first signal",  # the factor
+        "2026-11-02T13:54:00Z — Deploy checkout v2.14.0",  # its evidence, with time
+        "bad deploys reaching all traffic on checkout: target 0 per quarter",  # how to verify
+        "Score 4.5 (impact-math)",  # the score and why
+        "[Incident CHK-1042: Checkout card payments failing|https://pd.example.com/incidents/CHK-1042]",
+        "[Retrospective|https://retros.example.com/CHK-1042]",
+        "k-act000",
+    ):
+        assert expected in text
+
+
+@pytest.mark.parametrize(("value", "name"), [(9, "Highest"), (6, "Highest"), (3, "High"), (1.5, "Medium"), (1, "Low")])
+def test_priority_follows_documented_score_thresholds(
+    make_client: Any, retro_with: Any, drafts: Any, value: float, name: str
+) -> None:
+    import attrs
+
+    draft = drafts(retro_with(1))[0]
+    action = attrs.evolve(draft.action, score=attrs.evolve(draft.action.score, value=value))
+    fields = make_client().preview(attrs.evolve(draft, action=action))["issueUpdates"][0]["fields"]
+    assert fields["priority"] == {"name": name}
+
+
+def test_server_assigns_by_user_name_and_can_leave_priority_out(make_client: Any, retro_with: Any, drafts: Any) -> None:
+    fields = make_client("priority = false\n", deployment="server").preview(drafts(retro_with(1))[0])
+    assert fields["issueUpdates"][0]["fields"]["assignee"] == {"name": "5b10ac8d82e05b22cc7d4ef5"}
+    assert "priority" not in fields["issueUpdates"][0]["fields"]
+
+
+# --- bulk create -----------------------------------------------------------------------------
+
+
+def test_120_drafts_make_three_bulk_calls_of_at_most_50(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    client = make_client("remote_link = false\n")
+    batch = drafts(retro_with(120))
+    for start, count in ((0, 50), (50, 50), (100, 20)):
+        mocked.post(BULK, json=bulk_reply(start, count), status=201)
+
+    refs = client.create(batch)
+
+    assert [len(body["issueUpdates"]) for body in sent_bodies(mocked, BULK)] == [50, 50, 20]
+    assert all(isinstance(ref, TicketRef) for ref in refs)
+    assert [ref.key for ref in refs] == [d.key for d in batch]  # type: ignore[union-attr]
+    assert refs[119] == TicketRef(sink="jira", external_id="10119", url=f"{SITE}/browse/OPS-120", key="k-act119")
+
+
+def test_partial_bulk_failure_gives_a_result_per_item(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    client = make_client("remote_link = false\n")
+    mocked.post(BULK, json=bulk_reply(0, 3, failed={1: {"assignee": "User cannot be assigned issues."}}), status=201)
+
+    first, second, third = client.create(drafts(retro_with(3)))
+
+    assert isinstance(first, TicketRef) and first.external_id == "10000"
+    assert isinstance(second, TrackerError) and not second.ambiguous
+    assert "act001" in str(second) and "assignee: User cannot be assigned issues." in str(second)
+    assert isinstance(third, TicketRef) and third.external_id == "10002"
+
+
+def test_a_bulk_create_jira_refuses_entirely_fails_each_item(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    body = bulk_reply(0, 2, failed={0: {"issuetype": "The issue type selected is invalid."}, 1: {"x": "bad"}})
+    mocked.post(BULK, json=body, status=400)
+
+    results = make_client().create(drafts(retro_with(2)))
+
+    assert all(isinstance(r, TrackerError) and not r.ambiguous for r in results)
+    assert "issuetype: The issue type selected is invalid." in str(results[0])
+
+
+def test_a_failure_after_a_created_chunk_is_reported_per_item_not_raised(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    client = make_client("remote_link = false\n")
+    mocked.post(BULK, json=bulk_reply(0, 50), status=201)
+    mocked.post(BULK, status=502)
+
+    results = client.create(drafts(retro_with(120)))
+
+    assert all(isinstance(r, TicketRef) for r in results[:50])
+    assert all(isinstance(r, TrackerError) and r.ambiguous for r in results[50:100])  # may have been created
+    assert all(isinstance(r, TrackerError) and not r.ambiguous for r in results[100:])  # never sent
+    assert len(sent_bodies(mocked, BULK)) == 2
+
+
+def test_remote_links_point_at_the_incident_and_the_retro(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
+    link = mocked.post(f"{API}/issue/10000/remotelink", json={"id": 1, "self": "x"}, status=201)
+
+    make_client().create(drafts(retro_with(1)))
+
+    bodies = [json.loads(call.request.body) for call in link.calls]
+    assert [b["object"]["url"] for b in bodies] == [
+        "https://pd.example.com/incidents/CHK-1042",
+        "https://retros.example.com/CHK-1042",
+    ]
+    assert bodies[0]["globalId"] == "retroflow:k-act000:incident"  # a repeat updates, never duplicates
+
+
+def test_a_failed_remote_link_does_not_lose_the_created_ticket(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
+    mocked.post(f"{API}/issue/10000/remotelink", json={"errorMessages": ["No permission"]}, status=403)
+
+    with structlog.testing.capture_logs() as logs:
+        (ref,) = make_client().create(drafts(retro_with(1)))
+
+    assert isinstance(ref, TicketRef)
+    assert any(entry["event"] == "jira remote link failed" for entry in logs)
+
+
+# --- rate limits -----------------------------------------------------------------------------
+
+
+def test_429_with_retry_after_seconds_waits_then_retries(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    mocked.post(BULK, status=429, headers={"Retry-After": "7"})
+    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
+
+    (ref,) = make_client("remote_link = false\n").create(drafts(retro_with(1)))
+
+    assert isinstance(ref, TicketRef)
+    assert sleep.calls == [7.0]
+
+
+def test_429_with_retry_after_as_an_http_date_waits_until_then(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    # The fixture's clock says 2026-11-25T12:00:00Z.
+    mocked.post(BULK, status=429, headers={"Retry-After": "Wed, 25 Nov 2026 12:00:12 GMT"})
+    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
+
+    (ref,) = make_client("remote_link = false\n").create(drafts(retro_with(1)))
+
+    assert isinstance(ref, TicketRef)
+    assert sleep.calls == [12.0]
+
+
+def test_a_retry_after_over_the_budget_fails_at_once_with_retry_after(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    mocked.post(BULK, status=429, headers={"Retry-After": "3600"})
+
+    with pytest.raises(TrackerError, match="max_retry_wait") as caught:
+        make_client().create(drafts(retro_with(1)))
+
+    assert caught.value.retry_after == 3600.0
+    assert not caught.value.ambiguous
+    assert sleep.calls == []
+
+
+def test_waiting_on_429s_is_bounded_in_total(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    for _ in range(5):
+        mocked.post(BULK, status=429, headers={"Retry-After": "25"})
+
+    with pytest.raises(TrackerError) as caught:
+        make_client().create(drafts(retro_with(1)))
+
+    assert sleep.calls == [25.0, 25.0]  # a third wait would pass the 60 s budget
+    assert caught.value.retry_after == 25.0
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "setting"),
+    [
+        (401, {}, "[plugins.jira] email and token"),
+        (403, {"errorMessages": ["You do not have permission to create issues in this project."]}, "project"),
+        (404, {"errorMessages": ["Not found"]}, "[plugins.jira] url"),
+    ],
+)
+def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
+    make_client: Any,
+    retro_with: Any,
+    drafts: Any,
+    mocked: responses.RequestsMock,
+    token: str,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    body: dict[str, Any],
+    setting: str,
+) -> None:
+    mocked.post(BULK, json=body, status=status)
+    client = make_client()
+
+    with structlog.testing.capture_logs() as logs, pytest.raises(TrackerError) as caught:
+        client.create(drafts(retro_with(1)))
+
+    message = str(caught.value)
+    assert setting in message
+    assert not caught.value.ambiguous
+    assert token not in message and token not in repr(caught.value.__cause__) and caught.value.__cause__ is None
+    assert token not in caplog.text
+    assert token not in repr(logs)
+    # And the request did carry the credentials, so the test would notice a leak.
+    assert mocked.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    ("reply", "ambiguous"),
+    [
+        ({"status": 500}, True),
+        ({"status": 503}, True),
+        ({"body": requests.ReadTimeout("read timed out")}, True),
+        ({"body": requests.ConnectionError("Connection aborted: RemoteDisconnected")}, True),
+        ({"body": requests.ConnectTimeout("connect timed out")}, False),
+        ({"body": refused()}, False),
+        ({"status": 400, "json": {"errorMessages": ["bad request"]}}, False),
+    ],
+)
+def test_failures_are_classified_ambiguous_or_certain(
+    make_client: Any,
+    retro_with: Any,
+    drafts: Any,
+    mocked: responses.RequestsMock,
+    token: str,
+    reply: dict[str, Any],
+    ambiguous: bool,
+) -> None:
+    mocked.post(BULK, **reply)
+
+    with pytest.raises(TrackerError) as caught:
+        make_client().create(drafts(retro_with(1)))
+
+    assert caught.value.ambiguous is ambiguous
+    assert token not in str(caught.value)
+
+
+# --- find --------------------------------------------------------------------------------------
+
+
+def test_find_searches_the_idempotency_label_through_search_jql(
+    make_client: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(SEARCH, json={"isLast": True, "issues": [{"id": "10007", "key": "OPS-8", "fields": {}}]})
+
+    ref = make_client().find("k-act000")
+
+    assert ref == TicketRef(sink="jira", external_id="10007", url=f"{SITE}/browse/OPS-8", key="k-act000")
+    query = parse_qs(urlparse(mocked.calls[0].request.url).query)
+    assert query["jql"] == ['project = "OPS" AND labels = "retroflow-k-act000" ORDER BY created ASC']
+
+
+def test_find_returns_none_when_jira_shows_no_ticket(make_client: Any, mocked: responses.RequestsMock) -> None:
+    mocked.get(SEARCH, json={"isLast": True, "issues": []})
+    assert make_client().find("k-missing") is None
+
+
+def test_find_follows_next_page_tokens_and_keeps_the_oldest(make_client: Any, mocked: responses.RequestsMock) -> None:
+    mocked.get(SEARCH, json={"issues": [{"id": "10007", "key": "OPS-8"}], "nextPageToken": "p2"})
+    mocked.get(SEARCH, json={"isLast": True, "issues": [{"id": "10009", "key": "OPS-10"}]})
+
+    ref = make_client().find("k-act000")
+
+    assert ref is not None and ref.external_id == "10007"
+    assert parse_qs(urlparse(mocked.calls[1].request.url).query)["nextPageToken"] == ["p2"]
+
+
+def test_server_deployment_searches_with_start_at(make_client: Any, mocked: responses.RequestsMock, token: str) -> None:
+    mocked.get(
+        f"{API}/search", json={"startAt": 0, "maxResults": 10, "total": 1, "issues": [{"id": "7", "key": "O-1"}]}
+    )
+
+    ref = make_client(deployment="server").find("k-act000")
+
+    assert ref is not None and ref.external_id == "7"
+    assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {token}"  # personal access token
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+def issue(issue_id: str, category: str, resolution: str | None = None, changed: str = "2026-11-20T09:30:00.000+0000"):
+    return {
+        "id": issue_id,
+        "key": f"OPS-{issue_id}",
+        "fields": {
+            "status": {"name": category.title(), "statusCategory": {"key": category}},
+            "resolution": {"name": resolution} if resolution else None,
+            "statuscategorychangedate": changed,
+            "updated": "2026-11-21T10:00:00.000+0000",
+        },
+    }
+
+
+def test_status_maps_status_categories_and_the_wont_do_resolution(
+    make_client: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(
+        SEARCH,
+        json={
+            "isLast": True,
+            "issues": [
+                issue("1", "new"),
+                issue("2", "indeterminate"),
+                issue("3", "done", "Done"),
+                issue("4", "done", "Won't Do"),
+            ],
+        },
+    )
+    refs = [TicketRef(sink="jira", external_id=i) for i in ("4", "3", "2", "1", "5")]
+
+    statuses = make_client().status(refs)
+
+    assert [s.state for s in statuses] == ["won't do", "done", "in progress", "open", "won't do"]
+    assert [s.ref for s in statuses] == refs
+    assert statuses[0].changed_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert statuses[4].changed_at is None  # not visible any more
+    query = parse_qs(urlparse(mocked.calls[0].request.url).query)
+    assert query["reconcileIssues"] == ["4", "3", "2", "1", "5"]  # read-after-write for these ids
+    assert query["jql"] == ['id in ("4", "3", "2", "1", "5")']
