@@ -256,7 +256,7 @@ class Store:
             query = query.where(t.retro_versions.c.version == version)
         row = conn.execute(query).first()
         if row is None:
-            what = f"version {version} of the retro" if version is not None else "a retro"
+            what = f"version {version} of the retro" if version is not None else "retro"
             raise RetroflowError(f"the store has no {what} for incident {incident_id!r} (see: retroflow retros)")
         return row
 

@@ -1,0 +1,248 @@
+"""Exports through the outbox end with exactly one ticket per action, whatever fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from retroflow.errors import TrackerError
+from retroflow.model import ActionItem, Retro
+from retroflow.store import Store
+from retroflow.store import schema as t
+from retroflow.store.exports import export_actions, export_key, sync_status
+from retroflow.store.fake import FakeTrackerSink
+from retroflow.testing import make_config
+
+
+class Crash(BaseException):
+    """The process dying: not an error anything in retroflow catches."""
+
+
+def crash_at(stage: str, times: int = 1) -> Callable[[str], None]:
+    left = [times]
+
+    def checkpoint(reached: str) -> None:
+        if reached == stage and left[0] > 0:
+            left[0] -= 1
+            raise Crash(stage)
+
+    return checkpoint
+
+
+def with_actions(retro: Retro, n: int) -> Retro:
+    actions = [
+        ActionItem.create(incident_id=retro.incident.id, title=f"Action {i:03d}", key=("bulk", i)) for i in range(n)
+    ]
+    return attrs.evolve(retro, actions=tuple(actions))
+
+
+def one_ticket_per_action(sink: FakeTrackerSink, store: Store, incident_id: str = "INC-1") -> None:
+    retro = store.latest_retro(incident_id)
+    for action in retro.actions:
+        key = export_key(incident_id, action.id, sink.name)
+        assert len(sink.tracker.tickets_with_key(key)) == 1, action.title
+    assert len(sink.tracker.tickets) == len(retro.actions)
+    rows = store.export_rows(incident_id, sink.name)
+    assert {r.state for r in rows} == {"done"}
+    assert len(store.links([sink.name])) == len(retro.actions)
+
+
+@pytest.fixture
+def stored(store: Store, retro: Retro) -> Store:
+    store.save_retro(with_actions(retro, 3), "INC-1")
+    return store
+
+
+def test_export_creates_one_ticket_per_action_carrying_its_key(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.complete and report.counts() == {"created": 3}
+    one_ticket_per_action(sink, stored)
+    links = {link.external_id: link for link in stored.links()}
+    for ticket in sink.tracker.tickets:
+        assert links[ticket.external_id].key == ticket.key
+
+
+def test_crash_before_the_request_then_retry_gives_one_ticket(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock, search_lag=30)
+    with pytest.raises(Crash):
+        export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=crash_at("claimed"))
+    assert sink.tracker.create_calls == []
+    assert {r.state for r in stored.export_rows()} == {"in_flight"}
+    # Another run inside the lease leaves the rows to their owner.
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"in flight elsewhere": 3} and sink.tracker.create_calls == []
+    clock.advance(601)  # the crashed run's lease expired
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"created": 3}
+    assert len(sink.tracker.find_calls) == 3  # searched before re-creating
+    one_ticket_per_action(sink, stored)
+
+
+def test_crash_after_the_request_before_the_commit_then_retry_gives_one_ticket(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock, search_lag=30)
+    with pytest.raises(Crash):
+        export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=crash_at("sent"))
+    assert len(sink.tracker.tickets) == 3 and store_states(stored) == {"in_flight"}
+    clock.advance(601)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"reconciled": 3}
+    assert len(sink.tracker.create_calls) == 1
+    one_ticket_per_action(sink, stored)
+
+
+def test_crash_after_the_commit_then_retry_gives_one_ticket(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock, max_batch=2)
+    with pytest.raises(Crash):
+        export_actions(
+            stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=crash_at("committed")
+        )
+    assert store_states(stored) == {"done", "pending"}
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"already exported": 2, "created": 1}
+    one_ticket_per_action(sink, stored)
+
+
+def test_reclaim_takes_over_an_unexpired_lease(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    with pytest.raises(Crash):
+        export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=crash_at("sent"))
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, reclaim=True)
+    assert report.counts() == {"reconciled": 3}
+    one_ticket_per_action(sink, stored)
+
+
+def test_120_actions_take_3_calls_and_a_rerun_takes_none(store: Store, retro: Retro, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    store.save_retro(with_actions(retro, 120), "INC-1")
+    sink = FakeTrackerSink(clock=clock, max_batch=50)
+    report = export_actions(store, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert [len(call) for call in sink.tracker.create_calls] == [50, 50, 20]
+    assert report.create_calls == 3 and report.counts() == {"created": 120}
+    again = export_actions(store, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert len(sink.tracker.create_calls) == 3 and again.create_calls == 0
+    assert again.counts() == {"already exported": 120}
+    one_ticket_per_action(sink, store)
+
+
+def test_rate_limit_is_waited_out_with_the_injected_sleep(stored: Store, clock) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    sink.tracker.fail_next = [
+        (TrackerError("429", retry_after=7), False),
+        (TrackerError("429", retry_after=9999), False),
+    ]
+    slept: list[float] = []
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=slept.append, max_wait=120)
+    assert slept == [7, 120]  # Retry-After honoured, capped
+    assert report.counts() == {"created": 3} and len(sink.tracker.create_calls) == 3
+    one_ticket_per_action(sink, stored)
+
+
+def test_rate_limit_waits_are_bounded_and_the_rows_stay_retryable(stored: Store, clock) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    sink.tracker.fail_next = [(TrackerError("429", retry_after=1), False)] * 4
+    slept: list[float] = []
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=slept.append, max_rate_limit_waits=3)
+    assert slept == [1, 1, 1] and len(sink.tracker.create_calls) == 4
+    assert report.counts() == {"failed": 3} and store_states(stored) == {"failed"}
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=slept.append)
+    assert report.counts() == {"created": 3}
+    one_ticket_per_action(sink, stored)
+
+
+def test_partial_batch_failure_keeps_failed_items_retryable(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock, search_lag=10)
+    first, second, _third = stored.latest_retro("INC-1").actions
+    key = lambda a: export_key("INC-1", a.id, sink.name)  # noqa: E731
+    sink.tracker.fail_items = {
+        key(first): TrackerError("field 'assignee' is invalid"),
+        key(second): TrackerError("timed out", ambiguous=True),  # it landed anyway
+    }
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert [i.outcome for i in report.items] == ["failed", "needs reconcile", "created"]
+    states = {r.action_id: r.state for r in stored.export_rows()}
+    assert states[first.id] == "failed" and states[second.id] == "needs_reconcile"
+    clock.advance(11)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert [i.outcome for i in report.items] == ["created", "reconciled", "already exported"]
+    assert sink.tracker.create_calls[-1] == [key(first)]
+    one_ticket_per_action(sink, stored)
+
+
+def test_ambiguous_failure_waits_for_the_search_lag_before_concluding(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock, search_lag=30)  # find sees a ticket only 30 s after it is made
+    sink.tracker.fail_next = [(TrackerError("504 after send", ambiguous=True), True)]
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"needs reconcile": 3}
+    clock.advance(5)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"waiting for search lag": 3} and len(sink.tracker.create_calls) == 1
+    clock.advance(30)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"reconciled": 3} and len(sink.tracker.create_calls) == 1
+    one_ticket_per_action(sink, stored)
+
+
+def test_ambiguous_failure_that_did_not_land_is_recreated_after_the_lag(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock, search_lag=30)
+    sink.tracker.fail_next = [(TrackerError("connection reset after send", ambiguous=True), False)]
+    export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    clock.advance(31)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"created": 3} and len(sink.tracker.create_calls) == 2
+    one_ticket_per_action(sink, stored)
+
+
+def test_rebuilding_the_retro_does_not_export_again(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    stored.save_retro(attrs.evolve(stored.latest_retro("INC-1"), narrative=("rebuilt",)), "INC-1")
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"already exported": 3} and len(sink.tracker.create_calls) == 1
+
+
+def test_dry_run_sends_and_writes_nothing(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, dry_run=True)
+    assert report.counts() == {"would create": 3}
+    assert report.items[0].preview == {"title": "Action 000", "labels": [report.items[0].key], "assignee": None}
+    assert sink.tracker.create_calls == [] and stored.export_rows() == []
+    export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, dry_run=True)
+    assert report.counts() == {"already exported": 3}
+
+
+def test_sync_stores_states_and_followup_lists_open_actions(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    done, wip, _open = sink.tracker.tickets
+    clock.advance(3600)
+    sink.tracker.set_state(done.external_id, "Done")
+    sink.tracker.set_state(wip.external_id, "in_progress")
+    report = sync_status(stored, [sink], make_config(), now=clock)
+    assert report.updated == 3 and report.changed == 2 and report.errors == ()
+    states = {link.external_id: (link.state, link.state_changed_at) for link in stored.links()}
+    assert states[done.external_id] == ("done", clock.now)
+    assert states[wip.external_id][0] == "in progress"
+    follow = stored.follow_ups(now=clock.now)
+    assert [f.state for f in follow] == ["in progress", "open"]
+    assert all(f.tracker == "fake" and f.url for f in follow)
+
+
+def test_sync_reports_a_failing_sink_and_carries_on(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+
+    class Broken:
+        def status(self, refs):  # type: ignore[no-untyped-def]
+            raise TrackerError("503 from tracker")
+
+    report = sync_status(stored, [sink], make_config(), clients={"fake": Broken()})  # type: ignore[dict-item]
+    assert report.updated == 0 and report.errors == ("fake: 503 from tracker",)
+
+
+def store_states(store: Store) -> set[str]:
+    with store.engine.connect() as conn:
+        return set(conn.execute(sa.select(t.exports.c.state)).scalars())

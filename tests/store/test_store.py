@@ -1,0 +1,68 @@
+"""Retros go into the store as normalised rows and come back equal; history is kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from retroflow.errors import RetroflowError
+from retroflow.model import Retro
+from retroflow.serialize import to_document
+from retroflow.store import Store
+from retroflow.store import schema as t
+
+
+def test_a_stored_retro_loads_back_equal(store: Store, retro: Retro) -> None:
+    version = store.save_retro(retro, "INC-1")
+    loaded = store.latest_retro("INC-1")
+    assert version == 1
+    assert to_document(loaded) == to_document(attrs.evolve(retro, version=1))
+    assert loaded == attrs.evolve(retro, version=1)
+    assert all(e.at.tzinfo is UTC for e in loaded.timeline.events)
+
+
+def test_rebuilding_keeps_every_version(store: Store, retro: Retro) -> None:
+    store.save_retro(retro, "INC-1")
+    changed = attrs.evolve(retro, narrative=("second look",))
+    assert store.save_retro(changed, "INC-1") == 2
+    assert store.retro("INC-1", version=1).narrative == retro.narrative != ("second look",)
+    assert store.latest_retro("INC-1").narrative == ("second look",)
+    assert [v.version for v in store.versions("INC-1")] == [1, 2]
+
+
+def test_normalised_rows_are_written(store: Store, retro: Retro) -> None:
+    store.save_retro(retro, "INC-1")
+    with store.engine.connect() as conn:
+        count = lambda table: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()  # noqa: E731
+        assert count(t.events) == len(retro.timeline.events)
+        assert count(t.factors) == len(retro.factors)
+        assert count(t.actions) == len(retro.actions)
+        assert count(t.scores) == sum(1 for a in retro.actions if a.score)
+        titles = set(conn.execute(sa.select(t.actions.c.title)).scalars())
+    assert "Alert on checkout error rate" in titles
+
+
+def test_listing_shows_each_incident_once_with_its_newest_version(store: Store, retro: Retro) -> None:
+    store.save_retro(retro, "INC-1", now=datetime(2026, 11, 5, tzinfo=UTC))
+    store.save_retro(retro, "INC-1", now=datetime(2026, 11, 6, tzinfo=UTC))
+    other = attrs.evolve(retro, incident=attrs.evolve(retro.incident, id="INC-2", title="Other"))
+    store.save_retro(other, "INC-2", now=datetime(2026, 11, 4, tzinfo=UTC))
+    listing = store.list_retros()
+    assert [(r.incident_id, r.versions, r.latest_version) for r in listing] == [("INC-1", 2, 2), ("INC-2", 1, 1)]
+    assert listing[0].actions == len(retro.actions)
+
+
+def test_unknown_incident_or_version_is_a_clear_error(store: Store, retro: Retro) -> None:
+    with pytest.raises(RetroflowError, match="the store has no retro for incident 'NOPE'"):
+        store.latest_retro("NOPE")
+    store.save_retro(retro, "INC-1")
+    with pytest.raises(RetroflowError, match="version 7"):
+        store.retro("INC-1", version=7)
+
+
+def test_naive_timestamps_are_refused(store: Store, retro: Retro) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive"):
+        store.save_retro(retro, "INC-1", now=datetime(2026, 11, 5) + timedelta(0))
