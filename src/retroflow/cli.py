@@ -21,7 +21,7 @@ import click
 import structlog
 
 from retroflow.config import Config, find_config_file, load_config
-from retroflow.engine import build_retro
+from retroflow.engine import build_retro, paused_gc
 from retroflow.errors import ConfigError, RetroflowError
 from retroflow.logs import configure_logging, redact_text
 from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager
@@ -236,7 +236,8 @@ def retro(
         overrides=overrides,
     )
     result = build_retro(request, plugins=plugins, config=config, progress=app.progress)
-    documents = [(renderer, renderer.render(result)) for renderer in renderers]
+    with paused_gc():
+        documents = [(renderer, renderer.render(result)) for renderer in renderers]
     if out == "-":
         click.echo(documents[0][1], nl=False)
         return

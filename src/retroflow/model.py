@@ -7,7 +7,9 @@ Build them with the ``from_*`` classmethods or the constructors, change them wit
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -127,7 +129,9 @@ def parse_timestamp(text: str) -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """The one textual form of a timestamp in retroflow documents: UTC with ``Z``."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S") + (f".{value.microsecond:06d}Z" if value.microsecond else "Z")
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.isoformat()[:-6] + "Z"  # several times faster than strftime
 
 
 def stable_id(*parts: object) -> str:
@@ -218,7 +222,8 @@ class Incident:
 
 @attrs.frozen
 class Event:
-    """One fact on the timeline. Identity is ``(source, native_id)``."""
+    """One fact on the timeline. Identity is ``(source, native_id)``; ``source`` never
+    contains ``:`` (so :attr:`id`, ``source:native_id``, can be split back)."""
 
     at: datetime
     source: str
@@ -258,6 +263,8 @@ class Event:
         event_kind = kind if isinstance(kind, EventKind) else KIND_ALIASES.get(kind.lower())
         if event_kind is None:
             raise ValueError(f"unknown event kind {kind!r}")
+        if ":" in source:
+            raise ValueError(f"event source {source!r} contains ':'")
         at = as_utc(at)
         if native_id is None:
             native_id = stable_id(at.isoformat(), event_kind, summary, actor, service)
@@ -275,6 +282,10 @@ class Event:
 
     def sort_key(self) -> tuple[datetime, str, str]:
         return (self.at, self.source, self.native_id)
+
+
+_identity = operator.attrgetter("source", "native_id")
+_sort_key = operator.attrgetter("at", "source", "native_id")
 
 
 @attrs.frozen
@@ -331,10 +342,10 @@ class Timeline:
     def from_events(cls, events: Iterable[Event], incident: Incident | None = None) -> Timeline:
         """Merge events (first of each ``(source, native_id)`` wins), sort them, and find
         the key moments. ``incident.resolved`` stands in for a missing resolution event."""
-        unique: dict[tuple[str, str], Event] = {}
-        for event in events:
-            unique.setdefault((event.source, event.native_id), event)
-        ordered = tuple(sorted(unique.values(), key=Event.sort_key))
+        collected = events if isinstance(events, list | tuple) else list(events)
+        # dict() keeps the last value per key: fed in reverse, that is the first event.
+        unique = dict(zip(map(_identity, reversed(collected)), reversed(collected), strict=True))
+        ordered = tuple(sorted(unique.values(), key=_sort_key))
         firsts: dict[EventKind, datetime] = {}
         for event in ordered:
             if event.kind not in firsts:
@@ -355,8 +366,13 @@ class Timeline:
         )
         return cls(events=ordered, moments=moments)
 
-    def by_id(self) -> dict[str, Event]:
+    @functools.cached_property
+    def index(self) -> Mapping[str, Event]:
+        """Events by :attr:`Event.id` (computed once, on first use)."""
         return {event.id: event for event in self.events}
+
+    def by_id(self) -> Mapping[str, Event]:
+        return self.index
 
     def of_kind(self, *kinds: EventKind) -> list[Event]:
         return [event for event in self.events if event.kind in kinds]

@@ -81,7 +81,6 @@ def incident_from_dict(data: dict[str, Any]) -> Incident:
 def event_to_dict(event: Event) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": event.id,
-        "native_id": event.native_id,
         "at": format_timestamp(event.at),
         "kind": event.kind.value,
         "source": event.source,
@@ -99,12 +98,13 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
+    source = data["source"]
     return Event(
         at=parse_timestamp(data["at"]),
-        source=data["source"],
+        source=source,
         kind=EventKind(data["kind"]),
         summary=data["summary"],
-        native_id=data["native_id"],
+        native_id=data["id"][len(source) + 1 :],
         actor=data.get("actor"),
         service=data.get("service"),
         link=data.get("link"),
@@ -171,10 +171,11 @@ def action_from_dict(data: dict[str, Any]) -> ActionItem:
     )
 
 
-def to_document(retro: Retro) -> dict[str, Any]:
-    """The retro as plain JSON-able data (schema ``retroflow.retro/1``)."""
+def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
+    """The retro as plain JSON-able data (schema ``retroflow.retro/1``); without the
+    ``timeline`` key when ``timeline`` is false."""
     moments = retro.timeline.moments
-    return {
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "version": retro.version,
         "incident": incident_to_dict(retro.incident),
@@ -187,7 +188,6 @@ def to_document(retro: Retro) -> dict[str, Any]:
             "resolve": _ts(moments.resolve),
         },
         "durations": {name: _seconds(value) for name, value in moments.durations().items()},
-        "timeline": [event_to_dict(e) for e in retro.timeline.events],
         "factors": [
             {
                 "key": f.key,
@@ -210,6 +210,9 @@ def to_document(retro: Retro) -> dict[str, Any]:
         ],
         "history": [incident_to_dict(i) for i in retro.history],
     }
+    if timeline:
+        doc["timeline"] = [event_to_dict(e) for e in retro.timeline.events]
+    return doc
 
 
 def from_document(doc: dict[str, Any]) -> Retro:
@@ -247,15 +250,53 @@ def from_document(doc: dict[str, Any]) -> Retro:
     )
 
 
+_quote = json.encoder.encode_basestring  # the C implementations where available
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+# No cycle markers (None): details are JSON data, and shared markers could go stale.
+_encode_details = _c_make_encoder(None, str, _quote, None, ": ", ", ", True, False, True) if _c_make_encoder else None
+_DETAILS_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _details_json(details: Any) -> str:
+    if _encode_details is not None:
+        return "".join(_encode_details(details, 0))
+    return _DETAILS_ENCODER.encode(details)
+
+
+def event_json(event: Event) -> str:
+    """``json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)``, written
+    out by hand: the timeline is most of a document, and this is about twice as fast as
+    building a dict per event and encoding the list (bench/bench_build.py)."""
+    actor, details, link, service = event.actor, event.details, event.link, event.service
+    return (
+        "{"
+        + ('"actor": ' + _quote(actor) + ", " if actor is not None else "")
+        + '"at": "'
+        + format_timestamp(event.at)
+        + '", '
+        + ('"details": ' + _details_json(details) + ", " if details else "")
+        + '"id": '
+        + _quote(event.source + ":" + event.native_id)
+        + ', "kind": "'
+        + event.kind.value
+        + '", '
+        + ('"link": ' + _quote(link) + ", " if link is not None else "")
+        + ('"service": ' + _quote(service) + ", " if service is not None else "")
+        + '"source": '
+        + _quote(event.source)
+        + ', "summary": '
+        + _quote(event.summary)
+        + "}"
+    )
+
+
 def dumps(retro: Retro) -> str:
     """The JSON text: sorted keys, two-space indent, one timeline event per line (so a
     100,000-event document stays fast to write and readable in a diff)."""
-    doc = to_document(retro)
-    events = doc.pop("timeline")
+    doc = to_document(retro, timeline=False)
     placeholder = uuid.uuid4().hex
     doc["timeline"] = placeholder
     head = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str)
-    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
-    body = ",\n".join("    " + encode(e) for e in events)
-    timeline = "[\n" + body + "\n  ]" if events else "[]"
+    events = retro.timeline.events
+    timeline = "[\n    " + ",\n    ".join(map(event_json, events)) + "\n  ]" if events else "[]"
     return head.replace(json.dumps(placeholder), timeline, 1) + "\n"

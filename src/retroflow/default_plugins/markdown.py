@@ -104,11 +104,15 @@ def condense(events: Sequence[Event], max_rows: int = MAX_ROWS) -> list[_Row]:
     rows: list[_Row] = []
     current: _Row | None = None
     signal = EventKind.SIGNAL
+    minute = timedelta(minutes=1)
+    row_end = None
     for event in events:
-        minute = event.at.replace(second=0, microsecond=0)
-        if current is None or current.start != minute:
-            current = _Row(start=minute, end=minute)
+        if row_end is None or event.at >= row_end:  # cheaper than truncating every time
+            start = event.at.replace(second=0, microsecond=0)
+            row_end = start + minute
+            current = _Row(start=start, end=start)
             rows.append(current)
+        assert current is not None
         if event.kind is signal:
             current.signals[event.service or "unknown service"] += 1
             if not current.first_signal:

@@ -1,0 +1,87 @@
+"""Benchmark: building a retro from a 100,000-event file against a bare ``json.loads``.
+
+    python bench/bench_build.py [--events 100000] [--rounds 5]
+
+Measured side by side in one process, alternating, best of ``--rounds``:
+
+* baseline: read the file and ``json.loads`` every line;
+* build: the whole ``retroflow retro`` job minus writing files — collect with the file
+  source, merge, heuristics, proposers, review, scoring, JSON and Markdown rendering.
+
+Peak memory of the build is measured in a fresh subprocess (``ru_maxrss``). The target
+(issue 2): build ≤ 3 × baseline, peak < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generate import write  # noqa: E402
+
+from retroflow.config import find_config_file, load_config  # noqa: E402
+from retroflow.engine import build_retro, paused_gc  # noqa: E402
+from retroflow.plugins import Plugins, get_plugin_manager  # noqa: E402
+from retroflow.request import RetroRequest  # noqa: E402
+
+
+def baseline(events_file: Path) -> float:
+    start = time.perf_counter()
+    with events_file.open(encoding="utf-8") as handle:
+        for line in handle:
+            json.loads(line)
+    return time.perf_counter() - start
+
+
+def build(directory: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    config = load_config(find_config_file(directory / "retroflow.toml"))
+    plugins = Plugins(get_plugin_manager(load_entrypoints=False))
+    config.validate_plugins({n: plugins.settings.get(n) for n in plugins.settings.names()})
+    retro = build_retro(RetroRequest("BENCH-1"), plugins=plugins, config=config)
+    with paused_gc():
+        size = sum(len(plugins.renderers.get(name).render(retro)) for name in ("json", "markdown"))
+    return time.perf_counter() - start, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--peak-only", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peak_only:
+        build(args.peak_only)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        return
+    directory = Path(__file__).parent / "data" / str(args.events)
+    if not (directory / "events.jsonl").exists():
+        write(directory, args.events)
+    base_times, build_times = [], []
+    size = 0
+    for _ in range(args.rounds):
+        base_times.append(baseline(directory / "events.jsonl"))
+        seconds, size = build(directory)
+        build_times.append(seconds)
+    peak = int(
+        subprocess.run(
+            [sys.executable, __file__, "--peak-only", str(directory)], check=True, capture_output=True, text=True
+        ).stdout.split()[-1]
+    )
+    b, r = min(base_times), min(build_times)
+    print(f"events: {args.events:,}  documents: {size / 1e6:.1f} MB")
+    print(f"json.loads baseline: {b:.3f} s (best of {args.rounds})")
+    print(f"retro build + render: {r:.3f} s (best of {args.rounds})")
+    print(f"ratio: {r / b:.2f}x (target <= 3x)")
+    print(f"peak memory of the build: {peak} MB (target < 500 MB)")
+
+
+if __name__ == "__main__":
+    main()
