@@ -39,6 +39,7 @@ from retroflow.model import (
     Timeline,
     sorted_factors,
 )
+from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.roles import ScoringContext
@@ -280,6 +281,7 @@ def _build(
         actions=tuple(actions.values()),
         history=past_incidents,
         scoring_model=scoring.name,
+        narrative=narrate(ordered_factors, timeline),
     )
     if amend is not None:
         retro = amend(retro)

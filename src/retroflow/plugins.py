@@ -49,6 +49,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.technical_conditions",
     "retroflow.default_plugins.human_conditions",
     "retroflow.default_plugins.process_conditions",
+    "retroflow.default_plugins.action_review",
+    "retroflow.default_plugins.rice",
+    "retroflow.default_plugins.wsjf",
 )
 
 log = structlog.get_logger(__name__)

@@ -1,0 +1,133 @@
+"""The inputs every default scoring model derives, in one place (``docs/scoring.md``).
+
+* **Frequency**: how often this happens — from the history the sources gave: past incidents
+  on the same services whose ``details["factors"]`` include a factor the action answers
+  (when the history records factors), else all past incidents on those services.
+  0 → low, 1–2 → medium, 3 or more → high. ``details["frequency"]`` on the action
+  (``low``/``medium``/``high``, e.g. from human input) wins.
+* **Impact**: from the incident — time to resolve (≥ ``high_minutes`` high, ≥
+  ``medium_minutes`` medium), a top urgency/severity/priority (high), several services
+  affected (one step up).
+* **Effort**: the action's effort, or ``details["effort"]``; medium when neither is given.
+* **Confidence**: how strongly the evidence shows the factors the action answers (their
+  strength), or ``details["confidence"]`` (0–1).
+
+Everything is derived from the retro itself: no clock is read, so scores are repeatable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from retroflow.model import ActionItem
+from retroflow.roles import ScoringContext
+
+LEVELS = {"low": 1, "medium": 2, "high": 3}
+NAMES = {value: name for name, value in LEVELS.items()}
+TOP_SEVERITIES = frozenset({"sev1", "sev-1", "sev0", "sev-0", "critical", "p1", "p0", "1", "high"})
+
+
+@attrs.frozen
+class Frequency:
+    level: int
+    count: int | None  # past incidents counted; None when given
+    why: str
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.level]
+
+
+@attrs.frozen
+class Impact:
+    level: int
+    why: str
+    #: Long, top-severity and several services at once: beyond "high".
+    massive: bool = False
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.level]
+
+
+@attrs.frozen
+class Effort:
+    name: str
+    assumed: bool
+
+    @property
+    def level(self) -> int:
+        return LEVELS[self.name]
+
+    def describe(self) -> str:
+        return self.name + (" (assumed)" if self.assumed else "")
+
+
+def frequency(action: ActionItem, context: ScoringContext) -> Frequency:
+    given = action.details.get("frequency")
+    if given in LEVELS:
+        return Frequency(LEVELS[given], None, "given")
+    services = set(context.incident.services)
+    where = ", ".join(sorted(services)) or "these services"
+    on_services = [p for p in context.history if not services or services & set(p.services)]
+    recorded = [p for p in on_services if "factors" in p.details]
+    if action.factors and recorded:
+        answered = set(action.factors)
+        count = sum(1 for p in recorded if answered & {str(k) for k in p.details.get("factors") or ()})
+        why = f"{', '.join(action.factors)} in {count} of {len(recorded)} past incident(s) on {where}"
+    else:
+        count = len(on_services)
+        why = f"{count} past incident(s) on {where}"
+    level = 1 if count == 0 else 2 if count <= 2 else 3
+    return Frequency(level, count, why)
+
+
+def impact(context: ScoringContext, high_minutes: int, medium_minutes: int) -> Impact:
+    reasons = []
+    level = 1
+    long = False
+    resolve = context.timeline.moments.durations()["resolve"]
+    incident = context.incident
+    if resolve is None and incident.created and incident.resolved:
+        resolve = incident.resolved - incident.created
+    if resolve is not None:
+        minutes = resolve / timedelta(minutes=1)
+        if minutes >= high_minutes:
+            level = 3
+            long = True
+        elif minutes >= medium_minutes:
+            level = 2
+        reasons.append(f"resolved after {minutes:.0f} min")
+    tops = [v for v in (incident.urgency, incident.severity, incident.priority) if v and v.lower() in TOP_SEVERITIES]
+    if tops:
+        level = 3
+        reasons.append(f"{tops[0]} urgency/severity")
+    several = len(incident.services) > 1
+    if several:
+        reasons.append(f"{len(incident.services)} services affected")
+        level = min(3, level + 1)
+    return Impact(level, ", ".join(reasons) or "no duration or severity known", massive=long and bool(tops) and several)
+
+
+def effort(action: ActionItem) -> Effort:
+    if action.effort is not None:
+        return Effort(action.effort.value, False)
+    given = action.details.get("effort")
+    if given in LEVELS:
+        return Effort(str(given), False)
+    return Effort("medium", True)
+
+
+def confidence(action: ActionItem, context: ScoringContext) -> tuple[float, str]:
+    """0.5 (low), 0.8 (medium) or 1.0 (high), and why."""
+    given = action.details.get("confidence")
+    if isinstance(given, int | float) and not isinstance(given, bool) and 0 < given <= 1:
+        return float(given), "given"
+    strengths = [f.strength for f in context.factors if f.key in action.factors]
+    if not strengths:
+        return 0.5, "answers no factor found in this retro"
+    strongest = max(strengths)
+    value = 1.0 if strongest >= 0.8 else 0.8 if strongest >= 0.5 else 0.5
+    return value, f"evidence strength {strongest:g}"
