@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx2
@@ -63,6 +63,7 @@ class FakePagerDuty:
         self.requests: list[httpx2.Request] = []
         self.scripted: dict[str, list[Scripted]] = {}
         self._lock = threading.Lock()
+        self._created: dict[int, datetime] = {}
 
     @property
     def transport(self) -> httpx2.MockTransport:
@@ -126,7 +127,9 @@ class FakePagerDuty:
             service = incident.get("service")
             if services and not (isinstance(service, Mapping) and service.get("id") in services):
                 continue
-            created = parse_timestamp(str(incident["created_at"]))
+            created = self._created.get(id(incident))
+            if created is None:
+                created = self._created[id(incident)] = parse_timestamp(str(incident["created_at"]))
             if (since and created < since) or (until and created >= until):
                 continue
             found.append(incident)
