@@ -238,3 +238,9 @@ def build_sample(human: HumanInput | None = None, *, n_actions: int = 0, inciden
 @pytest.fixture
 def retro() -> Retro:
     return build_sample()
+
+
+@pytest.fixture(name="build_sample")
+def _build_sample_fixture() -> Callable[..., Retro]:
+    """:func:`build_sample`, for test modules (conftest is not importable with importlib)."""
+    return build_sample

@@ -1,0 +1,157 @@
+"""Human input is kept apart from the machine draft and applied on every build."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from retroflow.errors import ConfigError
+from retroflow.model import Effort, Retro
+from retroflow.store import (
+    ActionEdit,
+    AddedEvent,
+    FactorVerdict,
+    HumanInput,
+    NewAction,
+    Store,
+    load_input_file,
+)
+from retroflow.testing import T0
+
+Build = Callable[..., Retro]
+
+DECISION = AddedEvent(
+    at=datetime(2026, 11, 2, 14, 12, tzinfo=UTC),
+    kind="decision",
+    summary="Decided not to roll back yet",
+    why="we believed the errors came from the payment provider",
+    actor="alice",
+    id="keep-v2",
+)
+
+
+def action_id(retro: Retro, title: str) -> str:
+    return next(a.id for a in retro.actions if a.title == title)
+
+
+def test_input_survives_a_rebuild(store: Store, build_sample: Build) -> None:
+    alert_action = action_id(build_sample(), "Alert on checkout error rate")
+    store.add_input("INC-1", FactorVerdict("late-alert", "rejected", reason="the alert was on time", author="bob"))
+    store.add_input("INC-1", DECISION)
+    store.add_input("INC-1", NewAction(title="Practise rollbacks monthly", owner="carol", id="drill"))
+    for build in (1, 2):  # every build reads the input again
+        human = store.human_input("INC-1")
+        retro = build_sample(human)
+        assert store.save_retro(retro, "INC-1", human=human) == build
+        loaded = store.latest_retro("INC-1")
+        keys = [f.key for f in loaded.factors]
+        assert "late-alert" not in keys
+        assert alert_action not in loaded.actions_by_id()  # it answered only the rejected factor
+        decision = next(f for f in loaded.factors if f.key == "risky-decision")
+        assert decision.evidence == ("human:keep-v2",)  # a heuristic cited the human event
+        event = loaded.timeline.by_id()["human:keep-v2"]
+        assert event.details["why"].startswith("we believed")
+        assert "Practise rollbacks monthly" in [a.title for a in loaded.actions]
+    assert store.stored_input("INC-1", version=1) == store.human_input("INC-1")
+
+
+def test_confirmed_factor_is_marked_and_edited_action_keeps_its_id(store: Store, build_sample: Build) -> None:
+    alert_action = action_id(build_sample(), "Alert on checkout error rate")
+    store.add_input("INC-1", FactorVerdict("late-alert", "confirmed", reason="seen in the graphs"))
+    store.add_input("INC-1", ActionEdit(alert_action, owner="dan", effort="low"))
+    store.add_input("INC-1", ActionEdit(alert_action, title="Page on checkout 5xx > 2%", due=date(2026, 12, 1)))
+    retro = build_sample(store.human_input("INC-1"))
+    factor = next(f for f in retro.factors if f.key == "late-alert")
+    assert factor.details["human"]["status"] == "confirmed"
+    action = retro.actions_by_id()[alert_action]
+    assert (action.title, action.owner, action.effort, action.due) == (
+        "Page on checkout 5xx > 2%",
+        "dan",
+        Effort.LOW,
+        date(2026, 12, 1),
+    )
+    assert action.details["edited_by_human"] == ["due", "effort", "owner", "title"]
+
+
+def test_input_naming_something_the_build_lacks_becomes_a_finding(build_sample: Build) -> None:
+    retro = build_sample(HumanInput.from_items([ActionEdit("no-such-action", owner="x")]))
+    assert any(f.rule == "human-input-unmatched" and "no-such-action" in f.message for f in retro.findings)
+
+
+def test_stored_records_are_append_only_and_later_ones_win(store: Store) -> None:
+    store.add_input("INC-1", FactorVerdict("late-alert", "rejected"))
+    store.add_input("INC-1", FactorVerdict("late-alert", "confirmed", reason="changed my mind"))
+    assert len(store.input_records("INC-1")) == 2
+    assert store.human_input("INC-1").factors == (FactorVerdict("late-alert", "confirmed", reason="changed my mind"),)
+    assert store.human_input("INC-2") == HumanInput()
+
+
+def test_retro_as_code_file_round_trips(tmp_path: Path) -> None:
+    human = HumanInput.from_items(
+        [
+            FactorVerdict("late-alert", "rejected", reason='said "no"\nreally'),
+            DECISION,
+            ActionEdit("abc123", owner="dan", due=date(2026, 12, 1)),
+            NewAction(title="Practise rollbacks", effort="medium", factors=("risky-decision",)),
+        ]
+    )
+    path = tmp_path / "INC-1.retro.toml"
+    path.write_text(human.to_toml("INC-1"))
+    assert load_input_file(path) == human
+
+
+def test_file_is_applied_after_the_store(tmp_path: Path, build_sample: Build) -> None:
+    path = tmp_path / "INC-1.retro.toml"
+    path.write_text(
+        """
+incident = "INC-1"
+
+[[factors]]
+key = "late-alert"
+status = "confirmed"
+reason = "reviewed in the retro meeting"
+
+[[events]]
+at = 2026-11-02T14:12:00Z
+kind = "decision"
+summary = "Decided not to roll back yet"
+id = "keep-v2"
+
+[[actions]]
+title = "Practise rollbacks monthly"
+owner = "carol"
+due = 2026-12-15
+"""
+    )
+    stored = HumanInput.from_items([FactorVerdict("late-alert", "rejected")])
+    merged = stored.merged_with(load_input_file(path))
+    retro = build_sample(merged)
+    assert next(f for f in retro.factors if f.key == "late-alert").details["human"]["status"] == "confirmed"
+    added = next(a for a in retro.actions if a.title == "Practise rollbacks monthly")
+    assert added.due == date(2026, 12, 15) and added.proposed_by == "human"
+    assert "human:keep-v2" in retro.timeline.by_id()
+    assert retro.timeline.events[0].at <= T0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[factors]]\nkey = 'x'\nstatus = 'maybe'\n", "factors\\[0\\].*status"),
+        ("[[events]]\nat = '2026-11-02T14:00:00'\nkind = 'decision'\nsummary = 's'\n", "events\\[0\\]: at"),
+        ("[[actions]]\nowner = 'x'\n", "actions\\[0\\]: title is required"),
+        ("[[actions]]\ntitle = 'x'\ncolour = 'red'\n", "unknown key 'colour'"),
+        ("factors = [", "invalid TOML"),
+    ],
+)
+def test_bad_files_say_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.retro.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_input_file(path)
+
+
+def test_a_missing_file_is_no_input(tmp_path: Path) -> None:
+    assert load_input_file(tmp_path / "nope.retro.toml") == HumanInput()
