@@ -21,7 +21,7 @@ import click
 import structlog
 
 from retroflow.config import Config, find_config_file, load_config
-from retroflow.engine import build_retro, paused_gc
+from retroflow.engine import paused_gc
 from retroflow.errors import ConfigError, RetroflowError
 from retroflow.logs import configure_logging, redact_text
 from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager
@@ -113,6 +113,13 @@ class RetroflowGroup(click.Group):
     def _plugin_commands(self, ctx: click.Context) -> click.Group:
         group = click.Group()
         app = ctx.find_object(App)
+        if app is None:
+            # Click resolves the subcommand before the group callback runs, so build the
+            # App here from the parsed options; the callback then reuses it.
+            p = ctx.params
+            app = ctx.obj = App(
+                p.get("config_path"), p.get("debug", False), p.get("trace", False), p.get("quiet", False)
+            )
         if app is not None:
             # An error here is reported when a command needs the plugins.
             with contextlib.suppress(RetroflowError):
@@ -154,7 +161,8 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, q
         level="debug" if debug or trace else "warning",
         json=None if log_format == "auto" else log_format == "json",
     )
-    ctx.obj = App(config_path, debug=debug, trace=trace, quiet=quiet)
+    if not isinstance(ctx.obj, App):
+        ctx.obj = App(config_path, debug=debug, trace=trace, quiet=quiet)
 
 
 def _safe_name(incident_id: str) -> str:
@@ -195,6 +203,11 @@ def write_atomically(path: Path, text: str) -> None:
 @click.option("--title", help="Incident title (wins over the sources).")
 @click.option("--service", "services", multiple=True, help="Affected service (repeatable; wins over the sources).")
 @click.option("--severity", help="Incident severity (wins over the sources).")
+@click.option(
+    "--no-store",
+    is_flag=True,
+    help="Do not store this build (stored human input is then not applied; the .retro.toml file still is).",
+)
 @click.pass_obj
 @handle_errors
 def retro(
@@ -207,8 +220,13 @@ def retro(
     title: str | None,
     services: tuple[str, ...],
     severity: str | None,
+    no_store: bool,
 ) -> None:
-    """Build the retro of INCIDENT and write it as Markdown and JSON."""
+    """Build the retro of INCIDENT and write it as Markdown and JSON.
+
+    Human input (stored with ``retroflow input``, and the retro-as-code file) is applied,
+    and the build is stored as a new version of the retro unless ``--no-store`` is given.
+    """
     config = app.config
     plugins = app.plugins
     chosen = list(formats) or list(config.engine.formats)
@@ -235,7 +253,9 @@ def retro(
         incident_file=Path(incident_file) if incident_file else None,
         overrides=overrides,
     )
-    result = build_retro(request, plugins=plugins, config=config, progress=app.progress)
+    from retroflow.store.commands import build_and_store
+
+    result = build_and_store(request, plugins=plugins, config=config, progress=app.progress, store=not no_store)
     with paused_gc():
         documents = [(renderer, renderer.render(result)) for renderer in renderers]
     if out == "-":

@@ -73,6 +73,11 @@ class EngineSettings:
     :ivar load_plugins: only these installed (entry-point) plugins are loaded; ``[]`` loads
         none. Unset: all are loaded. ``RETROFLOW_LOAD_PLUGINS`` wins over it.
     :ivar block_plugins: plugins (default ones included) that are never registered.
+    :ivar database: the store's database URL: ``sqlite:///PATH`` (a relative path is relative
+        to this file's directory) or ``postgresql://...``; ``env:NAME`` reads the URL from
+        the environment (for passwords). ``$RETROFLOW_DATABASE`` wins over it.
+    :ivar input_dir: where retro-as-code files (``<INCIDENT>.retro.toml``, human input
+        reviewed like code) are read from.
     """
 
     scoring: str = "impact-math"
@@ -83,6 +88,8 @@ class EngineSettings:
     focus: int = 3
     load_plugins: list[str] | None = None
     block_plugins: list[str] = attrs.field(factory=list)
+    database: str = "sqlite:///retroflow.db"
+    input_dir: Path = Path("retros")
 
 
 class Config:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -52,6 +53,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.action_review",
     "retroflow.default_plugins.rice",
     "retroflow.default_plugins.wsjf",
+    "retroflow.default_plugins.store_commands",
 )
 
 log = structlog.get_logger(__name__)
@@ -118,7 +120,8 @@ def get_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin {name!r}: {_without_object_reprs(str(exc), exc.plugin, name)}") from exc
     if trace if trace is not None else bool(os.environ.get(TRACE_ENV)):
         enable_tracing(pm)
     return pm
@@ -137,19 +140,30 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, dist: 
     except ValueError as exc:  # duplicate name or object
         raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from exc
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+        shown = name or repr(plugin)
+        raise PluginError(f"plugin {shown!r}: {_without_object_reprs(str(exc), exc.plugin, shown)}") from exc
     if registered is not None and dist is not None:
         _DISTS[id(plugin)] = dist
+
+
+def _without_object_reprs(message: str, plugin: object, name: str) -> str:
+    return message.replace(repr(plugin), repr(name))
 
 
 # Which distribution an entry-point plugin came from, for `retroflow plugins`.
 _DISTS: dict[int, str] = {}
 
 
+# Plugin managers whose hook calls are traced (the engine calls implementations one by
+# one, bypassing pluggy's own tracing, so Plugins.call traces them itself).
+_TRACED: weakref.WeakSet[pluggy.PluginManager] = weakref.WeakSet()
+
+
 def enable_tracing(pm: pluggy.PluginManager) -> None:
-    """Write every hook call made through ``pm.hook`` into the log at debug level."""
+    """Write every hook call into the log at debug level ("hook trace" events)."""
     pm.trace.root.setwriter(lambda message: log.debug("hook trace", message=message.rstrip()))
     pm.enable_tracing()
+    _TRACED.add(pm)
 
 
 @attrs.frozen
@@ -246,7 +260,7 @@ class Plugins:
                     registry.add(_plugin, item)
 
             try:
-                impl.function(register=register)
+                self.call(impl, register=register)
             except PluginError:
                 raise
             except Exception as exc:
@@ -258,10 +272,15 @@ class Plugins:
         caller = getattr(self.pm.hook, hook_name)
         return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
 
-    @staticmethod
-    def call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+    def call(self, impl: pluggy.HookImpl, **kwargs: Any) -> Any:
         """Call one implementation with the arguments it asks for."""
+        if self.pm in _TRACED:
+            log.debug("hook trace", message=f"{self._hook_name(impl)} -> {impl.plugin_name}", args=sorted(impl.argnames))
         return impl.function(*[kwargs[name] for name in impl.argnames])
+
+    @staticmethod
+    def _hook_name(impl: pluggy.HookImpl) -> str:
+        return getattr(impl.function, "__name__", "hook")
 
     def commands(self, cli: Any) -> None:
         self.pm.hook.retroflow_register_commands(cli=cli)
