@@ -173,7 +173,7 @@ class JiraClient:
         where = self._where
         if status == 401:
             which = "email and token" if self._cloud else "token"
-            return TrackerError(f"Jira rejected the credentials (HTTP 401, {what}): check {where} {which}")
+            return TrackerError(f"Jira rejected the credentials (HTTP 401, {what}){said}: check {where} {which}")
         if status == 403:
             return TrackerError(
                 f"Jira denied {what} (HTTP 403){said}: the account of {where} token needs the "

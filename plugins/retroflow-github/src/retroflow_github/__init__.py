@@ -1,0 +1,87 @@
+"""retroflow-github: a tracker sink that exports retro actions to GitHub Issues.
+
+Registered through the ``retroflow`` entry point as the plugin ``github``; configured by the
+``[plugins.github]`` table (:class:`GitHubSettings`); used with ``retroflow export --sink github``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from retroflow import Config, ConfigError, Secret, hookimpl
+from retroflow_github._client import GitHubClient
+
+__all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
+
+TABLE = "github"
+
+
+@attrs.frozen
+class GitHubSettings:
+    """``[plugins.github]``.
+
+    :ivar repo: the repository issues are created in, ``"owner/name"``.
+    :ivar token: an environment reference (``"env:GITHUB_TOKEN"``) to a token with Issues
+        read and write access to ``repo`` (sent as ``Authorization: Bearer``).
+    :ivar api_url: the REST API root; ``https://HOST/api/v3`` for GitHub Enterprise Server.
+    :ivar labels: labels every issue gets.
+    :ivar marker_label: the label that marks retroflow's issues; :meth:`find` lists issues
+        with it. Setting labels needs push access: GitHub silently drops them otherwise.
+    :ivar assignees: ``"owner=login"`` entries mapping an action's owner to a GitHub login.
+    :ivar in_progress_labels: labels that make an open issue count as "in progress".
+    :ivar timeout: seconds to wait for GitHub to answer one request.
+    :ivar max_retry_wait: most seconds spent waiting on rate limits in one call.
+    :ivar max_retries: most retries of one request after a rate limit.
+    """
+
+    repo: str
+    token: Secret
+    api_url: str = "https://api.github.com"
+    labels: list[str] = attrs.field(factory=list)
+    marker_label: str = "retroflow"
+    assignees: list[str] = attrs.field(factory=list)
+    in_progress_labels: list[str] = attrs.field(factory=lambda: ["in progress"])
+    timeout: float = 30.0
+    max_retry_wait: float = 60.0
+    max_retries: int = 3
+
+
+class GitHubSink:
+    """The ``github`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
+
+    name = TABLE
+    #: One request per issue (GitHub has no bulk create); a small batch bounds a call.
+    max_batch = 20
+    #: ``find`` lists issues, which GitHub serves read-after-write.
+    search_lag = 0.0
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sleep = sleep
+        self._clock = clock
+
+    def open(self, config: Config) -> GitHubClient:
+        settings = config.settings_for(TABLE)
+        where = f"{config.label}: [plugins.{TABLE}]"
+        if settings is None:
+            raise ConfigError(f"{where} is not configured: repo and token are required")
+        return GitHubClient(settings, where=where, sleep=self._sleep, clock=self._clock)
+
+
+@hookimpl
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
+    register(TABLE, GitHubSettings)
+
+
+@hookimpl
+def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
+    register(GitHubSink())

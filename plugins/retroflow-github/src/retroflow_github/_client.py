@@ -1,0 +1,322 @@
+"""The GitHub Issues client behind the sink: create, find by key marker, status.
+
+GitHub has no bulk issue create, so :meth:`GitHubClient.create` sends one request per draft.
+The idempotency key travels twice: a marker label (``retroflow`` by default) and a hidden
+``<!-- retroflow:KEY -->`` line in the body. :meth:`find` lists the repository's issues
+with the marker label (the list endpoint is read-after-write consistent; the search API
+is not) and matches the body marker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+import structlog
+
+from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError, parse_timestamp
+from retroflow_github import _text
+from retroflow_github._http import backoff, certainly_not_sent, retry_after_seconds
+
+if TYPE_CHECKING:
+    from retroflow_github import GitHubSettings
+
+log = structlog.get_logger(__name__)
+
+SINK = "github"
+API_VERSION = "2022-11-28"
+PAGE_SIZE = 100
+_ERROR_TEXT_LIMIT = 300
+#: Failures that say nothing about one draft in particular: the next draft would fail too.
+_WHOLE_CALL_STATUSES = frozenset({401, 403, 404, 410})
+
+
+class _Failure(TrackerError):
+    """A TrackerError that knows whether it is about the whole call or one item."""
+
+    def __init__(self, message: str, *, status: int | None, ambiguous: bool = False, retry_after: float | None = None):
+        super().__init__(message, ambiguous=ambiguous, retry_after=retry_after)
+        self.status = status
+
+    @property
+    def whole_call(self) -> bool:
+        return self.status is None or self.status in _WHOLE_CALL_STATUSES or self.status == 429
+
+
+class GitHubClient:
+    """A connection to one repository's issues with validated settings (:class:`GitHubSettings`)."""
+
+    def __init__(
+        self,
+        settings: GitHubSettings,
+        *,
+        where: str,
+        sleep: Callable[[float], None],
+        clock: Callable[[], datetime],
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self._where = where
+        self._sleep = sleep
+        self._clock = clock
+        owner, sep, name = settings.repo.partition("/")
+        if not sep or not owner or not name or "/" in name:
+            raise ConfigError(f'{where} repo: expected "owner/name", got {settings.repo!r}')
+        self._repo_path = f"/repos/{owner}/{name}"
+        self._api = settings.api_url.rstrip("/")
+        if not re.match(r"https?://[^/\s]+", self._api):
+            raise ConfigError(f"{where} api_url: expected a URL like https://api.github.com")
+        if not settings.marker_label.strip():
+            raise ConfigError(f"{where} marker_label: must not be empty")
+        if settings.max_retry_wait < 0 or settings.max_retries < 0 or settings.timeout <= 0:
+            raise ConfigError(f"{where}: timeout must be positive, max_retry_wait and max_retries not negative")
+        self._assignees = _parse_assignees(settings.assignees, where)
+        self._session = session or requests.Session()
+        self._session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "retroflow-github",
+                "Authorization": f"Bearer {settings.token.reveal()}",
+            }
+        )
+
+    # --- requests ---------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        """Send one request; wait out rate limits within the budget; map failures."""
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                response = self._session.request(method, url, params=params, json=body, timeout=self.settings.timeout)
+            except requests.RequestException as exc:
+                sent = not certainly_not_sent(exc)
+                detail = "the request may have reached GitHub" if sent else "the request did not reach GitHub"
+                raise _Failure(
+                    f"GitHub at {self._api} failed ({what}): {type(exc).__name__}; {detail}",
+                    status=None,
+                    ambiguous=sent,
+                ) from None
+            if response.ok:
+                return response
+            wait = self._rate_limit_wait(response, attempt)
+            if wait is None:
+                raise self._http_error(response, what)
+            if attempt >= self.settings.max_retries or waited + wait > self.settings.max_retry_wait:
+                raise _Failure(
+                    f"GitHub is rate limiting ({what}): asked to wait {wait:g} s, over the "
+                    f"{self.settings.max_retry_wait:g} s budget ([plugins.github] max_retry_wait)",
+                    status=429,
+                    retry_after=wait,
+                )
+            log.warning("github rate limited", what=what, wait=wait, attempt=attempt + 1)
+            self._sleep(wait)
+            waited += wait
+            attempt += 1
+
+    def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float | None:
+        """Seconds to wait when ``response`` is a rate limit (primary or secondary), else None.
+
+        GitHub answers 429, or 403 with ``retry-after`` or ``x-ratelimit-remaining: 0``.
+        """
+        if response.status_code not in (403, 429):
+            return None
+        delay = retry_after_seconds(response.headers.get("retry-after"), self._clock)
+        if delay is not None:
+            return delay
+        if response.headers.get("x-ratelimit-remaining") == "0":
+            reset = response.headers.get("x-ratelimit-reset", "")
+            if reset.isdigit():
+                return max(0.0, int(reset) - self._clock().timestamp())
+            return backoff(attempt)
+        return backoff(attempt) if response.status_code == 429 else None
+
+    def _http_error(self, response: requests.Response, what: str) -> _Failure:
+        status = response.status_code
+        said = _error_text(response)
+        said = f": {said}" if said else ""
+        where = self._where
+        if status == 401:
+            return _Failure(f"GitHub rejected the token (HTTP 401, {what}){said}: check {where} token", status=status)
+        if status == 403:
+            return _Failure(
+                f"GitHub denied {what} (HTTP 403){said}: the token of {where} token needs Issues "
+                f"read and write access to {self.settings.repo} ({where} repo)",
+                status=status,
+            )
+        if status == 404:
+            return _Failure(
+                f"GitHub answered 404 Not Found ({what}){said}: check {where} repo ({self.settings.repo}) "
+                f"and api_url; a token without access to a private repository also gets 404",
+                status=status,
+            )
+        if status == 410:
+            return _Failure(
+                f"GitHub answered 410 Gone ({what}){said}: issues are disabled on {self.settings.repo} ({where} repo)",
+                status=status,
+            )
+        if status >= 500:
+            return _Failure(f"GitHub failed with HTTP {status} ({what}){said}", status=status, ambiguous=True)
+        return _Failure(f"GitHub refused {what} (HTTP {status}){said}", status=status)
+
+    # --- create -----------------------------------------------------------------------
+
+    def preview(self, draft: TicketDraft) -> Mapping[str, Any]:
+        """The JSON body :meth:`create` sends for ``draft``."""
+        settings = self.settings
+        payload: dict[str, Any] = {
+            "title": _text.title(draft.action),
+            "body": _text.body(draft),
+            "labels": list(dict.fromkeys([*settings.labels, settings.marker_label])),
+        }
+        login = self._assignees.get(draft.action.owner) if draft.action.owner else None
+        if login is not None:
+            payload["assignees"] = [login]
+        return payload
+
+    def create(self, drafts: Sequence[TicketDraft]) -> Sequence[TicketRef | TrackerError]:
+        """One request per draft, results in order.
+
+        A certain failure of the first request that is not about the draft itself
+        (credentials, repository, rate limit, refused connection) is raised. Otherwise every
+        failure is reported for its draft: a draft GitHub rejected (422) does not stop the
+        others; after an ambiguous failure (5xx, timeout) or one about the whole call, the
+        drafts not yet sent get an error saying they were not sent.
+        """
+        results: list[TicketRef | TrackerError] = []
+        stop: _Failure | None = None
+        for index, draft in enumerate(drafts):
+            if stop is not None:
+                results.append(TrackerError(f"not sent after an earlier failure: {stop}", retry_after=stop.retry_after))
+                continue
+            try:
+                response = self._request(
+                    "POST", f"{self._api}{self._repo_path}/issues", what="create an issue", body=self.preview(draft)
+                )
+            except _Failure as exc:
+                if index == 0 and exc.whole_call and not exc.ambiguous:
+                    raise TrackerError(str(exc), retry_after=exc.retry_after) from None
+                results.append(TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after))
+                if exc.whole_call or exc.ambiguous:
+                    stop = exc  # the next request would most likely fail the same way
+                continue
+            issue = response.json()
+            results.append(self._ref(issue, draft.key))
+            names = {label.get("name") if isinstance(label, dict) else label for label in issue.get("labels", [])}
+            if self.settings.marker_label not in names:
+                log.warning(
+                    "github dropped the marker label",
+                    issue=issue.get("number"),
+                    label=self.settings.marker_label,
+                    hint="the token's account needs push access, or find() cannot see this ticket",
+                )
+        return results
+
+    def _ref(self, issue: Mapping[str, Any], key: str | None) -> TicketRef:
+        return TicketRef(sink=SINK, external_id=str(issue["number"]), url=issue.get("html_url"), key=key)
+
+    # --- find and status --------------------------------------------------------------
+
+    def find(self, key: str) -> TicketRef | None:
+        url: str | None = f"{self._api}{self._repo_path}/issues"
+        params: dict[str, Any] | None = {
+            "labels": self.settings.marker_label,
+            "state": "all",
+            "sort": "created",
+            "direction": "asc",
+            "per_page": PAGE_SIZE,
+        }
+        while url is not None:
+            response = self._request("GET", url, what="list issues", params=params)
+            for issue in response.json():
+                if "pull_request" not in issue and _text.has_marker(issue.get("body"), key):
+                    return self._ref(issue, key)
+            url = response.links.get("next", {}).get("url")
+            params = None  # the next link carries them
+        return None
+
+    def status(self, refs: Sequence[TicketRef]) -> Sequence[TicketStatus]:
+        statuses = []
+        for ref in refs:
+            url = f"{self._api}{self._repo_path}/issues/{ref.external_id}"
+            try:
+                issue = self._request("GET", url, what=f"read issue #{ref.external_id}").json()
+            except _Failure as exc:
+                if exc.status not in (404, 410) or not self._repo_visible():
+                    raise TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after) from None
+                log.warning("github issue not found for status", issue=ref.external_id)
+                statuses.append(TicketStatus(ref=ref, state="won't do", changed_at=None))
+                continue
+            statuses.append(self._status_of(ref, issue))
+        return statuses
+
+    def _repo_visible(self) -> bool:
+        """Whether a 404 is about one deleted issue rather than the repository or the token."""
+        try:
+            self._request("GET", f"{self._api}{self._repo_path}/issues", what="list issues", params={"per_page": 1})
+        except TrackerError:
+            return False
+        return True
+
+    def _status_of(self, ref: TicketRef, issue: Mapping[str, Any]) -> TicketStatus:
+        reason = issue.get("state_reason")
+        if issue.get("state") == "closed":
+            state = "won't do" if reason in ("not_planned", "duplicate") else "done"
+            changed = issue.get("closed_at")
+        else:
+            names = {label.get("name") for label in issue.get("labels", []) if isinstance(label, dict)}
+            progress = {n.casefold() for n in self.settings.in_progress_labels}
+            state = "in progress" if any(str(n).casefold() in progress for n in names) else "open"
+            # Open and never closed: it changed state when it was created. Reopened, or
+            # labelled in progress: GitHub's issue gives no time of that change; updated_at
+            # is the closest bound.
+            changed = issue.get("created_at") if reason is None and state == "open" else issue.get("updated_at")
+        return TicketStatus(ref=ref, state=state, changed_at=_time(changed))
+
+
+def _parse_assignees(entries: Sequence[str], where: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        owner, sep, login = entry.partition("=")
+        if not sep or not owner.strip() or not login.strip():
+            raise ConfigError(f'{where} assignees[{i}]: expected "owner=login", got {entry!r}')
+        mapping[owner.strip()] = login.strip()
+    return mapping
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _error_text(response: requests.Response) -> str:
+    """GitHub's ``message`` and validation ``errors`` (basic-error / validation-error)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts = [str(data["message"])] if data.get("message") else []
+    for error in data.get("errors") or []:
+        if isinstance(error, dict):
+            parts.append(str(error.get("message") or f"{error.get('field')} {error.get('code')}".strip()))
+        else:
+            parts.append(str(error))
+    return "; ".join(parts)[:_ERROR_TEXT_LIMIT]

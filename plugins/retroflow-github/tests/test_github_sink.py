@@ -1,0 +1,385 @@
+"""The GitHub Issues sink's behaviour against an API faked with ``responses``.
+
+Replies are built from the ``issue`` example in GitHub's OpenAPI description (see
+``spec/PROVENANCE.md``); ``test_contract.py`` checks requests and replies against it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+import responses
+import retroflow_github
+import structlog
+from retroflow_github import GitHubSink
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from retroflow import ConfigError, TicketRef, TrackerError, TrackerSink
+from retroflow.testing import make_config, make_plugins
+
+API = "https://api.github.com"
+ISSUES = f"{API}/repos/acme/shop/issues"
+SPEC = json.loads((Path(__file__).parent / "spec" / "github-issues.extract.json").read_text(encoding="utf-8"))
+EXAMPLE = SPEC["components"]["examples"]["issue"]["value"]
+
+
+def issue_json(
+    number: int, *, body: str = "", labels: tuple[str, ...] = ("retroflow",), **fields: Any
+) -> dict[str, Any]:
+    """The spec's example issue with this number, body, labels and fields."""
+    issue = copy.deepcopy(EXAMPLE)
+    issue.pop("pull_request", None)
+    issue.update(
+        number=number,
+        id=1000 + number,
+        url=f"{ISSUES}/{number}",
+        html_url=f"https://github.com/acme/shop/issues/{number}",
+        body=body,
+        labels=[{"id": i, "name": name, "color": "ededed", "default": False} for i, name in enumerate(labels)],
+        state="open",
+        state_reason=None,
+        closed_at=None,
+        created_at="2026-11-03T10:00:00Z",
+        updated_at="2026-11-10T10:00:00Z",
+    )
+    issue.update(fields)
+    return issue
+
+
+def refused() -> requests.ConnectionError:
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, "/repos/acme/shop/issues", reason))  # type: ignore[arg-type]
+
+
+# --- plugin and settings -------------------------------------------------------------------
+
+
+def test_plugin_registers_the_github_sink_and_its_settings_table() -> None:
+    plugins = make_plugins(retroflow_github, default_plugins=False)
+    sink = plugins.tracker_sinks.get("github")
+    assert isinstance(sink, TrackerSink)
+    assert "github" in plugins.settings.names()
+
+
+def test_open_without_a_table_names_the_required_keys() -> None:
+    config = make_config("", plugins=make_plugins(retroflow_github, default_plugins=False))
+    with pytest.raises(ConfigError, match=r"\[plugins\.github\] is not configured: repo and token"):
+        GitHubSink().open(config)
+
+
+def test_a_repo_without_owner_names_the_repo_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "x" * 12)
+    config = make_config(
+        '[plugins.github]\nrepo = "shop"\ntoken = "env:GITHUB_TOKEN"\n',
+        plugins=make_plugins(retroflow_github, default_plugins=False),
+    )
+    with pytest.raises(ConfigError, match=r'\[plugins\.github\] repo: expected "owner/name"'):
+        GitHubSink().open(config)
+
+
+# --- what an issue says --------------------------------------------------------------------
+
+
+def test_preview_is_exactly_the_body_create_sends(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    client = make_client()
+    draft = drafts(retro_with(1))[0]
+    mocked.post(ISSUES, json=issue_json(41, body="x"), status=201)
+
+    client.create([draft])
+
+    assert json.loads(mocked.calls[0].request.body) == client.preview(draft)
+
+
+def test_the_issue_carries_everything_the_action_says_and_the_key(
+    make_client: Any, retro_with: Any, drafts: Any
+) -> None:
+    payload = make_client().preview(drafts(retro_with(1))[0])
+
+    assert payload["title"] == "Gate deploys of checkout on a canary check #0"
+    assert payload["labels"] == ["incident-followup", "retroflow"]
+    assert payload["assignees"] == ["alice-gh"]
+    body = payload["body"]
+    for expected in (
+        "Deploy to a canary first",
+        "**A change to checkout shortly before the first signal** (technical)",
+        "2026-11-02T13:54:00Z — Deploy checkout v2.14.0",
+        "bad deploys reaching all traffic on checkout: target 0 per quarter",
+        "**high** — score 4.5 (impact-math)",
+        "- Due: 2026-12-15",
+        "[Incident CHK-1042: Checkout card payments failing](<https://pd.example.com/incidents/CHK-1042>)",
+        "[Retrospective](<https://retros.example.com/CHK-1042>)",
+    ):
+        assert expected in body
+    assert body.endswith("<!-- retroflow:k-act000 -->")
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+def test_create_sends_one_request_per_draft_and_returns_refs_in_order(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    for number in (7, 8, 9):
+        mocked.post(ISSUES, json=issue_json(number), status=201)
+
+    refs = make_client().create(drafts(retro_with(3)))
+
+    assert refs == [
+        TicketRef(sink="github", external_id=str(n), url=f"https://github.com/acme/shop/issues/{n}", key=f"k-act00{i}")
+        for i, n in enumerate((7, 8, 9))
+    ]
+    assert mocked.calls[0].request.headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert mocked.calls[0].request.headers["Accept"] == "application/vnd.github+json"
+
+
+def test_a_draft_github_rejects_does_not_stop_the_others(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(ISSUES, json=issue_json(7), status=201)
+    invalid = {
+        "message": "Validation Failed",
+        "errors": [{"resource": "Issue", "code": "invalid", "field": "assignees", "value": ["alice-gh"]}],
+        "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
+    }
+    mocked.post(ISSUES, json=invalid, status=422)
+    mocked.post(ISSUES, json=issue_json(9), status=201)
+
+    first, second, third = make_client().create(drafts(retro_with(3)))
+
+    assert isinstance(first, TicketRef) and isinstance(third, TicketRef)
+    assert isinstance(second, TrackerError) and not second.ambiguous
+    assert "Validation Failed; assignees invalid" in str(second)
+
+
+def test_after_an_ambiguous_failure_the_rest_are_reported_not_sent(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(ISSUES, json=issue_json(7), status=201)
+    mocked.post(ISSUES, body=requests.ReadTimeout("read timed out"))
+
+    first, second, third = make_client().create(drafts(retro_with(3)))
+
+    assert isinstance(first, TicketRef)
+    assert isinstance(second, TrackerError) and second.ambiguous
+    assert isinstance(third, TrackerError) and not third.ambiguous and "not sent" in str(third)
+    assert len(mocked.calls) == 2
+
+
+def test_a_dropped_marker_label_is_logged(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(ISSUES, json=issue_json(7, labels=()), status=201)
+
+    with structlog.testing.capture_logs() as logs:
+        make_client().create(drafts(retro_with(1)))
+
+    assert [e["event"] for e in logs] == ["github dropped the marker label"]
+
+
+# --- rate limits ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "waited"),
+    [
+        (429, {"retry-after": "7"}, 7.0),
+        (429, {"retry-after": "Wed, 25 Nov 2026 12:00:12 GMT"}, 12.0),  # the clock says 12:00:00
+        (403, {"retry-after": "5"}, 5.0),  # secondary rate limit
+        (
+            403,
+            {
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": str(int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp())),
+            },
+            30.0,
+        ),
+    ],
+)
+def test_rate_limits_are_waited_out(
+    make_client: Any,
+    retro_with: Any,
+    drafts: Any,
+    mocked: responses.RequestsMock,
+    sleep: Any,
+    status: int,
+    headers: dict[str, str],
+    waited: float,
+) -> None:
+    mocked.post(
+        ISSUES, json={"message": "API rate limit exceeded", "documentation_url": "x"}, status=status, headers=headers
+    )
+    mocked.post(ISSUES, json=issue_json(7), status=201)
+
+    (ref,) = make_client().create(drafts(retro_with(1)))
+
+    assert isinstance(ref, TicketRef)
+    assert sleep.calls == [waited]
+
+
+def test_a_rate_limit_over_the_budget_fails_with_retry_after(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    mocked.post(ISSUES, status=429, headers={"retry-after": "600"})
+
+    with pytest.raises(TrackerError, match="max_retry_wait") as caught:
+        make_client().create(drafts(retro_with(2)))
+
+    assert caught.value.retry_after == 600.0 and not caught.value.ambiguous
+    assert sleep.calls == []
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "setting"),
+    [
+        (401, "Bad credentials", "[plugins.github] token"),
+        (403, "Resource not accessible by personal access token", "[plugins.github] repo"),
+        (404, "Not Found", "[plugins.github] repo (acme/shop)"),
+        (410, "Issues are disabled for this repo", "[plugins.github] repo"),
+    ],
+)
+def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
+    make_client: Any,
+    retro_with: Any,
+    drafts: Any,
+    mocked: responses.RequestsMock,
+    token: str,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    message: str,
+    setting: str,
+) -> None:
+    mocked.post(ISSUES, json={"message": message, "documentation_url": "https://docs.github.com/rest"}, status=status)
+
+    with structlog.testing.capture_logs() as logs, pytest.raises(TrackerError) as caught:
+        make_client().create(drafts(retro_with(2)))
+
+    assert setting in str(caught.value) and message in str(caught.value)
+    assert not caught.value.ambiguous
+    assert token not in str(caught.value) and caught.value.__cause__ is None
+    assert token not in caplog.text and token not in repr(logs)
+    assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {token}"  # it was sent, and not leaked
+    assert len(mocked.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "ambiguous"),
+    [
+        ({"status": 500}, True),
+        ({"status": 502}, True),
+        ({"body": requests.ReadTimeout("read timed out")}, True),
+        ({"body": requests.ConnectionError("Connection aborted: RemoteDisconnected")}, True),
+        ({"body": requests.ConnectTimeout("connect timed out")}, False),
+        ({"body": refused()}, False),
+        ({"status": 422, "json": {"message": "Validation Failed", "documentation_url": "x"}}, False),
+    ],
+)
+def test_failures_are_classified_ambiguous_or_certain(
+    make_client: Any,
+    retro_with: Any,
+    drafts: Any,
+    mocked: responses.RequestsMock,
+    reply: dict[str, Any],
+    ambiguous: bool,
+) -> None:
+    mocked.post(ISSUES, **reply)
+
+    try:
+        (result,) = make_client().create(drafts(retro_with(1)))
+    except TrackerError as exc:  # a certain failure about the whole call is raised
+        result = exc
+    assert isinstance(result, TrackerError)
+    assert result.ambiguous is ambiguous
+
+
+# --- find ----------------------------------------------------------------------------------
+
+
+def test_find_lists_marked_issues_across_pages_and_matches_the_body_marker(
+    make_client: Any, mocked: responses.RequestsMock
+) -> None:
+    page2 = f"{ISSUES}?labels=retroflow&state=all&per_page=100&page=2"
+    mocked.get(
+        ISSUES,
+        json=[issue_json(3, body="<!-- retroflow:k-other -->"), issue_json(4, body="no marker")],
+        headers={"Link": f'<{page2}>; rel="next", <{page2}>; rel="last"'},
+        match=[
+            responses.matchers.query_param_matcher(
+                {"labels": "retroflow", "state": "all", "sort": "created", "direction": "asc", "per_page": "100"}
+            )
+        ],
+    )
+    mocked.get(page2, json=[issue_json(12, body="text\n<!-- retroflow:k-act000 -->")])
+
+    ref = make_client().find("k-act000")
+
+    assert ref == TicketRef(
+        sink="github", external_id="12", url="https://github.com/acme/shop/issues/12", key="k-act000"
+    )
+
+
+def test_find_ignores_pull_requests_and_returns_none_when_absent(
+    make_client: Any, mocked: responses.RequestsMock
+) -> None:
+    pull = issue_json(
+        5,
+        body="<!-- retroflow:k-act000 -->",
+        pull_request={"url": "x", "html_url": "x", "diff_url": "x", "patch_url": "x"},
+    )
+    mocked.get(ISSUES, json=[pull])
+
+    assert make_client().find("k-act000") is None
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def test_status_maps_state_and_state_reason(make_client: Any, mocked: responses.RequestsMock) -> None:
+    closed = {"state": "closed", "closed_at": "2026-11-20T09:30:00Z"}
+    mocked.get(f"{ISSUES}/1", json=issue_json(1))
+    mocked.get(f"{ISSUES}/2", json=issue_json(2, labels=("retroflow", "In Progress")))
+    mocked.get(f"{ISSUES}/3", json=issue_json(3, state_reason="completed", **closed))
+    mocked.get(f"{ISSUES}/4", json=issue_json(4, state_reason="not_planned", **closed))
+    mocked.get(f"{ISSUES}/5", json=issue_json(5, state_reason="duplicate", **closed))
+    mocked.get(f"{ISSUES}/6", json=issue_json(6, state_reason="reopened"))
+    refs = [TicketRef(sink="github", external_id=str(n)) for n in range(1, 7)]
+
+    statuses = make_client().status(refs)
+
+    assert [s.state for s in statuses] == ["open", "in progress", "done", "won't do", "won't do", "open"]
+    assert [s.ref for s in statuses] == refs
+    assert statuses[0].changed_at == datetime(2026, 11, 3, 10, 0, tzinfo=UTC)  # created, never closed
+    assert statuses[2].changed_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)  # closed_at
+    assert statuses[5].changed_at == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)  # reopened: updated_at
+
+
+def test_status_of_a_deleted_issue_is_wont_do_but_a_missing_repo_is_an_error(
+    make_client: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{ISSUES}/9", json={"message": "This issue was deleted", "documentation_url": "x"}, status=410)
+    mocked.get(ISSUES, json=[])
+    (status,) = make_client().status([TicketRef(sink="github", external_id="9")])
+    assert status.state == "won't do" and status.changed_at is None
+
+    mocked.replace(responses.GET, ISSUES, json={"message": "Not Found", "documentation_url": "x"}, status=404)
+    mocked.replace(responses.GET, f"{ISSUES}/9", json={"message": "Not Found", "documentation_url": "x"}, status=404)
+    with pytest.raises(TrackerError, match=r"\[plugins\.github\] repo"):
+        make_client().status([TicketRef(sink="github", external_id="9")])
+
+
+def test_query_parameters_of_find(make_client: Any, mocked: responses.RequestsMock) -> None:
+    mocked.get(ISSUES, json=[])
+    make_client('marker_label = "from-retro"\n').find("k")
+    query = parse_qs(urlparse(mocked.calls[0].request.url).query)
+    assert query["labels"] == ["from-retro"] and query["state"] == ["all"]
