@@ -168,3 +168,11 @@ def test_history_incidents_carry_services_times_and_responders(kit):
     assert past.details["assignees"] == ["Wiley Jacobson"]
     assert past.details["acknowledgers"] == ["Laura Haley"]
     assert past.details["resolved_by"] == "Earline Greenholt"
+
+
+def test_only_people_are_actors_pagerduty_itself_is_the_agent(kit):
+    trigger = kit.load("pd_incident_log_entries.spec.json")["log_entries"][0]
+    assert trigger["agent"]["type"] == "service_reference"
+    event = mapping.log_entry_event(trigger)
+    assert event.actor is None
+    assert event.details["agent"] == "My Mail Service"

@@ -59,6 +59,7 @@ LOG_ENTRY_KINDS: Mapping[str, EventKind] = {
     "resolve_log_entry": EventKind.RESOLUTION,
 }
 
+_PERSON_TYPES = frozenset({"user", "user_reference"})
 _RUNBOOK = re.compile(r"runbook|playbook|wiki", re.IGNORECASE)
 
 
@@ -207,6 +208,11 @@ def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
     details: dict[str, Any] = {"log_entry_type": entry_type}
     if _text(channel.get("type")):
         details["channel"] = channel["type"]
+    notification = _mapping(channel.get("notification"))
+    if _text(notification.get("type")):
+        details["notification"] = notification["type"]
+    if _text(notification.get("status")):
+        details["notification_status"] = notification["status"]
     if _text(agent.get("type")):
         details["agent_type"] = agent["type"]
     action = entry_type.removesuffix("_log_entry")
@@ -232,13 +238,18 @@ def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
         details["priority"] = priority
     details.update(_links(entry.get("contexts")))
 
-    actor = _ref_name(agent)
+    # A person did it, or PagerDuty did (a service, an escalation policy, a rule): only
+    # people are actors, so heuristics that count responders count people.
+    actor = _ref_name(agent) if agent.get("type") in _PERSON_TYPES else None
+    if actor is None and _ref_name(agent):
+        details["agent"] = _ref_name(agent)
     summary = _text(entry.get("summary")) or action.replace("_", " ")
     if entry_type == "notify_log_entry":
         # The person notified is who the page was for; the agent is what sent it.
-        actor = _ref_name(entry.get("user")) or actor
-        if _text(channel.get("type")):
-            summary = f"{summary} (via {channel['type']})" if channel["type"] not in summary else summary
+        actor = _ref_name(entry.get("user")) or _ref_name(notification.get("user")) or actor
+        via = str(details.get("notification") or details.get("channel") or "").removesuffix("_notification")
+        if via and via not in summary:
+            summary = f"{summary} (via {via})"
     elif entry_type == "annotate_log_entry":
         summary = _text(channel.get("summary")) or summary
     return Event.create(
