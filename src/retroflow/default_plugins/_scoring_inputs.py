@@ -5,7 +5,8 @@
   (when the history records factors), else all past incidents on those services.
   0 → low, 1–2 → medium, 3 or more → high. ``details["frequency"]`` on the action
   (``low``/``medium``/``high``, e.g. from human input) wins.
-* **Impact**: from the incident — time to resolve (≥ ``high_minutes`` high, ≥
+* **Impact**: from the incident — time to resolve, from the earlier of the first fact on the
+  timeline and the incident's creation (≥ ``high_minutes`` high, ≥
   ``medium_minutes`` medium), a top urgency/severity/priority (high), several services
   affected (one step up).
 * **Effort**: the action's effort, or ``details["effort"]``; medium when neither is given.
@@ -88,10 +89,12 @@ def impact(context: ScoringContext, high_minutes: int, medium_minutes: int) -> I
     reasons = []
     level = 1
     long = False
-    resolve = context.timeline.moments.durations()["resolve"]
     incident = context.incident
-    if resolve is None and incident.created and incident.resolved:
-        resolve = incident.resolved - incident.created
+    moments = context.timeline.moments
+    end = moments.resolve or incident.resolved
+    # The earlier of the first fact on the timeline and the incident's creation, before the end.
+    starts = [t for t in (moments.start, incident.created) if t is not None and end is not None and t < end]
+    resolve = end - min(starts) if end is not None and starts else None
     if resolve is not None:
         minutes = resolve / timedelta(minutes=1)
         if minutes >= high_minutes:

@@ -121,8 +121,8 @@ def clock(event: Event) -> str:
 def handoff_of(event: Event) -> str | None:
     """``"escalate"``, ``"reassign"`` or ``"assign"`` when ``event`` hands the incident to
     somebody (a response whose ``details["action"]`` or summary says so), else ``None``."""
-    if event.kind is not EventKind.RESPONSE:
-        return None
+    if event.kind is not EventKind.RESPONSE or event.details.get("role"):
+        return None  # handing out a role (incident commander, scribe) is not a hand-off
     action = str(event.details.get("action", "")).lower()
     if action:
         for word, name in _HANDOFF_WORDS.items():

@@ -57,4 +57,3 @@ def retroflow_register_settings(register: Any) -> None:
 @hookimpl(trylast=True)
 def retroflow_register_scoring_models(register: Any) -> None:
     register(ImpactMath())
-

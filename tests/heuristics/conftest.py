@@ -1,0 +1,33 @@
+"""Helpers for the heuristic, review and scoring tests: build a retro through the engine
+with the default plugins, and fail on any gap (the engine would otherwise hide a crash)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+
+from retroflow.model import Event, Factor, Incident, Retro
+from retroflow.testing import build
+
+
+def build_clean(
+    events: Iterable[Event], *, incident: Incident | None = None, history: Iterable[Incident] = (), config: str = ""
+) -> Retro:
+    retro = build(list(events), incident=incident, history=history, config=config)
+    assert retro.gaps == (), retro.gaps
+    return retro
+
+
+@pytest.fixture
+def retro_of() -> Callable[..., Retro]:
+    return build_clean
+
+
+@pytest.fixture
+def factors_of() -> Callable[..., dict[str, Factor]]:
+    def factors_of(events: Iterable[Event], **kwargs: Any) -> dict[str, Factor]:
+        return {factor.key: factor for factor in build_clean(events, **kwargs).factors}
+
+    return factors_of
