@@ -244,3 +244,9 @@ def retro() -> Retro:
 def _build_sample_fixture() -> Callable[..., Retro]:
     """:func:`build_sample`, for test modules (conftest is not importable with importlib)."""
     return build_sample
+
+
+@pytest.fixture
+def sample_plugins() -> list[object]:
+    """A source for incident INC-1 and the test heuristics, as plugin objects."""
+    return [StaticSource(make_incident(id="INC-1"), sample_events()), TinyHeuristics()]
