@@ -1,0 +1,141 @@
+"""Benchmark: all heuristics and proposers together are linear in the number of events.
+
+    python bench/bench_heuristics.py [--sizes 100000 200000 400000] [--rounds 3]
+
+For each size, a synthetic incident from ``generate.py`` (plus 40 past incidents, so the
+history heuristics run) becomes a :class:`~retroflow.model.Timeline` outside the timing.
+Then every ``retroflow_find_factors`` implementation and every
+``retroflow_propose_actions`` implementation of the default plugins is called directly,
+one after another, as the engine does; best of ``--rounds``, each round on a fresh
+``Timeline`` object (so nothing cached from the previous round is reused). Review and
+the narrative are timed apart, for information. Linear means each doubling of the events
+roughly doubles the time: the ratios printed should be close to 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generate import START, generate
+
+from retroflow.model import Event, Incident, Retro, Timeline, parse_timestamp
+from retroflow.narrative import narrate
+from retroflow.testing import make_config, make_plugins
+
+
+def timeline_of(n: int) -> tuple[Incident, Timeline, tuple[Incident, ...]]:
+    records, incident_record = generate(n)
+    events = [
+        Event.create(
+            at=parse_timestamp(str(r["at"])),
+            source=str(r.get("source", "file")),
+            kind=str(r["kind"]),
+            summary=str(r["summary"]),
+            native_id=str(r["id"]),
+            actor=r.get("actor"),  # type: ignore[arg-type]
+            service=r.get("service"),  # type: ignore[arg-type]
+            details=r.get("details"),  # type: ignore[arg-type]
+        )
+        for r in records
+    ]
+    incident = Incident.from_mapping(incident_record)
+    history = tuple(
+        Incident(
+            id=f"PAST-{i}",
+            title="Synthetic outage" if i % 4 == 0 else f"Unrelated problem {i}",
+            services=("checkout", "search")[i % 2],
+            created=START - timedelta(hours=3 * i + 1),
+            details={
+                "responders": ["alice", "bob"] if i % 3 == 0 else ["zoe"],
+                "alerts": [f"m-{i % 7}"],
+                "factors": ["detection-gap"] if i % 2 else ["slow-mitigation"],
+                "actions": [{"title": f"Past action {i}", "status": "open" if i % 2 else "done"}],
+            },
+        )
+        for i in range(40)
+    )
+    return incident, Timeline.from_events(events, incident), history
+
+
+def best_of(rounds: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    best = float("inf")
+    result = None
+    for _ in range(rounds):
+        gc.collect()
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def call(impl: Any, **kwargs: Any) -> list[Any]:
+    """One hook implementation with the arguments it asks for, as the engine calls it."""
+    return list(impl.function(*[kwargs[name] for name in impl.argnames]) or ())
+
+
+def measure(n: int, rounds: int, plugins: Any, config: Any) -> tuple[float, float]:
+    incident, base, history = timeline_of(n)
+    finders = plugins.implementations("retroflow_find_factors")
+    proposers = plugins.implementations("retroflow_propose_actions")
+    reviewers = plugins.implementations("retroflow_review_actions")
+
+    def heuristics_and_proposers() -> tuple[list[Any], list[Any]]:
+        timeline = Timeline(events=base.events, moments=base.moments)  # fresh object: nothing cached
+        factors: list[Any] = []
+        for impl in finders:
+            factors += call(impl, incident=incident, timeline=timeline, history=history, config=config)
+        actions: list[Any] = []
+        for impl in proposers:
+            actions += call(impl, incident=incident, timeline=timeline, factors=tuple(factors), config=config)
+        return factors, actions
+
+    seconds, (factors, actions) = best_of(rounds, heuristics_and_proposers)
+
+    def review_and_narrative() -> list[Any]:
+        timeline = Timeline(events=base.events, moments=base.moments)
+        retro = Retro(
+            incident=incident,
+            timeline=timeline,
+            factors=tuple(factors),
+            actions=tuple(actions),
+            narrative=narrate(factors, timeline),
+            history=history,
+        )
+        return [f for impl in reviewers for f in call(impl, retro=retro, config=config)]
+
+    review_seconds, findings = best_of(rounds, review_and_narrative)
+    print(
+        f"{n:>8,} events: heuristics+proposers {seconds * 1000:8.1f} ms "
+        f"({len(factors)} factors, {len(actions)} actions) | review+narrative {review_seconds * 1000:7.1f} ms "
+        f"({len(findings)} findings)",
+        flush=True,
+    )
+    print(f"          factors: {', '.join(sorted(f.key for f in factors))}", flush=True)
+    return seconds, review_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 200_000, 400_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    plugins = make_plugins()
+    config = make_config(plugins=plugins)
+    rows = [(n, *measure(n, args.rounds, plugins, config)) for n in args.sizes]
+    print()
+    for (n0, t0, r0), (n1, t1, r1) in itertools.pairwise(rows):
+        print(f"{n0:,} → {n1:,}: heuristics+proposers × {t1 / t0:.2f}, review+narrative × {r1 / r0:.2f}")
+
+
+if __name__ == "__main__":
+    main()
