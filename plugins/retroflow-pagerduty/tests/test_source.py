@@ -213,3 +213,20 @@ def test_a_window_with_more_than_ten_thousand_incidents_is_bisected(kit, source_
     for request in fake.requests:
         if request.url.path == "/incidents":
             assert int(request.url.params["offset"]) + int(request.url.params["limit"]) <= 10_000
+
+
+def test_more_than_ten_thousand_log_entries_stop_at_the_api_limit_with_a_gap(kit, source_for):
+    from retroflow_pagerduty.testing import FakePagerDuty
+
+    incident = kit.spec_incident()
+    entries = [
+        {"id": f"R{n:07d}", "type": "notify_log_entry", "created_at": "2015-10-06T21:31:00Z"} for n in range(10_050)
+    ]
+    fake = FakePagerDuty([incident], log_entries={"PT4KHLK": entries}, token=kit.TOKEN)
+    source, config = source_for(fake, kit.SETTINGS + "concurrency = 16\n")
+    result = source.retroflow_timeline_source(RetroRequest("PT4KHLK"), config)
+    assert len([e for e in result.events if e.kind is EventKind.PAGE]) == 10_000
+    (gap,) = result.gaps
+    assert gap.kind == "skipped"
+    assert "10050 results" in gap.reason and "10000" in gap.reason
+    assert max(int(r.url.params.get("offset", 0)) for r in fake.requests) == 9_900
