@@ -16,7 +16,6 @@ the incident is given by number, whose id must be learnt first).
 from __future__ import annotations
 
 import email.utils
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -245,7 +244,6 @@ class _Listing:
     path: str
     key: str
     params: dict[str, Any]
-    what: str
     first: Future[dict[str, Any]]
     rest: list[Future[dict[str, Any]]] = attrs.field(factory=list)
 
@@ -316,7 +314,7 @@ class IncidentCollector:
     def _start(self, pool: ThreadPoolExecutor, path: str, key: str, params: Mapping[str, Any]) -> _Listing:
         query = {**params, "limit": PAGE_SIZE, "offset": 0, "total": "true"}
         what = f"{key.replace('_', ' ')} page 1 ({path})"
-        return _Listing(path, key, dict(params), what, pool.submit(self.api.get, path, query, what=what))
+        return _Listing(path, key, dict(params), pool.submit(self.api.get, path, query, what=what))
 
     def _continue(self, pool: ThreadPoolExecutor, listing: _Listing) -> None:
         """Once the first page says how many there are, ask for every other page at once."""
@@ -399,8 +397,3 @@ class IncidentCollector:
     def _history_page(self, pool: ThreadPoolExecutor, service_id: str, since: datetime, until: datetime) -> _Listing:
         params = {"service_ids[]": [service_id], "since": format_timestamp(since), "until": format_timestamp(until)}
         return self._start(pool, "/incidents", "incidents", params)
-
-
-def pages_needed(count: int) -> int:
-    """Requests a list of ``count`` results costs (at least one, even when empty)."""
-    return max(1, math.ceil(count / PAGE_SIZE))

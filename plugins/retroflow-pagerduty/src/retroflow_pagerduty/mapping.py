@@ -19,6 +19,7 @@ from retroflow import Event, EventKind, Gap, Incident, parse_timestamp
 __all__ = [
     "LOG_ENTRY_KINDS",
     "SOURCE",
+    "BadRecord",
     "Skips",
     "alert_event",
     "history_incident",
@@ -185,10 +186,6 @@ def service_name(record: Mapping[str, Any]) -> str | None:
     return _ref_name(record.get("service"))
 
 
-def _service(record: Mapping[str, Any], default: str | None) -> str | None:
-    return _ref_name(record.get("service")) or default
-
-
 # --- events ---------------------------------------------------------------------------
 
 
@@ -259,7 +256,7 @@ def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
         summary=summary,
         native_id=entry_id,
         actor=actor,
-        service=_service(entry, service),
+        service=service_name(entry) or service,
         link=_text(entry.get("html_url")),
         details=details,
     )
@@ -289,7 +286,7 @@ def alert_event(alert: Any, *, service: str | None = None) -> Event:
         kind=EventKind.ALERT,
         summary=_text(alert.get("summary")) or f"alert {alert_id}",
         native_id=alert_id,
-        service=_service(alert, service),
+        service=service_name(alert) or service,
         link=_text(alert.get("html_url")),
         details=details,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -66,7 +67,7 @@ class PagerDutySource:
         *,
         transport: httpx2.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
-        now: Callable[[], Any] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
         self._transport = transport
@@ -112,7 +113,7 @@ class PagerDutySource:
 def _check_saved_incident(replies: Replies, incident_ref: str, settings: PagerDutySettings) -> None:
     """Saved replies describe one incident: refuse to pass them off as another."""
     incident = replies.incident
-    known = {str(incident.get("id")), str(incident.get("html_url"))}
+    known = {str(incident[key]) for key in ("id", "html_url") if incident.get(key)}
     if isinstance(incident.get("incident_number"), int):
         known |= {str(incident["incident_number"]), f"#{incident['incident_number']}"}
     ref = parse_incident_ref(incident_ref)
