@@ -11,11 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,60 +19,16 @@ import pytest
 import sqlalchemy as sa
 
 from retroflow.store import Store, open_store
-
-PG_USER = "postgres"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return argv
-    return ["runuser", "-u", PG_USER, "--", *argv]
+from retroflow.store.pgtemp import binaries_available, temporary_postgres
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A PostgreSQL server for this session; yields its base URL."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
+    if not binaries_available():
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
-    base = Path(tempfile.mkdtemp(prefix="retroflow-pg-"))
-    data = base / "data"
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.fail("running as root needs runuser to start PostgreSQL as the postgres user")
-        try:
-            pwd.getpwnam(PG_USER)
-        except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
-        os.chmod(base, 0o755)
-        shutil.chown(base, user=PG_USER)
-    port = _free_port()
-    log = base / "server.log"
-    subprocess.run(
-        _as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", PG_USER, "-N", "-E", "UTF8", "--no-locale"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    started = subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"]),
-        capture_output=True,
-        text=True,
-    )
-    if started.returncode != 0:
-        text = log.read_text() if log.exists() else ""
-        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{text}")
-    try:
-        yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with temporary_postgres() as url:
+        yield url
 
 
 _schemas = itertools.count(1)
@@ -96,7 +47,7 @@ def pg_url(pg_server: str) -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database, on each backend in turn."""
     if request.param == "sqlite":
