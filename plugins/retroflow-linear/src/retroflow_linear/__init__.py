@@ -1,0 +1,85 @@
+"""retroflow-linear: a tracker sink that exports retro actions to Linear (GraphQL).
+
+Registered through the ``retroflow`` entry point as the plugin ``linear``; configured by the
+``[plugins.linear]`` table (:class:`LinearSettings`); used with ``retroflow export --sink linear``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import attrs
+
+from retroflow import Config, ConfigError, Secret, hookimpl
+from retroflow_linear._client import LinearClient
+
+__all__ = ["LinearClient", "LinearSettings", "LinearSink"]
+
+TABLE = "linear"
+
+
+@attrs.frozen
+class LinearSettings:
+    """``[plugins.linear]``.
+
+    :ivar token: an environment reference (``"env:LINEAR_API_KEY"``) to a personal API key
+        (sent as ``Authorization: <key>``) or, with ``auth = "oauth"``, an OAuth access token
+        (sent as ``Authorization: Bearer <token>``).
+    :ivar team_id: the id of the team issues are created in.
+    :ivar auth: ``"key"`` (personal API key) or ``"oauth"``.
+    :ivar label_ids: ids of labels every issue gets.
+    :ivar assignees: ``"owner=userId"`` entries mapping an action's owner to a Linear user id.
+    :ivar api_url: the GraphQL endpoint.
+    :ivar timeout: seconds to wait for Linear to answer one request.
+    :ivar max_retry_wait: most seconds spent waiting on rate limits in one call.
+    :ivar max_retries: most retries of one request after a rate limit.
+    """
+
+    token: Secret
+    team_id: str
+    auth: Literal["key", "oauth"] = "key"
+    label_ids: list[str] = attrs.field(factory=list)
+    assignees: list[str] = attrs.field(factory=list)
+    api_url: str = "https://api.linear.app/graphql"
+    timeout: float = 30.0
+    max_retry_wait: float = 60.0
+    max_retries: int = 3
+
+
+class LinearSink:
+    """The ``linear`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
+
+    name = TABLE
+    #: One ``issueCreate`` per issue; a small batch bounds a call.
+    max_batch = 20
+    #: ``find`` looks the issue up by its id, which Linear serves read-after-write.
+    search_lag = 0.0
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sleep = sleep
+        self._clock = clock
+
+    def open(self, config: Config) -> LinearClient:
+        settings = config.settings_for(TABLE)
+        where = f"{config.label}: [plugins.{TABLE}]"
+        if settings is None:
+            raise ConfigError(f"{where} is not configured: token and team_id are required")
+        return LinearClient(settings, where=where, sleep=self._sleep, clock=self._clock)
+
+
+@hookimpl
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
+    register(TABLE, LinearSettings)
+
+
+@hookimpl
+def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
+    register(LinearSink())
