@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from retroflow.errors import ConfigError
 from retroflow.testing import make_event, make_incident
 
 
@@ -127,3 +130,16 @@ def test_technical_actions_are_filled_in_from_the_evidence(retro_of):
     blast = by_factor["blast-radius"]
     assert blast.category == "limit blast radius"
     assert "checkout" in blast.title and "payments" in blast.title
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("technical-conditions", "detection_gap_minutes"),
+        ("human-conditions", "ack_minutes"),
+        ("process-conditions", "escalation_minutes"),
+    ],
+)
+def test_thresholds_below_one_fail_with_the_table_and_key(retro_of, table, key):
+    with pytest.raises(ConfigError, match=f"plugins.{table}.*{key}"):
+        retro_of([make_event("log", 0)], config=f"[plugins.{table}]\n{key} = 0")

@@ -110,6 +110,12 @@ def facts_of(timeline: Timeline) -> TimelineFacts:
 # --- reading events by the data conventions ---------------------------------------------
 
 
+def at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    """attrs validator for thresholds in settings: a count or a number of minutes ≥ 1."""
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
+
+
 def minutes(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 60
 

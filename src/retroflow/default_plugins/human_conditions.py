@@ -16,7 +16,7 @@ Settings: ``[plugins.human-conditions]`` (:class:`HumanSettings`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +28,7 @@ from retroflow.config import Config
 from retroflow.default_plugins._timeline_facts import (
     AUTOMATION_ACTORS,
     answer,
+    at_least_one,
     cite,
     detail,
     facts_of,
@@ -125,30 +126,31 @@ class HumanSettings:
     :ivar automation_actors: actors that are tools, not people.
     """
 
-    ack_minutes: int = 10
-    handoffs: int = 2
+    ack_minutes: int = attrs.field(default=10, validator=at_least_one)
+    handoffs: int = attrs.field(default=2, validator=at_least_one)
     working_hours: str = attrs.field(default="09:00-18:00", validator=_check_hours)
     working_days: list[str] = attrs.field(factory=lambda: list(DAYS[:5]), validator=_check_days)
     default_time_zone: str = attrs.field(default="UTC", validator=_check_zone)
     responder_time_zones: list[str] = attrs.field(factory=list, validator=_check_zones)
-    load_window_hours: int = 24
-    load_incidents: int = 1
-    coordinator_responders: int = 4
+    load_window_hours: int = attrs.field(default=24, validator=at_least_one)
+    load_incidents: int = attrs.field(default=1, validator=at_least_one)
+    coordinator_responders: int = attrs.field(default=4, validator=at_least_one)
     automation_actors: list[str] = attrs.field(factory=lambda: list(AUTOMATION_ACTORS))
 
-    def zone_of(self, person: str | None) -> tuple[ZoneInfo, bool]:
-        """The person's zone, and whether it was configured for them (not the default)."""
+    def zone_of(self, person: str | None) -> ZoneInfo:
+        """The person's zone: theirs when listed, else the default."""
         if person:
             for item in self.responder_time_zones:
                 name, _, zone = item.partition("=")
                 if name.strip().lower() == person.lower():
-                    return _zone(zone.strip()), True
-        return _zone(self.default_time_zone), False
+                    return _zone(zone.strip())
+        return _zone(self.default_time_zone)
 
-    def in_working_hours(self, local: datetime) -> bool:
+    def working_time(self) -> Callable[[datetime], bool]:
+        """A test of whether a local time is within working hours on a working day."""
         start, end = _parse_hours(self.working_hours)
-        days = {d.lower()[:3] for d in self.working_days}
-        return DAYS[local.weekday()] in days and start <= local.time() < end
+        days = {DAYS.index(d.lower()[:3]) for d in self.working_days}
+        return lambda local: local.weekday() in days and start <= local.time() < end
 
 
 @hookimpl
@@ -223,10 +225,11 @@ def retroflow_find_factors(
 
     # out-of-hours-page: pages outside the paged person's working hours.
     outside: list[tuple[Event, str]] = []
+    at_work = settings.working_time()
     for page in pages:
-        zone, _known = settings.zone_of(page.actor)
+        zone = settings.zone_of(page.actor)
         local = page.at.astimezone(zone)
-        if not settings.in_working_hours(local):
+        if not at_work(local):
             outside.append((page, f"{page.actor or 'someone'} at {local:%a %H:%M} {zone.key}"))
     if outside:
         persons = list(dict.fromkeys(p.actor for p, _ in outside if p.actor))

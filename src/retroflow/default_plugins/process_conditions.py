@@ -25,6 +25,7 @@ from retroflow.config import Config
 from retroflow.default_plugins._timeline_facts import (
     affected_services,
     answer,
+    at_least_one,
     cite,
     detail,
     facts_of,
@@ -80,10 +81,10 @@ class ProcessSettings:
         (Jaccard, 0–1) to be similar when no alert matches.
     """
 
-    decision_minutes: int = 15
-    ack_to_mitigation_minutes: int = 30
-    escalation_minutes: int = 5
-    recurrence_days: int = 90
+    decision_minutes: int = attrs.field(default=15, validator=at_least_one)
+    ack_to_mitigation_minutes: int = attrs.field(default=30, validator=at_least_one)
+    escalation_minutes: int = attrs.field(default=5, validator=at_least_one)
+    recurrence_days: int = attrs.field(default=90, validator=at_least_one)
     title_similarity: float = 0.5
 
 

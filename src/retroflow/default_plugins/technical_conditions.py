@@ -21,6 +21,7 @@ from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.default_plugins._timeline_facts import (
     answer,
+    at_least_one,
     cite,
     detail,
     facts_of,
@@ -35,6 +36,7 @@ from retroflow.model import (
     ActionItem,
     Category,
     Effort,
+    Event,
     EventKind,
     Factor,
     Incident,
@@ -53,11 +55,6 @@ ALERT_NOISE = "alert-noise"
 _RESPONSE_KINDS = frozenset({EventKind.ACK, EventKind.RESPONSE})
 
 
-def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
-
-
 @attrs.frozen
 class TechnicalSettings:
     """``[plugins.technical-conditions]``.
@@ -69,10 +66,10 @@ class TechnicalSettings:
     :ivar flapping_triggers: one monitor firing this many times fires ``alert-noise``.
     """
 
-    detection_gap_minutes: int = attrs.field(default=10, validator=_at_least_one)
-    blast_radius_services: int = attrs.field(default=2, validator=_at_least_one)
-    noisy_alerts: int = attrs.field(default=10, validator=_at_least_one)
-    flapping_triggers: int = attrs.field(default=3, validator=_at_least_one)
+    detection_gap_minutes: int = attrs.field(default=10, validator=at_least_one)
+    blast_radius_services: int = attrs.field(default=2, validator=at_least_one)
+    noisy_alerts: int = attrs.field(default=10, validator=at_least_one)
+    flapping_triggers: int = attrs.field(default=3, validator=at_least_one)
 
 
 @hookimpl
@@ -193,7 +190,7 @@ def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Confi
         )
 
 
-def _automated(event: Any) -> bool:
+def _automated(event: Event) -> bool:
     """A page whose details say an alert triggered it (the alert source may be missing)."""
     details = event.details
     return str(details.get("trigger", "")).lower() in {"alert", "monitor"} or bool(details.get("monitor"))
