@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from generate import write  # noqa: E402
+from generate import write
 
-from retroflow.config import find_config_file, load_config  # noqa: E402
-from retroflow.engine import build_retro, paused_gc  # noqa: E402
-from retroflow.plugins import Plugins, get_plugin_manager  # noqa: E402
-from retroflow.request import RetroRequest  # noqa: E402
+from retroflow.config import find_config_file, load_config
+from retroflow.engine import build_retro, paused_gc
+from retroflow.plugins import Plugins, get_plugin_manager
+from retroflow.request import RetroRequest
 
 
 def baseline(events_file: Path) -> float:

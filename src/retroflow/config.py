@@ -239,10 +239,14 @@ def convert(cls: type[Any], table: Mapping[str, Any], *, where: str, base_dir: P
         raise ConfigError(f"{where}: {exc}") from None
 
 
+_PLURALS: dict[Any, str] = {str: "strings", int: "integers", float: "numbers", bool: "booleans", Path: "paths"}
+
+
 def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
-        return f"a list of {_describe(typing.get_args(tp)[0]).removeprefix('a ').removeprefix('an ')}s"
+        item = typing.get_args(tp)[0]
+        return "a list of " + _PLURALS.get(item, f"{_describe(item)} values")
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     return _TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))

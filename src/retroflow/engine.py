@@ -14,10 +14,13 @@ The same inputs give the same retro, and so byte-identical documents.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import operator
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -44,7 +47,7 @@ from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.roles import ScoringContext
 
-__all__ = ["Progress", "build_retro", "call_isolated"]
+__all__ = ["Progress", "build_retro", "call_isolated", "paused_gc"]
 
 log = structlog.get_logger(__name__)
 
@@ -98,13 +101,8 @@ class _Call:
         if ok:
             log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
             return _Outcome(self.plugin, value=value)
-        log.warning(
-            "plugin failed",
-            plugin=self.plugin,
-            stage=self.stage,
-            error=_describe_error(value),
-            exc_info=value,
-        )
+        log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=_describe_error(value))
+        log.debug("plugin failure traceback", plugin=self.plugin, stage=self.stage, exc_info=value)
         return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)))
 
 
@@ -112,13 +110,13 @@ def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, 
     """Call each implementation of a collecting hook one at a time, isolated."""
     outcomes = []
     for impl in plugins.implementations(hook_name):
-        call = _Call(impl.plugin_name, stage, _bind(impl, kwargs))
+        call = _Call(impl.plugin_name, stage, _bind(plugins, impl, kwargs))
         outcomes.append(call.wait(time.monotonic() + timeout))
     return outcomes
 
 
-def _bind(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Callable[[], Any]:
-    return lambda: Plugins.call(impl, **kwargs)
+def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Callable[[], Any]:
+    return lambda: plugins.call(impl, **kwargs)
 
 
 def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
@@ -127,7 +125,7 @@ def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) ->
     for impl in plugins.implementations("retroflow_timeline_source"):
         settings = config.settings_for(impl.plugin_name)
         timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
-        call = _Call(impl.plugin_name, "collect", _bind(impl, {"request": request, "config": config}))
+        call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {"request": request, "config": config}))
         calls.append((call, time.monotonic() + float(timeout)))
     return [call.wait(deadline) for call, deadline in calls]
 
@@ -153,6 +151,9 @@ def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) ->
     return good
 
 
+_source_of = operator.attrgetter("source")
+
+
 def _noop(stage: str, message: str) -> None:
     pass
 
@@ -174,9 +175,27 @@ def build_retro(
     """
     structlog.contextvars.bind_contextvars(incident=request.incident_ref)
     try:
-        return _build(request, plugins, config, progress, amend)
+        with paused_gc():
+            return _build(request, plugins, config, progress, amend)
     finally:
         structlog.contextvars.unbind_contextvars("incident")
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a retro is built or rendered.
+
+    Building a timeline allocates hundreds of thousands of objects and no cycles; the
+    collector's generation-0 passes over them cost as much as parsing the events did
+    (measured in bench/bench_build.py). Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _build(
@@ -211,8 +230,13 @@ def _build(
     incident = _merge_incident(request, results)
     events: list[Event] = []
     history: dict[str, Incident] = {}
-    for _plugin, result in results:
-        events.extend(result.events)
+    for plugin, result in results:
+        bad_sources = {source for source in set(map(_source_of, result.events)) if ":" in source}
+        if bad_sources:
+            gaps.append(Gap(plugin, "collect", "error", f"event source(s) with ':' dropped: {sorted(bad_sources)}"))
+            events.extend(e for e in result.events if e.source not in bad_sources)
+        else:
+            events.extend(result.events)
         gaps.extend(result.gaps)
         for past in result.history:
             if past.id != incident.id:
@@ -223,7 +247,7 @@ def _build(
 
     # 2. Contributing conditions.
     progress("factors", "finding contributing conditions")
-    known_ids = {event.id for event in timeline.events} if timeline.events else set()
+    known_ids = timeline.index
     factors: dict[str, Factor] = {}
     for outcome in call_isolated(
         plugins,

@@ -144,8 +144,8 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     impls = plugins.implementations("retroflow_timeline_source")
     assert impls, f"{plugin!r} implements no retroflow_timeline_source"
     impl = impls[-1] if len(impls) > 1 else impls[0]
-    first = Plugins.call(impl, request=request, config=config)
-    second = Plugins.call(impl, request=request, config=config)
+    first = plugins.call(impl, request=request, config=config)
+    second = plugins.call(impl, request=request, config=config)
     assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"
     keys = set()
     for event in first.events:
