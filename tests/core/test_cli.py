@@ -1,0 +1,106 @@
+"""The command line: the main job on the example, formats, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from retroflow.cli import cli
+
+
+def run(*args: str, **kwargs: Any) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+
+def test_retro_on_the_example_writes_markdown_and_json(example_dir: Path, tmp_path: Path) -> None:
+    result = run("--config", str(example_dir / "retroflow.toml"), "retro", "CHK-1042", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "CHK-1042.md").read_text()
+    document = json.loads((tmp_path / "CHK-1042.json").read_text())
+    assert markdown.startswith("# Retrospective: Checkout card payments failing")
+    assert "## Contributing conditions" in markdown and "## Actions" in markdown
+    assert document["incident"]["id"] == "CHK-1042"
+    assert "change-before-incident" in {f["key"] for f in document["factors"]}
+    assert "retroflow: wrote" in result.stderr, "progress goes to stderr"
+
+
+def test_out_dash_writes_one_format_to_stdout(example_dir: Path) -> None:
+    result = run("-q", "--config", str(example_dir / "retroflow.toml"), "retro", "CHK-1042", "-f", "json", "--out", "-")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["schema"] == "retroflow.retro/1"
+    assert result.stderr == ""
+
+
+def test_events_and_title_from_the_command_line(example_dir: Path, tmp_path: Path) -> None:
+    result = run(
+        "-q", "retro", "ADHOC-1", "--events", str(example_dir / "events.jsonl"),
+        "--title", "Ad-hoc retro", "--service", "checkout", "-f", "markdown", "--out", "-",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# Retrospective: Ad-hoc retro")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["retro", "X", "--format", "pdf"], "unknown format 'pdf'"),
+        (["retro", "X", "--out", "-"], "writes one format"),
+        (["retro", "X", "--events", "missing.jsonl"], "missing.jsonl: file not found"),
+        (["retro"], "Missing argument 'INCIDENT'"),
+        (["--config", "nope.toml", "retro", "X"], "nope.toml: config file not found"),
+    ],
+)
+def test_usage_and_config_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_a_bad_config_value_exits_2_naming_file_and_key(write: Any) -> None:
+    path = write("retroflow.toml", "[retroflow]\nscoring = 'astrology'\n")
+    result = CliRunner().invoke(cli, ["--config", str(path), "retro", "X"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {path}: [retroflow] scoring: no scoring model named 'astrology' (available: ")
+
+
+def test_an_unknown_incident_is_a_failure_exit_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-q", "retro", "NOPE-1"], env={"RETROFLOW_CONFIG": ""})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no timeline source knows incident 'NOPE-1'")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_source_failure_is_a_gap_not_a_failure(write: Any, tmp_path: Path) -> None:
+    config = write("retroflow.toml", '[plugins.file]\nevents = ["missing.jsonl"]\n')
+    result = run("--config", str(config), "retro", "X", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    assert "data gap: file (collect, error): SourceError: event file" in result.stderr
+    assert "## Data gaps" in (tmp_path / "out" / "X.md").read_text()
+
+
+def test_config_check_validates_without_running(example_dir: Path, write: Any) -> None:
+    ok = CliRunner().invoke(cli, ["--config", str(example_dir / "retroflow.toml"), "config", "check"])
+    assert ok.exit_code == 0 and "OK" in ok.stdout and "[plugins.file]" in ok.stdout
+    bad = write("retroflow.toml", "[plugins.file]\nevents = 'one.jsonl'\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "config", "check"])
+    assert result.exit_code == 2
+    assert f"{bad}: [plugins.file] events: expected a list of paths" in result.stderr
+
+
+def test_plugins_lists_names_versions_and_hooks() -> None:
+    result = run("plugins")
+    assert result.exit_code == 0
+    assert "markdown " in result.stdout and "  retroflow_register_renderers" in result.stdout
+    listed = json.loads(run("plugins", "--json").stdout)
+    assert {"file", "markdown", "json-renderer", "impact-math"} <= {p["name"] for p in listed}
+
+
+def test_version() -> None:
+    import retroflow
+
+    assert run("--version").stdout.strip().endswith(f"version {retroflow.__version__}")

@@ -1,0 +1,110 @@
+"""The documents: the JSON schema, round trips, and a Markdown timeline that stays short."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+
+from retroflow.default_plugins.markdown import MAX_ROWS, condense, human_duration
+from retroflow.model import Timeline
+from retroflow.serialize import dumps, event_json, event_to_dict, from_document, to_document
+from retroflow.testing import build, make_event
+
+
+@pytest.fixture(scope="module")
+def schema() -> Any:
+    return json.loads(resources.files("retroflow").joinpath("schema/retro-1.schema.json").read_text())
+
+
+def _sample() -> Any:
+    return build(
+        [
+            make_event("deploy", -5, service="checkout", actor="alice", native_id="d1"),
+            make_event("signal", 0, service="checkout", details={"n": 1}, native_id="s1"),
+            make_event("alert", 9, service="checkout", link="https://mon/1", native_id="a1"),
+            make_event("page", 10, actor="bob", native_id="p1"),
+            make_event("ack", 25, actor="bob", native_id="k1"),
+            make_event("resolution", 50, native_id="r1"),
+        ]
+    )
+
+
+def test_json_document_matches_its_schema(schema: Any) -> None:
+    document = json.loads(dumps(_sample()))
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["schema"] == "retroflow.retro/1"
+    assert {"key", "layer", "evidence"} <= set(document["factors"][0])
+    assert {"title", "score", "findings"} <= set(document["actions"][0])
+
+
+def test_schema_refuses_a_document_missing_a_field(schema: Any) -> None:
+    document = json.loads(dumps(_sample()))
+    del document["gaps"]
+    with pytest.raises(jsonschema.ValidationError, match="'gaps' is a required property"):
+        jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_json_round_trips_to_an_equal_retro() -> None:
+    retro = _sample()
+    assert from_document(json.loads(dumps(retro))) == retro
+    assert json.loads(dumps(retro)) == json.loads(json.dumps(to_document(retro)))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"actor": 'quote " and \\ backslash', "service": "s", "link": "l"},
+        {"details": {"b": [1, {"z": None}], "a": "ü\u2028", "n": 1.5}},
+        {"summary": "\x00 control and emoji 🔥"},
+    ],
+)
+def test_hand_written_event_json_equals_the_json_module(fields: dict[str, Any]) -> None:
+    event = make_event("alert", 3, **fields)
+    assert event_json(event) == json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)
+
+
+def test_thousands_of_log_lines_do_not_become_thousands_of_rows() -> None:
+    events = [make_event("signal", i / 60, service=f"svc{i % 3}") for i in range(20_000)]  # one a second
+    events += [make_event("page", 30, actor="bob"), make_event("ack", 95, actor="bob")]
+    rows = condense(Timeline.from_events(events).events)
+    assert len(rows) <= MAX_ROWS
+    assert sum(sum(r.signals.values()) for r in rows) == 20_000, "every signal is still counted"
+    assert sum(len(r.notable) for r in rows) == 2, "what people did is never dropped"
+
+
+def test_markdown_reads_like_a_retro() -> None:
+    text = build(
+        [make_event("deploy", -5, service="checkout"), make_event("signal", 0, service="checkout"),
+         make_event("page", 10), make_event("ack", 25), make_event("resolution", 50)],
+    ).timeline  # fmt: skip
+    assert len(text) == 5
+    markdown = _render_markdown(_sample())
+    for heading in ("# Retrospective:", "## Summary", "## Timeline (UTC, 6 events)", "## Contributing conditions",
+                    "## Actions (prioritised by impact-math)"):  # fmt: skip
+        assert heading in markdown
+    assert "| Time to acknowledge (page → ack) | 15 min |" in markdown
+
+
+def _render_markdown(retro: Any) -> str:
+    from retroflow.default_plugins.markdown import render_markdown
+
+    return render_markdown(retro)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (timedelta(seconds=42), "42 s"),
+        (timedelta(minutes=7), "7 min"),
+        (timedelta(hours=1, minutes=32), "1 h 32 min"),
+    ],
+)
+def test_human_durations(value: timedelta | None, text: str) -> None:
+    assert human_duration(value) == text

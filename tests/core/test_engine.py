@@ -1,0 +1,233 @@
+"""The engine: stage order, isolation of failing and hanging plugins, dedupe, determinism."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from retroflow import (
+    ActionItem,
+    Factor,
+    Finding,
+    Layer,
+    RetroflowError,
+    Score,
+    SourceResult,
+    hookimpl,
+)
+from retroflow.engine import build_retro
+from retroflow.request import RetroRequest
+from retroflow.serialize import dumps
+from retroflow.testing import build, make_config, make_event, make_incident, make_plugins
+
+
+class Recorder:
+    """Implements every stage hook and records the order of calls."""
+
+    __name__ = "recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.event = make_event("signal", 0, source="rec", native_id="s1", service="checkout")
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult:
+        self.calls.append("source")
+        return SourceResult(incident=make_incident(id=request.incident_ref), events=[self.event])
+
+    @hookimpl
+    def retroflow_find_factors(self) -> list[Factor]:
+        self.calls.append("factors")
+        return [Factor(key="k", layer=Layer.TECHNICAL, title="t", explanation="e", evidence=[self.event.id])]
+
+    @hookimpl
+    def retroflow_propose_actions(self, factors: tuple[Factor, ...]) -> list[ActionItem]:
+        self.calls.append("actions")
+        assert "k" in [f.key for f in factors]
+        return [ActionItem.create(incident_id="INC-1", title="Alert on p95 > 500 ms on checkout", factors=["k"])]
+
+    @hookimpl
+    def retroflow_review_actions(self, retro: Any) -> list[Finding]:
+        self.calls.append("review")
+        assert all(a.score is None for a in retro.actions), "review runs before scoring"
+        return [Finding(rule="r", message="m", suggestion="s", target=retro.actions[0].id)]
+
+
+def _build(*plugins: object, config: str = "", ref: str = "INC-1") -> Any:
+    manager = make_plugins(*plugins)
+    return build_retro(RetroRequest(ref), plugins=manager, config=make_config(config, plugins=manager))
+
+
+def test_stages_run_in_order_and_their_results_land_in_the_retro() -> None:
+    recorder = Recorder()
+    retro = _build(recorder)
+    assert recorder.calls == ["source", "factors", "actions", "review"]
+    assert "k" in [f.key for f in retro.factors]
+    (action,) = [a for a in retro.actions if a.proposed_by == "recorder"]
+    assert action.score is not None and action.score.model == "impact-math"
+    assert "r" in [f.rule for f in action.findings]
+
+
+class Raising:
+    __name__ = "raising"
+
+    @hookimpl
+    def retroflow_timeline_source(self) -> None:
+        raise RuntimeError("upstream said no")
+
+    @hookimpl
+    def retroflow_find_factors(self) -> None:
+        raise ValueError("heuristic bug")
+
+
+def test_a_raising_plugin_becomes_a_gap_and_the_retro_is_still_built() -> None:
+    retro = _build(Recorder(), Raising())
+    gaps = {(g.plugin, g.stage, g.kind): g.reason for g in retro.gaps}
+    assert gaps[("raising", "collect", "error")] == "RuntimeError: upstream said no"
+    assert gaps[("raising", "factors", "error")] == "ValueError: heuristic bug"
+    assert "k" in [f.key for f in retro.factors], "the other heuristic's factor survives"
+    assert len(retro.timeline) == 1
+
+
+class Hanging:
+    __name__ = "hanging"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    @hookimpl
+    def retroflow_timeline_source(self) -> None:
+        self.release.wait(30)
+
+    @hookimpl
+    def retroflow_propose_actions(self) -> None:
+        self.release.wait(30)
+
+
+def test_a_hanging_plugin_times_out_into_a_gap() -> None:
+    hanging = Hanging()
+    try:
+        retro = _build(Recorder(), hanging, config="[retroflow]\nsource_timeout = 0.2\nplugin_timeout = 0.2\n")
+    finally:
+        hanging.release.set()
+    kinds = {(g.plugin, g.stage): g.kind for g in retro.gaps}
+    assert kinds[("hanging", "collect")] == "timeout"
+    assert kinds[("hanging", "actions")] == "timeout"
+    assert len(retro.timeline) == 1
+
+
+def test_sources_run_concurrently() -> None:
+    barrier = threading.Barrier(2, timeout=5)
+
+    class Waiter:
+        def __init__(self, name: str) -> None:
+            self.__name__ = name
+
+        @hookimpl
+        def retroflow_timeline_source(self) -> SourceResult:
+            barrier.wait()  # only returns when both sources are running at once
+            return SourceResult(events=[make_event("signal", 0, source=self.__name__, native_id="1")])
+
+    retro = _build(Waiter("a"), Waiter("b"), config="[retroflow]\nsource_timeout = 5\n")
+    assert not retro.gaps
+    assert {e.source for e in retro.timeline.events} == {"a", "b"}
+
+
+def test_factor_citing_unknown_events_is_dropped_with_a_gap() -> None:
+    class Liar:
+        __name__ = "liar"
+
+        @hookimpl
+        def retroflow_find_factors(self) -> list[Factor]:
+            return [Factor(key="made-up", layer=Layer.HUMAN, title="t", explanation="e", evidence=["nope:1"])]
+
+    retro = _build(Recorder(), Liar())
+    assert "made-up" not in {f.key for f in retro.factors}
+    assert any(g.plugin == "liar" and "nope:1" in g.reason for g in retro.gaps)
+
+
+def test_wrong_return_types_become_gaps() -> None:
+    class Sloppy:
+        __name__ = "sloppy"
+
+        @hookimpl
+        def retroflow_propose_actions(self) -> list[object]:
+            return ["not an action"]
+
+    retro = _build(Recorder(), Sloppy())
+    assert any(g.plugin == "sloppy" and g.stage == "actions" for g in retro.gaps)
+
+
+def test_the_same_event_from_two_sources_is_kept_once() -> None:
+    event = make_event("page", 1, source="pagerduty", native_id="LOG1")
+
+    class Twin:
+        def __init__(self, name: str) -> None:
+            self.__name__ = name
+
+        @hookimpl
+        def retroflow_timeline_source(self) -> SourceResult:
+            return SourceResult(events=[event, event])
+
+    retro = _build(Recorder(), Twin("one"), Twin("two"))
+    assert [e.id for e in retro.timeline.events].count("pagerduty:LOG1") == 1
+
+
+def test_no_source_knowing_the_incident_is_an_error() -> None:
+    with pytest.raises(RetroflowError, match="no timeline source knows incident 'X-1'"):
+        _build(ref="X-1")
+
+
+def test_same_inputs_give_byte_identical_documents() -> None:
+    events = [make_event("deploy", -5, service="checkout", native_id="d"), make_event("signal", 0, native_id="s")]
+    plugins = make_plugins()
+    first, second = build(events), build(list(reversed(events)))
+    for name in ("json", "markdown"):
+        renderer = plugins.renderers.get(name)
+        assert renderer.render(first) == renderer.render(second)
+    assert dumps(first).encode() == dumps(build(events)).encode()
+
+
+def test_actions_are_sorted_by_score_and_the_top_ones_are_the_focus() -> None:
+    class Scorer:
+        name = "by-length"
+
+        def score(self, action: ActionItem, context: object) -> Score:
+            return Score(model=self.name, value=len(action.title), explanation="length of the title")
+
+    class Plugin:
+        __name__ = "lengthy"
+
+        @hookimpl
+        def retroflow_register_scoring_models(self, register: Any) -> None:
+            register(Scorer())
+
+        @hookimpl
+        def retroflow_propose_actions(self) -> list[ActionItem]:
+            return [ActionItem.create(incident_id="I", title="x" * n) for n in (3, 9, 5, 7)]
+
+    retro = _build(Recorder(), Plugin(), config='[retroflow]\nscoring = "by-length"\nfocus = 2\n')
+    values = [a.score.value for a in retro.actions if a.score]
+    assert values == sorted(values, reverse=True)
+    assert [a.focus for a in retro.actions] == [True, True] + [False] * (len(retro.actions) - 2)
+
+
+def test_a_failing_scoring_model_leaves_the_action_unscored_with_a_gap() -> None:
+    class Broken:
+        name = "broken"
+
+        def score(self, action: ActionItem, context: object) -> Score:
+            raise ZeroDivisionError("effort was zero")
+
+    class Plugin:
+        __name__ = "broken-scoring"
+
+        @hookimpl
+        def retroflow_register_scoring_models(self, register: Any) -> None:
+            register(Broken())
+
+    retro = _build(Recorder(), Plugin(), config='[retroflow]\nscoring = "broken"\n')
+    assert retro.actions and all(a.score is None for a in retro.actions)
+    assert any(g.stage == "score" and "effort was zero" in g.reason for g in retro.gaps)

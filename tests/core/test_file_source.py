@@ -1,0 +1,103 @@
+"""The file timeline source: the JSON Lines event format and incident metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retroflow import EventKind, RetroRequest, SourceError
+from retroflow.default_plugins import file as file_source
+from retroflow.default_plugins.file import read_events, read_incident
+from retroflow.testing import T0, check_source_contract, make_config, make_plugins
+
+
+def lines(*records: Any) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
+
+
+def test_reads_every_field_and_normalises_time_and_kind(write: Any) -> None:
+    path = write(
+        "e.jsonl",
+        lines(
+            {"at": "2026-11-02T16:00:00+02:00", "kind": "deploy", "summary": "Deploy v2", "id": 7, "source": "github",
+             "actor": "alice", "service": "checkout", "link": "https://x/7", "details": {"sha": "abc"}},
+            {"at": "2026-11-02T14:05:00Z", "kind": "Alert", "summary": "p95 > 2 s"},
+        ),
+    )  # fmt: skip
+    events, gap = read_events(path)
+    assert gap is None
+    deploy, alert = events
+    assert (deploy.at, deploy.kind, deploy.id, deploy.actor, deploy.details) == (
+        T0, EventKind.CHANGE, "github:7", "alice", {"sha": "abc"},
+    )  # fmt: skip
+    assert (alert.source, alert.kind) == ("file", EventKind.ALERT)
+
+
+def test_bad_lines_are_skipped_and_counted_not_fatal(write: Any) -> None:
+    good = {"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "paged"}
+    path = write(
+        "e.jsonl",
+        lines(
+            good,
+            "{not json",
+            {"at": "2026-11-02T14:00:00", "kind": "page", "summary": "naive time"},
+            {"at": "2026-11-02T14:00:00Z", "kind": "comet", "summary": "unknown kind"},
+            {"at": "2026-11-02T14:00:00Z", "summary": "no kind"},
+            {"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "colour": "red"},
+            {"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "source": "a:b"},
+            "[1, 2]",
+            "",
+        ),
+    )
+    events, gap = read_events(path)
+    assert [e.summary for e in events] == ["paged"]
+    assert gap is not None and gap.count == 7 and gap.kind == "skipped"
+    assert gap.reason.startswith("e.jsonl: 7 line(s) skipped (line 2:")
+
+
+def test_line_separators_inside_strings_and_crlf_do_not_split_events(write: Any) -> None:
+    text = json.dumps({"at": "2026-11-02T14:00:00Z", "kind": "message", "summary": "a\u2028b\rc"}, ensure_ascii=False)
+    path = write("e.jsonl", text + "\r\n" + text.replace("a\u2028", "z\u2028") + "\r\n")
+    events, gap = read_events(path)
+    assert gap is None and [e.summary for e in events] == ["a\u2028b\rc", "z\u2028b\rc"]
+
+
+def test_events_without_id_get_a_stable_one_so_collecting_twice_never_duplicates(write: Any) -> None:
+    record = {"at": "2026-11-02T14:00:00Z", "kind": "signal", "summary": "same line"}
+    path = write("e.jsonl", lines(record, record))
+    first, _ = read_events(path)
+    second, _ = read_events(path)
+    assert first[0].native_id == first[1].native_id == second[0].native_id
+
+
+def test_incident_file_must_describe_the_incident_asked_for(write: Any) -> None:
+    path = write("incident.json", json.dumps({"id": "A-1", "title": "t", "created": "2026-11-02T14:00:00Z"}))
+    assert read_incident(path, "A-1").created == T0
+    with pytest.raises(SourceError, match="describes incident 'A-1', not 'B-2'"):
+        read_incident(path, "B-2")
+
+
+def test_missing_files_are_source_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="not found"):
+        read_events(tmp_path / "nope.jsonl")
+    with pytest.raises(SourceError, match="not found"):
+        read_incident(tmp_path / "nope.json", "X")
+
+
+def test_not_configured_means_not_applicable() -> None:
+    plugins = make_plugins(default_plugins=False)
+    request = RetroRequest("X")
+    assert file_source.retroflow_timeline_source(request, make_config(plugins=plugins)) is None
+
+
+def test_the_file_source_meets_the_source_contract(example_dir: Path) -> None:
+    plugins = make_plugins()
+    config = make_config(
+        (example_dir / "retroflow.toml").read_text(), plugins=plugins, path=example_dir / "retroflow.toml"
+    )
+    result = check_source_contract(file_source, RetroRequest("CHK-1042"), config)
+    assert result.incident is not None and result.incident.services == ("checkout", "payments")
+    assert len(result.events) > 100

@@ -1,0 +1,120 @@
+"""The domain model: validation, identity, ordering, key moments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import attrs
+import pytest
+
+from retroflow.model import Event, EventKind, Factor, Incident, Layer, Timeline, parse_timestamp
+from retroflow.testing import T0, make_event
+
+
+def test_event_create_converts_to_utc_and_resolves_kind_aliases() -> None:
+    at = datetime(2026, 11, 2, 16, 0, tzinfo=timezone(timedelta(hours=2)))
+    event = Event.create(at=at, source="git", kind="deploy", summary="Deploy", native_id="d1")
+    assert event.at == datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+    assert event.at.tzinfo is UTC
+    assert event.kind is EventKind.CHANGE
+    assert event.id == "git:d1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"at": datetime(2026, 1, 1)}, "no UTC offset"),
+        ({"kind": "meteor"}, "unknown event kind"),
+        ({"source": "a:b"}, "contains ':'"),
+    ],
+)
+def test_event_create_refuses_bad_input(kwargs: dict[str, object], message: str) -> None:
+    values: dict[str, object] = {"at": T0, "source": "s", "kind": "signal", "summary": "x", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        Event.create(**values)  # type: ignore[arg-type]
+
+
+def test_event_without_native_id_gets_a_stable_one() -> None:
+    first = Event.create(at=T0, source="s", kind="signal", summary="same")
+    again = Event.create(at=T0, source="s", kind="signal", summary="same")
+    other = Event.create(at=T0, source="s", kind="signal", summary="different")
+    assert first.native_id == again.native_id != other.native_id
+
+
+def test_parse_timestamp_accepts_z_and_offsets() -> None:
+    assert parse_timestamp("2026-11-02T14:00:00Z") == parse_timestamp("2026-11-02T15:00:00+01:00") == T0
+
+
+def test_timeline_dedupes_by_identity_keeping_the_first_and_sorts() -> None:
+    late = make_event("ack", 10, source="pd", native_id="x", summary="first copy")
+    dup = attrs.evolve(late, summary="second copy")
+    early = make_event("page", 5, source="pd", native_id="y")
+    timeline = Timeline.from_events([late, dup, early])
+    assert [e.native_id for e in timeline.events] == ["y", "x"]
+    assert timeline.events[1].summary == "first copy"
+    assert len(timeline) == 2
+
+
+def test_same_native_id_from_different_sources_are_different_events() -> None:
+    a = make_event("signal", 1, source="a", native_id="1")
+    b = make_event("signal", 1, source="b", native_id="1")
+    assert len(Timeline.from_events([a, b])) == 2
+
+
+def test_timeline_moments_and_durations() -> None:
+    events = [
+        make_event("signal", 0),
+        make_event("alert", 12),
+        make_event("page", 13),
+        make_event("ack", 20),
+        make_event("mitigation", 40),
+        make_event("resolution", 60),
+        make_event("signal", 30),
+    ]
+    timeline = Timeline.from_events(events)
+    m = timeline.moments
+    assert (m.first_signal, m.first_alert, m.first_page, m.first_ack) == (
+        T0,
+        T0 + timedelta(minutes=12),
+        T0 + timedelta(minutes=13),
+        T0 + timedelta(minutes=20),
+    )
+    assert m.durations() == {
+        "detect": timedelta(minutes=12),
+        "acknowledge": timedelta(minutes=7),
+        "mitigate": timedelta(minutes=40),
+        "resolve": timedelta(minutes=60),
+    }
+
+
+def test_incident_resolved_stands_in_for_a_missing_resolution_event() -> None:
+    incident = Incident(id="I", resolved=T0 + timedelta(hours=2))
+    timeline = Timeline.from_events([make_event("signal", 0)], incident)
+    assert timeline.moments.resolve == T0 + timedelta(hours=2)
+    assert timeline.moments.durations()["resolve"] == timedelta(hours=2)
+
+
+def test_durations_are_unknown_without_both_ends() -> None:
+    timeline = Timeline.from_events([make_event("page", 0)])
+    assert timeline.moments.durations()["acknowledge"] is None
+
+
+def test_factor_without_evidence_is_refused() -> None:
+    with pytest.raises(ValueError, match="cites no evidence"):
+        Factor(key="k", layer=Layer.HUMAN, title="t", explanation="e", evidence=())
+
+
+def test_incident_from_mapping_names_the_bad_field() -> None:
+    with pytest.raises(ValueError, match="'id' is required"):
+        Incident.from_mapping({"title": "x"})
+    with pytest.raises(ValueError, match="unknown incident field"):
+        Incident.from_mapping({"id": "x", "colour": "red"})
+    with pytest.raises(ValueError, match="'created'"):
+        Incident.from_mapping({"id": "x", "created": "2026-11-02T14:00:00"})
+
+
+def test_incident_merge_fills_only_missing_fields() -> None:
+    mine = Incident(id="I", title="From PagerDuty", services=())
+    theirs = Incident(id="I", title="From file", services=("checkout",), urgency="high")
+    merged = mine.merged_with(theirs)
+    assert (merged.title, merged.services, merged.urgency) == ("From PagerDuty", ("checkout",), "high")

@@ -1,0 +1,158 @@
+"""Plugin loading: defaults, entry points, only/none/block controls, load-time validation, tracing."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from retroflow import PluginError, hookimpl
+from retroflow import plugins as plugins_module
+from retroflow.logs import configure_logging
+from retroflow.plugins import DEFAULT_PLUGINS, Plugins, describe_plugins, get_plugin_manager
+
+PLUGIN_SOURCE = """
+from retroflow import hookimpl
+
+@hookimpl
+def retroflow_register_renderers(register):
+    class Shout:
+        name = "{name}"
+        extension = "txt"
+        def render(self, retro):
+            return retro.incident.id.upper()
+    register(Shout())
+"""
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Two installed plugins, alpha and beta, visible through the entry-point group."""
+    names = ["alpha", "beta"]
+    for name in names:
+        (tmp_path / f"rf_{name}.py").write_text(PLUGIN_SOURCE.format(name=name), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    points = [
+        (f"retroflow-{n} 1.2.{i}", importlib.metadata.EntryPoint(n, f"rf_{n}", "retroflow"))
+        for i, n in enumerate(names)
+    ]
+    monkeypatch.setattr(plugins_module, "_entry_points", lambda: iter(points))
+    monkeypatch.delenv("RETROFLOW_LOAD_PLUGINS", raising=False)
+    yield names
+    for name in names:
+        sys.modules.pop(f"rf_{name}", None)
+
+
+def _names(pm: Any) -> set[str]:
+    return {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+
+
+def test_default_plugins_are_registered_like_any_other() -> None:
+    pm = get_plugin_manager(load_entrypoints=False)
+    defaults = {m.rsplit(".", 1)[-1].replace("_", "-") for m in DEFAULT_PLUGINS}
+    assert defaults <= _names(pm)
+
+
+def test_entry_point_plugins_load_with_their_versions(installed: list[str]) -> None:
+    pm = get_plugin_manager()
+    assert {"alpha", "beta"} <= _names(pm)
+    info = {i.name: i for i in describe_plugins(pm)}
+    assert info["beta"].version == "1.2.1"
+    assert info["alpha"].hooks == ("retroflow_register_renderers",)
+    assert "alpha" in Plugins(pm).renderers
+
+
+def test_environment_variable_loads_only_some_or_none(installed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", "beta")
+    assert "alpha" not in _names(get_plugin_manager()) and "beta" in _names(get_plugin_manager())
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", "")
+    names = _names(get_plugin_manager())
+    assert not {"alpha", "beta"} & names
+    assert "markdown" in names, "default plugins still load"
+
+
+def test_config_only_list_and_block_list(installed: list[str]) -> None:
+    assert "alpha" not in _names(get_plugin_manager(only=["beta"]))
+    blocked = _names(get_plugin_manager(block=["alpha", "markdown"]))
+    assert "alpha" not in blocked and "markdown" not in blocked and "beta" in blocked
+
+
+def test_a_misspelled_hook_fails_at_load_naming_the_plugin() -> None:
+    class Typo:
+        __name__ = "typo-plugin"
+
+        @hookimpl
+        def retroflow_timeline_sauce(self) -> None: ...
+
+    with pytest.raises(PluginError, match="typo-plugin"):
+        get_plugin_manager(load_entrypoints=False, extra_plugins=[Typo()])
+
+
+def test_an_argument_the_hook_does_not_offer_fails_at_load() -> None:
+    class Greedy:
+        __name__ = "greedy"
+
+        @hookimpl
+        def retroflow_find_factors(self, timeline: Any, weather: Any) -> None: ...
+
+    with pytest.raises(PluginError, match="greedy"):
+        get_plugin_manager(load_entrypoints=False, extra_plugins=[Greedy()])
+
+
+def test_an_entry_point_that_fails_to_import_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    points = [("retroflow-broken 0.1", importlib.metadata.EntryPoint("broken", "rf_missing_module", "retroflow"))]
+    monkeypatch.setattr(plugins_module, "_entry_points", lambda: iter(points))
+    monkeypatch.delenv("RETROFLOW_LOAD_PLUGINS", raising=False)
+    with pytest.raises(PluginError, match=r"plugin 'broken' \(from retroflow-broken 0.1\) failed to import"):
+        get_plugin_manager()
+
+
+def test_two_plugins_registering_the_same_name_is_an_error() -> None:
+    class Copycat:
+        __name__ = "copycat"
+
+        @hookimpl
+        def retroflow_register_renderers(self, register: Any) -> None:
+            class Fake:
+                name = "markdown"
+                extension = "md"
+
+                def render(self, retro: Any) -> str:
+                    return ""
+
+            register(Fake())
+
+    with pytest.raises(
+        PluginError, match=r"renderer 'markdown' is registered by both '(markdown|copycat)' and '(markdown|copycat)'"
+    ):
+        Plugins(get_plugin_manager(load_entrypoints=False, extra_plugins=[Copycat()]))
+
+
+def test_settings_must_be_attrs_classes() -> None:
+    class Plain:
+        __name__ = "plain"
+
+        @hookimpl
+        def retroflow_register_settings(self, register: Any) -> None:
+            register("plain", dict)
+
+    with pytest.raises(PluginError, match="not an attrs class"):
+        Plugins(get_plugin_manager(load_entrypoints=False, extra_plugins=[Plain()]))
+
+
+def test_tracing_writes_hook_calls_into_the_log() -> None:
+    configure_logging(level="debug")
+    with capture_logs() as logs:
+        Plugins(get_plugin_manager(load_entrypoints=False, trace=True))
+    traces = [entry["message"] for entry in logs if entry["event"] == "hook trace"]
+    assert any("retroflow_register_renderers" in message for message in traces)
+
+
+def test_unknown_names_list_what_exists() -> None:
+    registry = Plugins(get_plugin_manager(load_entrypoints=False)).renderers
+    with pytest.raises(PluginError, match=r"no renderer named 'pdf' \(available: json, markdown\)"):
+        registry.get("pdf")
