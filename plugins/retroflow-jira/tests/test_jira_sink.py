@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import attrs
 import pytest
 import requests
 import responses
@@ -137,8 +138,6 @@ def test_the_ticket_carries_everything_the_action_says(make_client: Any, retro_w
 def test_priority_follows_documented_score_thresholds(
     make_client: Any, retro_with: Any, drafts: Any, value: float, name: str
 ) -> None:
-    import attrs
-
     draft = drafts(retro_with(1))[0]
     action = attrs.evolve(draft.action, score=attrs.evolve(draft.action.score, value=value))
     fields = make_client().preview(attrs.evolve(draft, action=action))["issueUpdates"][0]["fields"]
@@ -374,7 +373,7 @@ def test_find_searches_the_idempotency_label_through_search_jql(
 
     assert ref == TicketRef(sink="jira", external_id="10007", url=f"{SITE}/browse/OPS-8", key="k-act000")
     query = parse_qs(urlparse(mocked.calls[0].request.url).query)
-    assert query["jql"] == ['project = "OPS" AND labels = "retroflow-k-act000" ORDER BY created ASC']
+    assert query["jql"] == ['labels = "retroflow-k-act000" ORDER BY created ASC']
 
 
 def test_find_returns_none_when_jira_shows_no_ticket(make_client: Any, mocked: responses.RequestsMock) -> None:
@@ -444,4 +443,4 @@ def test_status_maps_status_categories_and_the_wont_do_resolution(
     assert statuses[4].changed_at is None  # not visible any more
     query = parse_qs(urlparse(mocked.calls[0].request.url).query)
     assert query["reconcileIssues"] == ["4", "3", "2", "1", "5"]  # read-after-write for these ids
-    assert query["jql"] == ['id in ("4", "3", "2", "1", "5")']
+    assert query["jql"] == ["id in (4, 3, 2, 1, 5)"]

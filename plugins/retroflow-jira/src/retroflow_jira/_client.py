@@ -52,6 +52,11 @@ def _jql_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _jql_id(value: str) -> str:
+    """An issue id or key as JQL takes it: bare when it is one, quoted otherwise."""
+    return value if re.fullmatch(r"\d+|[A-Za-z][A-Za-z0-9_]*-\d+", value) else _jql_string(value)
+
+
 def _parse_jira_time(value: Any) -> datetime | None:
     """Jira times look like ``2026-11-02T14:00:00.000+0000``."""
     if not isinstance(value, str) or not value:
@@ -331,7 +336,8 @@ class JiraClient:
 
     def find(self, key: str) -> TicketRef | None:
         label = _text.idempotency_label(key)
-        jql = f"project = {_jql_string(self.settings.project)} AND labels = {_jql_string(label)} ORDER BY created ASC"
+        # Not limited to the project: a ticket moved to another project is still found.
+        jql = f"labels = {_jql_string(label)} ORDER BY created ASC"
         issues = self._search(jql, fields="created", max_results=10)
         if not issues:
             return None
@@ -344,7 +350,7 @@ class JiraClient:
         by_id: dict[str, Any] = {}
         for chunk in _chunks(refs, RECONCILE_LIMIT):
             ids = [ref.external_id for ref in chunk]
-            jql = "id in (" + ", ".join(_jql_string(i) for i in ids) + ")"
+            jql = "id in (" + ", ".join(_jql_id(i) for i in ids) + ")"
             numeric = [int(i) for i in ids if i.isdigit()]
             for issue in self._search(jql, fields=STATUS_FIELDS, max_results=len(chunk), reconcile=numeric):
                 by_id[str(issue.get("id"))] = issue

@@ -38,8 +38,10 @@ def priority_name(action: ActionItem) -> str | None:
 
 
 def idempotency_label(key: str) -> str:
-    """The label a ticket carries so ``find(key)`` can search for it (no spaces in labels)."""
-    return "retroflow-" + re.sub(r"\s+", "-", key.strip())
+    """The label a ticket carries so ``find(key)`` can search for it: the key, prefixed
+    with ``retroflow-`` unless it already is (labels may not contain spaces)."""
+    label = re.sub(r"\s+", "-", key.strip())
+    return label if label.startswith("retroflow-") else "retroflow-" + label
 
 
 def _plain(text: str) -> str:

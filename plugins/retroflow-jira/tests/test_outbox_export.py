@@ -1,0 +1,127 @@
+"""End to end: a stored retro exported to Jira through retroflow's outbox, then synced.
+
+Uses ``retroflow.store`` (``open_store``, ``export_actions``, ``sync_status``), which is
+not part of ``retroflow.__all__``; these tests check the sink against the real outbox.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import responses
+import retroflow_jira
+from retroflow_jira import JiraSink
+
+from retroflow import TicketDraft
+from retroflow.store import open_store
+from retroflow.store.exports import export_actions, export_key, sync_status
+from retroflow.testing import make_config, make_plugins
+
+SITE = "https://example.atlassian.net"
+API = f"{SITE}/rest/api/2"
+BULK = f"{API}/issue/bulk"
+SEARCH = f"{API}/search/jql"
+CONFIG = f"""
+[plugins.jira]
+url = "{SITE}"
+email = "bot@example.com"
+token = "env:JIRA_TOKEN"
+project = "OPS"
+remote_link = false
+"""
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, retro_with: Any, sleep: Any) -> Any:
+    monkeypatch.setenv("JIRA_TOKEN", token)
+    store = open_store(f"sqlite:///{tmp_path / 'retroflow.db'}")
+    store.save_retro(retro_with(3), request_ref="CHK-1042")
+    config = make_config(CONFIG, plugins=make_plugins(retroflow_jira, default_plugins=False))
+    yield store, JiraSink(sleep=sleep), config
+    store.close()
+
+
+def created(keys: list[str], start: int = 0) -> dict[str, Any]:
+    return {
+        "issues": [
+            {"id": str(10000 + start + i), "key": f"OPS-{start + i + 1}", "self": "x"} for i in range(len(keys))
+        ],
+        "errors": [],
+    }
+
+
+def test_an_export_creates_each_ticket_once_carrying_the_outbox_key(
+    setup: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    store, sink, config = setup
+    mocked.post(BULK, json=created(["a", "b", "c"]), status=201)
+
+    report = export_actions(store, "CHK-1042", sink, config, sleep=sleep)
+    again = export_actions(store, "CHK-1042", sink, config, sleep=sleep)
+
+    assert report.counts() == {"created": 3}
+    assert again.counts() == {"already exported": 3}
+    (call,) = mocked.calls  # the second run sent nothing
+    labels = [u["fields"]["labels"] for u in json.loads(call.request.body)["issueUpdates"]]
+    key = export_key("CHK-1042", "act000", "jira")
+    assert labels[0] == ["retroflow", key]  # the outbox key is the label, not prefixed twice
+    assert [item.external_id for item in report.items] == ["10000", "10001", "10002"]
+
+
+def test_an_ambiguous_failure_is_reconciled_by_key_without_a_second_create(
+    setup: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    store, sink, config = setup
+    mocked.post(BULK, status=504)  # the gateway gave up; Jira may have created them
+
+    first = export_actions(store, "CHK-1042", sink, config, sleep=sleep)
+
+    assert first.counts() == {"needs reconcile": 3}
+
+    def search(request: Any) -> tuple[int, dict[str, str], str]:
+        label = parse_qs(urlparse(request.url).query)["jql"][0].split('"')[1]
+        n = {export_key("CHK-1042", f"act00{i}", "jira"): i for i in range(3)}[label]
+        issues = [{"id": str(20000 + n), "key": f"OPS-{n + 40}"}]
+        return 200, {}, json.dumps({"isLast": True, "issues": issues})
+
+    mocked.add_callback(responses.GET, SEARCH, callback=search)
+    second = export_actions(store, "CHK-1042", sink, config, sleep=sleep)
+
+    assert second.counts() == {"reconciled": 3}
+    assert [c.request.method for c in mocked.calls].count("POST") == 1  # never created twice
+    assert [item.url for item in second.items] == [f"{SITE}/browse/OPS-{n}" for n in (40, 41, 42)]
+
+
+def test_dry_run_shows_the_body_a_create_would_send(setup: Any, mocked: responses.RequestsMock) -> None:
+    store, sink, config = setup
+
+    report = export_actions(store, "CHK-1042", sink, config, dry_run=True)
+
+    assert report.counts() == {"would create": 3}
+    retro = store.latest_retro("CHK-1042")
+    draft = TicketDraft(key=export_key("CHK-1042", "act000", "jira"), action=retro.actions[0], retro=retro)
+    assert report.items[0].preview == sink.open(config).preview(draft)
+    assert not mocked.calls
+
+
+def test_status_sync_stores_the_jira_state(setup: Any, mocked: responses.RequestsMock, sleep: Any) -> None:
+    store, sink, config = setup
+    mocked.post(BULK, json=created(["a", "b", "c"]), status=201)
+    export_actions(store, "CHK-1042", sink, config, sleep=sleep)
+    done = {"status": {"statusCategory": {"key": "done"}}, "resolution": {"name": "Done"}}
+    done["statuscategorychangedate"] = "2026-11-20T09:30:00.000+0000"
+    issues = [
+        {"id": "10000", "key": "OPS-1", "fields": done},
+        {"id": "10001", "key": "OPS-2", "fields": {"status": {"statusCategory": {"key": "indeterminate"}}}},
+        {"id": "10002", "key": "OPS-3", "fields": {"status": {"statusCategory": {"key": "new"}}}},
+    ]
+    mocked.get(SEARCH, json={"isLast": True, "issues": issues})
+
+    report = sync_status(store, [sink], config)
+
+    assert report.errors == () and report.updated == 3
+    assert sorted(link.state for link in store.links(["jira"])) == ["done", "in progress", "open"]
