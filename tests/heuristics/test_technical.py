@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from retroflow.default_plugins import technical_conditions
 from retroflow.errors import ConfigError
-from retroflow.testing import make_event, make_incident
+from retroflow.testing import build, make_event, make_incident
 
 
 def test_detection_gap_cites_the_first_signal_and_the_first_alert(factors_of):
@@ -143,3 +144,19 @@ def test_technical_actions_are_filled_in_from_the_evidence(retro_of):
 def test_thresholds_below_one_fail_with_the_table_and_key(retro_of, table, key):
     with pytest.raises(ConfigError, match=f"plugins.{table}.*{key}"):
         retro_of([make_event("log", 0)], config=f"[plugins.{table}]\n{key} = 0")
+
+
+def test_a_failing_heuristic_is_a_gap_inside_the_isolated_call(monkeypatch):
+    """Hook implementations return lists, so their work (and errors) stay in the engine's
+    isolated call: the failure becomes a gap and the other heuristics still count."""
+    def broken(*args, **kwargs):
+        yield from ()
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(technical_conditions, "find_factors", broken)
+    events = [make_event("deploy", -5, service="checkout"), make_event("log", 0, service="checkout")]
+    retro = build(events)
+    assert [(g.plugin, g.stage, g.reason) for g in retro.gaps] == [
+        ("technical-conditions", "factors", "RuntimeError: boom")
+    ]
+    assert [f.key for f in retro.factors] == ["change-before-incident"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -235,12 +235,14 @@ def quoted(text: str, limit: int = 80) -> str:
 Proposer = Callable[[Incident, Factor], ActionItem]
 
 
-def answer(incident: Incident, factors: Iterable[Factor], proposers: Mapping[str, Proposer]) -> Iterator[ActionItem]:
-    """The action each factor with a proposer calls for."""
-    for factor in factors:
-        proposer = proposers.get(factor.key)
-        if proposer is not None:
-            yield proposer(incident, factor)
+def answer(incident: Incident, factors: Iterable[Factor], proposers: Mapping[str, Proposer]) -> list[ActionItem]:
+    """The action each factor with a proposer calls for.
+
+    Hook implementations return lists, not generators: the engine runs each implementation
+    isolated (timeout, errors become gaps), and a generator would do its work only later,
+    when the engine iterates it outside that isolation.
+    """
+    return [proposers[factor.key](incident, factor) for factor in factors if factor.key in proposers]
 
 
 def detail(factor: Factor, key: str, default: Any = None) -> Any:

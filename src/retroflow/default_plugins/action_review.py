@@ -216,8 +216,13 @@ class Reviewer:
 
 
 @hookimpl
-def retroflow_review_actions(retro: Retro, config: Config) -> Iterator[Finding]:
-    settings: ReviewSettings = config.settings_for(TABLE) or ReviewSettings()
+def retroflow_review_actions(retro: Retro, config: Config) -> list[Finding]:
+    # A list, not a generator: the work happens inside the engine's isolated call.
+    return list(review_retro(retro, config.settings_for(TABLE) or ReviewSettings()))
+
+
+def review_retro(retro: Retro, settings: ReviewSettings) -> Iterator[Finding]:
+    """Every finding on ``retro``'s actions, its size and its human text."""
     human_events = []
     people = {a.owner for a in retro.actions if a.owner}
     for event in retro.timeline.events:

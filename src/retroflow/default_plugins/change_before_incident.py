@@ -46,8 +46,8 @@ def retroflow_register_settings(register: Any) -> None:
     register(TABLE, ChangeBeforeIncidentSettings)
 
 
-@hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+    """The factors this plugin finds (the hook below returns them as a list)."""
     settings: ChangeBeforeIncidentSettings = config.settings_for(TABLE) or ChangeBeforeIncidentSettings()
     facts = facts_of(timeline)
     signal = facts.first_signal
@@ -84,6 +84,12 @@ def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Confi
     )
 
 
+@hookimpl
+def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> list[Factor]:
+    # A list, not a generator: the work happens inside the engine's isolated call.
+    return list(find_factors(incident, timeline, config))
+
+
 def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
     services = detail(factor, "services") or list(incident.services) or ["the affected service"]
     service = services[0]
@@ -106,5 +112,5 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
 
 
 @hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
-    yield from answer(incident, factors, {KEY: _gate_deploys})
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
+    return answer(incident, factors, {KEY: _gate_deploys})

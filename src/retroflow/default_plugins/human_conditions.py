@@ -158,10 +158,10 @@ def retroflow_register_settings(register: Any) -> None:
     register(TABLE, HumanSettings)
 
 
-@hookimpl
-def retroflow_find_factors(
+def find_factors(
     incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
 ) -> Iterator[Factor]:
+    """The factors this plugin finds (the hook below returns them as a list)."""
     settings: HumanSettings = config.settings_for(TABLE) or HumanSettings()
     facts = facts_of(timeline)
     pages = facts.of_kind(EventKind.PAGE)
@@ -307,6 +307,14 @@ def _coordinates(event: Event) -> bool:
     )
 
 
+@hookimpl
+def retroflow_find_factors(
+    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
+) -> list[Factor]:
+    # A list, not a generator: the work happens inside the engine's isolated call.
+    return list(find_factors(incident, timeline, history, config))
+
+
 # --- proposers -------------------------------------------------------------------------
 
 
@@ -419,5 +427,5 @@ PROPOSERS = {
 
 
 @hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
-    yield from answer(incident, factors, PROPOSERS)
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
+    return answer(incident, factors, PROPOSERS)

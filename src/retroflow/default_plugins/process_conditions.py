@@ -93,10 +93,10 @@ def retroflow_register_settings(register: Any) -> None:
     register(TABLE, ProcessSettings)
 
 
-@hookimpl
-def retroflow_find_factors(
+def find_factors(
     incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
 ) -> Iterator[Factor]:
+    """The factors this plugin finds (the hook below returns them as a list)."""
     settings: ProcessSettings = config.settings_for(TABLE) or ProcessSettings()
     facts = facts_of(timeline)
     triggers = [a for a in facts.of_kind(EventKind.ALERT) if is_alert_trigger(a)]
@@ -315,6 +315,14 @@ def _recurrence(
     )
 
 
+@hookimpl
+def retroflow_find_factors(
+    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
+) -> list[Factor]:
+    # A list, not a generator: the work happens inside the engine's isolated call.
+    return list(find_factors(incident, timeline, history, config))
+
+
 # --- proposers -------------------------------------------------------------------------
 
 
@@ -420,5 +428,5 @@ PROPOSERS = {
 
 
 @hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
-    yield from answer(incident, factors, PROPOSERS)
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
+    return answer(incident, factors, PROPOSERS)

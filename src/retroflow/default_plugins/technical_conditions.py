@@ -77,8 +77,8 @@ def retroflow_register_settings(register: Any) -> None:
     register(TABLE, TechnicalSettings)
 
 
-@hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+    """The factors this plugin finds (the hook below returns them as a list)."""
     settings: TechnicalSettings = config.settings_for(TABLE) or TechnicalSettings()
     facts = facts_of(timeline)
     first = facts.first_signal
@@ -196,6 +196,12 @@ def _automated(event: Event) -> bool:
     return str(details.get("trigger", "")).lower() in {"alert", "monitor"} or bool(details.get("monitor"))
 
 
+@hookimpl
+def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> list[Factor]:
+    # A list, not a generator: the work happens inside the engine's isolated call.
+    return list(find_factors(incident, timeline, config))
+
+
 # --- proposers -------------------------------------------------------------------------
 
 
@@ -291,5 +297,5 @@ PROPOSERS = {
 
 
 @hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> Iterator[ActionItem]:
-    yield from answer(incident, factors, PROPOSERS)
+def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
+    return answer(incident, factors, PROPOSERS)
