@@ -21,7 +21,7 @@ import structlog
 from retroflow_github import GitHubSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from retroflow import ConfigError, TicketRef, TrackerError, TrackerSink
+from retroflow import ConfigError, TicketRef, TrackerClient, TrackerError, TrackerSink
 from retroflow.testing import make_config, make_plugins
 
 API = "https://api.github.com"
@@ -66,6 +66,10 @@ def test_plugin_registers_the_github_sink_and_its_settings_table() -> None:
     sink = plugins.tracker_sinks.get("github")
     assert isinstance(sink, TrackerSink)
     assert "github" in plugins.settings.names()
+
+
+def test_the_opened_client_follows_the_tracker_client_protocol(make_client: Any) -> None:
+    assert isinstance(make_client(), TrackerClient)
 
 
 def test_open_without_a_table_names_the_required_keys() -> None:
@@ -267,7 +271,7 @@ def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
 
     assert setting in str(caught.value) and message in str(caught.value)
     assert not caught.value.ambiguous
-    assert token not in str(caught.value) and caught.value.__cause__ is None
+    assert token not in str(caught.value) and caught.value.__cause__ is None and caught.value.__context__ is None
     assert token not in caplog.text and token not in repr(logs)
     assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {token}"  # it was sent, and not leaked
     assert len(mocked.calls) == 1

@@ -20,7 +20,7 @@ import structlog
 from retroflow_jira import JiraSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from retroflow import ConfigError, TicketRef, TrackerError, TrackerSink
+from retroflow import ConfigError, TicketRef, TrackerClient, TrackerError, TrackerSink
 from retroflow.testing import make_config, make_plugins
 
 SITE = "https://example.atlassian.net"
@@ -64,6 +64,10 @@ def test_plugin_registers_the_jira_sink_and_its_settings_table() -> None:
     assert sink.max_batch == 50
     assert sink.search_lag > 0
     assert "jira" in plugins.settings.names()
+
+
+def test_the_opened_client_follows_the_tracker_client_protocol(make_client: Any) -> None:
+    assert isinstance(make_client(), TrackerClient)
 
 
 def test_open_without_a_table_names_the_required_keys() -> None:
@@ -324,7 +328,12 @@ def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
     message = str(caught.value)
     assert setting in message
     assert not caught.value.ambiguous
-    assert token not in message and token not in repr(caught.value.__cause__) and caught.value.__cause__ is None
+    assert (
+        token not in message
+        and token not in repr(caught.value.__cause__)
+        and caught.value.__cause__ is None
+        and caught.value.__context__ is None
+    )
     assert token not in caplog.text
     assert token not in repr(logs)
     # And the request did carry the credentials, so the test would notice a leak.
@@ -374,6 +383,27 @@ def test_find_searches_the_idempotency_label_through_search_jql(
     assert ref == TicketRef(sink="jira", external_id="10007", url=f"{SITE}/browse/OPS-8", key="k-act000")
     query = parse_qs(urlparse(mocked.calls[0].request.url).query)
     assert query["jql"] == ['labels = "retroflow-k-act000" ORDER BY created ASC']
+
+
+def test_a_search_answered_503_with_retry_after_is_retried(
+    make_client: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    mocked.get(SEARCH, status=503, headers={"Retry-After": "2"})
+    mocked.get(SEARCH, json={"isLast": True, "issues": []})
+
+    assert make_client().find("k-act000") is None
+    assert sleep.calls == [2.0]
+
+
+def test_a_bulk_create_answered_503_is_ambiguous_and_not_retried(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
+) -> None:
+    mocked.post(BULK, status=503, headers={"Retry-After": "2"})
+
+    with pytest.raises(TrackerError) as caught:
+        make_client().create(drafts(retro_with(1)))
+
+    assert caught.value.ambiguous and sleep.calls == [] and len(mocked.calls) == 1
 
 
 def test_find_returns_none_when_jira_shows_no_ticket(make_client: Any, mocked: responses.RequestsMock) -> None:

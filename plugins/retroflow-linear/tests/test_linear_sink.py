@@ -19,7 +19,7 @@ import structlog
 from retroflow_linear import LinearSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from retroflow import ConfigError, TicketRef, TrackerError, TrackerSink
+from retroflow import ConfigError, TicketRef, TrackerClient, TrackerError, TrackerSink
 from retroflow.testing import make_config, make_plugins
 
 GRAPHQL = "https://api.linear.app/graphql"
@@ -66,6 +66,10 @@ def test_plugin_registers_the_linear_sink_and_its_settings_table() -> None:
     plugins = make_plugins(retroflow_linear, default_plugins=False)
     assert isinstance(plugins.tracker_sinks.get("linear"), TrackerSink)
     assert "linear" in plugins.settings.names()
+
+
+def test_the_opened_client_follows_the_tracker_client_protocol(make_client: Any) -> None:
+    assert isinstance(make_client(), TrackerClient)
 
 
 def test_open_without_a_table_names_the_required_keys() -> None:
@@ -262,7 +266,7 @@ def test_auth_errors_name_the_token_setting_and_never_the_token(
         make_client().create(drafts(retro_with(2)))
 
     assert "[plugins.linear] token" in str(caught.value) and not caught.value.ambiguous
-    assert token not in str(caught.value) and caught.value.__cause__ is None
+    assert token not in str(caught.value) and caught.value.__cause__ is None and caught.value.__context__ is None
     assert token not in caplog.text and token not in repr(logs)
     assert mocked.calls[0].request.headers["Authorization"] == token  # it was sent, and not leaked
     assert len(mocked.calls) == 1

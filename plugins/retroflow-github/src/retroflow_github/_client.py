@@ -206,11 +206,16 @@ class GitHubClient:
                     "POST", f"{self._api}{self._repo_path}/issues", what="create an issue", body=self.preview(draft)
                 )
             except _Failure as exc:
-                if index == 0 and exc.whole_call and not exc.ambiguous:
-                    raise TrackerError(str(exc), retry_after=exc.retry_after) from None
-                results.append(TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after))
-                if exc.whole_call or exc.ambiguous:
-                    stop = exc  # the next request would most likely fail the same way
+                failure: _Failure | None = exc
+            else:
+                failure = None
+            if failure is not None:
+                # Raised here, outside the except block, so it carries no exception context.
+                if index == 0 and failure.whole_call and not failure.ambiguous:
+                    raise TrackerError(str(failure), retry_after=failure.retry_after)
+                results.append(TrackerError(str(failure), ambiguous=failure.ambiguous, retry_after=failure.retry_after))
+                if failure.whole_call or failure.ambiguous:
+                    stop = failure  # the next request would most likely fail the same way
                 continue
             issue = response.json()
             results.append(self._ref(issue, draft.key))

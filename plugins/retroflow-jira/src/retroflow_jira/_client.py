@@ -141,36 +141,46 @@ class JiraClient:
         attempt = 0
         data = json.dumps(body) if body is not None else None
         while True:
+            # Failures are raised outside the ``except`` blocks, so the library's exception
+            # (whose ``str`` can carry request details) is not even the error's context.
+            failed: requests.Response | None = None
+            status: int | None = None
+            transport: TrackerError | None = None
             try:
                 response = self._jira._session.request(method, self._url(path), params=params, data=data)
             except JIRAError as exc:
-                failed: requests.Response | None = exc.response
-                status = exc.status_code or 0
-                if failed is not None and status in accept:
-                    return status, _json(failed)
-                if status == 429:
-                    delay = retry_after_seconds(
-                        failed.headers.get("Retry-After") if failed is not None else None, self._clock
-                    )
-                    wait = delay if delay is not None else backoff(attempt)
-                    if attempt >= self.settings.max_retries or waited + wait > self.settings.max_retry_wait:
-                        raise TrackerError(
-                            f"Jira is rate limiting ({what}): asked to wait {wait:g} s, over the "
-                            f"{self.settings.max_retry_wait:g} s budget ([plugins.jira] max_retry_wait)",
-                            retry_after=wait,
-                        ) from None
-                    log.warning("jira rate limited", what=what, wait=wait, attempt=attempt + 1)
-                    self._sleep(wait)
-                    waited += wait
-                    attempt += 1
-                    continue
-                raise self._http_error(status, failed, what) from None
+                failed, status = exc.response, exc.status_code or 0
+                if not status:
+                    transport = TrackerError(f"Jira gave no usable answer ({what})", ambiguous=True)
             except requests.RequestException as exc:
                 sent = not certainly_not_sent(exc)
-                kind = type(exc).__name__
                 detail = "the request may have reached Jira" if sent else "the request did not reach Jira"
-                raise TrackerError(f"Jira at {self._base} failed ({what}): {kind}; {detail}", ambiguous=sent) from None
-            return response.status_code, _json(response)
+                transport = TrackerError(
+                    f"Jira at {self._base} failed ({what}): {type(exc).__name__}; {detail}", ambiguous=sent
+                )
+            if transport is not None:
+                raise transport
+            if status is None:
+                return response.status_code, _json(response)
+            if failed is not None and status in accept:
+                return status, _json(failed)
+            retry_after = failed.headers.get("Retry-After") if failed is not None else None
+            # 429 always; 503 with Retry-After only for reads (a create may have gone through).
+            if status == 429 or (status == 503 and retry_after and method == "GET"):
+                delay = retry_after_seconds(retry_after, self._clock)
+                wait = delay if delay is not None else backoff(attempt)
+                if attempt >= self.settings.max_retries or waited + wait > self.settings.max_retry_wait:
+                    raise TrackerError(
+                        f"Jira is rate limiting ({what}): asked to wait {wait:g} s, over the "
+                        f"{self.settings.max_retry_wait:g} s budget ([plugins.jira] max_retry_wait)",
+                        retry_after=wait,
+                    )
+                log.warning("jira rate limited", what=what, status=status, wait=wait, attempt=attempt + 1)
+                self._sleep(wait)
+                waited += wait
+                attempt += 1
+                continue
+            raise self._http_error(status, failed, what)
 
     def _http_error(self, status: int, response: requests.Response | None, what: str) -> TrackerError:
         message = _error_text(response)

@@ -218,13 +218,20 @@ class LinearClient:
                 results.append(TrackerError(f"not sent after an earlier failure: {stop}", retry_after=stop.retry_after))
                 continue
             try:
-                results.append(self._create_one(draft))
+                ref = self._create_one(draft)
             except _Failure as exc:
-                if index == 0 and exc.whole_call and not exc.ambiguous:
-                    raise TrackerError(str(exc), retry_after=exc.retry_after) from None
-                results.append(TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after))
-                if exc.whole_call or exc.ambiguous:
-                    stop = exc
+                failure: _Failure | None = exc
+            else:
+                failure = None
+            if failure is None:
+                results.append(ref)
+                continue
+            # Raised here, outside the except block, so it carries no exception context.
+            if index == 0 and failure.whole_call and not failure.ambiguous:
+                raise TrackerError(str(failure), retry_after=failure.retry_after)
+            results.append(TrackerError(str(failure), ambiguous=failure.ambiguous, retry_after=failure.retry_after))
+            if failure.whole_call or failure.ambiguous:
+                stop = failure  # the next request would most likely fail the same way
         return results
 
     def _create_one(self, draft: TicketDraft) -> TicketRef:
