@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -146,7 +147,8 @@ class Store:
             ).scalar()
             version = (latest or 0) + 1
             retro = attrs.evolve(retro, version=version)
-            document = to_document(retro)
+            # The events have their own table: leave them out of the document.
+            document = to_document(attrs.evolve(retro, timeline=Timeline(events=(), moments=retro.timeline.moments)))
             del document["timeline"]
             version_id = conn.execute(
                 sa.insert(t.retro_versions)
@@ -166,24 +168,7 @@ class Store:
         return version
 
     def _insert_rows(self, conn: sa.Connection, version_id: int, retro: Retro) -> None:
-        events = [
-            {
-                "retro_version_id": version_id,
-                "position": i,
-                "at": e.at,
-                "source": e.source,
-                "native_id": e.native_id,
-                "kind": e.kind.value,
-                "summary": e.summary,
-                "actor": e.actor,
-                "service": e.service,
-                "link": e.link,
-                "details": dict(e.details) if e.details else None,
-            }
-            for i, e in enumerate(retro.timeline.events)
-        ]
-        if events:
-            conn.execute(sa.insert(t.events), events)
+        insert_events(conn, version_id, retro.timeline.events)
         factors = [
             {
                 "retro_version_id": version_id,
@@ -284,27 +269,7 @@ class Store:
         return HumanInput.from_data(row.human_input, where=f"stored input of {incident_id}")
 
     def _load_events(self, conn: sa.Connection, version_id: int) -> list[Event]:
-        c = t.events.c
-        result = conn.execute(
-            sa.select(c.at, c.source, c.kind, c.summary, c.native_id, c.actor, c.service, c.link, c.details)
-            .where(c.retro_version_id == version_id)
-            .order_by(c.position)
-        )
-        kinds = {k.value: k for k in EventKind}
-        return [
-            Event(
-                at=at,
-                source=source,
-                kind=kinds[kind],
-                summary=summary,
-                native_id=native_id,
-                actor=actor,
-                service=service,
-                link=link,
-                details=details or {},
-            )
-            for at, source, kind, summary, native_id, actor, service, link, details in result
-        ]
+        return load_events(conn, version_id)
 
     def list_retros(self) -> list[RetroSummary]:
         """Every incident with a stored retro, newest build first."""
@@ -469,6 +434,140 @@ class Store:
             query = query.where(t.exports.c.sink == sink)
         with self.engine.connect() as conn:
             return list(conn.execute(query).all())
+
+
+_EVENT_COLUMNS = (
+    "retro_version_id",
+    "position",
+    "at",
+    "source",
+    "native_id",
+    "kind",
+    "summary",
+    "actor",
+    "service",
+    "link",
+    "details",
+)
+
+
+def insert_events(conn: sa.Connection, version_id: int, events: Sequence[Event]) -> None:
+    """Insert a timeline in bulk: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite
+    (both bypass per-row SQLAlchemy type processing, which costs more than the database)."""
+    if not events:
+        return
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        columns = ", ".join(_EVENT_COLUMNS)
+        with raw.cursor() as cursor, cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
+            for i, e in enumerate(events):
+                copy.write_row(
+                    (
+                        version_id,
+                        i,
+                        e.at,
+                        e.source,
+                        e.native_id,
+                        e.kind.value,
+                        e.summary,
+                        e.actor,
+                        e.service,
+                        e.link,
+                        dumps(e.details) if e.details else None,
+                    )
+                )
+        return
+    if dialect == "sqlite":
+        # SQLAlchemy's SQLite DateTime storage format, in UTC (timestamps are aware UTC).
+        rows = [
+            (
+                version_id,
+                i,
+                e.at.replace(tzinfo=None).isoformat(" ", "microseconds"),
+                e.source,
+                e.native_id,
+                e.kind.value,
+                e.summary,
+                e.actor,
+                e.service,
+                e.link,
+                dumps(e.details) if e.details else None,
+            )
+            for i, e in enumerate(events)
+        ]
+        placeholders = ", ".join("?" * len(_EVENT_COLUMNS))
+        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", rows)
+        return
+    conn.execute(
+        sa.insert(t.events),
+        [
+            dict(
+                zip(
+                    _EVENT_COLUMNS,
+                    (
+                        version_id,
+                        i,
+                        e.at,
+                        e.source,
+                        e.native_id,
+                        e.kind.value,
+                        e.summary,
+                        e.actor,
+                        e.service,
+                        e.link,
+                        dict(e.details) or None,
+                    ),
+                    strict=True,
+                )
+            )
+            for i, e in enumerate(events)
+        ],
+    )
+
+
+def load_events(conn: sa.Connection, version_id: int) -> list[Event]:
+    """A stored timeline, in order. Read through the driver's cursor: SQLAlchemy's per-row
+    result processing would cost more than the query."""
+    kinds = {k.value: k for k in EventKind}
+    decode = json.JSONDecoder().decode
+    sqlite = conn.dialect.name == "sqlite"
+    raw: Any = conn.connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(
+            "SELECT at, source, kind, summary, native_id, actor, service, link, details FROM events "
+            "WHERE retro_version_id = " + ("?" if sqlite else "%s") + " ORDER BY position",
+            (version_id,),
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    parse = datetime.fromisoformat
+    events: list[Event] = []
+    append = events.append
+    for at, source, kind, summary, native_id, actor, service, link, details in rows:
+        if sqlite:
+            at = parse(at).replace(tzinfo=UTC)
+        elif at.tzinfo is not UTC:
+            at = at.astimezone(UTC)
+        if isinstance(details, str):
+            details = decode(details)
+        append(
+            Event(
+                at=at,
+                source=source,
+                kind=kinds[kind],
+                summary=summary,
+                native_id=native_id,
+                actor=actor,
+                service=service,
+                link=link,
+                details=details or {},
+            )
+        )
+    return events
 
 
 def _encode_item(item: InputItem) -> tuple[str, str, dict[str, Any]]:
