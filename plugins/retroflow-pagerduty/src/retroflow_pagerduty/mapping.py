@@ -8,7 +8,7 @@ and turns them into one :class:`~retroflow.Gap` per kind of record.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -325,31 +325,25 @@ def timeline(
 ) -> list[Event]:
     """Every event of one incident. An ``annotate`` log entry that repeats a note (same
     text) is left out: the note is the same fact, with its author."""
-    events: list[Event] = []
-    note_texts: set[str] = set()
-    for note in notes:
+    note_events = list(_read(notes, "notes", note_event, service, skips))
+    note_texts = {event.summary.strip() for event in note_events}
+    entry_events = [
+        event
+        for event in _read(log_entries, "log_entries", log_entry_event, service, skips)
+        if not (event.details.get("log_entry_type") == "annotate_log_entry" and event.summary.strip() in note_texts)
+    ]
+    return [*note_events, *entry_events, *_read(alerts, "alerts", alert_event, service, skips)]
+
+
+def _read(
+    records: Iterable[Any], what: str, to_event: Callable[..., Event], service: str | None, skips: Skips
+) -> Iterator[Event]:
+    """The events of ``records``; the ones that cannot be read are counted in ``skips``."""
+    for record in records:
         try:
-            event = note_event(note, service=service)
+            yield to_event(record, service=service)
         except BadRecord as exc:
-            skips.add("notes", str(exc))
-            continue
-        note_texts.add(event.summary.strip())
-        events.append(event)
-    for entry in log_entries:
-        try:
-            event = log_entry_event(entry, service=service)
-        except BadRecord as exc:
-            skips.add("log_entries", str(exc))
-            continue
-        if event.details.get("log_entry_type") == "annotate_log_entry" and event.summary.strip() in note_texts:
-            continue
-        events.append(event)
-    for alert in alerts:
-        try:
-            events.append(alert_event(alert, service=service))
-        except BadRecord as exc:
-            skips.add("alerts", str(exc))
-    return events
+            skips.add(what, str(exc))
 
 
 # --- incidents ------------------------------------------------------------------------
