@@ -148,10 +148,19 @@ def test_priority_follows_documented_score_thresholds(
     assert fields["priority"] == {"name": name}
 
 
+def test_long_evidence_lists_are_cut(make_client: Any, retro_with: Any, drafts: Any) -> None:
+    retro = retro_with(1)
+    many = attrs.evolve(retro.factors[0], evidence=tuple(f"otel:e{i}" for i in range(25)))
+    draft = drafts(attrs.evolve(retro, factors=(many,)))[0]
+    text = make_client().preview(draft)["issueUpdates"][0]["fields"]["description"]
+    assert text.count("** evidence") == 10 and "** and 15 more events" in text
+
+
 def test_server_assigns_by_user_name_and_can_leave_priority_out(make_client: Any, retro_with: Any, drafts: Any) -> None:
-    fields = make_client("priority = false\n", deployment="server").preview(drafts(retro_with(1))[0])
-    assert fields["issueUpdates"][0]["fields"]["assignee"] == {"name": "5b10ac8d82e05b22cc7d4ef5"}
-    assert "priority" not in fields["issueUpdates"][0]["fields"]
+    client = make_client("priority = false\ndue_date = false\n", deployment="server")
+    fields = client.preview(drafts(retro_with(1))[0])["issueUpdates"][0]["fields"]
+    assert fields["assignee"] == {"name": "5b10ac8d82e05b22cc7d4ef5"}
+    assert "priority" not in fields and "duedate" not in fields
 
 
 # --- bulk create -----------------------------------------------------------------------------

@@ -38,6 +38,8 @@ class JiraSettings:
         action's owner to a Jira user; owners not listed leave the ticket unassigned.
     :ivar priority: set the priority from the action's score (turn off when the project's
         create screen has no priority field).
+    :ivar due_date: set the due date from the action's (turn off when the create screen has
+        no due date field).
     :ivar wont_do_resolutions: resolutions that make a done ticket count as "won't do".
     :ivar remote_link: add a remote link from each ticket to the incident and the retro.
     :ivar timeout: seconds to wait for Jira to answer one request.
@@ -55,6 +57,7 @@ class JiraSettings:
     labels: list[str] = attrs.field(factory=list)
     assignees: list[str] = attrs.field(factory=list)
     priority: bool = True
+    due_date: bool = True
     wont_do_resolutions: list[str] = attrs.field(
         factory=lambda: ["Won't Do", "Won't Fix", "Declined", "Duplicate", "Cannot Reproduce"]
     )

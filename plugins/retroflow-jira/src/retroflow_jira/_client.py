@@ -224,7 +224,7 @@ class JiraClient:
         user = self._assignees.get(action.owner) if action.owner else None
         if user is not None:
             fields["assignee"] = {"accountId": user} if self._cloud else {"name": user}
-        if action.due is not None:
+        if action.due is not None and settings.due_date:
             fields["duedate"] = action.due.isoformat()
         return {"fields": fields}
 

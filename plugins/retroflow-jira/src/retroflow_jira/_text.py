@@ -12,6 +12,8 @@ from retroflow import ActionItem, Factor, Retro, TicketDraft, format_timestamp
 
 #: Jira refuses summaries longer than 255 characters.
 SUMMARY_LIMIT = 255
+#: Evidence events listed per factor (the rest are counted), as in the other sinks.
+EVIDENCE_LIMIT = 10
 
 #: Score thresholds (``impact-math`` values run from about 0.33 to 9) → priority names,
 #: checked in order; below the last threshold: the last name.
@@ -71,13 +73,15 @@ def description(draft: TicketDraft) -> str:
         lines.append("h3. Why: the conditions it answers")
         for factor in factors:
             lines.append(f"* *{_plain(factor.title)}* ({factor.layer}): {_plain(factor.explanation)}")
-            for event_id in factor.evidence:
+            for event_id in factor.evidence[:EVIDENCE_LIMIT]:
                 event = events.get(event_id)
                 if event is None:
                     lines.append(f"** evidence {{{{{event_id}}}}}")
                     continue
                 text = f"{format_timestamp(event.at)} — {_plain(event.summary)}"
                 lines.append(f"** {text} ({_link('source', event.link)})" if event.link else f"** {text}")
+            if len(factor.evidence) > EVIDENCE_LIMIT:
+                lines.append(f"** and {len(factor.evidence) - EVIDENCE_LIMIT} more events")
         lines.append("")
     if action.verify is not None:
         verify = action.verify
