@@ -26,7 +26,7 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._timeline_facts import AUTOMATION_ACTORS
+from retroflow.default_plugins._timeline_facts import AUTOMATION_ACTORS, facts_of
 from retroflow.model import ActionItem, EventKind, Finding, Retro
 
 TABLE = "action-review"
@@ -225,7 +225,7 @@ def review_retro(retro: Retro, settings: ReviewSettings) -> Iterator[Finding]:
     """Every finding on ``retro``'s actions, its size and its human text."""
     human_events = []
     people = {a.owner for a in retro.actions if a.owner}
-    for event in retro.timeline.events:
+    for event in facts_of(retro.timeline).notable:  # people's text is never a raw signal
         if event.kind in _HUMAN_TEXT:
             human_events.append(event)
         if event.actor and event.kind in _PEOPLE_KINDS:
