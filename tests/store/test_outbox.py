@@ -8,7 +8,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from retroflow.errors import TrackerError
+from retroflow.errors import RetroflowError, TrackerError
 from retroflow.model import ActionItem, Retro
 from retroflow.store import Store
 from retroflow.store import schema as t
@@ -246,3 +246,26 @@ def test_sync_reports_a_failing_sink_and_carries_on(stored: Store, clock, no_sle
 def store_states(store: Store) -> set[str]:
     with store.engine.connect() as conn:
         return set(conn.execute(sa.select(t.exports.c.state)).scalars())
+
+
+def test_a_second_export_during_the_first_sends_nothing(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    seen = []
+
+    def meanwhile(stage: str) -> None:
+        if stage == "claimed" and not seen:
+            seen.append(export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep))
+
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=meanwhile)
+    assert seen[0].counts() == {"in flight elsewhere": 3} and seen[0].create_calls == 0
+    assert report.counts() == {"created": 3}
+    one_ticket_per_action(sink, stored)
+
+
+def test_only_the_named_actions_are_exported(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    first = stored.latest_retro("INC-1").actions[0]
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, action_ids=[first.id])
+    assert [i.action_id for i in report.items] == [first.id] and len(sink.tracker.tickets) == 1
+    with pytest.raises(RetroflowError, match="no action 'nope'"):
+        export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, action_ids=["nope"])

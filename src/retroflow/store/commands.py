@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from retroflow.config import Config
 from retroflow.engine import Progress
 from retroflow.model import Retro
@@ -48,7 +50,7 @@ def build_and_store(
         retro = build_with_input(request, human, plugins=plugins, config=config, progress=progress)
         version = opened.save_retro(retro, request.incident_ref, human=human)
     progress("store", f"stored version {version} of {retro.incident.id} in {describe_url(url)}")
-    return retro
+    return attrs.evolve(retro, version=version)
 
 
 def _describe(human: HumanInput) -> str:
