@@ -114,6 +114,7 @@ def test_blameless_language_trips(text):
         "The alert should have fired at 5% but its threshold was 20%",
         "Error budget policy for checkout",
         "bob acknowledged at 02:41 after the phone call",
+        "bob's deploy failed to start on two nodes",
     ],
 )
 def test_blameless_language_does_not_trip(text):

@@ -98,9 +98,7 @@ _PERSON_WORDS = (
 #: Kinds whose summary people wrote (reviewed for blameless language).
 _HUMAN_TEXT = frozenset({EventKind.MESSAGE, EventKind.DECISION, EventKind.RESPONSE})
 #: Kinds whose actor is a person (known names make "bob failed to" recognisable).
-_PEOPLE_KINDS = frozenset(
-    {EventKind.PAGE, EventKind.ACK, EventKind.RESPONSE, EventKind.MESSAGE, EventKind.DECISION, EventKind.CHANGE}
-)
+_PEOPLE_KINDS = frozenset(EventKind) - {EventKind.SIGNAL, EventKind.ALERT}
 
 
 @attrs.frozen
@@ -148,7 +146,7 @@ class Reviewer:
         person = _PERSON_WORDS + ("|" + "|".join(names) if names else "")
         always = _alternation([*_BLAME_ALWAYS, *settings.blame_phrases])
         self.blame = re.compile(
-            rf"\b(?:{always})\b|\b(?P<person>{person})(?:'s)?\s+(?:\w+\s+)?(?P<phrase>{_alternation(_BLAME_AFTER_PERSON)})\b",
+            rf"\b(?:{always})\b|\b(?P<person>{person})\s+(?:\w+\s+)?(?P<phrase>{_alternation(_BLAME_AFTER_PERSON)})\b",
             re.I,
         )
 
