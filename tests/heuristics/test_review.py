@@ -8,8 +8,9 @@ import pytest
 from retroflow import hookimpl
 from retroflow.default_plugins.action_review import Reviewer, ReviewSettings
 from retroflow.engine import build_retro
-from retroflow.model import ActionItem, SourceResult, Verification
+from retroflow.model import ActionItem, Factor, SourceResult, Verification
 from retroflow.request import RetroRequest
+from retroflow.testing import build as build_with
 from retroflow.testing import make_config, make_event, make_incident, make_plugins
 
 GOOD_VERIFY = Verification(metric="time to detect", service="checkout", target="≤ 5 min")
@@ -201,3 +202,20 @@ def test_default_proposals_pass_their_own_review(retro_of):
     retro = retro_of(events, incident=make_incident(teams=("storefront",)))
     assert retro.actions
     assert [f for a in retro.actions for f in a.findings] == []
+
+
+class _BlamefulHeuristic:
+    """A third-party heuristic whose factor title blames a person."""
+
+    @hookimpl
+    def retroflow_find_factors(self, timeline) -> list[Factor]:
+        first = timeline.events[0]
+        return [Factor(key="x", layer="human", title="bob failed to ack", explanation="", evidence=(first.id,))]
+
+
+def test_blameless_language_in_the_narrative_targets_the_retro():
+    retro = build_with([make_event("page", 0, actor="bob")], plugins=[_BlamefulHeuristic()])
+    finding = next(f for f in retro.findings if f.rule == "blameless-language")
+    assert finding.target == "retro"
+    number = next(i for i, line in enumerate(retro.narrative, start=1) if "bob failed to ack" in line)  # not rewritten
+    assert f"Narrative line {number} says “bob failed to”" in finding.message
