@@ -223,6 +223,31 @@ def test_a_failure_after_a_created_chunk_is_reported_per_item_not_raised(
     assert len(sent_bodies(mocked, BULK)) == 2
 
 
+def test_an_ambiguous_item_keeps_a_later_certain_failure_per_item(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    client = make_client("remote_link = false\n")
+    # A 201 that lists no issue and no error: each issue may exist.
+    mocked.post(BULK, json={"issues": [], "errors": []}, status=201)
+    mocked.post(BULK, json={"errorMessages": ["No permission"]}, status=403)
+
+    results = client.create(drafts(retro_with(60)))  # no raise: that would call them all certain
+
+    assert all(isinstance(r, TrackerError) and r.ambiguous for r in results[:50])
+    assert all(isinstance(r, TrackerError) and not r.ambiguous for r in results[50:])
+
+
+def test_a_success_status_with_an_unreadable_body_is_ambiguous(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(BULK, body="<html>proxy says ok</html>", status=201)
+
+    with pytest.raises(TrackerError) as caught:
+        make_client().create(drafts(retro_with(2)))
+
+    assert caught.value.ambiguous
+
+
 def test_remote_links_point_at_the_incident_and_the_retro(
     make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
 ) -> None:

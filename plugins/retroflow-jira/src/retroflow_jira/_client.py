@@ -235,9 +235,10 @@ class JiraClient:
     def create(self, drafts: Sequence[TicketDraft]) -> Sequence[TicketRef | TrackerError]:
         """Create in bulk requests of at most 50; per-item results in order.
 
-        Raises only when nothing was created; once a chunk succeeded, a later failure is
-        reported per item (the items of the failed chunk get its error, items never sent get
-        an error saying so), so no created ticket's ref is lost.
+        Raises only while no ticket of the call can exist yet; once one may (a ref, or an
+        ambiguous item), a later failure is reported per item (the items of the failed chunk
+        get its error, items never sent get an error saying so), so nothing that may have been
+        created is reported as certainly not created.
         """
         results: list[TicketRef | TrackerError] = []
         failure: TrackerError | None = None
@@ -248,8 +249,8 @@ class JiraClient:
             try:
                 results.extend(self._create_chunk(chunk))
             except TrackerError as exc:
-                if not any(isinstance(r, TicketRef) for r in results):
-                    raise
+                if not any(isinstance(r, TicketRef) or r.ambiguous for r in results):
+                    raise  # no ticket of this call can exist yet
                 failure = exc
                 results.extend(exc for _ in chunk)
         return results
@@ -260,7 +261,10 @@ class JiraClient:
             "POST", "issue/bulk", what=f"bulk create of {len(chunk)} issue(s)", body=body, accept=(400,)
         )
         if not isinstance(data, dict) or not isinstance(data.get("issues", []), list):
-            raise TrackerError(f"Jira answered the bulk create with HTTP {status} and an unexpected body")
+            raise TrackerError(
+                f"Jira answered the bulk create with HTTP {status} and an unexpected body",
+                ambiguous=status < 300,  # a success status: the issues may exist
+            )
         failed: dict[int, Mapping[str, Any]] = {}
         for error in data.get("errors") or []:
             number = error.get("failedElementNumber") if isinstance(error, dict) else None
