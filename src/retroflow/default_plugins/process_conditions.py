@@ -152,7 +152,12 @@ def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: P
         if decision is not None
         else "Mitigation took long after the page was acknowledged",
         explanation="; ".join(parts)
-        + f". Mitigated: {quoted(mitigation.summary)} at {mitigation.at:%H:%M}. The mitigation path had manual steps.",
+        + f". Mitigated: {quoted(mitigation.summary)} at {mitigation.at:%H:%M}. "
+        + (
+            "Once the way out was decided, carrying it out still took this long."
+            if decision is not None
+            else "Nothing on the timeline shows a faster way out being at hand."
+        ),
         evidence=cite([*evidence, mitigation]),
         strength=round(min(1.0, longest / (2 * settings.ack_to_mitigation_minutes)), 2),
         details=details,
