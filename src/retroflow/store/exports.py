@@ -317,7 +317,7 @@ class _Run:
             return
         if ref is not None:
             with self.store.begin() as conn:
-                self._mark_done(conn, row.id, None, ref, self.now())
+                self._mark_done(conn, {row.id: ref}, None, self.now())
             self._item(action, "reconciled", external_id=ref.external_id, url=ref.url)
             return
         since = self.now() - (row.last_attempt_at or row.updated_at)
@@ -340,17 +340,18 @@ class _Run:
             )
 
     def _claim(self, actions: Sequence[ActionItem], token: str) -> list[ActionItem]:
+        """Claim the batch in one committed statement; only rows still pending or failed
+        are taken, so two runs never send the same row."""
         now = self.now()
         e = t.exports.c
-        claimed = []
         with self.store.begin() as conn:
-            for action in actions:
-                result = conn.execute(
+            taken = set(
+                conn.execute(
                     sa.update(t.exports)
                     .where(
                         e.incident_id == self.incident_id,
                         e.sink == self.sink.name,
-                        e.action_id == action.id,
+                        e.action_id.in_([a.id for a in actions]),
                         e.state.in_([ExportState.PENDING, ExportState.FAILED]),
                     )
                     .values(
@@ -361,12 +362,13 @@ class _Run:
                         attempts=e.attempts + 1,
                         updated_at=now,
                     )
-                )
-                if result.rowcount == 1:
-                    claimed.append(action)
-                else:
-                    self._item(action, "in flight elsewhere", error="claimed by another export")
-        return claimed
+                    .returning(e.action_id)
+                ).scalars()
+            )
+        for action in actions:
+            if action.id not in taken:
+                self._item(action, "in flight elsewhere", error="claimed by another export")
+        return [a for a in actions if a.id in taken]
 
     def _create_batch(self, batch: Sequence[ActionItem], retro_url: str | None) -> None:
         token = uuid.uuid4().hex
@@ -402,14 +404,13 @@ class _Run:
         now = self.now()
         outcomes: list[tuple[ActionItem, str, dict[str, Any]]] = []
         with self.store.begin() as conn:
+            row_ids = self._row_ids(conn, [a.id for a in claimed])
+            created: dict[int, TicketRef] = {}
             for i, action in enumerate(claimed):
-                row_id = self._row_id(conn, action.id)
+                row_id = row_ids[action.id]
                 result: TicketRef | TrackerError | Any = whole if results is None else results[i]
                 if isinstance(result, TicketRef):
-                    if self._mark_done(conn, row_id, token, result, now):
-                        outcomes.append((action, "created", {"external_id": result.external_id, "url": result.url}))
-                    else:
-                        outcomes.append((action, "already exported", {"external_id": result.external_id}))
+                    created[row_id] = result
                     continue
                 if isinstance(result, TrackerError):
                     ambiguous, error = result.ambiguous, _message(result)
@@ -430,6 +431,12 @@ class _Run:
                     )
                 )
                 outcomes.append((action, "needs reconcile" if ambiguous else "failed", {"error": error}))
+            recorded = self._mark_done(conn, created, token, now)
+            for action in claimed:
+                ref = created.get(row_ids[action.id])
+                if ref is not None:
+                    outcome = "created" if row_ids[action.id] in recorded else "already exported"
+                    outcomes.append((action, outcome, {"external_id": ref.external_id, "url": ref.url}))
         for action, outcome, extra in outcomes:
             self._item(action, outcome, **extra)
         self.checkpoint("committed")
@@ -442,45 +449,56 @@ class _Run:
                 .values(lease_until=self.now() + self.lease, updated_at=self.now())
             )
 
-    def _row_id(self, conn: sa.Connection, action_id: str) -> int:
+    def _row_ids(self, conn: sa.Connection, action_ids: Sequence[str]) -> dict[str, int]:
         e = t.exports.c
-        return int(
-            conn.execute(
-                sa.select(e.id).where(
-                    e.incident_id == self.incident_id, e.sink == self.sink.name, e.action_id == action_id
-                )
-            ).scalar_one()
-        )
-
-    def _mark_done(self, conn: sa.Connection, row_id: int, token: str | None, ref: TicketRef, now: datetime) -> bool:
-        """Mark the row done and store the ticket, in the caller's transaction."""
-        e = t.exports.c
-        condition = [e.id == row_id, e.state != ExportState.DONE]
-        if token is not None:
-            condition.append(e.claim_token == token)
-        result = conn.execute(
-            sa.update(t.exports)
-            .where(*condition)
-            .values(state=ExportState.DONE, claim_token=None, lease_until=None, last_error=None, updated_at=now)
-        )
-        if result.rowcount != 1:
-            log.warning("export row changed under us", row=row_id, sink=self.sink.name)
-            return False
-        row = conn.execute(sa.select(e.action_id, e.key).where(e.id == row_id)).one()
-        conn.execute(
-            sa.insert(t.tracker_links).values(
-                export_id=row_id,
-                incident_id=self.incident_id,
-                action_id=row.action_id,
-                sink=self.sink.name,
-                external_id=ref.external_id,
-                url=ref.url,
-                key=row.key,
-                state="open",
-                created_at=now,
+        rows = conn.execute(
+            sa.select(e.action_id, e.id).where(
+                e.incident_id == self.incident_id, e.sink == self.sink.name, e.action_id.in_(list(action_ids))
             )
         )
-        return True
+        return {action_id: row_id for action_id, row_id in rows}
+
+    def _mark_done(
+        self, conn: sa.Connection, refs: Mapping[int, TicketRef], token: str | None, now: datetime
+    ) -> set[int]:
+        """Mark rows done and store their tickets, in the caller's transaction; return the
+        rows this call recorded (a row another run finished meanwhile is left alone)."""
+        if not refs:
+            return set()
+        e = t.exports.c
+        condition = [e.id.in_(list(refs)), e.state != ExportState.DONE]
+        if token is not None:
+            condition.append(e.claim_token == token)
+        done = {
+            row.id: row
+            for row in conn.execute(
+                sa.update(t.exports)
+                .where(*condition)
+                .values(state=ExportState.DONE, claim_token=None, lease_until=None, last_error=None, updated_at=now)
+                .returning(e.id, e.action_id, e.key)
+            )
+        }
+        if len(done) != len(refs):
+            log.warning("export rows changed under us", rows=sorted(set(refs) - set(done)), sink=self.sink.name)
+        if done:
+            conn.execute(
+                sa.insert(t.tracker_links),
+                [
+                    {
+                        "export_id": row_id,
+                        "incident_id": self.incident_id,
+                        "action_id": row.action_id,
+                        "sink": self.sink.name,
+                        "external_id": refs[row_id].external_id,
+                        "url": refs[row_id].url,
+                        "key": row.key,
+                        "state": "open",
+                        "created_at": now,
+                    }
+                    for row_id, row in done.items()
+                ],
+            )
+        return set(done)
 
 
 def _message(exc: BaseException) -> str:
