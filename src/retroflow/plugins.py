@@ -275,7 +275,9 @@ class Plugins:
     def call(self, impl: pluggy.HookImpl, **kwargs: Any) -> Any:
         """Call one implementation with the arguments it asks for."""
         if self.pm in _TRACED:
-            log.debug("hook trace", message=f"{self._hook_name(impl)} -> {impl.plugin_name}", args=sorted(impl.argnames))
+            log.debug(
+                "hook trace", message=f"{self._hook_name(impl)} -> {impl.plugin_name}", args=sorted(impl.argnames)
+            )
         return impl.function(*[kwargs[name] for name in impl.argnames])
 
     @staticmethod
