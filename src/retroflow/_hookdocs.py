@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
+from typing import Any
 
 from retroflow import hookspecs
 
@@ -50,7 +52,7 @@ The objects the `register_*` hooks take are described as protocols in
 """
 
 
-def hook_functions() -> list[tuple[str, object]]:
+def hook_functions() -> list[tuple[str, Callable[..., Any]]]:
     return [
         (name, fn) for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("retroflow_")
     ]
