@@ -180,6 +180,17 @@ def test_a_draft_linear_rejects_does_not_stop_the_others(
     assert "Argument Validation Error" in str(second)
 
 
+def test_a_200_with_an_unreadable_body_is_ambiguous(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(GRAPHQL, body="<html>ok</html>", status=200)
+
+    first, second = make_client().create(drafts(retro_with(2)))
+
+    assert isinstance(first, TrackerError) and first.ambiguous
+    assert isinstance(second, TrackerError) and "not sent" in str(second)
+
+
 def test_an_unknown_team_names_the_team_id_setting(
     make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
 ) -> None:

@@ -217,7 +217,13 @@ class GitHubClient:
                 if failure.whole_call or failure.ambiguous:
                     stop = failure  # the next request would most likely fail the same way
                 continue
-            issue = response.json()
+            issue = _json(response)
+            if not isinstance(issue, dict) or "number" not in issue:
+                # GitHub said 201 but the answer cannot be read: the issue may well exist.
+                unreadable = f"GitHub answered HTTP {response.status_code} with an unreadable issue"
+                results.append(TrackerError(unreadable, ambiguous=True))
+                stop = _Failure(unreadable, status=None, ambiguous=True)
+                continue
             results.append(self._ref(issue, draft.key))
             names = {label.get("name") if isinstance(label, dict) else label for label in issue.get("labels", [])}
             if self.settings.marker_label not in names:
@@ -245,8 +251,11 @@ class GitHubClient:
         }
         while url is not None:
             response = self._request("GET", url, what="list issues", params=params)
-            for issue in response.json():
-                if "pull_request" not in issue and _text.has_marker(issue.get("body"), key):
+            page = _json(response)
+            if not isinstance(page, list):
+                raise TrackerError(f"GitHub answered the issue list with HTTP {response.status_code} and no list")
+            for issue in page:
+                if isinstance(issue, dict) and "pull_request" not in issue and _text.has_marker(issue.get("body"), key):
                     return self._ref(issue, key)
             url = response.links.get("next", {}).get("url")
             params = None  # the next link carries them
@@ -257,13 +266,15 @@ class GitHubClient:
         for ref in refs:
             url = f"{self._api}{self._repo_path}/issues/{ref.external_id}"
             try:
-                issue = self._request("GET", url, what=f"read issue #{ref.external_id}").json()
+                issue = _json(self._request("GET", url, what=f"read issue #{ref.external_id}"))
             except _Failure as exc:
                 if exc.status not in (404, 410) or not self._repo_visible():
                     raise TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after) from None
                 log.warning("github issue not found for status", issue=ref.external_id)
                 statuses.append(TicketStatus(ref=ref, state="won't do", changed_at=None))
                 continue
+            if not isinstance(issue, dict):
+                raise TrackerError(f"GitHub answered issue #{ref.external_id} with an unreadable body")
             statuses.append(self._status_of(ref, issue))
         return statuses
 
@@ -306,6 +317,13 @@ def _time(value: Any) -> datetime | None:
         return None
     try:
         return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
     except ValueError:
         return None
 

@@ -159,7 +159,11 @@ class LinearClient:
                 hint = f"; check {self._where} team_id" if "team" in _said(errors).lower() else ""
                 raise _Failure(f"Linear refused {what}{_said(errors)}{hint}", whole_call=False)
             if not response.ok or not isinstance(reply, dict) or not isinstance(reply.get("data"), dict):
-                raise _Failure(f"Linear answered {what} with HTTP {response.status_code} and no data", whole_call=True)
+                raise _Failure(
+                    f"Linear answered {what} with HTTP {response.status_code} and no data",
+                    whole_call=True,
+                    ambiguous=response.ok,  # a success status: the mutation may have run
+                )
             data: Mapping[str, Any] = reply["data"]
             return data
 
