@@ -357,6 +357,8 @@ class HumanInput:
                 due = due.date()
             fields = {k: entry[k] for k in ("title", "change", "owner", "effort") if k in entry}
             if "id" in entry and not entry.get("new", False):
+                if "factors" in entry:
+                    raise ValueError(f"{at}: factors can be given for a new action only (add new = true)")
                 items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, **fields))
             else:
                 _required(entry, "title", at)
