@@ -404,6 +404,23 @@ def test_failures_are_classified_ambiguous_or_certain(
     assert token not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        (lambda: refused(), "connection refused; the request did not reach Jira"),
+        (lambda: requests.ReadTimeout("read timed out"), "read timeout; the request may have reached Jira"),
+        (lambda: requests.ConnectionError("Connection aborted"), "connection lost; the request may have reached Jira"),
+    ],
+)
+def test_transport_failures_say_what_happened(
+    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, raised: Any, words: str
+) -> None:
+    mocked.post(BULK, body=raised())
+
+    with pytest.raises(TrackerError, match=words):
+        make_client().create(drafts(retro_with(1)))
+
+
 # --- find --------------------------------------------------------------------------------------
 
 

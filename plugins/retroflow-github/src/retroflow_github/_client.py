@@ -19,7 +19,7 @@ import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError, parse_timestamp
 from retroflow_github import _text
-from retroflow_github._http import backoff, certainly_not_sent, retry_after_seconds
+from retroflow_github._http import backoff, certainly_not_sent, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from retroflow_github import GitHubSettings
@@ -105,7 +105,7 @@ class GitHubClient:
                 sent = not certainly_not_sent(exc)
                 detail = "the request may have reached GitHub" if sent else "the request did not reach GitHub"
                 raise _Failure(
-                    f"GitHub at {self._api} failed ({what}): {type(exc).__name__}; {detail}",
+                    f"GitHub at {self._api} failed ({what}): {describe(exc)}; {detail}",
                     status=None,
                     ambiguous=sent,
                 ) from None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import requests
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 #: Waits on 429 without a ``Retry-After``: 1 s, 2 s, 4 s, ...
 BACKOFF_BASE = 1.0
@@ -55,7 +55,27 @@ def certainly_not_sent(exc: requests.RequestException) -> bool:
     return False
 
 
+def describe(exc: requests.RequestException) -> str:
+    """A few words on what went wrong on the wire (no URL, no headers)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.Timeout):
+        return "read timeout"
+    cause = _new_connection_error(exc)
+    if isinstance(cause, NameResolutionError):
+        return "cannot resolve the host"
+    if cause is not None:
+        return "connection refused" if "refused" in str(cause).lower() else "cannot connect"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection lost"
+    return type(exc).__name__
+
+
 def _mentions_new_connection_error(exc: BaseException) -> bool:
+    return _new_connection_error(exc) is not None
+
+
+def _new_connection_error(exc: BaseException) -> NewConnectionError | None:
     """requests wraps a refused connection as ConnectionError(MaxRetryError(reason=NewConnectionError))."""
     seen: set[int] = set()
     pending: list[object] = [exc]
@@ -65,7 +85,7 @@ def _mentions_new_connection_error(exc: BaseException) -> bool:
             continue
         seen.add(id(item))
         if isinstance(item, NewConnectionError):
-            return True
+            return item
         pending.extend(item.args)
         pending.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return False
+    return None

@@ -28,7 +28,7 @@ from jira.resilientsession import parse_error_msg
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow_jira import _text
-from retroflow_jira._http import backoff, certainly_not_sent, retry_after_seconds
+from retroflow_jira._http import backoff, certainly_not_sent, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from retroflow_jira import JiraSettings
@@ -156,7 +156,7 @@ class JiraClient:
                 sent = not certainly_not_sent(exc)
                 detail = "the request may have reached Jira" if sent else "the request did not reach Jira"
                 transport = TrackerError(
-                    f"Jira at {self._base} failed ({what}): {type(exc).__name__}; {detail}", ambiguous=sent
+                    f"Jira at {self._base} failed ({what}): {describe(exc)}; {detail}", ambiguous=sent
                 )
             if transport is not None:
                 raise transport

@@ -19,7 +19,7 @@ import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError, parse_timestamp
 from retroflow_linear import _text
-from retroflow_linear._http import backoff, certainly_not_sent, retry_after_seconds
+from retroflow_linear._http import backoff, certainly_not_sent, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from retroflow_linear import LinearSettings
@@ -124,7 +124,7 @@ class LinearClient:
                 sent = not certainly_not_sent(exc)
                 detail = "the request may have reached Linear" if sent else "the request did not reach Linear"
                 raise _Failure(
-                    f"Linear failed ({what}): {type(exc).__name__}; {detail}", whole_call=True, ambiguous=sent
+                    f"Linear failed ({what}): {describe(exc)}; {detail}", whole_call=True, ambiguous=sent
                 ) from None
             reply = _json(response)
             errors = reply.get("errors") if isinstance(reply, dict) else None
