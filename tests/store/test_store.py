@@ -66,3 +66,22 @@ def test_unknown_incident_or_version_is_a_clear_error(store: Store, retro: Retro
 def test_naive_timestamps_are_refused(store: Store, retro: Retro) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive"):
         store.save_retro(retro, "INC-1", now=datetime(2026, 11, 5) + timedelta(0))
+
+
+def test_follow_ups_span_incidents_and_age_from_the_first_proposal(store: Store, retro: Retro) -> None:
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    store.save_retro(retro, "INC-1", now=day)
+    store.save_retro(retro, "INC-1", now=day + timedelta(days=5))  # a rebuild does not reset the age
+    other = attrs.evolve(
+        retro,
+        incident=attrs.evolve(retro.incident, id="INC-2"),
+        actions=tuple(attrs.evolve(a, id="x" + a.id, owner="erin") for a in retro.actions),
+    )
+    store.save_retro(other, "INC-2", now=day + timedelta(days=3))
+    follow = store.follow_ups(now=day + timedelta(days=10))
+    assert {f.incident_id for f in follow} == {"INC-1", "INC-2"}
+    assert len(follow) == 2 * len(retro.actions)
+    ages = [f.age.days for f in follow]
+    assert ages == sorted(ages, reverse=True) and ages[0] == 10 and ages[-1] == 7
+    assert {f.owner for f in follow if f.incident_id == "INC-2"} == {"erin"}
+    assert all(f.state == "not exported" for f in follow)
