@@ -6,7 +6,6 @@ traceback (with secrets redacted, without frame locals).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import pluggy
 import structlog
 
 from retroflow.config import Config, find_config_file, load_config
@@ -41,6 +41,7 @@ class App:
         self.trace = trace
         self.quiet = quiet
         self._config: Config | None = None
+        self._manager: pluggy.PluginManager | None = None
         self._plugins: Plugins | None = None
 
     @property
@@ -50,15 +51,23 @@ class App:
         return self._config
 
     @property
-    def plugins(self) -> Plugins:
-        if self._plugins is None:
+    def manager(self) -> pluggy.PluginManager:
+        """The plugin manager (plugins loaded, nothing validated yet)."""
+        if self._manager is None:
             config = self.config
-            pm = get_plugin_manager(
+            self._manager = get_plugin_manager(
                 only=config.engine.load_plugins,
                 block=config.engine.block_plugins,
                 trace=self.trace or None,
             )
-            self._plugins = Plugins(pm)
+        return self._manager
+
+    @property
+    def plugins(self) -> Plugins:
+        """The plugins with their registries, every plugin table validated."""
+        if self._plugins is None:
+            config = self.config
+            self._plugins = Plugins(self.manager)
             settings = self._plugins.settings
             config.validate_plugins({name: settings.get(name) for name in settings.names()})
             if config.engine.scoring not in self._plugins.scoring_models:
@@ -121,18 +130,27 @@ class RetroflowGroup(click.Group):
                 p.get("config_path"), p.get("debug", False), p.get("trace", False), p.get("quiet", False)
             )
         if app is not None:
-            # An error here is reported when a command needs the plugins.
-            with contextlib.suppress(RetroflowError):
-                app.plugins.commands(group)
+            try:
+                app.manager.hook.retroflow_register_commands(cli=group)
+            except RetroflowError as exc:
+                self._load_error = exc  # reported if the command asked for is not a built-in
         return group
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx).list_commands(ctx)})
 
+    _load_error: RetroflowError | None = None
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None:
+            self._load_error = None
             command = self._plugin_commands(ctx).get_command(ctx, cmd_name)
+            if command is None and self._load_error is not None:
+                # The command may belong to a plugin that could not be loaded: say why.
+                error = click.ClickException(redact_text(str(self._load_error)))
+                error.exit_code = self._load_error.exit_code
+                raise error
         return command
 
 
@@ -276,7 +294,7 @@ def retro(
 @handle_errors
 def plugins(app: App, as_json: bool) -> None:
     """List plugins with their version and the hooks they implement."""
-    infos = describe_plugins(app.plugins.pm)
+    infos = describe_plugins(app.manager)  # listing needs no valid plugin tables
     if as_json:
         click.echo(
             json.dumps(

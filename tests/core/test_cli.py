@@ -104,3 +104,17 @@ def test_version() -> None:
     import retroflow
 
     assert run("--version").stdout.strip().endswith(f"version {retroflow.__version__}")
+
+
+def test_plugins_lists_even_when_a_plugin_table_cannot_be_validated(write: Any) -> None:
+    path = write("retroflow.toml", "[plugins.file]\nevents = 'not a list'\n")
+    result = CliRunner().invoke(cli, ["--config", str(path), "plugins"])
+    assert result.exit_code == 0
+    assert "file " in result.stdout
+
+
+def test_a_plugin_command_with_an_unreadable_config_reports_the_config_error(write: Any) -> None:
+    path = write("retroflow.toml", "[retroflow\n")
+    result = CliRunner().invoke(cli, ["--config", str(path), "not-a-builtin"])
+    assert result.exit_code == 2
+    assert f"{path}: invalid TOML" in result.output
