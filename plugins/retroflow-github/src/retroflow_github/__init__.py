@@ -57,8 +57,9 @@ class GitHubSink:
     name = TABLE
     #: One request per issue (GitHub has no bulk create); a small batch bounds a call.
     max_batch = 20
-    #: ``find`` lists issues, which GitHub serves read-after-write.
-    search_lag = 0.0
+    #: ``find`` lists issues rather than searching (the search index trails by minutes);
+    #: the list can still trail a create by a moment on a replica.
+    search_lag = 10.0
 
     def __init__(
         self,

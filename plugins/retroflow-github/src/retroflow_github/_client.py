@@ -3,8 +3,8 @@
 GitHub has no bulk issue create, so :meth:`GitHubClient.create` sends one request per draft.
 The idempotency key travels twice: a marker label (``retroflow`` by default) and a hidden
 ``<!-- retroflow:KEY -->`` line in the body. :meth:`find` lists the repository's issues
-with the marker label (the list endpoint is read-after-write consistent; the search API
-is not) and matches the body marker.
+with the marker label (the list endpoint trails a create by a moment at most; the search
+API's index trails by minutes) and matches the body marker.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class LinearSink:
     name = TABLE
     #: One ``issueCreate`` per issue; a small batch bounds a call.
     max_batch = 20
-    #: ``find`` looks the issue up by its id, which Linear serves read-after-write.
+    #: ``find`` looks the issue up by its id; and should it miss a fresh issue, the re-create
+    #: collides on that id and returns the issue, so no wait is needed.
     search_lag = 0.0
 
     def __init__(
