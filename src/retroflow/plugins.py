@@ -84,7 +84,8 @@ def get_plugin_manager(
     :param load_entrypoints: load plugins from the ``retroflow`` entry-point group.
     :param only: load only these installed plugins (``$RETROFLOW_LOAD_PLUGINS`` wins).
     :param block: names never registered (default plugins included).
-    :param extra_plugins: plugin objects registered after the others (tests, embedding).
+    :param extra_plugins: plugin objects, or ``(name, plugin)`` pairs, registered after
+        the others (tests, embedding).
     :param default_plugins: register the built-in plugins.
     :param trace: write hook calls into the log (default: ``$RETROFLOW_TRACE``).
     :raises PluginError: a plugin cannot be imported or implements an unknown hook.
@@ -115,8 +116,13 @@ def get_plugin_manager(
                 raise PluginError(f"plugin {entry_point.name!r} (from {dist}) failed to import: {exc}") from exc
             _register(pm, plugin, entry_point.name, dist=dist)
     for plugin in extra_plugins:
-        name = getattr(plugin, "__name__", None) or type(plugin).__name__
-        _register(pm, plugin, name if not pm.has_plugin(name) else None)
+        extra_name: str | None
+        if isinstance(plugin, tuple):  # (name, plugin)
+            extra_name, plugin = plugin
+        else:
+            extra_name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            extra_name = extra_name if not pm.has_plugin(extra_name) else None
+        _register(pm, plugin, extra_name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:

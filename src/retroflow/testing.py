@@ -29,6 +29,7 @@ from retroflow.request import RetroRequest
 __all__ = [
     "T0",
     "build",
+    "check_public_imports",
     "check_source_contract",
     "make_config",
     "make_event",
@@ -43,7 +44,11 @@ _counter = itertools.count(1)
 
 
 def make_plugins(*plugins: object, default_plugins: bool = True, block: Iterable[str] = ()) -> Plugins:
-    """A fresh :class:`Plugins` without installed (entry-point) plugins."""
+    """A fresh :class:`Plugins` without installed (entry-point) plugins.
+
+    Pass ``(name, plugin)`` to register a plugin under a name (the name its settings
+    table, timeout and gaps go by), as its entry point would.
+    """
     pm = get_plugin_manager(
         load_entrypoints=False, extra_plugins=plugins, default_plugins=default_plugins, block=block, trace=False
     )
@@ -160,3 +165,34 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     ], "the same request gave different events"
     assert first.incident == second.incident, "the same request gave a different incident"
     return first
+
+
+def check_public_imports(package_dir: Path) -> None:
+    """Assert that the modules under ``package_dir`` import from retroflow only what
+    ``retroflow`` exports (``from retroflow import X`` with X in ``retroflow.__all__``)
+    or ``retroflow.testing``: the rest of retroflow is private and may change."""
+    import ast
+
+    import retroflow
+
+    problems = []
+    for path in sorted(package_dir.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "retroflow":
+                if node.module == "retroflow.testing":
+                    continue
+                if node.module != "retroflow":
+                    problems.append(f"{path}:{node.lineno}: imports private module {node.module}")
+                    continue
+                problems.extend(
+                    f"{path}:{node.lineno}: imports {alias.name}, which retroflow does not export"
+                    for alias in node.names
+                    if alias.name not in retroflow.__all__
+                )
+            elif isinstance(node, ast.Import):
+                problems.extend(
+                    f"{path}:{node.lineno}: imports {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("retroflow.") and alias.name != "retroflow.testing"
+                )
+    assert not problems, "uses retroflow's private API:\n" + "\n".join(problems)

@@ -1,0 +1,37 @@
+"""The public API boundary that plugins are held to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retroflow import SourceResult, hookimpl
+from retroflow.testing import build, check_public_imports, make_event, make_plugins
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_check_public_imports_finds_private_imports(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("from retroflow import Event, hookimpl\nfrom retroflow.testing import build\n")
+    check_public_imports(tmp_path)
+    (tmp_path / "bad.py").write_text("from retroflow.engine import build_retro\nfrom retroflow import _secret\n")
+    with pytest.raises(AssertionError) as info:
+        check_public_imports(tmp_path)
+    assert "bad.py:1: imports private module retroflow.engine" in str(info.value)
+    assert "bad.py:2: imports _secret" in str(info.value)
+
+
+def test_the_plugin_template_uses_only_the_public_api() -> None:
+    check_public_imports(ROOT / "contrib" / "plugin-template" / "src")
+
+
+def test_extra_plugins_can_be_registered_under_a_name() -> None:
+    class Source:
+        @hookimpl
+        def retroflow_timeline_source(self) -> SourceResult:
+            raise RuntimeError("down")
+
+    retro = build([make_event("signal", 0)], plugins=[("pagerduty", Source())])
+    assert any(g.plugin == "pagerduty" and g.stage == "collect" for g in retro.gaps)
+    assert make_plugins(("named", Source())).pm.has_plugin("named")
