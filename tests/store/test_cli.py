@@ -145,3 +145,21 @@ def test_errors_hide_the_database_password(monkeypatch: pytest.MonkeyPatch, tmp_
     result = CliRunner().invoke(cli, ["-q", "retros"])
     assert result.exit_code == 1
     assert "hunter2secret" not in result.output and "***" in result.output
+
+
+def test_no_store_still_applies_the_retro_as_code_file(run: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "retros").mkdir()
+    (tmp_path / "retros" / "INC-1.retro.toml").write_text('[[factors]]\nkey = "late-alert"\nstatus = "rejected"\n')
+    result = run("retro", "INC-1", "--no-store", "-f", "json", "--out", "-")
+    assert result.exit_code == 0
+    assert "late-alert" not in {f["key"] for f in json.loads(result.output)["factors"]}
+
+
+def test_bad_input_is_a_usage_error(run: Callable[..., Result], tmp_path: Path) -> None:
+    bad_time = run("input", "event", "INC-1", "--at", "14:00", "--kind", "decision", "--summary", "s")
+    assert bad_time.exit_code == 2 and "e.g. 2026-11-02T14:05:00Z" in bad_time.output
+    assert run("input", "action", "INC-1").exit_code == 2
+    (tmp_path / "retros").mkdir()
+    (tmp_path / "retros" / "INC-1.retro.toml").write_text("[[factors]]\nkey = 'x'\nstatus = 'maybe'\n")
+    result = run("retro", "INC-1")
+    assert result.exit_code == 2 and "INC-1.retro.toml: factors[0]" in result.output

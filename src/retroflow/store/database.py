@@ -25,6 +25,7 @@ DEFAULT_DATABASE = "sqlite:///retroflow.db"
 DATABASE_ENV = "RETROFLOW_DATABASE"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x726574726F  # "retro"
 
 
 def database_url(config: Config) -> str:
@@ -107,6 +108,9 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     from alembic import command
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together: one migrates, the others wait and find it done.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(_alembic_config(connection), revision)
 
 
