@@ -149,6 +149,7 @@ def test_thresholds_below_one_fail_with_the_table_and_key(retro_of, table, key):
 def test_a_failing_heuristic_is_a_gap_inside_the_isolated_call(monkeypatch):
     """Hook implementations return lists, so their work (and errors) stay in the engine's
     isolated call: the failure becomes a gap and the other heuristics still count."""
+
     def broken(*args, **kwargs):
         yield from ()
         raise RuntimeError("boom")
