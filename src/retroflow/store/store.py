@@ -451,12 +451,26 @@ _EVENT_COLUMNS = (
 )
 
 
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+# Built once: json.dumps builds a new C encoder per call, which is most of its cost here.
+_encode = (
+    _c_make_encoder(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    if _c_make_encoder
+    else None
+)
+_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def _details_json(details: Any) -> str:
+    return "".join(_encode(details, 0)) if _encode is not None else _fallback(details)
+
+
 def insert_events(conn: sa.Connection, version_id: int, events: Sequence[Event]) -> None:
     """Insert a timeline in bulk: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite
     (both bypass per-row SQLAlchemy type processing, which costs more than the database)."""
     if not events:
         return
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    dumps = _details_json
     dialect = conn.dialect.name
     if dialect == "postgresql":
         raw: Any = conn.connection.driver_connection
@@ -531,29 +545,28 @@ def load_events(conn: sa.Connection, version_id: int) -> list[Event]:
     """A stored timeline, in order. Read through the driver's cursor: SQLAlchemy's per-row
     result processing would cost more than the query."""
     kinds = {k.value: k for k in EventKind}
-    decode = json.JSONDecoder().decode
     sqlite = conn.dialect.name == "sqlite"
     raw: Any = conn.connection.driver_connection
     cursor = raw.cursor()
     try:
         cursor.execute(
-            "SELECT at, source, kind, summary, native_id, actor, service, link, details FROM events "
+            "SELECT at, source, kind, summary, native_id, actor, service, link, CAST(details AS TEXT) FROM events "
             "WHERE retro_version_id = " + ("?" if sqlite else "%s") + " ORDER BY position",
             (version_id,),
         )
         rows = cursor.fetchall()
     finally:
         cursor.close()
+    # One decode of all details at once: per-value json.loads costs more than the query.
+    all_details = json.loads("[" + ",".join([row[8] or "null" for row in rows]) + "]")
     parse = datetime.fromisoformat
     events: list[Event] = []
     append = events.append
-    for at, source, kind, summary, native_id, actor, service, link, details in rows:
+    for (at, source, kind, summary, native_id, actor, service, link, _), details in zip(rows, all_details, strict=True):
         if sqlite:
             at = parse(at).replace(tzinfo=UTC)
         elif at.tzinfo is not UTC:
             at = at.astimezone(UTC)
-        if isinstance(details, str):
-            details = decode(details)
         append(
             Event(
                 at=at,
