@@ -83,7 +83,12 @@ class _Call:
 
     def _run(self, func: Callable[[], Any]) -> None:
         try:
-            self._result.put((True, func()))
+            result = func()
+            if isinstance(result, Iterator):
+                # A generator does its work when iterated: iterate it here, inside the
+                # isolated, timed call, not later in the engine where it could sink the retro.
+                result = list(result)
+            self._result.put((True, result))
         except BaseException as exc:  # isolated: every failure becomes a gap
             self._result.put((False, exc))
 
@@ -309,6 +314,8 @@ def _build(
     )
     if amend is not None:
         retro = amend(retro)
+        # Human input may have confirmed, rejected or added factors: tell the story again.
+        retro = attrs.evolve(retro, narrative=narrate(retro.factors, retro.timeline))
 
     # Review.
     progress("review", "reviewing actions")
@@ -370,7 +377,14 @@ def _score(retro: Retro, scoring: Any, config: Config, gaps: list[Gap]) -> Retro
             log.warning("scoring failed", model=scoring.name, action=action.id, error=_describe_error(exc))
             gaps.append(Gap(owner, "score", "error", f"action {action.id}: {_describe_error(exc)}"))
             scored.append(action)
-    ranked = sorted(scored, key=lambda a: (-(a.score.value if a.score else float("-inf")), a.title, a.id))
+    strength = {factor.key: factor.strength for factor in retro.factors}
+
+    def rank(action: ActionItem) -> tuple[float, float, str, str]:
+        # Ties go to the action answering the strongest condition, then by title.
+        strongest = max((strength.get(key, 0.0) for key in action.factors), default=0.0)
+        return (-(action.score.value if action.score else float("-inf")), -strongest, action.title, action.id)
+
+    ranked = sorted(scored, key=rank)
     focus = config.engine.focus
     ranked = [attrs.evolve(a, focus=i < focus and a.score is not None) for i, a in enumerate(ranked)]
     return attrs.evolve(retro, actions=tuple(ranked))

@@ -231,3 +231,51 @@ def test_a_failing_scoring_model_leaves_the_action_unscored_with_a_gap() -> None
     retro = _build(Recorder(), Plugin(), config='[retroflow]\nscoring = "broken"\n')
     assert retro.actions and all(a.score is None for a in retro.actions)
     assert any(g.stage == "score" and "effort was zero" in g.reason for g in retro.gaps)
+
+
+def test_a_generator_that_fails_while_iterated_is_still_isolated() -> None:
+    class Lazy:
+        __name__ = "lazy"
+
+        @hookimpl
+        def retroflow_find_factors(self) -> Any:
+            yield from ()
+            raise RuntimeError("failed half way through")
+
+    retro = _build(Recorder(), Lazy())
+    assert any(g.plugin == "lazy" and "half way" in g.reason for g in retro.gaps)
+    assert "k" in {f.key for f in retro.factors}
+
+
+def test_equal_scores_are_ordered_by_the_strength_of_the_condition_they_answer() -> None:
+    class Flat:
+        name = "flat"
+
+        def score(self, action: ActionItem, context: object) -> Score:
+            return Score(model=self.name, value=1.0)
+
+    class Plugin:
+        __name__ = "ties"
+
+        @hookimpl
+        def retroflow_register_scoring_models(self, register: Any) -> None:
+            register(Flat())
+
+        @hookimpl
+        def retroflow_find_factors(self, timeline: Any) -> list[Factor]:
+            evidence = [timeline.events[0].id]
+            return [
+                Factor(key="weak", layer=Layer.HUMAN, title="w", explanation="e", evidence=evidence, strength=0.2),
+                Factor(key="strong", layer=Layer.HUMAN, title="s", explanation="e", evidence=evidence, strength=0.9),
+            ]
+
+        @hookimpl
+        def retroflow_propose_actions(self) -> list[ActionItem]:
+            return [
+                ActionItem.create(incident_id="I", title="A answers weak", factors=["weak"]),
+                ActionItem.create(incident_id="I", title="B answers strong", factors=["strong"]),
+            ]
+
+    retro = _build(Recorder(), Plugin(), config='[retroflow]\nscoring = "flat"\n')
+    titles = [a.title for a in retro.actions if a.proposed_by == "ties"]
+    assert titles == ["B answers strong", "A answers weak"]

@@ -219,8 +219,8 @@ def render_markdown(retro: Retro) -> str:
     out += ["## Contributing conditions", ""]
     if retro.factors:
         by_id = retro.timeline.by_id()
-        out.append("This incident needed these conditions to line up:")
-        out.append("")
+        if retro.narrative:  # the short version first, then each condition with its evidence
+            out += [*retro.narrative, ""]
         for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
             factors = [f for f in retro.factors if f.layer is layer]
             if not factors:
@@ -238,8 +238,6 @@ def render_markdown(retro: Retro) -> str:
             out.append("")
     else:
         out += ["No contributing conditions were found by the installed heuristics.", ""]
-    if retro.narrative:
-        out += [*retro.narrative, ""]
 
     out += [f"## Actions (prioritised by {retro.scoring_model or 'no model'})", ""]
     if retro.actions:
