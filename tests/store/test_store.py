@@ -85,3 +85,17 @@ def test_follow_ups_span_incidents_and_age_from_the_first_proposal(store: Store,
     assert ages == sorted(ages, reverse=True) and ages[0] == 10 and ages[-1] == 7
     assert {f.owner for f in follow if f.incident_id == "INC-2"} == {"erin"}
     assert all(f.state == "not exported" for f in follow)
+
+
+def test_event_times_in_other_offsets_are_stored_as_the_same_instant(store: Store, retro: Retro) -> None:
+    from datetime import timezone
+
+    from retroflow.model import Timeline
+
+    shifted = tuple(
+        attrs.evolve(e, at=e.at.astimezone(timezone(timedelta(hours=5, minutes=30)))) for e in retro.timeline.events
+    )
+    store.save_retro(attrs.evolve(retro, timeline=Timeline(shifted, retro.timeline.moments)), "INC-1")
+    loaded = store.latest_retro("INC-1").timeline.events
+    assert [e.at for e in loaded] == [e.at for e in retro.timeline.events]
+    assert all(e.at.tzinfo is UTC for e in loaded)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from retroflow.errors import RetroflowError
-from retroflow.model import Event, EventKind, Retro, Timeline
+from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
 from retroflow.serialize import from_document, to_document
 from retroflow.store import schema as t
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
@@ -499,10 +499,10 @@ def insert_events(conn: sa.Connection, version_id: int, events: Sequence[Event])
             (
                 version_id,
                 i,
-                e.at.replace(tzinfo=None).isoformat(" ", "microseconds"),
+                (e.at if e.at.tzinfo is UTC else as_utc(e.at)).isoformat(" ", "microseconds")[:-6],  # no "+00:00"
                 e.source,
                 e.native_id,
-                e.kind.value,
+                e.kind,  # a str (StrEnum); sqlite3 binds it as its value
                 e.summary,
                 e.actor,
                 e.service,
