@@ -271,7 +271,8 @@ class _Run:
             for action_id, row in self._rows(by_id).items()
             if row.state in (ExportState.PENDING, ExportState.FAILED) and action_id not in self.items
         ]
-        todo.sort(key=lambda a: list(by_id).index(a.id))
+        order = {action_id: i for i, action_id in enumerate(by_id)}
+        todo.sort(key=lambda a: order[a.id])
         batch_size = max(1, int(self.sink.max_batch))
         for start in range(0, len(todo), batch_size):
             self._create_batch(todo[start : start + batch_size], retro_url)
