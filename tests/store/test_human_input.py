@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retroflow.errors import ConfigError
+from retroflow.errors import ConfigError, RetroflowError
 from retroflow.model import Effort, Retro
 from retroflow.store import (
     ActionEdit,
@@ -155,3 +155,13 @@ def test_bad_files_say_where(tmp_path: Path, text: str, message: str) -> None:
 
 def test_a_missing_file_is_no_input(tmp_path: Path) -> None:
     assert load_input_file(tmp_path / "nope.retro.toml") == HumanInput()
+
+
+def test_withdrawn_input_is_no_longer_applied(store: Store) -> None:
+    first = store.add_input("INC-1", FactorVerdict("late-alert", "rejected"))
+    store.add_input("INC-1", NewAction(title="Practise rollbacks", id="drill"))
+    store.withdraw_input("INC-1", first, author="bob")
+    assert [r.item for r in store.input_records("INC-1")] == [NewAction(title="Practise rollbacks", id="drill")]
+    assert store.human_input("INC-1").factors == ()
+    with pytest.raises(RetroflowError, match="no input record #1 in force"):
+        store.withdraw_input("INC-1", first)

@@ -238,6 +238,19 @@ def input_action(
     _done_hint(app, incident)
 
 
+@input_group.command("withdraw")
+@click.argument("incident")
+@click.argument("record", type=int)
+@click.option("--author", help="Who withdraws it (default: $USER).")
+@click.pass_obj
+@handle_errors
+def input_withdraw(app: App, incident: str, record: int, author: str | None) -> None:
+    """Withdraw input record RECORD of INCIDENT (numbers from: retroflow input list)."""
+    with _opened(app) as store:
+        store.withdraw_input(incident, record, author=_author(author))
+    _done_hint(app, incident)
+
+
 @input_group.command("list")
 @click.argument("incident")
 @click.pass_obj

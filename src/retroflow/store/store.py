@@ -76,6 +76,9 @@ class FollowUp:
     state_changed_at: datetime | None = None
 
 
+#: The kind of a record that withdraws an earlier one (its id is the target).
+WITHDRAW = "withdraw"
+
 #: Tracker states that close an action.
 CLOSED_STATES = frozenset({"done", "won't do"})
 
@@ -345,16 +348,39 @@ class Store:
             )
 
     def input_records(self, incident_id: str) -> list[InputRecord]:
-        """Every stored input record of ``incident_id``, oldest first."""
+        """The stored input records of ``incident_id`` in force (not withdrawn), oldest first."""
         h = t.human_input.c
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.human_input).where(h.incident_id == incident_id).order_by(h.id)).all()
+        withdrawn = {int(r.target) for r in rows if r.kind == WITHDRAW}
         return [
             InputRecord(
                 r.id, r.incident_id, _decode_item(r.kind, r.target, r.payload, r.author), r.author, r.created_at
             )
             for r in rows
+            if r.kind != WITHDRAW and r.id not in withdrawn
         ]
+
+    def withdraw_input(
+        self, incident_id: str, record_id: int, *, author: str = "", now: datetime | None = None
+    ) -> None:
+        """Withdraw an input record (the table stays append-only: this adds a record).
+
+        :raises RetroflowError: ``incident_id`` has no such record in force.
+        """
+        if record_id not in {r.id for r in self.input_records(incident_id)}:
+            raise RetroflowError(f"incident {incident_id!r} has no input record #{record_id} in force")
+        with self.begin() as conn:
+            conn.execute(
+                sa.insert(t.human_input).values(
+                    incident_id=incident_id,
+                    kind=WITHDRAW,
+                    target=str(record_id),
+                    payload={},
+                    author=author,
+                    created_at=now or utcnow(),
+                )
+            )
 
     def human_input(self, incident_id: str) -> HumanInput:
         """The stored human input of ``incident_id``, merged (later records win)."""
