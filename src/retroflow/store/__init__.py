@@ -24,6 +24,7 @@ from retroflow.store.database import (
     migrate,
     open_store,
 )
+from retroflow.store.exports import ExportReport, export_actions, export_key, sync_status
 from retroflow.store.human import (
     ActionEdit,
     AddedEvent,
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_DATABASE",
     "ActionEdit",
     "AddedEvent",
+    "ExportReport",
     "FactorVerdict",
     "FollowUp",
     "HumanInput",
@@ -49,7 +51,10 @@ __all__ = [
     "build_with_input",
     "database_url",
     "describe_url",
+    "export_actions",
+    "export_key",
     "load_input_file",
     "migrate",
     "open_store",
+    "sync_status",
 ]

@@ -387,7 +387,11 @@ class HumanInput:
             for entry in data[table]:
                 lines.append("")
                 lines.append(f"[[{table}]]")
-                lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
+                lines.extend(
+                    # Times and dates as TOML values, not strings: they read better in review.
+                    f"{key} = {value if key in ('at', 'due') else _toml_value(value)}"
+                    for key, value in entry.items()
+                )
         return "\n".join(lines) + "\n"
 
 
