@@ -43,3 +43,17 @@ def test_sqlite_file_is_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untype
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.close()
+
+
+def test_processes_opening_a_new_sqlite_file_together_all_succeed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    code = f"from retroflow.store import open_store; open_store({url!r}).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(4)]
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    engine = make_engine(url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()

@@ -107,11 +107,17 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """Upgrade the schema to ``revision`` (Alembic ``upgrade``)."""
     from alembic import command
 
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Replicas starting together: one migrates, the others wait and find it done.
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-        command.upgrade(_alembic_config(connection), revision)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together: one migrates, the others wait and find it done.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            command.upgrade(_alembic_config(connection), revision)
+    except SQLAlchemyError:
+        # SQLite has no such lock: two processes creating a new file race, and the loser
+        # fails on "table already exists". Done by the other one is done.
+        if engine.dialect.name != "sqlite" or revision != "head" or current_revision(engine) != head_revision():
+            raise
 
 
 def current_revision(engine: sa.Engine) -> str | None:
