@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 import attrs
 
-from retroflow.model import ActionItem, Event, EventKind, Factor, Incident, Timeline
+from retroflow.model import Event, EventKind, Incident, Timeline
 
 #: At most this many event ids are cited by one factor; details keep the full count.
 MAX_EVIDENCE = 25
@@ -108,12 +107,6 @@ def facts_of(timeline: Timeline) -> TimelineFacts:
 
 
 # --- reading events by the data conventions ---------------------------------------------
-
-
-def at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    """attrs validator for thresholds in settings: a count or a number of minutes ≥ 1."""
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
 
 
 def minutes(start: datetime, end: datetime) -> float:
@@ -222,29 +215,6 @@ def cite(events: Iterable[Event | None], limit: int = MAX_EVIDENCE) -> tuple[str
     return tuple(ids)
 
 
-def team_of(incident: Incident) -> str | None:
-    """The owner the data shows: the incident's team when it names exactly one."""
-    return incident.teams[0] if len(incident.teams) == 1 else None
-
-
 def quoted(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
-
-
-Proposer = Callable[[Incident, Factor], ActionItem]
-
-
-def answer(incident: Incident, factors: Iterable[Factor], proposers: Mapping[str, Proposer]) -> list[ActionItem]:
-    """The action each factor with a proposer calls for.
-
-    Hook implementations return lists, not generators: the engine runs each implementation
-    isolated (timeout, errors become gaps), and a generator would do its work only later,
-    when the engine iterates it outside that isolation.
-    """
-    return [proposers[factor.key](incident, factor) for factor in factors if factor.key in proposers]
-
-
-def detail(factor: Factor, key: str, default: Any = None) -> Any:
-    value = factor.details.get(key)
-    return default if value in (None, "", [], ()) else value

@@ -26,10 +26,9 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
+from retroflow.default_plugins._plugin_kit import SettingsTable
 from retroflow.default_plugins._timeline_facts import AUTOMATION_ACTORS, facts_of
 from retroflow.model import ActionItem, EventKind, Finding, Retro
-
-TABLE = "action-review"
 
 RELIES_ON_MEMORY = "relies-on-memory"
 VAGUE = "vague"
@@ -127,9 +126,8 @@ class ReviewSettings:
                 raise ValueError(f"{attribute.name}: {phrase!r} is not a regular expression: {exc}") from None
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(TABLE, ReviewSettings)
+SETTINGS = SettingsTable("action-review", ReviewSettings)
+retroflow_register_settings = SETTINGS.hook()
 
 
 def _alternation(phrases: Iterable[str]) -> str:
@@ -216,7 +214,7 @@ class Reviewer:
 @hookimpl
 def retroflow_review_actions(retro: Retro, config: Config) -> list[Finding]:
     # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(review_retro(retro, config.settings_for(TABLE) or ReviewSettings()))
+    return list(review_retro(retro, SETTINGS.read(config)))
 
 
 def review_retro(retro: Retro, settings: ReviewSettings) -> Iterator[Finding]:

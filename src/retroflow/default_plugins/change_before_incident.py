@@ -8,27 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._timeline_facts import answer, cite, detail, facts_of, quoted, team_of
-from retroflow.model import (
-    ActionItem,
-    Category,
-    Effort,
-    EventKind,
-    Factor,
-    Incident,
-    Layer,
-    Timeline,
-    Verification,
-)
+from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
+from retroflow.default_plugins._timeline_facts import affected_services, cite, facts_of, minutes, quoted
+from retroflow.model import ActionItem, Category, Effort, EventKind, Factor, Incident, Layer, Timeline
 
 KEY = "change-before-incident"
-TABLE = "change-before-incident"
 
 
 @attrs.frozen
@@ -38,23 +27,22 @@ class ChangeBeforeIncidentSettings:
     :ivar window_minutes: how long before the first signal a change still counts.
     """
 
-    window_minutes: int = 60
+    window_minutes: int = threshold(60)
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(TABLE, ChangeBeforeIncidentSettings)
+SETTINGS = SettingsTable("change-before-incident", ChangeBeforeIncidentSettings)
+retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
     """The factors this plugin finds (the hook below returns them as a list)."""
-    settings: ChangeBeforeIncidentSettings = config.settings_for(TABLE) or ChangeBeforeIncidentSettings()
+    settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     signal = facts.first_signal
     if signal is None:
         return
     window_start = signal.at - timedelta(minutes=settings.window_minutes)
-    services = set(incident.services) | set(facts.first_by_service)
+    services = set(affected_services(incident, facts))
     changes = [
         e
         for e in facts.notable
@@ -63,21 +51,21 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
     if not changes:
         return
     last = changes[-1]
-    minutes = (signal.at - last.at).total_seconds() / 60
+    before = minutes(last.at, signal.at)
     names = sorted({c.service for c in changes if c.service})
     yield Factor(
         key=KEY,
         layer=Layer.TECHNICAL,
         title=f"A change to {', '.join(names) or 'the affected service'} shortly before the first signal",
         explanation=(
-            f"{last.summary!r} landed {minutes:.0f} min before the first signal "
+            f"{last.summary!r} landed {before:.0f} min before the first signal "
             f"({signal.summary!r}); nothing stopped the change when its effect showed."
         ),
         evidence=(*cite(changes), signal.id),
-        strength=round(max(0.3, 1 - minutes / settings.window_minutes), 2),
+        strength=round(max(0.3, 1 - before / settings.window_minutes), 2),
         details={
             "services": names,
-            "minutes_before_signal": round(minutes, 1),
+            "minutes_before_signal": round(before, 1),
             "change": last.summary,
             "change_by": last.actor,
         },
@@ -93,9 +81,10 @@ def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Confi
 def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
     services = detail(factor, "services") or list(incident.services) or ["the affected service"]
     service = services[0]
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(KEY, service),
+    return propose(
+        incident,
+        KEY,
+        service,
         title=f"Gate deploys of {service} on an automated canary check that rolls back on its own",
         change=(
             f"Deploy {service} to a canary first; compare its error rate and p95 latency "
@@ -104,13 +93,11 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
             f"showed its first error {detail(factor, 'minutes_before_signal', '?')} min after it landed)."
         ),
         category=Category.AUTOMATE_DECISION,
-        owner=team_of(incident),
-        factors=(KEY,),
-        verify=Verification(metric="bad deploys reaching all traffic", service=service, target="0 per quarter"),
         effort=Effort.MEDIUM,
+        metric="bad deploys reaching all traffic",
+        service=service,
+        target="0 per quarter",
     )
 
 
-@hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
-    return answer(incident, factors, {KEY: _gate_deploys})
+retroflow_propose_actions = proposals_hook({KEY: _gate_deploys})

@@ -25,12 +25,10 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
+from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
 from retroflow.default_plugins._timeline_facts import (
     AUTOMATION_ACTORS,
-    answer,
-    at_least_one,
     cite,
-    detail,
     facts_of,
     handoff_of,
     is_person,
@@ -38,7 +36,6 @@ from retroflow.default_plugins._timeline_facts import (
     minutes,
     quoted,
     responders,
-    team_of,
 )
 from retroflow.model import (
     ActionItem,
@@ -50,10 +47,8 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
-    Verification,
 )
 
-TABLE = "human-conditions"
 SLOW_ACK = "slow-acknowledgement"
 OWNERSHIP_CHURN = "ownership-churn"
 OUT_OF_HOURS = "out-of-hours-page"
@@ -126,15 +121,15 @@ class HumanSettings:
     :ivar automation_actors: actors that are tools, not people.
     """
 
-    ack_minutes: int = attrs.field(default=10, validator=at_least_one)
-    handoffs: int = attrs.field(default=2, validator=at_least_one)
+    ack_minutes: int = threshold(10)
+    handoffs: int = threshold(2)
     working_hours: str = attrs.field(default="09:00-18:00", validator=_check_hours)
     working_days: list[str] = attrs.field(factory=lambda: list(DAYS[:5]), validator=_check_days)
     default_time_zone: str = attrs.field(default="UTC", validator=_check_zone)
     responder_time_zones: list[str] = attrs.field(factory=list, validator=_check_zones)
-    load_window_hours: int = attrs.field(default=24, validator=at_least_one)
-    load_incidents: int = attrs.field(default=1, validator=at_least_one)
-    coordinator_responders: int = attrs.field(default=4, validator=at_least_one)
+    load_window_hours: int = threshold(24)
+    load_incidents: int = threshold(1)
+    coordinator_responders: int = threshold(4)
     automation_actors: list[str] = attrs.field(factory=lambda: list(AUTOMATION_ACTORS))
 
     def zone_of(self, person: str | None) -> ZoneInfo:
@@ -153,16 +148,15 @@ class HumanSettings:
         return lambda local: local.weekday() in days and start <= local.time() < end
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(TABLE, HumanSettings)
+SETTINGS = SettingsTable("human-conditions", HumanSettings)
+retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(
     incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
 ) -> Iterator[Factor]:
     """The factors this plugin finds (the hook below returns them as a list)."""
-    settings: HumanSettings = config.settings_for(TABLE) or HumanSettings()
+    settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     pages = facts.of_kind(EventKind.PAGE)
     people = responders(facts, settings.automation_actors)
@@ -320,9 +314,10 @@ def retroflow_find_factors(
 
 def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(SLOW_ACK, service),
+    return propose(
+        incident,
+        SLOW_ACK,
+        service,
         title=f"Notify the {service} on-call by a phone call that repeats until acknowledged",
         change=(
             f"Change the {service} on-call notification rules from a single push or call to a phone call "
@@ -330,19 +325,20 @@ def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
             f"page waited {detail(factor, 'minutes')} min)."
         ),
         category=Category.DETECT_FASTER,
-        owner=team_of(incident),
-        factors=(SLOW_ACK,),
-        verify=Verification(metric="time to acknowledge (p90)", service=service, target="≤ 5 min"),
         effort=Effort.LOW,
+        metric="time to acknowledge (p90)",
+        service=service,
+        target="≤ 5 min",
     )
 
 
 def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
     fixer = detail(factor, "fixer")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(OWNERSHIP_CHURN, service),
+    return propose(
+        incident,
+        OWNERSHIP_CHURN,
+        service,
         title=f"Route {service} alerts straight to the team that can fix them",
         change=(
             f"Map the alerts of this incident to the escalation policy of the team that fixed it"
@@ -350,18 +346,19 @@ def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
             f"them instead of {detail(factor, 'handoffs')} hand-offs."
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
-        owner=team_of(incident),
-        factors=(OWNERSHIP_CHURN,),
-        verify=Verification(metric="hand-offs before mitigation", service=service, target="≤ 1"),
         effort=Effort.LOW,
+        metric="hand-offs before mitigation",
+        service=service,
+        target="≤ 1",
     )
 
 
 def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(OUT_OF_HOURS, service),
+    return propose(
+        incident,
+        OUT_OF_HOURS,
+        service,
         title=f"Let {service} remediate on its own out of hours and page only if that fails",
         change=(
             f"Outside working hours, have the {service} alert run the safe first step on its own (roll back "
@@ -369,18 +366,18 @@ def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
             "runbook that needs no context."
         ),
         category=Category.AUTOMATE_DECISION,
-        owner=team_of(incident),
-        factors=(OUT_OF_HOURS,),
-        verify=Verification(metric="out-of-hours pages", service=service, target="-50% per quarter"),
         effort=Effort.MEDIUM,
+        metric="out-of-hours pages",
+        service=service,
+        target="-50% per quarter",
     )
 
 
 def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
     people = detail(factor, "people", {})
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(RESPONDER_LOAD,),
+    return propose(
+        incident,
+        RESPONDER_LOAD,
         title="Hand over to a fresh responder after an incident: cap incidents per on-call in 24 h",
         change=(
             "After an incident, route the next pages of that responder to the secondary for "
@@ -388,32 +385,27 @@ def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
             "from earlier incidents)."
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
-        owner=team_of(incident),
-        factors=(RESPONDER_LOAD,),
-        verify=Verification(metric="responders in two incidents within 24 h", target="0 per month"),
         effort=Effort.MEDIUM,
+        metric="responders in two incidents within 24 h",
+        target="0 per month",
     )
 
 
 def _no_coordinator(incident: Incident, factor: Factor) -> ActionItem:
     count = len(detail(factor, "responders", []))
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(NO_COORDINATOR,),
+    return propose(
+        incident,
+        NO_COORDINATOR,
         title="Assign an incident commander automatically once three responders join",
         change=(
             "When the third responder joins, the incident tool assigns the incident-commander role to the "
             f"secondary on-call and posts a status template (this time {count} people responded uncoordinated)."
         ),
         category=Category.AUTOMATE_DECISION,
-        owner=team_of(incident),
-        factors=(NO_COORDINATOR,),
-        verify=Verification(
-            metric="incidents with 3+ responders and a named commander",
-            service=detail(factor, "service"),
-            target="100%",
-        ),
         effort=Effort.LOW,
+        metric="incidents with 3+ responders and a named commander",
+        service=detail(factor, "service"),
+        target="100%",
     )
 
 
@@ -424,8 +416,4 @@ PROPOSERS = {
     RESPONDER_LOAD: _responder_load,
     NO_COORDINATOR: _no_coordinator,
 }
-
-
-@hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
-    return answer(incident, factors, PROPOSERS)
+retroflow_propose_actions = proposals_hook(PROPOSERS)

@@ -22,12 +22,10 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
+from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
 from retroflow.default_plugins._timeline_facts import (
     affected_services,
-    answer,
-    at_least_one,
     cite,
-    detail,
     facts_of,
     handoff_of,
     is_alert_trigger,
@@ -36,7 +34,6 @@ from retroflow.default_plugins._timeline_facts import (
     monitor_of,
     quoted,
     runbook_of,
-    team_of,
 )
 from retroflow.model import (
     ActionItem,
@@ -48,10 +45,8 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
-    Verification,
 )
 
-TABLE = "process-conditions"
 SLOW_MITIGATION = "slow-mitigation"
 MISSING_RUNBOOK = "missing-runbook"
 LATE_ESCALATION = "late-escalation"
@@ -81,23 +76,22 @@ class ProcessSettings:
         (Jaccard, 0–1) to be similar when no alert matches.
     """
 
-    decision_minutes: int = attrs.field(default=15, validator=at_least_one)
-    ack_to_mitigation_minutes: int = attrs.field(default=30, validator=at_least_one)
-    escalation_minutes: int = attrs.field(default=5, validator=at_least_one)
-    recurrence_days: int = attrs.field(default=90, validator=at_least_one)
+    decision_minutes: int = threshold(15)
+    ack_to_mitigation_minutes: int = threshold(30)
+    escalation_minutes: int = threshold(5)
+    recurrence_days: int = threshold(90)
     title_similarity: float = 0.5
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(TABLE, ProcessSettings)
+SETTINGS = SettingsTable("process-conditions", ProcessSettings)
+retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(
     incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
 ) -> Iterator[Factor]:
     """The factors this plugin finds (the hook below returns them as a list)."""
-    settings: ProcessSettings = config.settings_for(TABLE) or ProcessSettings()
+    settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     triggers = [a for a in facts.of_kind(EventKind.ALERT) if is_alert_trigger(a)]
     yield from _slow_mitigation(incident, facts.notable, settings)
@@ -334,9 +328,10 @@ def retroflow_find_factors(
 def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
     took = detail(factor, "decision_minutes") or detail(factor, "ack_minutes")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(SLOW_MITIGATION, service),
+    return propose(
+        incident,
+        SLOW_MITIGATION,
+        service,
         title=f"Make rolling back {service} one pre-approved command that completes in under 5 min",
         change=(
             f"Script the rollback of {service} (previous release kept warm, no rebuild, no approval step) and "
@@ -344,19 +339,20 @@ def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
             f"({quoted(detail(factor, 'mitigation', 'mitigation'), 60)})."
         ),
         category=Category.AUTOMATE_DECISION,
-        owner=team_of(incident),
-        factors=(SLOW_MITIGATION,),
-        verify=Verification(metric="decision-to-mitigation time", service=service, target="≤ 5 min"),
         effort=Effort.MEDIUM,
+        metric="decision-to-mitigation time",
+        service=service,
+        target="≤ 5 min",
     )
 
 
 def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
     monitors = detail(factor, "monitors", ["the alert"])
     service = detail(factor, "service")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(MISSING_RUNBOOK, tuple(monitors)),
+    return propose(
+        incident,
+        MISSING_RUNBOOK,
+        tuple(monitors),
         title=f"Link a runbook from {', '.join(repr(m) for m in monitors[:3])} with the first three checks",
         change=(
             f"Add a runbook link to {', '.join(repr(m) for m in monitors)} (first checks: recent deploys of "
@@ -364,32 +360,31 @@ def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
             "alert definition fail review without one."
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
-        owner=team_of(incident),
-        factors=(MISSING_RUNBOOK,),
-        verify=Verification(metric="paging alerts with a runbook link", service=service, target="100%"),
         effort=Effort.LOW,
+        metric="paging alerts with a runbook link",
+        service=service,
+        target="100%",
     )
 
 
 def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
-    threshold = detail(factor, "threshold_minutes", 5)
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(LATE_ESCALATION, service),
-        title=f"Escalate unacknowledged {service} pages to the next level after {threshold} min",
+    timeout = detail(factor, "threshold_minutes", 5)
+    return propose(
+        incident,
+        LATE_ESCALATION,
+        service,
+        title=f"Escalate unacknowledged {service} pages to the next level after {timeout} min",
         change=(
-            f"Set the escalation timeout of the {service} escalation policy to {threshold} min "
+            f"Set the escalation timeout of the {service} escalation policy to {timeout} min "
             f"(this time the page waited {detail(factor, 'minutes')} min) and page the secondary and the "
             "team lead together at the second level."
         ),
         category=Category.AUTOMATE_DECISION,
-        owner=team_of(incident),
-        factors=(LATE_ESCALATION,),
-        verify=Verification(
-            metric="time from page to escalation when unacknowledged", service=service, target=f"≤ {threshold} min"
-        ),
         effort=Effort.LOW,
+        metric="time from page to escalation when unacknowledged",
+        service=service,
+        target=f"≤ {timeout} min",
     )
 
 
@@ -402,9 +397,10 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
     owners = [a["owner"] for a in open_actions if a.get("owner")]
     what = f"{monitor!r} on {service}" if monitor else service
     listed = "; ".join(quoted(a["title"], 60) for a in open_actions)
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(RECURRENCE, past["id"]),
+    return propose(
+        incident,
+        RECURRENCE,
+        past["id"],
         title=f"Reopen {past['id']}'s unfinished actions automatically when {what} recurs, and finish them",
         change=(
             (
@@ -415,12 +411,11 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
             + f"link its tracker items to {what} so a recurrence reopens them and shows in the follow-up report."
         ),
         category=Category.AUTOMATE_DECISION,
-        owner=owners[0] if owners else team_of(incident),
-        factors=(RECURRENCE,),
-        verify=Verification(
-            metric=f"recurrences of {what}", service=service, target=f"0 in {detail(factor, 'window_days', 90)} days"
-        ),
         effort=Effort.MEDIUM,
+        metric=f"recurrences of {what}",
+        service=service,
+        target=f"0 in {detail(factor, 'window_days', 90)} days",
+        owner=owners[0] if owners else None,
     )
 
 
@@ -430,8 +425,4 @@ PROPOSERS = {
     LATE_ESCALATION: _late_escalation_action,
     RECURRENCE: _recurrence_action,
 }
-
-
-@hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
-    return answer(incident, factors, PROPOSERS)
+retroflow_propose_actions = proposals_hook(PROPOSERS)

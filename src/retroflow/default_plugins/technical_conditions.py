@@ -13,24 +13,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
+from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
 from retroflow.default_plugins._timeline_facts import (
-    answer,
-    at_least_one,
     cite,
-    detail,
     facts_of,
     is_alert_trigger,
     main_service,
     minutes,
     monitor_of,
     quoted,
-    team_of,
 )
 from retroflow.model import (
     ActionItem,
@@ -42,10 +38,8 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
-    Verification,
 )
 
-TABLE = "technical-conditions"
 DETECTION_GAP = "detection-gap"
 NO_AUTOMATED_SIGNAL = "no-automated-signal"
 BLAST_RADIUS = "blast-radius"
@@ -66,20 +60,19 @@ class TechnicalSettings:
     :ivar flapping_triggers: one monitor firing this many times fires ``alert-noise``.
     """
 
-    detection_gap_minutes: int = attrs.field(default=10, validator=at_least_one)
-    blast_radius_services: int = attrs.field(default=2, validator=at_least_one)
-    noisy_alerts: int = attrs.field(default=10, validator=at_least_one)
-    flapping_triggers: int = attrs.field(default=3, validator=at_least_one)
+    detection_gap_minutes: int = threshold(10)
+    blast_radius_services: int = threshold(2)
+    noisy_alerts: int = threshold(10)
+    flapping_triggers: int = threshold(3)
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(TABLE, TechnicalSettings)
+SETTINGS = SettingsTable("technical-conditions", TechnicalSettings)
+retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
     """The factors this plugin finds (the hook below returns them as a list)."""
-    settings: TechnicalSettings = config.settings_for(TABLE) or TechnicalSettings()
+    settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     first = facts.first_signal
     alerts = facts.of_kind(EventKind.ALERT)
@@ -207,44 +200,42 @@ def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Confi
 
 def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
-    threshold = detail(factor, "threshold_minutes", 10)
+    within = min(5, detail(factor, "threshold_minutes", 10))
     signal = detail(factor, "signal", "the first signal")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(DETECTION_GAP, service),
-        title=f"Alert on {quoted(signal, 60)} for {service} within {min(5, threshold)} min",
+    return propose(
+        incident,
+        DETECTION_GAP,
+        service,
+        title=f"Alert on {quoted(signal, 60)} for {service} within {within} min",
         change=(
             f"Turn the signal that showed first ({quoted(signal)}) into an alert on {service} that pages "
-            f"within {min(5, threshold)} min of it starting (today it took {detail(factor, 'minutes')} min "
+            f"within {within} min of it starting (today it took {detail(factor, 'minutes')} min "
             f"to reach a person, via the first {detail(factor, 'detected_by', 'alert')})."
         ),
-        category="detect faster",
-        owner=team_of(incident),
-        factors=(DETECTION_GAP,),
-        verify=Verification(
-            metric="time from first signal to first page", service=service, target=f"≤ {min(5, threshold)} min"
-        ),
+        category=Category.DETECT_FASTER,
         effort=Effort.LOW,
+        metric="time from first signal to first page",
+        service=service,
+        target=f"≤ {within} min",
     )
 
 
 def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
     service = detail(factor, "service", "the affected service")
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(NO_AUTOMATED_SIGNAL, service),
+    return propose(
+        incident,
+        NO_AUTOMATED_SIGNAL,
+        service,
         title=f"Add a symptom alert on {service}'s customer-facing error rate and latency",
         change=(
             f"Alert on {service}'s user-facing error rate and p95 latency (SLO burn rate) so monitoring, "
             f"not {quoted(detail(factor, 'detected_by', 'a person'), 60)}, is the first to notice."
         ),
         category=Category.DETECT_FASTER,
-        owner=team_of(incident),
-        factors=(NO_AUTOMATED_SIGNAL,),
-        verify=Verification(
-            metric="incidents detected by people before any alert", service=service, target="0 per quarter"
-        ),
         effort=Effort.LOW,
+        metric="incidents detected by people before any alert",
+        service=service,
+        target="0 per quarter",
     )
 
 
@@ -252,39 +243,40 @@ def _blast_radius(incident: Incident, factor: Factor) -> ActionItem:
     services = list(detail(factor, "services", []))
     origin = detail(factor, "origin", services[0] if services else "the failing service")
     others = [s for s in services if s != origin] or ["its dependants"]
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(BLAST_RADIUS, origin),
+    return propose(
+        incident,
+        BLAST_RADIUS,
+        origin,
         title=f"Contain {origin} failures: timeouts and a circuit breaker between {origin} and {', '.join(others)}",
         change=(
             f"Put bounded timeouts, a circuit breaker and a bulkhead (separate pool) on the calls between "
             f"{origin} and {', '.join(others)}, so a failure in one degrades it alone instead of spreading."
         ),
         category=Category.LIMIT_BLAST_RADIUS,
-        owner=team_of(incident),
-        factors=(BLAST_RADIUS,),
-        verify=Verification(metric="services with errors when one dependency fails", service=origin, target="1"),
         effort=Effort.HIGH,
+        metric="services with errors when one dependency fails",
+        service=origin,
+        target="1",
     )
 
 
 def _alert_noise(incident: Incident, factor: Factor) -> ActionItem:
     monitor = detail(factor, "monitor", "the noisiest monitor")
-    service = detail(factor, "service")
     count = detail(factor, "monitors", {}).get(monitor, detail(factor, "alerts", 0))
-    return ActionItem.create(
-        incident_id=incident.id,
-        key=(ALERT_NOISE, monitor),
+    return propose(
+        incident,
+        ALERT_NOISE,
+        monitor,
         title=f"Deduplicate and add hysteresis to monitor {monitor!r}",
         change=(
             f"Group re-triggers of {monitor!r} into the open alert and require recovery for a few minutes "
             f"before it can fire again (it fired {count} times in this incident)."
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
-        owner=team_of(incident),
-        factors=(ALERT_NOISE,),
-        verify=Verification(metric=f"notifications from {monitor!r} per incident", service=service, target="≤ 1"),
         effort=Effort.LOW,
+        metric=f"notifications from {monitor!r} per incident",
+        service=detail(factor, "service"),
+        target="≤ 1",
     )
 
 
@@ -294,8 +286,4 @@ PROPOSERS = {
     BLAST_RADIUS: _blast_radius,
     ALERT_NOISE: _alert_noise,
 }
-
-
-@hookimpl
-def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
-    return answer(incident, factors, PROPOSERS)
+retroflow_propose_actions = proposals_hook(PROPOSERS)

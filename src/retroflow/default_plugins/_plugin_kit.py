@@ -1,0 +1,143 @@
+"""What the default heuristic, review and scoring plugins do the same way, in one place.
+
+* Declare a settings table and read it, with the class's defaults when it is absent
+  (:class:`SettingsTable`); thresholds in settings are at least 1 (:func:`threshold`).
+* Propose one action per factor (:func:`propose`, :func:`answer`): the action answers that
+  factor, its id is derived from the factor key and what it is about, its suggested owner
+  is the team the data shows, and it always says how to verify it.
+* Hook implementations that only declare something (a settings table, a scoring model,
+  the proposers) are made here (:meth:`SettingsTable.hook`, :func:`scoring_model_hook`,
+  :func:`proposals_hook`).
+
+Hook implementations return lists, not generators: the engine runs each implementation
+isolated (timeout, errors become gaps), and a generator would do its work only later,
+when the engine iterates it outside that isolation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.config import Config
+from retroflow.model import ActionItem, Category, Effort, Factor, Incident, Verification
+
+S = TypeVar("S")
+
+Proposer = Callable[[Incident, Factor], ActionItem]
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    """attrs validator for thresholds in settings: a count or a number of minutes ≥ 1."""
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
+
+
+def threshold(default: int) -> int:
+    """A settings field for a threshold (a count or a number of minutes): at least 1."""
+    return attrs.field(default=default, validator=at_least_one)
+
+
+@attrs.frozen
+class SettingsTable(Generic[S]):
+    """The table ``[plugins.<name>]`` a plugin declares, validated into ``settings_class``."""
+
+    name: str
+    settings_class: type[S]
+
+    def hook(self) -> Callable[[Any], None]:
+        """The ``retroflow_register_settings`` implementation that declares this table."""
+
+        @hookimpl
+        def retroflow_register_settings(register: Any) -> None:
+            register(self.name, self.settings_class)
+
+        return retroflow_register_settings
+
+    def read(self, config: Config) -> S:
+        """The validated table of ``config``, or the defaults when it is absent."""
+        return self.given(config.settings_for(self.name))
+
+    def given(self, settings: object) -> S:
+        """``settings`` when they are this table's (e.g. ``ScoringContext.settings``), else
+        the defaults."""
+        return settings if isinstance(settings, self.settings_class) else self.settings_class()
+
+
+def scoring_model_hook(model: object, *, trylast: bool = False) -> Callable[[Any], None]:
+    """The ``retroflow_register_scoring_models`` implementation that offers ``model``."""
+
+    @hookimpl(trylast=trylast)
+    def retroflow_register_scoring_models(register: Any) -> None:
+        register(model)
+
+    return retroflow_register_scoring_models
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+def team_of(incident: Incident) -> str | None:
+    """The owner the data shows: the incident's team when it names exactly one."""
+    return incident.teams[0] if len(incident.teams) == 1 else None
+
+
+def detail(factor: Factor, key: str, default: Any = None) -> Any:
+    """``factor.details[key]``, or ``default`` when it is missing or empty."""
+    value = factor.details.get(key)
+    return default if value in (None, "", [], ()) else value
+
+
+def propose(
+    incident: Incident,
+    factor_key: str,
+    *about: object,
+    title: str,
+    change: str,
+    category: Category,
+    effort: Effort,
+    metric: str,
+    target: str,
+    service: str | None = None,
+    owner: str | None = None,
+) -> ActionItem:
+    """The action that answers the factor ``factor_key``.
+
+    :param about: what the action is about (a service, a monitor, a past incident): with
+        ``factor_key`` it derives the action's id, so the same action keeps its id.
+    :param metric: with ``service`` and ``target``, how to tell the change worked.
+    :param owner: the suggested owner; by default the incident's team (:func:`team_of`).
+    """
+    return ActionItem.create(
+        incident_id=incident.id,
+        key=(factor_key, *about),
+        title=title,
+        change=change,
+        category=category,
+        owner=owner or team_of(incident),
+        factors=(factor_key,),
+        verify=Verification(metric=metric, service=service, target=target),
+        effort=effort,
+    )
+
+
+def answer(incident: Incident, factors: Iterable[Factor], proposers: Mapping[str, Proposer]) -> list[ActionItem]:
+    """The action each factor with a proposer calls for."""
+    return [proposers[factor.key](incident, factor) for factor in factors if factor.key in proposers]
+
+
+def proposals_hook(proposers: Mapping[str, Proposer]) -> Callable[[Incident, tuple[Factor, ...]], list[ActionItem]]:
+    """The ``retroflow_propose_actions`` implementation that answers factors with ``proposers``
+    (one per factor key)."""
+
+    @hookimpl
+    def retroflow_propose_actions(incident: Incident, factors: tuple[Factor, ...]) -> list[ActionItem]:
+        return answer(incident, factors, proposers)
+
+    return retroflow_propose_actions
