@@ -22,7 +22,7 @@ import attrs
 from retroflow.errors import ConfigError
 from retroflow.logs import register_secret
 
-__all__ = ["CONFIG_ENV", "Config", "EngineSettings", "Secret", "find_config_file", "load_config"]
+__all__ = ["CONFIG_ENV", "Config", "EngineSettings", "Secret", "find_config_file", "load_config", "parse_config"]
 
 CONFIG_ENV = "RETROFLOW_CONFIG"
 CONFIG_NAME = "retroflow.toml"
@@ -179,13 +179,21 @@ def load_config(path: Path | None) -> Config:
     """Read and validate the engine part of a config file (``None``: all defaults)."""
     if path is None:
         return Config.empty()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate the engine part of config ``text`` as if read from ``path`` (errors name
+    it; relative paths are relative to its directory)."""
     label = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: invalid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label}: cannot read: {exc}") from None
     unknown = sorted(set(raw) - {"retroflow", "plugins"})
     if unknown:
         raise ConfigError(f"{label}: unknown top-level key {unknown[0]!r} (expected [retroflow] or [plugins.NAME])")
