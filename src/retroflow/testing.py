@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +19,14 @@ from typing import Any
 import attrs
 
 from retroflow import hookimpl
-from retroflow.config import Config, EngineSettings, convert
+from retroflow.config import Config, parse_config
 from retroflow.engine import build_retro
 from retroflow.model import Event, EventKind, Incident, Retro, SourceResult
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.request import RetroRequest
 
 __all__ = [
+    "PUBLIC_MODULES",
     "T0",
     "build",
     "check_public_imports",
@@ -58,12 +58,9 @@ def make_plugins(*plugins: object, default_plugins: bool = True, block: Iterable
 def make_config(
     toml: str = "", *, plugins: Plugins | None = None, path: Path | None = None, base_dir: Path | None = None
 ) -> Config:
-    """A validated config from TOML text (plugin tables validated against ``plugins``)."""
-    raw = tomllib.loads(toml)
-    label = str(path) if path else "retroflow.toml"
-    directory = base_dir or (path.parent if path else Path.cwd())
-    engine = convert(EngineSettings, raw.get("retroflow", {}), where=f"{label}: [retroflow]", base_dir=directory)
-    config = Config(path or directory / "retroflow.toml", engine, raw.get("plugins", {}), raw)
+    """A validated config from TOML text, read as if from ``path`` (default
+    ``<base_dir or cwd>/retroflow.toml``); plugin tables validated against ``plugins``."""
+    config = parse_config(toml, path or (base_dir or Path.cwd()) / "retroflow.toml")
     if plugins is not None:
         config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
     return config
@@ -167,32 +164,41 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     return first
 
 
-def check_public_imports(package_dir: Path) -> None:
-    """Assert that the modules under ``package_dir`` import from retroflow only what
-    ``retroflow`` exports (``from retroflow import X`` with X in ``retroflow.__all__``)
-    or ``retroflow.testing``: the rest of retroflow is private and may change."""
+#: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
+#: the tracker-sink helpers and this kit. The rest of retroflow is private and may change.
+PUBLIC_MODULES = ("retroflow", "retroflow.trackers", "retroflow.testing")
+
+
+def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:
+    """Assert that the modules under ``package_dir`` import from retroflow only its public
+    API: ``from M import X`` with M one of :data:`PUBLIC_MODULES` and X in ``M.__all__``.
+    ``import retroflow...`` statements are refused (they reach private modules through
+    attributes).
+
+    ``test_kit=False`` refuses ``retroflow.testing`` too: for a plugin's own package, as
+    opposed to its tests.
+    """
     import ast
+    import importlib
 
-    import retroflow
-
+    public = [m for m in PUBLIC_MODULES if test_kit or m != "retroflow.testing"]
     problems = []
     for path in sorted(package_dir.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "retroflow":
-                if node.module == "retroflow.testing":
-                    continue
-                if node.module != "retroflow":
+                if node.module not in public:
                     problems.append(f"{path}:{node.lineno}: imports private module {node.module}")
                     continue
+                exported = importlib.import_module(node.module).__all__
                 problems.extend(
-                    f"{path}:{node.lineno}: imports {alias.name}, which retroflow does not export"
+                    f"{path}:{node.lineno}: imports {alias.name}, which {node.module} does not export"
                     for alias in node.names
-                    if alias.name not in retroflow.__all__
+                    if alias.name not in exported
                 )
             elif isinstance(node, ast.Import):
                 problems.extend(
-                    f"{path}:{node.lineno}: imports {alias.name}"
+                    f"{path}:{node.lineno}: imports {alias.name} (write: from {alias.name} import ...)"
                     for alias in node.names
-                    if alias.name.startswith("retroflow.") and alias.name != "retroflow.testing"
+                    if alias.name.split(".")[0] == "retroflow"
                 )
     assert not problems, "uses retroflow's private API:\n" + "\n".join(problems)

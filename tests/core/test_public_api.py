@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retroflow import SourceResult, hookimpl
-from retroflow.testing import build, check_public_imports, make_event, make_plugins
+from retroflow.testing import PUBLIC_MODULES, build, check_public_imports, make_event, make_plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +22,36 @@ def test_check_public_imports_finds_private_imports(tmp_path: Path) -> None:
     assert "bad.py:2: imports _secret" in str(info.value)
 
 
+def test_check_public_imports_allows_the_public_modules_only(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("from retroflow.trackers import describe, ticket_sections\n")
+    check_public_imports(tmp_path)
+    check_public_imports(tmp_path, test_kit=False)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.py").write_text(
+        "import retroflow\nimport retroflow.trackers\nfrom retroflow.trackers import _class_names\n"
+    )
+    with pytest.raises(AssertionError) as info:
+        check_public_imports(tmp_path)
+    text = str(info.value)
+    assert "bad.py:1: imports retroflow" in text
+    assert "bad.py:2: imports retroflow.trackers" in text
+    assert "bad.py:3: imports _class_names, which retroflow.trackers does not export" in text
+
+
+def test_a_plugin_package_may_not_import_the_test_kit(tmp_path: Path) -> None:
+    (tmp_path / "plugin.py").write_text("from retroflow.testing import make_config\n")
+    check_public_imports(tmp_path)
+    with pytest.raises(AssertionError) as info:
+        check_public_imports(tmp_path, test_kit=False)
+    assert "plugin.py:1: imports private module retroflow.testing" in str(info.value)
+
+
+def test_the_public_modules_are_the_ones_plugins_are_told_about() -> None:
+    assert PUBLIC_MODULES == ("retroflow", "retroflow.trackers", "retroflow.testing")
+
+
 def test_the_plugin_template_uses_only_the_public_api() -> None:
-    check_public_imports(ROOT / "contrib" / "plugin-template" / "src")
+    check_public_imports(ROOT / "contrib" / "plugin-template" / "src", test_kit=False)
 
 
 def test_extra_plugins_can_be_registered_under_a_name() -> None:

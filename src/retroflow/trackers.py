@@ -1,0 +1,513 @@
+"""What tracker sinks share: HTTP failure handling, settings checks, and ticket content.
+
+A tracker sink (Jira, Linear, GitHub, yours) turns retro actions into tickets. Most of what
+it does is the same whatever the tracker: wait out rate limits within a budget, tell a
+failure that certainly did not reach the tracker from one that may have, describe a failure
+without leaking URLs or credentials, read ``owner=user`` maps from its settings, map a score
+to a priority, and say the same things in the ticket. This module holds those parts, so
+each sink keeps only what is particular to its tracker.
+
+It depends on the standard library and retroflow only: no HTTP client. Transport failures
+of ``requests`` (and the ``urllib3`` errors it wraps) are recognised by their class names,
+so a sink passes its client's exceptions in as they are.
+
+* :func:`retry_after_seconds`, :func:`backoff`, :class:`RetryBudget`,
+  :func:`rate_limit_error`: rate limits;
+* :func:`certainly_not_sent`, :func:`describe`, :func:`not_sent_after`: failures;
+* :func:`check_request_settings`, :func:`looks_like_url`, :func:`parse_owner_map`,
+  :class:`SinkBase`: settings;
+* :func:`priority_rank`, :func:`one_line`, :func:`ticket_sections`, :func:`render_sections`,
+  :class:`Markup`, :data:`MARKDOWN`: ticket content;
+* :func:`json_or_none`, :func:`timestamp_or_none`: reading answers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, Protocol
+
+from retroflow.config import Config
+from retroflow.errors import ConfigError, TrackerError
+from retroflow.model import ActionItem, Factor, Retro, format_timestamp, parse_timestamp
+from retroflow.roles import TicketDraft
+
+__all__ = [
+    "BACKOFF_BASE",
+    "ERROR_TEXT_LIMIT",
+    "MARKDOWN",
+    "PRIORITY_THRESHOLDS",
+    "Line",
+    "Markup",
+    "RequestSettings",
+    "RetryBudget",
+    "Section",
+    "SinkBase",
+    "Span",
+    "action_factors",
+    "backoff",
+    "certainly_not_sent",
+    "check_request_settings",
+    "describe",
+    "json_or_none",
+    "looks_like_url",
+    "not_sent_after",
+    "one_line",
+    "parse_owner_map",
+    "priority_rank",
+    "rate_limit_error",
+    "render_sections",
+    "retry_after_seconds",
+    "ticket_sections",
+    "timestamp_or_none",
+]
+
+#: Waits on a rate limit without a ``Retry-After``: 1 s, 2 s, 4 s, ...
+BACKOFF_BASE = 1.0
+#: Most characters of a tracker's own error text quoted in a message.
+ERROR_TEXT_LIMIT = 300
+#: Evidence events listed per factor in a ticket (the rest are counted).
+EVIDENCE_LIMIT = 10
+#: Score thresholds (``impact-math`` values run from about 0.33 to 9), checked in order:
+#: a score at or above the n-th threshold has priority rank n (1 is the most urgent); below
+#: the last one, ``len(PRIORITY_THRESHOLDS) + 1``.
+PRIORITY_THRESHOLDS: tuple[float, ...] = (6.0, 3.0, 1.5)
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+
+def retry_after_seconds(value: str | None, now: Callable[[], datetime] | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    ``None`` when the header is absent or unreadable; never negative. ``now`` gives the
+    current time (aware) for an HTTP date; the default is the system clock.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        when = when.replace(tzinfo=UTC)
+    current = now() if now is not None else datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry ``attempt`` (from 0) when the tracker did not say."""
+    return float(BACKOFF_BASE * 2**attempt)
+
+
+class RequestSettings(Protocol):
+    """The request settings every sink's table has."""
+
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def max_retry_wait(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+
+
+class RetryBudget:
+    """The waits on rate limits within one call: at most ``max_retries`` retries and
+    ``max_retry_wait`` seconds in all (from ``settings``)."""
+
+    def __init__(self, settings: RequestSettings, sleep: Callable[[float], None]) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        #: Retries made so far (the next one is ``attempt + 1``).
+        self.attempt = 0
+        #: Seconds waited so far.
+        self.waited = 0.0
+
+    def exceeded(self, wait: float) -> bool:
+        """Whether waiting ``wait`` more seconds (and retrying) is over the budget."""
+        settings = self._settings
+        return self.attempt >= settings.max_retries or self.waited + wait > settings.max_retry_wait
+
+    def spend(self, wait: float) -> None:
+        """Wait ``wait`` seconds before the next retry."""
+        self._sleep(wait)
+        self.waited += wait
+        self.attempt += 1
+
+
+def rate_limit_error(tracker: str, table: str, what: str, wait: float, budget: float) -> str:
+    """The message for a rate limit that asks for a wait over the budget."""
+    return (
+        f"{tracker} is rate limiting ({what}): asked to wait {wait:g} s, over the "
+        f"{budget:g} s budget ([plugins.{table}] max_retry_wait)"
+    )
+
+
+# --- transport failures -------------------------------------------------------------------
+
+
+def _class_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def certainly_not_sent(exc: BaseException) -> bool:
+    """Whether a transport failure happened before the request could reach the server.
+
+    A connect timeout or a refused connection (``requests``' ``ConnectTimeout``, or a
+    ``ConnectionError`` caused by ``urllib3``'s ``NewConnectionError``) certainly did not
+    send it; a read timeout, a dropped connection or anything else may have (ambiguous).
+    """
+    names = _class_names(exc)
+    if "ConnectTimeout" in names:
+        return True
+    if "Timeout" in names:  # read timeout: the request was sent
+        return False
+    if "ConnectionError" in names:
+        return _new_connection_error(exc) is not None
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """A few words on what went wrong on the wire: never the URL, headers or the
+    exception's own text (which can carry both)."""
+    names = _class_names(exc)
+    if "ConnectTimeout" in names:
+        return "connect timeout"
+    if "Timeout" in names:
+        return "read timeout"
+    cause = _new_connection_error(exc)
+    if cause is not None and "NameResolutionError" in _class_names(cause):
+        return "cannot resolve the host"
+    if cause is not None:
+        return "connection refused" if "refused" in str(cause).lower() else "cannot connect"
+    if "ConnectionError" in names:
+        return "connection lost"
+    return type(exc).__name__
+
+
+def _new_connection_error(exc: BaseException) -> BaseException | None:
+    """``requests`` wraps a refused connection as
+    ``ConnectionError(MaxRetryError(reason=NewConnectionError))``: find the latter."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen or not isinstance(item, BaseException):
+            continue
+        seen.add(id(item))
+        if "NewConnectionError" in _class_names(item):
+            return item
+        pending.extend(item.args)
+        pending.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
+    return None
+
+
+def not_sent_after(cause: TrackerError) -> TrackerError:
+    """The error for a draft not sent because an earlier request of the call failed."""
+    return TrackerError(f"not sent after an earlier failure: {cause}", retry_after=cause.retry_after)
+
+
+# --- reading answers ----------------------------------------------------------------------
+
+
+class _HasJson(Protocol):
+    def json(self) -> Any: ...
+
+
+def json_or_none(response: _HasJson) -> Any:
+    """The decoded JSON of a response (anything with ``.json()``), or ``None`` when the body
+    is empty or not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def timestamp_or_none(value: Any) -> datetime | None:
+    """An ISO 8601 time from a tracker's answer as an aware UTC datetime, or ``None`` when
+    it is missing or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def check_request_settings(settings: RequestSettings, where: str) -> None:
+    """Raise :class:`ConfigError` unless ``timeout`` is positive and ``max_retry_wait`` and
+    ``max_retries`` are not negative."""
+    if settings.max_retry_wait < 0 or settings.max_retries < 0 or settings.timeout <= 0:
+        raise ConfigError(f"{where}: timeout must be positive, max_retry_wait and max_retries not negative")
+
+
+def looks_like_url(text: str) -> bool:
+    """Whether ``text`` starts like an ``http(s)://host`` URL."""
+    return re.match(r"https?://[^/\s]+", text) is not None
+
+
+def parse_owner_map(entries: Sequence[str], where: str, *, user: str = "id", key: str = "assignees") -> dict[str, str]:
+    """``"owner=user"`` entries as a map from an action's owner to a tracker user.
+
+    ``user`` names the value in the error (``"login"``, ``"userId"``); ``key`` is the
+    setting's name. Raises :class:`ConfigError` naming the entry when one is malformed.
+    """
+    mapping: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        owner, sep, value = entry.partition("=")
+        if not sep or not owner.strip() or not value.strip():
+            raise ConfigError(f'{where} {key}[{i}]: expected "owner={user}", got {entry!r}')
+        mapping[owner.strip()] = value.strip()
+    return mapping
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SinkBase:
+    """A base for tracker sinks: injectable ``sleep`` and ``clock`` (so tests never wait
+    for real) and the sink's settings table read in :meth:`configured`.
+
+    Set ``name`` (also the settings table) and ``required`` (the keys a configuration
+    needs, as words for the error, e.g. ``"repo and token"``).
+    """
+
+    name: str
+    required: str
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._sleep = sleep
+        self._clock = clock
+
+    def configured(self, config: Config) -> tuple[Any, str]:
+        """The validated settings of ``[plugins.<name>]`` and where they are (for messages);
+        raises :class:`ConfigError` when the table is not configured."""
+        settings = config.settings_for(self.name)
+        where = f"{config.label}: [plugins.{self.name}]"
+        if settings is None:
+            raise ConfigError(f"{where} is not configured: {self.required} are required")
+        return settings, where
+
+
+# --- ticket content -----------------------------------------------------------------------
+
+
+def priority_rank(action: ActionItem) -> int | None:
+    """The priority rank of the action's score: 1 (most urgent) to
+    ``len(PRIORITY_THRESHOLDS) + 1``, or ``None`` when it has no score."""
+    if action.score is None:
+        return None
+    for rank, threshold in enumerate(PRIORITY_THRESHOLDS, start=1):
+        if action.score.value >= threshold:
+            return rank
+    return len(PRIORITY_THRESHOLDS) + 1
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (whitespace runs become one space), cut to ``limit``
+    characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def action_factors(action: ActionItem, retro: Retro) -> list[Factor]:
+    """The retro's factors the action answers, in the action's order."""
+    by_key = {factor.key: factor for factor in retro.factors}
+    return [by_key[key] for key in action.factors if key in by_key]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text in a ticket line.
+
+    ``kind``: ``"text"`` (from the retro: the markup escapes it), ``"raw"`` (written as
+    is: fixed words, times, numbers), ``"strong"`` (escaped, emphasised), ``"code"`` (an
+    id, as code) or ``"link"`` (escaped text linking to ``url``).
+    """
+
+    text: str
+    kind: Literal["text", "raw", "strong", "code", "link"] = "text"
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of a section: a paragraph (``depth`` 0) or a list item (1, nested: 2)."""
+
+    spans: tuple[Span, ...]
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of a ticket's description."""
+
+    title: str
+    lines: tuple[Line, ...]
+
+
+def _raw(text: str) -> Span:
+    return Span(text, "raw")
+
+
+def ticket_sections(draft: TicketDraft, *, priority: str | None = None) -> list[Section]:
+    """What every sink's ticket says, independent of markup: the change, the factors it
+    answers with their evidence (at most :data:`EVIDENCE_LIMIT` events each), how to verify
+    it, the score and why, the details (category, effort, owner, due date), and links to
+    the incident and the retro.
+
+    ``priority``: the tracker's name for the action's priority, to lead the priority line
+    with; without it the line starts with "Score".
+    """
+    action, retro = draft.action, draft.retro
+    incident = retro.incident
+    sections = [Section("The change", (Line((Span(action.change or action.title),)),))]
+    factors = action_factors(action, retro)
+    if factors:
+        events = retro.timeline.by_id()
+        lines: list[Line] = []
+        for factor in factors:
+            lines.append(
+                Line((Span(factor.title, "strong"), _raw(f" ({factor.layer}): "), Span(factor.explanation)), depth=1)
+            )
+            for event_id in factor.evidence[:EVIDENCE_LIMIT]:
+                event = events.get(event_id)
+                if event is None:
+                    lines.append(Line((_raw("evidence "), Span(event_id, "code")), depth=2))
+                    continue
+                spans = [_raw(f"{format_timestamp(event.at)} — "), Span(event.summary)]
+                if event.link:
+                    spans += [_raw(" ("), Span("source", "link", event.link), _raw(")")]
+                lines.append(Line(tuple(spans), depth=2))
+            if len(factor.evidence) > EVIDENCE_LIMIT:
+                lines.append(Line((_raw(f"and {len(factor.evidence) - EVIDENCE_LIMIT} more events"),), depth=2))
+        sections.append(Section("Why: the conditions it answers", tuple(lines)))
+    if action.verify is not None:
+        verify = action.verify
+        spans = [Span(verify.metric)]
+        if verify.service:
+            spans += [_raw(" on "), Span(verify.service)]
+        if verify.target:
+            spans += [_raw(": target "), Span(verify.target)]
+        sections.append(Section("How to verify", (Line(tuple(spans)),)))
+    if action.score is not None:
+        score = action.score
+        lead = (
+            [Span(priority, "strong"), _raw(f" — score {score.value:g} (")]
+            if priority
+            else [_raw(f"Score {score.value:g} (")]
+        )
+        spans = [*lead, Span(score.model), _raw("): "), Span(score.explanation)]
+        sections.append(Section("Priority", (Line(tuple(spans)),)))
+    facts: list[Line] = []
+    if action.category is not None:
+        facts.append(Line((_raw(f"Category: {action.category}"),), depth=1))
+    if action.effort is not None:
+        facts.append(Line((_raw(f"Effort: {action.effort}"),), depth=1))
+    if action.owner:
+        facts.append(Line((_raw("Owner: "), Span(action.owner)), depth=1))
+    if action.due is not None:
+        facts.append(Line((_raw(f"Due: {action.due.isoformat()}"),), depth=1))
+    if facts:
+        sections.append(Section("Details", tuple(facts)))
+    name = f"Incident {incident.id}" + (f": {incident.title}" if incident.title else "")
+    links = [Line((Span(name, "link", incident.links[0]) if incident.links else Span(name),), depth=1)]
+    if draft.retro_url:
+        links.append(Line((Span("Retrospective", "link", draft.retro_url),), depth=1))
+    sections.append(Section("Links", tuple(links)))
+    return sections
+
+
+class Markup:
+    """How a tracker writes rich text; :func:`render_sections` calls these.
+
+    Subclass it for a markup language; :data:`MARKDOWN` is GitHub-flavoured Markdown.
+    """
+
+    def escape(self, text: str) -> str:
+        """Text from the retro, escaped so it cannot turn into markup."""
+        raise NotImplementedError
+
+    def strong(self, escaped: str) -> str:
+        raise NotImplementedError
+
+    def code(self, text: str) -> str:
+        raise NotImplementedError
+
+    def link(self, escaped: str, url: str) -> str:
+        raise NotImplementedError
+
+    def heading(self, title: str) -> list[str]:
+        """The lines that open a section."""
+        raise NotImplementedError
+
+    def item(self, text: str, depth: int) -> str:
+        """A line at ``depth``: 0 a paragraph, 1 a list item, 2 a nested one."""
+        raise NotImplementedError
+
+    def span(self, span: Span) -> str:
+        if span.kind == "raw":
+            return span.text
+        if span.kind == "code":
+            return self.code(span.text)
+        if span.kind == "strong":
+            return self.strong(self.escape(span.text))
+        if span.kind == "link":
+            return self.link(self.escape(span.text), span.url)
+        return self.escape(span.text)
+
+
+def render_sections(sections: Sequence[Section], markup: Markup) -> list[str]:
+    """The lines of ``sections`` in ``markup``, each section followed by a blank line."""
+    lines: list[str] = []
+    for section in sections:
+        lines += markup.heading(section.title)
+        lines += [markup.item("".join(markup.span(s) for s in line.spans), line.depth) for line in section.lines]
+        lines.append("")
+    return lines
+
+
+class _Markdown(Markup):
+    _SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+    def escape(self, text: str) -> str:
+        """Markdown and HTML characters escaped, whitespace runs made one space (so retro
+        text can neither become markup nor close an HTML comment)."""
+        return self._SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+    def strong(self, escaped: str) -> str:
+        return f"**{escaped}**"
+
+    def code(self, text: str) -> str:
+        return f"`{text}`"
+
+    def link(self, escaped: str, url: str) -> str:
+        return f"[{escaped}](<{url}>)"
+
+    def heading(self, title: str) -> list[str]:
+        return [f"### {title}", ""]
+
+    def item(self, text: str, depth: int) -> str:
+        return "  " * (depth - 1) + "- " + text if depth else text
+
+
+#: GitHub-flavoured Markdown (GitHub, Linear).
+MARKDOWN: Markup = _Markdown()

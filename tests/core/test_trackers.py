@@ -1,0 +1,343 @@
+"""retroflow.trackers: what the tracker sinks share, without any HTTP client."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import attrs
+import pytest
+
+from retroflow import ActionItem, ConfigError, Factor, Retro, Score, TicketDraft, Timeline, TrackerError, Verification
+from retroflow.testing import make_config, make_event, make_incident, make_plugins
+from retroflow.trackers import (
+    MARKDOWN,
+    PRIORITY_THRESHOLDS,
+    RetryBudget,
+    SinkBase,
+    Span,
+    backoff,
+    certainly_not_sent,
+    check_request_settings,
+    describe,
+    json_or_none,
+    looks_like_url,
+    not_sent_after,
+    one_line,
+    parse_owner_map,
+    priority_rank,
+    rate_limit_error,
+    render_sections,
+    retry_after_seconds,
+    ticket_sections,
+    timestamp_or_none,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_the_core_module_needs_no_http_client() -> None:
+    source = Path(__file__).parents[2] / "src" / "retroflow" / "trackers.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"requests", "urllib3", "httpx", "jira"}, imported
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def test_retry_after_reads_seconds_and_http_dates_and_never_goes_negative() -> None:
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(" 1.5 ") == 1.5
+    assert retry_after_seconds("-3") == 0.0
+    assert retry_after_seconds("Wed, 25 Nov 2026 12:00:30 GMT", lambda: NOW) == 30.0
+    assert retry_after_seconds("Wed, 25 Nov 2026 11:00:00 GMT", lambda: NOW) == 0.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("  ") is None
+    assert retry_after_seconds("soon") is None
+
+
+def test_backoff_doubles_from_one_second() -> None:
+    assert [backoff(n) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
+
+
+@attrs.frozen
+class _Requests:
+    timeout: float = 30.0
+    max_retry_wait: float = 10.0
+    max_retries: int = 2
+
+
+def test_the_retry_budget_bounds_retries_and_seconds() -> None:
+    slept: list[float] = []
+    budget = RetryBudget(_Requests(), slept.append)
+    assert not budget.exceeded(10.0)
+    assert budget.exceeded(10.5)
+    budget.spend(4.0)
+    budget.spend(4.0)
+    assert slept == [4.0, 4.0] and budget.attempt == 2 and budget.waited == 8.0
+    assert budget.exceeded(0.0)  # max_retries reached
+    assert rate_limit_error("Acme", "acme", "create", 12, 10) == (
+        "Acme is rate limiting (create): asked to wait 12 s, over the 10 s budget ([plugins.acme] max_retry_wait)"
+    )
+
+
+# --- transport failures ---------------------------------------------------------------------
+# Stand-ins named like requests' and urllib3's classes (the core recognises them by name).
+
+
+class RequestException(OSError):
+    pass
+
+
+class ConnectionError(RequestException):
+    pass
+
+
+class Timeout(RequestException):
+    pass
+
+
+class ConnectTimeout(ConnectionError, Timeout):
+    pass
+
+
+class ReadTimeout(Timeout):
+    pass
+
+
+class NewConnectionError(Exception):
+    pass
+
+
+class NameResolutionError(NewConnectionError):
+    pass
+
+
+class MaxRetryError(Exception):
+    def __init__(self, reason: Exception) -> None:
+        super().__init__("https://user:secret@example.com/path?token=abc")
+        self.reason = reason
+
+
+def _refused() -> ConnectionError:
+    return ConnectionError(
+        MaxRetryError(NewConnectionError("Failed to establish a new connection: Connection refused"))
+    )
+
+
+def test_failures_before_sending_are_certain_the_rest_ambiguous() -> None:
+    assert certainly_not_sent(ConnectTimeout())
+    assert certainly_not_sent(_refused())
+    assert not certainly_not_sent(ReadTimeout())
+    assert not certainly_not_sent(ConnectionError("Connection aborted: RemoteDisconnected"))
+    assert not certainly_not_sent(RequestException())
+    assert not certainly_not_sent(ValueError())
+
+
+def test_a_new_connection_error_is_found_through_causes_and_contexts() -> None:
+    outer = ConnectionError("wrapped")
+    outer.__cause__ = MaxRetryError(NameResolutionError("no such host"))
+    assert certainly_not_sent(outer)
+    assert describe(outer) == "cannot resolve the host"
+
+
+def test_describe_says_what_happened_without_urls_or_secrets() -> None:
+    cases = {
+        ConnectTimeout("https://x/?token=abc"): "connect timeout",
+        ReadTimeout("https://x/?token=abc"): "read timeout",
+        _refused(): "connection refused",
+        ConnectionError(MaxRetryError(NewConnectionError("network unreachable"))): "cannot connect",
+        ConnectionError("https://x/?token=abc dropped"): "connection lost",
+        RequestException("Bearer abc"): "RequestException",
+    }
+    for exc, words in cases.items():
+        assert describe(exc) == words
+        assert "abc" not in describe(exc) and "secret" not in describe(exc)
+
+
+def test_drafts_not_sent_after_a_failure_carry_its_wait() -> None:
+    error = not_sent_after(TrackerError("rate limited", retry_after=30.0))
+    assert str(error) == "not sent after an earlier failure: rate limited"
+    assert error.retry_after == 30.0 and not error.ambiguous
+
+
+# --- reading answers ------------------------------------------------------------------------
+
+
+class _Answer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.text)
+
+
+def test_json_or_none_and_timestamp_or_none() -> None:
+    assert json_or_none(_Answer('{"a": 1}')) == {"a": 1}
+    assert json_or_none(_Answer("")) is None
+    assert json_or_none(_Answer("<html>")) is None
+    assert timestamp_or_none("2026-11-25T12:00:00Z") == NOW
+    assert timestamp_or_none("yesterday") is None
+    assert timestamp_or_none(None) is None
+    assert timestamp_or_none("") is None
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def test_owner_maps_are_trimmed_and_malformed_entries_named() -> None:
+    assert parse_owner_map([" alice = a1 ", "bob=b2"], "x.toml: [plugins.t]") == {"alice": "a1", "bob": "b2"}
+    for bad in ("alice", "=a1", "alice=", " = "):
+        with pytest.raises(ConfigError) as info:
+            parse_owner_map(["ok=1", bad], "x.toml: [plugins.t]", user="login")
+        assert str(info.value) == f'x.toml: [plugins.t] assignees[1]: expected "owner=login", got {bad!r}'
+
+
+def test_request_settings_and_urls_are_checked() -> None:
+    check_request_settings(_Requests(max_retry_wait=0, max_retries=0), "w")
+    for bad in (_Requests(timeout=0), _Requests(max_retry_wait=-1), _Requests(max_retries=-1)):
+        with pytest.raises(ConfigError, match=r"^w: timeout must be positive"):
+            check_request_settings(bad, "w")
+    assert looks_like_url("https://example.atlassian.net")
+    assert looks_like_url("http://localhost:8080/graphql")
+    assert not looks_like_url("example.com")
+    assert not looks_like_url("https:// spaced")
+
+
+@attrs.frozen
+class _Settings:
+    repo: str
+
+
+class _Sink(SinkBase):
+    name = "acme"
+    required = "repo"
+
+
+class _Plugin:
+    from retroflow import hookimpl
+
+    @hookimpl
+    def retroflow_register_settings(self, register: object) -> None:
+        register("acme", _Settings)  # type: ignore[operator]
+
+
+def test_a_sink_reads_its_table_or_says_it_is_not_configured() -> None:
+    plugins = make_plugins(_Plugin(), default_plugins=False)
+    settings, where = _Sink().configured(make_config('[plugins.acme]\nrepo = "a/b"\n', plugins=plugins))
+    assert settings == _Settings(repo="a/b") and where.endswith("retroflow.toml: [plugins.acme]")
+    with pytest.raises(ConfigError, match=r"\[plugins.acme\] is not configured: repo are required"):
+        _Sink().configured(make_config("", plugins=plugins))
+    slept: list[float] = []
+    sink = _Sink(sleep=slept.append, clock=lambda: NOW)
+    sink._sleep(1.0)
+    assert slept == [1.0] and sink._clock() == NOW
+
+
+# --- ticket content -------------------------------------------------------------------------
+
+
+def _action(score: float | None = 4.5, **fields: object) -> ActionItem:
+    values: dict[str, object] = {
+        "id": "act001",
+        "title": "Gate deploys",
+        "score": None if score is None else Score(model="impact-math", value=score, explanation="f × i ÷ e"),
+    }
+    values.update(fields)
+    return ActionItem(**values)  # type: ignore[arg-type]
+
+
+def test_priority_ranks_follow_the_thresholds() -> None:
+    assert PRIORITY_THRESHOLDS == (6.0, 3.0, 1.5)
+    ranks = {value: priority_rank(_action(value)) for value in (9, 6.0, 5.99, 3.0, 2.9, 1.5, 1.49, 0.33)}
+    assert ranks == {9: 1, 6.0: 1, 5.99: 2, 3.0: 2, 2.9: 3, 1.5: 3, 1.49: 4, 0.33: 4}
+    assert priority_rank(_action(None)) is None
+
+
+def test_one_line_flattens_and_cuts_with_an_ellipsis() -> None:
+    assert one_line("  a \n b\tc ", 10) == "a b c"
+    assert one_line("x" * 12, 10) == "x" * 9 + "…"
+    assert len(one_line("x" * 300, 255)) == 255
+
+
+def _draft(**action_fields: object) -> TicketDraft:
+    deploy = make_event("deploy", -6, summary="Deploy *v2*", link="https://ci.example.com/1")
+    signal = make_event("signal", 0, summary="timeouts")
+    factor = Factor(
+        key="f", layer="technical", title="A [change]", explanation="landed 6 min before", evidence=(deploy.id, "gone")
+    )
+    fields: dict[str, object] = {
+        "change": "Canary first",
+        "factors": ("f", "unknown"),
+        "verify": Verification(metric="bad deploys", service="checkout", target="0"),
+        "category": "automate a decision",
+        "effort": "medium",
+        "owner": "alice",
+        "due": date(2026, 12, 15),
+    }
+    fields.update(action_fields)
+    action = _action(**fields)
+    incident = make_incident(id="CHK-1", title="Checkout", links=("https://pd.example.com/CHK-1",))
+    retro = Retro(
+        incident=incident, timeline=Timeline.from_events([deploy, signal]), factors=(factor,), actions=(action,)
+    )
+    return TicketDraft(key="k-1", action=action, retro=retro, retro_url="https://retros.example.com/CHK-1")
+
+
+def test_ticket_sections_say_the_same_whatever_the_markup() -> None:
+    sections = ticket_sections(_draft())
+    assert [s.title for s in sections] == [
+        "The change",
+        "Why: the conditions it answers",
+        "How to verify",
+        "Priority",
+        "Details",
+        "Links",
+    ]
+    why = sections[1].lines
+    assert [line.depth for line in why] == [1, 2, 2]
+    assert why[0].spans[0] == Span("A [change]", "strong")
+    assert Span("source", "link", "https://ci.example.com/1") in why[1].spans
+    assert why[2].spans[-1] == Span("gone", "code")  # evidence the timeline does not have
+    assert sections[3].lines[0].spans[0].text == "Score 4.5 ("
+    named = ticket_sections(_draft(), priority="high")
+    assert named[3].lines[0].spans[:2] == (Span("high", "strong"), Span(" — score 4.5 (", "raw"))
+
+
+def test_ticket_sections_leave_out_what_the_action_does_not_say() -> None:
+    draft = _draft(factors=(), verify=None, score=None, category=None, effort=None, owner=None, due=None)
+    assert [s.title for s in ticket_sections(draft)] == ["The change", "Links"]
+
+
+def test_evidence_is_listed_up_to_the_limit_and_the_rest_counted() -> None:
+    events = [make_event("signal", i) for i in range(13)]
+    factor = Factor(key="f", layer="technical", title="t", explanation="e", evidence=tuple(e.id for e in events))
+    action = _action(factors=("f",))
+    retro = Retro(incident=make_incident(), timeline=Timeline.from_events(events), factors=(factor,), actions=(action,))
+    (_, why, *_) = ticket_sections(TicketDraft(key="k", action=action, retro=retro, retro_url=None))
+    assert len(why.lines) == 1 + 10 + 1
+    assert why.lines[-1].spans[0].text == "and 3 more events"
+
+
+def test_markdown_escapes_retro_text_so_it_cannot_become_markup() -> None:
+    text = "\n".join(render_sections(ticket_sections(_draft(), priority="high"), MARKDOWN))
+    assert text.startswith("### The change\n\nCanary first\n\n### Why: the conditions it answers\n\n")
+    assert "- **A \\[change\\]** (technical): landed 6 min before" in text
+    assert "  - evidence `gone`" in text
+    assert "Deploy \\*v2\\* ([source](<https://ci.example.com/1>))" in text
+    assert "bad deploys on checkout: target 0" in text
+    assert "**high** — score 4.5 (impact-math): f × i ÷ e" in text
+    assert "- Due: 2026-12-15" in text
+    assert text.endswith(
+        "### Links\n\n- [Incident CHK-1: Checkout](<https://pd.example.com/CHK-1>)\n"
+        "- [Retrospective](<https://retros.example.com/CHK-1>)\n"
+    )
+    assert MARKDOWN.escape("a <!-- b -->\n  c") == "a \\<!-- b --\\> c"
