@@ -9,7 +9,6 @@ API's index trails by minutes) and matches the body marker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,9 +16,23 @@ from typing import TYPE_CHECKING, Any
 import requests
 import structlog
 
-from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError, parse_timestamp
+from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
+from retroflow.trackers import (
+    ERROR_TEXT_LIMIT,
+    RetryBudget,
+    backoff,
+    certainly_not_sent,
+    check_request_settings,
+    describe,
+    json_or_none,
+    looks_like_url,
+    not_sent_after,
+    parse_owner_map,
+    rate_limit_error,
+    retry_after_seconds,
+    timestamp_or_none,
+)
 from retroflow_github import _text
-from retroflow_github._http import backoff, certainly_not_sent, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from retroflow_github import GitHubSettings
@@ -29,7 +42,6 @@ log = structlog.get_logger(__name__)
 SINK = "github"
 API_VERSION = "2022-11-28"
 PAGE_SIZE = 100
-_ERROR_TEXT_LIMIT = 300
 #: Failures that say nothing about one draft in particular: the next draft would fail too.
 _WHOLE_CALL_STATUSES = frozenset({401, 403, 404, 410})
 
@@ -67,13 +79,12 @@ class GitHubClient:
             raise ConfigError(f'{where} repo: expected "owner/name", got {settings.repo!r}')
         self._repo_path = f"/repos/{owner}/{name}"
         self._api = settings.api_url.rstrip("/")
-        if not re.match(r"https?://[^/\s]+", self._api):
+        if not looks_like_url(self._api):
             raise ConfigError(f"{where} api_url: expected a URL like https://api.github.com")
         if not settings.marker_label.strip():
             raise ConfigError(f"{where} marker_label: must not be empty")
-        if settings.max_retry_wait < 0 or settings.max_retries < 0 or settings.timeout <= 0:
-            raise ConfigError(f"{where}: timeout must be positive, max_retry_wait and max_retries not negative")
-        self._assignees = _parse_assignees(settings.assignees, where)
+        check_request_settings(settings, where)
+        self._assignees = parse_owner_map(settings.assignees, where, user="login")
         self._session = session or requests.Session()
         self._session.headers.update(
             {
@@ -96,8 +107,7 @@ class GitHubClient:
         body: Mapping[str, Any] | None = None,
     ) -> requests.Response:
         """Send one request; wait out rate limits within the budget; map failures."""
-        waited = 0.0
-        attempt = 0
+        budget = RetryBudget(self.settings, self._sleep)
         while True:
             try:
                 response = self._session.request(method, url, params=params, json=body, timeout=self.settings.timeout)
@@ -111,20 +121,17 @@ class GitHubClient:
                 ) from None
             if response.ok:
                 return response
-            wait = self._rate_limit_wait(response, attempt)
+            wait = self._rate_limit_wait(response, budget.attempt)
             if wait is None:
                 raise self._http_error(response, what)
-            if attempt >= self.settings.max_retries or waited + wait > self.settings.max_retry_wait:
+            if budget.exceeded(wait):
                 raise _Failure(
-                    f"GitHub is rate limiting ({what}): asked to wait {wait:g} s, over the "
-                    f"{self.settings.max_retry_wait:g} s budget ([plugins.github] max_retry_wait)",
+                    rate_limit_error("GitHub", SINK, what, wait, self.settings.max_retry_wait),
                     status=429,
                     retry_after=wait,
                 )
-            log.warning("github rate limited", what=what, wait=wait, attempt=attempt + 1)
-            self._sleep(wait)
-            waited += wait
-            attempt += 1
+            log.warning("github rate limited", what=what, wait=wait, attempt=budget.attempt + 1)
+            budget.spend(wait)
 
     def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float | None:
         """Seconds to wait when ``response`` is a rate limit (primary or secondary), else None.
@@ -199,7 +206,7 @@ class GitHubClient:
         stop: _Failure | None = None
         for index, draft in enumerate(drafts):
             if stop is not None:
-                results.append(TrackerError(f"not sent after an earlier failure: {stop}", retry_after=stop.retry_after))
+                results.append(not_sent_after(stop))
                 continue
             try:
                 response = self._request(
@@ -217,7 +224,7 @@ class GitHubClient:
                 if failure.whole_call or failure.ambiguous:
                     stop = failure  # the next request would most likely fail the same way
                 continue
-            issue = _json(response)
+            issue = json_or_none(response)
             if not isinstance(issue, dict) or "number" not in issue:
                 # GitHub said 201 but the answer cannot be read: the issue may well exist.
                 unreadable = f"GitHub answered HTTP {response.status_code} with an unreadable issue"
@@ -251,7 +258,7 @@ class GitHubClient:
         }
         while url is not None:
             response = self._request("GET", url, what="list issues", params=params)
-            page = _json(response)
+            page = json_or_none(response)
             if not isinstance(page, list):
                 raise TrackerError(f"GitHub answered the issue list with HTTP {response.status_code} and no list")
             for issue in page:
@@ -266,7 +273,7 @@ class GitHubClient:
         for ref in refs:
             url = f"{self._api}{self._repo_path}/issues/{ref.external_id}"
             try:
-                issue = _json(self._request("GET", url, what=f"read issue #{ref.external_id}"))
+                issue = json_or_none(self._request("GET", url, what=f"read issue #{ref.external_id}"))
             except _Failure as exc:
                 if exc.status not in (404, 410) or not self._repo_visible():
                     raise TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after) from None
@@ -299,33 +306,7 @@ class GitHubClient:
             # labelled in progress: GitHub's issue gives no time of that change; updated_at
             # is the closest bound.
             changed = issue.get("created_at") if reason is None and state == "open" else issue.get("updated_at")
-        return TicketStatus(ref=ref, state=state, changed_at=_time(changed))
-
-
-def _parse_assignees(entries: Sequence[str], where: str) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for i, entry in enumerate(entries):
-        owner, sep, login = entry.partition("=")
-        if not sep or not owner.strip() or not login.strip():
-            raise ConfigError(f'{where} assignees[{i}]: expected "owner=login", got {entry!r}')
-        mapping[owner.strip()] = login.strip()
-    return mapping
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+        return TicketStatus(ref=ref, state=state, changed_at=timestamp_or_none(changed))
 
 
 def _error_text(response: requests.Response) -> str:
@@ -342,4 +323,4 @@ def _error_text(response: requests.Response) -> str:
             parts.append(str(error.get("message") or f"{error.get('field')} {error.get('code')}".strip()))
         else:
             parts.append(str(error))
-    return "; ".join(parts)[:_ERROR_TEXT_LIMIT]
+    return "; ".join(parts)[:ERROR_TEXT_LIMIT]

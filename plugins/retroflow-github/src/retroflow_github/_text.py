@@ -1,34 +1,27 @@
-"""What a GitHub issue says about an action: title and Markdown body with the key marker."""
+"""What a GitHub issue says about an action: title and Markdown body with the key marker.
+
+The content is :func:`retroflow.trackers.ticket_sections`, as every sink's; this module adds
+GitHub's title limit, priority names and the hidden key marker.
+"""
 
 from __future__ import annotations
 
-import re
-
-from retroflow import ActionItem, Factor, Retro, TicketDraft, format_timestamp
+from retroflow import ActionItem, TicketDraft
+from retroflow.trackers import MARKDOWN, one_line, priority_rank, render_sections, ticket_sections
 
 #: GitHub refuses titles longer than 256 characters.
 TITLE_LIMIT = 256
-#: Evidence events listed per factor (the rest are counted).
-EVIDENCE_LIMIT = 10
-#: Score thresholds (``impact-math`` values run from about 0.33 to 9), same as the other sinks.
-PRIORITY_THRESHOLDS: tuple[tuple[float, str], ...] = ((6.0, "highest"), (3.0, "high"), (1.5, "medium"))
-LOWEST_PRIORITY = "low"
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+#: Priority names shown in the body, by :func:`retroflow.trackers.priority_rank`.
+PRIORITY_NAMES = ("highest", "high", "medium", "low")
 
 
 def title(action: ActionItem) -> str:
-    text = " ".join(action.title.split())
-    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
+    return one_line(action.title, TITLE_LIMIT)
 
 
 def priority_name(action: ActionItem) -> str | None:
-    if action.score is None:
-        return None
-    for threshold, name in PRIORITY_THRESHOLDS:
-        if action.score.value >= threshold:
-            return name
-    return LOWEST_PRIORITY
+    rank = priority_rank(action)
+    return None if rank is None else PRIORITY_NAMES[rank - 1]
 
 
 def marker(key: str) -> str:
@@ -40,71 +33,11 @@ def has_marker(body: object, key: str) -> bool:
     return isinstance(body, str) and marker(key) in body
 
 
-def _plain(text: str) -> str:
-    """Text with Markdown and HTML characters escaped, so action text cannot become markup
-    (or close the key marker's comment)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-def _link(text: str, url: str) -> str:
-    return f"[{_plain(text)}](<{url}>)"
-
-
-def _factors(action: ActionItem, retro: Retro) -> list[Factor]:
-    by_key = {factor.key: factor for factor in retro.factors}
-    return [by_key[key] for key in action.factors if key in by_key]
-
-
 def body(draft: TicketDraft) -> str:
     """The change, the factors it answers with their evidence, how to verify it, the score
-    and why, links to the incident and the retro, and the key marker."""
-    action, retro = draft.action, draft.retro
-    incident = retro.incident
-    lines: list[str] = ["### The change", "", _plain(action.change or action.title), ""]
-    factors = _factors(action, retro)
-    if factors:
-        events = retro.timeline.by_id()
-        lines += ["### Why: the conditions it answers", ""]
-        for factor in factors:
-            lines.append(f"- **{_plain(factor.title)}** ({factor.layer}): {_plain(factor.explanation)}")
-            for event_id in factor.evidence[:EVIDENCE_LIMIT]:
-                event = events.get(event_id)
-                if event is None:
-                    lines.append(f"  - evidence `{event_id}`")
-                    continue
-                text = f"{format_timestamp(event.at)} — {_plain(event.summary)}"
-                lines.append(f"  - {text} ({_link('source', event.link)})" if event.link else f"  - {text}")
-            if len(factor.evidence) > EVIDENCE_LIMIT:
-                lines.append(f"  - and {len(factor.evidence) - EVIDENCE_LIMIT} more events")
-        lines.append("")
-    if action.verify is not None:
-        verify = action.verify
-        service = f" on {_plain(verify.service)}" if verify.service else ""
-        target = f": target {_plain(verify.target)}" if verify.target else ""
-        lines += ["### How to verify", "", f"{_plain(verify.metric)}{service}{target}", ""]
-    if action.score is not None:
-        score = action.score
-        lines += [
-            "### Priority",
-            "",
-            f"**{priority_name(action)}** — score {score.value:g} ({_plain(score.model)}): {_plain(score.explanation)}",
-            "",
-        ]
-    facts = []
-    if action.category is not None:
-        facts.append(f"- Category: {action.category}")
-    if action.effort is not None:
-        facts.append(f"- Effort: {action.effort}")
-    if action.owner:
-        facts.append(f"- Owner: {_plain(action.owner)}")
-    if action.due is not None:
-        facts.append(f"- Due: {action.due.isoformat()}")
-    if facts:
-        lines += ["### Details", "", *facts, ""]
-    lines += ["### Links", ""]
-    name = f"Incident {incident.id}" + (f": {incident.title}" if incident.title else "")
-    lines.append(f"- {_link(name, incident.links[0])}" if incident.links else f"- {_plain(name)}")
-    if draft.retro_url:
-        lines.append(f"- {_link('Retrospective', draft.retro_url)}")
-    lines += ["", f"_Exported by retroflow (action `{action.id}`, export key `{draft.key}`)._", marker(draft.key)]
+    and why, links to the incident and the retro, and the key marker. Retro text is escaped
+    (:data:`retroflow.trackers.MARKDOWN`), so it cannot become markup or close the marker's
+    comment."""
+    lines = render_sections(ticket_sections(draft, priority=priority_name(draft.action)), MARKDOWN)
+    lines += [f"_Exported by retroflow (action `{draft.action.id}`, export key `{draft.key}`)._", marker(draft.key)]
     return "\n".join(lines)

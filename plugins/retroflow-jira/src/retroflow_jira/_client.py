@@ -27,8 +27,21 @@ from jira import JIRA, JIRAError
 from jira.resilientsession import parse_error_msg
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
+from retroflow.trackers import (
+    ERROR_TEXT_LIMIT,
+    RetryBudget,
+    backoff,
+    certainly_not_sent,
+    check_request_settings,
+    describe,
+    json_or_none,
+    looks_like_url,
+    not_sent_after,
+    parse_owner_map,
+    rate_limit_error,
+    retry_after_seconds,
+)
 from retroflow_jira import _text
-from retroflow_jira._http import backoff, certainly_not_sent, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from retroflow_jira import JiraSettings
@@ -40,7 +53,6 @@ BULK_LIMIT = 50
 #: Most ids Jira reconciles (read-after-write) in one search.
 RECONCILE_LIMIT = 50
 STATUS_FIELDS = "status,resolution,statuscategorychangedate,resolutiondate,updated"
-_ERROR_TEXT_LIMIT = 300
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -84,16 +96,15 @@ class JiraClient:
         self._sleep = sleep
         self._clock = clock
         self._base = settings.url.rstrip("/")
-        if not re.match(r"https?://[^/\s]+", self._base):
+        if not looks_like_url(self._base):
             raise ConfigError(f"{where} url: expected the site's base URL like https://example.atlassian.net")
         if not settings.project.strip():
             raise ConfigError(f"{where} project: expected a project key like OPS")
         self._cloud = settings.deployment == "cloud"
         if self._cloud and not settings.email:
             raise ConfigError(f'{where} email: required with deployment = "cloud" (the account of the API token)')
-        if settings.max_retry_wait < 0 or settings.max_retries < 0 or settings.timeout <= 0:
-            raise ConfigError(f"{where}: timeout must be positive, max_retry_wait and max_retries not negative")
-        self._assignees = self._parse_assignees(settings.assignees)
+        check_request_settings(settings, where)
+        self._assignees = parse_owner_map(settings.assignees, where, user="accountId")
         auth: dict[str, Any] = (
             {"basic_auth": (settings.email, settings.token.reveal())}
             if self._cloud
@@ -107,15 +118,6 @@ class JiraClient:
             timeout=settings.timeout,
             **auth,
         )
-
-    def _parse_assignees(self, entries: Sequence[str]) -> dict[str, str]:
-        mapping: dict[str, str] = {}
-        for i, entry in enumerate(entries):
-            owner, sep, user = entry.partition("=")
-            if not sep or not owner.strip() or not user.strip():
-                raise ConfigError(f'{self._where} assignees[{i}]: expected "owner=accountId", got {entry!r}')
-            mapping[owner.strip()] = user.strip()
-        return mapping
 
     # --- requests ---------------------------------------------------------------------
 
@@ -137,8 +139,7 @@ class JiraClient:
         Returns the status and the decoded JSON (``None`` for an empty body). Statuses in
         ``accept`` are returned instead of raised.
         """
-        waited = 0.0
-        attempt = 0
+        budget = RetryBudget(self.settings, self._sleep)
         data = json.dumps(body) if body is not None else None
         while True:
             # Failures are raised outside the ``except`` blocks, so the library's exception
@@ -161,24 +162,20 @@ class JiraClient:
             if transport is not None:
                 raise transport
             if status is None:
-                return response.status_code, _json(response)
+                return response.status_code, json_or_none(response)
             if failed is not None and status in accept:
-                return status, _json(failed)
+                return status, json_or_none(failed)
             retry_after = failed.headers.get("Retry-After") if failed is not None else None
             # 429 always; 503 with Retry-After only for reads (a create may have gone through).
             if status == 429 or (status == 503 and retry_after and method == "GET"):
                 delay = retry_after_seconds(retry_after, self._clock)
-                wait = delay if delay is not None else backoff(attempt)
-                if attempt >= self.settings.max_retries or waited + wait > self.settings.max_retry_wait:
+                wait = delay if delay is not None else backoff(budget.attempt)
+                if budget.exceeded(wait):
                     raise TrackerError(
-                        f"Jira is rate limiting ({what}): asked to wait {wait:g} s, over the "
-                        f"{self.settings.max_retry_wait:g} s budget ([plugins.jira] max_retry_wait)",
-                        retry_after=wait,
+                        rate_limit_error("Jira", SINK, what, wait, self.settings.max_retry_wait), retry_after=wait
                     )
-                log.warning("jira rate limited", what=what, status=status, wait=wait, attempt=attempt + 1)
-                self._sleep(wait)
-                waited += wait
-                attempt += 1
+                log.warning("jira rate limited", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
+                budget.spend(wait)
                 continue
             raise self._http_error(status, failed, what)
 
@@ -244,7 +241,7 @@ class JiraClient:
         failure: TrackerError | None = None
         for chunk in _chunks(drafts, BULK_LIMIT):
             if failure is not None:
-                results.extend(_not_sent(failure) for _ in chunk)
+                results.extend(not_sent_after(failure) for _ in chunk)
                 continue
             try:
                 results.extend(self._create_chunk(chunk))
@@ -400,19 +397,6 @@ class JiraClient:
         return TicketStatus(ref=ref, state=state, changed_at=changed)
 
 
-def _not_sent(cause: TrackerError) -> TrackerError:
-    return TrackerError(f"not sent after an earlier failure: {cause}", retry_after=cause.retry_after)
-
-
-def _json(response: requests.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _error_text(response: requests.Response | None) -> str:
     if response is None:
         return ""
@@ -420,7 +404,7 @@ def _error_text(response: requests.Response | None) -> str:
         text = parse_error_msg(response)
     except Exception:  # an unexpected body must not hide the HTTP error itself
         text = ""
-    return text[:_ERROR_TEXT_LIMIT]
+    return text[:ERROR_TEXT_LIMIT]
 
 
 def _collection_text(collection: Mapping[str, Any]) -> str:
@@ -429,4 +413,4 @@ def _collection_text(collection: Mapping[str, Any]) -> str:
     errors = collection.get("errors")
     if isinstance(errors, dict):
         parts += [f"{field}: {message}" for field, message in errors.items()]
-    return "; ".join(parts)[:_ERROR_TEXT_LIMIT] or "no reason given"
+    return "; ".join(parts)[:ERROR_TEXT_LIMIT] or "no reason given"

@@ -9,7 +9,6 @@ created by an earlier attempt.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,9 +16,23 @@ from typing import TYPE_CHECKING, Any
 import requests
 import structlog
 
-from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError, parse_timestamp
+from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
+from retroflow.trackers import (
+    ERROR_TEXT_LIMIT,
+    RetryBudget,
+    backoff,
+    certainly_not_sent,
+    check_request_settings,
+    describe,
+    json_or_none,
+    looks_like_url,
+    not_sent_after,
+    parse_owner_map,
+    rate_limit_error,
+    retry_after_seconds,
+    timestamp_or_none,
+)
 from retroflow_linear import _text
-from retroflow_linear._http import backoff, certainly_not_sent, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from retroflow_linear import LinearSettings
@@ -28,7 +41,6 @@ log = structlog.get_logger(__name__)
 
 SINK = "linear"
 PAGE_SIZE = 50
-_ERROR_TEXT_LIMIT = 300
 
 ISSUE_CREATE = """mutation IssueCreate($input: IssueCreateInput!) {
   issueCreate(input: $input) {
@@ -92,11 +104,10 @@ class LinearClient:
         self._clock = clock
         if not settings.team_id.strip():
             raise ConfigError(f"{where} team_id: expected the id of the team issues are created in")
-        if not re.match(r"https?://[^/\s]+", settings.api_url):
+        if not looks_like_url(settings.api_url):
             raise ConfigError(f"{where} api_url: expected a URL like https://api.linear.app/graphql")
-        if settings.max_retry_wait < 0 or settings.max_retries < 0 or settings.timeout <= 0:
-            raise ConfigError(f"{where}: timeout must be positive, max_retry_wait and max_retries not negative")
-        self._assignees = _parse_assignees(settings.assignees, where)
+        check_request_settings(settings, where)
+        self._assignees = parse_owner_map(settings.assignees, where, user="userId")
         secret = settings.token.reveal()
         self._session = session or requests.Session()
         self._session.headers.update(
@@ -115,8 +126,7 @@ class LinearClient:
 
         Returns the reply's ``data``; a reply with ``errors`` raises.
         """
-        waited = 0.0
-        attempt = 0
+        budget = RetryBudget(self.settings, self._sleep)
         while True:
             try:
                 response = self._session.post(self.settings.api_url, json=body, timeout=self.settings.timeout)
@@ -126,22 +136,19 @@ class LinearClient:
                 raise _Failure(
                     f"Linear failed ({what}): {describe(exc)}; {detail}", whole_call=True, ambiguous=sent
                 ) from None
-            reply = _json(response)
+            reply = json_or_none(response)
             errors = reply.get("errors") if isinstance(reply, dict) else None
             codes = {_code(e) for e in errors or []}
             if response.status_code == 429 or "RATELIMITED" in codes:
-                wait = self._rate_limit_wait(response, attempt)
-                if attempt >= self.settings.max_retries or waited + wait > self.settings.max_retry_wait:
+                wait = self._rate_limit_wait(response, budget.attempt)
+                if budget.exceeded(wait):
                     raise _Failure(
-                        f"Linear is rate limiting ({what}): asked to wait {wait:g} s, over the "
-                        f"{self.settings.max_retry_wait:g} s budget ([plugins.linear] max_retry_wait)",
+                        rate_limit_error("Linear", SINK, what, wait, self.settings.max_retry_wait),
                         whole_call=True,
                         retry_after=wait,
                     )
-                log.warning("linear rate limited", what=what, wait=wait, attempt=attempt + 1)
-                self._sleep(wait)
-                waited += wait
-                attempt += 1
+                log.warning("linear rate limited", what=what, wait=wait, attempt=budget.attempt + 1)
+                budget.spend(wait)
                 continue
             if response.status_code in (401, 403) or codes & {"AUTHENTICATION_ERROR", "FORBIDDEN"}:
                 raise _Failure(
@@ -219,7 +226,7 @@ class LinearClient:
         stop: _Failure | None = None
         for index, draft in enumerate(drafts):
             if stop is not None:
-                results.append(TrackerError(f"not sent after an earlier failure: {stop}", retry_after=stop.retry_after))
+                results.append(not_sent_after(stop))
                 continue
             try:
                 ref = self._create_one(draft)
@@ -313,24 +320,9 @@ def _status_of(ref: TicketRef, node: Mapping[str, Any]) -> TicketStatus:
         changed = node.get("createdAt")  # never moved on: it has been open since created
     else:
         changed = None  # moved back to an open state; Linear's issue does not say when
-    return TicketStatus(ref=ref, state=state, changed_at=_time(changed) or _time(node.get("updatedAt")))
-
-
-def _parse_assignees(entries: Sequence[str], where: str) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for i, entry in enumerate(entries):
-        owner, sep, user = entry.partition("=")
-        if not sep or not owner.strip() or not user.strip():
-            raise ConfigError(f'{where} assignees[{i}]: expected "owner=userId", got {entry!r}')
-        mapping[owner.strip()] = user.strip()
-    return mapping
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+    return TicketStatus(
+        ref=ref, state=state, changed_at=timestamp_or_none(changed) or timestamp_or_none(node.get("updatedAt"))
+    )
 
 
 def _code(error: Any) -> str:
@@ -346,13 +338,4 @@ def _said(errors: Any) -> str:
             extensions = error.get("extensions") or {}
             text = extensions.get("userPresentableMessage") if isinstance(extensions, dict) else None
             messages.append(str(text or error.get("message") or "error"))
-    return (": " + "; ".join(messages))[:_ERROR_TEXT_LIMIT] if messages else ""
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
+    return (": " + "; ".join(messages))[:ERROR_TEXT_LIMIT] if messages else ""
