@@ -6,23 +6,26 @@
   0 → low, 1–2 → medium, 3 or more → high. ``details["frequency"]`` on the action
   (``low``/``medium``/``high``, e.g. from human input) wins.
 * **Impact**: from the incident — time to resolve, from the earlier of the first fact on the
-  timeline and the incident's creation (≥ ``high_minutes`` high, ≥
-  ``medium_minutes`` medium), a top urgency/severity/priority (high), several services
-  affected (one step up).
+  timeline and the incident's creation (≥ ``high_impact_minutes`` high, ≥
+  ``medium_impact_minutes`` medium, :class:`ImpactSettings`), a top
+  urgency/severity/priority (high), several services affected (one step up).
 * **Effort**: the action's effort, or ``details["effort"]``; medium when neither is given.
 * **Confidence**: how strongly the evidence shows the factors the action answers (their
   strength), or ``details["confidence"]`` (0–1).
 
 Everything is derived from the retro itself: no clock is read, so scores are repeatable.
+:func:`score` makes the :class:`~retroflow.model.Score` every model returns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
-from retroflow.model import ActionItem
+from retroflow.model import ActionItem, Score
 from retroflow.roles import ScoringContext
 
 LEVELS = {"low": 1, "medium": 2, "high": 3}
@@ -31,9 +34,22 @@ TOP_SEVERITIES = frozenset({"sev1", "sev-1", "sev0", "sev-0", "critical", "p1", 
 
 
 @attrs.frozen
-class Frequency:
+class ImpactSettings:
+    """The impact thresholds every default model reads from its ``[plugins.<model>]`` table.
+
+    :ivar high_impact_minutes: time to resolve from which impact is high.
+    :ivar medium_impact_minutes: time to resolve from which impact is medium.
+    """
+
+    high_impact_minutes: int = 60
+    medium_impact_minutes: int = 15
+
+
+@attrs.frozen
+class Level:
+    """A level on the low/medium/high scale (1–3) and why."""
+
     level: int
-    count: int | None  # past incidents counted; None when given
     why: str
 
     @property
@@ -42,15 +58,14 @@ class Frequency:
 
 
 @attrs.frozen
-class Impact:
-    level: int
-    why: str
+class Frequency(Level):
+    count: int | None = None  # past incidents counted; None when given
+
+
+@attrs.frozen
+class Impact(Level):
     #: Long, top-severity and several services at once: beyond "high".
     massive: bool = False
-
-    @property
-    def name(self) -> str:
-        return NAMES[self.level]
 
 
 @attrs.frozen
@@ -69,7 +84,7 @@ class Effort:
 def frequency(action: ActionItem, context: ScoringContext) -> Frequency:
     given = action.details.get("frequency")
     if given in LEVELS:
-        return Frequency(LEVELS[given], None, "given")
+        return Frequency(LEVELS[given], "given")
     services = set(context.incident.services)
     where = ", ".join(sorted(services)) or "these services"
     on_services = [p for p in context.history if not services or services & set(p.services)]
@@ -82,10 +97,10 @@ def frequency(action: ActionItem, context: ScoringContext) -> Frequency:
         count = len(on_services)
         why = f"{count} past incident(s) on {where}"
     level = 1 if count == 0 else 2 if count <= 2 else 3
-    return Frequency(level, count, why)
+    return Frequency(level, why, count)
 
 
-def impact(context: ScoringContext, high_minutes: int, medium_minutes: int) -> Impact:
+def impact(context: ScoringContext, settings: ImpactSettings) -> Impact:
     reasons = []
     level = 1
     long = False
@@ -97,10 +112,10 @@ def impact(context: ScoringContext, high_minutes: int, medium_minutes: int) -> I
     resolve = end - min(starts) if end is not None and starts else None
     if resolve is not None:
         minutes = resolve / timedelta(minutes=1)
-        if minutes >= high_minutes:
+        if minutes >= settings.high_impact_minutes:
             level = 3
             long = True
-        elif minutes >= medium_minutes:
+        elif minutes >= settings.medium_impact_minutes:
             level = 2
         reasons.append(f"resolved after {minutes:.0f} min")
     tops = [v for v in (incident.urgency, incident.severity, incident.priority) if v and v.lower() in TOP_SEVERITIES]
@@ -112,6 +127,13 @@ def impact(context: ScoringContext, high_minutes: int, medium_minutes: int) -> I
         reasons.append(f"{len(incident.services)} services affected")
         level = min(3, level + 1)
     return Impact(level, ", ".join(reasons) or "no duration or severity known", massive=long and bool(tops) and several)
+
+
+def score(model: str, value: float, inputs: Mapping[str, Any], explanation: str) -> Score:
+    """The score ``model`` gives: ``value`` rounded to two places, and the explanation of the
+    formula followed by the result."""
+    value = round(value, 2)
+    return Score(model=model, value=value, inputs=inputs, explanation=f"{explanation} = {value:g}")
 
 
 def effort(action: ActionItem) -> Effort:

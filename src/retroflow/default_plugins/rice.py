@@ -15,8 +15,8 @@ from typing import Any
 
 import attrs
 
-from retroflow import hookimpl
-from retroflow.default_plugins._scoring_inputs import confidence, effort, frequency, impact
+from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
+from retroflow.default_plugins._scoring_inputs import ImpactSettings, confidence, effort, frequency, impact, score
 from retroflow.model import ActionItem, Score
 from retroflow.roles import ScoringContext
 
@@ -30,16 +30,12 @@ def _three_positive(instance: Any, attribute: attrs.Attribute[Any], value: list[
 
 
 @attrs.frozen
-class RiceSettings:
-    """``[plugins.rice]``.
+class RiceSettings(ImpactSettings):
+    """``[plugins.rice]``: the impact thresholds (:class:`ImpactSettings`) and the effort scale.
 
-    :ivar high_impact_minutes: time to resolve from which impact is high.
-    :ivar medium_impact_minutes: time to resolve from which impact is medium.
     :ivar effort_weeks: person-weeks for low, medium and high effort.
     """
 
-    high_impact_minutes: int = 60
-    medium_impact_minutes: int = 15
     effort_weeks: list[float] = attrs.field(factory=lambda: [0.5, 2.0, 6.0], validator=_three_positive)
 
 
@@ -47,32 +43,24 @@ class Rice:
     name = "rice"
 
     def score(self, action: ActionItem, context: ScoringContext) -> Score:
-        settings = context.settings if isinstance(context.settings, RiceSettings) else RiceSettings()
+        settings = SETTINGS.given(context.settings)
         f = frequency(action, context)
         reach = 1 + (f.count if f.count is not None else f.level - 1)
-        i = impact(context, settings.high_impact_minutes, settings.medium_impact_minutes)
+        i = impact(context, settings)
         rice_impact = MASSIVE if i.massive else RICE_IMPACT[i.level]
         conf, conf_why = confidence(action, context)
         e = effort(action)
         weeks = float(action.details.get("effort_weeks") or settings.effort_weeks[e.level - 1])
-        value = round(reach * rice_impact * conf / weeks, 2)
-        return Score(
-            model=self.name,
-            value=value,
-            inputs={"reach": reach, "impact": rice_impact, "confidence": conf, "effort_weeks": weeks},
-            explanation=(
-                f"reach {reach} (this incident + {reach - 1} similar: {f.why}) × impact {rice_impact:g} "
-                f"({'massive: ' if i.massive else i.name + ': '}{i.why}) × confidence {conf:.0%} ({conf_why}) "
-                f"÷ effort {weeks:g} person-weeks ({e.describe()}) = {value:g}"
-            ),
+        return score(
+            self.name,
+            reach * rice_impact * conf / weeks,
+            {"reach": reach, "impact": rice_impact, "confidence": conf, "effort_weeks": weeks},
+            f"reach {reach} (this incident + {reach - 1} similar: {f.why}) × impact {rice_impact:g} "
+            f"({'massive: ' if i.massive else i.name + ': '}{i.why}) × confidence {conf:.0%} ({conf_why}) "
+            f"÷ effort {weeks:g} person-weeks ({e.describe()})",
         )
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(Rice.name, RiceSettings)
-
-
-@hookimpl
-def retroflow_register_scoring_models(register: Any) -> None:
-    register(Rice())
+SETTINGS = SettingsTable(Rice.name, RiceSettings)
+retroflow_register_settings = SETTINGS.hook()
+retroflow_register_scoring_models = scoring_model_hook(Rice())

@@ -12,12 +12,11 @@ Each part is on the modified Fibonacci scale (1, 2, 3, 5, 8, 13):
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
-from retroflow import hookimpl
-from retroflow.default_plugins._scoring_inputs import effort, frequency, impact
+from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
+from retroflow.default_plugins._scoring_inputs import ImpactSettings, effort, frequency, impact, score
+from retroflow.default_plugins.process_conditions import RECURRENCE
 from retroflow.model import ActionItem, Category, Score
 from retroflow.roles import ScoringContext
 
@@ -30,7 +29,6 @@ RISK_REDUCTION = {
     Category.REDUCE_COGNITIVE_LOAD: 3,
 }
 JOB_SIZE = {"low": 2, "medium": 5, "high": 13}
-RECURRENCE_KEY = "recurrence"
 
 
 def _step_up(value: int) -> int:
@@ -38,56 +36,35 @@ def _step_up(value: int) -> int:
 
 
 @attrs.frozen
-class WsjfSettings:
-    """``[plugins.wsjf]``.
-
-    :ivar high_impact_minutes: time to resolve from which impact is high.
-    :ivar medium_impact_minutes: time to resolve from which impact is medium.
-    """
-
-    high_impact_minutes: int = 60
-    medium_impact_minutes: int = 15
+class WsjfSettings(ImpactSettings):
+    """``[plugins.wsjf]``: the impact thresholds (:class:`ImpactSettings`)."""
 
 
 class Wsjf:
     name = "wsjf"
 
     def score(self, action: ActionItem, context: ScoringContext) -> Score:
-        settings = context.settings if isinstance(context.settings, WsjfSettings) else WsjfSettings()
-        i = impact(context, settings.high_impact_minutes, settings.medium_impact_minutes)
+        i = impact(context, SETTINGS.given(context.settings))
         value_points = 13 if i.massive else BY_LEVEL[i.level]
         f = frequency(action, context)
         critical = BY_LEVEL[f.level]
-        recurred = any(factor.key == RECURRENCE_KEY for factor in context.factors)
+        recurred = any(factor.key == RECURRENCE for factor in context.factors)
         if recurred:
             critical = _step_up(critical)
         risk = RISK_REDUCTION.get(action.category, 2) if action.category else 2
         e = effort(action)
         size = JOB_SIZE[e.name]
-        value = round((value_points + critical + risk) / size, 2)
-        return Score(
-            model=self.name,
-            value=value,
-            inputs={
-                "business_value": value_points,
-                "time_criticality": critical,
-                "risk_reduction": risk,
-                "job_size": size,
-            },
-            explanation=(
-                f"(business value {value_points} (impact {'massive' if i.massive else i.name}: {i.why}) "
-                f"+ time criticality {critical} (frequency {f.name}: {f.why}{'; it recurred' if recurred else ''}) "
-                f"+ risk reduction {risk} ({action.category.value if action.category else 'no category'})) "
-                f"÷ job size {size} (effort {e.describe()}) = {value:g}"
-            ),
+        return score(
+            self.name,
+            (value_points + critical + risk) / size,
+            {"business_value": value_points, "time_criticality": critical, "risk_reduction": risk, "job_size": size},
+            f"(business value {value_points} (impact {'massive' if i.massive else i.name}: {i.why}) "
+            f"+ time criticality {critical} (frequency {f.name}: {f.why}{'; it recurred' if recurred else ''}) "
+            f"+ risk reduction {risk} ({action.category.value if action.category else 'no category'})) "
+            f"÷ job size {size} (effort {e.describe()})",
         )
 
 
-@hookimpl
-def retroflow_register_settings(register: Any) -> None:
-    register(Wsjf.name, WsjfSettings)
-
-
-@hookimpl
-def retroflow_register_scoring_models(register: Any) -> None:
-    register(Wsjf())
+SETTINGS = SettingsTable(Wsjf.name, WsjfSettings)
+retroflow_register_settings = SETTINGS.hook()
+retroflow_register_scoring_models = scoring_model_hook(Wsjf())
