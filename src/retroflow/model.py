@@ -369,7 +369,7 @@ class Timeline:
     @functools.cached_property
     def index(self) -> Mapping[str, Event]:
         """Events by :attr:`Event.id` (computed once, on first use)."""
-        return {event.id: event for event in self.events}
+        return {f"{event.source}:{event.native_id}": event for event in self.events}  # Event.id, inlined
 
     def by_id(self) -> Mapping[str, Event]:
         return self.index
