@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from retroflow.model import Event, Factor, Incident, Retro
-from retroflow.testing import build
+from retroflow.testing import build, make_event
 
 
 def build_clean(
@@ -31,3 +31,17 @@ def factors_of() -> Callable[..., dict[str, Factor]]:
         return {factor.key: factor for factor in build_clean(events, **kwargs).factors}
 
     return factors_of
+
+
+@pytest.fixture
+def busy_events() -> list[Event]:
+    """A timeline on which most default heuristics fire: more than five actions."""
+    return [
+        make_event("deploy", -5, service="checkout"),
+        make_event("log", 0, service="checkout"),
+        make_event("metric", 1, service="payments"),
+        make_event("alert", 15, service="checkout", details={"monitor": "m"}),
+        make_event("page", 16, actor="bob", service="checkout"),
+        make_event("ack", 40, actor="bob"),
+        make_event("mitigation", 90),
+    ]

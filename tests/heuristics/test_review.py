@@ -150,17 +150,8 @@ def test_review_runs_on_human_actions_and_never_rewrites():
     assert {f.rule for f in reviewed.findings} >= {"relies-on-memory", "no-owner", "no-verification"}
 
 
-def test_more_than_five_actions_is_a_retro_finding(retro_of):
-    events = [
-        make_event("deploy", -5, service="checkout"),
-        make_event("log", 0, service="checkout"),
-        make_event("metric", 1, service="payments"),
-        make_event("alert", 15, service="checkout", details={"monitor": "m"}),
-        make_event("page", 16, actor="bob", service="checkout"),
-        make_event("ack", 40, actor="bob"),
-        make_event("mitigation", 90),
-    ]
-    retro = retro_of(events)
+def test_more_than_five_actions_is_a_retro_finding(retro_of, busy_events):
+    retro = retro_of(busy_events)
     assert len(retro.actions) > 5
     finding = next(f for f in retro.findings if f.rule == "too-many-actions")
     assert finding.target == "retro"

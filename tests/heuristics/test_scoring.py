@@ -12,7 +12,7 @@ from retroflow.default_plugins.rice import Rice
 from retroflow.default_plugins.wsjf import Wsjf
 from retroflow.model import ActionItem, Factor, Timeline
 from retroflow.roles import ScoringContext
-from retroflow.testing import T0, make_event, make_incident, make_plugins
+from retroflow.testing import T0, make_incident, make_plugins
 
 IMPACT = {
     # (incident fields) giving each impact level
@@ -131,20 +131,9 @@ def test_models_are_registered_by_name():
     assert {"impact-math", "rice", "wsjf"} <= set(plugins.scoring_models.names())
 
 
-EVENTS = [
-    make_event("deploy", -5, service="checkout"),
-    make_event("log", 0, service="checkout"),
-    make_event("metric", 1, service="payments"),
-    make_event("alert", 15, service="checkout", details={"monitor": "m"}),
-    make_event("page", 16, actor="bob", service="checkout"),
-    make_event("ack", 40, actor="bob"),
-    make_event("mitigation", 90),
-]
-
-
 @pytest.mark.parametrize("model", ["impact-math", "rice", "wsjf"])
-def test_actions_are_sorted_by_score_and_the_top_three_are_the_focus(retro_of, model):
-    retro = retro_of(EVENTS, config=f'[retroflow]\nscoring = "{model}"')
+def test_actions_are_sorted_by_score_and_the_top_three_are_the_focus(retro_of, busy_events, model):
+    retro = retro_of(busy_events, config=f'[retroflow]\nscoring = "{model}"')
     assert retro.scoring_model == model
     values = [a.score.value for a in retro.actions if a.score]
     assert len(values) == len(retro.actions) > 3
@@ -153,15 +142,15 @@ def test_actions_are_sorted_by_score_and_the_top_three_are_the_focus(retro_of, m
     assert all(a.score and a.score.model == model and a.score.inputs and a.score.explanation for a in retro.actions)
 
 
-def test_a_cheap_alert_outranks_a_re_architecture(retro_of):
-    retro = retro_of(EVENTS)
+def test_a_cheap_alert_outranks_a_re_architecture(retro_of, busy_events):
+    retro = retro_of(busy_events)
     titles = [a.title for a in retro.actions]
     alert = next(i for i, a in enumerate(retro.actions) if a.factors == ("detection-gap",))
     blast = next(i for i, a in enumerate(retro.actions) if a.factors == ("blast-radius",))
     assert alert < blast, titles
 
 
-def test_scores_are_deterministic(retro_of):
-    first = retro_of(EVENTS, config='[retroflow]\nscoring = "rice"')
-    second = retro_of(EVENTS, config='[retroflow]\nscoring = "rice"')
+def test_scores_are_deterministic(retro_of, busy_events):
+    first = retro_of(busy_events, config='[retroflow]\nscoring = "rice"')
+    second = retro_of(busy_events, config='[retroflow]\nscoring = "rice"')
     assert [(a.id, a.score) for a in first.actions] == [(a.id, a.score) for a in second.actions]

@@ -139,6 +139,7 @@ def test_technical_actions_are_filled_in_from_the_evidence(retro_of):
         ("technical-conditions", "detection_gap_minutes"),
         ("human-conditions", "ack_minutes"),
         ("process-conditions", "escalation_minutes"),
+        ("change-before-incident", "window_minutes"),
     ],
 )
 def test_thresholds_below_one_fail_with_the_table_and_key(retro_of, table, key):

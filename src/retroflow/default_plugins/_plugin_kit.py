@@ -94,6 +94,11 @@ def detail(factor: Factor, key: str, default: Any = None) -> Any:
     return default if value in (None, "", [], ()) else value
 
 
+def service_named(factor: Factor) -> str:
+    """The service an action names: the factor's, else "the affected service"."""
+    return str(detail(factor, "service", "the affected service"))
+
+
 def propose(
     incident: Incident,
     factor_key: str,

@@ -25,7 +25,14 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
+from retroflow.default_plugins._plugin_kit import (
+    SettingsTable,
+    detail,
+    proposals_hook,
+    propose,
+    service_named,
+    threshold,
+)
 from retroflow.default_plugins._timeline_facts import (
     AUTOMATION_ACTORS,
     cite,
@@ -313,7 +320,7 @@ def retroflow_find_factors(
 
 
 def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     return propose(
         incident,
         SLOW_ACK,
@@ -333,7 +340,7 @@ def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
 
 
 def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     fixer = detail(factor, "fixer")
     return propose(
         incident,
@@ -354,7 +361,7 @@ def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
 
 
 def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     return propose(
         incident,
         OUT_OF_HOURS,

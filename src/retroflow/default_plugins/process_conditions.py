@@ -22,7 +22,14 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
+from retroflow.default_plugins._plugin_kit import (
+    SettingsTable,
+    detail,
+    proposals_hook,
+    propose,
+    service_named,
+    threshold,
+)
 from retroflow.default_plugins._timeline_facts import (
     affected_services,
     cite,
@@ -326,7 +333,7 @@ def retroflow_find_factors(
 
 
 def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     took = detail(factor, "decision_minutes") or detail(factor, "ack_minutes")
     return propose(
         incident,
@@ -368,7 +375,7 @@ def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
 
 
 def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     timeout = detail(factor, "threshold_minutes", 5)
     return propose(
         incident,
@@ -393,7 +400,7 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
     past: dict[str, Any] = pasts[0] if pasts else {"id": "the earlier incident", "actions": []}
     open_actions = [a for a in past.get("actions", ()) if str(a.get("status") or "").lower() not in _DONE]
     monitor = detail(factor, "monitor")
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     owners = [a["owner"] for a in open_actions if a.get("owner")]
     what = f"{monitor!r} on {service}" if monitor else service
     listed = "; ".join(quoted(a["title"], 60) for a in open_actions)

@@ -18,7 +18,14 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
+from retroflow.default_plugins._plugin_kit import (
+    SettingsTable,
+    detail,
+    proposals_hook,
+    propose,
+    service_named,
+    threshold,
+)
 from retroflow.default_plugins._timeline_facts import (
     cite,
     facts_of,
@@ -199,7 +206,7 @@ def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Confi
 
 
 def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     within = min(5, detail(factor, "threshold_minutes", 10))
     signal = detail(factor, "signal", "the first signal")
     return propose(
@@ -221,7 +228,7 @@ def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
 
 
 def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
-    service = detail(factor, "service", "the affected service")
+    service = service_named(factor)
     return propose(
         incident,
         NO_AUTOMATED_SIGNAL,
