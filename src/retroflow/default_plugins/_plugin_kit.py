@@ -2,6 +2,7 @@
 
 * Declare a settings table and read it, with the class's defaults when it is absent
   (:class:`SettingsTable`); thresholds in settings are at least 1 (:func:`threshold`).
+* Rate a factor's strength the same way (:func:`strength`).
 * Propose one action per factor (:func:`propose`, :func:`answer`): the action answers that
   factor, its id is derived from the factor key and what it is about, its suggested owner
   is the team the data shows, and it always says how to verify it.
@@ -78,6 +79,15 @@ def scoring_model_hook(model: object, *, trylast: bool = False) -> Callable[[Any
         register(model)
 
     return retroflow_register_scoring_models
+
+
+# --- factors -------------------------------------------------------------------------------
+
+
+def strength(share: float) -> float:
+    """A factor's strength from how far the evidence goes towards certain (``share``,
+    e.g. the time waited over three times the threshold): at most 1, to two places."""
+    return round(min(1.0, share), 2)
 
 
 # --- actions -------------------------------------------------------------------------------

@@ -113,10 +113,6 @@ def minutes(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 60
 
 
-def clock(event: Event) -> str:
-    return event.at.strftime("%H:%M")
-
-
 def handoff_of(event: Event) -> str | None:
     """``"escalate"``, ``"reassign"`` or ``"assign"`` when ``event`` hands the incident to
     somebody (a response whose ``details["action"]`` or summary says so), else ``None``."""

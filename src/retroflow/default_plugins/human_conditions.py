@@ -31,6 +31,7 @@ from retroflow.default_plugins._plugin_kit import (
     proposals_hook,
     propose,
     service_named,
+    strength,
     threshold,
 )
 from retroflow.default_plugins._timeline_facts import (
@@ -188,7 +189,7 @@ def find_factors(
                     "person able to respond at once."
                 ),
                 evidence=cite([page, end]),
-                strength=round(min(1.0, waited / (3 * settings.ack_minutes)), 2),
+                strength=strength(waited / (3 * settings.ack_minutes)),
                 details={
                     "minutes": round(waited, 1),
                     "threshold_minutes": settings.ack_minutes,
@@ -215,7 +216,7 @@ def find_factors(
                     + "; each hand-off cost time and context."
                 ),
                 evidence=cite([*handoffs, fix]),
-                strength=round(min(1.0, len(handoffs) / (2 * settings.handoffs)), 2),
+                strength=strength(len(handoffs) / (2 * settings.handoffs)),
                 details={
                     "handoffs": len(handoffs),
                     "threshold": settings.handoffs,
@@ -278,7 +279,7 @@ def find_factors(
                     + ": they started this one already tired and with less context to spare."
                 ),
                 evidence=cite(people[n] for n in names),
-                strength=round(min(1.0, max(len(v) for v in busy.values()) / 3), 2),
+                strength=strength(max(len(v) for v in busy.values()) / 3),
                 details={"people": {n: busy[n] for n in names}, "window_hours": settings.load_window_hours},
             )
 
@@ -294,7 +295,7 @@ def find_factors(
                 "incident commander or coordinator: everyone investigated, nobody held the overall picture."
             ),
             evidence=cite(people.values()),
-            strength=round(min(1.0, len(names) / (2 * settings.coordinator_responders)), 2),
+            strength=strength(len(names) / (2 * settings.coordinator_responders)),
             details={"responders": names, "service": main_service(incident, facts)},
         )
 

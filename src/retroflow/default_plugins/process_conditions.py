@@ -28,6 +28,7 @@ from retroflow.default_plugins._plugin_kit import (
     proposals_hook,
     propose,
     service_named,
+    strength,
     threshold,
 )
 from retroflow.default_plugins._timeline_facts import (
@@ -160,7 +161,7 @@ def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: P
             else "Nothing on the timeline shows a faster way out being at hand."
         ),
         evidence=cite([*evidence, mitigation]),
-        strength=round(min(1.0, longest / (2 * settings.ack_to_mitigation_minutes)), 2),
+        strength=strength(longest / (2 * settings.ack_to_mitigation_minutes)),
         details=details,
     )
 
@@ -200,7 +201,7 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
         ),
         None,
     )
-    threshold = settings.escalation_minutes
+    limit = settings.escalation_minutes
     escalated = escalation is not None and (ack is None or escalation.at <= ack.at)
     if escalated:
         assert escalation is not None
@@ -208,7 +209,7 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
         title = f"The unacknowledged page escalated only after {waited:.0f} min"
         text = (
             f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {waited:.0f} min before "
-            f"{quoted(escalation.summary)} (threshold {threshold} min)"
+            f"{quoted(escalation.summary)} (threshold {limit} min)"
         )
         evidence = [page, escalation]
     elif ack is not None and escalation is None:
@@ -216,12 +217,12 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
         title = f"The unacknowledged page did not escalate for {waited:.0f} min"
         text = (
             f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {waited:.0f} min and never "
-            f"escalated (threshold {threshold} min)"
+            f"escalated (threshold {limit} min)"
         )
         evidence = [page, ack]
     else:
         return
-    if waited <= threshold:
+    if waited <= limit:
         return
     yield Factor(
         key=LATE_ESCALATION,
@@ -229,10 +230,10 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
         title=title,
         explanation=text + "; the escalation policy waited instead of bringing in a second person.",
         evidence=cite(evidence),
-        strength=round(min(1.0, waited / (3 * threshold)), 2),
+        strength=strength(waited / (3 * limit)),
         details={
             "minutes": round(waited, 1),
-            "threshold_minutes": threshold,
+            "threshold_minutes": limit,
             "escalated": escalated,
             "service": page.service or (incident.services[0] if incident.services else None),
         },
@@ -311,7 +312,7 @@ def _recurrence(
         explanation="A similar incident within "
         f"{settings.recurrence_days} days: " + " | ".join(described) + ". What was changed then did not prevent this.",
         evidence=evidence,
-        strength=round(min(1.0, 0.5 + 0.25 * len(matches)), 2),
+        strength=strength(0.5 + 0.25 * len(matches)),
         details={
             "past": pasts,
             "service": main_service(incident, facts, first_evidence),

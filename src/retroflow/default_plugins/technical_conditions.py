@@ -24,6 +24,7 @@ from retroflow.default_plugins._plugin_kit import (
     proposals_hook,
     propose,
     service_named,
+    strength,
     threshold,
 )
 from retroflow.default_plugins._timeline_facts import (
@@ -104,7 +105,7 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
                     "The signal existed; nothing that tells a person was watching it."
                 ),
                 evidence=cite([first, detector]),
-                strength=round(min(1.0, gap / (3 * settings.detection_gap_minutes)), 2),
+                strength=strength(gap / (3 * settings.detection_gap_minutes)),
                 details={
                     "minutes": round(gap, 1),
                     "threshold_minutes": settings.detection_gap_minutes,
@@ -148,7 +149,7 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
                 + "; nothing contained the failure to the service where it began."
             ),
             evidence=cite(event for _, event in firsts),
-            strength=round(min(1.0, len(names) / (2 * settings.blast_radius_services)), 2),
+            strength=strength(len(names) / (2 * settings.blast_radius_services)),
             details={"services": names, "origin": origin, "threshold_services": settings.blast_radius_services},
         )
 
@@ -177,7 +178,7 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
             title=f"Alert noise: {len(triggers)} alerts from {len(per_monitor)} monitor(s)",
             explanation=", ".join(parts) + "; repeated alerts compete for the responders' attention.",
             evidence=cite(cited),
-            strength=round(min(1.0, len(triggers) / (2 * settings.noisy_alerts) + 0.3 * bool(flapping)), 2),
+            strength=strength(len(triggers) / (2 * settings.noisy_alerts) + 0.3 * bool(flapping)),
             details={
                 "alerts": len(triggers),
                 "monitors": dict(sorted(per_monitor.items())),
