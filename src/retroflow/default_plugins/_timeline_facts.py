@@ -14,7 +14,7 @@ import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -189,6 +189,17 @@ def responders(facts: TimelineFacts, automation: Iterable[str] = AUTOMATION_ACTO
 def affected_services(incident: Incident, facts: TimelineFacts) -> list[str]:
     """The incident's services, then those signals show, in order of first sight."""
     return list(dict.fromkeys([*incident.services, *facts.first_by_service]))
+
+
+def started(incident: Incident, timeline: Timeline) -> datetime | None:
+    """When the incident started: the first moment on the timeline, else its creation."""
+    return timeline.moments.start or incident.created
+
+
+def created_within(history: Iterable[Incident], start: datetime, window: timedelta) -> list[Incident]:
+    """The past incidents created in the ``window`` before ``start``, in their order."""
+    since = start - window
+    return [past for past in history if past.created is not None and since <= past.created < start]
 
 
 def main_service(incident: Incident, facts: TimelineFacts, *events: Event | None) -> str | None:

@@ -37,6 +37,7 @@ from retroflow.default_plugins._plugin_kit import (
 from retroflow.default_plugins._timeline_facts import (
     AUTOMATION_ACTORS,
     cite,
+    created_within,
     facts_of,
     handoff_of,
     is_person,
@@ -44,6 +45,7 @@ from retroflow.default_plugins._timeline_facts import (
     minutes,
     quoted,
     responders,
+    started,
 )
 from retroflow.model import (
     ActionItem,
@@ -256,10 +258,9 @@ def find_factors(
         )
 
     # responder-load: the same people in other incidents shortly before.
-    start = timeline.moments.start or incident.created
+    start = started(incident, timeline)
     if start is not None and history and people:
-        window = start - timedelta(hours=settings.load_window_hours)
-        recent = [p for p in history if p.created is not None and window <= p.created < start]
+        recent = created_within(history, start, timedelta(hours=settings.load_window_hours))
         busy: dict[str, list[str]] = {}
         for past in recent:
             for name in past.details.get("responders") or ():

@@ -34,6 +34,7 @@ from retroflow.default_plugins._plugin_kit import (
 from retroflow.default_plugins._timeline_facts import (
     affected_services,
     cite,
+    created_within,
     facts_of,
     handoff_of,
     is_alert_trigger,
@@ -42,6 +43,7 @@ from retroflow.default_plugins._timeline_facts import (
     monitor_of,
     quoted,
     runbook_of,
+    started,
 )
 from retroflow.model import (
     ActionItem,
@@ -255,7 +257,7 @@ def _recurrence(
     triggers: list[Event],
     settings: ProcessSettings,
 ) -> Iterator[Factor]:
-    start = timeline.moments.start or incident.created
+    start = started(incident, timeline)
     if not history or start is None:
         return
     facts = facts_of(timeline)
@@ -264,10 +266,9 @@ def _recurrence(
     for alert in triggers:
         first_alert.setdefault(monitor_of(alert).lower(), alert)
     title = _words(incident.title)
-    window = start - timedelta(days=settings.recurrence_days)
     matches: list[tuple[Incident, list[Event], str]] = []
-    for past in history:
-        if past.created is None or not (window <= past.created < start) or not services & set(past.services):
+    for past in created_within(history, start, timedelta(days=settings.recurrence_days)):
+        if not services & set(past.services):
             continue
         past_alerts = [str(a).lower() for a in (past.details.get("alerts") or past.details.get("monitors") or ())]
         same = [first_alert[a] for a in past_alerts if a in first_alert]
