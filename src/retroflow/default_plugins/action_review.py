@@ -27,7 +27,7 @@ import attrs
 from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import SettingsTable
-from retroflow.default_plugins._timeline_facts import AUTOMATION_ACTORS, facts_of
+from retroflow.default_plugins._timeline_facts import facts_of, is_person
 from retroflow.model import ActionItem, EventKind, Finding, Retro
 
 RELIES_ON_MEMORY = "relies-on-memory"
@@ -226,8 +226,7 @@ def review_retro(retro: Retro, settings: ReviewSettings) -> Iterator[Finding]:
             human_events.append(event)
         if event.actor and event.kind in _PEOPLE_KINDS:
             people.add(event.actor)
-    people -= {a for a in people if a.lower() in AUTOMATION_ACTORS}
-    reviewer = Reviewer(settings, people)
+    reviewer = Reviewer(settings, filter(is_person, people))
     for action in retro.actions:
         yield from reviewer.review(action)
     if len(retro.actions) > settings.max_actions:
