@@ -6,13 +6,15 @@
 * :func:`make_incident`, :func:`make_event`: factories with sensible defaults.
 * :func:`build`: build a retro in one call.
 * :func:`check_source_contract`: what every timeline source must do, checked against yours.
+* :func:`make_retro_for_export`, :func:`make_drafts`, :class:`RecordingSleep`,
+  :func:`check_sink_contract`: the tracker sink kit.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +23,37 @@ import attrs
 from retroflow import hookimpl
 from retroflow.config import Config, parse_config
 from retroflow.engine import build_retro
-from retroflow.model import Event, EventKind, Incident, Retro, SourceResult
+from retroflow.errors import ConfigError
+from retroflow.model import (
+    ActionItem,
+    Event,
+    EventKind,
+    Factor,
+    Incident,
+    Retro,
+    Score,
+    SourceResult,
+    Timeline,
+    Verification,
+)
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.request import RetroRequest
+from retroflow.roles import TicketDraft, TrackerClient, TrackerSink
 
 __all__ = [
     "PUBLIC_MODULES",
     "T0",
+    "RecordingSleep",
     "build",
     "check_public_imports",
+    "check_sink_contract",
     "check_source_contract",
     "make_config",
+    "make_drafts",
     "make_event",
     "make_incident",
     "make_plugins",
+    "make_retro_for_export",
 ]
 
 #: A fixed instant tests build timelines around.
@@ -162,6 +181,92 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     ], "the same request gave different events"
     assert first.incident == second.incident, "the same request gave a different incident"
     return first
+
+
+# --- tracker sinks ----------------------------------------------------------------------
+
+
+def make_retro_for_export(actions: int = 1) -> Retro:
+    """A retro of incident ``CHK-1042`` with ``actions`` scored actions (ids ``act000``,
+    ``act001``, ...) answering one factor whose evidence is a deploy and a signal.
+
+    Every action has a change, a category, a verification, an effort and a score of 4.5
+    (``impact-math``); the first also has the owner ``alice`` and a due date (2026-12-15).
+    """
+    deploy = make_event("deploy", -6, summary="Deploy checkout v2.14.0 (pool size 50 → 5)", source="github")
+    signal = make_event("signal", 0, summary="payment-client timed out waiting for a connection", source="otel")
+    incident = make_incident(
+        id="CHK-1042", title="Checkout card payments failing", links=("https://pd.example.com/incidents/CHK-1042",)
+    )
+    factor = Factor(
+        key="change-before-incident",
+        layer="technical",
+        title="A change to checkout shortly before the first signal",
+        explanation="The deploy landed 6 min before the first signal; nothing stopped it.",
+        evidence=(deploy.id, signal.id),
+    )
+    items = tuple(
+        ActionItem(
+            id=f"act{i:03d}",
+            title=f"Gate deploys of checkout on a canary check #{i}",
+            change="Deploy to a canary first and roll back automatically when its error rate is worse.",
+            category="automate a decision",
+            owner="alice" if i == 0 else None,
+            due=date(2026, 12, 15) if i == 0 else None,
+            factors=("change-before-incident",),
+            verify=Verification(metric="bad deploys reaching all traffic", service="checkout", target="0 per quarter"),
+            effort="medium",
+            score=Score(model="impact-math", value=4.5, explanation="frequency medium × impact high ÷ effort medium"),
+        )
+        for i in range(actions)
+    )
+    return Retro(incident=incident, timeline=Timeline.from_events([deploy, signal]), factors=(factor,), actions=items)
+
+
+def make_drafts(retro: Retro, retro_url: str | None = "https://retros.example.com/CHK-1042") -> list[TicketDraft]:
+    """One draft per action of ``retro``, keyed ``k-<action id>``."""
+    return [
+        TicketDraft(key=f"k-{action.id}", action=action, retro=retro, retro_url=retro_url) for action in retro.actions
+    ]
+
+
+class RecordingSleep:
+    """A ``sleep`` for sinks that records the seconds asked for (in :attr:`calls`) and
+    returns at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def check_sink_contract(plugin: object, name: str, config: Config, *, required: str) -> TrackerClient:
+    """Check what every tracker sink plugin must do:
+
+    * it registers a :class:`~retroflow.TrackerSink` called ``name`` and the settings
+      table ``[plugins.<name>]``;
+    * ``open(config)`` gives a :class:`~retroflow.TrackerClient`;
+    * ``open`` of a configuration without the table raises :class:`ConfigError` saying
+      ``[plugins.<name>] is not configured: <required>``.
+
+    ``config`` is a valid configuration of the sink. Returns the opened client.
+    """
+    plugins = make_plugins(plugin, default_plugins=False)
+    sink = plugins.tracker_sinks.get(name)
+    assert isinstance(sink, TrackerSink), f"{sink!r} does not follow the TrackerSink protocol"
+    assert sink.name == name, f"the sink is called {sink.name!r}, not {name!r}"
+    assert name in plugins.settings.names(), f"no settings table [plugins.{name}] is registered"
+    client = sink.open(config)
+    assert isinstance(client, TrackerClient), f"{client!r} does not follow the TrackerClient protocol"
+    try:
+        sink.open(make_config("", plugins=plugins))
+    except ConfigError as exc:
+        expected = f"[plugins.{name}] is not configured: {required}"
+        assert expected in str(exc), f"expected {expected!r} in {str(exc)!r}"
+    else:
+        raise AssertionError(f"open() of a configuration without [plugins.{name}] did not raise ConfigError")
+    return client
 
 
 #: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import attrs
 import pytest
 
-from retroflow import ActionItem, ConfigError, Factor, Retro, Score, TicketDraft, Timeline, TrackerError, Verification
-from retroflow.testing import make_config, make_event, make_incident, make_plugins
+from retroflow import (
+    ActionItem,
+    Config,
+    ConfigError,
+    Factor,
+    Retro,
+    Score,
+    TicketDraft,
+    Timeline,
+    TrackerError,
+    Verification,
+)
+from retroflow.testing import (
+    RecordingSleep,
+    check_sink_contract,
+    make_config,
+    make_drafts,
+    make_event,
+    make_incident,
+    make_plugins,
+    make_retro_for_export,
+)
 from retroflow.trackers import (
     MARKDOWN,
     PRIORITY_THRESHOLDS,
@@ -341,3 +362,61 @@ def test_markdown_escapes_retro_text_so_it_cannot_become_markup() -> None:
         "- [Retrospective](<https://retros.example.com/CHK-1>)\n"
     )
     assert MARKDOWN.escape("a <!-- b -->\n  c") == "a \\<!-- b --\\> c"
+
+
+# --- the sink test kit (retroflow.testing) ----------------------------------------------------
+
+
+class _AcmeClient:
+    def create(self, drafts: object) -> list[object]:
+        return []
+
+    def find(self, key: str) -> None:
+        return None
+
+    def status(self, refs: object) -> list[object]:
+        return []
+
+    def preview(self, draft: object) -> dict[str, object]:
+        return {}
+
+
+class _AcmeSink(SinkBase):
+    name = "acme"
+    required = "repo"
+    max_batch = 1
+    search_lag = 0.0
+
+    def open(self, config: Config) -> _AcmeClient:
+        self.configured(config)
+        return _AcmeClient()
+
+
+class _AcmePlugin(_Plugin):
+    from retroflow import hookimpl
+
+    @hookimpl
+    def retroflow_register_tracker_sinks(self, register: Callable[[object], None]) -> None:
+        register(_AcmeSink())
+
+
+def test_check_sink_contract_passes_a_sink_that_meets_it_and_names_what_fails() -> None:
+    plugin = _AcmePlugin()
+    config = make_config('[plugins.acme]\nrepo = "a/b"\n', plugins=make_plugins(plugin, default_plugins=False))
+    assert isinstance(check_sink_contract(plugin, "acme", config, required="repo"), _AcmeClient)
+    with pytest.raises(AssertionError, match=r"expected '\[plugins.acme\] is not configured: repo and token'"):
+        check_sink_contract(plugin, "acme", config, required="repo and token")
+
+
+def test_the_sink_kit_builds_a_retro_and_its_drafts() -> None:
+    retro = make_retro_for_export(3)
+    assert [a.id for a in retro.actions] == ["act000", "act001", "act002"]
+    assert retro.actions[0].owner == "alice" and retro.actions[1].owner is None
+    assert all(a.score is not None and priority_rank(a) == 2 for a in retro.actions)
+    drafts = make_drafts(retro)
+    assert [d.key for d in drafts] == ["k-act000", "k-act001", "k-act002"]
+    assert {d.retro_url for d in drafts} == {"https://retros.example.com/CHK-1042"}
+    assert make_drafts(retro, retro_url=None)[0].retro_url is None
+    sleep = RecordingSleep()
+    sleep(1.5)
+    assert sleep.calls == [1.5]

@@ -21,8 +21,8 @@ import structlog
 from retroflow_github import GitHubSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from retroflow import ConfigError, TicketRef, TrackerClient, TrackerError, TrackerSink
-from retroflow.testing import make_config, make_plugins
+from retroflow import ConfigError, TicketRef, TrackerError
+from retroflow.testing import check_sink_contract, make_config, make_plugins
 
 API = "https://api.github.com"
 ISSUES = f"{API}/repos/acme/shop/issues"
@@ -61,21 +61,15 @@ def refused() -> requests.ConnectionError:
 # --- plugin and settings -------------------------------------------------------------------
 
 
-def test_plugin_registers_the_github_sink_and_its_settings_table() -> None:
-    plugins = make_plugins(retroflow_github, default_plugins=False)
-    sink = plugins.tracker_sinks.get("github")
-    assert isinstance(sink, TrackerSink)
-    assert "github" in plugins.settings.names()
-
-
-def test_the_opened_client_follows_the_tracker_client_protocol(make_client: Any) -> None:
-    assert isinstance(make_client(), TrackerClient)
-
-
-def test_open_without_a_table_names_the_required_keys() -> None:
-    config = make_config("", plugins=make_plugins(retroflow_github, default_plugins=False))
-    with pytest.raises(ConfigError, match=r"\[plugins\.github\] is not configured: repo and token"):
-        GitHubSink().open(config)
+def test_the_sink_meets_the_tracker_sink_contract(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    """Registers the sink and its table; opens a TrackerClient; says which keys a missing
+    table needs."""
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    config = make_config(
+        '[plugins.github]\nrepo = "acme/shop"\ntoken = "env:GITHUB_TOKEN"\n',
+        plugins=make_plugins(retroflow_github, default_plugins=False),
+    )
+    check_sink_contract(retroflow_github, "github", config, required="repo and token")
 
 
 def test_a_repo_without_owner_names_the_repo_setting(monkeypatch: pytest.MonkeyPatch) -> None:

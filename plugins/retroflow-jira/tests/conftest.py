@@ -1,25 +1,18 @@
-"""Fixtures: a retro with actions, drafts, and a Jira client on a fake site."""
+"""Fixtures: a retro with actions, drafts, and a Jira client on a fake site
+(the retro and drafts come from ``retroflow.testing``'s sink kit)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 import responses
 import retroflow_jira
 from retroflow_jira import JiraClient, JiraSink
 
-from retroflow import (
-    ActionItem,
-    Factor,
-    Retro,
-    Score,
-    TicketDraft,
-    Timeline,
-    Verification,
-)
-from retroflow.testing import make_config, make_event, make_incident, make_plugins
+from retroflow import Retro, TicketDraft
+from retroflow.testing import RecordingSleep, make_config, make_drafts, make_plugins, make_retro_for_export
 
 SITE = "https://example.atlassian.net"
 API = f"{SITE}/rest/api/2"
@@ -28,55 +21,9 @@ TOKEN = "ATATT3xFfGF0-fake-jira-token-5b1e"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def make_retro(actions: int = 1) -> Retro:
-    deploy = make_event("deploy", -6, summary="Deploy checkout v2.14.0 (pool size 50 → 5)", source="github")
-    signal = make_event("signal", 0, summary="payment-client timed out waiting for a connection", source="otel")
-    incident = make_incident(
-        id="CHK-1042", title="Checkout card payments failing", links=("https://pd.example.com/incidents/CHK-1042",)
-    )
-    factor = Factor(
-        key="change-before-incident",
-        layer="technical",
-        title="A change to checkout shortly before the first signal",
-        explanation="The deploy landed 6 min before the first signal; nothing stopped it.",
-        evidence=(deploy.id, signal.id),
-    )
-    items = tuple(
-        ActionItem(
-            id=f"act{i:03d}",
-            title=f"Gate deploys of checkout on a canary check #{i}",
-            change="Deploy to a canary first and roll back automatically when its error rate is worse.",
-            category="automate a decision",
-            owner="alice" if i == 0 else None,
-            due=date(2026, 12, 15) if i == 0 else None,
-            factors=("change-before-incident",),
-            verify=Verification(metric="bad deploys reaching all traffic", service="checkout", target="0 per quarter"),
-            effort="medium",
-            score=Score(model="impact-math", value=4.5, explanation="frequency medium × impact high ÷ effort medium"),
-        )
-        for i in range(actions)
-    )
-    return Retro(incident=incident, timeline=Timeline.from_events([deploy, signal]), factors=(factor,), actions=items)
-
-
-def drafts_for(retro: Retro) -> list[TicketDraft]:
-    return [
-        TicketDraft(key=f"k-{action.id}", action=action, retro=retro, retro_url="https://retros.example.com/CHK-1042")
-        for action in retro.actions
-    ]
-
-
-class FakeSleep:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
-def sleep() -> FakeSleep:
-    return FakeSleep()
+def sleep() -> RecordingSleep:
+    return RecordingSleep()
 
 
 @pytest.fixture
@@ -89,7 +36,7 @@ ClientFactory = Callable[..., JiraClient]
 
 
 @pytest.fixture
-def make_client(monkeypatch: pytest.MonkeyPatch, sleep: FakeSleep) -> ClientFactory:
+def make_client(monkeypatch: pytest.MonkeyPatch, sleep: RecordingSleep) -> ClientFactory:
     monkeypatch.setenv("JIRA_TOKEN", TOKEN)
 
     def factory(extra: str = "", *, deployment: str = "cloud") -> JiraClient:
@@ -107,13 +54,13 @@ def make_client(monkeypatch: pytest.MonkeyPatch, sleep: FakeSleep) -> ClientFact
 @pytest.fixture
 def retro_with() -> Callable[[int], Retro]:
     """``retro_with(n)``: a retro with ``n`` actions (the first has an owner and a due date)."""
-    return make_retro
+    return make_retro_for_export
 
 
 @pytest.fixture
 def drafts() -> Callable[[Retro], list[TicketDraft]]:
     """``drafts(retro)``: one draft per action, keyed ``k-<action id>``."""
-    return drafts_for
+    return make_drafts
 
 
 @pytest.fixture

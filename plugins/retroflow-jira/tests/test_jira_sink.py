@@ -20,8 +20,8 @@ import structlog
 from retroflow_jira import JiraSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from retroflow import ConfigError, TicketRef, TrackerClient, TrackerError, TrackerSink
-from retroflow.testing import make_config, make_plugins
+from retroflow import ConfigError, TicketRef, TrackerError
+from retroflow.testing import check_sink_contract, make_config, make_plugins
 
 SITE = "https://example.atlassian.net"
 API = f"{SITE}/rest/api/2"
@@ -57,23 +57,18 @@ def refused() -> requests.ConnectionError:
 # --- plugin and settings -------------------------------------------------------------------
 
 
-def test_plugin_registers_the_jira_sink_and_its_settings_table() -> None:
-    plugins = make_plugins(retroflow_jira, default_plugins=False)
-    sink = plugins.tracker_sinks.get("jira")
-    assert isinstance(sink, TrackerSink)
+def test_the_sink_meets_the_tracker_sink_contract(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    """Registers the sink and its table; opens a TrackerClient; says which keys a missing
+    table needs."""
+    monkeypatch.setenv("JIRA_TOKEN", token)
+    config = make_config(
+        f'[plugins.jira]\nurl = "{SITE}"\nproject = "OPS"\ntoken = "env:JIRA_TOKEN"\nemail = "a@b.c"\n',
+        plugins=make_plugins(retroflow_jira, default_plugins=False),
+    )
+    check_sink_contract(retroflow_jira, "jira", config, required="url, project and token")
+    sink = make_plugins(retroflow_jira, default_plugins=False).tracker_sinks.get("jira")
     assert sink.max_batch == 50
     assert sink.search_lag > 0
-    assert "jira" in plugins.settings.names()
-
-
-def test_the_opened_client_follows_the_tracker_client_protocol(make_client: Any) -> None:
-    assert isinstance(make_client(), TrackerClient)
-
-
-def test_open_without_a_table_names_the_required_keys() -> None:
-    config = make_config("", plugins=make_plugins(retroflow_jira, default_plugins=False))
-    with pytest.raises(ConfigError, match=r"\[plugins\.jira\] is not configured: url, project and token"):
-        JiraSink().open(config)
 
 
 def test_cloud_without_email_names_the_email_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,11 +16,10 @@ import requests
 import responses
 import retroflow_linear
 import structlog
-from retroflow_linear import LinearSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from retroflow import ConfigError, TicketRef, TrackerClient, TrackerError, TrackerSink
-from retroflow.testing import make_config, make_plugins
+from retroflow import TicketRef, TrackerError
+from retroflow.testing import check_sink_contract, make_config, make_plugins
 
 GRAPHQL = "https://api.linear.app/graphql"
 
@@ -62,20 +61,15 @@ def refused() -> requests.ConnectionError:
 # --- plugin and settings -------------------------------------------------------------------
 
 
-def test_plugin_registers_the_linear_sink_and_its_settings_table() -> None:
-    plugins = make_plugins(retroflow_linear, default_plugins=False)
-    assert isinstance(plugins.tracker_sinks.get("linear"), TrackerSink)
-    assert "linear" in plugins.settings.names()
-
-
-def test_the_opened_client_follows_the_tracker_client_protocol(make_client: Any) -> None:
-    assert isinstance(make_client(), TrackerClient)
-
-
-def test_open_without_a_table_names_the_required_keys() -> None:
-    config = make_config("", plugins=make_plugins(retroflow_linear, default_plugins=False))
-    with pytest.raises(ConfigError, match=r"\[plugins\.linear\] is not configured: token and team_id"):
-        LinearSink().open(config)
+def test_the_sink_meets_the_tracker_sink_contract(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    """Registers the sink and its table; opens a TrackerClient; says which keys a missing
+    table needs."""
+    monkeypatch.setenv("LINEAR_API_KEY", token)
+    config = make_config(
+        '[plugins.linear]\ntoken = "env:LINEAR_API_KEY"\nteam_id = "9cfb482a-81e3-4154-b5b9-2c805e70a02d"\n',
+        plugins=make_plugins(retroflow_linear, default_plugins=False),
+    )
+    check_sink_contract(retroflow_linear, "linear", config, required="token and team_id")
 
 
 def test_a_personal_key_is_sent_as_is_and_an_oauth_token_as_bearer(

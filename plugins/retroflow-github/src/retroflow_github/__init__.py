@@ -6,14 +6,13 @@ Registered through the ``retroflow`` entry point as the plugin ``github``; confi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
-from retroflow import Config, ConfigError, Secret, hookimpl
+from retroflow import Config, Secret, hookimpl
+from retroflow.trackers import SinkBase
 from retroflow_github._client import GitHubClient
 
 __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
@@ -51,30 +50,19 @@ class GitHubSettings:
     max_retries: int = 3
 
 
-class GitHubSink:
+class GitHubSink(SinkBase):
     """The ``github`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
 
     name = TABLE
+    required = "repo and token"
     #: One request per issue (GitHub has no bulk create); a small batch bounds a call.
     max_batch = 20
     #: ``find`` lists issues rather than searching (the search index trails by minutes);
     #: the list can still trail a create by a moment on a replica.
     search_lag = 10.0
 
-    def __init__(
-        self,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._sleep = sleep
-        self._clock = clock
-
     def open(self, config: Config) -> GitHubClient:
-        settings = config.settings_for(TABLE)
-        where = f"{config.label}: [plugins.{TABLE}]"
-        if settings is None:
-            raise ConfigError(f"{where} is not configured: repo and token are required")
+        settings, where = self.configured(config)
         return GitHubClient(settings, where=where, sleep=self._sleep, clock=self._clock)
 
 

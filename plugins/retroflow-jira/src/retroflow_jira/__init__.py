@@ -6,14 +6,13 @@ Registered through the ``retroflow`` entry point as the plugin ``jira``; configu
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
 
-from retroflow import Config, ConfigError, Secret, hookimpl
+from retroflow import Config, Secret, hookimpl
+from retroflow.trackers import SinkBase
 from retroflow_jira._client import JiraClient
 
 __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
@@ -67,33 +66,22 @@ class JiraSettings:
     max_retries: int = 3
 
 
-class JiraSink:
+class JiraSink(SinkBase):
     """The ``jira`` tracker sink.
 
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
 
     name = TABLE
+    required = "url, project and token"
     #: Jira's bulk create takes at most 50 issues per request.
     max_batch = 50
     #: Jira Cloud search is eventually consistent: a new ticket may take seconds to minutes
     #: to show up in ``find``.
     search_lag = 120.0
 
-    def __init__(
-        self,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._sleep = sleep
-        self._clock = clock
-
     def open(self, config: Config) -> JiraClient:
-        settings = config.settings_for(TABLE)
-        where = f"{config.label}: [plugins.{TABLE}]"
-        if settings is None:
-            raise ConfigError(f"{where} is not configured: url, project and token are required")
+        settings, where = self.configured(config)
         return JiraClient(settings, where=where, sleep=self._sleep, clock=self._clock)
 
 

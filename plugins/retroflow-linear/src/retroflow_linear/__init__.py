@@ -6,14 +6,13 @@ Registered through the ``retroflow`` entry point as the plugin ``linear``; confi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
 
-from retroflow import Config, ConfigError, Secret, hookimpl
+from retroflow import Config, Secret, hookimpl
+from retroflow.trackers import SinkBase
 from retroflow_linear._client import LinearClient
 
 __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
@@ -49,30 +48,19 @@ class LinearSettings:
     max_retries: int = 3
 
 
-class LinearSink:
+class LinearSink(SinkBase):
     """The ``linear`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
 
     name = TABLE
+    required = "token and team_id"
     #: One ``issueCreate`` per issue; a small batch bounds a call.
     max_batch = 20
     #: ``find`` looks the issue up by its id; and should it miss a fresh issue, the re-create
     #: collides on that id and returns the issue, so no wait is needed.
     search_lag = 0.0
 
-    def __init__(
-        self,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._sleep = sleep
-        self._clock = clock
-
     def open(self, config: Config) -> LinearClient:
-        settings = config.settings_for(TABLE)
-        where = f"{config.label}: [plugins.{TABLE}]"
-        if settings is None:
-            raise ConfigError(f"{where} is not configured: token and team_id are required")
+        settings, where = self.configured(config)
         return LinearClient(settings, where=where, sleep=self._sleep, clock=self._clock)
 
 
