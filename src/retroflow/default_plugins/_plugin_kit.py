@@ -117,16 +117,14 @@ def propose(
     change: str,
     category: Category,
     effort: Effort,
-    metric: str,
-    target: str,
-    service: str | None = None,
+    verify: Verification,
     owner: str | None = None,
 ) -> ActionItem:
     """The action that answers the factor ``factor_key``.
 
     :param about: what the action is about (a service, a monitor, a past incident): with
         ``factor_key`` it derives the action's id, so the same action keeps its id.
-    :param metric: with ``service`` and ``target``, how to tell the change worked.
+    :param verify: how to tell the change worked (every proposed action says).
     :param owner: the suggested owner; by default the incident's team (:func:`team_of`).
     """
     return ActionItem.create(
@@ -137,7 +135,7 @@ def propose(
         category=category,
         owner=owner or team_of(incident),
         factors=(factor_key,),
-        verify=Verification(metric=metric, service=service, target=target),
+        verify=verify,
         effort=effort,
     )
 

@@ -15,7 +15,7 @@ from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
 from retroflow.default_plugins._timeline_facts import affected_services, cite, facts_of, minutes, quoted
-from retroflow.model import ActionItem, Category, Effort, EventKind, Factor, Incident, Layer, Timeline
+from retroflow.model import ActionItem, Category, Effort, EventKind, Factor, Incident, Layer, Timeline, Verification
 
 KEY = "change-before-incident"
 
@@ -94,9 +94,7 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        metric="bad deploys reaching all traffic",
-        service=service,
-        target="0 per quarter",
+        verify=Verification(metric="bad deploys reaching all traffic", service=service, target="0 per quarter"),
     )
 
 

@@ -57,6 +57,7 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
+    Verification,
 )
 
 SLOW_ACK = "slow-acknowledgement"
@@ -335,9 +336,7 @@ def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
-        metric="time to acknowledge (p90)",
-        service=service,
-        target="≤ 5 min",
+        verify=Verification(metric="time to acknowledge (p90)", service=service, target="≤ 5 min"),
     )
 
 
@@ -356,9 +355,7 @@ def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.LOW,
-        metric="hand-offs before mitigation",
-        service=service,
-        target="≤ 1",
+        verify=Verification(metric="hand-offs before mitigation", service=service, target="≤ 1"),
     )
 
 
@@ -376,9 +373,7 @@ def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        metric="out-of-hours pages",
-        service=service,
-        target="-50% per quarter",
+        verify=Verification(metric="out-of-hours pages", service=service, target="-50% per quarter"),
     )
 
 
@@ -395,8 +390,7 @@ def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.MEDIUM,
-        metric="responders in two incidents within 24 h",
-        target="0 per month",
+        verify=Verification(metric="responders in two incidents within 24 h", target="0 per month"),
     )
 
 
@@ -412,9 +406,11 @@ def _no_coordinator(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.LOW,
-        metric="incidents with 3+ responders and a named commander",
-        service=detail(factor, "service"),
-        target="100%",
+        verify=Verification(
+            metric="incidents with 3+ responders and a named commander",
+            service=detail(factor, "service"),
+            target="100%",
+        ),
     )
 
 

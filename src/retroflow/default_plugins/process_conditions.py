@@ -55,6 +55,7 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
+    Verification,
 )
 
 SLOW_MITIGATION = "slow-mitigation"
@@ -349,9 +350,7 @@ def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        metric="decision-to-mitigation time",
-        service=service,
-        target="≤ 5 min",
+        verify=Verification(metric="decision-to-mitigation time", service=service, target="≤ 5 min"),
     )
 
 
@@ -370,9 +369,7 @@ def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.LOW,
-        metric="paging alerts with a runbook link",
-        service=service,
-        target="100%",
+        verify=Verification(metric="paging alerts with a runbook link", service=service, target="100%"),
     )
 
 
@@ -391,9 +388,9 @@ def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.LOW,
-        metric="time from page to escalation when unacknowledged",
-        service=service,
-        target=f"≤ {timeout} min",
+        verify=Verification(
+            metric="time from page to escalation when unacknowledged", service=service, target=f"≤ {timeout} min"
+        ),
     )
 
 
@@ -421,9 +418,9 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        metric=f"recurrences of {what}",
-        service=service,
-        target=f"0 in {detail(factor, 'window_days', 90)} days",
+        verify=Verification(
+            metric=f"recurrences of {what}", service=service, target=f"0 in {detail(factor, 'window_days', 90)} days"
+        ),
         owner=owners[0] if owners else None,
     )
 

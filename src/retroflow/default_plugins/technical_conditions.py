@@ -46,6 +46,7 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
+    Verification,
 )
 
 DETECTION_GAP = "detection-gap"
@@ -222,9 +223,7 @@ def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
-        metric="time from first signal to first page",
-        service=service,
-        target=f"≤ {within} min",
+        verify=Verification(metric="time from first signal to first page", service=service, target=f"≤ {within} min"),
     )
 
 
@@ -241,9 +240,9 @@ def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
-        metric="incidents detected by people before any alert",
-        service=service,
-        target="0 per quarter",
+        verify=Verification(
+            metric="incidents detected by people before any alert", service=service, target="0 per quarter"
+        ),
     )
 
 
@@ -262,9 +261,7 @@ def _blast_radius(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.LIMIT_BLAST_RADIUS,
         effort=Effort.HIGH,
-        metric="services with errors when one dependency fails",
-        service=origin,
-        target="1",
+        verify=Verification(metric="services with errors when one dependency fails", service=origin, target="1"),
     )
 
 
@@ -282,9 +279,9 @@ def _alert_noise(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.LOW,
-        metric=f"notifications from {monitor!r} per incident",
-        service=detail(factor, "service"),
-        target="≤ 1",
+        verify=Verification(
+            metric=f"notifications from {monitor!r} per incident", service=detail(factor, "service"), target="≤ 1"
+        ),
     )
 
 
