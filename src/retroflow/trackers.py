@@ -13,7 +13,8 @@ so a sink passes its client's exceptions in as they are.
 
 * :func:`retry_after_seconds`, :func:`backoff`, :class:`RetryBudget`,
   :func:`rate_limit_error`: rate limits;
-* :func:`certainly_not_sent`, :func:`describe`, :func:`not_sent_after`: failures;
+* :func:`certainly_not_sent`, :func:`describe`, :class:`RequestFailure`,
+  :func:`not_sent_after`, :func:`create_each`: failures, and creating one by one;
 * :func:`check_request_settings`, :func:`looks_like_url`, :func:`parse_owner_map`,
   :class:`SinkBase`: settings;
 * :func:`priority_rank`, :func:`one_line`, :func:`ticket_sections`, :func:`render_sections`,
@@ -34,7 +35,7 @@ from typing import Any, Literal, Protocol
 from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
 from retroflow.model import ActionItem, Factor, Retro, format_timestamp, parse_timestamp
-from retroflow.roles import TicketDraft
+from retroflow.roles import TicketDraft, TicketRef
 
 __all__ = [
     "BACKOFF_BASE",
@@ -43,6 +44,7 @@ __all__ = [
     "PRIORITY_THRESHOLDS",
     "Line",
     "Markup",
+    "RequestFailure",
     "RequestSettings",
     "RetryBudget",
     "Section",
@@ -52,6 +54,7 @@ __all__ = [
     "backoff",
     "certainly_not_sent",
     "check_request_settings",
+    "create_each",
     "describe",
     "json_or_none",
     "looks_like_url",
@@ -209,6 +212,54 @@ def _new_connection_error(exc: BaseException) -> BaseException | None:
         pending.extend(item.args)
         pending.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
     return None
+
+
+class RequestFailure(TrackerError):
+    """A :class:`TrackerError` that knows whether it is about the whole call (credentials,
+    address, rate limit, transport: the next draft would fail the same way) or about one
+    draft (the tracker rejected what it says)."""
+
+    def __init__(
+        self, message: str, *, whole_call: bool, ambiguous: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, ambiguous=ambiguous, retry_after=retry_after)
+        self.whole_call = whole_call
+
+
+def create_each(
+    drafts: Sequence[TicketDraft], create_one: Callable[[TicketDraft], TicketRef]
+) -> list[TicketRef | TrackerError]:
+    """``create`` for a tracker without bulk create: ``create_one`` per draft, results in
+    order.
+
+    ``create_one`` raises :class:`RequestFailure`. A certain failure of the first draft
+    that is about the whole call is raised (as a plain :class:`TrackerError`, with no
+    exception context); otherwise every failure is reported for its draft, and after an
+    ambiguous one or one about the whole call the drafts not yet sent get
+    :func:`not_sent_after` (the next request would most likely fail the same way).
+    """
+    results: list[TicketRef | TrackerError] = []
+    stop: RequestFailure | None = None
+    for index, draft in enumerate(drafts):
+        if stop is not None:
+            results.append(not_sent_after(stop))
+            continue
+        try:
+            ref = create_one(draft)
+        except RequestFailure as exc:
+            failure: RequestFailure | None = exc
+        else:
+            failure = None
+        if failure is None:
+            results.append(ref)
+            continue
+        # Raised here, outside the except block, so it carries no exception context.
+        if index == 0 and failure.whole_call and not failure.ambiguous:
+            raise TrackerError(str(failure), retry_after=failure.retry_after)
+        results.append(TrackerError(str(failure), ambiguous=failure.ambiguous, retry_after=failure.retry_after))
+        if failure.whole_call or failure.ambiguous:
+            stop = failure
+    return results
 
 
 def not_sent_after(cause: TrackerError) -> TrackerError:

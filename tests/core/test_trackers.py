@@ -18,6 +18,7 @@ from retroflow import (
     Retro,
     Score,
     TicketDraft,
+    TicketRef,
     Timeline,
     TrackerError,
     Verification,
@@ -35,12 +36,14 @@ from retroflow.testing import (
 from retroflow.trackers import (
     MARKDOWN,
     PRIORITY_THRESHOLDS,
+    RequestFailure,
     RetryBudget,
     SinkBase,
     Span,
     backoff,
     certainly_not_sent,
     check_request_settings,
+    create_each,
     describe,
     json_or_none,
     looks_like_url,
@@ -420,3 +423,46 @@ def test_the_sink_kit_builds_a_retro_and_its_drafts() -> None:
     sleep = RecordingSleep()
     sleep(1.5)
     assert sleep.calls == [1.5]
+
+
+# --- creating one by one ----------------------------------------------------------------------
+
+
+def _creator(outcomes: dict[str, RequestFailure | None]) -> Callable[[TicketDraft], TicketRef]:
+    def create_one(draft: TicketDraft) -> TicketRef:
+        failure = outcomes.get(draft.key)
+        if failure is not None:
+            raise failure
+        return TicketRef(sink="t", external_id=draft.key, url=None, key=draft.key)
+
+    return create_one
+
+
+def test_create_each_returns_a_result_per_draft_in_order() -> None:
+    drafts = make_drafts(make_retro_for_export(3))
+    rejected = RequestFailure("rejected", whole_call=False)
+    results = create_each(drafts, _creator({"k-act001": rejected}))
+    assert [type(r).__name__ for r in results] == ["TicketRef", "TrackerError", "TicketRef"]
+    assert str(results[1]) == "rejected" and not results[1].ambiguous  # type: ignore[union-attr]
+
+
+def test_create_each_raises_a_certain_whole_call_failure_of_the_first_draft_without_context() -> None:
+    drafts = make_drafts(make_retro_for_export(2))
+    with pytest.raises(TrackerError) as info:
+        create_each(drafts, _creator({"k-act000": RequestFailure("bad token", whole_call=True, retry_after=5.0)}))
+    assert type(info.value) is TrackerError and str(info.value) == "bad token"
+    assert info.value.retry_after == 5.0
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_create_each_stops_after_an_ambiguous_or_whole_call_failure() -> None:
+    drafts = make_drafts(make_retro_for_export(3))
+    for failure in (
+        RequestFailure("timeout", whole_call=False, ambiguous=True),
+        RequestFailure("429", whole_call=True),
+    ):
+        first, second, third = create_each(drafts, _creator({"k-act001": failure}))
+        assert isinstance(first, TicketRef)
+        assert isinstance(second, TrackerError) and second.ambiguous is failure.ambiguous
+        assert isinstance(third, TrackerError) and not third.ambiguous
+        assert str(third) == f"not sent after an earlier failure: {failure}"

@@ -19,14 +19,15 @@ import structlog
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.trackers import (
     ERROR_TEXT_LIMIT,
+    RequestFailure,
     RetryBudget,
     backoff,
     certainly_not_sent,
     check_request_settings,
+    create_each,
     describe,
     json_or_none,
     looks_like_url,
-    not_sent_after,
     parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
@@ -46,16 +47,13 @@ PAGE_SIZE = 100
 _WHOLE_CALL_STATUSES = frozenset({401, 403, 404, 410})
 
 
-class _Failure(TrackerError):
-    """A TrackerError that knows whether it is about the whole call or one item."""
+class _Failure(RequestFailure):
+    """A RequestFailure with GitHub's HTTP status (``None``: no answer, about the whole call)."""
 
     def __init__(self, message: str, *, status: int | None, ambiguous: bool = False, retry_after: float | None = None):
-        super().__init__(message, ambiguous=ambiguous, retry_after=retry_after)
+        whole_call = status is None or status in _WHOLE_CALL_STATUSES or status == 429
+        super().__init__(message, whole_call=whole_call, ambiguous=ambiguous, retry_after=retry_after)
         self.status = status
-
-    @property
-    def whole_call(self) -> bool:
-        return self.status is None or self.status in _WHOLE_CALL_STATUSES or self.status == 429
 
 
 class GitHubClient:
@@ -202,45 +200,27 @@ class GitHubClient:
         others; after an ambiguous failure (5xx, timeout) or one about the whole call, the
         drafts not yet sent get an error saying they were not sent.
         """
-        results: list[TicketRef | TrackerError] = []
-        stop: _Failure | None = None
-        for index, draft in enumerate(drafts):
-            if stop is not None:
-                results.append(not_sent_after(stop))
-                continue
-            try:
-                response = self._request(
-                    "POST", f"{self._api}{self._repo_path}/issues", what="create an issue", body=self.preview(draft)
-                )
-            except _Failure as exc:
-                failure: _Failure | None = exc
-            else:
-                failure = None
-            if failure is not None:
-                # Raised here, outside the except block, so it carries no exception context.
-                if index == 0 and failure.whole_call and not failure.ambiguous:
-                    raise TrackerError(str(failure), retry_after=failure.retry_after)
-                results.append(TrackerError(str(failure), ambiguous=failure.ambiguous, retry_after=failure.retry_after))
-                if failure.whole_call or failure.ambiguous:
-                    stop = failure  # the next request would most likely fail the same way
-                continue
-            issue = json_or_none(response)
-            if not isinstance(issue, dict) or "number" not in issue:
-                # GitHub said 201 but the answer cannot be read: the issue may well exist.
-                unreadable = f"GitHub answered HTTP {response.status_code} with an unreadable issue"
-                results.append(TrackerError(unreadable, ambiguous=True))
-                stop = _Failure(unreadable, status=None, ambiguous=True)
-                continue
-            results.append(self._ref(issue, draft.key))
-            names = {label.get("name") if isinstance(label, dict) else label for label in issue.get("labels", [])}
-            if self.settings.marker_label not in names:
-                log.warning(
-                    "github dropped the marker label",
-                    issue=issue.get("number"),
-                    label=self.settings.marker_label,
-                    hint="the token's account needs push access, or find() cannot see this ticket",
-                )
-        return results
+        return create_each(drafts, self._create_one)
+
+    def _create_one(self, draft: TicketDraft) -> TicketRef:
+        response = self._request(
+            "POST", f"{self._api}{self._repo_path}/issues", what="create an issue", body=self.preview(draft)
+        )
+        issue = json_or_none(response)
+        if not isinstance(issue, dict) or "number" not in issue:
+            # GitHub said 201 but the answer cannot be read: the issue may well exist.
+            raise _Failure(
+                f"GitHub answered HTTP {response.status_code} with an unreadable issue", status=None, ambiguous=True
+            )
+        names = {label.get("name") if isinstance(label, dict) else label for label in issue.get("labels", [])}
+        if self.settings.marker_label not in names:
+            log.warning(
+                "github dropped the marker label",
+                issue=issue.get("number"),
+                label=self.settings.marker_label,
+                hint="the token's account needs push access, or find() cannot see this ticket",
+            )
+        return self._ref(issue, draft.key)
 
     def _ref(self, issue: Mapping[str, Any], key: str | None) -> TicketRef:
         return TicketRef(sink=SINK, external_id=str(issue["number"]), url=issue.get("html_url"), key=key)

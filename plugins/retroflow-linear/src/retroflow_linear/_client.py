@@ -19,14 +19,15 @@ import structlog
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.trackers import (
     ERROR_TEXT_LIMIT,
+    RequestFailure,
     RetryBudget,
     backoff,
     certainly_not_sent,
     check_request_settings,
+    create_each,
     describe,
     json_or_none,
     looks_like_url,
-    not_sent_after,
     parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
@@ -78,14 +79,6 @@ STATES = {
 }
 
 
-class _Failure(TrackerError):
-    """A TrackerError that knows whether it is about the whole call or one item."""
-
-    def __init__(self, message: str, *, whole_call: bool, ambiguous: bool = False, retry_after: float | None = None):
-        super().__init__(message, ambiguous=ambiguous, retry_after=retry_after)
-        self.whole_call = whole_call
-
-
 class LinearClient:
     """A connection to one Linear workspace with validated settings (:class:`LinearSettings`)."""
 
@@ -133,7 +126,7 @@ class LinearClient:
             except requests.RequestException as exc:
                 sent = not certainly_not_sent(exc)
                 detail = "the request may have reached Linear" if sent else "the request did not reach Linear"
-                raise _Failure(
+                raise RequestFailure(
                     f"Linear failed ({what}): {describe(exc)}; {detail}", whole_call=True, ambiguous=sent
                 ) from None
             reply = json_or_none(response)
@@ -142,7 +135,7 @@ class LinearClient:
             if response.status_code == 429 or "RATELIMITED" in codes:
                 wait = self._rate_limit_wait(response, budget.attempt)
                 if budget.exceeded(wait):
-                    raise _Failure(
+                    raise RequestFailure(
                         rate_limit_error("Linear", SINK, what, wait, self.settings.max_retry_wait),
                         whole_call=True,
                         retry_after=wait,
@@ -151,22 +144,22 @@ class LinearClient:
                 budget.spend(wait)
                 continue
             if response.status_code in (401, 403) or codes & {"AUTHENTICATION_ERROR", "FORBIDDEN"}:
-                raise _Failure(
+                raise RequestFailure(
                     f"Linear rejected the credentials (HTTP {response.status_code}, {what})"
                     f"{_said(errors)}: check {self._where} token (and auth)",
                     whole_call=True,
                 )
             if response.status_code >= 500:
-                raise _Failure(
+                raise RequestFailure(
                     f"Linear failed with HTTP {response.status_code} ({what}){_said(errors)}",
                     whole_call=True,
                     ambiguous=True,
                 )
             if errors:
                 hint = f"; check {self._where} team_id" if "team" in _said(errors).lower() else ""
-                raise _Failure(f"Linear refused {what}{_said(errors)}{hint}", whole_call=False)
+                raise RequestFailure(f"Linear refused {what}{_said(errors)}{hint}", whole_call=False)
             if not response.ok or not isinstance(reply, dict) or not isinstance(reply.get("data"), dict):
-                raise _Failure(
+                raise RequestFailure(
                     f"Linear answered {what} with HTTP {response.status_code} and no data",
                     whole_call=True,
                     ambiguous=response.ok,  # a success status: the mutation may have run
@@ -222,34 +215,13 @@ class LinearClient:
         draft, and after an ambiguous one or one about the whole call, the drafts not yet
         sent get an error saying so.
         """
-        results: list[TicketRef | TrackerError] = []
-        stop: _Failure | None = None
-        for index, draft in enumerate(drafts):
-            if stop is not None:
-                results.append(not_sent_after(stop))
-                continue
-            try:
-                ref = self._create_one(draft)
-            except _Failure as exc:
-                failure: _Failure | None = exc
-            else:
-                failure = None
-            if failure is None:
-                results.append(ref)
-                continue
-            # Raised here, outside the except block, so it carries no exception context.
-            if index == 0 and failure.whole_call and not failure.ambiguous:
-                raise TrackerError(str(failure), retry_after=failure.retry_after)
-            results.append(TrackerError(str(failure), ambiguous=failure.ambiguous, retry_after=failure.retry_after))
-            if failure.whole_call or failure.ambiguous:
-                stop = failure  # the next request would most likely fail the same way
-        return results
+        return create_each(drafts, self._create_one)
 
     def _create_one(self, draft: TicketDraft) -> TicketRef:
         what = f"creating the issue for action {draft.action.id}"
         try:
             data = self._graphql(self.preview(draft), what=what)
-        except _Failure as exc:
+        except RequestFailure as exc:
             if exc.whole_call:
                 raise
             # The id is the key's: an issue with it was made by an earlier attempt.
@@ -261,7 +233,7 @@ class LinearClient:
         payload = data.get("issueCreate") or {}
         issue = payload.get("issue") if isinstance(payload, dict) else None
         if not isinstance(payload, dict) or not payload.get("success") or not isinstance(issue, dict):
-            raise _Failure(f"Linear did not report success {what}", whole_call=False, ambiguous=True)
+            raise RequestFailure(f"Linear did not report success {what}", whole_call=False, ambiguous=True)
         return self._ref(issue, draft.key)
 
     def _find_quietly(self, key: str) -> TicketRef | None:
