@@ -7,7 +7,7 @@
 * :func:`build`: build a retro in one call.
 * :func:`check_source_contract`: what every timeline source must do, checked against yours.
 * :func:`make_retro_for_export`, :func:`make_drafts`, :class:`RecordingSleep`,
-  :func:`check_sink_contract`: the tracker sink kit.
+  :func:`check_sink_contract`, :func:`check_secret_not_leaked`: the tracker sink kit.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ __all__ = [
     "RecordingSleep",
     "build",
     "check_public_imports",
+    "check_secret_not_leaked",
     "check_sink_contract",
     "check_source_contract",
     "make_config",
@@ -239,6 +240,19 @@ class RecordingSleep:
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+
+
+def check_secret_not_leaked(secret: str, error: BaseException, *outputs: object) -> None:
+    """Assert that ``secret`` is nowhere in ``error``'s message, that ``error`` has no
+    cause or context (which could carry it: raise outside the ``except`` block), and that it
+    is in none of ``outputs`` (log text as ``str``; anything else, e.g. captured log
+    entries, by its ``repr``)."""
+    assert secret not in str(error), f"the secret is in the error: {error}"
+    assert error.__cause__ is None, f"the error has a cause, which may carry the secret: {error.__cause__!r}"
+    assert error.__context__ is None, f"the error has a context, which may carry the secret: {error.__context__!r}"
+    for output in outputs:
+        text = output if isinstance(output, str) else repr(output)
+        assert secret not in text, "the secret is in the output"
 
 
 def check_sink_contract(plugin: object, name: str, config: Config, *, required: str) -> TrackerClient:

@@ -17,7 +17,7 @@ so a sink passes its client's exceptions in as they are.
   :func:`not_sent_after`, :func:`create_each`: failures, and creating one by one;
 * :func:`check_request_settings`, :func:`looks_like_url`, :func:`parse_owner_map`,
   :class:`SinkBase`: settings;
-* :func:`priority_rank`, :func:`one_line`, :func:`ticket_sections`, :func:`render_sections`,
+* :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`, :func:`render_sections`,
   :class:`Markup`, :data:`MARKDOWN`: ticket content;
 * :func:`json_or_none`, :func:`timestamp_or_none`: reading answers.
 """
@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
@@ -61,6 +61,7 @@ __all__ = [
     "not_sent_after",
     "one_line",
     "parse_owner_map",
+    "priority_name",
     "priority_rank",
     "rate_limit_error",
     "render_sections",
@@ -68,6 +69,8 @@ __all__ = [
     "ticket_sections",
     "timestamp_or_none",
 ]
+
+T = TypeVar("T")
 
 #: Waits on a rate limit without a ``Retry-After``: 1 s, 2 s, 4 s, ...
 BACKOFF_BASE = 1.0
@@ -370,6 +373,13 @@ def priority_rank(action: ActionItem) -> int | None:
         if action.score.value >= threshold:
             return rank
     return len(PRIORITY_THRESHOLDS) + 1
+
+
+def priority_name(action: ActionItem, names: Sequence[T]) -> T | None:
+    """The tracker's name for the action's :func:`priority_rank`: ``names[rank - 1]``
+    (``names`` most urgent first, one per rank), or ``None`` when it has no score."""
+    rank = priority_rank(action)
+    return None if rank is None else names[rank - 1]
 
 
 def one_line(text: str, limit: int) -> str:

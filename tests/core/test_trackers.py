@@ -25,6 +25,7 @@ from retroflow import (
 )
 from retroflow.testing import (
     RecordingSleep,
+    check_secret_not_leaked,
     check_sink_contract,
     make_config,
     make_drafts,
@@ -50,6 +51,7 @@ from retroflow.trackers import (
     not_sent_after,
     one_line,
     parse_owner_map,
+    priority_name,
     priority_rank,
     rate_limit_error,
     render_sections,
@@ -466,3 +468,26 @@ def test_create_each_stops_after_an_ambiguous_or_whole_call_failure() -> None:
         assert isinstance(second, TrackerError) and second.ambiguous is failure.ambiguous
         assert isinstance(third, TrackerError) and not third.ambiguous
         assert str(third) == f"not sent after an earlier failure: {failure}"
+
+
+def test_priority_name_names_the_rank() -> None:
+    names = ("urgent", "high", "medium", "low")
+    assert [priority_name(_action(v), names) for v in (6, 3, 1.5, 1)] == list(names)
+    assert priority_name(_action(None), names) is None
+
+
+def test_check_secret_not_leaked_catches_the_secret_and_exception_chains() -> None:
+    check_secret_not_leaked("s3cret", TrackerError("HTTP 401: check token"), "log line", [{"event": "x"}])
+    with pytest.raises(AssertionError, match="in the error"):
+        check_secret_not_leaked("s3cret", TrackerError("Bearer s3cret"))
+    with pytest.raises(AssertionError, match="in the output"):
+        check_secret_not_leaked("s3cret", TrackerError("x"), [{"headers": "Bearer s3cret"}])
+    try:
+        try:
+            raise ValueError("Bearer s3cret")
+        except ValueError:
+            raise TrackerError("x")  # noqa: B904 - the context is the point
+    except TrackerError as exc:
+        chained = exc
+    with pytest.raises(AssertionError, match="has a context"):
+        check_secret_not_leaked("s3cret", chained)

@@ -22,7 +22,7 @@ from retroflow_github import GitHubSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import ConfigError, TicketRef, TrackerError
-from retroflow.testing import check_sink_contract, make_config, make_plugins
+from retroflow.testing import check_secret_not_leaked, check_sink_contract, make_config, make_plugins
 
 API = "https://api.github.com"
 ISSUES = f"{API}/repos/acme/shop/issues"
@@ -265,8 +265,7 @@ def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
 
     assert setting in str(caught.value) and message in str(caught.value)
     assert not caught.value.ambiguous
-    assert token not in str(caught.value) and caught.value.__cause__ is None and caught.value.__context__ is None
-    assert token not in caplog.text and token not in repr(logs)
+    check_secret_not_leaked(token, caught.value, caplog.text, logs)
     assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {token}"  # it was sent, and not leaked
     assert len(mocked.calls) == 1
 

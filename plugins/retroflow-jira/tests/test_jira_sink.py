@@ -21,7 +21,7 @@ from retroflow_jira import JiraSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import ConfigError, TicketRef, TrackerError
-from retroflow.testing import check_sink_contract, make_config, make_plugins
+from retroflow.testing import check_secret_not_leaked, check_sink_contract, make_config, make_plugins
 
 SITE = "https://example.atlassian.net"
 API = f"{SITE}/rest/api/2"
@@ -357,14 +357,7 @@ def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
     message = str(caught.value)
     assert setting in message
     assert not caught.value.ambiguous
-    assert (
-        token not in message
-        and token not in repr(caught.value.__cause__)
-        and caught.value.__cause__ is None
-        and caught.value.__context__ is None
-    )
-    assert token not in caplog.text
-    assert token not in repr(logs)
+    check_secret_not_leaked(token, caught.value, caplog.text, logs)
     # And the request did carry the credentials, so the test would notice a leak.
     assert mocked.calls[0].request.headers["Authorization"].startswith("Basic ")
 

@@ -7,11 +7,12 @@ GitHub's title limit, priority names and the hidden key marker.
 from __future__ import annotations
 
 from retroflow import ActionItem, TicketDraft
-from retroflow.trackers import MARKDOWN, one_line, priority_rank, render_sections, ticket_sections
+from retroflow.trackers import MARKDOWN, one_line, render_sections, ticket_sections
+from retroflow.trackers import priority_name as _priority_name
 
 #: GitHub refuses titles longer than 256 characters.
 TITLE_LIMIT = 256
-#: Priority names shown in the body, by :func:`retroflow.trackers.priority_rank`.
+#: Priority names shown in the body, by :func:`retroflow.trackers.priority_rank` (1 first).
 PRIORITY_NAMES = ("highest", "high", "medium", "low")
 
 
@@ -20,8 +21,7 @@ def title(action: ActionItem) -> str:
 
 
 def priority_name(action: ActionItem) -> str | None:
-    rank = priority_rank(action)
-    return None if rank is None else PRIORITY_NAMES[rank - 1]
+    return _priority_name(action, PRIORITY_NAMES)
 
 
 def marker(key: str) -> str:

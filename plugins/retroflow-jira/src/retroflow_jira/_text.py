@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from retroflow import ActionItem, TicketDraft
-from retroflow.trackers import Markup, one_line, priority_rank, render_sections, ticket_sections
+from retroflow.trackers import Markup, one_line, render_sections, ticket_sections
+from retroflow.trackers import priority_name as _priority_name
 
 #: Jira refuses summaries longer than 255 characters.
 SUMMARY_LIMIT = 255
-#: Jira priority names, by :func:`retroflow.trackers.priority_rank`.
+#: Jira priority names, by :func:`retroflow.trackers.priority_rank` (1 first).
 PRIORITY_NAMES = ("Highest", "High", "Medium", "Low")
 
 
@@ -51,8 +52,7 @@ def summary(action: ActionItem) -> str:
 
 def priority_name(action: ActionItem) -> str | None:
     """The Jira priority for the action's score, or ``None`` when it has no score."""
-    rank = priority_rank(action)
-    return None if rank is None else PRIORITY_NAMES[rank - 1]
+    return _priority_name(action, PRIORITY_NAMES)
 
 
 def idempotency_label(key: str) -> str:

@@ -10,13 +10,13 @@ import hashlib
 import uuid
 
 from retroflow import ActionItem, TicketDraft
-from retroflow.trackers import MARKDOWN, one_line, priority_rank, render_sections, ticket_sections
+from retroflow.trackers import MARKDOWN, one_line, priority_name, priority_rank, render_sections, ticket_sections
 
 #: Titles are cut to this length.
 TITLE_LIMIT = 255
 #: Linear priorities are :func:`retroflow.trackers.priority_rank`: 1 urgent, 2 high,
-#: 3 medium, 4 low (0 = none, when unscored).
-PRIORITY_NAMES = {1: "urgent", 2: "high", 3: "medium", 4: "low"}
+#: 3 medium, 4 low (0 = none, when unscored); their names, shown in the description.
+PRIORITY_NAMES = ("urgent", "high", "medium", "low")
 
 
 def title(action: ActionItem) -> str:
@@ -42,8 +42,6 @@ def body(draft: TicketDraft) -> str:
     """The change, the factors it answers with their evidence, how to verify it, the score
     and why, and links to the incident and the retro (retro text escaped, so it cannot
     become markup)."""
-    rank = priority(draft.action)
-    name = PRIORITY_NAMES[rank] if rank is not None else None
-    lines = render_sections(ticket_sections(draft, priority=name), MARKDOWN)
+    lines = render_sections(ticket_sections(draft, priority=priority_name(draft.action, PRIORITY_NAMES)), MARKDOWN)
     lines.append(f"_Exported by retroflow (action `{draft.action.id}`, export key `{draft.key}`)._")
     return "\n".join(lines)
