@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: SQLite migrations are not serialised there
+    fcntl = None  # type: ignore[assignment]
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -104,20 +111,34 @@ def _alembic_config(connection: sa.Connection) -> Any:
 
 
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` (Alembic ``upgrade``)."""
+    """Upgrade the schema to ``revision`` (Alembic ``upgrade``).
+
+    Several processes may open a new database at once (replicas, a CLI beside a worker):
+    one migrates while the others wait for it and then find nothing left to do.
+    """
     from alembic import command
 
-    try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Replicas starting together: one migrates, the others wait and find it done.
-                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-            command.upgrade(_alembic_config(connection), revision)
-    except SQLAlchemyError:
-        # SQLite has no such lock: two processes creating a new file race, and the loser
-        # fails on "table already exists". Done by the other one is done.
-        if engine.dialect.name != "sqlite" or revision != "head" or current_revision(engine) != head_revision():
-            raise
+    with _sqlite_migration_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        command.upgrade(_alembic_config(connection), revision)
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(engine: sa.Engine) -> Iterator[None]:
+    """For a SQLite file, an exclusive lock on a file beside it for the whole migration
+    (SQLite's own locks cover one statement or transaction, and Alembic's DDL runs across
+    several); a no-op for other databases."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def current_revision(engine: sa.Engine) -> str | None:
