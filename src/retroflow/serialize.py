@@ -112,6 +112,18 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     )
 
 
+def factor_to_dict(factor: Factor) -> dict[str, Any]:
+    return {
+        "key": factor.key,
+        "layer": factor.layer.value,
+        "title": factor.title,
+        "explanation": factor.explanation,
+        "evidence": list(factor.evidence),
+        "strength": factor.strength,
+        "details": dict(factor.details),
+    }
+
+
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
@@ -188,18 +200,7 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
             "resolve": _ts(moments.resolve),
         },
         "durations": {name: _seconds(value) for name, value in moments.durations().items()},
-        "factors": [
-            {
-                "key": f.key,
-                "layer": f.layer.value,
-                "title": f.title,
-                "explanation": f.explanation,
-                "evidence": list(f.evidence),
-                "strength": f.strength,
-                "details": dict(f.details),
-            }
-            for f in retro.factors
-        ],
+        "factors": [factor_to_dict(f) for f in retro.factors],
         "narrative": list(retro.narrative),
         "scoring_model": retro.scoring_model,
         "actions": [action_to_dict(a) for a in retro.actions],

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from retroflow.errors import RetroflowError
 from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
-from retroflow.serialize import from_document, to_document
+from retroflow.serialize import factor_to_dict, from_document, to_document
 from retroflow.store import schema as t
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
@@ -173,18 +173,7 @@ class Store:
     def _insert_rows(self, conn: sa.Connection, version_id: int, retro: Retro) -> None:
         insert_events(conn, version_id, retro.timeline.events)
         factors = [
-            {
-                "retro_version_id": version_id,
-                "position": i,
-                "key": f.key,
-                "layer": f.layer.value,
-                "title": f.title,
-                "explanation": f.explanation,
-                "evidence": list(f.evidence),
-                "strength": f.strength,
-                "details": dict(f.details),
-            }
-            for i, f in enumerate(retro.factors)
+            {"retro_version_id": version_id, "position": i, **factor_to_dict(f)} for i, f in enumerate(retro.factors)
         ]
         if factors:
             conn.execute(sa.insert(t.factors), factors)
