@@ -58,7 +58,7 @@ def database_url(config: Config) -> str:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
         if not path.is_absolute():
-            url = url.set(database=str(config.base_dir / path))
+            url = url.set(database=os.path.normpath(config.base_dir / path))
     return url.render_as_string(hide_password=False)
 
 
