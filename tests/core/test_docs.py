@@ -133,3 +133,23 @@ def test_relative_links_resolve(page: Path) -> None:
         if "://" in target:
             continue
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_every_settings_table_and_key_is_documented(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default and installed (first-party) plugins: each table and each key appears in the
+    docs or the plugin's README, as `key`, `key = ...` or a TOML line `key = ...`."""
+    import attrs
+
+    from retroflow.plugins import Plugins
+
+    monkeypatch.delenv("RETROFLOW_LOAD_PLUGINS")
+    pages = [*(ROOT / "docs").glob("*.md"), *(ROOT / "plugins").glob("*/README.md")]
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in pages)
+    plugins = Plugins(get_plugin_manager())
+    assert {"file", "pagerduty", "jira", "linear", "github"} <= set(plugins.settings.names())
+    for table in plugins.settings.names():
+        assert f"[plugins.{table}]" in docs, f"[plugins.{table}] is not documented"
+        for field in attrs.fields(plugins.settings.get(table)):
+            key = re.escape(field.alias)
+            documented = re.search(rf"`{key}( = [^`]*)?`|^[#\s]*{key} = |[,#]\s*{key} = ", docs, re.M)
+            assert documented, f"[plugins.{table}] {field.alias} is not documented"
