@@ -374,7 +374,9 @@ def export_command(
             if item.error:
                 click.echo(f"    {item.error}")
             if item.preview is not None:
-                for line in json.dumps(item.preview, indent=2, sort_keys=True, default=str).splitlines():
+                for line in json.dumps(
+                    item.preview, indent=2, sort_keys=True, default=str, ensure_ascii=False
+                ).splitlines():
                     click.echo(f"    {line}")
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items()))
         click.echo(f"{report.sink}: {counts or 'no actions'}", err=True)
