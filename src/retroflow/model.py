@@ -371,9 +371,6 @@ class Timeline:
         """Events by :attr:`Event.id` (computed once, on first use)."""
         return {f"{event.source}:{event.native_id}": event for event in self.events}  # Event.id, inlined
 
-    def by_id(self) -> Mapping[str, Event]:
-        return self.index
-
     def of_kind(self, *kinds: EventKind) -> list[Event]:
         return [event for event in self.events if event.kind in kinds]
 

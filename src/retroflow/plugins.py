@@ -289,6 +289,3 @@ class Plugins:
     @staticmethod
     def _hook_name(impl: pluggy.HookImpl) -> str:
         return getattr(impl.function, "__name__", "hook")
-
-    def commands(self, cli: Any) -> None:
-        self.pm.hook.retroflow_register_commands(cli=cli)

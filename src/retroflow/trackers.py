@@ -443,7 +443,7 @@ def ticket_sections(draft: TicketDraft, *, priority: str | None = None) -> list[
     sections = [Section("The change", (Line((Span(action.change or action.title),)),))]
     factors = action_factors(action, retro)
     if factors:
-        events = retro.timeline.by_id()
+        events = retro.timeline.index
         lines: list[Line] = []
         for factor in factors:
             lines.append(

@@ -52,7 +52,7 @@ def test_input_survives_a_rebuild(store: Store, build_sample: Build) -> None:
         assert alert_action not in loaded.actions_by_id()  # it answered only the rejected factor
         decision = next(f for f in loaded.factors if f.key == "risky-decision")
         assert decision.evidence == ("human:keep-v2",)  # a heuristic cited the human event
-        event = loaded.timeline.by_id()["human:keep-v2"]
+        event = loaded.timeline.index["human:keep-v2"]
         assert event.details["why"].startswith("we believed")
         assert "Practise rollbacks monthly" in [a.title for a in loaded.actions]
     assert store.stored_input("INC-1", version=1) == store.human_input("INC-1")
@@ -132,7 +132,7 @@ due = 2026-12-15
     assert next(f for f in retro.factors if f.key == "late-alert").details["human"]["status"] == "confirmed"
     added = next(a for a in retro.actions if a.title == "Practise rollbacks monthly")
     assert added.due == date(2026, 12, 15) and added.proposed_by == "human"
-    assert "human:keep-v2" in retro.timeline.by_id()
+    assert "human:keep-v2" in retro.timeline.index
     assert retro.timeline.events[0].at <= T0
 
 

@@ -218,7 +218,7 @@ def render_markdown(retro: Retro) -> str:
 
     out += ["## Contributing conditions", ""]
     if retro.factors:
-        by_id = retro.timeline.by_id()
+        by_id = retro.timeline.index
         if retro.narrative:  # the short version first, then each condition with its evidence
             out += [*retro.narrative, ""]
         for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
