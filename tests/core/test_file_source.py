@@ -65,6 +65,21 @@ def test_line_separators_inside_strings_and_crlf_do_not_split_events(write: Any)
     assert gap is None and [e.summary for e in events] == ["a\u2028b\rc", "z\u2028b\rc"]
 
 
+def test_a_bom_is_tolerated_and_a_line_that_is_not_utf8_or_strict_json_is_skipped(tmp_path: Path) -> None:
+    good = json.dumps({"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "pagé"}, ensure_ascii=False)
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + good.encode()
+        + b"\n" + good.replace("pag\u00e9", "x").encode().replace(b'"x"', b'"\xff"')
+        + b'\n{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "s", "details": {"n": NaN}}\n'
+        + good.encode() + b"\n"
+    )  # fmt: skip
+    events, gap = read_events(path)
+    assert [e.summary for e in events] == ["pagé", "pagé"]
+    assert gap is not None and gap.count == 2
+    assert "line 2: str is not valid UTF-8" in gap.reason
+
+
 def test_events_without_id_get_a_stable_one_so_collecting_twice_never_duplicates(write: Any) -> None:
     record = {"at": "2026-11-02T14:00:00Z", "kind": "signal", "summary": "same line"}
     path = write("e.jsonl", lines(record, record))
