@@ -8,9 +8,10 @@ is the machine-readable schema. :func:`to_document` and :func:`from_document` ro
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from retroflow.model import (
     ActionItem,
@@ -25,6 +26,7 @@ from retroflow.model import (
     Score,
     Timeline,
     Verification,
+    as_utc,
     format_timestamp,
     parse_timestamp,
 )
@@ -251,61 +253,48 @@ def from_document(doc: dict[str, Any]) -> Retro:
     )
 
 
-_quote = json.encoder.encode_basestring  # the C implementations where available
-_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
-# No cycle markers (None): details are JSON data, and shared markers could go stale.
-_encode_details = _c_make_encoder(None, str, _quote, None, ": ", ", ", True, False, True) if _c_make_encoder else None
-_DETAILS_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+# orjson writes the document: a 100,000-event timeline is most of it, and one orjson call
+# encodes it several times faster than the json module (bench/bench_build.py). Keys sorted,
+# UTC written with "Z", anything else that is not JSON written as str().
+_OPTIONS = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+)
 
 
-def _details_json(details: Any) -> str:
-    if _encode_details is not None:
-        return "".join(_encode_details(details, 0))
-    return _DETAILS_ENCODER.encode(details)
+def _default(value: Any) -> str:
+    return str(value)
 
 
-def event_json(event: Event) -> str:
-    """``json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)``, written
-    out by hand: the timeline is most of a document, and this is about twice as fast as
-    building a dict per event and encoding the list (bench/bench_build.py)."""
-    actor, details, link, service, source, at = (
-        event.actor,
-        event.details,
-        event.link,
-        event.service,
-        event.source,
-        event.at,
-    )
-    return (
-        "{"
-        + ('"actor": ' + _quote(actor) + ", " if actor is not None else "")
-        + '"at": "'
-        # Events hold UTC; isoformat() is several times faster than strftime.
-        + (at.isoformat()[:-6] + "Z" if at.tzinfo is UTC else format_timestamp(at))
-        + '", '
-        + ('"details": ' + _details_json(details) + ", " if details else "")
-        + '"id": '
-        + _quote(source + ":" + event.native_id)
-        + ', "kind": "'
-        + event.kind  # a str enum: concatenating gives its value without the enum lookup
-        + '", '
-        + ('"link": ' + _quote(link) + ", " if link is not None else "")
-        + ('"service": ' + _quote(service) + ", " if service is not None else "")
-        + '"source": '
-        + _quote(source)
-        + ', "summary": '
-        + _quote(event.summary)
-        + "}"
-    )
+def _event_data(event: Event) -> dict[str, Any]:
+    """What :func:`event_to_dict` gives, with ``at`` still a datetime (orjson writes it)."""
+    at = event.at
+    source = event.source
+    data: dict[str, Any] = {
+        "at": at if at.tzinfo is UTC else as_utc(at),
+        "id": source + ":" + event.native_id,
+        "kind": event.kind,
+        "source": source,
+        "summary": event.summary,
+    }
+    if event.actor is not None:
+        data["actor"] = event.actor
+    if event.service is not None:
+        data["service"] = event.service
+    if event.link is not None:
+        data["link"] = event.link
+    if event.details:
+        data["details"] = event.details
+    return data
 
 
 def dumps(retro: Retro) -> str:
-    """The JSON text: sorted keys, two-space indent, one timeline event per line (so a
-    100,000-event document stays fast to write and readable in a diff)."""
+    """The JSON text: sorted keys, two-space indent, UTF-8 characters as they are, and a
+    final newline. The same retro always gives the same text."""
     doc = to_document(retro, timeline=False)
-    placeholder = uuid.uuid4().hex
-    doc["timeline"] = placeholder
-    head = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str)
-    events = retro.timeline.events
-    timeline = "[\n    " + ",\n    ".join(map(event_json, events)) + "\n  ]" if events else "[]"
-    return head.replace(json.dumps(placeholder), timeline, 1) + "\n"
+    doc["timeline"] = [_event_data(e) for e in retro.timeline.events]
+    try:
+        text = orjson.dumps(doc, default=_default, option=_OPTIONS)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in some details
+        doc["timeline"] = [event_to_dict(e) for e in retro.timeline.events]
+        return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
+    return text.decode()  # one copy: appending "\n" to the str would make another

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta, timezone
 from importlib import resources
 from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 
 from retroflow.default_plugins.markdown import MAX_ROWS, condense, human_duration
 from retroflow.model import Timeline
-from retroflow.serialize import dumps, event_json, event_to_dict, from_document, to_document
+from retroflow.serialize import dumps, from_document, to_document
 from retroflow.testing import build, make_event
 
 
@@ -62,11 +63,26 @@ def test_json_round_trips_to_an_equal_retro() -> None:
         {"actor": 'quote " and \\ backslash', "service": "s", "link": "l"},
         {"details": {"b": [1, {"z": None}], "a": "ü\u2028", "n": 1.5}},
         {"summary": "\x00 control and emoji 🔥"},
+        {"details": {"big": 2**70, "nested": {"y": 1, "x": 2}}},  # beyond orjson's 64 bits
     ],
 )
-def test_hand_written_event_json_equals_the_json_module(fields: dict[str, Any]) -> None:
-    event = make_event("alert", 3, **fields)
-    assert event_json(event) == json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)
+def test_the_document_text_is_what_the_json_module_writes(fields: dict[str, Any]) -> None:
+    retro = build([make_event("alert", 3, **fields), make_event("page", 4, actor="bob")])
+    expected = json.dumps(to_document(retro), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert dumps(retro) == expected
+
+
+def test_odd_details_still_give_a_document() -> None:
+    odd = {3: "int key", "when": date(2026, 11, 2), "tags": {"x"}}
+    timeline = json.loads(dumps(build([make_event("alert", 3, details=odd)])))["timeline"]
+    assert timeline[0]["details"] == {"3": "int key", "when": "2026-11-02", "tags": "{'x'}"}
+
+
+def test_the_document_writes_every_instant_in_utc() -> None:
+    utc = make_event("alert", 3)
+    elsewhere = attrs.evolve(utc, at=utc.at.astimezone(timezone(timedelta(hours=-5))), native_id="other")
+    timeline = json.loads(dumps(build([utc, elsewhere])))["timeline"]
+    assert [e["at"] for e in timeline] == ["2026-11-02T14:03:00Z", "2026-11-02T14:03:00Z"]
 
 
 def test_thousands_of_log_lines_do_not_become_thousands_of_rows() -> None:
