@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
@@ -17,7 +18,7 @@ from retroflow import (
     SourceResult,
     hookimpl,
 )
-from retroflow.engine import build_retro
+from retroflow.engine import build_retro, paused_gc
 from retroflow.request import RetroRequest
 from retroflow.serialize import dumps
 from retroflow.testing import build, make_config, make_event, make_incident, make_plugins
@@ -279,3 +280,32 @@ def test_equal_scores_are_ordered_by_the_strength_of_the_condition_they_answer()
     retro = _build(Recorder(), Plugin(), config='[retroflow]\nscoring = "flat"\n')
     titles = [a.title for a in retro.actions if a.proposed_by == "ties"]
     assert titles == ["B answers strong", "A answers weak"]
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: Any = self  # a reference cycle: only the cyclic collector frees it
+
+
+def test_paused_gc_promotes_what_it_allocated_and_cycles_are_still_collected() -> None:
+    gc.collect()
+    with paused_gc():
+        assert not gc.isenabled()
+        kept = [_Node() for _ in range(5000)]
+        _Node()  # garbage in a cycle, made while paused
+    assert gc.isenabled()
+    assert gc.get_count()[0] < 1000, "the 5,000 objects were not left in generation 0"
+    assert gc.get_freeze_count() == 0
+    assert gc.collect() >= 1, "the cycle made while paused is still found"
+    assert len(kept) == 5000
+
+
+def test_paused_gc_leaves_objects_someone_froze_alone() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
