@@ -31,6 +31,7 @@ from retroflow.engine import build_retro, paused_gc
 from retroflow.logs import configure_logging
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.request import RetroRequest
+from retroflow.roles import document_bytes
 
 
 def baseline(events_file: Path) -> float:
@@ -63,7 +64,7 @@ def build(directory: Path) -> tuple[float, int, dict[str, float]]:
     with paused_gc():
         for name in ("json", "markdown"):
             began = time.perf_counter()
-            size += len(plugins.renderers.get(name).render(retro))
+            size += len(document_bytes(plugins.renderers.get(name), retro))  # what the CLI writes
             phases[name] = time.perf_counter() - began
     return time.perf_counter() - start, size, phases
 

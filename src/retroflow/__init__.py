@@ -46,6 +46,7 @@ from retroflow.roles import (
     TicketStatus,
     TrackerClient,
     TrackerSink,
+    document_bytes,
 )
 
 try:
@@ -92,6 +93,7 @@ __all__ = [
     "TrackerSink",
     "Verification",
     "__version__",
+    "document_bytes",
     "format_timestamp",
     "hookimpl",
     "parse_timestamp",

@@ -26,6 +26,7 @@ from retroflow.errors import ConfigError, RetroflowError
 from retroflow.logs import configure_logging, redact_text
 from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager
 from retroflow.request import RetroRequest
+from retroflow.roles import document_bytes
 
 log = structlog.get_logger(__name__)
 
@@ -187,13 +188,15 @@ def _safe_name(incident_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a crash leaves the old file or the new, never half."""
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (str as UTF-8, or bytes) to ``path`` so a crash leaves the old file
+    or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode() if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -275,7 +278,7 @@ def retro(
 
     result = build_and_store(request, plugins=plugins, config=config, progress=app.progress, store=not no_store)
     with paused_gc():
-        documents = [(renderer, renderer.render(result)) for renderer in renderers]
+        documents = [(renderer, document_bytes(renderer, result)) for renderer in renderers]
     if out == "-":
         click.echo(documents[0][1], nl=False)
         return

@@ -188,7 +188,8 @@ def retroflow_register_renderers(register: Callable[[Any], None]) -> None:
     pick renderers by name.
 
     :param register: call ``register(renderer)`` with an object following
-        :class:`retroflow.roles.Renderer` (``name``, ``extension``, ``render(retro)``);
-        names must be unique.
+        :class:`retroflow.roles.Renderer` (``name``, ``extension``, ``render(retro)``, and
+        optionally ``render_bytes(retro)`` for the bytes written to a file); names must be
+        unique.
     :return: nothing.
     """

@@ -38,12 +38,30 @@ class ScoringModel(Protocol):
 
 @runtime_checkable
 class Renderer(Protocol):
-    """A named document format."""
+    """A named document format.
+
+    A renderer may also define ``render_bytes(retro) -> bytes``, the document encoded as it
+    is written to a file (UTF-8 for text). It is optional: the CLI uses it when present,
+    which saves decoding a large document only to encode it again (see
+    :func:`document_bytes`).
+    """
 
     name: str
     extension: str
 
     def render(self, retro: Retro) -> str: ...
+
+
+def document_bytes(renderer: Renderer, retro: Retro) -> bytes:
+    """The document as written to a file: ``renderer.render_bytes(retro)`` when the
+    renderer has it, else ``renderer.render(retro)`` encoded as UTF-8."""
+    render_bytes = getattr(renderer, "render_bytes", None)
+    if render_bytes is not None:
+        data = render_bytes(retro)
+        if not isinstance(data, bytes):
+            raise TypeError(f"renderer {renderer.name!r}: render_bytes() returned {type(data).__name__}, not bytes")
+        return data
+    return renderer.render(retro).encode()
 
 
 @attrs.frozen

@@ -287,14 +287,18 @@ def _event_data(event: Event) -> dict[str, Any]:
     return data
 
 
-def dumps(retro: Retro) -> str:
-    """The JSON text: sorted keys, two-space indent, UTF-8 characters as they are, and a
-    final newline. The same retro always gives the same text."""
+def dumps_bytes(retro: Retro) -> bytes:
+    """The JSON document as UTF-8: sorted keys, two-space indent, characters as they are
+    (no ``\\u`` escapes), and a final newline. The same retro always gives the same bytes."""
     doc = to_document(retro, timeline=False)
     doc["timeline"] = [_event_data(e) for e in retro.timeline.events]
     try:
-        text = orjson.dumps(doc, default=_default, option=_OPTIONS)
+        return orjson.dumps(doc, default=_default, option=_OPTIONS)
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in some details
         doc["timeline"] = [event_to_dict(e) for e in retro.timeline.events]
-        return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
-    return text.decode()  # one copy: appending "\n" to the str would make another
+        return (json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+
+
+def dumps(retro: Retro) -> str:
+    """:func:`dumps_bytes` as text."""
+    return dumps_bytes(retro).decode()

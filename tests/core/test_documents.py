@@ -11,8 +11,10 @@ import attrs
 import jsonschema
 import pytest
 
+from retroflow.default_plugins.json_renderer import JsonRenderer
 from retroflow.default_plugins.markdown import MAX_ROWS, condense, human_duration
 from retroflow.model import Timeline
+from retroflow.roles import document_bytes
 from retroflow.serialize import dumps, from_document, to_document
 from retroflow.testing import build, make_event
 
@@ -124,3 +126,24 @@ def _render_markdown(retro: Any) -> str:
 )
 def test_human_durations(value: timedelta | None, text: str) -> None:
     assert human_duration(value) == text
+
+
+class _TextOnly:
+    name = "text"
+    extension = "txt"
+
+    def render(self, retro: Any) -> str:
+        return f"{retro.incident.id} — {len(retro.timeline)} events\n"
+
+
+class _WrongBytes(_TextOnly):
+    def render_bytes(self, retro: Any) -> str:
+        return "not bytes"
+
+
+def test_document_bytes_is_what_the_cli_writes() -> None:
+    retro = _sample()
+    assert document_bytes(JsonRenderer(), retro) == dumps(retro).encode()
+    assert document_bytes(_TextOnly(), retro) == "INC-1 — 6 events\n".encode()
+    with pytest.raises(TypeError, match="renderer 'text': render_bytes\\(\\) returned str, not bytes"):
+        document_bytes(_WrongBytes(), retro)

@@ -6,7 +6,7 @@ from typing import Any
 
 from retroflow import hookimpl
 from retroflow.model import Retro
-from retroflow.serialize import dumps
+from retroflow.serialize import dumps, dumps_bytes
 
 
 class JsonRenderer:
@@ -15,6 +15,11 @@ class JsonRenderer:
 
     def render(self, retro: Retro) -> str:
         return dumps(retro)
+
+    def render_bytes(self, retro: Retro) -> bytes:
+        # Written as orjson makes it: decoding 30 MB to str and encoding it back to write
+        # it would cost more than the encoding itself (bench/bench_build.py).
+        return dumps_bytes(retro)
 
 
 @hookimpl(trylast=True)
