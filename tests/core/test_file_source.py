@@ -10,6 +10,7 @@ import pytest
 
 from retroflow import EventKind, RetroRequest, SourceError
 from retroflow.default_plugins import file as file_source
+from retroflow.default_plugins._timeline_facts import handoff_of
 from retroflow.default_plugins.file import read_events, read_incident
 from retroflow.testing import T0, check_source_contract, make_config, make_plugins
 
@@ -78,6 +79,23 @@ def test_a_bom_is_tolerated_and_a_line_that_is_not_utf8_or_strict_json_is_skippe
     assert [e.summary for e in events] == ["pagé", "pagé"]
     assert gap is not None and gap.count == 2
     assert "line 2: str is not valid UTF-8" in gap.reason
+
+
+def test_a_response_written_as_escalate_keeps_the_word_for_the_heuristics(write: Any) -> None:
+    at = "2026-11-02T14:00:00Z"
+    path = write(
+        "e.jsonl",
+        lines(
+            {"at": at, "kind": "Escalate", "summary": "Paged the secondary", "id": "1"},
+            {"at": at, "kind": "escalation", "summary": "Level 2", "id": "2"},
+            {"at": at, "kind": "assign", "summary": "x", "id": "3", "details": {"action": "reassign"}},
+            {"at": at, "kind": "response", "summary": "Status update", "id": "4"},
+            {"at": at, "kind": "deploy", "summary": "Deploy", "id": "5"},
+        ),
+    )
+    events, _ = read_events(path)
+    assert [e.details.get("action") for e in events] == ["escalate", "escalation", "reassign", None, None]
+    assert [handoff_of(e) for e in events] == ["escalate", "escalate", "reassign", None, None]
 
 
 def test_events_without_id_get_a_stable_one_so_collecting_twice_never_duplicates(write: Any) -> None:

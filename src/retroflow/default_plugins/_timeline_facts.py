@@ -29,7 +29,7 @@ AUTOMATION_ACTORS = ("pagerduty", "opsgenie", "datadog", "github", "system", "au
 #: Kinds on which ``Event.actor`` is a responder.
 RESPONDER_KINDS = frozenset({EventKind.PAGE, EventKind.ACK, EventKind.RESPONSE})
 
-_HANDOFF_WORDS = {"escalate": "escalate", "reassign": "reassign", "assign": "assign"}
+_HANDOFF_WORDS = {"escalat": "escalate", "reassign": "reassign", "re-assign": "reassign", "assign": "assign"}
 _HANDOFF_RE = re.compile(r"\b(escalat\w*|re-?assign\w*|assign\w*|handed (?:over|off)|hand-?off)\b", re.IGNORECASE)
 _RESOLVED_STATES = frozenset({"resolved", "recovered", "ok", "closed", "normal"})
 _RECOVERED_RE = re.compile(r"\b(recovered|resolved|back to normal)\b", re.IGNORECASE)

@@ -26,7 +26,7 @@ import orjson
 from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.errors import SourceError
-from retroflow.model import KIND_ALIASES, Event, Gap, Incident, SourceResult, stable_id
+from retroflow.model import KIND_ALIASES, Event, EventKind, Gap, Incident, SourceResult, stable_id
 from retroflow.request import RetroRequest
 
 NAME = "file"
@@ -122,6 +122,7 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
     loads = orjson.loads
     fromisoformat = datetime.fromisoformat
     aliases = KIND_ALIASES
+    response = EventKind.RESPONSE
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
@@ -135,7 +136,8 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
                 if offset is None:
                     raise ValueError(f"'at' {record['at']!r} has no UTC offset")
                 at = at.astimezone(UTC)
-            kind = aliases.get(record["kind"]) or aliases[record["kind"].lower()]
+            word = record["kind"]
+            kind = aliases.get(word) or aliases[word.lower()]
             summary = record["summary"]
             if type(summary) is not str:
                 raise ValueError("'summary' is not a string")
@@ -145,6 +147,9 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             details = record.get("details") or {}
             if type(details) is not dict:
                 raise ValueError("'details' is not an object")
+            if kind is response and word != "response" and "action" not in details:
+                # "escalate", "assign": the word is the hand-off the heuristics look for.
+                details = {**details, "action": word.lower()}
             source = record.get("source") or TABLE
             if type(source) is not str or ":" in source:
                 raise ValueError(f"'source' {source!r} must be a string without ':'")
