@@ -398,10 +398,9 @@ class Timeline:
     @functools.cached_property
     def index(self) -> Mapping[str, Event]:
         """Events by :attr:`Event.id` (computed once, on first use)."""
-        by_key: dict[tuple[str, str], Event] = {}
-        for event in self.events:
-            by_key.setdefault((event.source, event.native_id), event)
-        return EventIndex(self.events, by_key)
+        events = self.events
+        # As in from_events: fed in reverse, dict() keeps the first event of each identity.
+        return EventIndex(events, dict(zip(map(_identity, reversed(events)), reversed(events), strict=True)))
 
     def of_kind(self, *kinds: EventKind) -> list[Event]:
         return [event for event in self.events if event.kind in kinds]
