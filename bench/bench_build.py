@@ -1,6 +1,6 @@
 """Benchmark: building a retro from a 100,000-event file against a bare ``json.loads``.
 
-    python bench/bench_build.py [--events 100000] [--rounds 5]
+    python bench/bench_build.py [--events 100000] [--rounds 10]
 
 Measured side by side in one process, alternating, best of ``--rounds``:
 
@@ -72,7 +72,7 @@ def build(directory: Path) -> tuple[float, int, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--peak-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     configure_logging(level="warning", json=False)  # as the CLI does
