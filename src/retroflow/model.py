@@ -351,7 +351,10 @@ class EventIndex(Mapping[str, Event]):
         raise KeyError(event_id)
 
     def __iter__(self) -> Iterator[str]:
-        return (f"{event.source}:{event.native_id}" for event in self._events)
+        by_key = self._by_key
+        for event in self._events:
+            if by_key.get((event.source, event.native_id)) is event:  # once per identity
+                yield f"{event.source}:{event.native_id}"
 
     def __len__(self) -> int:
         return len(self._by_key)

@@ -118,3 +118,19 @@ def test_incident_merge_fills_only_missing_fields() -> None:
     theirs = Incident(id="I", title="From file", services=("checkout",), urgency="high")
     merged = mine.merged_with(theirs)
     assert (merged.title, merged.services, merged.urgency) == ("From PagerDuty", ("checkout",), "high")
+
+
+def test_the_index_finds_events_by_id_in_timeline_order_first_one_winning() -> None:
+    first = make_event("alert", 5, native_id="x:1")  # a colon inside the native id is fine
+    later = make_event("page", 1, native_id="p")
+    duplicate = attrs.evolve(first, summary="the same event again")
+    merged = Timeline.from_events([first, later, duplicate])
+    direct = Timeline(events=(later, first, duplicate), moments=merged.moments)  # not merged
+    for timeline in (merged, direct):
+        index = timeline.index
+        assert index["test:x:1"] is first and index["test:p"] is later
+        assert list(index) == ["test:p", "test:x:1"] and len(index) == 2
+        assert "test:nope" not in index and "no-colon" not in index and 7 not in index  # type: ignore[comparison-overlap]
+        with pytest.raises(KeyError):
+            index["other:p"]
+    assert len(merged.index) == 2 and dict(merged.index) == {"test:p": later, "test:x:1": first}
