@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -188,14 +189,27 @@ def _safe_name(incident_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
 
 
+def _file_mode(path: Path) -> int:
+    """The permissions ``path`` should get: its own if it exists, else what ``open()``
+    would give a new file (``mkstemp`` makes every file 0600, unreadable to the team)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: Path, text: str | bytes) -> None:
     """Write ``text`` (str as UTF-8, or bytes) to ``path`` so a crash leaves the old file
     or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode() if isinstance(text, str) else text
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from retroflow.cli import cli
+from retroflow.cli import cli, write_atomically
 
 
 def run(*args: str, **kwargs: Any) -> Any:
@@ -118,3 +120,18 @@ def test_a_plugin_command_with_an_unreadable_config_reports_the_config_error(wri
     result = CliRunner().invoke(cli, ["--config", str(path), "not-a-builtin"])
     assert result.exit_code == 2
     assert f"{path}: invalid TOML" in result.output
+
+
+def test_written_files_get_normal_permissions_and_keep_their_own(tmp_path: Path) -> None:
+    umask = os.umask(0o027)
+    try:
+        write_atomically(tmp_path / "new.md", "text")
+        (tmp_path / "kept.md").write_text("old")
+        (tmp_path / "kept.md").chmod(0o600)
+        write_atomically(tmp_path / "kept.md", b"new")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o640, "not mkstemp's 0600"
+    assert stat.S_IMODE((tmp_path / "kept.md").stat().st_mode) == 0o600
+    assert (tmp_path / "kept.md").read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
