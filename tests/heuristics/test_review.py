@@ -102,6 +102,8 @@ def test_no_verification_without_metric_or_target():
         "The on-call failed to notice the alert",
         "We should have rolled back sooner",
         "It was negligence",
+        "bob missed the page twice",
+        "We missed the alert in the noise",
     ],
 )
 def test_blameless_language_trips(text):
@@ -116,6 +118,9 @@ def test_blameless_language_trips(text):
         "Error budget policy for checkout",
         "bob acknowledged at 02:41 after the phone call",
         "bob's deploy failed to start on two nodes",
+        "We missed the SLO for 40 minutes",
+        "we missed our availability target this quarter",
+        "The team missed the error budget",
     ],
 )
 def test_blameless_language_does_not_trip(text):

@@ -86,7 +86,8 @@ _BLAME_AFTER_PERSON = (
     r"didn'?t bother",
     r"did not bother",
     r"ignored",
-    r"missed",
+    # "we missed the SLO" states an outcome, not somebody's lapse.
+    r"missed(?!\s+(?:(?:the|our|its|their|an?)\s+)?(?:\w+\s+)?(?:slos?|slas?|targets?|deadlines?|goals?|objectives?|error budget|budget)\b)",
 )
 _PERSON_WORDS = (
     r"i|we|you|he|she|they|someone|somebody|nobody|everyone|the (?:on-?call|engineer|responder|developer|"
