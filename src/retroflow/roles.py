@@ -93,7 +93,8 @@ class TicketRef:
 @attrs.frozen
 class TicketStatus:
     """A ticket's state as the tracker reports it: ``open``, ``in progress``, ``done`` or
-    ``won't do``, and when it last changed."""
+    ``won't do``, and when it last changed; ``missing`` when the tracker no longer shows
+    the ticket (deleted, moved, or invisible to the account), with no ``changed_at``."""
 
     ref: TicketRef
     state: str

@@ -231,6 +231,17 @@ def test_sync_stores_states_and_followup_lists_open_actions(stored: Store, clock
     assert all(f.tracker == "fake" and f.url for f in follow)
 
 
+def test_a_ticket_gone_from_the_tracker_stays_on_the_follow_up_list(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
+    sink = FakeTrackerSink(clock=clock)
+    export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    gone, dropped, _open = sink.tracker.tickets
+    sink.tracker.set_state(gone.external_id, "deleted")
+    sink.tracker.set_state(dropped.external_id, "Won't Do")
+    sync_status(stored, [sink], make_config(), now=clock)
+    follow = stored.follow_ups(now=clock.now)
+    assert sorted(f.state for f in follow) == ["missing", "open"], "a lost action is seen, not taken as declined"
+
+
 def test_sync_reports_a_failing_sink_and_carries_on(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
     sink = FakeTrackerSink(clock=clock)
     export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)

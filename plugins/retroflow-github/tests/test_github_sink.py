@@ -361,13 +361,13 @@ def test_status_maps_state_and_state_reason(make_client: Any, mocked: responses.
     assert statuses[5].changed_at == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)  # reopened: updated_at
 
 
-def test_status_of_a_deleted_issue_is_wont_do_but_a_missing_repo_is_an_error(
+def test_status_of_a_deleted_issue_is_missing_but_a_missing_repo_is_an_error(
     make_client: Any, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(f"{ISSUES}/9", json={"message": "This issue was deleted", "documentation_url": "x"}, status=410)
     mocked.get(ISSUES, json=[])
     (status,) = make_client().status([TicketRef(sink="github", external_id="9")])
-    assert status.state == "won't do" and status.changed_at is None
+    assert status.state == "missing" and status.changed_at is None
 
     mocked.replace(responses.GET, ISSUES, json={"message": "Not Found", "documentation_url": "x"}, status=404)
     mocked.replace(responses.GET, f"{ISSUES}/9", json={"message": "Not Found", "documentation_url": "x"}, status=404)

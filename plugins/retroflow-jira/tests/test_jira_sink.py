@@ -506,7 +506,7 @@ def test_status_maps_status_categories_and_the_wont_do_resolution(
 
     statuses = make_client().status(refs)
 
-    assert [s.state for s in statuses] == ["won't do", "done", "in progress", "open", "won't do"]
+    assert [s.state for s in statuses] == ["won't do", "done", "in progress", "open", "missing"]
     assert [s.ref for s in statuses] == refs
     assert statuses[0].changed_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     assert statuses[4].changed_at is None  # not visible any more

@@ -379,7 +379,7 @@ def test_status_maps_workflow_state_types(make_client: Any, mocked: responses.Re
         "won't do",
         "open",
         "won't do",
-        "won't do",
+        "missing",  # id-8: not in any page of the answer
     ]
     assert [s.ref for s in statuses] == refs
     assert statuses[0].changed_at == datetime(2026, 11, 3, 10, 0, tzinfo=UTC)  # open since created

@@ -527,11 +527,15 @@ _STATES = {
     "won't fix": "won't do",
     "canceled": "won't do",
     "cancelled": "won't do",
+    "missing": "missing",
+    "deleted": "missing",
+    "not found": "missing",
 }
 
 
 def normalise_state(state: str) -> str:
-    """One of ``open``, ``in progress``, ``done``, ``won't do`` (unknown words kept)."""
+    """One of ``open``, ``in progress``, ``done``, ``won't do``, ``missing`` (unknown
+    words kept)."""
     cleaned = state.strip().lower().replace("\u2019", "'")
     return _STATES.get(cleaned, cleaned)
 

@@ -258,7 +258,7 @@ class GitHubClient:
                 if exc.status not in (404, 410) or not self._repo_visible():
                     raise TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after) from None
                 log.warning("github issue not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="won't do", changed_at=None))
+                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
                 continue
             if not isinstance(issue, dict):
                 raise TrackerError(f"GitHub answered issue #{ref.external_id} with an unreadable body")

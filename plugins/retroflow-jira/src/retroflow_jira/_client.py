@@ -372,7 +372,7 @@ class JiraClient:
             if issue is None:
                 # Deleted, moved out of sight, or no longer visible to this account.
                 log.warning("jira ticket not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="won't do", changed_at=None))
+                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
                 continue
             statuses.append(self._status_of(ref, issue.get("fields") or {}))
         return statuses

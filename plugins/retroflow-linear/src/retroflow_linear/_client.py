@@ -273,7 +273,7 @@ class LinearClient:
             node = found.get(ref.external_id)
             if node is None:
                 log.warning("linear issue not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="won't do", changed_at=None))
+                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
                 continue
             statuses.append(_status_of(ref, node))
         return statuses
