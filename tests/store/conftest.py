@@ -157,12 +157,16 @@ class TinyHeuristics:
 
 
 class StaticSource:
-    def __init__(self, incident, events) -> None:  # type: ignore[no-untyped-def]
+    """Knows one incident, by its id and by ``aliases`` (as PagerDuty knows incident
+    ``Q1ABC`` by its number ``1042`` too)."""
+
+    def __init__(self, incident, events, aliases=()) -> None:  # type: ignore[no-untyped-def]
         self.result = SourceResult(incident=incident, events=tuple(events))
+        self.refs = {incident.id, *aliases}
 
     @hookimpl
     def retroflow_timeline_source(self, request):  # type: ignore[no-untyped-def]
-        return self.result if request.incident_ref == self.result.incident.id else None
+        return self.result if request.incident_ref in self.refs else None
 
 
 def sample_events() -> list:  # type: ignore[type-arg]
@@ -199,5 +203,6 @@ def _build_sample_fixture() -> Callable[..., Retro]:
 
 @pytest.fixture
 def sample_plugins() -> list[object]:
-    """A source for incident INC-1 and the test heuristics, as plugin objects."""
-    return [StaticSource(make_incident(id="INC-1"), sample_events()), TinyHeuristics()]
+    """A source for incident INC-1 (also known as ``1042``) and the test heuristics, as
+    plugin objects."""
+    return [StaticSource(make_incident(id="INC-1"), sample_events(), aliases=["1042"]), TinyHeuristics()]

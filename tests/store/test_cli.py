@@ -163,3 +163,19 @@ def test_bad_input_is_a_usage_error(run: Callable[..., Result], tmp_path: Path) 
     (tmp_path / "retros" / "INC-1.retro.toml").write_text("[[factors]]\nkey = 'x'\nstatus = 'maybe'\n")
     result = run("retro", "INC-1")
     assert result.exit_code == 2 and "INC-1.retro.toml: factors[0]" in result.output
+
+
+def test_an_incident_typed_by_another_name_is_found_under_its_id(run: Callable[..., Result], tmp_path: Path) -> None:
+    """``retroflow retro 1042`` of a PagerDuty incident stores it under PagerDuty's id."""
+    assert run("input", "factor", "1042", "late-alert", "--reject", "--reason", "on time").exit_code == 0
+    assert run("retro", "1042").exit_code == 0
+    assert "late-alert" not in {f["key"] for f in json.loads(run("show", "1042", "-f", "json").output)["factors"]}
+    shown = run("show", "INC-1", "-f", "json")
+    assert json.loads(shown.output)["incident"]["id"] == "INC-1", "stored under the id"
+    hold = run("input", "event", "1042", "--at", "2026-11-02T14:07:00Z", "--kind", "decision", "--summary", "Hold")
+    assert hold.exit_code == 0
+    listed = run("input", "list", "INC-1").output
+    assert "late-alert" in listed and "Hold" in listed, "input typed as 1042, before and after, is INC-1's"
+    run("retro", "1042")
+    document = json.loads(run("show", "INC-1", "-f", "json").output)
+    assert document["version"] == 2 and "Hold" in {e["summary"] for e in document["timeline"]}

@@ -165,3 +165,22 @@ def test_withdrawn_input_is_no_longer_applied(store: Store) -> None:
     assert store.human_input("INC-1").factors == ()
     with pytest.raises(RetroflowError, match="no input record #1 in force"):
         store.withdraw_input("INC-1", first)
+
+
+def test_input_recorded_under_the_typed_reference_moves_to_the_incident_id(store: Store, build_sample: Build) -> None:
+    verdict = FactorVerdict("late-alert", "rejected", reason="the alert was on time", author="bob")
+    store.add_input("1042", verdict)
+    assert store.resolve_incident("1042") == "1042", "nothing built yet"
+    human = store.human_input("1042")
+    store.save_retro(build_sample(human, incident_id="PQ1042"), "1042", human=human)
+    assert store.resolve_incident("1042") == "PQ1042" and store.resolve_incident("PQ1042") == "PQ1042"
+    assert store.human_input("1042") == HumanInput() and store.human_input("PQ1042") == human
+    assert store.resolve_incident("unknown") == "unknown"
+
+
+def test_a_reference_that_is_another_incidents_id_keeps_its_input(store: Store, build_sample: Build) -> None:
+    store.save_retro(build_sample(incident_id="A"), "A")
+    store.add_input("A", FactorVerdict("late-alert", "rejected", author="bob"))
+    store.save_retro(build_sample(incident_id="B"), "A")  # asked for A, a source answered B
+    assert store.human_input("A") != HumanInput() and store.human_input("B") == HumanInput()
+    assert store.resolve_incident("A") == "A"

@@ -38,6 +38,14 @@ def _opened(app: App) -> Iterator[Any]:
         store.close()
 
 
+def _resolved(app: App, store: Any, incident: str) -> str:
+    """The stored incident id that ``incident`` (as typed: an id, a number) names."""
+    incident_id: str = store.resolve_incident(incident)
+    if incident_id != incident:
+        app.progress("store", f"{incident} is incident {incident_id}")
+    return incident_id
+
+
 def _author(author: str | None) -> str:
     return author if author is not None else os.environ.get("USER", "")
 
@@ -104,6 +112,7 @@ def show_command(app: App, incident: str, version: int | None, fmt: str, list_ve
     """Show a stored retro (rendered by any renderer, e.g. markdown or json)."""
     renderer = app.plugins.renderers.get(fmt)
     with _opened(app) as store:
+        incident = _resolved(app, store, incident)
         if list_versions:
             versions = store.versions(incident)
             if not versions:
@@ -137,7 +146,8 @@ def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, 
 
     with _opened(app) as store:
         store.add_input(
-            incident, FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author))
+            _resolved(app, store, incident),
+            FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author)),
         )
     _done_hint(app, incident)
 
@@ -180,7 +190,7 @@ def input_event(
 
     event = AddedEvent(at=at, kind=kind, summary=summary, why=why, actor=actor, id=event_id, author=_author(author))
     with _opened(app) as store:
-        store.add_input(incident, event)
+        store.add_input(_resolved(app, store, incident), event)
     click.echo(f"human:{event.native_id}")
     _done_hint(app, incident)
 
@@ -232,7 +242,7 @@ def input_action(
             author=_author(author),
         )
     with _opened(app) as store:
-        store.add_input(incident, item)
+        store.add_input(_resolved(app, store, incident), item)
     if isinstance(item, NewAction):
         click.echo(item.id)
     _done_hint(app, incident)
@@ -247,7 +257,7 @@ def input_action(
 def input_withdraw(app: App, incident: str, record: int, author: str | None) -> None:
     """Withdraw input record RECORD of INCIDENT (numbers from: retroflow input list)."""
     with _opened(app) as store:
-        store.withdraw_input(incident, record, author=_author(author))
+        store.withdraw_input(_resolved(app, store, incident), record, author=_author(author))
     _done_hint(app, incident)
 
 
@@ -257,11 +267,13 @@ def input_withdraw(app: App, incident: str, record: int, author: str | None) -> 
 @handle_errors
 def input_list(app: App, incident: str) -> None:
     """Show INCIDENT's stored input records and its retro-as-code file."""
-    from retroflow.store.human import input_file_path, load_input_file
+    from retroflow.store.commands import input_file_for
+    from retroflow.store.human import load_input_file
 
-    path = input_file_path(app.config, incident)
     with _opened(app) as store:
-        records = store.input_records(incident)
+        incident_id = _resolved(app, store, incident)
+        records = store.input_records(incident_id)
+    path = input_file_for(app.config, incident_id, incident)
     for record in records:
         click.echo(f"#{record.id}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{record.author or '-'}\t{record.item!r}")
     if not records:
@@ -285,12 +297,13 @@ def input_export(app: App, incident: str, out: str | None) -> None:
     from retroflow.store.human import input_file_path
 
     with _opened(app) as store:
-        human = effective_input(app.config, incident, store)
-    text = human.to_toml(incident)
+        incident_id = _resolved(app, store, incident)
+        human = effective_input(app.config, incident_id, store, ref=incident)
+    text = human.to_toml(incident_id)
     if out == "-":
         click.echo(text, nl=False)
         return
-    target = Path(out) if out else input_file_path(app.config, incident)
+    target = Path(out) if out else input_file_path(app.config, incident_id)
     write_atomically(target, text)
     app.progress("input", f"wrote {target}")
 
@@ -333,7 +346,7 @@ def export_command(
     with _opened(app) as store:
         report = export_actions(
             store,
-            incident,
+            _resolved(app, store, incident),
             sink,
             app.config,
             dry_run=dry_run,

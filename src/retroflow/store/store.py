@@ -128,10 +128,25 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
+    def resolve_incident(self, ref: str) -> str:
+        """The incident id ``ref`` names: ``ref`` itself when an incident has that id, else
+        the incident of the newest build asked for as ``ref`` (``retroflow retro 1042`` of a
+        PagerDuty incident stores it under PagerDuty's id), else ``ref`` unchanged."""
+        v = t.retro_versions.c
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == ref)).first():
+                return ref
+            row = conn.execute(
+                sa.select(v.incident_id).where(v.request_ref == ref).order_by(v.built_at.desc(), v.id.desc()).limit(1)
+            ).first()
+        return str(row.incident_id) if row else ref
+
     def _save(self, retro: Retro, request_ref: str, human: HumanInput, now: datetime) -> int:
         incident = retro.incident
         with self.begin() as conn:
             exists = conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == incident.id)).first()
+            if request_ref and request_ref != incident.id:
+                _rekey_input(conn, request_ref, incident.id)
             values = {
                 "title": incident.title,
                 "source": incident.source,
@@ -449,6 +464,14 @@ class Store:
             query = query.where(t.exports.c.sink == sink)
         with self.engine.connect() as conn:
             return list(conn.execute(query).all())
+
+
+def _rekey_input(conn: sa.Connection, ref: str, incident_id: str) -> None:
+    """Input recorded under the reference a build was asked for (``1042``) moves to the
+    incident id it turned out to be, unless ``ref`` is itself another incident's id."""
+    if conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == ref)).first():
+        return
+    conn.execute(sa.update(t.human_input).where(t.human_input.c.incident_id == ref).values(incident_id=incident_id))
 
 
 _EVENT_COLUMNS = (
