@@ -7,15 +7,28 @@ Registered through the ``retroflow`` entry point as the plugin ``github``; confi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from retroflow import Config, Secret, hookimpl
 from retroflow.trackers import SinkBase
-from retroflow_github._client import GitHubClient
+
+if TYPE_CHECKING:
+    from retroflow_github._client import GitHubClient
 
 __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
+
+
+def __getattr__(name: str) -> Any:
+    # The client imports requests (~0.1 s): loading the plugin for every command,
+    # export or not, should not pay that. It is imported when first used.
+    if name == "GitHubClient":
+        from retroflow_github._client import GitHubClient
+
+        return GitHubClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 TABLE = "github"
 
@@ -63,6 +76,8 @@ class GitHubSink(SinkBase):
 
     def open(self, config: Config) -> GitHubClient:
         settings, where = self.configured(config)
+        from retroflow_github._client import GitHubClient
+
         return GitHubClient(settings, where=where, sleep=self._sleep, clock=self._clock)
 
 

@@ -7,15 +7,28 @@ Registered through the ``retroflow`` entry point as the plugin ``jira``; configu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from retroflow import Config, Secret, hookimpl
 from retroflow.trackers import SinkBase
-from retroflow_jira._client import JiraClient
+
+if TYPE_CHECKING:
+    from retroflow_jira._client import JiraClient
 
 __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
+
+
+def __getattr__(name: str) -> Any:
+    # The client imports the jira client library (~0.1 s): loading the plugin for every command,
+    # export or not, should not pay that. It is imported when first used.
+    if name == "JiraClient":
+        from retroflow_jira._client import JiraClient
+
+        return JiraClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 TABLE = "jira"
 
@@ -82,6 +95,8 @@ class JiraSink(SinkBase):
 
     def open(self, config: Config) -> JiraClient:
         settings, where = self.configured(config)
+        from retroflow_jira._client import JiraClient
+
         return JiraClient(settings, where=where, sleep=self._sleep, clock=self._clock)
 
 

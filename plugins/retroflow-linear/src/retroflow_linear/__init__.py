@@ -7,15 +7,28 @@ Registered through the ``retroflow`` entry point as the plugin ``linear``; confi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from retroflow import Config, Secret, hookimpl
 from retroflow.trackers import SinkBase
-from retroflow_linear._client import LinearClient
+
+if TYPE_CHECKING:
+    from retroflow_linear._client import LinearClient
 
 __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
+
+
+def __getattr__(name: str) -> Any:
+    # The client imports requests (~0.1 s): loading the plugin for every command,
+    # export or not, should not pay that. It is imported when first used.
+    if name == "LinearClient":
+        from retroflow_linear._client import LinearClient
+
+        return LinearClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 TABLE = "linear"
 
@@ -61,6 +74,8 @@ class LinearSink(SinkBase):
 
     def open(self, config: Config) -> LinearClient:
         settings, where = self.configured(config)
+        from retroflow_linear._client import LinearClient
+
         return LinearClient(settings, where=where, sleep=self._sleep, clock=self._clock)
 
 
