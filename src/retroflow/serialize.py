@@ -8,6 +8,7 @@ is the machine-readable schema. :func:`to_document` and :func:`from_document` ro
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -261,7 +262,15 @@ _OPTIONS = (
 )
 
 
-def _default(value: Any) -> str:
+def json_default(value: Any) -> Any:
+    """What JSON has no type for, as the JSON document writes it (the store and the
+    ``json``-module paths use this too): a read-only mapping as an object, a datetime in
+    ISO 8601 (``Z`` for UTC, as orjson writes it), anything else as ``str()``."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
     return str(value)
 
 
@@ -293,10 +302,10 @@ def dumps_bytes(retro: Retro) -> bytes:
     doc = to_document(retro, timeline=False)
     doc["timeline"] = [_event_data(e) for e in retro.timeline.events]
     try:
-        return orjson.dumps(doc, default=_default, option=_OPTIONS)
+        return orjson.dumps(doc, default=json_default, option=_OPTIONS)
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in some details
         doc["timeline"] = [event_to_dict(e) for e in retro.timeline.events]
-        return (json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+        return (json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, default=json_default) + "\n").encode()
 
 
 def dumps(retro: Retro) -> str:

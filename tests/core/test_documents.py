@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -15,7 +16,7 @@ from retroflow.default_plugins.json_renderer import JsonRenderer
 from retroflow.default_plugins.markdown import MAX_ROWS, condense, human_duration
 from retroflow.model import Timeline
 from retroflow.roles import document_bytes
-from retroflow.serialize import dumps, from_document, to_document
+from retroflow.serialize import dumps, from_document, json_default, to_document
 from retroflow.testing import build, make_event
 
 
@@ -75,9 +76,10 @@ def test_the_document_text_is_what_the_json_module_writes(fields: dict[str, Any]
 
 
 def test_odd_details_still_give_a_document() -> None:
-    odd = {3: "int key", "when": date(2026, 11, 2), "tags": {"x"}}
+    odd = {3: "int key", "when": date(2026, 11, 2), "tags": {"x"}, "frozen": MappingProxyType({"b": 1, "a": 2})}
+    assert json_default(datetime(2026, 11, 2, 9, 30, tzinfo=UTC)) == "2026-11-02T09:30:00Z"
     timeline = json.loads(dumps(build([make_event("alert", 3, details=odd)])))["timeline"]
-    assert timeline[0]["details"] == {"3": "int key", "when": "2026-11-02", "tags": "{'x'}"}
+    assert timeline[0]["details"] == {"3": "int key", "when": "2026-11-02", "tags": "{'x'}", "frozen": {"a": 2, "b": 1}}
 
 
 def test_the_document_writes_every_instant_in_utc() -> None:

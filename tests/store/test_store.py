@@ -99,3 +99,15 @@ def test_event_times_in_other_offsets_are_stored_as_the_same_instant(store: Stor
     loaded = store.latest_retro("INC-1").timeline.events
     assert [e.at for e in loaded] == [e.at for e in retro.timeline.events]
     assert all(e.at.tzinfo is UTC for e in loaded)
+
+
+def test_details_that_are_not_plain_json_are_stored_as_the_document_writes_them(store: Store, retro: Retro) -> None:
+    from types import MappingProxyType
+
+    from retroflow.model import Timeline
+
+    first, *rest = retro.timeline.events
+    odd = attrs.evolve(first, details={"frozen": MappingProxyType({"b": 1}), "when": datetime(2026, 11, 2, tzinfo=UTC)})
+    store.save_retro(attrs.evolve(retro, timeline=Timeline((odd, *rest), retro.timeline.moments)), "INC-1")
+    loaded = store.latest_retro("INC-1").timeline.events[0]
+    assert loaded.details == {"frozen": {"b": 1}, "when": "2026-11-02T00:00:00Z"}

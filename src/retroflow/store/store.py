@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from retroflow.errors import RetroflowError
 from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
-from retroflow.serialize import factor_to_dict, from_document, to_document
+from retroflow.serialize import factor_to_dict, from_document, json_default, to_document
 from retroflow.store import schema as t
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
@@ -492,11 +492,11 @@ _EVENT_COLUMNS = (
 _c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 # Built once: json.dumps builds a new C encoder per call, which is most of its cost here.
 _encode = (
-    _c_make_encoder(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    _c_make_encoder(None, json_default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
     if _c_make_encoder
     else None
 )
-_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default).encode
 
 
 def _details_json(details: Any) -> str:
