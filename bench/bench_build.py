@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -104,6 +105,9 @@ def main() -> None:
     print(f"json.loads, results kept in a list: {k:.3f} s (best of {args.rounds})")
     print(f"retro build + render: {r:.3f} s (best of {args.rounds})")
     print(f"ratio: {r / b:.2f}x the bare json.loads (target <= 3x); {r / k:.2f}x the kept one")
+    print(
+        f"ratio of the medians (how noisy the machine was): {statistics.median(build_times) / statistics.median(base_times):.2f}x"
+    )
     print(
         "by phase (best of each): "
         + ", ".join(f"{p} {min(t):.3f} s ({min(t) / b:.2f}x)" for p, t in phase_times.items())
