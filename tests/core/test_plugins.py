@@ -161,18 +161,18 @@ def test_unknown_names_list_what_exists() -> None:
         registry.get("pdf")
 
 
-def test_loading_the_installed_plugins_imports_no_tracker_client() -> None:
-    """Every command loads every plugin; the tracker sinks' HTTP clients (requests, jira)
-    are imported only when an export opens one."""
+def test_loading_the_installed_plugins_imports_no_vendor_client() -> None:
+    """Every command loads every plugin; the vendor clients (pagerduty and httpx2, requests,
+    jira) are imported only when a live fetch or an export uses one."""
     code = (
         "import sys\n"
         "from retroflow.plugins import Plugins, get_plugin_manager\n"
         "plugins = Plugins(get_plugin_manager())\n"
         "print(sorted(plugins.tracker_sinks.names()))\n"
-        "print(sorted({'requests', 'jira'} & set(sys.modules)))\n"
+        "print(sorted({'pagerduty', 'httpx2', 'requests', 'jira'} & set(sys.modules)))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "RETROFLOW_LOAD_PLUGINS"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     sinks, imported = out.splitlines()
-    assert {"github", "jira", "linear"} <= set(ast.literal_eval(sinks)), "the first-party sinks are installed"
+    assert {"github", "jira", "linear"} <= set(ast.literal_eval(sinks)), "the first-party plugins are installed"
     assert imported == "[]"

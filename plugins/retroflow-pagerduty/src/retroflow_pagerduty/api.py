@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ import pagerduty
 
 from retroflow import SourceError, format_timestamp, parse_timestamp
 
+from .replies import IncidentNotFound, Replies, Sleep
 from .settings import PagerDutySettings
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
     "Replies",
     "Sleep",
 ]
-
-Sleep = Callable[[float], None]
 
 #: The most results one page may hold, and the API's bound on ``offset + limit``.
 PAGE_SIZE = 100
@@ -60,27 +59,6 @@ INCIDENT_INCLUDES = [
 ]
 LOG_ENTRY_PARAMS: dict[str, Any] = {"include[]": ["channels"], "is_overview": "false"}
 _SETTING = "[plugins.pagerduty] token"
-
-
-class IncidentNotFound(SourceError):
-    """The API does not know the incident asked for."""
-
-
-@attrs.frozen
-class Replies:
-    """The decoded API replies one retro is built from (live or saved).
-
-    :ivar notes_on_limits: results the API's limits left out, said in words.
-    :ivar skipped_pages: pages that did not hold the list they should have, by what.
-    """
-
-    incident: Mapping[str, Any]
-    log_entries: Sequence[Any] = ()
-    alerts: Sequence[Any] = ()
-    notes: Sequence[Any] = ()
-    history: Sequence[Any] = ()
-    notes_on_limits: Sequence[str] = ()
-    skipped_pages: Mapping[str, int] = attrs.field(factory=dict)
 
 
 def _single_attempt(client: pagerduty.RestApiV2Client) -> None:

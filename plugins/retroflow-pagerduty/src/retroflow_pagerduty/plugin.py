@@ -13,17 +13,19 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import httpx2
 
 from retroflow import Config, Gap, RetroRequest, SourceError, SourceResult, hookimpl
 
 from . import mapping
-from .api import IncidentCollector, IncidentNotFound, PagerDutyApi, Replies, Sleep
+from .replies import IncidentNotFound, Replies, Sleep
 from .saved import read_replies
 from .settings import TABLE, PagerDutySettings
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = ["IncidentRef", "PagerDutySource", "parse_incident_ref", "plugin"]
 
@@ -100,6 +102,8 @@ class PagerDutySource:
 
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""
+        from .api import IncidentCollector, PagerDutyApi  # the client: imported when used
+
         api = PagerDutyApi(settings, transport=self._transport, sleep=self._sleep)
         try:
             return IncidentCollector(api, now=self._now).collect(ref.value, by_number=ref.by_number)

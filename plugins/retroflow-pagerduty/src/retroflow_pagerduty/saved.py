@@ -24,7 +24,7 @@ from typing import Any
 
 from retroflow import SourceError
 
-from .api import Replies
+from .replies import Replies
 
 __all__ = ["LISTS", "read_replies"]
 
