@@ -200,11 +200,11 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: Path, text: str | bytes) -> None:
-    """Write ``text`` (str as UTF-8, or bytes) to ``path`` so a crash leaves the old file
-    or the new, never half."""
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write ``content`` (str as UTF-8, or bytes) to ``path`` so a crash leaves the old
+    file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode() if isinstance(text, str) else text
+    data = content.encode() if isinstance(content, str) else content
     mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -285,6 +285,14 @@ class Event:
 
 
 _identity = operator.attrgetter("source", "native_id")
+
+
+def _first_by_identity(events: Sequence[Event]) -> dict[tuple[str, str], Event]:
+    """Each ``(source, native_id)`` with its first event: fed in reverse, dict() keeps the
+    last value per key, which is the first event."""
+    return dict(zip(map(_identity, reversed(events)), reversed(events), strict=True))
+
+
 _sort_key = operator.attrgetter("at", "source", "native_id")
 
 
@@ -372,8 +380,7 @@ class Timeline:
         """Merge events (first of each ``(source, native_id)`` wins), sort them, and find
         the key moments. ``incident.resolved`` stands in for a missing resolution event."""
         collected = events if isinstance(events, list | tuple) else list(events)
-        # dict() keeps the last value per key: fed in reverse, that is the first event.
-        unique = dict(zip(map(_identity, reversed(collected)), reversed(collected), strict=True))
+        unique = _first_by_identity(collected)
         ordered = tuple(sorted(unique.values(), key=_sort_key))
         firsts: dict[EventKind, datetime] = {}
         for event in ordered:
@@ -401,9 +408,7 @@ class Timeline:
     @functools.cached_property
     def index(self) -> Mapping[str, Event]:
         """Events by :attr:`Event.id` (computed once, on first use)."""
-        events = self.events
-        # As in from_events: fed in reverse, dict() keeps the first event of each identity.
-        return EventIndex(events, dict(zip(map(_identity, reversed(events)), reversed(events), strict=True)))
+        return EventIndex(self.events, _first_by_identity(self.events))
 
     def of_kind(self, *kinds: EventKind) -> list[Event]:
         return [event for event in self.events if event.kind in kinds]
