@@ -134,7 +134,7 @@ class Store:
         PagerDuty incident stores it under PagerDuty's id), else ``ref`` unchanged."""
         v = t.retro_versions.c
         with self.engine.connect() as conn:
-            if conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == ref)).first():
+            if _incident_exists(conn, ref):
                 return ref
             row = conn.execute(
                 sa.select(v.incident_id).where(v.request_ref == ref).order_by(v.built_at.desc(), v.id.desc()).limit(1)
@@ -144,7 +144,7 @@ class Store:
     def _save(self, retro: Retro, request_ref: str, human: HumanInput, now: datetime) -> int:
         incident = retro.incident
         with self.begin() as conn:
-            exists = conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == incident.id)).first()
+            exists = _incident_exists(conn, incident.id)
             if request_ref and request_ref != incident.id:
                 _rekey_input(conn, request_ref, incident.id)
             values = {
@@ -466,10 +466,14 @@ class Store:
             return list(conn.execute(query).all())
 
 
+def _incident_exists(conn: sa.Connection, incident_id: str) -> bool:
+    return conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == incident_id)).first() is not None
+
+
 def _rekey_input(conn: sa.Connection, ref: str, incident_id: str) -> None:
     """Input recorded under the reference a build was asked for (``1042``) moves to the
     incident id it turned out to be, unless ``ref`` is itself another incident's id."""
-    if conn.execute(sa.select(t.incidents.c.id).where(t.incidents.c.id == ref)).first():
+    if _incident_exists(conn, ref):
         return
     conn.execute(sa.update(t.human_input).where(t.human_input.c.incident_id == ref).values(incident_id=incident_id))
 
