@@ -6,6 +6,7 @@ Build them with the ``from_*`` classmethods or the constructors, change them wit
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import hashlib
@@ -401,8 +402,11 @@ class Timeline:
             resolve=resolve,
         )
         timeline = cls(events=ordered, moments=moments)
-        # The merge already keyed every event by identity: seed the index with it.
-        object.__setattr__(timeline, "index", EventIndex(ordered, unique))
+        # The merge already keyed every event by identity: seed the index with it (attrs
+        # keeps a slotted cached_property in a slot of its name; if that ever changes, the
+        # index is simply built on first use).
+        with contextlib.suppress(AttributeError):
+            object.__setattr__(timeline, "index", EventIndex(ordered, unique))
         return timeline
 
     @functools.cached_property

@@ -134,3 +134,10 @@ def test_the_index_finds_events_by_id_in_timeline_order_first_one_winning() -> N
         with pytest.raises(KeyError):
             index["other:p"]
     assert len(merged.index) == 2 and dict(merged.index) == {"test:p": later, "test:x:1": first}
+
+
+def test_from_events_seeds_the_index_with_the_merge_keys() -> None:
+    events = [make_event("alert", 1, native_id="a"), make_event("page", 2, native_id="b")]
+    timeline = Timeline.from_events(events)
+    assert "index" in dir(timeline) and timeline.index is timeline.index
+    assert object.__getattribute__(timeline, "index")._by_key == {("test", "a"): events[0], ("test", "b"): events[1]}
