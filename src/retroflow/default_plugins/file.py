@@ -177,6 +177,9 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
         except KeyError as exc:
             skipped += 1
             first_problem = first_problem or f"line {number}: unknown kind or missing field {exc}"
+        except orjson.JSONDecodeError as exc:  # its own "line 1" would be this line's
+            skipped += 1
+            first_problem = first_problem or f"line {number}, column {exc.colno}: not JSON ({exc.msg})"
         except (ValueError, TypeError, AttributeError) as exc:
             skipped += 1
             first_problem = first_problem or f"line {number}: {exc}"
