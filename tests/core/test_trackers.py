@@ -47,6 +47,7 @@ from retroflow.trackers import (
     create_each,
     describe,
     json_or_none,
+    lazy_exports,
     looks_like_url,
     not_sent_after,
     one_line,
@@ -266,6 +267,34 @@ def test_a_sink_reads_its_table_or_says_it_is_not_configured() -> None:
     sink = _Sink(sleep=slept.append, clock=lambda: NOW)
     sink._sleep(1.0)
     assert slept == [1.0] and sink._clock() == NOW
+
+
+class _OpenedClient:
+    def __init__(self, settings: object, *, where: str, sleep: object, clock: object) -> None:
+        self.args = (settings, where, sleep, clock)
+
+
+class _ClientSink(_Sink):
+    client = f"{__name__}:_OpenedClient"
+
+
+def test_open_imports_the_client_class_and_hands_it_settings_and_the_injected_clock() -> None:
+    plugins = make_plugins(_Plugin(), default_plugins=False)
+    sink = _ClientSink(sleep=print, clock=lambda: NOW)
+    opened = sink.open(make_config('[plugins.acme]\nrepo = "a/b"\n', plugins=plugins))
+    assert isinstance(opened, _OpenedClient)
+    settings, where, sleep, clock = opened.args
+    assert settings == _Settings(repo="a/b") and where.endswith("[plugins.acme]")
+    assert sleep is print and clock() == NOW
+    with pytest.raises(ConfigError, match="is not configured"):
+        sink.open(make_config("", plugins=plugins))
+
+
+def test_lazy_exports_import_a_name_when_first_asked_for() -> None:
+    getattr_ = lazy_exports("acme_plugin", {"Client": f"{__name__}:_OpenedClient"})
+    assert getattr_("Client") is _OpenedClient
+    with pytest.raises(AttributeError, match="module 'acme_plugin' has no attribute 'Other'"):
+        getattr_("Other")
 
 
 # --- ticket content -------------------------------------------------------------------------

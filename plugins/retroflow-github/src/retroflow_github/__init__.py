@@ -11,23 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, Secret, hookimpl
-from retroflow.trackers import SinkBase
+from retroflow import Secret, hookimpl
+from retroflow.trackers import SinkBase, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow_github._client import GitHubClient
 
 __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
-
-
-def __getattr__(name: str) -> Any:
-    # The client imports requests (~0.1 s): loading the plugin for every command,
-    # export or not, should not pay that. It is imported when first used.
-    if name == "GitHubClient":
-        from retroflow_github._client import GitHubClient
-
-        return GitHubClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 TABLE = "github"
@@ -73,12 +63,11 @@ class GitHubSink(SinkBase):
     #: ``find`` lists issues rather than searching (the search index trails by minutes);
     #: the list can still trail a create by a moment on a replica.
     search_lag = 10.0
+    client = "retroflow_github._client:GitHubClient"
 
-    def open(self, config: Config) -> GitHubClient:
-        settings, where = self.configured(config)
-        from retroflow_github._client import GitHubClient
 
-        return GitHubClient(settings, where=where, sleep=self._sleep, clock=self._clock)
+# The client (and requests) is imported when first used, not when the plugin loads.
+__getattr__ = lazy_exports(__name__, {"GitHubClient": GitHubSink.client})
 
 
 @hookimpl

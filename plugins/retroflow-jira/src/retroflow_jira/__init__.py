@@ -11,23 +11,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from retroflow import Config, Secret, hookimpl
-from retroflow.trackers import SinkBase
+from retroflow import Secret, hookimpl
+from retroflow.trackers import SinkBase, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow_jira._client import JiraClient
 
 __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
-
-
-def __getattr__(name: str) -> Any:
-    # The client imports the jira client library (~0.1 s): loading the plugin for every command,
-    # export or not, should not pay that. It is imported when first used.
-    if name == "JiraClient":
-        from retroflow_jira._client import JiraClient
-
-        return JiraClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 TABLE = "jira"
@@ -92,12 +82,11 @@ class JiraSink(SinkBase):
     #: Jira Cloud search is eventually consistent: a new ticket may take seconds to minutes
     #: to show up in ``find``.
     search_lag = 120.0
+    client = "retroflow_jira._client:JiraClient"
 
-    def open(self, config: Config) -> JiraClient:
-        settings, where = self.configured(config)
-        from retroflow_jira._client import JiraClient
 
-        return JiraClient(settings, where=where, sleep=self._sleep, clock=self._clock)
+# The client (and the jira client library) is imported when first used, not when the plugin loads.
+__getattr__ = lazy_exports(__name__, {"JiraClient": JiraSink.client})
 
 
 @hookimpl

@@ -11,23 +11,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from retroflow import Config, Secret, hookimpl
-from retroflow.trackers import SinkBase
+from retroflow import Secret, hookimpl
+from retroflow.trackers import SinkBase, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow_linear._client import LinearClient
 
 __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
-
-
-def __getattr__(name: str) -> Any:
-    # The client imports requests (~0.1 s): loading the plugin for every command,
-    # export or not, should not pay that. It is imported when first used.
-    if name == "LinearClient":
-        from retroflow_linear._client import LinearClient
-
-        return LinearClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 TABLE = "linear"
@@ -71,12 +61,11 @@ class LinearSink(SinkBase):
     #: ``find`` looks the issue up by its id; and should it miss a fresh issue, the re-create
     #: collides on that id and returns the issue, so no wait is needed.
     search_lag = 0.0
+    client = "retroflow_linear._client:LinearClient"
 
-    def open(self, config: Config) -> LinearClient:
-        settings, where = self.configured(config)
-        from retroflow_linear._client import LinearClient
 
-        return LinearClient(settings, where=where, sleep=self._sleep, clock=self._clock)
+# The client (and requests) is imported when first used, not when the plugin loads.
+__getattr__ = lazy_exports(__name__, {"LinearClient": LinearSink.client})
 
 
 @hookimpl
