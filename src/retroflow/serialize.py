@@ -82,22 +82,33 @@ def incident_from_dict(data: dict[str, Any]) -> Incident:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "id": event.id,
-        "at": format_timestamp(event.at),
-        "kind": event.kind.value,
-        "source": event.source,
+    data = _event_data(event)
+    data["at"] = format_timestamp(data["at"])
+    data["kind"] = event.kind.value
+    return data
+
+
+def _event_data(event: Event) -> dict[str, Any]:
+    """An event as the document holds it, but ``at`` still a datetime and ``kind`` the enum
+    (orjson writes both; :func:`event_to_dict` gives the plain JSON values)."""
+    at = event.at
+    source = event.source
+    data: dict[str, Any] = {
+        "at": at if at.tzinfo is UTC else as_utc(at),
+        "id": source + ":" + event.native_id,
+        "kind": event.kind,
+        "source": source,
         "summary": event.summary,
     }
     if event.actor is not None:
-        doc["actor"] = event.actor
+        data["actor"] = event.actor
     if event.service is not None:
-        doc["service"] = event.service
+        data["service"] = event.service
     if event.link is not None:
-        doc["link"] = event.link
+        data["link"] = event.link
     if event.details:
-        doc["details"] = event.details
-    return doc
+        data["details"] = event.details
+    return data
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -272,28 +283,6 @@ def json_default(value: Any) -> Any:
         text = value.isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     return str(value)
-
-
-def _event_data(event: Event) -> dict[str, Any]:
-    """What :func:`event_to_dict` gives, with ``at`` still a datetime (orjson writes it)."""
-    at = event.at
-    source = event.source
-    data: dict[str, Any] = {
-        "at": at if at.tzinfo is UTC else as_utc(at),
-        "id": source + ":" + event.native_id,
-        "kind": event.kind,
-        "source": source,
-        "summary": event.summary,
-    }
-    if event.actor is not None:
-        data["actor"] = event.actor
-    if event.service is not None:
-        data["service"] = event.service
-    if event.link is not None:
-        data["link"] = event.link
-    if event.details:
-        data["details"] = event.details
-    return data
 
 
 def dumps_bytes(retro: Retro) -> bytes:
