@@ -115,8 +115,11 @@ def test_the_bundled_example_builds_from_saved_pagerduty_replies():
         ("03:32", EventKind.RESOLUTION, "carol"),
     ]
     alerts = [e for e in pagerduty if e.kind is EventKind.ALERT]
-    assert len(alerts) == 3  # the trigger and the two alerts
+    assert len(alerts) == 2  # the trigger with its own alert folded in, and the re-trigger
+    assert alerts[0].details["alert_id"] == "PALCHK5XX0001"
     assert all(a.details["runbook"] == "https://wiki.example.com/runbooks/checkout-5xx" for a in alerts)
+    # bob's automatic first assignment is no hand-off: only the escalation to carol is one
+    assert "ownership-churn" not in {f.key for f in retro.factors}
     moments = retro.timeline.moments
     assert (moments.first_page.strftime("%H:%M:%S"), moments.first_ack.strftime("%H:%M")) == ("02:19:12", "02:41")
     assert moments.resolve.strftime("%H:%M") == "03:32"
