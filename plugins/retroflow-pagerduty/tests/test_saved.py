@@ -126,3 +126,18 @@ def test_the_bundled_example_builds_from_saved_pagerduty_replies():
     assert [i.id for i in retro.history] == ["Q0CHKRF0912PD", "Q0CHKRF0977PD"]
     # the file source still brings the deploy, the logs and the chat
     assert {e.source for e in retro.timeline.events} >= {"github", "otel", "slack", "pagerduty"}
+
+
+def test_saved_history_is_cut_at_the_incident(tmp_path):
+    """A saved ``incidents.json`` is what the curl asked for, not cut at the incident: one
+    created two days later is no past incident of it."""
+    for name in ("incident.json", "log_entries.json", "alerts.json", "notes.json"):
+        (tmp_path / name).write_bytes((EXAMPLE / "pagerduty" / name).read_bytes())
+    saved = json.loads((EXAMPLE / "pagerduty" / "incidents.json").read_text(encoding="utf-8"))
+    later = {**saved["incidents"][0], "id": "Q0CHKRF1050PD", "incident_number": 1050}
+    later["created_at"] = "2026-11-09T02:00:00Z"
+    save(tmp_path, "incidents.json", {"incidents": [*saved["incidents"], later]})
+    source = PagerDutySource()
+    plugins = make_plugins(source)
+    retro = build_retro(RetroRequest("1042"), plugins=plugins, config=config_for(source, tmp_path))
+    assert [past.id for past in retro.history] == ["Q0CHKRF0912PD", "Q0CHKRF0977PD"]
