@@ -525,7 +525,7 @@ class Gap:
 
     plugin: str
     stage: str
-    kind: str  # "error", "timeout", "skipped"
+    kind: str  # "error", "timeout", "skipped", "incomplete" (the data is not final yet)
     reason: str
     count: int = 1
 
