@@ -258,7 +258,7 @@ def _build(
                 history.setdefault(past.id, past)
     timeline = Timeline.from_events(events, incident)
     progress("collect", f"timeline: {len(timeline)} events")
-    past_incidents = tuple(sorted(history.values(), key=lambda i: (i.created is None, i.created, i.id)))
+    past_incidents = _past(history.values(), incident, timeline)
 
     # 2. Contributing conditions.
     progress("factors", "finding contributing conditions")
@@ -341,6 +341,17 @@ def _build(
     progress("score", f"scoring with {scoring.name}")
     retro = _score(retro, scoring, config, gaps)
     return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))
+
+
+def _past(history: Iterable[Incident], incident: Incident, timeline: Timeline) -> tuple[Incident, ...]:
+    """The history every stage sees: incidents created before this one (its creation, else
+    its first fact), oldest first, then those of unknown date. Sources may return later
+    ones (a saved list is not cut at the incident); one place keeps recurrence, frequency
+    and the stored retro from counting the future. Each source cannot: only the engine
+    knows the merged incident and the whole timeline."""
+    cutoff = incident.created or timeline.moments.start
+    earlier = [p for p in history if p.created is None or cutoff is None or p.created < cutoff]
+    return tuple(sorted(earlier, key=lambda i: (i.created is None, i.created, i.id)))
 
 
 def _merge_incident(request: RetroRequest, results: Sequence[tuple[str, SourceResult]]) -> Incident:

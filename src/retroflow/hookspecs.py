@@ -98,7 +98,8 @@ def retroflow_find_factors(
 
     :param incident: the merged incident.
     :param timeline: the merged, ordered timeline with its key moments.
-    :param history: past incidents the sources know of (may be empty).
+    :param history: past incidents the sources know of, created before this one (or of
+        unknown date), oldest first; may be empty.
     :param config: the validated configuration.
     :return: factors (each on a layer, citing at least one event id of ``timeline`` as
         evidence), or ``None``. A factor citing no known event is dropped and recorded as a

@@ -281,8 +281,10 @@ class Event:
             details=dict(details or {}),
         )
 
-    def sort_key(self) -> tuple[datetime, str, str]:
-        return (self.at, self.source, self.native_id)
+    def sort_key(self) -> tuple[datetime, str]:
+        """Time, then source; events of one source at the same instant keep the order the
+        source gave them (see :meth:`Timeline.from_events`)."""
+        return (self.at, self.source)
 
 
 _identity = operator.attrgetter("source", "native_id")
@@ -294,7 +296,10 @@ def _first_by_identity(events: Sequence[Event]) -> dict[tuple[str, str], Event]:
     return dict(zip(map(_identity, reversed(events)), reversed(events), strict=True))
 
 
-_sort_key = operator.attrgetter("at", "source", "native_id")
+#: Sorting is stable: events of one source at the same instant (sources stamping whole
+#: seconds, such as PagerDuty: a trigger and its assignment) keep the order the source
+#: gave them, which is the only order known. Their ids would order them arbitrarily.
+_sort_key = operator.attrgetter("at", "source")
 
 
 @attrs.frozen
@@ -378,11 +383,15 @@ class Timeline:
 
     @classmethod
     def from_events(cls, events: Iterable[Event], incident: Incident | None = None) -> Timeline:
-        """Merge events (first of each ``(source, native_id)`` wins), sort them, and find
-        the key moments. ``incident.resolved`` stands in for a missing resolution event."""
+        """Merge events (first of each ``(source, native_id)`` wins), sort them by time and
+        source, and find the key moments. Events of one source at the same instant stay in
+        the order they were given (for a repeated identity, where it last appeared), so the
+        same input gives the same order. ``incident.resolved`` stands in for a missing
+        resolution event."""
         collected = events if isinstance(events, list | tuple) else list(events)
         unique = _first_by_identity(collected)
-        ordered = tuple(sorted(unique.values(), key=_sort_key))
+        # ``unique`` holds its keys last-appearance-first; reversed, in the order given.
+        ordered = tuple(sorted(reversed(unique.values()), key=_sort_key))
         firsts: dict[EventKind, datetime] = {}
         for event in ordered:
             if event.kind not in firsts:
@@ -516,7 +525,7 @@ class Gap:
 
     plugin: str
     stage: str
-    kind: str  # "error", "timeout", "skipped"
+    kind: str  # "error", "timeout", "skipped", "incomplete" (the data is not final yet)
     reason: str
     count: int = 1
 

@@ -14,7 +14,7 @@ import pytest
 
 from retroflow.default_plugins.json_renderer import JsonRenderer
 from retroflow.default_plugins.markdown import MAX_ROWS, condense, human_duration
-from retroflow.model import Timeline
+from retroflow.model import Gap, Timeline
 from retroflow.roles import document_bytes
 from retroflow.serialize import dumps, from_document, json_default, to_document
 from retroflow.testing import build, make_event
@@ -44,6 +44,13 @@ def test_json_document_matches_its_schema(schema: Any) -> None:
     assert document["schema"] == "retroflow.retro/1"
     assert {"key", "layer", "evidence"} <= set(document["factors"][0])
     assert {"title", "score", "findings"} <= set(document["actions"][0])
+
+
+def test_a_provisional_retro_is_a_valid_document(schema: Any) -> None:
+    gap = Gap("pagerduty", "collect", "incomplete", "incident P1 is triggered, not resolved: provisional")
+    document = json.loads(dumps(attrs.evolve(_sample(), gaps=(gap,))))
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["gaps"][0]["kind"] == "incomplete"
 
 
 def test_schema_refuses_a_document_missing_a_field(schema: Any) -> None:
@@ -109,6 +116,17 @@ def test_markdown_reads_like_a_retro() -> None:
                     "## Actions (prioritised by impact-math)"):  # fmt: skip
         assert heading in markdown
     assert "| Time to acknowledge (page → ack) | 15 min |" in markdown
+
+
+def test_markdown_names_the_actor_once_when_the_summary_already_does() -> None:
+    ack = make_event("ack", 2, summary="Acknowledged by Laura Haley", actor="Laura Haley", native_id="k1")
+    page = make_event("page", 1, summary="Notified Wiley Jacobson (via sms)", actor="bob", native_id="p1")
+    markdown = _render_markdown(build([make_event("alert", 0, native_id="a1"), page, ack]))
+    assert "**ack** Acknowledged by Laura Haley;" in markdown or "**ack** Acknowledged by Laura Haley |" in markdown
+    assert "(Laura Haley)" not in markdown
+    assert "**page** Notified Wiley Jacobson (via sms) (bob)" in markdown  # another name: still said
+    bobby = make_event("page", 1, summary="Notified bobby", actor="bob", native_id="p1")
+    assert "Notified bobby (bob)" in _render_markdown(build([make_event("alert", 0, native_id="a1"), bobby]))
 
 
 def _render_markdown(retro: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from retroflow import (
 from retroflow.engine import build_retro, paused_gc
 from retroflow.request import RetroRequest
 from retroflow.serialize import dumps
-from retroflow.testing import build, make_config, make_event, make_incident, make_plugins
+from retroflow.testing import T0, build, make_config, make_event, make_incident, make_plugins
 
 
 class Recorder:
@@ -174,6 +175,39 @@ def test_the_same_event_from_two_sources_is_kept_once() -> None:
 
     retro = _build(Recorder(), Twin("one"), Twin("two"))
     assert [e.id for e in retro.timeline.events].count("pagerduty:LOG1") == 1
+
+
+class WithHistory:
+    """A source whose history holds the incident itself, one before it, one two days after
+    it (a saved ``incidents.json`` is not cut at the incident) and one with no date."""
+
+    __name__ = "with-history"
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult:
+        incident = make_incident(id=request.incident_ref, created=T0 + timedelta(minutes=5))
+        before = make_incident(id="PAST-1", created=T0 - timedelta(days=3))
+        same_start = make_incident(id="PAST-2", created=T0 + timedelta(minutes=1))  # after the first signal
+        after = make_incident(id="LATER-1", created=T0 + timedelta(days=2))
+        undated = make_incident(id="UNDATED-1", created=None)
+        return SourceResult(
+            incident=incident,
+            events=[make_event("signal", 0, service="checkout")],
+            history=[incident, after, before, same_start, undated],
+        )
+
+    @hookimpl
+    def retroflow_propose_actions(self) -> list[ActionItem]:
+        return [ActionItem.create(incident_id="INC-1", title="Alert on checkout 5xx within 5 min")]
+
+
+def test_history_is_the_incidents_created_before_this_one() -> None:
+    retro = _build(WithHistory())
+    # created before this incident (whatever its first signal), or of unknown date
+    assert [past.id for past in retro.history] == ["PAST-1", "PAST-2", "UNDATED-1"]
+    (action,) = [a for a in retro.actions if a.proposed_by == "with-history"]
+    assert action.score is not None
+    assert "(3 past incident(s) on checkout)" in action.score.explanation  # not LATER-1
 
 
 def test_no_source_knowing_the_incident_is_an_error() -> None:

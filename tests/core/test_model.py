@@ -55,6 +55,21 @@ def test_timeline_dedupes_by_identity_keeping_the_first_and_sorts() -> None:
     assert len(timeline) == 2
 
 
+def test_events_at_the_same_instant_keep_the_order_their_source_gave() -> None:
+    # PagerDuty stamps to the second: the trigger and its assignment share one, and their
+    # ids sort the other way round. The source's order is the only order there is.
+    trigger = make_event("alert", 0, source="pd", native_id="R9", summary="triggered")
+    assign = make_event("response", 0, source="pd", native_id="R1", summary="assigned")
+    other = make_event("signal", 0, source="logs", native_id="z")
+    later = make_event("ack", 1, source="pd", native_id="R0")
+    timeline = Timeline.from_events([later, trigger, assign, other])
+    assert [e.summary for e in timeline.events if e.source == "pd"] == ["triggered", "assigned", later.summary]
+    assert [e.source for e in timeline.events[:3]] == ["logs", "pd", "pd"]  # sources still tie-break first
+    again = Timeline.from_events([later, trigger, assign, other])
+    assert again.events == timeline.events  # the same input, the same order
+    assert Timeline.from_events(timeline.events).events == timeline.events  # and it survives a rebuild
+
+
 def test_same_native_id_from_different_sources_are_different_events() -> None:
     a = make_event("signal", 1, source="a", native_id="1")
     b = make_event("signal", 1, source="b", native_id="1")

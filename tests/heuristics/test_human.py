@@ -52,6 +52,16 @@ def test_ownership_churn_near_miss(factors_of):
     assert "ownership-churn" not in factors_of([one, note, fix, later])
 
 
+def test_ownership_churn_near_miss_the_first_automatic_assignment_is_not_a_handoff(factors_of):
+    # PagerDuty's escalation policy assigns the incident as it triggers: a first owner.
+    first = make_event("response", 0, summary="Assigned to bob.", details={"action": "assign", "initial": True})
+    escalated = make_event("escalate", 8, summary="Escalated to carol by timeout", details={"action": "escalate"})
+    fix = make_event("mitigation", 30, actor="carol")
+    assert "ownership-churn" not in factors_of([first, escalated, fix])
+    again = make_event("response", 9, summary="Assigned to dave by carol", details={"action": "assign"})
+    assert factors_of([first, escalated, again, fix])["ownership-churn"].details["handoffs"] == 2
+
+
 def test_out_of_hours_page_in_the_default_zone(factors_of):
     night = make_event("page", 0, at=T0 - timedelta(hours=12), actor="bob")  # 02:00 UTC
     day = make_event("page", 0, actor="carol")  # 14:00 UTC Monday

@@ -48,6 +48,16 @@ def test_missing_runbook_near_miss_runbook_in_details_or_link(factors_of):
     assert "missing-runbook" not in factors_of([in_details, in_link, in_other])
 
 
+def test_missing_runbook_near_miss_an_alert_a_person_raised_is_not_a_monitor(factors_of):
+    # "Triggered through the website": there is no alert definition to link a runbook from.
+    by_hand = make_event("alert", 0, summary="Checkout is down for EU", actor="laura", details={"manual": True})
+    monitor = make_event("alert", 1, service="checkout", details={"monitor": "checkout-5xx"})
+    factor = factors_of([by_hand, monitor])["missing-runbook"]
+    assert factor.evidence == (monitor.id,)
+    assert factor.details["monitors"] == ["checkout-5xx"]
+    assert "missing-runbook" not in factors_of([by_hand])
+
+
 def test_late_escalation_unacknowledged_page(factors_of):
     page = make_event("page", 0, actor="bob", service="checkout")
     escalation = make_event("escalate", 8, summary="Escalated to level 2: carol", actor="pagerduty")

@@ -59,6 +59,18 @@ def test_no_automated_signal_near_miss_page_says_a_monitor_triggered_it(factors_
     assert "no-automated-signal" not in factors_of([page])
 
 
+def test_no_automated_signal_when_a_person_raised_the_alert(factors_of):
+    by_hand = make_event("alert", 0, summary="Checkout is down for EU", actor="laura", details={"manual": True})
+    page = make_event("page", 1, actor="bob", service="checkout")
+    factor = factors_of([by_hand, page])["no-automated-signal"]
+    assert factor.evidence == (page.id,)
+
+
+def test_alert_noise_near_miss_alerts_people_raised_are_not_a_flapping_monitor(factors_of):
+    raised = [make_event("alert", i, summary="EU checkout down", details={"manual": True}) for i in range(3)]
+    assert "alert-noise" not in factors_of(raised)
+
+
 def test_blast_radius_cites_the_first_signal_of_each_service(factors_of):
     a = make_event("log", 0, service="checkout")
     a2 = make_event("log", 1, service="checkout")

@@ -47,11 +47,15 @@ def spec_incident() -> dict[str, Any]:
     return dict(load("pd_incident.spec.json"))
 
 
-def published_log_entries() -> list[dict[str, Any]]:
-    """Every published log entry: the spec's trigger, and the developer docs' four."""
+def published_log_entries(*, verbatim: bool = False) -> list[dict[str, Any]]:
+    """Every published log entry: the spec's trigger, and the developer docs' four. The
+    docs' four are of their own incident (PRORDTY); unless ``verbatim``, they are given as
+    the spec incident's (PT4KHLK), so that one incident has them all."""
     entries = list(load("pd_incident_log_entries.spec.json")["log_entries"])
-    entries += list(load("pd_log_entries_all.devdocs_v2webhook.json").values())
-    return entries
+    docs = list(load("pd_log_entries_all.devdocs_v2webhook.json").values())
+    if not verbatim:
+        docs = [{**entry, "incident": {**entry["incident"], "id": "PT4KHLK"}} for entry in docs]
+    return entries + docs
 
 
 def fake_account(**kwargs: Any) -> FakePagerDuty:
@@ -80,6 +84,8 @@ def many(template: dict[str, Any], count: int, start: datetime, prefix: str) -> 
 
 def big_account(log_entries: int, alerts: int, notes: int = 2, **kwargs: Any) -> FakePagerDuty:
     incident = spec_incident()
+    if log_entries:  # the incident's first trigger is the first of the log entries made here
+        incident["first_trigger_log_entry"] = {**incident["first_trigger_log_entry"], "id": "QLOG000000"}
     start = datetime(2015, 10, 6, 21, 30, 42, tzinfo=UTC)
     entry = load("pd_incident_log_entries.spec.json")["log_entries"][0]
     alert = load("pd_incident_alerts.spec.json")["alerts"][0]

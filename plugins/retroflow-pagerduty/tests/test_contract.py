@@ -87,6 +87,7 @@ def test_the_incident_is_asked_with_the_useful_includes(kit, source_for):
         "services",
         "teams",
         "first_trigger_log_entries",
+        "conference_bridge",  # the bridge the responders talked on, for the retro's links
     }
 
 

@@ -103,10 +103,71 @@ def test_the_incident_fills_services_urgency_priority_teams_and_times(kit):
     assert (incident.urgency, incident.priority, incident.teams) == ("high", "P2", ("Engineering",))
     assert incident.created == datetime(2015, 10, 6, 21, 30, 42, tzinfo=UTC)
     assert incident.resolved == datetime(2015, 10, 6, 21, 38, 23, tzinfo=UTC)
-    assert incident.links == ("https://subdomain.pagerduty.com/incidents/PT4KHLK",)
+    assert incident.links == ("https://subdomain.pagerduty.com/incidents/PT4KHLK", "https://example.com/acb-123")
     assert incident.details["number"] == 1234
     assert incident.details["escalation_policy"] == "Another Escalation Policy"
     assert incident.details["status"] == "resolved"
+
+
+def test_the_incident_keeps_its_type_and_conference_bridge(kit):
+    incident = mapping.incident_from_reply(kit.spec_incident())
+    assert incident.details["incident_type"] == "incident_default"
+    assert incident.details["conference_bridge"] == {
+        "number": "+1-415-555-1212,,,,1234#",
+        "url": "https://example.com/acb-123",
+    }
+    assert "https://example.com/acb-123" in incident.links
+
+
+def test_the_incident_keeps_its_description_and_impacted_services(kit):
+    data = kit.load("pd_incident_eu_triggered.contenthub.json")["incident"]  # a real EU account
+    incident = mapping.incident_from_reply(data)
+    assert incident.details["description"] == "TEST TEST 3"
+    assert incident.details["impacted_services"] == ["Community OnCall"]
+    assert incident.services == ("Community OnCall",)  # impacted: its own service, by id
+    checkout = {"id": "PBIZ001", "type": "business_service_reference", "summary": "Checkout (customer-facing)"}
+    data = {**data, "impacted_services": [*data["impacted_services"], checkout]}
+    assert mapping.incident_from_reply(data).services == ("Community OnCall", "Checkout (customer-facing)")
+
+
+def test_external_references_become_structured_links_in_either_shape(kit):
+    shapes = kit.load("pd_incident_external_references.mcp_server.json")
+    data = {**kit.spec_incident(), "external_references": shapes["feat_new_read_tools"] + shapes["pull_121"]}
+    incident = mapping.incident_from_reply(data)
+    assert incident.details["external_references"] == [
+        {"type": "servicenow_reference", "external_id": "INC001234"},
+        {"type": "zendesk_reference", "external_id": "12345"},
+        {
+            "type": "external_reference",
+            "name": "Datadog Monitor: CPU Alert",
+            "external_id": "12345678",
+            "url": "https://app.datadoghq.com/monitors/12345678",
+        },
+        {
+            "type": "external_reference",
+            "name": "Runbook",
+            "external_id": "runbook-001",
+            "url": "https://wiki.example.com/runbooks/cpu-alert",
+        },
+    ]
+    assert incident.links[-2:] == (
+        "https://app.datadoghq.com/monitors/12345678",
+        "https://wiki.example.com/runbooks/cpu-alert",
+    )
+    slack = {
+        "type": "slack_channel_reference",
+        "summary": "#inc-1234",
+        "external_url": "https://acme.slack.com/archives/C0INC1234",
+    }
+    with_slack = mapping.incident_from_reply({**kit.spec_incident(), "external_references": [slack]})
+    assert with_slack.details["external_references"][0]["url"] == "https://acme.slack.com/archives/C0INC1234"
+    assert "https://acme.slack.com/archives/C0INC1234" in with_slack.links
+
+
+def test_a_log_entrys_channel_details_are_kept(kit):
+    entries = kit.load("pd_log_entries_all.devdocs_v2webhook.json")
+    assert mapping.log_entry_event(entries["trigger_log_entry"]).details["channel_details"] == "Oh my gosh"
+    assert "channel_details" not in mapping.log_entry_event(entries["acknowledge_log_entry"]).details
 
 
 def test_the_resolve_log_entry_is_the_resolve_time(kit):
@@ -154,8 +215,8 @@ def test_an_annotate_log_entry_that_repeats_a_note_is_one_message(kit):
     events = mapping.timeline(
         log_entries=[annotate, other], alerts=[], notes=[note], service=None, skips=mapping.Skips()
     )
-    messages = [(e.native_id, e.summary) for e in events if e.kind is EventKind.MESSAGE]
-    assert messages == [("PWL7QXS", note["content"]), ("RANNOTATE2", "Only in the log")]
+    messages = {(e.native_id, e.summary) for e in events if e.kind is EventKind.MESSAGE}
+    assert messages == {("PWL7QXS", note["content"]), ("RANNOTATE2", "Only in the log")}
 
 
 def test_history_incidents_carry_services_times_and_responders(kit):

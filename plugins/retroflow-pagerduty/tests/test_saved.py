@@ -115,11 +115,29 @@ def test_the_bundled_example_builds_from_saved_pagerduty_replies():
         ("03:32", EventKind.RESOLUTION, "carol"),
     ]
     alerts = [e for e in pagerduty if e.kind is EventKind.ALERT]
-    assert len(alerts) == 3  # the trigger and the two alerts
+    assert len(alerts) == 2  # the trigger with its own alert folded in, and the re-trigger
+    assert alerts[0].details["alert_id"] == "PALCHK5XX0001"
     assert all(a.details["runbook"] == "https://wiki.example.com/runbooks/checkout-5xx" for a in alerts)
+    # bob's automatic first assignment is no hand-off: only the escalation to carol is one
+    assert "ownership-churn" not in {f.key for f in retro.factors}
     moments = retro.timeline.moments
     assert (moments.first_page.strftime("%H:%M:%S"), moments.first_ack.strftime("%H:%M")) == ("02:19:12", "02:41")
     assert moments.resolve.strftime("%H:%M") == "03:32"
     assert [i.id for i in retro.history] == ["Q0CHKRF0912PD", "Q0CHKRF0977PD"]
     # the file source still brings the deploy, the logs and the chat
     assert {e.source for e in retro.timeline.events} >= {"github", "otel", "slack", "pagerduty"}
+
+
+def test_saved_history_is_cut_at_the_incident(tmp_path):
+    """A saved ``incidents.json`` is what the curl asked for, not cut at the incident: one
+    created two days later is no past incident of it."""
+    for name in ("incident.json", "log_entries.json", "alerts.json", "notes.json"):
+        (tmp_path / name).write_bytes((EXAMPLE / "pagerduty" / name).read_bytes())
+    saved = json.loads((EXAMPLE / "pagerduty" / "incidents.json").read_text(encoding="utf-8"))
+    later = {**saved["incidents"][0], "id": "Q0CHKRF1050PD", "incident_number": 1050}
+    later["created_at"] = "2026-11-09T02:00:00Z"
+    save(tmp_path, "incidents.json", {"incidents": [*saved["incidents"], later]})
+    source = PagerDutySource()
+    plugins = make_plugins(source)
+    retro = build_retro(RetroRequest("1042"), plugins=plugins, config=config_for(source, tmp_path))
+    assert [past.id for past in retro.history] == ["Q0CHKRF0912PD", "Q0CHKRF0977PD"]

@@ -1,6 +1,7 @@
 """The inputs every default scoring model derives, in one place (``docs/scoring.md``).
 
-* **Frequency**: how often this happens — from the history the sources gave: past incidents
+* **Frequency**: how often this happens — from the history the sources gave (the engine
+  keeps the incidents created before this one): past incidents
   on the same services whose ``details["factors"]`` include a factor the action answers
   (when the history records factors), else all past incidents on those services.
   0 → low, 1–2 → medium, 3 or more → high. ``details["frequency"]`` on the action

@@ -116,8 +116,10 @@ def minutes(start: datetime, end: datetime) -> float:
 def handoff_of(event: Event) -> str | None:
     """``"escalate"``, ``"reassign"`` or ``"assign"`` when ``event`` hands the incident to
     somebody (a response whose ``details["action"]`` or summary says so), else ``None``."""
-    if event.kind is not EventKind.RESPONSE or event.details.get("role"):
-        return None  # handing out a role (incident commander, scribe) is not a hand-off
+    if event.kind is not EventKind.RESPONSE or event.details.get("role") or event.details.get("initial"):
+        # Handing out a role (incident commander, scribe) is not a hand-off, nor is the
+        # incident's first, automatic assignment: nobody had it before.
+        return None
     action = str(event.details.get("action", "")).lower()
     if action:
         for word, name in _HANDOFF_WORDS.items():
@@ -143,6 +145,12 @@ def is_alert_trigger(event: Event) -> bool:
     if state:
         return state not in _RESOLVED_STATES
     return _RECOVERED_RE.search(event.summary) is None
+
+
+def raised_by_hand(event: Event) -> bool:
+    """An alert a person raised (``details["manual"]``: an incident triggered from a web
+    page or an app), not a monitor: it has no runbook to link and is not an automated signal."""
+    return event.kind is EventKind.ALERT and bool(event.details.get("manual"))
 
 
 def monitor_of(event: Event) -> str:

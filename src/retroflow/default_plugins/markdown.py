@@ -7,6 +7,7 @@ row, so thousands of log lines never become thousands of rows.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -59,6 +60,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _said(event: Event) -> str:
+    """What happened and who did it, naming the actor once ("Acknowledged by bob", not
+    "Acknowledged by bob (bob)": sources' summaries often name the person already)."""
+    text = f"**{event.kind.value}** {event.summary}"
+    named = event.actor and re.search(rf"(?<!\w){re.escape(event.actor)}(?!\w)", event.summary)
+    return f"{text} ({event.actor})" if event.actor and not named else text
+
+
 @attrs.define
 class _Row:
     start: datetime
@@ -83,9 +92,7 @@ class _Row:
         return f"{_hm(self.start)}–{_hm(self.end)}"
 
     def text(self) -> str:
-        parts = [
-            f"**{e.kind.value}** {e.summary}" + (f" ({e.actor})" if e.actor else "") for e in self.notable[:PER_ROW]
-        ]
+        parts = [_said(e) for e in self.notable[:PER_ROW]]
         if len(self.notable) > PER_ROW:
             parts.append(f"… and {len(self.notable) - PER_ROW} more")
         total = sum(self.signals.values())

@@ -42,6 +42,7 @@ from retroflow.default_plugins._timeline_facts import (
     minutes,
     monitor_of,
     quoted,
+    raised_by_hand,
     runbook_of,
     started,
 )
@@ -106,7 +107,7 @@ def find_factors(
     facts = facts_of(timeline)
     triggers = [a for a in facts.of_kind(EventKind.ALERT) if is_alert_trigger(a)]
     yield from _slow_mitigation(incident, facts.notable, settings)
-    yield from _missing_runbook(incident, triggers)
+    yield from _missing_runbook(incident, [a for a in triggers if not raised_by_hand(a)])
     yield from _late_escalation(incident, facts.notable, settings)
     yield from _recurrence(incident, timeline, history, triggers, settings)
 

@@ -35,6 +35,7 @@ from retroflow.default_plugins._timeline_facts import (
     minutes,
     monitor_of,
     quoted,
+    raised_by_hand,
 )
 from retroflow.model import (
     ActionItem,
@@ -116,9 +117,11 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
                 },
             )
 
-    # no-automated-signal: people were paged, or responded, before any alert fired.
+    # no-automated-signal: people were paged, or responded, before any alert fired (an
+    # alert a person raised by hand is people finding it, not monitoring).
     detected = first_page or next((e for e in facts.notable if e.kind in _RESPONSE_KINDS), None)
-    if detected is not None and not _automated(detected) and not (alerts and alerts[0].at <= detected.at):
+    automatic = [a for a in alerts if not raised_by_hand(a)]
+    if detected is not None and not _automated(detected) and not (automatic and automatic[0].at <= detected.at):
         # What people said before they were paged: often how the incident was found.
         reporters = [e for e in facts.notable if e.kind is EventKind.MESSAGE and e.at <= detected.at][-3:]
         service = main_service(incident, facts, detected)
@@ -155,7 +158,7 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
         )
 
     # alert-noise: many alerts, or a monitor firing again and again.
-    triggers = [a for a in alerts if is_alert_trigger(a)]
+    triggers = [a for a in automatic if is_alert_trigger(a)]
     per_monitor = Counter(monitor_of(a) for a in triggers)
     flapping = sorted(
         (m for m, n in per_monitor.items() if n >= settings.flapping_triggers), key=lambda m: (-per_monitor[m], m)

@@ -51,6 +51,7 @@ MAX_RANGE = timedelta(days=180)
 INCIDENT_INCLUDES = [
     "acknowledgers",
     "assignees",
+    "conference_bridge",
     "escalation_policies",
     "first_trigger_log_entries",
     "priorities",

@@ -3,6 +3,11 @@
 Pure functions over the decoded JSON of the REST API v2 (live or saved). A record with a
 missing or odd field is skipped and counted, never a crash: :class:`Skips` collects them
 and turns them into one :class:`~retroflow.Gap` per kind of record.
+
+:func:`timeline` reads one incident's records as the responders lived them: log entries
+in time order (PagerDuty lists them newest first), records of other incidents left out,
+an alert and its own trigger log entry as one signal, the automatic first assignment
+marked as such, and the incident's creation standing in for a trigger the log lacks.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = [
     "incident_from_reply",
     "log_entry_event",
     "note_event",
+    "provisional_gap",
     "service_name",
     "timeline",
 ]
@@ -61,6 +67,8 @@ LOG_ENTRY_KINDS: Mapping[str, EventKind] = {
 }
 
 _PERSON_TYPES = frozenset({"user", "user_reference"})
+#: Channels of a trigger a person raised by hand (the web app, the mobile app).
+_MANUAL_CHANNELS = frozenset({"web_trigger", "mobile"})
 _RUNBOOK = re.compile(r"runbook|playbook|wiki", re.IGNORECASE)
 
 
@@ -151,7 +159,8 @@ def _optional_timestamp(record: Mapping[str, Any], key: str) -> datetime | None:
 
 def _links(*sources: Any) -> dict[str, Any]:
     """``links`` (every href) and ``runbook`` (the first that looks like one) from the
-    ``contexts`` lists of a log entry or alert and from custom alert details."""
+    ``contexts`` lists of a log entry or alert, from custom alert details and from what a
+    trigger's integration sent (its ``channel.details``)."""
     hrefs: list[str] = []
     runbook: str | None = None
     for contexts in sources:
@@ -189,17 +198,8 @@ def service_name(record: Mapping[str, Any]) -> str | None:
 # --- events ---------------------------------------------------------------------------
 
 
-def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
-    """One log entry as an event (``native_id`` = the log entry id).
-
-    :raises BadRecord: the entry has no id, type or valid ``created_at``.
-    """
-    if not isinstance(entry, Mapping):
-        raise BadRecord("not a JSON object")
-    entry_id = _required_text(entry, "id")
-    entry_type = _required_text(entry, "type")
-    at = _timestamp(entry, "created_at")
-    kind = LOG_ENTRY_KINDS.get(entry_type, EventKind.RESPONSE)
+def _entry_details(entry: Mapping[str, Any], entry_type: str, kind: EventKind) -> dict[str, Any]:
+    """What a log entry says beyond its summary, under the documented detail keys."""
     channel = _mapping(entry.get("channel"))
     agent = _mapping(entry.get("agent"))
     details: dict[str, Any] = {"log_entry_type": entry_type}
@@ -212,9 +212,8 @@ def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
         details["notification_status"] = notification["status"]
     if _text(agent.get("type")):
         details["agent_type"] = agent["type"]
-    action = entry_type.removesuffix("_log_entry")
     if kind is EventKind.RESPONSE:
-        details["action"] = action
+        details["action"] = entry_type.removesuffix("_log_entry")
     assignees = _ref_names(entry.get("assignees"))
     if assignees:
         details["assignees"] = assignees
@@ -233,7 +232,42 @@ def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
     priority = _ref_name(entry.get("priority")) or _ref_name(channel.get("priority"))
     if priority:
         details["priority"] = priority
-    details.update(_links(entry.get("contexts")))
+    # What the integration or the person sent: the alert's body for a trigger.
+    sent = channel.get("details")
+    if _text(sent) or (isinstance(sent, Mapping) and sent):
+        details["channel_details"] = dict(sent) if isinstance(sent, Mapping) else sent
+    details.update(_links(entry.get("contexts"), sent if isinstance(sent, Mapping) else None))
+    return details
+
+
+def _alert_text(entry: Mapping[str, Any]) -> str | None:
+    """What a trigger was about, in the words of whoever raised it (the log entry's own
+    summary only says how: "Triggered through the website")."""
+    channel = _mapping(entry.get("channel"))
+    event_details = _mapping(entry.get("event_details"))
+    return (
+        _text(channel.get("summary"))
+        or _text(channel.get("subject"))
+        or _text(channel.get("description"))
+        or _text(event_details.get("description"))
+    )
+
+
+def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
+    """One log entry as an event (``native_id`` = the log entry id).
+
+    :raises BadRecord: the entry has no id, type or valid ``created_at``.
+    """
+    if not isinstance(entry, Mapping):
+        raise BadRecord("not a JSON object")
+    entry_id = _required_text(entry, "id")
+    entry_type = _required_text(entry, "type")
+    at = _timestamp(entry, "created_at")
+    kind = LOG_ENTRY_KINDS.get(entry_type, EventKind.RESPONSE)
+    channel = _mapping(entry.get("channel"))
+    agent = _mapping(entry.get("agent"))
+    details = _entry_details(entry, entry_type, kind)
+    action = entry_type.removesuffix("_log_entry")
 
     # A person did it, or PagerDuty did (a service, an escalation policy, a rule): only
     # people are actors, so heuristics that count responders count people.
@@ -243,12 +277,20 @@ def log_entry_event(entry: Any, *, service: str | None = None) -> Event:
     summary = _text(entry.get("summary")) or action.replace("_", " ")
     if entry_type == "notify_log_entry":
         # The person notified is who the page was for; the agent is what sent it.
-        actor = _ref_name(entry.get("user")) or _ref_name(notification.get("user")) or actor
+        notified = _mapping(channel.get("notification")).get("user")
+        actor = _ref_name(entry.get("user")) or _ref_name(notified) or actor
         via = str(details.get("notification") or details.get("channel") or "").removesuffix("_notification")
         if via and via not in summary:
             summary = f"{summary} (via {via})"
     elif entry_type == "annotate_log_entry":
         summary = _text(channel.get("summary")) or summary
+    elif entry_type == "trigger_log_entry":
+        text = _alert_text(entry)
+        if text and text != summary:
+            details["pagerduty_summary"] = summary
+            summary = text
+        if actor is not None or channel.get("type") in _MANUAL_CHANNELS:
+            details["manual"] = True  # a person raised it: not a monitor
     return Event.create(
         at=at,
         source=SOURCE,
@@ -277,6 +319,9 @@ def alert_event(alert: Any, *, service: str | None = None) -> Event:
     integration = _ref_name(alert.get("integration"))
     if integration:
         details["integration"] = integration
+    trigger = _mapping(alert.get("first_trigger_log_entry"))
+    if _text(trigger.get("id")):
+        details["trigger_log_entry"] = trigger["id"]
     body = _mapping(alert.get("body"))
     custom = _mapping(body.get("details"))
     details.update(_links(body.get("contexts"), custom))
@@ -293,7 +338,9 @@ def alert_event(alert: Any, *, service: str | None = None) -> Event:
 
 
 def note_event(note: Any, *, service: str | None = None) -> Event:
-    """One incident note as a ``message`` event (``native_id`` = the note id)."""
+    """One incident note as a ``message`` event (``native_id`` = the note id). Its author
+    is the actor when a person wrote it; a note a service or an event rule added
+    (``bot_user_reference``) names it in ``details["agent"]`` instead."""
     if not isinstance(note, Mapping):
         raise BadRecord("not a JSON object")
     note_id = _required_text(note, "id")
@@ -303,13 +350,19 @@ def note_event(note: Any, *, service: str | None = None) -> Event:
     channel = _ref_name(note.get("channel"))
     if channel:
         details["channel"] = channel
+    user = _mapping(note.get("user"))
+    author = _ref_name(user)
+    person = user.get("type") in _PERSON_TYPES or "type" not in user  # PagerDuty: a bot says so
+    if author and not person:
+        details["agent"] = author
+        details["agent_type"] = user["type"]
     return Event.create(
         at=at,
         source=SOURCE,
         kind=EventKind.MESSAGE,
         summary=content,
         native_id=note_id,
-        actor=_ref_name(note.get("user")),
+        actor=author if person else None,
         service=service,
         details=details,
     )
@@ -322,17 +375,33 @@ def timeline(
     notes: Iterable[Any],
     service: str | None,
     skips: Skips,
+    incident: Mapping[str, Any] | None = None,
 ) -> list[Event]:
-    """Every event of one incident. An ``annotate`` log entry that repeats a note (same
-    text) is left out: the note is the same fact, with its author."""
+    """Every event of one incident, as the responders lived it:
+
+    * log entries in time order (PagerDuty lists them newest first; same-second entries
+      keep PagerDuty's order, the trigger before its assignment);
+    * log entries and alerts of another incident (``incident.id``) left out, counted;
+    * an alert folded into its own trigger log entry: one signal, not two;
+    * the automatic first assignment marked ``details["initial"]`` (not a hand-off);
+    * the incident's first trigger, from ``incident``, when the log entries lack it;
+    * an ``annotate`` log entry that repeats a note (same text) left out: the note is the
+      same fact, with its author.
+    """
+    incident_id = _text(incident.get("id")) if incident else None
     note_events = list(_read(notes, "notes", note_event, service, skips))
     note_texts = {event.summary.strip() for event in note_events}
+    entries = _chronological(_own(log_entries, "log_entries", incident_id, skips))
     entry_events = [
         event
-        for event in _read(log_entries, "log_entries", log_entry_event, service, skips)
+        for event in _read(entries, "log_entries", log_entry_event, service, skips)
         if not (event.details.get("log_entry_type") == "annotate_log_entry" and event.summary.strip() in note_texts)
     ]
-    return [*note_events, *entry_events, *_read(alerts, "alerts", alert_event, service, skips)]
+    entry_events = _mark_initial_assignment(entry_events)
+    if incident is not None:
+        entry_events = _with_first_trigger(incident, entry_events, service)
+    alert_events = list(_read(_own(alerts, "alerts", incident_id, skips), "alerts", alert_event, service, skips))
+    return [*_fold_alerts(entry_events, alert_events), *note_events]
 
 
 def _read(
@@ -346,55 +415,234 @@ def _read(
             skips.add(what, str(exc))
 
 
+def _own(records: Iterable[Any], what: str, incident_id: str | None, skips: Skips) -> Iterator[Any]:
+    """The records about ``incident_id``: one that names another incident in its
+    ``incident`` reference (a saved file mixed up, a merged incident) is counted and left out."""
+    for record in records:
+        other = _text(_mapping(_mapping(record).get("incident")).get("id"))
+        if incident_id is not None and other is not None and other != incident_id:
+            skips.add(f"{what} of other incidents", f"the first is of incident {other}, not {incident_id}")
+            continue
+        yield record
+
+
+def _chronological(entries: Iterable[Any]) -> list[Any]:
+    """Log entries oldest first. PagerDuty lists an incident's log newest first; reversing
+    the list (rather than sorting it) keeps its order among entries of the same second.
+    When the times cannot tell (all in one second), the trigger, an incident's first
+    entry, does."""
+    listed = list(entries)
+    times = [t for t in map(_created, listed) if t is not None]
+    if times and times[0] != times[-1]:
+        newest_first = times[0] > times[-1]
+    else:
+        types = [_mapping(entry).get("type") for entry in listed]
+        newest_first = "trigger_log_entry" in types[1:] and types[0] != "trigger_log_entry"
+    if newest_first:
+        listed.reverse()
+    return listed
+
+
+def _created(record: Any) -> datetime | None:
+    return _optional_timestamp(record, "created_at") if isinstance(record, Mapping) else None
+
+
+_HANDOFF_ACTIONS = frozenset({"assign", "reassign", "escalate", "delegate"})
+
+
+def _mark_initial_assignment(events: list[Event]) -> list[Event]:
+    """The escalation policy's automatic first assignment ("Assigned to bob." by the
+    policy, at the trigger) gives the incident its first owner; nobody handed it on."""
+    first = next((e for e in events if e.details.get("action") in _HANDOFF_ACTIONS), None)
+    if first is None or first.details.get("action") != "assign" or first.actor is not None:
+        return events
+    marked = attrs.evolve(first, details={**first.details, "initial": True})
+    return [marked if e is first else e for e in events]
+
+
+_WEBSITE = re.compile(r"\bwebsite\b", re.IGNORECASE)
+
+
+def _with_first_trigger(incident: Mapping[str, Any], events: list[Event], service: str | None) -> list[Event]:
+    """The incident's first trigger, when the log entries do not hold it (none saved, or
+    past the API's 10,000): its ``first_trigger_log_entry`` at ``created_at``, the moment
+    PagerDuty opened the incident. Without the reference, only when no trigger is known."""
+    created = _optional_timestamp(incident, "created_at")
+    if created is None:
+        return events
+    reference = _mapping(incident.get("first_trigger_log_entry"))
+    native_id = _text(reference.get("id"))
+    triggers = [e for e in events if e.details.get("log_entry_type") == "trigger_log_entry"]
+    if any(e.native_id == native_id for e in triggers) or (native_id is None and triggers):
+        return events
+    how = _text(reference.get("summary"))
+    details: dict[str, Any] = {"log_entry_type": "trigger_log_entry", "from_incident": True}
+    if how:
+        details["pagerduty_summary"] = how
+        if _WEBSITE.search(how):  # PagerDuty's words for a trigger a person raised
+            details["manual"] = True
+    trigger = Event.create(
+        at=created,
+        source=SOURCE,
+        kind=EventKind.ALERT,
+        summary=_text(incident.get("title")) or how or "incident triggered",
+        native_id=native_id or f"{_required_text(incident, 'id')}-trigger",
+        service=service,
+        link=_text(reference.get("html_url")),
+        details=details,
+    )
+    return [trigger, *events]
+
+
+def _fold_alerts(entries: list[Event], alerts: list[Event]) -> list[Event]:
+    """An alert and the trigger log entry it raised are one signal: the alert's severity,
+    status and links go onto the trigger (``details["alert_id"]``). An alert names its
+    trigger (``first_trigger_log_entry``); without that, a trigger of the same second and
+    text is its own. Each trigger takes one alert: later alerts stay alerts."""
+    triggers = {e.native_id: e for e in entries if e.details.get("log_entry_type") == "trigger_log_entry"}
+    folded: dict[str, Event] = {}
+    kept: list[Event] = []
+    for alert in alerts:
+        trigger = triggers.get(str(alert.details.get("trigger_log_entry", "")))
+        if trigger is not None and trigger.at != alert.at and alert.summary != trigger.summary:
+            trigger = None  # names the trigger, but is a later re-trigger of it
+        if trigger is None:
+            trigger = next((t for t in triggers.values() if t.at == alert.at and t.summary == alert.summary), None)
+        if trigger is None or trigger.native_id in folded:
+            kept.append(alert)
+            continue
+        folded[trigger.native_id] = _fold(trigger, alert)
+    return [*(folded.get(e.native_id, e) for e in entries), *kept]
+
+
+def _fold(trigger: Event, alert: Event) -> Event:
+    details = dict(trigger.details)
+    for key, value in alert.details.items():
+        if key not in ("pagerduty_type", "trigger_log_entry", "links"):
+            details.setdefault(key, value)
+    links = [*trigger.details.get("links", ()), *alert.details.get("links", ())]
+    if links:
+        details["links"] = list(dict.fromkeys(links))
+    details["alert_id"] = alert.native_id
+    if alert.link:
+        details["alert_link"] = alert.link
+    summary = trigger.summary
+    if "pagerduty_summary" not in details and alert.summary != summary:
+        # The trigger only said how ("Triggered through the API"); the alert says what.
+        details["pagerduty_summary"] = summary
+        summary = alert.summary
+    return attrs.evolve(trigger, summary=summary, details=details)
+
+
 # --- incidents ------------------------------------------------------------------------
 
 
-def _incident_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields an incident record and a history record share."""
-    incident_id = _required_text(data, "id")
-    created = _optional_timestamp(data, "created_at")
-    status = _text(data.get("status"))
-    resolved = _optional_timestamp(data, "resolved_at")
-    if resolved is None and status == "resolved":
-        resolved = _optional_timestamp(data, "last_status_change_at")
-    service = _ref_name(data.get("service"))
+def _people(data: Mapping[str, Any], status: str | None) -> dict[str, Any]:
+    """Who the incident went to, who acknowledged, responded and resolved it."""
     details: dict[str, Any] = {}
-    if isinstance(data.get("incident_number"), int):
-        details["number"] = data["incident_number"]
-    if status:
-        details["status"] = status
-    policy = _ref_name(data.get("escalation_policy"))
-    if policy:
-        details["escalation_policy"] = policy
-    assignees = _ref_names(data.get("assignments"), "assignee")
-    if assignees:
-        details["assignees"] = assignees
-    acknowledgers = _ref_names(data.get("acknowledgements"), "acknowledger")
-    if acknowledgers:
-        details["acknowledgers"] = acknowledgers
-    responders = _ref_names(data.get("incidents_responders"), "user")
-    if responders:
-        details["responders"] = responders
+    for key, names in (
+        ("assignees", _ref_names(data.get("assignments"), "assignee")),
+        ("acknowledgers", _ref_names(data.get("acknowledgements"), "acknowledger")),
+        ("responders", _ref_names(data.get("incidents_responders"), "user")),
+    ):
+        if names:
+            details[key] = names
     resolved_by = _ref_name(data.get("last_status_change_by")) if status == "resolved" else None
     if resolved_by:
         details["resolved_by"] = resolved_by
+    return details
+
+
+def _external_references(value: Any) -> list[dict[str, str]]:
+    """Links to the incident's records elsewhere (a Slack channel, a ticket), in one shape
+    whatever shape PagerDuty gives: ``type``, ``name``, ``external_id``, ``url``."""
+    references = []
+    for item in value if isinstance(value, list) else ():
+        if not isinstance(item, Mapping):
+            continue
+        reference = {
+            "type": _text(item.get("type")),
+            "name": _text(item.get("summary")) or _text(item.get("external_name")) or _text(item.get("name")),
+            "external_id": _text(item.get("external_id")) or _text(item.get("integration_id")),
+            "url": _text(item.get("external_url")) or _text(item.get("html_url")) or _text(item.get("url")),
+        }
+        kept = {key: value for key, value in reference.items() if value}
+        if kept:
+            references.append(kept)
+    return references
+
+
+def _conference_bridge(value: Any) -> dict[str, str]:
+    bridge = _mapping(value)
+    found = {"number": _text(bridge.get("conference_number")), "url": _text(bridge.get("conference_url"))}
+    return {key: value for key, value in found.items() if value}
+
+
+def _record_details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the incident record holds for a retro beyond the model's fields."""
+    details: dict[str, Any] = {}
+    if isinstance(data.get("incident_number"), int):
+        details["number"] = data["incident_number"]
+    status = _text(data.get("status"))
+    if status:
+        details["status"] = status
+    for key, value in (
+        ("description", _text(data.get("description"))),
+        ("incident_type", _ref_name(data.get("incident_type"))),
+        ("escalation_policy", _ref_name(data.get("escalation_policy"))),
+        ("impacted_services", _ref_names(data.get("impacted_services"))),
+        ("conference_bridge", _conference_bridge(data.get("conference_bridge"))),
+        ("external_references", _external_references(data.get("external_references"))),
+    ):
+        if value:
+            details[key] = value
+    details.update(_people(data, status))
     for key in ("incident_key", "resolve_reason"):
         if _text(data.get(key)):
             details[key] = data[key]
     if isinstance(data.get("alert_counts"), Mapping):
         details["alert_counts"] = dict(data["alert_counts"])
-    link = _text(data.get("html_url"))
+    return details
+
+
+def _services(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The incident's service, then the other services it impacted (by id: one service
+    under two spellings is still one)."""
+    service = _mapping(data.get("service"))
+    names = [_ref_name(service)]
+    seen = {_text(service.get("id"))}
+    for impacted in data.get("impacted_services") or ():
+        if isinstance(impacted, Mapping) and _text(impacted.get("id")) not in seen:
+            seen.add(_text(impacted.get("id")))
+            names.append(_ref_name(impacted))
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _incident_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields an incident record and a history record share."""
+    incident_id = _required_text(data, "id")
+    status = _text(data.get("status"))
+    resolved = _optional_timestamp(data, "resolved_at")
+    if resolved is None and status == "resolved":
+        resolved = _optional_timestamp(data, "last_status_change_at")
+    title = _text(data.get("title")) or _text(data.get("summary")) or ""
+    details = _record_details(data)
+    links = [
+        _text(data.get("html_url")),
+        details.get("conference_bridge", {}).get("url"),
+        *(reference.get("url") for reference in details.get("external_references", ())),
+    ]
     return {
         "id": incident_id,
-        "title": _text(data.get("title")) or _text(data.get("summary")) or "",
+        "title": title,
         "source": SOURCE,
-        "services": (service,) if service else (),
+        "services": _services(data),
         "urgency": _text(data.get("urgency")),
         "priority": _ref_name(data.get("priority")),
         "teams": tuple(_ref_names(data.get("teams"))),
-        "created": created,
+        "created": _optional_timestamp(data, "created_at"),
         "resolved": resolved,
-        "links": (link,) if link else (),
+        "links": tuple(dict.fromkeys(link for link in links if link)),
         "details": details,
     }
 
@@ -414,6 +662,21 @@ def incident_from_reply(data: Any, events: Sequence[Event] = ()) -> Incident:
     if resolves:
         fields["resolved"] = max(resolves)
     return Incident(**fields)
+
+
+def provisional_gap(incident: Incident) -> Gap | None:
+    """A gap saying the retro is provisional when the incident is not resolved yet: what
+    happens next (mitigation, resolution, the people who joined) is not on its timeline."""
+    if incident.resolved is not None:
+        return None
+    status = incident.details.get("status") or "not resolved"
+    return Gap(
+        SOURCE,
+        "collect",
+        "incomplete",
+        f"incident {incident.id} is {status}, not resolved: this retro is provisional; "
+        "build it again once the incident is resolved",
+    )
 
 
 def history_incident(data: Any) -> Incident:

@@ -138,8 +138,12 @@ def to_result(replies: Replies, gaps: list[Gap]) -> SourceResult:
         notes=replies.notes,
         service=mapping.service_name(replies.incident),
         skips=skips,
+        incident=replies.incident,
     )
     incident = mapping.incident_from_reply(replies.incident, events)
+    provisional = mapping.provisional_gap(incident)
+    if provisional is not None:
+        gaps.append(provisional)
     history = []
     for item in replies.history:
         try:
