@@ -589,11 +589,17 @@ class Outcome:
 
 @attrs.frozen
 class Retro:
-    """A retrospective: what happened, what conditions lined up, what to change."""
+    """A retrospective: what happened, what conditions lined up, what to change.
+
+    ``rejected_factors`` are conditions a heuristic found and people rejected (each with
+    ``details["human"]``: status, reason, author): shown in the documents, but no part of
+    ``factors``, so nothing that analyses the retro (actions, review, scoring) counts them.
+    """
 
     incident: Incident
     timeline: Timeline
     factors: tuple[Factor, ...] = ()
+    rejected_factors: tuple[Factor, ...] = ()
     actions: tuple[ActionItem, ...] = ()
     findings: tuple[Finding, ...] = ()
     gaps: tuple[Gap, ...] = ()

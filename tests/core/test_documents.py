@@ -46,6 +46,41 @@ def test_json_document_matches_its_schema(schema: Any) -> None:
     assert {"title", "score", "findings"} <= set(document["actions"][0])
 
 
+def _with_verdicts() -> Any:
+    """The sample with one factor confirmed and one rejected, as human input leaves them."""
+    retro = _sample()
+    confirmed, rejected = retro.factors[0], retro.factors[1]
+
+    def said(factor: Any, status: str) -> Any:
+        human = {"status": status, "reason": "checked", "author": "bob"}
+        return attrs.evolve(factor, details={**factor.details, "human": human})
+
+    factors = (said(confirmed, "confirmed"), *retro.factors[2:])
+    return attrs.evolve(retro, factors=factors, rejected_factors=(said(rejected, "rejected"),))
+
+
+def test_rejected_factors_are_in_the_document_and_match_the_schema(schema: Any) -> None:
+    retro = _with_verdicts()
+    document = json.loads(dumps(retro))
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["rejected_factors"][0]["details"]["human"] == {
+        "status": "rejected",
+        "reason": "checked",
+        "author": "bob",
+    }
+    assert from_document(document) == retro
+    document["rejected_factors"][0]["details"]["human"]["status"] = "confirmed"
+    with pytest.raises(jsonschema.ValidationError, match="'rejected' was expected"):
+        jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_a_document_from_before_rejected_factors_still_reads(schema: Any) -> None:
+    document = json.loads(dumps(_sample()))
+    del document["rejected_factors"]
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert from_document(document).rejected_factors == ()
+
+
 def test_schema_refuses_a_document_missing_a_field(schema: Any) -> None:
     document = json.loads(dumps(_sample()))
     del document["gaps"]

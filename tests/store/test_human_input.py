@@ -184,3 +184,43 @@ def test_a_reference_that_is_another_incidents_id_keeps_its_input(store: Store, 
     store.save_retro(build_sample(incident_id="B"), "A")  # asked for A, a source answered B
     assert store.human_input("A") != HumanInput() and store.human_input("B") == HumanInput()
     assert store.resolve_incident("A") == "A"
+
+
+def test_a_rejected_factor_stays_visible_as_rejected_with_who_and_why(build_sample: Build) -> None:
+    verdict = FactorVerdict("late-alert", "rejected", reason="the alert was on time", author="bob")
+    retro = build_sample(HumanInput.from_items([verdict]))
+    assert "late-alert" not in {f.key for f in retro.factors}, "kept out of the analysis"
+    assert not any("late-alert" in a.factors for a in retro.actions)
+    (rejected,) = retro.rejected_factors
+    assert rejected.key == "late-alert"
+    assert rejected.details["human"] == {"status": "rejected", "reason": "the alert was on time", "author": "bob"}
+    assert not any("late-alert" in line for line in retro.narrative)
+
+    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.serialize import from_document, to_document
+
+    markdown = render_markdown(retro)
+    assert "Rejected in review" in markdown
+    rejected_line = next(line for line in markdown.splitlines() if "`late-alert`" in line)
+    assert "rejected by bob: “the alert was on time”" in rejected_line
+    document = to_document(retro)
+    assert [f["key"] for f in document["rejected_factors"]] == ["late-alert"]
+    assert document["rejected_factors"][0]["details"]["human"]["author"] == "bob"
+    assert from_document(document) == retro
+
+
+def test_a_confirmation_and_its_reason_are_shown_beside_the_factor(build_sample: Build) -> None:
+    from retroflow.default_plugins.markdown import render_markdown
+
+    verdict = FactorVerdict("late-alert", "confirmed", reason="seen in the graphs", author="alice")
+    markdown = render_markdown(build_sample(HumanInput.from_items([verdict])))
+    line = next(line for line in markdown.splitlines() if "`late-alert`" in line)
+    assert "confirmed by alice: “seen in the graphs”" in line
+
+
+def test_a_rejected_factor_is_stored_and_read_back(store: Store, build_sample: Build) -> None:
+    human = HumanInput.from_items([FactorVerdict("late-alert", "rejected", reason="on time", author="bob")])
+    store.save_retro(build_sample(human), "INC-1", human=human)
+    loaded = store.latest_retro("INC-1")
+    assert [f.key for f in loaded.rejected_factors] == ["late-alert"]
+    assert loaded.rejected_factors[0].details["human"]["reason"] == "on time"

@@ -8,7 +8,7 @@ row, so thousands of log lines never become thousands of rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -216,11 +216,36 @@ def _lines_for_actions(actions: Sequence[ActionItem], factors: Sequence[Factor])
     return lines + (["", *notes] if notes else [])
 
 
+def _verdict(factor: Factor) -> str:
+    """What people said of ``factor`` (``details["human"]``), e.g. ``confirmed by alice:
+    “seen in the graphs”``; empty when nobody did."""
+    human = factor.details.get("human")
+    if not isinstance(human, Mapping) or not human.get("status"):
+        return ""
+    text = str(human["status"])
+    if human.get("author"):
+        text += f" by {human['author']}"
+    reason = " ".join(str(human.get("reason") or "").split())  # one line in a list item
+    return text + (f": “{reason}”" if reason else " (no reason given)")
+
+
+def _rejected_lines(rejected: Sequence[Factor]) -> list[str]:
+    if not rejected:
+        return []
+    out = ["### Rejected in review", "", "Found by the heuristics, rejected by people: left out of the analysis.", ""]
+    for factor in rejected:
+        out.append(f"- ~~{factor.title}~~ (`{factor.key}`, {factor.layer.value}): {_verdict(factor)}")
+    return [*out, ""]
+
+
 def _lines_for_factors(retro: Retro) -> list[str]:
-    """Each condition once, by layer, with its evidence. The narrative's lead sentence
-    introduces them; its one line per factor would only list every factor a second time
-    (the JSON document keeps the whole narrative)."""
+    """Each condition once, by layer, with its evidence and what people said of it; then
+    the ones people rejected. The narrative's lead sentence introduces them; its one line
+    per factor would only list every factor a second time (the JSON keeps it whole)."""
+    rejected = _rejected_lines(retro.rejected_factors)
     if not retro.factors:
+        if rejected:
+            return ["Every condition the heuristics found was rejected in review.", "", *rejected]
         return ["No contributing conditions were found by the installed heuristics.", ""]
     by_id = retro.timeline.index
     out = [retro.narrative[0], ""] if retro.narrative else []
@@ -230,7 +255,9 @@ def _lines_for_factors(retro: Retro) -> list[str]:
             continue
         out += [f"### {layer.value.capitalize()}", ""]
         for factor in factors:
-            out.append(f"- **{factor.title}** (`{factor.key}`). {factor.explanation}")
+            verdict = _verdict(factor)
+            said = f", {verdict}" if verdict else ""
+            out.append(f"- **{factor.title}** (`{factor.key}`{said}). {factor.explanation}")
             for event_id in factor.evidence[:PER_ROW]:
                 event = by_id.get(event_id)
                 if event is not None:
@@ -239,7 +266,7 @@ def _lines_for_factors(retro: Retro) -> list[str]:
             if len(factor.evidence) > PER_ROW:
                 out.append(f"  - … and {len(factor.evidence) - PER_ROW} more events")
         out.append("")
-    return out
+    return out + rejected
 
 
 def render_markdown(retro: Retro) -> str:

@@ -35,6 +35,7 @@ from retroflow.model import (
     ActionItem,
     Effort,
     Event,
+    Factor,
     Finding,
     Retro,
     SourceResult,
@@ -222,9 +223,10 @@ class HumanInput:
     def apply(self, retro: Retro) -> Retro:
         """The retro with this input applied (the ``amend`` step of every build).
 
-        Rejected factors are removed, and so are machine-proposed actions that answer only
-        rejected factors (unless a person edited them). Confirmed factors are marked in
-        their details. Added events are put on the timeline if a build did not already
+        Rejected factors move to ``rejected_factors`` (out of the analysis, still shown),
+        and machine-proposed actions that answer only rejected factors are removed (unless
+        a person edited them). Both rejected and confirmed factors carry the verdict in
+        ``details["human"]`` (status, reason, author). Added events are put on the timeline if a build did not already
         collect them. Input that names a factor or action the draft no longer has becomes
         a finding, so it is seen rather than silently lost.
         """
@@ -233,14 +235,16 @@ class HumanInput:
         verdicts = {v.key: v for v in self.factors}
         rejected = {k for k, v in verdicts.items() if v.status == "rejected"}
         known_factors = {f.key for f in retro.factors}
-        factors = []
+        factors: list[Factor] = []
+        set_aside = list(retro.rejected_factors)
         for factor in retro.factors:
             verdict = verdicts.get(factor.key)
             if verdict is None:
                 factors.append(factor)
-            elif verdict.status == "confirmed":
-                human = {"status": "confirmed", "reason": verdict.reason, "author": verdict.author}
-                factors.append(attrs.evolve(factor, details={**factor.details, "human": human}))
+                continue
+            human = {"status": verdict.status, "reason": verdict.reason, "author": verdict.author}
+            marked = attrs.evolve(factor, details={**factor.details, "human": human})
+            (factors if verdict.status == "confirmed" else set_aside).append(marked)
         for key in sorted(set(verdicts) - known_factors):
             notes.append(_stale(f"factor {key!r}", "factor"))
 
@@ -273,6 +277,7 @@ class HumanInput:
         return attrs.evolve(
             retro,
             factors=tuple(factors),
+            rejected_factors=tuple(set_aside),
             actions=tuple(actions),
             findings=(*retro.findings, *notes),
         )
