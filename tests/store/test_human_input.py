@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import Effort, Retro
+from retroflow.model import Category, Effort, Retro, Verification
 from retroflow.store import (
     ActionEdit,
     AddedEvent,
@@ -224,3 +224,87 @@ def test_a_rejected_factor_is_stored_and_read_back(store: Store, build_sample: B
     loaded = store.latest_retro("INC-1")
     assert [f.key for f in loaded.rejected_factors] == ["late-alert"]
     assert loaded.rejected_factors[0].details["human"]["reason"] == "on time"
+
+
+# -- how a person's action will be verified, and its category (issue 9, item 8) -------------
+
+
+def rules_on(retro: Retro, action_id: str) -> list[str]:
+    return [f.rule for f in retro.actions_by_id()[action_id].findings]
+
+
+def test_an_added_action_can_say_how_it_will_be_verified_and_its_category(build_sample: Build) -> None:
+    new = NewAction(
+        title="Page on checkout 5xx above 2% for 3 min",
+        owner="carol",
+        id="page-5xx",
+        category="detect faster",
+        verify={"metric": "time to detect", "service": "checkout", "target": "≤ 5 min"},
+    )
+    retro = build_sample(HumanInput.from_items([new]))
+    action = retro.actions_by_id()["page-5xx"]
+    assert action.verify == Verification(metric="time to detect", service="checkout", target="≤ 5 min")
+    assert action.category is Category.DETECT_FASTER
+    assert "no-verification" not in rules_on(retro, "page-5xx")
+
+
+def test_an_edit_can_give_a_machine_action_its_verification_and_category(build_sample: Build) -> None:
+    alert_action = action_id(build_sample(), "Alert on checkout error rate")
+    assert "no-verification" in rules_on(build_sample(), alert_action)
+    edits = [
+        ActionEdit(alert_action, verify={"metric": "time to detect", "target": "≤ 10 min"}, category="detect faster"),
+        ActionEdit(alert_action, verify={"target": "≤ 5 min"}),  # a later edit changes the target only
+    ]
+    retro = build_sample(HumanInput.from_items(edits))
+    action = retro.actions_by_id()[alert_action]
+    assert action.verify == Verification(metric="time to detect", target="≤ 5 min")
+    assert action.category is Category.DETECT_FASTER
+    assert action.details["edited_by_human"] == ["category", "verify"]
+    assert "no-verification" not in rules_on(retro, alert_action)
+
+
+def test_a_target_without_any_metric_is_a_finding_not_lost_silently(build_sample: Build) -> None:
+    alert_action = action_id(build_sample(), "Alert on checkout error rate")
+    retro = build_sample(HumanInput.from_items([ActionEdit(alert_action, verify={"target": "≤ 5 min"})]))
+    assert retro.actions_by_id()[alert_action].verify is None
+    incomplete = [f for f in retro.findings if f.rule == "human-input-incomplete"]
+    assert incomplete and alert_action in incomplete[0].message and "metric" in incomplete[0].message
+
+
+def test_verification_and_category_round_trip_through_the_file_and_the_store(tmp_path: Path, store: Store) -> None:
+    human = HumanInput.from_items(
+        [
+            ActionEdit("abc123", verify={"target": "≤ 5 min"}, category="limit blast radius", author="dan"),
+            NewAction(title="Drill", id="drill", category="automate a decision", verify={"metric": "m", "target": "0"}),
+        ]
+    )
+    path = tmp_path / "INC-1.retro.toml"
+    path.write_text(human.to_toml("INC-1"))
+    assert 'verify = { target = "≤ 5 min" }' in path.read_text()
+    assert load_input_file(path) == human
+    for item in [*human.edits, *human.new_actions]:
+        store.add_input("INC-1", item)
+    assert store.human_input("INC-1") == human
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[[actions]]\ntitle = 'x'\ncategory = 'faster'\n",
+            "actions\\[0\\]: category 'faster' is not one of: detect faster, ",
+        ),
+        ("[[actions]]\nid = 'a1'\neffort = 'huge'\n", "actions\\[0\\]: effort 'huge' is not one of: low, medium, high"),
+        ("[[actions]]\ntitle = 'x'\nverify = { metrc = 'm' }\n", "actions\\[0\\]: verify: unknown key 'metrc'"),
+        ("[[actions]]\ntitle = 'x'\nverify = 'fast'\n", "actions\\[0\\]: verify: expected a table"),
+        (
+            "[[actions]]\ntitle = 'x'\nverify = { target = '0' }\n",
+            "actions\\[0\\]: verify: a new action needs a metric",
+        ),
+    ],
+)
+def test_bad_verification_or_category_says_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.retro.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"bad.retro.toml: {message}"):
+        load_input_file(path)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import click
 from retroflow import hookimpl
 from retroflow.cli import App, handle_errors, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import KIND_ALIASES, Effort, format_timestamp, parse_timestamp, stable_id
+from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp, stable_id
 
 # The store is imported inside the commands: `retroflow --help` and retro builds without
 # the store should not pay for SQLAlchemy and Alembic at import time.
@@ -203,6 +203,10 @@ def input_event(
 @click.option("--owner", help="Who owns it.")
 @click.option("--effort", type=click.Choice([e.value for e in Effort]), help="Effort.")
 @click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
+@click.option("--category", type=click.Choice([c.value for c in Category]), help="The kind of system change.")
+@click.option("--verify-metric", help="How to tell it worked: the metric (e.g. 'time to detect').")
+@click.option("--verify-service", help="The service the metric is measured on.")
+@click.option("--verify-target", help="The value that means done (e.g. '≤ 5 min'); needs a metric.")
 @click.option("--author", help="Who records it (default: $USER).")
 @click.pass_obj
 @handle_errors
@@ -215,32 +219,38 @@ def input_action(
     owner: str | None,
     effort: str | None,
     due: datetime | None,
+    category: str | None,
+    verify_metric: str | None,
+    verify_service: str | None,
+    verify_target: str | None,
     author: str | None,
 ) -> None:
-    """Edit action ACTION_ID of INCIDENT, or add a new action (no ACTION_ID, --title given)."""
+    """Edit action ACTION_ID of INCIDENT, or add a new action (no ACTION_ID, --title given).
+
+    --verify-metric, --verify-service and --verify-target say how to tell the action worked
+    (an edit may change one of them and keep the others).
+    """
     from retroflow.store import ActionEdit, NewAction
 
-    due_date: date | None = due.date() if due else None
+    parts = {"metric": verify_metric, "service": verify_service, "target": verify_target}
+    verify = {part: value for part, value in parts.items() if value is not None}
+    fields: dict[str, Any] = {"owner": owner, "effort": effort, "category": category, "verify": verify}
+    fields["due"] = due.date() if due else None
     item: ActionEdit | NewAction
     if action_id:
-        item = ActionEdit(
-            action_id, title=title, change=change, owner=owner, effort=effort, due=due_date, author=_author(author)
-        )
-        if not item.fields():
-            raise click.UsageError("say what to change: --title, --change, --owner, --effort or --due")
+        item = ActionEdit(action_id, title=title, change=change, author=_author(author), **fields)
+        if not item.changes_anything():
+            raise click.UsageError(
+                "say what to change: --title, --change, --owner, --effort, --due, --category, "
+                "--verify-metric, --verify-service or --verify-target"
+            )
     else:
         if not title:
             raise click.UsageError("a new action needs --title (or give ACTION_ID to edit one)")
+        if verify and "metric" not in verify:
+            raise click.UsageError("--verify-target and --verify-service need --verify-metric (what to measure)")
         new_id = "h" + stable_id(incident, title, datetime.now(UTC).isoformat())[:15]
-        item = NewAction(
-            title=title,
-            change=change or "",
-            owner=owner,
-            effort=effort,
-            due=due_date,
-            id=new_id,
-            author=_author(author),
-        )
+        item = NewAction(title=title, change=change or "", id=new_id, author=_author(author), **fields)
     with _opened(app) as store:
         store.add_input(_resolved(app, store, incident), item)
     if isinstance(item, NewAction):

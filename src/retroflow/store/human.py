@@ -7,8 +7,9 @@ Four kinds of input, each a frozen value:
 * :class:`AddedEvent`: an event the sources could not see (a belief, a decision and why);
   it becomes a real timeline event with source ``human``, so factors can cite it as
   ``human:<id>``;
-* :class:`ActionEdit`: change an action's title, change, owner, effort or due date;
-* :class:`NewAction`: an action a person adds.
+* :class:`ActionEdit`: change an action's title, change, owner, effort, due date,
+  category, or how it will be verified;
+* :class:`NewAction`: an action a person adds (with its category and verification).
 
 Input comes from the store (``retroflow input ...``) and from a retro-as-code file
 (``<INCIDENT>.retro.toml``, see ``docs/retro-as-code.md``); the file is applied after the
@@ -17,12 +18,13 @@ store, so a reviewed file wins.
 
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -33,6 +35,7 @@ from retroflow.errors import ConfigError
 from retroflow.model import (
     KIND_ALIASES,
     ActionItem,
+    Category,
     Effort,
     Event,
     Factor,
@@ -40,6 +43,7 @@ from retroflow.model import (
     Retro,
     SourceResult,
     Timeline,
+    Verification,
     format_timestamp,
     parse_timestamp,
     stable_id,
@@ -61,7 +65,9 @@ __all__ = [
 
 #: The ``source`` of events people add, and ``proposed_by`` of actions they add.
 HUMAN_SOURCE = "human"
-EDITABLE_FIELDS = ("title", "change", "owner", "effort", "due")
+EDITABLE_FIELDS = ("title", "change", "owner", "effort", "due", "category")
+#: The parts of a :class:`~retroflow.model.Verification` input may give.
+VERIFY_KEYS = ("metric", "service", "target")
 
 
 @attrs.frozen
@@ -123,8 +129,49 @@ def _optional_date(value: date | str | None) -> date | None:
     return date.fromisoformat(value)
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _choice(kind: type[E], name: str, value: E | str | None) -> E | None:
+    """``value`` as a member of ``kind``, or an error naming ``name`` and the choices."""
+    if value is None or isinstance(value, kind):
+        return value
+    for member in kind:
+        if member.value == value:
+            return member
+    choices = ", ".join(str(m.value) for m in kind)
+    raise ValueError(f"{name} {value!r} is not one of: {choices}")
+
+
 def _optional_effort(value: Effort | str | None) -> Effort | None:
-    return None if value is None else Effort(value)
+    return _choice(Effort, "effort", value)
+
+
+def _optional_category(value: Category | str | None) -> Category | None:
+    return _choice(Category, "category", value)
+
+
+def verify_parts(value: Mapping[str, Any] | Verification | None) -> dict[str, str]:
+    """The parts of a verification that input gives (``metric``, ``service``, ``target``;
+    an edit may give some only). :raises ValueError: naming the part that is wrong."""
+    if value is None:
+        return {}
+    if isinstance(value, Verification):
+        value = attrs.asdict(value)
+    if not isinstance(value, Mapping):
+        raise ValueError("verify: expected a table with metric, service and target")
+    unknown = sorted(set(value) - set(VERIFY_KEYS))
+    if unknown:
+        raise ValueError(f"verify: unknown key {unknown[0]!r} (expected {', '.join(VERIFY_KEYS)})")
+    parts: dict[str, str] = {}
+    for key in VERIFY_KEYS:
+        part = value.get(key)
+        if part is None:
+            continue
+        if not isinstance(part, str) or not part.strip():
+            raise ValueError(f"verify: {key}: expected text")
+        parts[key] = part
+    return parts
 
 
 @attrs.frozen
@@ -138,12 +185,36 @@ class ActionEdit:
     effort: Effort | None = attrs.field(default=None, converter=_optional_effort)
     due: date | None = attrs.field(default=None, converter=_optional_date)
     author: str = ""
+    category: Category | None = attrs.field(default=None, converter=_optional_category)
+    #: Parts of the verification to change (the action's other parts stay).
+    verify: Mapping[str, str] = attrs.field(factory=dict, converter=verify_parts, hash=False)
 
     def fields(self) -> dict[str, Any]:
+        """The fields this edit sets (``verify`` aside: see :meth:`applied_to`)."""
         return {name: getattr(self, name) for name in EDITABLE_FIELDS if getattr(self, name) is not None}
 
+    def changes_anything(self) -> bool:
+        return bool(self.fields() or self.verify)
+
     def merged_with(self, later: ActionEdit) -> ActionEdit:
-        return attrs.evolve(self, **later.fields(), author=later.author or self.author)
+        return attrs.evolve(
+            self, **later.fields(), verify={**self.verify, **later.verify}, author=later.author or self.author
+        )
+
+    def applied_to(self, action: ActionItem) -> tuple[ActionItem, Finding | None]:
+        """``action`` with this edit applied, and a finding when the edit gives parts of a
+        verification but neither it nor the action names the metric (those parts are then
+        not applied: a target with nothing to measure means nothing)."""
+        changes = self.fields()
+        note = None
+        if self.verify:
+            parts = {**verify_parts(action.verify), **self.verify}
+            if "metric" in parts:
+                changes["verify"] = Verification(**parts)
+            else:
+                note = _incomplete(action.id, sorted(self.verify))
+        edited = sorted({*action.details.get("edited_by_human", ()), *changes})
+        return attrs.evolve(action, **changes, details={**action.details, "edited_by_human": edited}), note
 
 
 @attrs.frozen
@@ -158,6 +229,13 @@ class NewAction:
     factors: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     id: str = ""
     author: str = ""
+    category: Category | None = attrs.field(default=None, converter=_optional_category)
+    verify: Mapping[str, str] = attrs.field(factory=dict, converter=verify_parts, hash=False)
+
+    @verify.validator
+    def _names_a_metric(self, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+        if value and "metric" not in value:
+            raise ValueError("verify: a new action needs a metric (what to measure), not only a target or service")
 
     def action_id(self, incident_id: str) -> str:
         return self.id or stable_id(incident_id, HUMAN_SOURCE, self.title)
@@ -170,6 +248,8 @@ class NewAction:
             owner=self.owner,
             effort=self.effort,
             due=self.due,
+            category=self.category,
+            verify=Verification(**self.verify) if self.verify else None,
             factors=self.factors,
             proposed_by=HUMAN_SOURCE,
             details={"author": self.author} if self.author else {},
@@ -256,11 +336,7 @@ class HumanInput:
             if edit is None and action.factors and set(action.factors) <= rejected:
                 continue  # answers only factors people rejected
             if edit is not None:
-                action = attrs.evolve(
-                    action,
-                    **edit.fields(),
-                    details={**action.details, "edited_by_human": sorted(edit.fields())},
-                )
+                action = self._edited(action, edit, notes)
             actions.append(action)
             present.add(action.id)
         for new in self.new_actions:
@@ -269,7 +345,7 @@ class HumanInput:
                 continue
             edit = edits.get(action.id)
             if edit is not None:
-                action = attrs.evolve(action, **edit.fields())
+                action = self._edited(action, edit, notes)
             actions.append(action)
             present.add(action.id)
         for action_id in sorted(set(edits) - present):
@@ -281,6 +357,13 @@ class HumanInput:
             actions=tuple(actions),
             findings=(*retro.findings, *notes),
         )
+
+    @staticmethod
+    def _edited(action: ActionItem, edit: ActionEdit, notes: list[Finding]) -> ActionItem:
+        edited, note = edit.applied_to(action)
+        if note is not None:
+            notes.append(note)
+        return edited
 
     def _with_events(self, retro: Retro) -> Retro:
         added = self.timeline_events()
@@ -301,7 +384,12 @@ class HumanInput:
                 _drop_empty({**attrs.asdict(e), "at": format_timestamp(e.at), "id": e.native_id}) for e in self.events
             ],
             "actions": [
-                *(_drop_empty({"id": e.action_id, **_jsonable(e.fields()), "author": e.author}) for e in self.edits),
+                *(
+                    _drop_empty(
+                        {"id": e.action_id, **_jsonable(e.fields()), "verify": dict(e.verify), "author": e.author}
+                    )
+                    for e in self.edits
+                ),
                 *(
                     _drop_empty({**_jsonable(attrs.asdict(a)), "factors": list(a.factors), "new": True})
                     for a in self.new_actions
@@ -356,15 +444,17 @@ class HumanInput:
         edits_and_new = list(_tables(data, "actions", where))
         for i, entry in enumerate(edits_and_new):
             at = f"{where}: actions[{i}]"
-            _known(entry, {"id", "new", "title", "change", "owner", "effort", "due", "factors", "author"}, at)
+            keys = {"id", "new", "title", "change", "owner", "effort", "due", "category", "verify", "factors", "author"}
+            _known(entry, keys, at)
             due = entry.get("due")
             if isinstance(due, datetime):
                 due = due.date()
-            fields = {k: entry[k] for k in ("title", "change", "owner", "effort") if k in entry}
+            fields = {k: entry[k] for k in ("title", "change", "owner", "effort", "category", "verify") if k in entry}
             if "id" in entry and not entry.get("new", False):
                 if "factors" in entry:
                     raise ValueError(f"{at}: factors can be given for a new action only (add new = true)")
-                items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, **fields))
+                author = entry.get("author", "")
+                items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, author=author, **fields))
             else:
                 _required(entry, "title", at)
                 items.append(
@@ -410,8 +500,19 @@ def _stale(what: str, target: str) -> Finding:
     )
 
 
+def _incomplete(action_id: str, parts: Sequence[str]) -> Finding:
+    return Finding(
+        rule="human-input-incomplete",
+        message=f"human input gives action {action_id!r} a verification {' and '.join(parts)} but no metric, "
+        "and the action has none, so it was not applied",
+        suggestion="add the metric: retroflow input action INCIDENT ID --verify-metric TEXT, or verify.metric "
+        "in the .retro.toml file",
+        target=action_id,
+    )
+
+
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v not in (None, "", (), [])}
+    return {k: v for k, v in data.items() if v not in (None, "", (), [], {})}
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -419,8 +520,10 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if isinstance(value, date):
             value = value.isoformat()
-        elif isinstance(value, Effort):
+        elif isinstance(value, enum.Enum):
             value = value.value
+        elif isinstance(value, Mapping):
+            value = dict(value)
         elif isinstance(value, tuple):
             value = list(value)
         out[key] = value
@@ -464,6 +567,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):  # an inline table; keys are retroflow's own (bare) names
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     text = str(value)
     escaped = (
         text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
