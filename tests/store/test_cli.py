@@ -212,3 +212,41 @@ def test_a_bad_category_or_a_target_without_a_metric_is_a_usage_error(run: Calla
     assert no_metric.exit_code == 2 and "--verify-metric" in no_metric.output
     nothing = run("input", "action", "INC-1", "abc123")
     assert nothing.exit_code == 2 and "--category" in nothing.output and "--verify-metric" in nothing.output
+
+
+def test_input_list_reads_as_text_not_python(run: Callable[..., Result], tmp_path: Path) -> None:
+    run("retro", "INC-1")
+    run("input", "factor", "INC-1", "late-alert", "--reject", "--reason", "the alert was on time", "--author", "bob")
+    run(
+        "input", "event", "INC-1", "--at", "2026-11-02T14:07:00Z", "--kind", "decision", "--summary", "Hold",
+        "--why", "errors looked external", "--actor", "alice", "--id", "hold",
+    )  # fmt: skip
+    run("input", "action", "INC-1", "abc123", "--owner", "dan", "--due", "2026-12-01", "--verify-target", "≤ 5 min")
+    run("input", "action", "INC-1", "--title", "Practise rollbacks", "--category", "automate a decision")
+    (tmp_path / "retros").mkdir()
+    (tmp_path / "retros" / "INC-1.retro.toml").write_text('[[factors]]\nkey = "late-alert"\nstatus = "confirmed"\n')
+    listed = run("input", "list", "INC-1").output
+    for python in ("FactorVerdict(", "AddedEvent(", "ActionEdit(", "NewAction(", "datetime.", "tzinfo", "<Effort"):
+        assert python not in listed
+    lines = listed.splitlines()
+    assert lines[0].startswith("#1\t") and lines[0].endswith(
+        "\tbob\tfactor late-alert: rejected — “the alert was on time”"
+    )
+    assert lines[1].endswith(
+        "event human:hold at 2026-11-02 14:07Z, decision by alice: Hold (why: errors looked external)"
+    )
+    assert lines[2].endswith("edit action abc123: owner dan, due 2026-12-01, verify target “≤ 5 min”")
+    assert "new action h" in lines[3] and lines[3].endswith(": “Practise rollbacks” (category automate a decision)")
+    assert "INC-1.retro.toml: 1 entry" in lines[4] and lines[5] == "  factor late-alert: confirmed"
+
+
+def test_input_factor_of_a_key_the_retro_lacks_names_the_keys_it_has(run: Callable[..., Result]) -> None:
+    run("retro", "INC-1")
+    keys = [f["key"] for f in json.loads(run("show", "INC-1", "-f", "json").output)["factors"]]
+    result = run("input", "factor", "INC-1", "late-alrt", "--reject")
+    assert result.exit_code == 2
+    assert "'late-alrt'" in result.output and all(key in result.output for key in keys), result.output
+    assert "no stored input" in run("input", "list", "INC-1").output, "nothing recorded"
+    assert run("input", "factor", "INC-1", "late-alert", "--reject").exit_code == 0
+    run("retro", "INC-1")  # late-alert is now rejected, and can still be confirmed again
+    assert run("input", "factor", "INC-1", "late-alert", "--confirm").exit_code == 0

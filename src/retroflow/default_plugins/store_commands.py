@@ -141,14 +141,23 @@ def input_group() -> None:
 @click.pass_obj
 @handle_errors
 def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, author: str | None) -> None:
-    """Confirm or reject contributing factor KEY of INCIDENT."""
+    """Confirm or reject contributing factor KEY of INCIDENT.
+
+    KEY must be a factor of the newest stored retro (kept or rejected); before the first
+    build any KEY is recorded.
+    """
     from retroflow.store import FactorVerdict
 
+    verdict = FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author))
     with _opened(app) as store:
-        store.add_input(
-            _resolved(app, store, incident),
-            FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author)),
-        )
+        incident_id = _resolved(app, store, incident)
+        keys = store.factor_keys(incident_id)
+        if keys is not None and key not in keys:
+            has = f"its factors: {', '.join(keys)}" if keys else "it has no factors"
+            raise click.BadParameter(
+                f"the newest retro of {incident_id} has no factor {key!r}; {has}", param_hint="KEY"
+            )
+        store.add_input(incident_id, verdict)
     _done_hint(app, incident)
 
 
@@ -285,13 +294,17 @@ def input_list(app: App, incident: str) -> None:
         records = store.input_records(incident_id)
     path = input_file_for(app.config, incident_id, incident)
     for record in records:
-        click.echo(f"#{record.id}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{record.author or '-'}\t{record.item!r}")
+        click.echo(
+            f"#{record.id}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{record.author or '-'}\t{record.item.describe()}"
+        )
     if not records:
         click.echo("no stored input")
     if path.is_file():
-        human = load_input_file(path)
-        count = len(human.factors) + len(human.events) + len(human.edits) + len(human.new_actions)
+        entries = load_input_file(path).items()
+        count = len(entries)
         click.echo(f"file {path}: {count} entr{'y' if count == 1 else 'ies'} (applied after the stored input)")
+        for entry in entries:
+            click.echo(f"  {entry.describe()}")
     else:
         click.echo(f"no file {path}")
 

@@ -83,6 +83,10 @@ class FactorVerdict:
         if self.status not in ("confirmed", "rejected"):
             raise ValueError(f"factor {self.key!r}: status must be 'confirmed' or 'rejected', not {self.status!r}")
 
+    def describe(self) -> str:
+        """One line for people, e.g. ``factor late-alert: rejected — “it was on time”``."""
+        return f"factor {self.key}: {self.status}" + (f" — {_quoted(self.reason)}" if self.reason else "")
+
 
 @attrs.frozen
 class AddedEvent:
@@ -105,6 +109,13 @@ class AddedEvent:
     @property
     def native_id(self) -> str:
         return self.id or stable_id(format_timestamp(self.at), self.kind, self.summary)
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``event human:hold at 2026-11-02 14:07Z, decision by
+        alice: Hold (why: …)``."""
+        by = f" by {self.actor}" if self.actor else ""
+        why = f" (why: {_one_line(self.why)})" if self.why else ""
+        return f"event {HUMAN_SOURCE}:{self.native_id} at {_when(self.at)}, {self.kind}{by}: {_one_line(self.summary)}{why}"
 
     def to_event(self) -> Event:
         details: dict[str, Any] = {}
@@ -196,6 +207,10 @@ class ActionEdit:
     def changes_anything(self) -> bool:
         return bool(self.fields() or self.verify)
 
+    def describe(self) -> str:
+        """One line for people, e.g. ``edit action abc123: owner dan, verify target “≤ 5 min”``."""
+        return f"edit action {self.action_id}: " + ", ".join(_described(self.fields(), self.verify))
+
     def merged_with(self, later: ActionEdit) -> ActionEdit:
         return attrs.evolve(
             self, **later.fields(), verify={**self.verify, **later.verify}, author=later.author or self.author
@@ -239,6 +254,15 @@ class NewAction:
 
     def action_id(self, incident_id: str) -> str:
         return self.id or stable_id(incident_id, HUMAN_SOURCE, self.title)
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``new action drill: “Practise rollbacks” (owner dan)``."""
+        fields = {name: getattr(self, name) for name in ("change", "owner", "effort", "due", "category")}
+        said = _described({k: v for k, v in fields.items() if v}, self.verify)
+        if self.factors:
+            said.append("answers " + ", ".join(self.factors))
+        name = f"new action {self.id}" if self.id else "new action"
+        return f"{name}: {_quoted(self.title)}" + (f" ({', '.join(said)})" if said else "")
 
     def to_action(self, incident_id: str) -> ActionItem:
         return ActionItem(
@@ -289,8 +313,12 @@ class HumanInput:
                 new[item.id or item.title] = item
         return HumanInput(tuple(factors.values()), tuple(events.values()), tuple(edits.values()), tuple(new.values()))
 
+    def items(self) -> list[InputItem]:
+        """Every item, factors first, then events, edits and new actions."""
+        return [*self.factors, *self.events, *self.edits, *self.new_actions]
+
     def merged_with(self, later: HumanInput) -> HumanInput:
-        return self.with_items([*later.factors, *later.events, *later.edits, *later.new_actions])
+        return self.with_items(later.items())
 
     def __bool__(self) -> bool:
         return bool(self.factors or self.events or self.edits or self.new_actions)
@@ -498,6 +526,27 @@ def _stale(what: str, target: str) -> Finding:
         target="retro" if target == "factor" else target,
         severity="info",
     )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quoted(text: str) -> str:
+    return f"“{_one_line(text)}”"
+
+
+def _when(at: datetime) -> str:
+    return format_timestamp(at).replace("T", " ")[:16] + "Z"
+
+
+def _described(fields: Mapping[str, Any], verify: Mapping[str, str]) -> list[str]:
+    """``name value`` for each field an input item sets, in words (describe())."""
+    said = []
+    for name, value in _jsonable(fields).items():
+        said.append(f"{name} {_quoted(value) if name in ('title', 'change') else value}")
+    said.extend(f"verify {part} {_quoted(value)}" for part, value in verify.items())
+    return said
 
 
 def _incomplete(action_id: str, parts: Sequence[str]) -> Finding:
