@@ -133,6 +133,14 @@ def test_thousands_of_log_lines_do_not_become_thousands_of_rows() -> None:
     assert sum(len(r.notable) for r in rows) == 2, "what people did is never dropped"
 
 
+def test_a_repeating_log_line_is_quoted_once_and_a_new_one_where_it_starts() -> None:
+    events = [make_event("signal", m, summary="pool exhausted", service="checkout") for m in range(10)]
+    events += [make_event("page", m + 0.5, actor="bob") for m in range(10)]  # people on every row
+    events += [make_event("signal", 6.2, summary="payments timeout", service="payments")]
+    rows = condense(Timeline.from_events(events).events)
+    assert [r.first_signal for r in rows] == ["pool exhausted", "", "", "", "", "", "payments timeout", "", "", ""]
+
+
 def test_markdown_reads_like_a_retro() -> None:
     text = build(
         [make_event("deploy", -5, service="checkout"), make_event("signal", 0, service="checkout"),

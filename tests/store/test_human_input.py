@@ -308,3 +308,16 @@ def test_bad_verification_or_category_says_where(tmp_path: Path, text: str, mess
     path.write_text(text)
     with pytest.raises(ConfigError, match=f"bad.retro.toml: {message}"):
         load_input_file(path)
+
+
+def test_when_every_factor_is_rejected_the_markdown_says_so(build_sample: Build) -> None:
+    from retroflow.default_plugins.markdown import render_markdown
+
+    keys = [f.key for f in build_sample(HumanInput.from_items([DECISION])).factors]
+    human = HumanInput.from_items([DECISION, *(FactorVerdict(k, "rejected", author="bob") for k in keys)])
+    retro = build_sample(human)
+    assert retro.factors == () and {f.key for f in retro.rejected_factors} == set(keys)
+    markdown = render_markdown(retro)
+    assert "Every condition the heuristics found was rejected in review." in markdown
+    assert "No contributing conditions were found" not in markdown
+    assert "rejected by bob (no reason given)" in markdown
