@@ -113,9 +113,9 @@ class AddedEvent:
     def describe(self) -> str:
         """One line for people, e.g. ``event human:hold at 2026-11-02 14:07Z, decision by
         alice: Hold (why: …)``."""
-        by = f" by {self.actor}" if self.actor else ""
+        what = f"{self.kind} by {self.actor}" if self.actor else self.kind
         why = f" (why: {_one_line(self.why)})" if self.why else ""
-        return f"event {HUMAN_SOURCE}:{self.native_id} at {_when(self.at)}, {self.kind}{by}: {_one_line(self.summary)}{why}"
+        return f"event {HUMAN_SOURCE}:{self.native_id} at {_when(self.at)}, {what}: {_one_line(self.summary)}{why}"
 
     def to_event(self) -> Event:
         details: dict[str, Any] = {}
@@ -162,7 +162,7 @@ def _optional_category(value: Category | str | None) -> Category | None:
     return _choice(Category, "category", value)
 
 
-def verify_parts(value: Mapping[str, Any] | Verification | None) -> dict[str, str]:
+def _verify_parts(value: Mapping[str, Any] | Verification | None) -> dict[str, str]:
     """The parts of a verification that input gives (``metric``, ``service``, ``target``;
     an edit may give some only). :raises ValueError: naming the part that is wrong."""
     if value is None:
@@ -198,7 +198,7 @@ class ActionEdit:
     author: str = ""
     category: Category | None = attrs.field(default=None, converter=_optional_category)
     #: Parts of the verification to change (the action's other parts stay).
-    verify: Mapping[str, str] = attrs.field(factory=dict, converter=verify_parts, hash=False)
+    verify: Mapping[str, str] = attrs.field(factory=dict, converter=_verify_parts, hash=False)
 
     def fields(self) -> dict[str, Any]:
         """The fields this edit sets (``verify`` aside: see :meth:`applied_to`)."""
@@ -223,7 +223,7 @@ class ActionEdit:
         changes = self.fields()
         note = None
         if self.verify:
-            parts = {**verify_parts(action.verify), **self.verify}
+            parts = {**_verify_parts(action.verify), **self.verify}
             if "metric" in parts:
                 changes["verify"] = Verification(**parts)
             else:
@@ -245,7 +245,7 @@ class NewAction:
     id: str = ""
     author: str = ""
     category: Category | None = attrs.field(default=None, converter=_optional_category)
-    verify: Mapping[str, str] = attrs.field(factory=dict, converter=verify_parts, hash=False)
+    verify: Mapping[str, str] = attrs.field(factory=dict, converter=_verify_parts, hash=False)
 
     @verify.validator
     def _names_a_metric(self, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
@@ -334,8 +334,8 @@ class HumanInput:
         Rejected factors move to ``rejected_factors`` (out of the analysis, still shown),
         and machine-proposed actions that answer only rejected factors are removed (unless
         a person edited them). Both rejected and confirmed factors carry the verdict in
-        ``details["human"]`` (status, reason, author). Added events are put on the timeline if a build did not already
-        collect them. Input that names a factor or action the draft no longer has becomes
+        ``details["human"]`` (status, reason, author). Added events are put on the
+        timeline if a build did not already collect them. Input that names a factor or action the draft no longer has becomes
         a finding, so it is seen rather than silently lost.
         """
         notes: list[Finding] = []
