@@ -40,6 +40,7 @@ from retroflow.model import (
     Retro,
     SourceResult,
     Timeline,
+    action_rank,
     sorted_factors,
 )
 from retroflow.narrative import narrate
@@ -398,14 +399,8 @@ def _score(retro: Retro, scoring: Any, config: Config, gaps: list[Gap]) -> Retro
             log.warning("scoring failed", model=scoring.name, action=action.id, error=_describe_error(exc))
             gaps.append(Gap(owner, "score", "error", f"action {action.id}: {_describe_error(exc)}"))
             scored.append(action)
-    strength = {factor.key: factor.strength for factor in retro.factors}
-
-    def rank(action: ActionItem) -> tuple[float, float, str, str]:
-        # Ties go to the action answering the strongest condition, then by title.
-        strongest = max((strength.get(key, 0.0) for key in action.factors), default=0.0)
-        return (-(action.score.value if action.score else float("-inf")), -strongest, action.title, action.id)
-
-    ranked = sorted(scored, key=rank)
+    strengths = {factor.key: factor.strength for factor in retro.factors}
+    ranked = sorted(scored, key=lambda action: action_rank(action, strengths))
     focus = config.engine.focus
     ranked = [attrs.evolve(a, focus=i < focus and a.score is not None) for i, a in enumerate(ranked)]
     return attrs.evolve(retro, actions=tuple(ranked))

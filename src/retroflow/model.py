@@ -10,6 +10,7 @@ import contextlib
 import enum
 import functools
 import hashlib
+import math
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -35,8 +36,11 @@ __all__ = [
     "SourceResult",
     "Timeline",
     "Verification",
+    "action_rank",
     "as_utc",
+    "format_duration",
     "stable_id",
+    "strongest_factor",
 ]
 
 SCHEMA_VERSION = 1
@@ -133,6 +137,26 @@ def format_timestamp(value: datetime) -> str:
     if value.tzinfo is not UTC:
         value = as_utc(value)
     return value.isoformat()[:-6] + "Z"  # several times faster than strftime
+
+
+def format_duration(value: timedelta) -> str:
+    """The one textual form of a duration in retroflow documents and texts, so that one
+    duration reads the same in every place it is named: under a minute in seconds
+    (``42 s``), under ten minutes in minutes and seconds (``7 min 48 s``), from there in
+    whole minutes (``22 min``) and hours (``1 h 34 min``), each rounded half up to the
+    unit shown."""
+    total = value.total_seconds()
+    sign = "-" if total < 0 else ""
+    seconds = math.floor(abs(total) + 0.5)
+    if seconds < 60:
+        return f"{sign}{seconds} s"
+    if seconds < 600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{sign}{minutes} min {rest} s" if rest else f"{sign}{minutes} min"
+    hours, minutes = divmod((seconds + 30) // 60, 60)
+    if not hours:
+        return f"{sign}{minutes} min"
+    return f"{sign}{hours} h {minutes} min" if minutes else f"{sign}{hours} h"
 
 
 def stable_id(*parts: object) -> str:
@@ -518,6 +542,24 @@ class ActionItem:
         return cls(id=action_id, title=title, **kwargs)
 
 
+def strongest_factor(action: ActionItem, strengths: Mapping[str, float]) -> tuple[str, float] | None:
+    """The condition ``action`` answers with the highest strength (``strengths``: factor key
+    → :attr:`Factor.strength`), and that strength; ``None`` when it answers none of them."""
+    known = [(strengths[key], key) for key in action.factors if key in strengths]
+    if not known:
+        return None
+    strength, key = max(known, key=lambda item: item[0])  # the first of equals, as listed
+    return key, strength
+
+
+def action_rank(action: ActionItem, strengths: Mapping[str, float]) -> tuple[float, float, str, str]:
+    """The order actions are listed in: highest score first; a tie goes to the action that
+    answers the strongest condition (:func:`strongest_factor`), then by title (and id)."""
+    strongest = strongest_factor(action, strengths)
+    score = action.score.value if action.score else float("-inf")
+    return (-score, -(strongest[1] if strongest else 0.0), action.title, action.id)
+
+
 @attrs.frozen
 class Gap:
     """Something retroflow could not see: a source or plugin that failed, was slow, or
@@ -556,11 +598,17 @@ class Outcome:
 
 @attrs.frozen
 class Retro:
-    """A retrospective: what happened, what conditions lined up, what to change."""
+    """A retrospective: what happened, what conditions lined up, what to change.
+
+    ``rejected_factors`` are conditions a heuristic found and people rejected (each with
+    ``details["human"]``: status, reason, author): shown in the documents, but no part of
+    ``factors``, so nothing that analyses the retro (actions, review, scoring) counts them.
+    """
 
     incident: Incident
     timeline: Timeline
     factors: tuple[Factor, ...] = ()
+    rejected_factors: tuple[Factor, ...] = ()
     actions: tuple[ActionItem, ...] = ()
     findings: tuple[Finding, ...] = ()
     gaps: tuple[Gap, ...] = ()

@@ -138,6 +138,18 @@ def factor_to_dict(factor: Factor) -> dict[str, Any]:
     }
 
 
+def factor_from_dict(data: dict[str, Any]) -> Factor:
+    return Factor(
+        key=data["key"],
+        layer=data["layer"],
+        title=data["title"],
+        explanation=data["explanation"],
+        evidence=data["evidence"],
+        strength=data["strength"],
+        details=data.get("details") or {},
+    )
+
+
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
@@ -215,6 +227,7 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
         },
         "durations": {name: _seconds(value) for name, value in moments.durations().items()},
         "factors": [factor_to_dict(f) for f in retro.factors],
+        "rejected_factors": [factor_to_dict(f) for f in retro.rejected_factors],
         "narrative": list(retro.narrative),
         "scoring_model": retro.scoring_model,
         "actions": [action_to_dict(a) for a in retro.actions],
@@ -243,18 +256,8 @@ def from_document(doc: dict[str, Any]) -> Retro:
     return Retro(
         incident=incident,
         timeline=timeline,
-        factors=tuple(
-            Factor(
-                key=f["key"],
-                layer=f["layer"],
-                title=f["title"],
-                explanation=f["explanation"],
-                evidence=f["evidence"],
-                strength=f["strength"],
-                details=f.get("details") or {},
-            )
-            for f in doc["factors"]
-        ),
+        factors=tuple(factor_from_dict(f) for f in doc["factors"]),
+        rejected_factors=tuple(factor_from_dict(f) for f in doc.get("rejected_factors", ())),
         actions=tuple(action_from_dict(a) for a in doc["actions"]),
         findings=tuple(Finding(**f) for f in doc["findings"]),
         gaps=tuple(Gap(**g) for g in doc["gaps"]),

@@ -53,6 +53,41 @@ def test_a_provisional_retro_is_a_valid_document(schema: Any) -> None:
     assert document["gaps"][0]["kind"] == "incomplete"
 
 
+def _with_verdicts() -> Any:
+    """The sample with one factor confirmed and one rejected, as human input leaves them."""
+    retro = _sample()
+    confirmed, rejected = retro.factors[0], retro.factors[1]
+
+    def said(factor: Any, status: str) -> Any:
+        human = {"status": status, "reason": "checked", "author": "bob"}
+        return attrs.evolve(factor, details={**factor.details, "human": human})
+
+    factors = (said(confirmed, "confirmed"), *retro.factors[2:])
+    return attrs.evolve(retro, factors=factors, rejected_factors=(said(rejected, "rejected"),))
+
+
+def test_rejected_factors_are_in_the_document_and_match_the_schema(schema: Any) -> None:
+    retro = _with_verdicts()
+    document = json.loads(dumps(retro))
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["rejected_factors"][0]["details"]["human"] == {
+        "status": "rejected",
+        "reason": "checked",
+        "author": "bob",
+    }
+    assert from_document(document) == retro
+    document["rejected_factors"][0]["details"]["human"]["status"] = "confirmed"
+    with pytest.raises(jsonschema.ValidationError, match="'rejected' was expected"):
+        jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_a_document_from_before_rejected_factors_still_reads(schema: Any) -> None:
+    document = json.loads(dumps(_sample()))
+    del document["rejected_factors"]
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert from_document(document).rejected_factors == ()
+
+
 def test_schema_refuses_a_document_missing_a_field(schema: Any) -> None:
     document = json.loads(dumps(_sample()))
     del document["gaps"]
@@ -103,6 +138,14 @@ def test_thousands_of_log_lines_do_not_become_thousands_of_rows() -> None:
     assert len(rows) <= MAX_ROWS
     assert sum(sum(r.signals.values()) for r in rows) == 20_000, "every signal is still counted"
     assert sum(len(r.notable) for r in rows) == 2, "what people did is never dropped"
+
+
+def test_a_repeating_log_line_is_quoted_once_and_a_new_one_where_it_starts() -> None:
+    events = [make_event("signal", m, summary="pool exhausted", service="checkout") for m in range(10)]
+    events += [make_event("page", m + 0.5, actor="bob") for m in range(10)]  # people on every row
+    events += [make_event("signal", 6.2, summary="payments timeout", service="payments")]
+    rows = condense(Timeline.from_events(events).events)
+    assert [r.first_signal for r in rows] == ["pool exhausted", "", "", "", "", "", "payments timeout", "", "", ""]
 
 
 def test_markdown_reads_like_a_retro() -> None:

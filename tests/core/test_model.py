@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import attrs
 import pytest
 
-from retroflow.model import Event, EventKind, Factor, Incident, Layer, Timeline, parse_timestamp
+from retroflow.default_plugins._plugin_kit import minutes_of, minutes_text
+from retroflow.model import Event, EventKind, Factor, Incident, Layer, Timeline, format_duration, parse_timestamp
 from retroflow.testing import T0, make_event
 
 
@@ -156,3 +157,30 @@ def test_from_events_seeds_the_index_with_the_merge_keys() -> None:
     timeline = Timeline.from_events(events)
     assert "index" in dir(timeline) and timeline.index is timeline.index
     assert object.__getattribute__(timeline, "index")._by_key == {("test", "a"): events[0], ("test", "b"): events[1]}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (timedelta(0), "0 s"),
+        (timedelta(seconds=42.5), "43 s"),
+        (timedelta(seconds=59.6), "1 min"),
+        (timedelta(minutes=7, seconds=48), "7 min 48 s"),
+        (timedelta(minutes=9, seconds=59.7), "10 min"),
+        (timedelta(minutes=21, seconds=48), "22 min"),
+        (timedelta(minutes=21, seconds=29), "21 min"),
+        (timedelta(hours=1, minutes=33, seconds=52), "1 h 34 min"),  # not "1 h 33 min" beside "94 min"
+        (timedelta(hours=1, minutes=59, seconds=30), "2 h"),
+        (timedelta(hours=26, minutes=5), "26 h 5 min"),
+        (timedelta(minutes=-3), "-3 min"),
+    ],
+)
+def test_format_duration_rounds_to_the_unit_it_shows(value: timedelta, text: str) -> None:
+    assert format_duration(value) == text
+
+
+@pytest.mark.parametrize("seconds", [0.4, 368.5, 368.6, 469.5, 599.5, 1308.0, 1309.49, 5632.0, 86_399.5])
+def test_a_duration_kept_in_minutes_reads_as_the_duration_itself(seconds: float) -> None:
+    """Factors keep durations in minutes (details); actions write them from there."""
+    value = timedelta(seconds=seconds)
+    assert minutes_text(minutes_of(value)) == format_duration(value)

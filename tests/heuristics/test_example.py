@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,50 @@ def test_each_factor_gets_a_specific_owned_verifiable_action(retro):
         assert action.verify is not None and action.verify.target
     assert [f.rule for f in retro.findings] == ["too-many-actions"]
     assert sum(a.focus for a in retro.actions) == 3
+
+
+# -- the example's Markdown reads well (issue 9, item 10) ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def markdown(retro):
+    from retroflow.default_plugins.markdown import render_markdown
+
+    return render_markdown(retro)
+
+
+def _section(markdown: str, heading: str) -> str:
+    return markdown.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_a_sample_log_line_is_shown_once_not_on_every_row(markdown):
+    timeline = _section(markdown, "Timeline")
+    rows = [line for line in timeline.splitlines() if "e.g. “ERROR payment-client: timed out" in line]
+    assert len(rows) == 1, rows
+
+
+def test_each_factor_is_listed_once(retro, markdown):
+    conditions = _section(markdown, "Contributing conditions")
+    assert conditions.lstrip().startswith("This incident needed these conditions to line up:")
+    for factor in retro.factors:
+        assert conditions.count(f"(`{factor.key}`") == 1, factor.key
+
+
+def test_ties_in_score_say_why_one_ranks_above_another(retro, markdown):
+    tied = [a for a in retro.actions if a.score and a.score.value == retro.actions[0].score.value]
+    assert len(tied) == 4, "the example has four actions scored 3"
+    actions = _section(markdown, "Actions")
+    assert "same score are ranked by the strength of the strongest condition they answer" in actions
+    note = actions.split("2. **Notify the checkout on-call", 1)[1].split("\n3. ", 1)[0]
+    assert "tied at 3 with #1, #3, #4" in note and "`slow-acknowledgement`, strength 0.73" in note
+
+
+def test_a_duration_is_written_the_same_way_everywhere(markdown):
+    assert "| Time to resolve (start → resolution) | 1 h 34 min |" in markdown
+    assert "resolved after 1 h 34 min" in markdown and "94 min" not in markdown
+    assert "| Time to acknowledge (page → ack) | 22 min |" in markdown
+    assert "The first page waited 22 min for an acknowledgement" in markdown
+    assert "(the first page waited 22 min)" in markdown
+    assert "escalated only after 7 min 48 s" in markdown and "(this time the page waited 7 min 48 s)" in markdown
+    assert "landed 6 min 9 s before the first signal" in markdown and "first error 6 min 9 s after" in markdown
+    assert not re.search(r"\d\.\d+ min", markdown), "no decimal minutes beside whole ones"

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 import retroflow.cli
 from retroflow import hookimpl
 from retroflow.cli import cli
+from retroflow.model import Category
 from retroflow.plugins import get_plugin_manager
 from retroflow.store import open_store
 from retroflow.store.fake import FakeTrackerSink
@@ -179,3 +180,73 @@ def test_an_incident_typed_by_another_name_is_found_under_its_id(run: Callable[.
     run("retro", "1042")
     document = json.loads(run("show", "INC-1", "-f", "json").output)
     assert document["version"] == 2 and "Hold" in {e["summary"] for e in document["timeline"]}
+
+
+def test_a_persons_action_carries_its_verification_and_category(run: Callable[..., Result]) -> None:
+    run("retro", "INC-1")
+    machine = json.loads(run("show", "INC-1", "-f", "json").output)["actions"][0]
+    added = run(
+        "input", "action", "INC-1", "--title", "Page on checkout 5xx above 2%", "--owner", "carol",
+        "--category", "detect faster", "--verify-metric", "time to detect", "--verify-service", "checkout",
+        "--verify-target", "≤ 5 min",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    new_id = added.output.strip()
+    edited = run("input", "action", "INC-1", machine["id"], "--verify-target", "≤ 3 min", "--category", "detect faster")
+    assert edited.exit_code == 0, edited.output
+    run("retro", "INC-1")
+    actions = {a["id"]: a for a in json.loads(run("show", "INC-1", "-f", "json").output)["actions"]}
+    assert actions[new_id]["verify"] == {"metric": "time to detect", "service": "checkout", "target": "≤ 5 min"}
+    assert actions[new_id]["category"] == "detect faster"
+    assert machine["verify"]["metric"] and machine["verify"]["target"] != "≤ 3 min"
+    assert actions[machine["id"]]["verify"] == {**machine["verify"], "target": "≤ 3 min"}, "the metric is kept"
+    assert actions[machine["id"]]["category"] == "detect faster"
+    for action_id in (new_id, machine["id"]):
+        assert "no-verification" not in {f["rule"] for f in actions[action_id]["findings"]}
+
+
+def test_a_bad_category_or_a_target_without_a_metric_is_a_usage_error(run: Callable[..., Result]) -> None:
+    bad = run("input", "action", "INC-1", "--title", "x", "--category", "faster")
+    assert bad.exit_code == 2 and all(c.value in bad.output for c in Category), bad.output
+    no_metric = run("input", "action", "INC-1", "--title", "x", "--verify-target", "≤ 5 min")
+    assert no_metric.exit_code == 2 and "--verify-metric" in no_metric.output
+    nothing = run("input", "action", "INC-1", "abc123")
+    assert nothing.exit_code == 2 and "--category" in nothing.output and "--verify-metric" in nothing.output
+
+
+def test_input_list_reads_as_text_not_python(run: Callable[..., Result], tmp_path: Path) -> None:
+    run("retro", "INC-1")
+    run("input", "factor", "INC-1", "late-alert", "--reject", "--reason", "the alert was on time", "--author", "bob")
+    run(
+        "input", "event", "INC-1", "--at", "2026-11-02T14:07:00Z", "--kind", "decision", "--summary", "Hold",
+        "--why", "errors looked external", "--actor", "alice", "--id", "hold",
+    )  # fmt: skip
+    run("input", "action", "INC-1", "abc123", "--owner", "dan", "--due", "2026-12-01", "--verify-target", "≤ 5 min")
+    run("input", "action", "INC-1", "--title", "Practise rollbacks", "--category", "automate a decision")
+    (tmp_path / "retros").mkdir()
+    (tmp_path / "retros" / "INC-1.retro.toml").write_text('[[factors]]\nkey = "late-alert"\nstatus = "confirmed"\n')
+    listed = run("input", "list", "INC-1").output
+    for python in ("FactorVerdict(", "AddedEvent(", "ActionEdit(", "NewAction(", "datetime.", "tzinfo", "<Effort"):
+        assert python not in listed
+    lines = listed.splitlines()
+    assert lines[0].startswith("#1\t") and lines[0].endswith(
+        "\tbob\tfactor late-alert: rejected — “the alert was on time”"
+    )
+    assert lines[1].endswith(
+        "event human:hold at 2026-11-02 14:07Z, decision by alice: Hold (why: errors looked external)"
+    )
+    assert lines[2].endswith("edit action abc123: owner dan, due 2026-12-01, verify target “≤ 5 min”")
+    assert "new action h" in lines[3] and lines[3].endswith(": “Practise rollbacks” (category automate a decision)")
+    assert "INC-1.retro.toml: 1 entry" in lines[4] and lines[5] == "  factor late-alert: confirmed"
+
+
+def test_input_factor_of_a_key_the_retro_lacks_names_the_keys_it_has(run: Callable[..., Result]) -> None:
+    run("retro", "INC-1")
+    keys = [f["key"] for f in json.loads(run("show", "INC-1", "-f", "json").output)["factors"]]
+    result = run("input", "factor", "INC-1", "late-alrt", "--reject")
+    assert result.exit_code == 2
+    assert "'late-alrt'" in result.output and all(key in result.output for key in keys), result.output
+    assert "no stored input" in run("input", "list", "INC-1").output, "nothing recorded"
+    assert run("input", "factor", "INC-1", "late-alert", "--reject").exit_code == 0
+    run("retro", "INC-1")  # late-alert is now rejected, and can still be confirmed again
+    assert run("input", "factor", "INC-1", "late-alert", "--confirm").exit_code == 0

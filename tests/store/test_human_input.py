@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import Effort, Retro
+from retroflow.model import Category, Effort, Retro, Verification
 from retroflow.store import (
     ActionEdit,
     AddedEvent,
@@ -184,3 +184,140 @@ def test_a_reference_that_is_another_incidents_id_keeps_its_input(store: Store, 
     store.save_retro(build_sample(incident_id="B"), "A")  # asked for A, a source answered B
     assert store.human_input("A") != HumanInput() and store.human_input("B") == HumanInput()
     assert store.resolve_incident("A") == "A"
+
+
+def test_a_rejected_factor_stays_visible_as_rejected_with_who_and_why(build_sample: Build) -> None:
+    verdict = FactorVerdict("late-alert", "rejected", reason="the alert was on time", author="bob")
+    retro = build_sample(HumanInput.from_items([verdict]))
+    assert "late-alert" not in {f.key for f in retro.factors}, "kept out of the analysis"
+    assert not any("late-alert" in a.factors for a in retro.actions)
+    (rejected,) = retro.rejected_factors
+    assert rejected.key == "late-alert"
+    assert rejected.details["human"] == {"status": "rejected", "reason": "the alert was on time", "author": "bob"}
+    assert not any("late-alert" in line for line in retro.narrative)
+
+    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.serialize import from_document, to_document
+
+    markdown = render_markdown(retro)
+    assert "Rejected in review" in markdown
+    rejected_line = next(line for line in markdown.splitlines() if "`late-alert`" in line)
+    assert "rejected by bob: “the alert was on time”" in rejected_line
+    document = to_document(retro)
+    assert [f["key"] for f in document["rejected_factors"]] == ["late-alert"]
+    assert document["rejected_factors"][0]["details"]["human"]["author"] == "bob"
+    assert from_document(document) == retro
+
+
+def test_a_confirmation_and_its_reason_are_shown_beside_the_factor(build_sample: Build) -> None:
+    from retroflow.default_plugins.markdown import render_markdown
+
+    verdict = FactorVerdict("late-alert", "confirmed", reason="seen in the graphs", author="alice")
+    markdown = render_markdown(build_sample(HumanInput.from_items([verdict])))
+    line = next(line for line in markdown.splitlines() if "`late-alert`" in line)
+    assert "confirmed by alice: “seen in the graphs”" in line
+
+
+def test_a_rejected_factor_is_stored_and_read_back(store: Store, build_sample: Build) -> None:
+    human = HumanInput.from_items([FactorVerdict("late-alert", "rejected", reason="on time", author="bob")])
+    store.save_retro(build_sample(human), "INC-1", human=human)
+    loaded = store.latest_retro("INC-1")
+    assert [f.key for f in loaded.rejected_factors] == ["late-alert"]
+    assert loaded.rejected_factors[0].details["human"]["reason"] == "on time"
+
+
+# -- how a person's action will be verified, and its category (issue 9, item 8) -------------
+
+
+def rules_on(retro: Retro, action_id: str) -> list[str]:
+    return [f.rule for f in retro.actions_by_id()[action_id].findings]
+
+
+def test_an_added_action_can_say_how_it_will_be_verified_and_its_category(build_sample: Build) -> None:
+    new = NewAction(
+        title="Page on checkout 5xx above 2% for 3 min",
+        owner="carol",
+        id="page-5xx",
+        category="detect faster",
+        verify={"metric": "time to detect", "service": "checkout", "target": "≤ 5 min"},
+    )
+    retro = build_sample(HumanInput.from_items([new]))
+    action = retro.actions_by_id()["page-5xx"]
+    assert action.verify == Verification(metric="time to detect", service="checkout", target="≤ 5 min")
+    assert action.category is Category.DETECT_FASTER
+    assert "no-verification" not in rules_on(retro, "page-5xx")
+
+
+def test_an_edit_can_give_a_machine_action_its_verification_and_category(build_sample: Build) -> None:
+    alert_action = action_id(build_sample(), "Alert on checkout error rate")
+    assert "no-verification" in rules_on(build_sample(), alert_action)
+    edits = [
+        ActionEdit(alert_action, verify={"metric": "time to detect", "target": "≤ 10 min"}, category="detect faster"),
+        ActionEdit(alert_action, verify={"target": "≤ 5 min"}),  # a later edit changes the target only
+    ]
+    retro = build_sample(HumanInput.from_items(edits))
+    action = retro.actions_by_id()[alert_action]
+    assert action.verify == Verification(metric="time to detect", target="≤ 5 min")
+    assert action.category is Category.DETECT_FASTER
+    assert action.details["edited_by_human"] == ["category", "verify"]
+    assert "no-verification" not in rules_on(retro, alert_action)
+
+
+def test_a_target_without_any_metric_is_a_finding_not_lost_silently(build_sample: Build) -> None:
+    alert_action = action_id(build_sample(), "Alert on checkout error rate")
+    retro = build_sample(HumanInput.from_items([ActionEdit(alert_action, verify={"target": "≤ 5 min"})]))
+    assert retro.actions_by_id()[alert_action].verify is None
+    incomplete = [f for f in retro.findings if f.rule == "human-input-incomplete"]
+    assert incomplete and alert_action in incomplete[0].message and "metric" in incomplete[0].message
+
+
+def test_verification_and_category_round_trip_through_the_file_and_the_store(tmp_path: Path, store: Store) -> None:
+    human = HumanInput.from_items(
+        [
+            ActionEdit("abc123", verify={"target": "≤ 5 min"}, category="limit blast radius", author="dan"),
+            NewAction(title="Drill", id="drill", category="automate a decision", verify={"metric": "m", "target": "0"}),
+        ]
+    )
+    path = tmp_path / "INC-1.retro.toml"
+    path.write_text(human.to_toml("INC-1"))
+    assert 'verify = { target = "≤ 5 min" }' in path.read_text()
+    assert load_input_file(path) == human
+    for item in [*human.edits, *human.new_actions]:
+        store.add_input("INC-1", item)
+    assert store.human_input("INC-1") == human
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[[actions]]\ntitle = 'x'\ncategory = 'faster'\n",
+            "actions\\[0\\]: category 'faster' is not one of: detect faster, ",
+        ),
+        ("[[actions]]\nid = 'a1'\neffort = 'huge'\n", "actions\\[0\\]: effort 'huge' is not one of: low, medium, high"),
+        ("[[actions]]\ntitle = 'x'\nverify = { metrc = 'm' }\n", "actions\\[0\\]: verify: unknown key 'metrc'"),
+        ("[[actions]]\ntitle = 'x'\nverify = 'fast'\n", "actions\\[0\\]: verify: expected a table"),
+        (
+            "[[actions]]\ntitle = 'x'\nverify = { target = '0' }\n",
+            "actions\\[0\\]: verify: a new action needs a metric",
+        ),
+    ],
+)
+def test_bad_verification_or_category_says_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.retro.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"bad.retro.toml: {message}"):
+        load_input_file(path)
+
+
+def test_when_every_factor_is_rejected_the_markdown_says_so(build_sample: Build) -> None:
+    from retroflow.default_plugins.markdown import render_markdown
+
+    keys = [f.key for f in build_sample(HumanInput.from_items([DECISION])).factors]
+    human = HumanInput.from_items([DECISION, *(FactorVerdict(k, "rejected", author="bob") for k in keys)])
+    retro = build_sample(human)
+    assert retro.factors == () and {f.key for f in retro.rejected_factors} == set(keys)
+    markdown = render_markdown(retro)
+    assert "Every condition the heuristics found was rejected in review." in markdown
+    assert "No contributing conditions were found" not in markdown
+    assert "rejected by bob (no reason given)" in markdown

@@ -17,14 +17,16 @@ when the engine iterates it outside that isolation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.model import ActionItem, Category, Effort, Factor, Incident, Verification
+from retroflow.model import ActionItem, Category, Effort, Factor, Incident, Verification, format_duration
 
 S = TypeVar("S")
 
@@ -82,6 +84,21 @@ def scoring_model_hook(model: object, *, trylast: bool = False) -> Callable[[Any
 
 
 # --- factors -------------------------------------------------------------------------------
+
+
+def minutes_of(value: timedelta) -> float:
+    """A duration in minutes as a factor keeps it in its details: to two places, from the
+    whole seconds :func:`~retroflow.model.format_duration` rounds to, so that an action
+    writing it again (:func:`minutes_text`) says what the factor's own text says."""
+    return round(math.floor(value.total_seconds() + 0.5) / 60, 2)
+
+
+def minutes_text(value: Any) -> str:
+    """A number of minutes (a threshold, or a duration a factor keeps in its details) as
+    :func:`~retroflow.model.format_duration` writes every duration; ``?`` when unknown."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "?"
+    return format_duration(timedelta(minutes=value))
 
 
 def strength(share: float) -> float:

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from retroflow.model import ActionItem, Score
+from retroflow.model import ActionItem, Score, format_duration
 from retroflow.roles import ScoringContext
 
 LEVELS = {"low": 1, "medium": 2, "high": 3}
@@ -118,7 +118,7 @@ def impact(context: ScoringContext, settings: ImpactSettings) -> Impact:
             long = True
         elif minutes >= settings.medium_impact_minutes:
             level = 2
-        reasons.append(f"resolved after {minutes:.0f} min")
+        reasons.append(f"resolved after {format_duration(resolve)}")
     tops = [v for v in (incident.urgency, incident.severity, incident.priority) if v and v.lower() in TOP_SEVERITIES]
     if tops:
         level = 3

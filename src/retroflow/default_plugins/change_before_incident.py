@@ -13,9 +13,28 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._plugin_kit import SettingsTable, detail, proposals_hook, propose, threshold
+from retroflow.default_plugins._plugin_kit import (
+    SettingsTable,
+    detail,
+    minutes_of,
+    minutes_text,
+    proposals_hook,
+    propose,
+    threshold,
+)
 from retroflow.default_plugins._timeline_facts import affected_services, cite, facts_of, minutes, quoted
-from retroflow.model import ActionItem, Category, Effort, EventKind, Factor, Incident, Layer, Timeline, Verification
+from retroflow.model import (
+    ActionItem,
+    Category,
+    Effort,
+    EventKind,
+    Factor,
+    Incident,
+    Layer,
+    Timeline,
+    Verification,
+    format_duration,
+)
 
 KEY = "change-before-incident"
 
@@ -58,14 +77,14 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
         layer=Layer.TECHNICAL,
         title=f"A change to {', '.join(names) or 'the affected service'} shortly before the first signal",
         explanation=(
-            f"{last.summary!r} landed {before:.0f} min before the first signal "
+            f"{last.summary!r} landed {format_duration(signal.at - last.at)} before the first signal "
             f"({signal.summary!r}); nothing stopped the change when its effect showed."
         ),
         evidence=(*cite(changes), signal.id),
         strength=round(max(0.3, 1 - before / settings.window_minutes), 2),
         details={
             "services": names,
-            "minutes_before_signal": round(before, 1),
+            "minutes_before_signal": minutes_of(signal.at - last.at),
             "change": last.summary,
             "change_by": last.actor,
         },
@@ -90,7 +109,7 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
             f"Deploy {service} to a canary first; compare its error rate and p95 latency "
             "with the baseline for 10 minutes and roll back automatically when either "
             f"is worse, without waiting for a person (this time: {quoted(detail(factor, 'change', 'the change'))} "
-            f"showed its first error {detail(factor, 'minutes_before_signal', '?')} min after it landed)."
+            f"showed its first error {minutes_text(detail(factor, 'minutes_before_signal'))} after it landed)."
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,

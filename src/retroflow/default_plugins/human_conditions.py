@@ -28,6 +28,8 @@ from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
+    minutes_of,
+    minutes_text,
     proposals_hook,
     propose,
     service_named,
@@ -58,6 +60,7 @@ from retroflow.model import (
     Layer,
     Timeline,
     Verification,
+    format_duration,
 )
 
 SLOW_ACK = "slow-acknowledgement"
@@ -185,16 +188,17 @@ def find_factors(
             yield Factor(
                 key=SLOW_ACK,
                 layer=Layer.HUMAN,
-                title=f"The first page waited {waited:.0f} min for an acknowledgement",
+                title=f"The first page waited {format_duration(end.at - page.at)} for an acknowledgement",
                 explanation=(
                     f"{quoted(page.summary)} at {page.at:%H:%M} was {what} "
-                    f"{waited:.0f} min later (threshold {settings.ack_minutes} min); the page did not reach a "
+                    f"{format_duration(end.at - page.at)} later (threshold {minutes_text(settings.ack_minutes)}); "
+                    "the page did not reach a "
                     "person able to respond at once."
                 ),
                 evidence=cite([page, end]),
                 strength=strength(waited / (3 * settings.ack_minutes)),
                 details={
-                    "minutes": round(waited, 1),
+                    "minutes": minutes_of(end.at - page.at),
                     "threshold_minutes": settings.ack_minutes,
                     "paged": page.actor,
                     "acknowledged": bool(ack),
@@ -332,7 +336,7 @@ def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
         change=(
             f"Change the {service} on-call notification rules from a single push or call to a phone call "
             f"repeated every 2 min until acknowledged, with acknowledgement from the call itself (the first "
-            f"page waited {detail(factor, 'minutes')} min)."
+            f"page waited {minutes_text(detail(factor, 'minutes'))})."
         ),
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
 from retroflow import hookimpl
-from retroflow.model import LAYER_ORDER, ActionItem, Event, EventKind, Layer, Retro
+from retroflow.model import (
+    LAYER_ORDER,
+    ActionItem,
+    Event,
+    EventKind,
+    Factor,
+    Layer,
+    Retro,
+    format_duration,
+    strongest_factor,
+)
 
 #: At most this many timeline rows; past it, rows without people in them are merged.
 MAX_ROWS = 60
@@ -40,16 +50,8 @@ _DURATION_LABELS = {
 
 
 def human_duration(value: timedelta | None) -> str:
-    if value is None:
-        return "—"
-    seconds = round(value.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
+    """A duration as every retroflow text writes it (:func:`format_duration`); ``—`` if unknown."""
+    return "—" if value is None else format_duration(value)
 
 
 def _hm(value: datetime) -> str:
@@ -74,6 +76,7 @@ class _Row:
     end: datetime
     notable: list[Event] = attrs.field(factory=list)
     signals: Counter[str] = attrs.field(factory=Counter)
+    #: The first signal text of the row that no earlier row gave as its example ("" if none).
     first_signal: str = ""
 
     @property
@@ -107,8 +110,12 @@ class _Row:
 
 def condense(events: Sequence[Event], max_rows: int = MAX_ROWS) -> list[_Row]:
     """Rows of a condensed timeline: one per minute, then merged until at most
-    ``max_rows`` remain (signal-only runs first, then quiet stretches between people)."""
+    ``max_rows`` remain (signal-only runs first, then quiet stretches between people).
+
+    A row's example signal is one the rows before it did not show: a log line that
+    repeats for an hour is quoted once, where it starts, not on every row."""
     rows: list[_Row] = []
+    shown: set[str] = set()
     current: _Row | None = None
     signal = EventKind.SIGNAL
     minute = timedelta(minutes=1)
@@ -122,8 +129,9 @@ def condense(events: Sequence[Event], max_rows: int = MAX_ROWS) -> list[_Row]:
         assert current is not None
         if event.kind is signal:
             current.signals[event.service or "unknown service"] += 1
-            if not current.first_signal:
+            if not current.first_signal and event.summary not in shown:
                 current.first_signal = event.summary
+                shown.add(event.summary)
         else:
             current.notable.append(event)
     rows = _merge_runs(rows, lambda a, b: not a.has_people and not b.has_people)
@@ -150,9 +158,43 @@ def _merge_runs(rows: list[_Row], mergeable: Any) -> list[_Row]:
     return out
 
 
-def _lines_for_actions(actions: Iterable[ActionItem]) -> list[str]:
+#: Said under the actions table when two actions have the same score.
+TIE_RULE = (
+    "Actions with the same score are ranked by the strength of the strongest condition they answer "
+    "(0 to 1, as the heuristic that found it rated it), then by title."
+)
+
+
+def _tie_notes(actions: Sequence[ActionItem], factors: Sequence[Factor]) -> dict[int, str]:
+    """For each action whose score another action shares (by 0-based position): why it
+    ranks where it does among them, in the engine's order (:func:`~retroflow.model.action_rank`)."""
+    strengths = {factor.key: factor.strength for factor in factors}
+    by_score: dict[float, list[int]] = {}
+    for position, action in enumerate(actions):
+        if action.score is not None:
+            by_score.setdefault(action.score.value, []).append(position)
+    notes: dict[int, str] = {}
+    for score, positions in by_score.items():
+        if len(positions) < 2:
+            continue
+        strongest = {p: strongest_factor(actions[p], strengths) for p in positions}
+        level = {p: s[1] if s else 0.0 for p, s in strongest.items()}  # what the engine ranks ties by
+        for position, factor in strongest.items():
+            others = ", ".join(f"#{p + 1}" for p in positions if p != position)
+            answers = f"answers `{factor[0]}`, strength {factor[1]:g}" if factor else "answers no condition"
+            same = [f"#{p + 1}" for p in positions if p != position and level[p] == level[position]]
+            if same:
+                answers += f" (as strong as {', '.join(same)}: ordered by title)"
+            notes[position] = f"tied at {score:g} with {others}; {answers}"
+    return notes
+
+
+def _lines_for_actions(actions: Sequence[ActionItem], factors: Sequence[Factor]) -> list[str]:
     lines = ["| # | Focus | Score | Action | Category | Owner | Verify by |", "|---|---|---|---|---|---|---|"]
     notes: list[str] = []
+    ties = _tie_notes(actions, factors)
+    if ties:
+        lines[:0] = [TIE_RULE, ""]
     for rank, action in enumerate(actions, start=1):
         score = f"{action.score.value:g}" if action.score else "—"
         verify = "—"
@@ -171,12 +213,67 @@ def _lines_for_actions(actions: Iterable[ActionItem]) -> list[str]:
             details.append(f"   - Change: {action.change}")
         if action.score and action.score.explanation:
             details.append(f"   - Why this score: {action.score.explanation}")
+        if rank - 1 in ties:
+            details.append(f"   - Rank: {ties[rank - 1]}")
         for finding in action.findings:
             details.append(f"   - ⚠ `{finding.rule}`: {finding.message} Suggestion: {finding.suggestion}")
         if details:
             notes.append(f"{rank}. **{action.title}**")
             notes.extend(details)
     return lines + (["", *notes] if notes else [])
+
+
+def _verdict(factor: Factor) -> str:
+    """What people said of ``factor`` (``details["human"]``), e.g. ``confirmed by alice:
+    “seen in the graphs”``; empty when nobody did."""
+    human = factor.details.get("human")
+    if not isinstance(human, Mapping) or not human.get("status"):
+        return ""
+    text = str(human["status"])
+    if human.get("author"):
+        text += f" by {human['author']}"
+    reason = " ".join(str(human.get("reason") or "").split())  # one line in a list item
+    return text + (f": “{reason}”" if reason else " (no reason given)")
+
+
+def _rejected_lines(rejected: Sequence[Factor]) -> list[str]:
+    if not rejected:
+        return []
+    out = ["### Rejected in review", "", "Found by the heuristics, rejected by people: left out of the analysis.", ""]
+    for factor in rejected:
+        out.append(f"- ~~{factor.title}~~ (`{factor.key}`, {factor.layer.value}): {_verdict(factor)}")
+    return [*out, ""]
+
+
+def _lines_for_factors(retro: Retro) -> list[str]:
+    """Each condition once, by layer, with its evidence and what people said of it; then
+    the ones people rejected. The narrative's lead sentence introduces them; its one line
+    per factor would only list every factor a second time (the JSON keeps it whole)."""
+    rejected = _rejected_lines(retro.rejected_factors)
+    if not retro.factors:
+        if rejected:
+            return ["Every condition the heuristics found was rejected in review.", "", *rejected]
+        return ["No contributing conditions were found by the installed heuristics.", ""]
+    by_id = retro.timeline.index
+    out = [retro.narrative[0], ""] if retro.narrative else []
+    for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
+        factors = [f for f in retro.factors if f.layer is layer]
+        if not factors:
+            continue
+        out += [f"### {layer.value.capitalize()}", ""]
+        for factor in factors:
+            verdict = _verdict(factor)
+            said = f", {verdict}" if verdict else ""
+            out.append(f"- **{factor.title}** (`{factor.key}`{said}). {factor.explanation}")
+            for event_id in factor.evidence[:PER_ROW]:
+                event = by_id.get(event_id)
+                if event is not None:
+                    where = f"<{event.link}>" if event.link else f"`{event.id}`"
+                    out.append(f"  - {event.at.strftime('%H:%M:%S')} {event.kind.value}: {event.summary} ({where})")
+            if len(factor.evidence) > PER_ROW:
+                out.append(f"  - … and {len(factor.evidence) - PER_ROW} more events")
+        out.append("")
+    return out + rejected
 
 
 def render_markdown(retro: Retro) -> str:
@@ -224,31 +321,11 @@ def render_markdown(retro: Retro) -> str:
     out.append("")
 
     out += ["## Contributing conditions", ""]
-    if retro.factors:
-        by_id = retro.timeline.index
-        if retro.narrative:  # the short version first, then each condition with its evidence
-            out += [*retro.narrative, ""]
-        for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
-            factors = [f for f in retro.factors if f.layer is layer]
-            if not factors:
-                continue
-            out += [f"### {layer.value.capitalize()}", ""]
-            for factor in factors:
-                out.append(f"- **{factor.title}** (`{factor.key}`). {factor.explanation}")
-                for event_id in factor.evidence[:PER_ROW]:
-                    event = by_id.get(event_id)
-                    if event is not None:
-                        where = f"<{event.link}>" if event.link else f"`{event.id}`"
-                        out.append(f"  - {event.at.strftime('%H:%M:%S')} {event.kind.value}: {event.summary} ({where})")
-                if len(factor.evidence) > PER_ROW:
-                    out.append(f"  - … and {len(factor.evidence) - PER_ROW} more events")
-            out.append("")
-    else:
-        out += ["No contributing conditions were found by the installed heuristics.", ""]
+    out += _lines_for_factors(retro)
 
     out += [f"## Actions (prioritised by {retro.scoring_model or 'no model'})", ""]
     if retro.actions:
-        out += _lines_for_actions(retro.actions)
+        out += _lines_for_actions(retro.actions, retro.factors)
     else:
         out.append("No actions were proposed.")
     out.append("")

@@ -25,6 +25,8 @@ from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
+    minutes_of,
+    minutes_text,
     proposals_hook,
     propose,
     service_named,
@@ -57,6 +59,7 @@ from retroflow.model import (
     Layer,
     Timeline,
     Verification,
+    format_duration,
 )
 
 SLOW_MITIGATION = "slow-mitigation"
@@ -128,24 +131,32 @@ def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: P
         started = next(
             (e for e in before if e.at >= decision.at and e.kind is EventKind.CHANGE and e is not mitigation), None
         )
-        text = f"{took:.0f} min from the decision {quoted(decision.summary)} ({decision.at:%H:%M}) to mitigation"
+        text = (
+            f"{format_duration(mitigation.at - decision.at)} from the decision {quoted(decision.summary)} "
+            f"({decision.at:%H:%M}) to mitigation"
+        )
         if started is not None:
             text += (
-                f" ({minutes(decision.at, started.at):.0f} min until {quoted(started.summary, 50)} began, "
-                f"{minutes(started.at, mitigation.at):.0f} min for it to finish)"
+                f" ({format_duration(started.at - decision.at)} until {quoted(started.summary, 50)} began, "
+                f"{format_duration(mitigation.at - started.at)} for it to finish)"
             )
-        parts.append(text + f"; threshold {settings.decision_minutes} min")
+        parts.append(text + f"; threshold {minutes_text(settings.decision_minutes)}")
         evidence += [decision, started]
-        details.update(decision_minutes=round(took, 1), threshold_decision_minutes=settings.decision_minutes)
+        details.update(
+            decision_minutes=minutes_of(mitigation.at - decision.at),
+            threshold_decision_minutes=settings.decision_minutes,
+        )
         slow = took > settings.decision_minutes
     if ack is not None:
         took = minutes(ack.at, mitigation.at)
         parts.append(
-            f"{took:.0f} min from the acknowledgement ({ack.at:%H:%M}) to mitigation; "
-            f"threshold {settings.ack_to_mitigation_minutes} min"
+            f"{format_duration(mitigation.at - ack.at)} from the acknowledgement ({ack.at:%H:%M}) to mitigation; "
+            f"threshold {minutes_text(settings.ack_to_mitigation_minutes)}"
         )
         evidence.insert(0, ack)
-        details.update(ack_minutes=round(took, 1), threshold_ack_minutes=settings.ack_to_mitigation_minutes)
+        details.update(
+            ack_minutes=minutes_of(mitigation.at - ack.at), threshold_ack_minutes=settings.ack_to_mitigation_minutes
+        )
         slow = slow or took > settings.ack_to_mitigation_minutes
     if not slow:
         return
@@ -209,34 +220,32 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
     escalated = escalation is not None and (ack is None or escalation.at <= ack.at)
     if escalated:
         assert escalation is not None
-        waited = minutes(page.at, escalation.at)
-        title = f"The unacknowledged page escalated only after {waited:.0f} min"
+        end = escalation
+        took = format_duration(end.at - page.at)
+        title = f"The unacknowledged page escalated only after {took}"
         text = (
-            f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {waited:.0f} min before "
-            f"{quoted(escalation.summary)} (threshold {limit} min)"
+            f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {took} before {quoted(end.summary)}"
         )
-        evidence = [page, escalation]
     elif ack is not None and escalation is None:
-        waited = minutes(page.at, ack.at)
-        title = f"The unacknowledged page did not escalate for {waited:.0f} min"
-        text = (
-            f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {waited:.0f} min and never "
-            f"escalated (threshold {limit} min)"
-        )
-        evidence = [page, ack]
+        end = ack
+        took = format_duration(end.at - page.at)
+        title = f"The unacknowledged page did not escalate for {took}"
+        text = f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {took} and never escalated"
     else:
         return
+    waited = minutes(page.at, end.at)
     if waited <= limit:
         return
+    text += f" (threshold {minutes_text(limit)})"
     yield Factor(
         key=LATE_ESCALATION,
         layer=Layer.PROCESS,
         title=title,
         explanation=text + "; the escalation policy waited instead of bringing in a second person.",
-        evidence=cite(evidence),
+        evidence=cite([page, end]),
         strength=strength(waited / (3 * limit)),
         details={
-            "minutes": round(waited, 1),
+            "minutes": minutes_of(end.at - page.at),
             "threshold_minutes": limit,
             "escalated": escalated,
             "service": page.service or (incident.services[0] if incident.services else None),
@@ -346,7 +355,7 @@ def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
         title=f"Make rolling back {service} one pre-approved command that completes in under 5 min",
         change=(
             f"Script the rollback of {service} (previous release kept warm, no rebuild, no approval step) and "
-            f"link it from the alert; this time mitigation took {took} min "
+            f"link it from the alert; this time mitigation took {minutes_text(took)} "
             f"({quoted(detail(factor, 'mitigation', 'mitigation'), 60)})."
         ),
         category=Category.AUTOMATE_DECISION,
@@ -381,16 +390,18 @@ def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
         incident,
         LATE_ESCALATION,
         service,
-        title=f"Escalate unacknowledged {service} pages to the next level after {timeout} min",
+        title=f"Escalate unacknowledged {service} pages to the next level after {minutes_text(timeout)}",
         change=(
-            f"Set the escalation timeout of the {service} escalation policy to {timeout} min "
-            f"(this time the page waited {detail(factor, 'minutes')} min) and page the secondary and the "
+            f"Set the escalation timeout of the {service} escalation policy to {minutes_text(timeout)} "
+            f"(this time the page waited {minutes_text(detail(factor, 'minutes'))}) and page the secondary and the "
             "team lead together at the second level."
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.LOW,
         verify=Verification(
-            metric="time from page to escalation when unacknowledged", service=service, target=f"≤ {timeout} min"
+            metric="time from page to escalation when unacknowledged",
+            service=service,
+            target=f"≤ {minutes_text(timeout)}",
         ),
     )
 

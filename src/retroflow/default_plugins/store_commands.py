@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import click
 from retroflow import hookimpl
 from retroflow.cli import App, handle_errors, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import KIND_ALIASES, Effort, format_timestamp, parse_timestamp, stable_id
+from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp, stable_id
 
 # The store is imported inside the commands: `retroflow --help` and retro builds without
 # the store should not pay for SQLAlchemy and Alembic at import time.
@@ -141,14 +141,23 @@ def input_group() -> None:
 @click.pass_obj
 @handle_errors
 def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, author: str | None) -> None:
-    """Confirm or reject contributing factor KEY of INCIDENT."""
+    """Confirm or reject contributing factor KEY of INCIDENT.
+
+    KEY must be a factor of the newest stored retro (kept or rejected); before the first
+    build any KEY is recorded.
+    """
     from retroflow.store import FactorVerdict
 
+    verdict = FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author))
     with _opened(app) as store:
-        store.add_input(
-            _resolved(app, store, incident),
-            FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author)),
-        )
+        incident_id = _resolved(app, store, incident)
+        keys = store.factor_keys(incident_id)
+        if keys is not None and key not in keys:
+            has = f"its factors: {', '.join(keys)}" if keys else "it has no factors"
+            raise click.BadParameter(
+                f"the newest retro of {incident_id} has no factor {key!r}; {has}", param_hint="KEY"
+            )
+        store.add_input(incident_id, verdict)
     _done_hint(app, incident)
 
 
@@ -203,6 +212,10 @@ def input_event(
 @click.option("--owner", help="Who owns it.")
 @click.option("--effort", type=click.Choice([e.value for e in Effort]), help="Effort.")
 @click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
+@click.option("--category", type=click.Choice([c.value for c in Category]), help="The kind of system change.")
+@click.option("--verify-metric", help="How to tell it worked: the metric (e.g. 'time to detect').")
+@click.option("--verify-service", help="The service the metric is measured on.")
+@click.option("--verify-target", help="The value that means done (e.g. '≤ 5 min'); needs a metric.")
 @click.option("--author", help="Who records it (default: $USER).")
 @click.pass_obj
 @handle_errors
@@ -215,32 +228,38 @@ def input_action(
     owner: str | None,
     effort: str | None,
     due: datetime | None,
+    category: str | None,
+    verify_metric: str | None,
+    verify_service: str | None,
+    verify_target: str | None,
     author: str | None,
 ) -> None:
-    """Edit action ACTION_ID of INCIDENT, or add a new action (no ACTION_ID, --title given)."""
+    """Edit action ACTION_ID of INCIDENT, or add a new action (no ACTION_ID, --title given).
+
+    --verify-metric, --verify-service and --verify-target say how to tell the action worked
+    (an edit may change one of them and keep the others).
+    """
     from retroflow.store import ActionEdit, NewAction
 
-    due_date: date | None = due.date() if due else None
+    parts = {"metric": verify_metric, "service": verify_service, "target": verify_target}
+    verify = {part: value for part, value in parts.items() if value is not None}
+    fields: dict[str, Any] = {"owner": owner, "effort": effort, "category": category, "verify": verify}
+    fields["due"] = due.date() if due else None
     item: ActionEdit | NewAction
     if action_id:
-        item = ActionEdit(
-            action_id, title=title, change=change, owner=owner, effort=effort, due=due_date, author=_author(author)
-        )
-        if not item.fields():
-            raise click.UsageError("say what to change: --title, --change, --owner, --effort or --due")
+        item = ActionEdit(action_id, title=title, change=change, author=_author(author), **fields)
+        if not item.changes_anything():
+            raise click.UsageError(
+                "say what to change: --title, --change, --owner, --effort, --due, --category, "
+                "--verify-metric, --verify-service or --verify-target"
+            )
     else:
         if not title:
             raise click.UsageError("a new action needs --title (or give ACTION_ID to edit one)")
+        if verify and "metric" not in verify:
+            raise click.UsageError("--verify-target and --verify-service need --verify-metric (what to measure)")
         new_id = "h" + stable_id(incident, title, datetime.now(UTC).isoformat())[:15]
-        item = NewAction(
-            title=title,
-            change=change or "",
-            owner=owner,
-            effort=effort,
-            due=due_date,
-            id=new_id,
-            author=_author(author),
-        )
+        item = NewAction(title=title, change=change or "", id=new_id, author=_author(author), **fields)
     with _opened(app) as store:
         store.add_input(_resolved(app, store, incident), item)
     if isinstance(item, NewAction):
@@ -275,13 +294,17 @@ def input_list(app: App, incident: str) -> None:
         records = store.input_records(incident_id)
     path = input_file_for(app.config, incident_id, incident)
     for record in records:
-        click.echo(f"#{record.id}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{record.author or '-'}\t{record.item!r}")
+        click.echo(
+            f"#{record.id}\t{record.created_at:%Y-%m-%d %H:%M}Z\t{record.author or '-'}\t{record.item.describe()}"
+        )
     if not records:
         click.echo("no stored input")
     if path.is_file():
-        human = load_input_file(path)
-        count = len(human.factors) + len(human.events) + len(human.edits) + len(human.new_actions)
+        entries = load_input_file(path).items()
+        count = len(entries)
         click.echo(f"file {path}: {count} entr{'y' if count == 1 else 'ies'} (applied after the stored input)")
+        for entry in entries:
+            click.echo(f"  {entry.describe()}")
     else:
         click.echo(f"no file {path}")
 

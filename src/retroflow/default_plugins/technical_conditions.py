@@ -21,6 +21,8 @@ from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
+    minutes_of,
+    minutes_text,
     proposals_hook,
     propose,
     service_named,
@@ -48,6 +50,7 @@ from retroflow.model import (
     Layer,
     Timeline,
     Verification,
+    format_duration,
 )
 
 DETECTION_GAP = "detection-gap"
@@ -99,17 +102,19 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
             yield Factor(
                 key=DETECTION_GAP,
                 layer=Layer.TECHNICAL,
-                title=f"{gap:.0f} min passed between the first signal and the first {detector.kind.value}",
+                title=f"{format_duration(detector.at - first.at)} passed between the first signal and the first "
+                f"{detector.kind.value}",
                 explanation=(
                     f"The first signal ({quoted(first.summary)}, {service or 'unknown service'}) showed at "
                     f"{first.at:%H:%M}; the first {detector.kind.value} ({quoted(detector.summary)}) came at "
-                    f"{detector.at:%H:%M}, {gap:.0f} min later (threshold {settings.detection_gap_minutes} min). "
+                    f"{detector.at:%H:%M}, {format_duration(detector.at - first.at)} later "
+                    f"(threshold {minutes_text(settings.detection_gap_minutes)}). "
                     "The signal existed; nothing that tells a person was watching it."
                 ),
                 evidence=cite([first, detector]),
                 strength=strength(gap / (3 * settings.detection_gap_minutes)),
                 details={
-                    "minutes": round(gap, 1),
+                    "minutes": minutes_of(detector.at - first.at),
                     "threshold_minutes": settings.detection_gap_minutes,
                     "service": service,
                     "signal": first.summary,
@@ -218,15 +223,17 @@ def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
         incident,
         DETECTION_GAP,
         service,
-        title=f"Alert on {quoted(signal, 60)} for {service} within {within} min",
+        title=f"Alert on {quoted(signal, 60)} for {service} within {minutes_text(within)}",
         change=(
             f"Turn the signal that showed first ({quoted(signal)}) into an alert on {service} that pages "
-            f"within {within} min of it starting (today it took {detail(factor, 'minutes')} min "
+            f"within {minutes_text(within)} of it starting (today it took {minutes_text(detail(factor, 'minutes'))} "
             f"to reach a person, via the first {detail(factor, 'detected_by', 'alert')})."
         ),
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
-        verify=Verification(metric="time from first signal to first page", service=service, target=f"≤ {within} min"),
+        verify=Verification(
+            metric="time from first signal to first page", service=service, target=f"≤ {minutes_text(within)}"
+        ),
     )
 
 

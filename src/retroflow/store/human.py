@@ -7,8 +7,9 @@ Four kinds of input, each a frozen value:
 * :class:`AddedEvent`: an event the sources could not see (a belief, a decision and why);
   it becomes a real timeline event with source ``human``, so factors can cite it as
   ``human:<id>``;
-* :class:`ActionEdit`: change an action's title, change, owner, effort or due date;
-* :class:`NewAction`: an action a person adds.
+* :class:`ActionEdit`: change an action's title, change, owner, effort, due date,
+  category, or how it will be verified;
+* :class:`NewAction`: an action a person adds (with its category and verification).
 
 Input comes from the store (``retroflow input ...``) and from a retro-as-code file
 (``<INCIDENT>.retro.toml``, see ``docs/retro-as-code.md``); the file is applied after the
@@ -17,12 +18,13 @@ store, so a reviewed file wins.
 
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -33,12 +35,15 @@ from retroflow.errors import ConfigError
 from retroflow.model import (
     KIND_ALIASES,
     ActionItem,
+    Category,
     Effort,
     Event,
+    Factor,
     Finding,
     Retro,
     SourceResult,
     Timeline,
+    Verification,
     format_timestamp,
     parse_timestamp,
     stable_id,
@@ -60,7 +65,9 @@ __all__ = [
 
 #: The ``source`` of events people add, and ``proposed_by`` of actions they add.
 HUMAN_SOURCE = "human"
-EDITABLE_FIELDS = ("title", "change", "owner", "effort", "due")
+EDITABLE_FIELDS = ("title", "change", "owner", "effort", "due", "category")
+#: The parts of a :class:`~retroflow.model.Verification` input may give.
+VERIFY_KEYS = ("metric", "service", "target")
 
 
 @attrs.frozen
@@ -75,6 +82,10 @@ class FactorVerdict:
     def __attrs_post_init__(self) -> None:
         if self.status not in ("confirmed", "rejected"):
             raise ValueError(f"factor {self.key!r}: status must be 'confirmed' or 'rejected', not {self.status!r}")
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``factor late-alert: rejected — “it was on time”``."""
+        return f"factor {self.key}: {self.status}" + (f" — {_quoted(self.reason)}" if self.reason else "")
 
 
 @attrs.frozen
@@ -99,6 +110,13 @@ class AddedEvent:
     def native_id(self) -> str:
         return self.id or stable_id(format_timestamp(self.at), self.kind, self.summary)
 
+    def describe(self) -> str:
+        """One line for people, e.g. ``event human:hold at 2026-11-02 14:07Z, decision by
+        alice: Hold (why: …)``."""
+        what = f"{self.kind} by {self.actor}" if self.actor else self.kind
+        why = f" (why: {_one_line(self.why)})" if self.why else ""
+        return f"event {HUMAN_SOURCE}:{self.native_id} at {_when(self.at)}, {what}: {_one_line(self.summary)}{why}"
+
     def to_event(self) -> Event:
         details: dict[str, Any] = {}
         if self.why:
@@ -122,8 +140,49 @@ def _optional_date(value: date | str | None) -> date | None:
     return date.fromisoformat(value)
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _choice(kind: type[E], name: str, value: E | str | None) -> E | None:
+    """``value`` as a member of ``kind``, or an error naming ``name`` and the choices."""
+    if value is None or isinstance(value, kind):
+        return value
+    for member in kind:
+        if member.value == value:
+            return member
+    choices = ", ".join(str(m.value) for m in kind)
+    raise ValueError(f"{name} {value!r} is not one of: {choices}")
+
+
 def _optional_effort(value: Effort | str | None) -> Effort | None:
-    return None if value is None else Effort(value)
+    return _choice(Effort, "effort", value)
+
+
+def _optional_category(value: Category | str | None) -> Category | None:
+    return _choice(Category, "category", value)
+
+
+def _verify_parts(value: Mapping[str, Any] | Verification | None) -> dict[str, str]:
+    """The parts of a verification that input gives (``metric``, ``service``, ``target``;
+    an edit may give some only). :raises ValueError: naming the part that is wrong."""
+    if value is None:
+        return {}
+    if isinstance(value, Verification):
+        value = attrs.asdict(value)
+    if not isinstance(value, Mapping):
+        raise ValueError("verify: expected a table with metric, service and target")
+    unknown = sorted(set(value) - set(VERIFY_KEYS))
+    if unknown:
+        raise ValueError(f"verify: unknown key {unknown[0]!r} (expected {', '.join(VERIFY_KEYS)})")
+    parts: dict[str, str] = {}
+    for key in VERIFY_KEYS:
+        part = value.get(key)
+        if part is None:
+            continue
+        if not isinstance(part, str) or not part.strip():
+            raise ValueError(f"verify: {key}: expected text")
+        parts[key] = part
+    return parts
 
 
 @attrs.frozen
@@ -137,12 +196,40 @@ class ActionEdit:
     effort: Effort | None = attrs.field(default=None, converter=_optional_effort)
     due: date | None = attrs.field(default=None, converter=_optional_date)
     author: str = ""
+    category: Category | None = attrs.field(default=None, converter=_optional_category)
+    #: Parts of the verification to change (the action's other parts stay).
+    verify: Mapping[str, str] = attrs.field(factory=dict, converter=_verify_parts, hash=False)
 
     def fields(self) -> dict[str, Any]:
+        """The fields this edit sets (``verify`` aside: see :meth:`applied_to`)."""
         return {name: getattr(self, name) for name in EDITABLE_FIELDS if getattr(self, name) is not None}
 
+    def changes_anything(self) -> bool:
+        return bool(self.fields() or self.verify)
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``edit action abc123: owner dan, verify target “≤ 5 min”``."""
+        return f"edit action {self.action_id}: " + ", ".join(_described(self.fields(), self.verify))
+
     def merged_with(self, later: ActionEdit) -> ActionEdit:
-        return attrs.evolve(self, **later.fields(), author=later.author or self.author)
+        return attrs.evolve(
+            self, **later.fields(), verify={**self.verify, **later.verify}, author=later.author or self.author
+        )
+
+    def applied_to(self, action: ActionItem) -> tuple[ActionItem, Finding | None]:
+        """``action`` with this edit applied, and a finding when the edit gives parts of a
+        verification but neither it nor the action names the metric (those parts are then
+        not applied: a target with nothing to measure means nothing)."""
+        changes = self.fields()
+        note = None
+        if self.verify:
+            parts = {**_verify_parts(action.verify), **self.verify}
+            if "metric" in parts:
+                changes["verify"] = Verification(**parts)
+            else:
+                note = _incomplete(action.id, sorted(self.verify))
+        edited = sorted({*action.details.get("edited_by_human", ()), *changes})
+        return attrs.evolve(action, **changes, details={**action.details, "edited_by_human": edited}), note
 
 
 @attrs.frozen
@@ -157,9 +244,25 @@ class NewAction:
     factors: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     id: str = ""
     author: str = ""
+    category: Category | None = attrs.field(default=None, converter=_optional_category)
+    verify: Mapping[str, str] = attrs.field(factory=dict, converter=_verify_parts, hash=False)
+
+    @verify.validator
+    def _names_a_metric(self, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+        if value and "metric" not in value:
+            raise ValueError("verify: a new action needs a metric (what to measure), not only a target or service")
 
     def action_id(self, incident_id: str) -> str:
         return self.id or stable_id(incident_id, HUMAN_SOURCE, self.title)
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``new action drill: “Practise rollbacks” (owner dan)``."""
+        fields = {name: getattr(self, name) for name in ("change", "owner", "effort", "due", "category")}
+        said = _described({k: v for k, v in fields.items() if v}, self.verify)
+        if self.factors:
+            said.append("answers " + ", ".join(self.factors))
+        name = f"new action {self.id}" if self.id else "new action"
+        return f"{name}: {_quoted(self.title)}" + (f" ({', '.join(said)})" if said else "")
 
     def to_action(self, incident_id: str) -> ActionItem:
         return ActionItem(
@@ -169,6 +272,8 @@ class NewAction:
             owner=self.owner,
             effort=self.effort,
             due=self.due,
+            category=self.category,
+            verify=Verification(**self.verify) if self.verify else None,
             factors=self.factors,
             proposed_by=HUMAN_SOURCE,
             details={"author": self.author} if self.author else {},
@@ -208,8 +313,12 @@ class HumanInput:
                 new[item.id or item.title] = item
         return HumanInput(tuple(factors.values()), tuple(events.values()), tuple(edits.values()), tuple(new.values()))
 
+    def items(self) -> list[InputItem]:
+        """Every item, factors first, then events, edits and new actions."""
+        return [*self.factors, *self.events, *self.edits, *self.new_actions]
+
     def merged_with(self, later: HumanInput) -> HumanInput:
-        return self.with_items([*later.factors, *later.events, *later.edits, *later.new_actions])
+        return self.with_items(later.items())
 
     def __bool__(self) -> bool:
         return bool(self.factors or self.events or self.edits or self.new_actions)
@@ -222,10 +331,11 @@ class HumanInput:
     def apply(self, retro: Retro) -> Retro:
         """The retro with this input applied (the ``amend`` step of every build).
 
-        Rejected factors are removed, and so are machine-proposed actions that answer only
-        rejected factors (unless a person edited them). Confirmed factors are marked in
-        their details. Added events are put on the timeline if a build did not already
-        collect them. Input that names a factor or action the draft no longer has becomes
+        Rejected factors move to ``rejected_factors`` (out of the analysis, still shown),
+        and machine-proposed actions that answer only rejected factors are removed (unless
+        a person edited them). Both rejected and confirmed factors carry the verdict in
+        ``details["human"]`` (status, reason, author). Added events are put on the
+        timeline if a build did not already collect them. Input that names a factor or action the draft no longer has becomes
         a finding, so it is seen rather than silently lost.
         """
         notes: list[Finding] = []
@@ -233,14 +343,16 @@ class HumanInput:
         verdicts = {v.key: v for v in self.factors}
         rejected = {k for k, v in verdicts.items() if v.status == "rejected"}
         known_factors = {f.key for f in retro.factors}
-        factors = []
+        factors: list[Factor] = []
+        set_aside = list(retro.rejected_factors)
         for factor in retro.factors:
             verdict = verdicts.get(factor.key)
             if verdict is None:
                 factors.append(factor)
-            elif verdict.status == "confirmed":
-                human = {"status": "confirmed", "reason": verdict.reason, "author": verdict.author}
-                factors.append(attrs.evolve(factor, details={**factor.details, "human": human}))
+                continue
+            human = {"status": verdict.status, "reason": verdict.reason, "author": verdict.author}
+            marked = attrs.evolve(factor, details={**factor.details, "human": human})
+            (factors if verdict.status == "confirmed" else set_aside).append(marked)
         for key in sorted(set(verdicts) - known_factors):
             notes.append(_stale(f"factor {key!r}", "factor"))
 
@@ -252,11 +364,7 @@ class HumanInput:
             if edit is None and action.factors and set(action.factors) <= rejected:
                 continue  # answers only factors people rejected
             if edit is not None:
-                action = attrs.evolve(
-                    action,
-                    **edit.fields(),
-                    details={**action.details, "edited_by_human": sorted(edit.fields())},
-                )
+                action = self._edited(action, edit, notes)
             actions.append(action)
             present.add(action.id)
         for new in self.new_actions:
@@ -265,7 +373,7 @@ class HumanInput:
                 continue
             edit = edits.get(action.id)
             if edit is not None:
-                action = attrs.evolve(action, **edit.fields())
+                action = self._edited(action, edit, notes)
             actions.append(action)
             present.add(action.id)
         for action_id in sorted(set(edits) - present):
@@ -273,9 +381,17 @@ class HumanInput:
         return attrs.evolve(
             retro,
             factors=tuple(factors),
+            rejected_factors=tuple(set_aside),
             actions=tuple(actions),
             findings=(*retro.findings, *notes),
         )
+
+    @staticmethod
+    def _edited(action: ActionItem, edit: ActionEdit, notes: list[Finding]) -> ActionItem:
+        edited, note = edit.applied_to(action)
+        if note is not None:
+            notes.append(note)
+        return edited
 
     def _with_events(self, retro: Retro) -> Retro:
         added = self.timeline_events()
@@ -296,7 +412,12 @@ class HumanInput:
                 _drop_empty({**attrs.asdict(e), "at": format_timestamp(e.at), "id": e.native_id}) for e in self.events
             ],
             "actions": [
-                *(_drop_empty({"id": e.action_id, **_jsonable(e.fields()), "author": e.author}) for e in self.edits),
+                *(
+                    _drop_empty(
+                        {"id": e.action_id, **_jsonable(e.fields()), "verify": dict(e.verify), "author": e.author}
+                    )
+                    for e in self.edits
+                ),
                 *(
                     _drop_empty({**_jsonable(attrs.asdict(a)), "factors": list(a.factors), "new": True})
                     for a in self.new_actions
@@ -351,15 +472,17 @@ class HumanInput:
         edits_and_new = list(_tables(data, "actions", where))
         for i, entry in enumerate(edits_and_new):
             at = f"{where}: actions[{i}]"
-            _known(entry, {"id", "new", "title", "change", "owner", "effort", "due", "factors", "author"}, at)
+            keys = {"id", "new", "title", "change", "owner", "effort", "due", "category", "verify", "factors", "author"}
+            _known(entry, keys, at)
             due = entry.get("due")
             if isinstance(due, datetime):
                 due = due.date()
-            fields = {k: entry[k] for k in ("title", "change", "owner", "effort") if k in entry}
+            fields = {k: entry[k] for k in ("title", "change", "owner", "effort", "category", "verify") if k in entry}
             if "id" in entry and not entry.get("new", False):
                 if "factors" in entry:
                     raise ValueError(f"{at}: factors can be given for a new action only (add new = true)")
-                items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, **fields))
+                author = entry.get("author", "")
+                items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, author=author, **fields))
             else:
                 _required(entry, "title", at)
                 items.append(
@@ -405,8 +528,40 @@ def _stale(what: str, target: str) -> Finding:
     )
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quoted(text: str) -> str:
+    return f"“{_one_line(text)}”"
+
+
+def _when(at: datetime) -> str:
+    return format_timestamp(at).replace("T", " ")[:16] + "Z"
+
+
+def _described(fields: Mapping[str, Any], verify: Mapping[str, str]) -> list[str]:
+    """``name value`` for each field an input item sets, in words (describe())."""
+    said = []
+    for name, value in _jsonable(fields).items():
+        said.append(f"{name} {_quoted(value) if name in ('title', 'change') else value}")
+    said.extend(f"verify {part} {_quoted(value)}" for part, value in verify.items())
+    return said
+
+
+def _incomplete(action_id: str, parts: Sequence[str]) -> Finding:
+    return Finding(
+        rule="human-input-incomplete",
+        message=f"human input gives action {action_id!r} a verification {' and '.join(parts)} but no metric, "
+        "and the action has none, so it was not applied",
+        suggestion="add the metric: retroflow input action INCIDENT ID --verify-metric TEXT, or verify.metric "
+        "in the .retro.toml file",
+        target=action_id,
+    )
+
+
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v not in (None, "", (), [])}
+    return {k: v for k, v in data.items() if v not in (None, "", (), [], {})}
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -414,8 +569,10 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if isinstance(value, date):
             value = value.isoformat()
-        elif isinstance(value, Effort):
+        elif isinstance(value, enum.Enum):
             value = value.value
+        elif isinstance(value, Mapping):
+            value = dict(value)
         elif isinstance(value, tuple):
             value = list(value)
         out[key] = value
@@ -459,6 +616,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):  # an inline table; keys are retroflow's own (bare) names
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     text = str(value)
     escaped = (
         text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")

@@ -275,6 +275,17 @@ class Store:
             row = self._version_row(conn, incident_id, version)
         return HumanInput.from_data(row.human_input, where=f"stored input of {incident_id}")
 
+    def factor_keys(self, incident_id: str) -> list[str] | None:
+        """The factor keys of the newest stored retro of ``incident_id``, kept and rejected
+        (what human input may name), or ``None`` when no retro of it is stored."""
+        with self.engine.connect() as conn:
+            try:
+                row = self._version_row(conn, incident_id, None)
+            except RetroflowError:
+                return None
+        document = row.document
+        return [f["key"] for f in (*document["factors"], *document.get("rejected_factors", ()))]
+
     def _load_events(self, conn: sa.Connection, version_id: int) -> list[Event]:
         return load_events(conn, version_id)
 
