@@ -3,7 +3,8 @@
 Error policy (pluggy stops a hook call at the first exception and drops what was already
 collected, so the engine does not call collecting hooks through ``pm.hook``):
 
-* timeline sources run concurrently, one thread each, each with its own timeout;
+* timeline sources run concurrently, one thread each, each with its own timeout (those
+  that ask for the incident in a second round, once the others have described it);
 * every other collecting hook is called one implementation at a time, each with a timeout;
 * an implementation that raises or runs past its timeout becomes a :class:`Gap` in the
   retro and the retro is still built;
@@ -126,12 +127,25 @@ def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Ca
 
 
 def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
-    """Start every source at once; wait for each until its own deadline."""
+    """Run every source, in two rounds: those that ask for the ``incident`` (to query their
+    system for its services and window) run once the others have described it."""
+    impls = plugins.implementations("retroflow_timeline_source")
+    later = [impl for impl in impls if "incident" in impl.argnames]
+    outcomes = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
+    if later:
+        known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
+        incident = _merge_incident(request, known)
+        outcomes += _run_sources(plugins, later, config, request=request, incident=incident)
+    return outcomes
+
+
+def _run_sources(plugins: Plugins, impls: list[pluggy.HookImpl], config: Config, **kwargs: Any) -> list[_Outcome]:
+    """Start these sources at once; wait for each until its own deadline."""
     calls = []
-    for impl in plugins.implementations("retroflow_timeline_source"):
+    for impl in impls:
         settings = config.settings_for(impl.plugin_name)
         timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
-        call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {"request": request, "config": config}))
+        call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {**kwargs, "config": config}))
         calls.append((call, time.monotonic() + float(timeout)))
     return [call.wait(deadline) for call, deadline in calls]
 

@@ -150,7 +150,9 @@ def build(
     )
 
 
-def check_source_contract(plugin: object, request: RetroRequest, config: Config | None = None) -> SourceResult:
+def check_source_contract(
+    plugin: object, request: RetroRequest, config: Config | None = None, *, incident: Incident | None = None
+) -> SourceResult:
     """Run ``plugin``'s timeline source twice and check what every source must do:
 
     * it returns a :class:`SourceResult` (``None`` is allowed only when it does not know
@@ -159,6 +161,9 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     * no two events share an identity ``(source, native_id)``;
     * the same request gives the same result (events, incident).
 
+    A source that asks for the ``incident`` (second-round sources) gets ``incident``, by
+    default :func:`make_incident` with the request's reference as its id.
+
     Returns the first result for further checks.
     """
     plugins = make_plugins(plugin, default_plugins=False)
@@ -166,8 +171,9 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     impls = plugins.implementations("retroflow_timeline_source")
     assert impls, f"{plugin!r} implements no retroflow_timeline_source"
     impl = impls[-1] if len(impls) > 1 else impls[0]
-    first = plugins.call(impl, request=request, config=config)
-    second = plugins.call(impl, request=request, config=config)
+    arguments = {"request": request, "config": config, "incident": incident or make_incident(id=request.incident_ref)}
+    first = plugins.call(impl, **arguments)
+    second = plugins.call(impl, **arguments)
     assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"
     keys = set()
     for event in first.events:

@@ -137,6 +137,49 @@ def test_sources_run_concurrently() -> None:
     assert {e.source for e in retro.timeline.events} == {"a", "b"}
 
 
+def test_a_source_asking_for_the_incident_gets_what_the_other_sources_said() -> None:
+    seen: list[Any] = []
+
+    class Follower:
+        """Needs the incident's services and window, like a metrics or alerting source."""
+
+        __name__ = "follower"
+
+        @hookimpl
+        def retroflow_timeline_source(self, incident: Any) -> SourceResult:
+            seen.append(incident)
+            return SourceResult(events=[make_event("change", -5, source="follower", native_id="d1")])
+
+    retro = _build(Recorder(), Follower(), config="[retroflow]\nsource_timeout = 5\n")
+    (incident,) = seen
+    assert (incident.id, incident.services, incident.created) == ("INC-1", ("checkout",), make_incident().created)
+    assert {e.source for e in retro.timeline.events} == {"rec", "follower"}
+    assert not retro.gaps
+
+
+def test_the_second_round_gets_the_bare_reference_when_the_first_one_failed() -> None:
+    seen: list[Any] = []
+
+    class Broken:
+        __name__ = "broken"
+
+        @hookimpl
+        def retroflow_timeline_source(self) -> SourceResult:
+            raise RuntimeError("down")
+
+    class Follower:
+        __name__ = "follower"
+
+        @hookimpl
+        def retroflow_timeline_source(self, incident: Any) -> SourceResult:
+            seen.append(incident)
+            return SourceResult()
+
+    retro = _build(Broken(), Follower(), ref="INC-9")
+    assert [(i.id, i.created) for i in seen] == [("INC-9", None)]
+    assert any(g.plugin == "broken" for g in retro.gaps)
+
+
 def test_factor_citing_unknown_events_is_dropped_with_a_gap() -> None:
     class Liar:
         __name__ = "liar"

@@ -1,0 +1,119 @@
+"""The ``datadog`` timeline source: the plugin object retroflow registers.
+
+It runs in the second round of sources (it asks for the ``incident``): the incident's
+services and window, as the incident sources described them, say what to search. It runs
+when ``[plugins.datadog]`` has both keys (the live API) or ``replies`` (a directory of saved
+replies; it wins when both are set), and returns ``None`` when neither is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from retroflow import Config, Gap, Incident, SourceResult, format_timestamp, hookimpl
+
+from . import mapping
+from .saved import read_pages
+from .settings import TABLE, DatadogSettings
+
+if TYPE_CHECKING:
+    import requests
+
+    from .api import EventPages
+
+__all__ = ["DatadogSource", "incident_window", "plugin"]
+
+Window = tuple[datetime, datetime]
+
+
+def incident_window(incident: Incident, settings: DatadogSettings, now: datetime) -> Window | None:
+    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
+    was resolved (or now, while it is not); ``None`` when its creation time is unknown."""
+    if incident.created is None:
+        return None
+    start = incident.created - timedelta(minutes=settings.before_minutes)
+    end = (incident.resolved or now) + timedelta(minutes=settings.after_minutes)
+    return start, max(start, end)
+
+
+def _gap(reason: str, count: int = 1) -> Gap:
+    return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
+
+
+class DatadogSource:
+    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
+    their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._session = session
+        self._sleep = sleep
+        self._now = now
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, DatadogSettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
+        settings: DatadogSettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.configured:
+            return None
+        services = settings.service_map()
+        wanted = list(incident.services) or services.names()
+        window = incident_window(incident, settings, self._now())
+        gaps: list[Gap] = []
+        if settings.replies is not None:
+            items, bad = read_pages(settings.replies)
+            gaps.extend(map(_gap, bad))
+        elif window is None:
+            return SourceResult(gaps=[_gap(f"no window to search: incident {incident.id} has no creation time")])
+        else:
+            pages = self.fetch(settings, wanted, window)
+            items = pages.events
+            if pages.truncated:
+                gaps.append(_gap(f"more events than {settings.max_pages} page(s) hold: the first {len(items)} kept"))
+        skips = mapping.Skips()
+        events = mapping.events_of(
+            items,
+            services=services,
+            app_url=settings.app_url,
+            window=window,
+            skips=skips,
+            fallback_service=wanted[0] if len(wanted) == 1 else None,
+        )
+        gaps.extend(skips.gaps())
+        if not events:
+            gaps.append(_gap(_nothing_found(wanted, window)))
+        return SourceResult(events=events, gaps=gaps)
+
+    def fetch(self, settings: DatadogSettings, services: list[str], window: Window) -> EventPages:
+        """The live search for ``services``' monitor alerts and changes in ``window``."""
+        from .api import DatadogApi, search_query  # requests: imported when used
+
+        query = search_query(settings.service_map().selectors(services), settings.change_sources)
+        api = DatadogApi(settings, session=self._session, sleep=self._sleep, clock=self._now)
+        try:
+            return api.search(query, *window)
+        finally:
+            api.close()
+
+
+def _nothing_found(services: list[str], window: Window | None) -> str:
+    who = ", ".join(services) or "any service"
+    when = f" between {format_timestamp(window[0])} and {format_timestamp(window[1])}" if window else ""
+    return f"no monitor alerts or changes for {who}{when}"
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = DatadogSource()

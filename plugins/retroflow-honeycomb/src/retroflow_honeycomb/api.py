@@ -1,0 +1,154 @@
+"""Talking to the Honeycomb API over plain ``requests``: bounded retries, one list per call.
+
+``GET /1/markers/{dataset}`` and ``GET /1/triggers/{dataset}`` each answer with the whole
+list (no paging, no time filter), so a retro costs one request per dataset for markers and
+one for triggers. Waits come from :mod:`retroflow.trackers`, as for every retroflow client.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import requests
+import structlog
+
+from retroflow import SourceError
+from retroflow.trackers import RetryBudget, backoff, describe, json_or_none, rate_limit_error, retry_after_seconds
+
+from .replies import Replies
+from .settings import TABLE, HoneycombSettings
+
+__all__ = ["DatasetNotFound", "HoneycombApi"]
+
+log = structlog.get_logger(__name__)
+_KEY = f"[plugins.{TABLE}] api_key"
+_RESET = re.compile(r"\breset=(\d+)")
+
+
+class DatasetNotFound(SourceError):
+    """Honeycomb does not know the dataset (HTTP 404)."""
+
+
+@attrs.frozen
+class _RetryLimits:
+    """The request settings :class:`RetryBudget` reads, from this plugin's names."""
+
+    timeout: float
+    max_retry_wait: float
+    max_retries: int
+
+
+class HoneycombApi:
+    """GET requests to one Honeycomb environment, with its configuration key.
+
+    :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
+    :param sleep: how to wait before trying again (tests pass a recorder).
+    :param clock: the current time, for ``Retry-After`` dates.
+    """
+
+    def __init__(
+        self,
+        settings: HoneycombSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if settings.api_key is None:
+            raise SourceError(f"{_KEY} is not set")
+        self.settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._limits = _RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries)
+        self._session = session or requests.Session()
+        self._session.headers.update(
+            {
+                "Accept": "application/json",
+                "User-Agent": "retroflow-honeycomb",
+                "X-Honeycomb-Team": settings.api_key.reveal(),
+            }
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def get(self, path: str, *, what: str) -> Any:
+        """The decoded JSON of ``GET path``; 429, 5xx and network failures are tried again
+        within the budget.
+
+        :raises DatasetNotFound: 404.
+        :raises SourceError: refused (naming the setting, never the key), or still failing
+            when the budget is spent.
+        """
+        budget = RetryBudget(self._limits, self._sleep)
+        while True:
+            response: requests.Response | None = None
+            try:
+                response = self._session.get(self.settings.api + path, timeout=self.settings.request_timeout)
+            except requests.RequestException as exc:
+                failure = describe(exc)
+            if response is None:  # raised here, outside the except block: no context to leak
+                wait = backoff(budget.attempt)
+                if budget.exceeded(wait):
+                    raise SourceError(f"Honeycomb unreachable ({what}): {failure}, {budget.attempt + 1} tries")
+                budget.spend(wait)
+                continue
+            status = response.status_code
+            if status < 300:
+                return json_or_none(response)
+            if status == 404:
+                raise DatasetNotFound(f"{what}: not found (HTTP 404)")
+            if status != 429 and status < 500:
+                raise SourceError(_refusal(response, what))
+            wait = self._wait(response, budget.attempt)
+            if budget.exceeded(wait):
+                if status == 429:
+                    raise SourceError(rate_limit_error("Honeycomb", TABLE, what, wait, self.settings.max_retry_wait))
+                raise SourceError(f"Honeycomb failed with HTTP {status} ({what}), {budget.attempt + 1} tries")
+            log.warning("honeycomb retrying", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
+            budget.spend(wait)
+
+    def _wait(self, response: requests.Response, attempt: int) -> float:
+        """``Retry-After``, else the reset of the ``RateLimit`` headers, else back-off."""
+        asked = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
+        if asked is not None:
+            return asked
+        reset = response.headers.get("RateLimit-Reset", "").strip()
+        if reset.isdigit():
+            return float(reset)
+        match = _RESET.search(response.headers.get("RateLimit", ""))
+        return float(match.group(1)) if match else backoff(attempt)
+
+    def collect(self, datasets: Iterable[str], *, triggers: bool) -> Replies:
+        """The markers (and triggers) of every dataset; a dataset Honeycomb does not know
+        is noted, not fatal."""
+        replies = Replies()
+        for dataset in datasets:
+            slug = quote(dataset, safe="")
+            try:
+                replies.markers[dataset] = self.get(f"/1/markers/{slug}", what=f"markers of {dataset}")
+                if triggers:
+                    replies.triggers[dataset] = self.get(f"/1/triggers/{slug}", what=f"triggers of {dataset}")
+            except DatasetNotFound:
+                replies.missing.append(f"dataset {dataset!r} not found (HTTP 404): check [plugins.{TABLE}] datasets")
+        return replies
+
+
+def _refusal(response: requests.Response, what: str) -> str:
+    """Honeycomb's own words (``error``, or ``title``/``detail``), never the key."""
+    status = response.status_code
+    body = json_or_none(response)
+    said = ""
+    if isinstance(body, dict):
+        said = str(body.get("error") or body.get("detail") or body.get("title") or "")[:300]
+    said = f": {said}" if said else ""
+    if status in (401, 403):
+        hint = "a configuration key of this environment that may read markers and triggers is needed"
+        return f"Honeycomb refused {what} (HTTP {status}){said}: check {_KEY} and api (us or eu); {hint}"
+    return f"Honeycomb refused {what} (HTTP {status}){said}"

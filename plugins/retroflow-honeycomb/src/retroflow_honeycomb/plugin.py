@@ -1,0 +1,122 @@
+"""The ``honeycomb`` timeline source: the plugin object retroflow registers.
+
+It runs in the second round of sources (it asks for the ``incident``): the incident's
+services say which datasets to read, its window which markers to keep. It runs when
+``[plugins.honeycomb]`` has an ``api_key`` (the live API) or ``replies`` (a directory of
+saved replies; it wins when both are set), and returns ``None`` when neither is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from retroflow import Config, Event, Gap, Incident, SourceResult, format_timestamp, hookimpl
+
+from . import mapping
+from .replies import Replies, read_replies
+from .settings import ENVIRONMENT, TABLE, HoneycombSettings
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["HoneycombSource", "incident_window", "plugin"]
+
+Window = tuple[datetime, datetime]
+
+
+def incident_window(incident: Incident, settings: HoneycombSettings, now: datetime) -> Window | None:
+    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
+    was resolved (or now, while it is not); ``None`` when its creation time is unknown."""
+    if incident.created is None:
+        return None
+    start = incident.created - timedelta(minutes=settings.before_minutes)
+    end = (incident.resolved or now) + timedelta(minutes=settings.after_minutes)
+    return start, max(start, end)
+
+
+def _gap(reason: str, count: int = 1) -> Gap:
+    return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
+
+
+class HoneycombSource:
+    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
+    their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._session = session
+        self._sleep = sleep
+        self._now = now
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, HoneycombSettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
+        settings: HoneycombSettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.configured:
+            return None
+        window = incident_window(incident, settings, self._now())
+        owners = dict(settings.dataset_map().datasets_of(incident.services))  # dataset → service
+        if settings.replies is not None:
+            replies = read_replies(settings.replies)
+            mapped = {dataset: service for service, dataset in settings.dataset_map().entries}
+            owners = {dataset: mapped.get(dataset, dataset) for dataset in replies.markers}
+        elif window is None:
+            return SourceResult(
+                gaps=[_gap(f"no window to read markers in: incident {incident.id} has no creation time")]
+            )
+        elif not owners:
+            return SourceResult(gaps=[_gap("no dataset to read: the incident names no service and none is mapped")])
+        else:
+            replies = self.fetch(settings, [*owners, *([ENVIRONMENT] if settings.environment_markers else [])])
+        return _result(replies, owners, window)
+
+    def fetch(self, settings: HoneycombSettings, datasets: list[str]) -> Replies:
+        """The live markers and triggers of ``datasets``."""
+        from .api import HoneycombApi  # requests: imported when used
+
+        api = HoneycombApi(settings, session=self._session, sleep=self._sleep, clock=self._now)
+        try:
+            return api.collect(datasets, triggers=settings.triggers)
+        finally:
+            api.close()
+
+
+def _result(replies: Replies, owners: dict[str, str], window: Window | None) -> SourceResult:
+    """Markers as events; firing triggers, unreadable records and empty datasets as gaps."""
+    skips = mapping.Skips()
+    events: list[Event] = []
+    for dataset, markers in replies.markers.items():
+        service = None if dataset == ENVIRONMENT else owners.get(dataset, dataset)
+        events.extend(mapping.marker_events(markers, dataset=dataset, service=service, window=window, skips=skips))
+    gaps = [*map(_gap, replies.missing), *skips.gaps()]
+    for dataset, triggers in replies.triggers.items():
+        firing = mapping.firing_triggers(triggers)
+        if firing:
+            gaps.append(
+                _gap(
+                    f"triggers of {dataset} firing when collected: {', '.join(firing)} (the API gives no history "
+                    "of firings; see the alerts they sent)",
+                    len(firing),
+                )
+            )
+    if not events:
+        when = f" between {format_timestamp(window[0])} and {format_timestamp(window[1])}" if window else ""
+        gaps.append(_gap(f"no markers on {', '.join(replies.markers) or 'any dataset'}{when}"))
+    return SourceResult(events=events, gaps=gaps)
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = HoneycombSource()

@@ -1,0 +1,51 @@
+"""The API replies one retro is built from, live or saved; and reading saved ones.
+
+A directory of saved replies holds, per dataset, ``markers.<dataset>.json`` (the reply of
+``GET /1/markers/<dataset>``, a JSON list) and, optionally, ``triggers.<dataset>.json``
+(``GET /1/triggers/<dataset>``). Environment-wide markers are ``markers.__all__.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import SourceError
+
+__all__ = ["Replies", "read_replies"]
+
+
+@attrs.define
+class Replies:
+    """Markers and triggers by dataset, and the datasets that could not be read."""
+
+    markers: dict[str, Any] = attrs.field(factory=dict)
+    triggers: dict[str, Any] = attrs.field(factory=dict)
+    missing: list[str] = attrs.field(factory=list)
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"saved Honeycomb reply {path}: {exc}") from None
+
+
+def read_replies(directory: Path) -> Replies:
+    """Every ``markers.*.json`` and ``triggers.*.json`` in ``directory``.
+
+    :raises SourceError: no such directory, no markers file, or a file that is not JSON.
+    """
+    if not directory.is_dir():
+        raise SourceError(f"saved Honeycomb replies: {directory} is not a directory ([plugins.honeycomb] replies)")
+    replies = Replies()
+    for path in sorted(directory.glob("markers.*.json")):
+        replies.markers[path.name.removeprefix("markers.").removesuffix(".json")] = _load(path)
+    for path in sorted(directory.glob("triggers.*.json")):
+        replies.triggers[path.name.removeprefix("triggers.").removesuffix(".json")] = _load(path)
+    if not replies.markers:
+        raise SourceError(f"saved Honeycomb replies: no markers.<dataset>.json in {directory}")
+    return replies

@@ -1,0 +1,114 @@
+"""``[plugins.honeycomb]``: the settings of the Honeycomb timeline source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import Secret
+
+__all__ = ["API_URLS", "ENVIRONMENT", "TABLE", "DatasetMap", "HoneycombSettings"]
+
+TABLE = "honeycomb"
+
+#: The API of each Honeycomb region.
+API_URLS = {"us": "https://api.honeycomb.io", "eu": "https://api.eu1.honeycomb.io"}
+#: The dataset slug of environment-wide markers.
+ENVIRONMENT = "__all__"
+
+
+def _api_url(value: str) -> str:
+    url = API_URLS.get(value.lower(), value).rstrip("/")
+    if not url.startswith("https://"):
+        raise ValueError(f'api: expected "us", "eu" or an https:// URL, got {value!r}')
+    return url
+
+
+@attrs.frozen
+class DatasetMap:
+    """Which datasets belong to which service: ``"service=dataset-slug"`` entries."""
+
+    entries: tuple[tuple[str, str], ...] = ()  # (service, dataset)
+
+    @classmethod
+    def parse(cls, entries: Sequence[str]) -> DatasetMap:
+        """:raises ValueError: an entry that is not ``service=dataset`` (naming it)."""
+        pairs = []
+        for i, entry in enumerate(entries):
+            service, sep, dataset = (part.strip() for part in entry.partition("="))
+            if not sep or not service or not dataset or "/" in dataset:
+                raise ValueError(f'datasets[{i}]: expected "service=dataset-slug", got {entry!r}')
+            pairs.append((service, dataset))
+        return cls(tuple(pairs))
+
+    def datasets_of(self, services: Iterable[str]) -> list[tuple[str, str]]:
+        """``(dataset, service)`` to read for ``services``: their mapped datasets, or a
+        dataset of the service's own name when it is not mapped; every mapped dataset when
+        no service is given."""
+        wanted = list(services)
+        if not wanted:
+            return [(dataset, service) for service, dataset in self.entries]
+        found: list[tuple[str, str]] = []
+        for service in wanted:
+            mapped = [(dataset, service) for owner, dataset in self.entries if owner == service]
+            found.extend(mapped or [(service, service)])
+        return list(dict.fromkeys(found))
+
+
+def _dataset_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    DatasetMap.parse(value)
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
+
+
+def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
+
+
+@attrs.frozen
+class HoneycombSettings:
+    """``[plugins.honeycomb]``. The source runs when ``api_key`` or ``replies`` is set.
+
+    :ivar api_key: a configuration key (header ``X-Honeycomb-Team``) that may read markers
+        and triggers, as an environment reference (``"env:HONEYCOMB_API_KEY"``).
+    :ivar api: the region, ``"us"`` or ``"eu"``, or the API's https:// base URL.
+    :ivar datasets: ``"service=dataset-slug"`` entries; a service not listed is read from the
+        dataset of its own name.
+    :ivar environment_markers: also read the environment-wide markers (dataset ``__all__``).
+    :ivar triggers: read the datasets' triggers, to say which fire at collection time.
+    :ivar before_minutes: how long before the incident was created markers count.
+    :ivar after_minutes: how long after it was resolved markers count.
+    :ivar replies: a directory of saved API replies to read instead of the API.
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds one HTTP request may take.
+    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
+        network, is tried again.
+    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
+    """
+
+    api_key: Secret | None = None
+    api: str = attrs.field(default="us", converter=_api_url)
+    datasets: list[str] = attrs.field(factory=list, validator=_dataset_map)
+    environment_markers: bool = False
+    triggers: bool = True
+    before_minutes: int = attrs.field(default=120, validator=_not_negative)
+    after_minutes: int = attrs.field(default=30, validator=_not_negative)
+    replies: Path | None = None
+    timeout: float | None = attrs.field(default=None, validator=_positive)
+    request_timeout: float = attrs.field(default=10.0, validator=_positive)
+    max_retries: int = attrs.field(default=4, validator=_not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None or self.replies is not None
+
+    def dataset_map(self) -> DatasetMap:
+        return DatasetMap.parse(self.datasets)

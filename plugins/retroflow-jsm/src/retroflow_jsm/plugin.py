@@ -1,0 +1,143 @@
+"""The ``jsm`` timeline source: the plugin object retroflow registers.
+
+An Opsgenie team's incident is an alert: the retro is built for one alert, given by its id
+(JSM Operations' ids carry a ``-<number>`` suffix), its tiny id (``1791`` or ``#1791``, on
+Opsgenie only: JSM Operations does not look alerts up by it), or an alert URL. The source
+runs when ``[plugins.jsm]`` has a ``token`` (the live API) or ``replies`` (a directory of
+saved replies; it wins when both are set); it returns ``None`` when neither is set or, live,
+when the reference is not an alert's.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from retroflow import Config, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+
+from . import mapping
+from .replies import Replies, read_replies
+from .settings import TABLE, JsmSettings
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["AlertRef", "JsmSource", "parse_alert_ref", "plugin"]
+
+_ID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:-\d+)?"
+_ALERT_ID = re.compile(f"^{_ID}$")
+_TINY = re.compile(r"^#?([0-9]{1,12})$")
+_URL = re.compile(rf"^https://[^/\s]+/(?:[^\s]*/)?alerts?/(?:detail/)?({_ID})(?:[/?#]\S*)?$")
+
+
+@attrs.frozen
+class AlertRef:
+    """An alert reference: its id, or (Opsgenie) its tiny id."""
+
+    value: str
+    tiny: bool = False
+
+
+def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
+    """An alert id, an alert URL, or (when ``tiny_allowed``) a tiny id; else ``None``."""
+    text = text.strip()
+    if _ALERT_ID.match(text):
+        return AlertRef(text)
+    if match := _URL.match(text):
+        return AlertRef(match.group(1))
+    if tiny_allowed and (match := _TINY.match(text)):
+        return AlertRef(match.group(1), tiny=True)
+    return None
+
+
+def _gap(reason: str) -> Gap:
+    return Gap(mapping.SOURCE, "collect", "skipped", reason)
+
+
+class JsmSource:
+    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
+    their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._session = session
+        self._sleep = sleep
+        self._now = now
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, JsmSettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
+        settings: JsmSettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.configured:
+            return None
+        if settings.replies is not None:
+            replies = read_replies(settings.replies)
+            _check_saved_alert(replies, request.incident_ref, settings)
+        else:
+            ref = parse_alert_ref(request.incident_ref, tiny_allowed=settings.is_opsgenie)
+            if ref is None:
+                return None
+            replies = self.fetch(settings, ref)
+        return to_result(replies, settings)
+
+    def fetch(self, settings: JsmSettings, ref: AlertRef) -> Replies:
+        """The live replies for ``ref``."""
+        from .api import AlertNotFound, JsmApi  # requests: imported when used
+
+        api = JsmApi(settings, session=self._session, sleep=self._sleep, clock=self._now)
+        try:
+            return api.collect(ref.value, tiny=ref.tiny)
+        except AlertNotFound:
+            shown = f"#{ref.value}" if ref.tiny else ref.value
+            raise SourceError(f"alert {shown} not found ([plugins.{TABLE}] api = {settings.api!r})") from None
+        finally:
+            api.close()
+
+
+def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSettings) -> None:
+    """Saved replies describe one alert: refuse to pass them off as another."""
+    alert = replies.alert
+    known = {str(alert[key]) for key in ("id", "tinyId", "alias") if alert.get(key)}
+    if alert.get("tinyId"):
+        known.add(f"#{alert['tinyId']}")
+    ref = parse_alert_ref(incident_ref, tiny_allowed=True)
+    if incident_ref.strip() in known or (ref is not None and ref.value in known):
+        return
+    raise SourceError(
+        f"saved JSM replies in {settings.replies} are for alert {alert.get('id')} (#{alert.get('tinyId')}), "
+        f"not {incident_ref!r}"
+    )
+
+
+def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:
+    """Map the replies onto the model; records that cannot be read become gaps."""
+    context = mapping.AlertContext.of(replies.alert, settings.service_map())
+    skips = mapping.Skips()
+    try:
+        events = mapping.timeline(replies.alert, replies.logs, replies.notes, context, skips)
+        incident = mapping.incident_of(replies.alert, events, context)
+    except mapping.BadRecord as exc:
+        raise SourceError(f"alert {context.alert_id} cannot be read: {exc}") from None
+    gaps = [*map(_gap, replies.notes_on_limits), *skips.gaps()]
+    if not replies.logs:
+        gaps.append(_gap(f"alert {context.alert_id} has no log: no page, acknowledgement or escalation is known"))
+    return SourceResult(incident=incident, events=events, gaps=gaps)
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = JsmSource()

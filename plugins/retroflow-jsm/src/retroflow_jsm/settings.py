@@ -1,0 +1,126 @@
+"""``[plugins.jsm]``: the settings of the Jira Service Management Operations / Opsgenie source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from retroflow import Secret
+
+__all__ = ["TABLE", "JsmSettings", "ServiceMap"]
+
+TABLE = "jsm"
+
+#: Where each API lives. JSM Operations adds ``/{cloudId}``.
+API_URLS = {
+    "jsm": "https://api.atlassian.com/jsm/ops/api",
+    "opsgenie": "https://api.opsgenie.com",
+    "opsgenie-eu": "https://api.eu.opsgenie.com",
+}
+
+Api = Literal["jsm", "opsgenie", "opsgenie-eu"]
+
+
+@attrs.frozen
+class ServiceMap:
+    """Which alerts belong to which service: ``"service=tag:<tag>"`` or
+    ``"service=team:<team id or name>"`` entries."""
+
+    tags: Mapping[str, str] = attrs.field(factory=dict)  # tag → service
+    teams: Mapping[str, str] = attrs.field(factory=dict)  # team id or name → service
+
+    @classmethod
+    def parse(cls, entries: Sequence[str]) -> ServiceMap:
+        """:raises ValueError: an entry that is not ``service=tag:…`` or ``service=team:…``."""
+        tags: dict[str, str] = {}
+        teams: dict[str, str] = {}
+        for i, entry in enumerate(entries):
+            service, sep, selector = (part.strip() for part in entry.partition("="))
+            key, colon, value = (part.strip() for part in selector.partition(":"))
+            if not sep or not service or not colon or not value or key not in ("tag", "team"):
+                raise ValueError(f'services[{i}]: expected "service=tag:<tag>" or "service=team:<team>", got {entry!r}')
+            (tags if key == "tag" else teams)[value] = service
+        return cls(tags, teams)
+
+    def service_of(self, tags: Iterable[str], teams: Iterable[str]) -> str | None:
+        """The service of the first mapped team, else of the first mapped tag."""
+        for team in teams:
+            if team in self.teams:
+                return self.teams[team]
+        for tag in tags:
+            if tag in self.tags:
+                return self.tags[tag]
+        return None
+
+
+def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    ServiceMap.parse(value)
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
+
+
+def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
+
+
+def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
+
+
+@attrs.frozen
+class JsmSettings:
+    """``[plugins.jsm]``. The source runs when ``token`` or ``replies`` is set.
+
+    :ivar api: ``"jsm"`` (Jira Service Management Operations, the default), ``"opsgenie"``
+        or ``"opsgenie-eu"`` (the Opsgenie API, until it stops on 2027-04-05).
+    :ivar cloud_id: the Atlassian site's cloud id (JSM only; from
+        ``https://<site>.atlassian.net/_edge/tenant_info``).
+    :ivar email: the Atlassian account the API token belongs to (JSM only).
+    :ivar token: an Atlassian API token (JSM) or an Opsgenie API key (``GenieKey``), as an
+        environment reference.
+    :ivar services: ``"service=tag:<tag>"`` or ``"service=team:<team>"`` entries saying which
+        alerts are which service; else an alert's ``service`` detail or ``service:<x>`` tag.
+    :ivar replies: a directory of saved API replies to read instead of the API.
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds one HTTP request may take.
+    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
+        network, is tried again.
+    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
+    :ivar max_pages: the most pages of logs (and of notes) read, 100 entries each.
+    """
+
+    api: Api = "jsm"
+    cloud_id: str | None = None
+    email: str | None = None
+    token: Secret | None = None
+    services: list[str] = attrs.field(factory=list, validator=_service_map)
+    replies: Path | None = None
+    timeout: float | None = attrs.field(default=None, validator=_positive)
+    request_timeout: float = attrs.field(default=10.0, validator=_positive)
+    max_retries: int = attrs.field(default=4, validator=_not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
+    max_pages: int = attrs.field(default=20, validator=_at_least_one)
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or self.replies is not None
+
+    @property
+    def base_url(self) -> str:
+        base = API_URLS[self.api]
+        return f"{base}/{self.cloud_id}" if self.api == "jsm" else base
+
+    @property
+    def is_opsgenie(self) -> bool:
+        return self.api != "jsm"
+
+    def service_map(self) -> ServiceMap:
+        return ServiceMap.parse(self.services)

@@ -1,0 +1,56 @@
+"""Shared fixtures: the token in the environment, configs, replies from the fixture files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from retroflow_jsm import JsmSource
+
+from retroflow import Config
+from retroflow.testing import make_config, make_plugins
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TOKEN = "atlassian-api-token-0123456789abcdef"
+GENIE_KEY = "eb243592-faa2-4ba2-a551-1afdf565c889"
+CLOUD_ID = "a436116f-02ce-4520-8fbb-7301462a1674"
+JSM_LIVE = f'[plugins.jsm]\ncloud_id = "{CLOUD_ID}"\nemail = "retro@acme.com"\ntoken = "env:JSM_TOKEN"\n'
+OPSGENIE_LIVE = '[plugins.jsm]\napi = "opsgenie"\ntoken = "env:OPSGENIE_KEY"\n'
+JSM_ALERTS = f"https://api.atlassian.com/jsm/ops/api/{CLOUD_ID}/v1/alerts"
+OPSGENIE_ALERTS = "https://api.opsgenie.com/v2/alerts"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JSM_TOKEN", TOKEN)
+    monkeypatch.setenv("OPSGENIE_KEY", GENIE_KEY)
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s
+
+
+def source(session: requests.Session | None = None, sleep: Any = None) -> JsmSource:
+    return JsmSource(session=session, sleep=sleep or (lambda s: None), now=lambda: datetime(2026, 11, 3, tzinfo=UTC))
+
+
+def config_for(plugin: JsmSource, table: str, tmp_path: Path) -> Config:
+    return make_config(table, plugins=make_plugins(plugin, default_plugins=False), path=tmp_path / "retroflow.toml")
+
+
+def save(directory: Path, files: dict[str, Any]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (directory / name).write_text(json.dumps(body), encoding="utf-8")
+    return directory
