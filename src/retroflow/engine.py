@@ -125,12 +125,28 @@ def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Ca
 
 
 def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
-    """Start every source at once; wait for each until its own deadline."""
+    """Run every source; those asking for the ``incident`` run second, given the incident
+    the others described (a log or trace source needs its window)."""
+    impls = plugins.implementations("retroflow_timeline_source")
+    arguments: dict[str, Any] = {"request": request, "config": config}
+    outcomes = _run_sources(plugins, [i for i in impls if "incident" not in i.argnames], arguments, config)
+    later = [i for i in impls if "incident" in i.argnames]
+    if later:
+        known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
+        arguments["incident"] = _merge_incident(request, known)
+        outcomes += _run_sources(plugins, later, arguments, config)
+    return outcomes
+
+
+def _run_sources(
+    plugins: Plugins, impls: list[pluggy.HookImpl], arguments: dict[str, Any], config: Config
+) -> list[_Outcome]:
+    """Start the sources at once; wait for each until its own deadline."""
     calls = []
-    for impl in plugins.implementations("retroflow_timeline_source"):
+    for impl in impls:
         settings = config.settings_for(impl.plugin_name)
         timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
-        call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {"request": request, "config": config}))
+        call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, arguments))
         calls.append((call, time.monotonic() + float(timeout)))
     return [call.wait(deadline) for call, deadline in calls]
 

@@ -65,17 +65,23 @@ def retroflow_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
+def retroflow_timeline_source(request: RetroRequest, config: Config, incident: Incident) -> SourceResult | None:
     """Stage 1, reconstruct: collect what this source knows about an incident.
 
     Called once per retro for every implementation, concurrently, each in its own thread
     with its own timeout (``[retroflow] source_timeout``, or ``timeout`` in the plugin's
     table). A source that raises or times out becomes a data gap naming the plugin.
+    Implementations that ask for ``incident`` are called in a second round, concurrently,
+    once every other source has answered.
 
     :param request: the incident reference (id, number or URL) and the options given for
         this run (:class:`retroflow.request.RetroRequest`).
     :param config: the validated configuration; ``config.settings_for(table)`` gives this
         plugin's settings.
+    :param incident: the incident as the first-round sources describe it, merged, with
+        the command line's overrides applied (only ``id`` is set when none knows it). For
+        sources that read by time or service (logs, traces, monitors): asking for it
+        makes this source wait for the others.
     :return: a :class:`~retroflow.model.SourceResult` with the incident as this source
         knows it (or ``None``), its events (identity ``(source, native_id)``: returning an
         event twice, or two sources returning the same identity, keeps one), past incidents

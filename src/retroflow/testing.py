@@ -150,8 +150,11 @@ def build(
     )
 
 
-def check_source_contract(plugin: object, request: RetroRequest, config: Config | None = None) -> SourceResult:
-    """Run ``plugin``'s timeline source twice and check what every source must do:
+def check_source_contract(
+    plugin: object, request: RetroRequest, config: Config | None = None, incident: Incident | None = None
+) -> SourceResult:
+    """Run ``plugin``'s timeline source twice and check what every source must do
+    (``incident``, for a source that asks for it, defaults to one with only the request's id):
 
     * it returns a :class:`SourceResult` (``None`` is allowed only when it does not know
       the incident; then this check fails, so pass a request it knows);
@@ -166,8 +169,9 @@ def check_source_contract(plugin: object, request: RetroRequest, config: Config 
     impls = plugins.implementations("retroflow_timeline_source")
     assert impls, f"{plugin!r} implements no retroflow_timeline_source"
     impl = impls[-1] if len(impls) > 1 else impls[0]
-    first = plugins.call(impl, request=request, config=config)
-    second = plugins.call(impl, request=request, config=config)
+    arguments = {"request": request, "config": config, "incident": incident or Incident(id=request.incident_ref)}
+    first = plugins.call(impl, **arguments)
+    second = plugins.call(impl, **arguments)
     assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"
     keys = set()
     for event in first.events:

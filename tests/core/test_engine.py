@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from retroflow import (
     ActionItem,
     Factor,
     Finding,
+    Incident,
     Layer,
     RetroflowError,
     Score,
@@ -135,6 +137,56 @@ def test_sources_run_concurrently() -> None:
     retro = _build(Waiter("a"), Waiter("b"), config="[retroflow]\nsource_timeout = 5\n")
     assert not retro.gaps
     assert {e.source for e in retro.timeline.events} == {"a", "b"}
+
+
+def test_a_source_asking_for_the_incident_runs_after_the_others_and_gets_it_merged() -> None:
+    order: list[str] = []
+
+    class Pager:
+        __name__ = "pager"
+
+        @hookimpl
+        def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult:
+            time.sleep(0.05)  # a slow first-round source is still waited for
+            order.append("pager")
+            return SourceResult(incident=make_incident(id=request.incident_ref, title="from the pager"))
+
+    class Logs:
+        __name__ = "logs"
+
+        def __init__(self) -> None:
+            self.seen: list[Incident] = []
+
+        @hookimpl
+        def retroflow_timeline_source(self, incident: Incident) -> SourceResult:
+            order.append("logs")
+            self.seen.append(incident)
+            return SourceResult(events=[make_event("signal", 0, source="logs", native_id="1")])
+
+    logs = Logs()
+    manager = make_plugins(logs, Pager())
+    request = RetroRequest("INC-1", overrides={"severity": "SEV1"})
+    retro = build_retro(request, plugins=manager, config=make_config(plugins=manager))
+    assert order == ["pager", "logs"]
+    (incident,) = logs.seen
+    assert (incident.title, incident.severity, incident.created) == ("from the pager", "SEV1", make_incident().created)
+    assert "logs:1" in retro.timeline.index
+    assert retro.incident.title == "from the pager"
+
+
+def test_a_source_asking_for_an_incident_nobody_knows_gets_only_its_id() -> None:
+    seen: list[Incident] = []
+
+    class Logs:
+        __name__ = "logs"
+
+        @hookimpl
+        def retroflow_timeline_source(self, incident: Incident) -> SourceResult:
+            seen.append(incident)
+            return SourceResult(events=[make_event("signal", 0, source="logs", native_id="1")])
+
+    _build(Logs(), ref="X-9")
+    assert seen == [Incident(id="X-9")]
 
 
 def test_factor_citing_unknown_events_is_dropped_with_a_gap() -> None:
