@@ -285,6 +285,19 @@ def test_a_truncated_gzip_file_keeps_what_was_read_and_says_where_it_broke(kit, 
     assert gap.kind == "error" and gap.reason.startswith("logs.jsonl.gz: unreadable after line ")
 
 
+def test_a_corrupt_gzip_file_is_an_error_gap_not_a_failed_source(kit, tmp_path):
+    import gzip
+
+    lines = b"".join(orjson.dumps(kit.logs([kit.record(1 + n / 100, f"line {n}")])) + b"\n" for n in range(200))
+    compressed = bytearray(gzip.compress(lines))
+    for index in range(len(compressed) // 2, len(compressed) // 2 + 40):
+        compressed[index] ^= 0x5A
+    (tmp_path / "logs.jsonl.gz").write_bytes(bytes(compressed))
+    result = kit.run(tmp_path, 'paths = ["logs.jsonl.gz"]')
+    assert result.gaps[0].kind == "error"
+    assert result.gaps[0].reason.startswith("logs.jsonl.gz: unreadable after line ")
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [

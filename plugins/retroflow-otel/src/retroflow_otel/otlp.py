@@ -126,7 +126,8 @@ def json_values(path: Path) -> Iterator[tuple[int, bytes]]:
     ``{`` (a pretty-printed export request).
 
     :raises NotOtlpJson: the file does not start like JSON.
-    :raises OSError: the file cannot be read (or its gzip stream is corrupt).
+    :raises OSError: the file cannot be read (``EOFError``, ``zlib.error``: its gzip stream
+        is truncated or corrupt).
     """
     with path.open("rb") as raw:
         compressed = raw.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC

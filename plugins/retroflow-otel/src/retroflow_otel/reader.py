@@ -9,6 +9,7 @@ off the key is the record itself (its time, text and ids).
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ class Reader:
                     report.skip_line(number or 1, _record_problem("resource or scope", exc))
         except NotOtlpJson as exc:
             report.failure = str(exc)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # unreadable, or a truncated or corrupt gzip
             report.failure = f"unreadable after line {number}: {exc}" if number else f"unreadable: {exc}"
         return report
 
