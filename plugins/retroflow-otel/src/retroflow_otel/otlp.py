@@ -1,4 +1,4 @@
-"""OTLP/JSON, read by hand: log records and spans worth a signal, into condensed buckets.
+"""OTLP/JSON, read by hand: the files that hold it, and its values as plain Python.
 
 Not through protobuf's JSON parser: OTLP/JSON writes trace and span ids as hex, and
 ``google.protobuf.json_format`` silently decodes them as base64 (a 16-byte trace id becomes
@@ -126,8 +126,8 @@ def json_values(path: Path) -> Iterator[tuple[int, bytes]]:
     ``{`` (a pretty-printed export request).
 
     :raises NotOtlpJson: the file does not start like JSON.
-    :raises OSError: the file cannot be read (``EOFError``, ``zlib.error``: its gzip stream
-        is truncated or corrupt).
+    :raises OSError: the file cannot be read; with ``EOFError`` and ``zlib.error``, its
+        gzip stream is truncated or corrupt.
     """
     with path.open("rb") as raw:
         compressed = raw.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
