@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from retroflow import (
     ActionItem,
     Factor,
     Finding,
+    Incident,
     Layer,
     RetroflowError,
     Score,
@@ -178,6 +180,41 @@ def test_the_second_round_gets_the_bare_reference_when_the_first_one_failed() ->
     retro = _build(Broken(), Follower(), ref="INC-9")
     assert [(i.id, i.created) for i in seen] == [("INC-9", None)]
     assert any(g.plugin == "broken" for g in retro.gaps)
+
+
+def test_a_source_asking_for_the_incident_runs_after_the_others_and_gets_it_merged() -> None:
+    order: list[str] = []
+
+    class Pager:
+        __name__ = "pager"
+
+        @hookimpl
+        def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult:
+            time.sleep(0.05)  # a slow first-round source is still waited for
+            order.append("pager")
+            return SourceResult(incident=make_incident(id=request.incident_ref, title="from the pager"))
+
+    class Logs:
+        __name__ = "logs"
+
+        def __init__(self) -> None:
+            self.seen: list[Incident] = []
+
+        @hookimpl
+        def retroflow_timeline_source(self, incident: Incident) -> SourceResult:
+            order.append("logs")
+            self.seen.append(incident)
+            return SourceResult(events=[make_event("signal", 0, source="logs", native_id="1")])
+
+    logs = Logs()
+    manager = make_plugins(logs, Pager())
+    request = RetroRequest("INC-1", overrides={"severity": "SEV1"})
+    retro = build_retro(request, plugins=manager, config=make_config(plugins=manager))
+    assert order == ["pager", "logs"]
+    (incident,) = logs.seen
+    assert (incident.title, incident.severity, incident.created) == ("from the pager", "SEV1", make_incident().created)
+    assert "logs:1" in retro.timeline.index
+    assert retro.incident.title == "from the pager"
 
 
 def test_factor_citing_unknown_events_is_dropped_with_a_gap() -> None:

@@ -1,0 +1,166 @@
+"""The ``otel`` timeline source: the plugin object retroflow registers.
+
+It runs when ``[plugins.otel]`` names ``paths``. It asks the engine for the ``incident``
+(so it runs after the sources that describe the incident) and keeps only what happened in
+the incident's window: from ``minutes_before`` before it was created to ``minutes_after``
+after it was resolved. With neither time known it keeps everything and says so in a gap.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import Config, Event, Gap, Incident, SourceResult, format_timestamp, hookimpl
+
+from .events import SOURCE, to_event
+from .reader import FileReport, Reader, Selection
+from .settings import TABLE, OtelSettings
+
+__all__ = ["OtelSource", "Window", "plugin", "resolve_paths"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST_NS = -(2**63)
+_LATEST_NS = 2**64
+_UNKNOWN_WINDOW = (
+    "the incident's window is unknown (no source gave its created or resolved time): every record was kept"
+)
+
+
+def _unix_ns(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1) * 1_000
+
+
+@attrs.frozen
+class Window:
+    """The stretch of time kept; an open end is ``None``."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def around(cls, incident: Incident, settings: OtelSettings) -> Window:
+        """From ``minutes_before`` before the incident was created to ``minutes_after``
+        after it was resolved."""
+        start = incident.created - timedelta(minutes=settings.minutes_before) if incident.created else None
+        end = incident.resolved + timedelta(minutes=settings.minutes_after) if incident.resolved else None
+        return cls(start, end)
+
+    @property
+    def known(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def selection(self, settings: OtelSettings) -> Selection:
+        start = _unix_ns(self.start) if self.start else _EARLIEST_NS
+        end = _unix_ns(self.end) + 999 if self.end else _LATEST_NS  # the whole last microsecond
+        return Selection(settings.threshold, start, end, settings.condense)
+
+    def describe(self) -> str:
+        if self.start and self.end:
+            return f"in the incident's window {format_timestamp(self.start)} – {format_timestamp(self.end)}"
+        if self.start:
+            return f"in the incident's window, from {format_timestamp(self.start)} on"
+        if self.end:
+            return f"in the incident's window, up to {format_timestamp(self.end)}"
+        return "in the files"
+
+
+def resolve_paths(patterns: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """The files ``patterns`` name (globs expanded, sorted, each once) and the patterns
+    that name none."""
+    files: dict[Path, None] = {}
+    unmatched = []
+    for pattern in patterns:
+        text = str(pattern)
+        if any(char in text for char in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        else:
+            matches = [pattern] if pattern.is_file() else []
+        if not matches:
+            unmatched.append(pattern)
+        files.update(dict.fromkeys(matches))
+    return list(files), unmatched
+
+
+def _gap(reason: str, count: int = 1, kind: str = "skipped") -> Gap:
+    return Gap(SOURCE, "collect", kind, reason, count)
+
+
+def file_gaps(report: FileReport) -> list[Gap]:
+    """What one file could not give: a failure, skipped lines and records, metrics."""
+    name = report.path.name
+    gaps = []
+    if report.failure:
+        gaps.append(_gap(f"{name}: {report.failure}", kind="error"))
+    if report.skipped_lines:
+        gaps.append(
+            _gap(f"{name}: {report.skipped_lines} line(s) skipped ({report.first_line_problem})", report.skipped_lines)
+        )
+    if report.skipped_records:
+        reason = f"{name}: {report.skipped_records} record(s) skipped ({report.first_record_problem})"
+        gaps.append(_gap(reason, report.skipped_records))
+    if report.metrics_lines:
+        reason = f"{name}: {report.metrics_lines} line(s) of metrics ignored (this source reads logs and traces)"
+        gaps.append(_gap(reason, report.metrics_lines))
+    return gaps
+
+
+def nothing_gap(reports: Sequence[FileReport], window: Window, settings: OtelSettings) -> Gap:
+    """Why no event came out of the files that were read."""
+    if not reports:
+        return _gap("no OTLP file to read ([plugins.otel] paths match no file)")
+    logs = sum(r.log_records for r in reports)
+    spans = sum(r.spans for r in reports)
+    outside = sum(r.outside for r in reports)
+    no_data = sum(r.no_data_lines for r in reports)
+    reason = (
+        f"no log record at or above {settings.severity} and no span with status ERROR {window.describe()} "
+        f"({logs:,} log record(s) and {spans:,} span(s) read from {len(reports)} file(s)"
+        f"{f'; {outside:,} of them outside the window' if outside else ''}"
+        f"{f'; {no_data:,} line(s) with neither resourceLogs nor resourceSpans' if no_data else ''})"
+    )
+    return _gap(reason)
+
+
+def collect(settings: OtelSettings, incident: Incident) -> SourceResult:
+    """Read the configured files for ``incident``'s window into signal events and gaps."""
+    files, unmatched = resolve_paths(settings.paths)
+    gaps = [_gap(f"no file matches {pattern} ([plugins.otel] paths)") for pattern in unmatched]
+    window = Window.around(incident, settings)
+    if not window.known:
+        gaps.append(_gap(_UNKNOWN_WINDOW))
+    reader = Reader(window.selection(settings))
+    reports = [reader.read(path) for path in files]
+    for report in reports:
+        gaps.extend(file_gaps(report))
+    events = sorted((to_event(key, bucket) for key, bucket in reader.buckets.items()), key=Event.sort_key)
+    if not events:
+        gaps.append(nothing_gap(reports, window, settings))
+    return SourceResult(events=events, gaps=gaps)
+
+
+class OtelSource:
+    """The plugin; :data:`plugin` is the instance the entry point registers."""
+
+    def __init__(self) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, OtelSettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
+        settings: OtelSettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.paths:
+            return None
+        return collect(settings, incident)
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = OtelSource()

@@ -1,0 +1,241 @@
+"""Reading OTLP files into buckets: the hot loop of the source.
+
+Every log record at or above the severity threshold and every span with status ERROR
+inside the window lands in a :class:`Bucket`, keyed by (signal, service, message signature
+or span name, minute) — so a flood of a million records is as many buckets as it has
+distinct messages per minute, and memory does not grow with the file. With ``condense``
+off the key is the record itself (its time, text and ids).
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from .otlp import NotOtlpJson, json_values, service_of, severity_of, text_of
+from .signature import signature
+
+__all__ = ["LOG", "MINUTE_NS", "SPAN", "Bucket", "FileReport", "Reader", "Selection"]
+
+LOG = "log"
+SPAN = "span"
+MINUTE_NS = 60_000_000_000
+_STATUS_ERROR = 2
+_SPAN_SEVERITY = 17  # an error span weighs as an ERROR log record
+_SIGNATURE_CACHE_SIZE = 50_000
+
+
+@attrs.frozen
+class Selection:
+    """What is kept: log records at or above ``threshold`` and error spans, whose time (in
+    Unix nanoseconds) is within ``start_ns``–``end_ns``; ``condense`` buckets by minute."""
+
+    threshold: int
+    start_ns: int
+    end_ns: int
+    condense: bool = True
+
+
+class Bucket:
+    """The records of one key: how many, the first and last time, the highest severity,
+    and the earliest record as the example. Updated once per record, hence mutable."""
+
+    __slots__ = ("count", "example", "first", "last", "resource", "scope", "severity")
+
+    def __init__(self, at: int, example: dict[str, Any], severity: int, scope: Any, resource: Any) -> None:
+        self.count = 1
+        self.first = self.last = at
+        self.example = example
+        self.severity = severity
+        self.scope = scope
+        self.resource = resource
+
+    def add(self, at: int, example: dict[str, Any], severity: int, scope: Any, resource: Any) -> None:
+        self.count += 1
+        if at < self.first:
+            self.first = at
+            self.example, self.scope, self.resource = example, scope, resource
+        elif at > self.last:
+            self.last = at
+        if severity > self.severity:
+            self.severity = severity
+
+
+@attrs.define
+class FileReport:
+    """What reading one file found, for its gaps and for the "got nothing" reason."""
+
+    path: Path
+    lines: int = 0
+    log_records: int = 0
+    spans: int = 0
+    outside: int = 0
+    metrics_lines: int = 0
+    no_data_lines: int = 0
+    skipped_lines: int = 0
+    skipped_records: int = 0
+    first_line_problem: str = ""
+    first_record_problem: str = ""
+    failure: str = ""
+
+    def skip_line(self, line: int, problem: str) -> None:
+        self.skipped_lines += 1
+        if not self.first_line_problem:
+            self.first_line_problem = f"line {line}: {problem}"
+
+    def skip_record(self, line: int, problem: str) -> None:
+        self.skipped_records += 1
+        if not self.first_record_problem:
+            where = f"line {line}" if line else "the document"
+            self.first_record_problem = f"{where}: {problem}"
+
+
+def _record_problem(what: str, exc: Exception) -> str:
+    if isinstance(exc, AttributeError):
+        return f"a {what} that is not an object, or with a field of the wrong type"
+    return f"{what}: {exc}"
+
+
+class Reader:
+    """Reads OTLP files into :attr:`buckets`, one file at a time (buckets span files)."""
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+        self.buckets: dict[tuple[Any, ...], Bucket] = {}
+        self._signatures: dict[str, str] = {}
+
+    def read(self, path: Path) -> FileReport:
+        """Read one file; what could not be read is counted in the report, never raised."""
+        report = FileReport(path)
+        loads = orjson.loads
+        number = 0
+        try:
+            for number, line in json_values(path):
+                if not line.strip():
+                    continue
+                report.lines += 1
+                try:
+                    document = loads(line)
+                except orjson.JSONDecodeError as exc:  # its line is this line's, or the document's
+                    report.skip_line(number or exc.lineno, f"column {exc.colno}: not JSON ({exc.msg})")
+                    continue
+                if type(document) is not dict:
+                    report.skip_line(number or 1, "not a JSON object")
+                    continue
+                try:
+                    self._document(document, number, report)
+                except (AttributeError, TypeError, ValueError) as exc:
+                    report.skip_line(number or 1, _record_problem("resource or scope", exc))
+        except NotOtlpJson as exc:
+            report.failure = str(exc)
+        except (OSError, EOFError, zlib.error) as exc:  # unreadable, or a truncated or corrupt gzip
+            report.failure = f"unreadable after line {number}: {exc}" if number else f"unreadable: {exc}"
+        return report
+
+    def _document(self, document: dict[str, Any], number: int, report: FileReport) -> None:
+        resource_logs = document.get("resourceLogs")
+        resource_spans = document.get("resourceSpans")
+        if resource_logs:
+            self._logs(resource_logs, number, report)
+        if resource_spans:
+            self._spans(resource_spans, number, report)
+        if not resource_logs and not resource_spans:
+            if document.get("resourceMetrics"):
+                report.metrics_lines += 1
+            else:
+                report.no_data_lines += 1
+
+    def _signature(self, text: str) -> str:
+        known = self._signatures.get(text)
+        if known is None:
+            if len(self._signatures) >= _SIGNATURE_CACHE_SIZE:  # bounded: memory stays flat
+                self._signatures.clear()
+            known = self._signatures[text] = signature(text)
+        return known
+
+    def _logs(self, resource_logs: list[Any], number: int, report: FileReport) -> None:
+        threshold, start, end, condense = attrs.astuple(self.selection)
+        buckets, signatures, sign = self.buckets, self._signatures, self._signature
+        read = outside = 0
+        for resource_log in resource_logs:
+            resource = resource_log.get("resource")
+            service = service_of(resource)
+            for scope_log in resource_log.get("scopeLogs") or ():
+                records = scope_log.get("logRecords") or ()
+                read += len(records)
+                scope = scope_log.get("scope")
+                for record in records:
+                    try:
+                        severity = record.get("severityNumber")
+                        if type(severity) is not int or not severity:
+                            severity = severity_of(record)
+                        if severity < threshold:
+                            continue
+                        at = record.get("timeUnixNano")
+                        if not at or at == "0":  # unset: the spec says to use the observed time
+                            at = record.get("observedTimeUnixNano")
+                        at = int(at)
+                        if at < start or at > end:
+                            outside += 1
+                            continue
+                        body = record.get("body")
+                        text = body.get("stringValue") if body else None
+                        if type(text) is not str:
+                            text = text_of(body) or record.get("eventName") or ""
+                        shape = signatures.get(text) or sign(text)
+                        key = (
+                            (LOG, service, shape, at // MINUTE_NS)
+                            if condense
+                            else (LOG, service, shape, at, text, record.get("traceId"), record.get("spanId"))
+                        )
+                        bucket = buckets.get(key)
+                        if bucket is None:
+                            buckets[key] = Bucket(at, record, severity, scope, resource)
+                        else:
+                            bucket.add(at, record, severity, scope, resource)
+                    except (AttributeError, TypeError, ValueError) as exc:
+                        report.skip_record(number, _record_problem("log record", exc))
+        report.log_records += read
+        report.outside += outside
+
+    def _spans(self, resource_spans: list[Any], number: int, report: FileReport) -> None:
+        _threshold, start, end, condense = attrs.astuple(self.selection)
+        buckets, sign = self.buckets, self._signature
+        read = outside = 0
+        for resource_span in resource_spans:
+            resource = resource_span.get("resource")
+            service = service_of(resource)
+            for scope_span in resource_span.get("scopeSpans") or ():
+                spans = scope_span.get("spans") or ()
+                read += len(spans)
+                scope = scope_span.get("scope")
+                for span in spans:
+                    try:
+                        status = span.get("status")
+                        code = status.get("code") if status else None
+                        if code != _STATUS_ERROR and code != "STATUS_CODE_ERROR":
+                            continue
+                        # The error is known when the span ends: that is its time on the timeline.
+                        at = int(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"))
+                        if at < start or at > end:
+                            outside += 1
+                            continue
+                        shape = sign(span.get("name") or "")
+                        key = (
+                            (SPAN, service, shape, at // MINUTE_NS)
+                            if condense
+                            else (SPAN, service, shape, at, span.get("traceId"), span.get("spanId"))
+                        )
+                        bucket = buckets.get(key)
+                        if bucket is None:
+                            buckets[key] = Bucket(at, span, _SPAN_SEVERITY, scope, resource)
+                        else:
+                            bucket.add(at, span, _SPAN_SEVERITY, scope, resource)
+                    except (AttributeError, TypeError, ValueError) as exc:
+                        report.skip_record(number, _record_problem("span", exc))
+        report.spans += read
+        report.outside += outside
