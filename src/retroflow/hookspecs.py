@@ -47,8 +47,11 @@ def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> N
         ``[plugins.<table>]`` in ``retroflow.toml``; ``settings_class`` is an attrs class
         whose fields (str, int, float, bool, list of str, :class:`pathlib.Path`,
         :class:`retroflow.config.Secret`, optionally ``None``) say what the table may hold.
-        The table is validated into an instance of it; every error names the file, the key
-        and what was expected. Read it at run time with ``config.settings_for(table)``.
+        A field typed with another attrs class is a nested table (``[plugins.<table>.key]``)
+        and ``list[ThatClass]`` a list of tables (``key = [{...}, {...}]`` or
+        ``[[plugins.<table>.key]]``), validated the same way. The table is validated into an
+        instance of it; every error names the file, the key (``repos[1] path``) and what was
+        expected. Read it at run time with ``config.settings_for(table)``.
     :return: nothing.
     """
 
