@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-__all__ = ["Commit", "GitError", "Repository", "Tag", "parse_log", "parse_tags"]
+__all__ = ["Commit", "GitError", "Reading", "Repository", "Resolved", "Tag", "parse_log", "parse_tags"]
 
 #: The log's header fields, in order (``%aN``: the author's name as ``.mailmap`` says).
 _LOG_FIELDS = ("%H", "%P", "%ct", "%aN", "%s", "%b")
@@ -163,6 +163,47 @@ class Resolved:
     shallow_file: Path
 
 
+@attrs.frozen
+class Reading:
+    """What one repository holds for a window: the branch, its commits, the tags."""
+
+    resolved: Resolved
+    commits: list[Commit]
+    tags: list[Tag]
+
+
+class _Running:
+    """A git process started now and read later, so several run at once."""
+
+    def __init__(self, repository: Repository, args: Sequence[str]) -> None:
+        self._repository = repository
+        self._what = f"git {args[0]} in {repository.path}"
+        command = [repository.git, "-C", str(repository.path), *_CONFIG, *args]
+        try:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=repository.env
+            )
+        except FileNotFoundError:
+            raise GitError(f"the {repository.git!r} command is not installed or not on PATH") from None
+
+    def output(self) -> bytes:
+        """Its whole output; :class:`GitError` with git's own words if it failed."""
+        try:
+            out, err = self._process.communicate(timeout=self._repository.timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise GitError(f"{self._what} took longer than {self._repository.timeout:g} s") from None
+        if self._process.returncode != 0:
+            raise GitError(f"{self._what} failed: {_reason(err, self._process.returncode)}")
+        return out
+
+    def stop(self) -> None:
+        """End it if it still runs (its answer is not needed after all)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.communicate()
+
+
 class Repository:
     """The ``git`` command on one repository (``path``: its top directory or git dir; git
     does not look for a repository above it).
@@ -172,24 +213,34 @@ class Repository:
 
     def __init__(self, path: Path, *, timeout: float = 60.0, git: str = "git") -> None:
         self.path = path
-        self._timeout = timeout
-        self._git = git
-        self._env = {**os.environ, **_ENV, "GIT_CEILING_DIRECTORIES": str(path.absolute().parent)}
+        self.timeout = timeout
+        self.git = git
+        self.env = {**os.environ, **_ENV, "GIT_CEILING_DIRECTORIES": str(path.absolute().parent)}
+
+    def start(self, *args: str) -> _Running:
+        if not self.path.is_dir():
+            raise GitError(f"{self.path} does not exist or is not a directory")
+        return _Running(self, args)
 
     def run(self, *args: str) -> bytes:
         """The output of ``git -C PATH ARGS``; :class:`GitError` with git's own words."""
-        if not self.path.is_dir():
-            raise GitError(f"{self.path} does not exist or is not a directory")
-        command = [self._git, "-C", str(self.path), *_CONFIG, *args]
+        return self.start(*args).output()
+
+    def read(self, branch: str, since: datetime, until: datetime, paths: Sequence[str], tags: str) -> Reading:
+        """The branch's first-parent commits and the tags (``tags``: a pattern, ``""`` for
+        none) in ``[since, until]``. The three git processes run at once: none waits for
+        another's answer."""
+        log = self.start(*_log_args(branch, since, until, paths))
+        tag_list = self.start(*_tag_args(tags)) if tags else None
         try:
-            done = subprocess.run(command, capture_output=True, env=self._env, timeout=self._timeout, check=False)
-        except FileNotFoundError:
-            raise GitError(f"the {self._git!r} command is not installed or not on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise GitError(f"git {args[0]} in {self.path} took longer than {self._timeout:g} s") from None
-        if done.returncode != 0:
-            raise GitError(f"git {args[0]} in {self.path} failed: {_reason(done)}")
-        return done.stdout
+            resolved = self.resolve(branch)
+            commits = parse_log(log.output())
+            found = parse_tags(tag_list.output(), since, until) if tag_list else []
+        finally:
+            log.stop()
+            if tag_list is not None:
+                tag_list.stop()
+        return Reading(resolved=resolved, commits=commits, tags=found)
 
     def resolve(self, branch: str) -> Resolved:
         """The branch's tip and whether the clone is shallow, in one process."""
@@ -217,32 +268,11 @@ class Repository:
         """The first-parent line from ``tip`` with committer dates in ``[since, until]``,
         newest first, each with its changes against its first parent (for a merge: what the
         merged branch brought)."""
-        return parse_log(
-            self.run(
-                "log",
-                "--first-parent",
-                "--diff-merges=first-parent",
-                "--numstat",
-                "--no-renames",
-                "--no-ext-diff",
-                "--no-textconv",
-                "--no-color",
-                "-z",
-                f"--format={LOG_FORMAT}",
-                f"--since=@{int(since.timestamp())}",
-                f"--until=@{int(until.timestamp())}",
-                "--end-of-options",
-                tip,
-                "--",
-                *paths,
-            )
-        )
+        return parse_log(self.run(*_log_args(tip, since, until, paths)))
 
     def tags(self, pattern: str, since: datetime, until: datetime) -> list[Tag]:
         """Tags matching ``pattern`` (``*``: all) created in ``[since, until]``."""
-        refs = "refs/tags" if pattern in ("", "*") else f"refs/tags/{pattern}"
-        out = self.run("for-each-ref", "--sort=-creatordate", f"--format={TAG_FORMAT}", refs)
-        return parse_tags(out, since, until)
+        return parse_tags(self.run(*_tag_args(pattern)), since, until)
 
     def history_starts(self, resolved: Resolved) -> datetime | None:
         """When a shallow clone's first-parent line from the tip is cut off (the committer
@@ -261,14 +291,42 @@ class Repository:
         return None
 
 
-def _reason(done: subprocess.CompletedProcess[bytes]) -> str:
+def _log_args(rev: str, since: datetime, until: datetime, paths: Sequence[str]) -> list[str]:
+    """``git log`` of the first-parent line from ``rev`` in ``[since, until]``, each commit
+    with its changes against its first parent (for a merge: what the merged branch brought)."""
+    return [
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--numstat",
+        "--no-renames",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-color",
+        "-z",
+        f"--format={LOG_FORMAT}",
+        f"--since=@{int(since.timestamp())}",
+        f"--until=@{int(until.timestamp())}",
+        "--end-of-options",
+        rev,
+        "--",
+        *paths,
+    ]
+
+
+def _tag_args(pattern: str) -> list[str]:
+    refs = "refs/tags" if pattern in ("", "*") else f"refs/tags/{pattern}"
+    return ["for-each-ref", "--sort=-creatordate", f"--format={TAG_FORMAT}", refs]
+
+
+def _reason(stderr: bytes, returncode: int) -> str:
     """git's own first "fatal:"/"error:" line (the hints after it are for a terminal)."""
-    lines = [line.strip() for line in _text(done.stderr).splitlines() if line.strip()]
+    lines = [line.strip() for line in _text(stderr).splitlines() if line.strip()]
     for line in lines:
         for prefix in ("fatal: ", "error: "):
             if line.startswith(prefix):
                 return line.removeprefix(prefix)
-    return lines[0] if lines else f"exit code {done.returncode}"
+    return lines[0] if lines else f"exit code {returncode}"
 
 
 def _pairs(items: Sequence[str]) -> Iterator[tuple[str, str]]:

@@ -57,12 +57,10 @@ def read_repository(repo: RepoSettings, window: Window, timeout: float) -> tuple
     :raises GitError: the repository cannot be read.
     """
     git = Repository(repo.path, timeout=timeout)
-    resolved = git.resolve(repo.branch)
-    events = [commit_event(c, repo) for c in git.first_parent_log(resolved.tip, window.since, window.until, repo.paths)]
-    if repo.tags:
-        events += [tag_event(t, repo) for t in git.tags(repo.tags, window.since, window.until)]
+    reading = git.read(repo.branch, window.since, window.until, repo.paths, repo.tags)
+    events = [commit_event(c, repo) for c in reading.commits] + [tag_event(t, repo) for t in reading.tags]
     gaps = []
-    starts = git.history_starts(resolved)
+    starts = git.history_starts(reading.resolved)
     if starts is not None and starts > window.since:
         gaps.append(
             _gap(
