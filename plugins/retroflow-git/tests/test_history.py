@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from retroflow_git.history import Commit, GitError, Repository, parse_log
+from retroflow_git.history import Commit, GitError, Repository, Tag, parse_log
 
 from retroflow.testing import T0
 
 from .conftest import RepoBuilder
 
 
-def _window(start_minutes: float, end_minutes: float) -> tuple:
+def _window(start_minutes: float, end_minutes: float) -> tuple[datetime, datetime]:
     return T0 + timedelta(minutes=start_minutes), T0 + timedelta(minutes=end_minutes)
+
+
+def _log(path: Path, start: float, end: float, *, branch: str = "main", paths: tuple[str, ...] = ()) -> list[Commit]:
+    return Repository(path).read(branch, *_window(start, end), paths, tags="").commits
+
+
+def _tags(path: Path, pattern: str, start: float, end: float) -> list[Tag]:
+    return Repository(path).read("main", *_window(start, end), (), tags=pattern).tags
 
 
 def test_the_window_bounds_the_log_on_committer_dates_both_ends_included(repo: RepoBuilder) -> None:
@@ -23,8 +31,7 @@ def test_the_window_bounds_the_log_on_committer_dates_both_ends_included(repo: R
     first = repo.commit("at the window's start", minutes=-120)
     last = repo.commit("at the window's end", minutes=30)
     repo.commit("after the window", minutes=31)
-    git = Repository(repo.path)
-    commits = git.first_parent_log(git.resolve("main").tip, *_window(-120, 30))
+    commits = _log(repo.path, -120, 30)
     assert [c.sha for c in commits] == [last, first], "newest first, ends included"
     assert commits[1].committed == T0 - timedelta(minutes=120)
 
@@ -37,8 +44,7 @@ def test_only_the_first_parent_line_is_read_and_a_merge_carries_its_branch_s_cha
     repo.git("checkout", "-q", "main")
     direct = repo.commit("Hotfix on main", minutes=-100, files={"hot.py": "x\n"})
     merge = repo.merge("pool", "Merge pull request #42 from acme/pool\n\nLower the pool size", minutes=-30)
-    git = Repository(repo.path)
-    commits = git.first_parent_log(git.resolve("main").tip, *_window(-250, 0))
+    commits = _log(repo.path, -250, 0)
     assert [c.sha for c in commits] == [merge, direct], "the branch's own commits are not on the line"
     merged = commits[0]
     assert merged.is_merge and merged.author == "Bob Merger"
@@ -57,8 +63,7 @@ def test_numstat_counts_lines_and_binary_files_and_keeps_odd_file_names(repo: Re
         files={"a.txt": "1\n3\n4\n5\n", odd: "new\n", "logo.png": b"\x89PNG\0\0\1binary"},
         body="Body line 1\n\n\x1e not a record",
     )
-    git = Repository(repo.path)
-    (commit, _base) = git.first_parent_log(git.resolve("HEAD").tip, *_window(-60, 0))
+    (commit, _base) = _log(repo.path, -60, 0, branch="HEAD")
     assert commit.subject == "Change \x1e all the things"
     assert commit.body == "Body line 1\n\n\x1e not a record"
     assert set(commit.files) == {"a.txt", odd, "logo.png"}
@@ -68,8 +73,7 @@ def test_numstat_counts_lines_and_binary_files_and_keeps_odd_file_names(repo: Re
 def test_paths_limit_the_log_to_one_service_of_a_monorepo(repo: RepoBuilder) -> None:
     pay = repo.commit("payments: retry budget", minutes=-20, files={"services/payments/retry.py": "x\n"})
     repo.commit("web: new button", minutes=-10, files={"services/web/button.js": "y\n"})
-    git = Repository(repo.path)
-    commits = git.first_parent_log(git.resolve("main").tip, *_window(-60, 0), paths=["services/payments"])
+    commits = _log(repo.path, -60, 0, paths=("services/payments",))
     assert [c.sha for c in commits] == [pay]
 
 
@@ -81,8 +85,7 @@ def test_tags_in_the_window_annotated_and_lightweight_newest_first(repo: RepoBui
     repo.tag("v1.1.0-light")  # lightweight: dated by its commit (-50)
     repo.tag("v0.9-late", message="Late tag of an old commit", minutes=-30, rev=old)
     repo.tag("docs-2026", message="not a release", minutes=-20)
-    git = Repository(repo.path)
-    tags = git.tags("v*", *_window(-60, 0))
+    tags = _tags(repo.path, "v*", -60, 0)
     assert [(t.name, t.tagger) for t in tags] == [
         ("v0.9-late", "Rel Eng"),
         ("v1.1.0", "Rel Eng"),
@@ -91,7 +94,7 @@ def test_tags_in_the_window_annotated_and_lightweight_newest_first(repo: RepoBui
     assert tags[0].sha == old, "an annotated tag is peeled to its commit"
     assert tags[1].subject == "Release 1.1"
     assert tags[2].created == T0 - timedelta(minutes=50)
-    assert "docs-2026" in [t.name for t in git.tags("*", *_window(-60, 0))]
+    assert "docs-2026" in [t.name for t in _tags(repo.path, "*", -60, 0)]
 
 
 @pytest.mark.parametrize(

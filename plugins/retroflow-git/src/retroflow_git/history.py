@@ -264,16 +264,6 @@ class Repository:
         shallow, shallow_file, tip = _text(out).splitlines()[:3]
         return Resolved(tip=tip, shallow=shallow == "true", shallow_file=Path(shallow_file))
 
-    def first_parent_log(self, tip: str, since: datetime, until: datetime, paths: Sequence[str] = ()) -> list[Commit]:
-        """The first-parent line from ``tip`` with committer dates in ``[since, until]``,
-        newest first, each with its changes against its first parent (for a merge: what the
-        merged branch brought)."""
-        return parse_log(self.run(*_log_args(tip, since, until, paths)))
-
-    def tags(self, pattern: str, since: datetime, until: datetime) -> list[Tag]:
-        """Tags matching ``pattern`` (``*``: all) created in ``[since, until]``."""
-        return parse_tags(self.run(*_tag_args(pattern)), since, until)
-
     def history_starts(self, resolved: Resolved) -> datetime | None:
         """When a shallow clone's first-parent line from the tip is cut off (the committer
         date of its oldest commit), or ``None`` when it reaches the root."""
