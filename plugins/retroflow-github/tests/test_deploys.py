@@ -15,7 +15,7 @@ import responses
 import structlog
 from responses import matchers
 
-from retroflow import EventKind, Incident, RetroRequest, SourceResult, Timeline
+from retroflow import ConfigError, EventKind, Incident, RetroRequest, SourceResult, Timeline, parse_timestamp
 from retroflow.engine import build_retro
 from retroflow.testing import (
     RecordingSleep,
@@ -301,7 +301,7 @@ def test_records_without_the_fields_the_mapping_needs_are_counted_and_skipped(
     result = collect()
     assert [e.native_id for e in result.events] == ["acme/payments/deployment/42/status/1"]
     assert sorted((g.reason, g.count) for g in result.gaps) == [
-        ("deployments to production: 2 record(s) skipped (no sha)", 2)
+        ("acme/payments deployments to production: 2 record(s) skipped (no sha)", 2)
     ]
 
 
@@ -340,13 +340,13 @@ def test_not_configured_means_not_asked() -> None:
     ],
 )
 def test_settings_errors_name_the_item_and_key(repos: str, expected: str) -> None:
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ConfigError) as info:
         config(repos)
     assert "[plugins.github-deploys]" in str(info.value) and expected in str(info.value)
 
 
 def test_an_unknown_state_is_refused() -> None:
-    with pytest.raises(Exception, match=r"states: unknown deployment state 'landed'"):
+    with pytest.raises(ConfigError, match=r"states: unknown deployment state 'landed'"):
         config(extra='states = ["landed"]\n')
 
 
@@ -428,8 +428,6 @@ def test_pygithub_s_recorded_replies_read_as_saved_replies(tmp_path: Path) -> No
 
 
 def _at(text: str) -> Any:
-    from retroflow import parse_timestamp
-
     return parse_timestamp(text)
 
 

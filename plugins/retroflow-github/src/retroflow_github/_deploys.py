@@ -310,10 +310,10 @@ class DeployHistory:
                 try:
                     created = _time(item, "created_at") if isinstance(item, Mapping) else None
                 except BadRecord as exc:
-                    self._skip(what, str(exc))
+                    self._skip(repo, what, str(exc))
                     continue
                 if created is None:
-                    self._skip(what, "an item that is not an object")
+                    self._skip(repo, what, "an item that is not an object")
                     continue
                 oldest = created if oldest is None else min(oldest, created)
                 yield item
@@ -326,16 +326,17 @@ class DeployHistory:
                 )
                 return
 
-    def _skip(self, what: str, problem: str) -> None:
-        self._skipped[what] += 1
-        self._first_problem.setdefault(what, problem)
+    def _skip(self, repo: DeployRepo, what: str, problem: str) -> None:
+        key = f"{repo.repo} {what}"
+        self._skipped[key] += 1
+        self._first_problem.setdefault(key, problem)
 
-    def _mapped(self, what: str, produce: Callable[..., list[Event]], *args: Any) -> list[Event]:
+    def _mapped(self, repo: DeployRepo, what: str, produce: Callable[..., list[Event]], *args: Any) -> list[Event]:
         """``produce(*args)``; a record it cannot read is counted and skipped."""
         try:
             return produce(*args)
         except BadRecord as exc:
-            self._skip(what, str(exc))
+            self._skip(repo, what, str(exc))
             return []
 
     def _deployments(self, repo: DeployRepo, window: Window) -> list[Event]:
@@ -352,7 +353,7 @@ class DeployHistory:
                     continue  # its statuses come after it: none can be in the window
                 statuses = self._statuses(base, deployment, repo)
                 events += self._mapped(
-                    what, deployment_events, deployment, statuses, repo, window, self._settings.states
+                    repo, what, deployment_events, deployment, statuses, repo, window, self._settings.states
                 )
         return events
 
@@ -370,7 +371,7 @@ class DeployHistory:
         events = []
         for release in self._listed(url, "releases", repo, window, {}):
             # Listed by creation; what counts is when it was published (at or after that).
-            events += self._mapped("releases", release_events, release, repo, window)
+            events += self._mapped(repo, "releases", release_events, release, repo, window)
         return events
 
     def _runs(self, repo: DeployRepo, window: Window) -> list[Event]:
@@ -383,7 +384,7 @@ class DeployHistory:
             what = f"runs of {workflow}"
             for run in self._listed(url, what, repo, window, params):
                 if run.get("head_branch") == branch:
-                    events += self._mapped(what, run_events, run, repo, window)
+                    events += self._mapped(repo, what, run_events, run, repo, window)
         return events
 
     def _default_branch(self, repo: DeployRepo) -> str:
