@@ -114,7 +114,8 @@ def test_what_cannot_be_read_says_why(tmp_path: Path, repo: RepoBuilder, setup: 
         "nested": repo.path / "sub",  # inside a repository is not a repository
         "branch": repo.path,
     }[setup]
-    path.mkdir(exist_ok=True) if setup == "nested" else None
+    if setup == "nested":
+        path.mkdir()
     with pytest.raises(GitError, match=expected):
         Repository(path).resolve("release" if setup == "branch" else "main")
 
