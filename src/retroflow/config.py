@@ -254,9 +254,13 @@ def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
         item = typing.get_args(tp)[0]
+        if attrs.has(item) and item is not Secret:
+            return "a list of tables"
         return "a list of " + _PLURALS.get(item, f"{_describe(item)} values")
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if tp not in _TYPE_WORDS and attrs.has(tp):
+        return "a table"
     return _TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -282,6 +286,10 @@ def _convert_value(tp: Any, value: Any, *, where: str, base_dir: Path) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected {_describe(tp)}, got a {type(value).__name__}")
         return Secret.from_reference(value, where=where)
+    if attrs.has(tp):  # a nested table: [plugins.x.sub], or one item of a list of tables
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        return convert(tp, value, where=where, base_dir=base_dir)
     if tp is Path:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")

@@ -4,7 +4,8 @@ Error policy (pluggy stops a hook call at the first exception and drops what was
 collected, so the engine does not call collecting hooks through ``pm.hook``):
 
 * timeline sources run concurrently, one thread each, each with its own timeout (those
-  that ask for the incident in a second round, once the others have described it);
+  that ask for the incident or the timeline in a second round, once the others have
+  described it);
 * every other collecting hook is called one implementation at a time, each with a timeout;
 * an implementation that raises or runs past its timeout becomes a :class:`Gap` in the
   retro and the retro is still built;
@@ -126,16 +127,24 @@ def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Ca
     return lambda: plugins.call(impl, **kwargs)
 
 
+#: Arguments of ``retroflow_timeline_source`` that make a source wait for the others.
+_SECOND_ROUND = frozenset({"incident", "timeline"})
+
+
 def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
-    """Run every source, in two rounds: those that ask for the ``incident`` (to query their
-    system for its services and window) run once the others have described it."""
+    """Run every source, in two rounds: those that ask for the ``incident`` or the
+    ``timeline`` (to query their system for its services and window) run once the others
+    have described it."""
     impls = plugins.implementations("retroflow_timeline_source")
-    later = [impl for impl in impls if "incident" in impl.argnames]
+    later = [impl for impl in impls if _SECOND_ROUND.intersection(impl.argnames)]
     outcomes = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
     if later:
         known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
         incident = _merge_incident(request, known)
-        outcomes += _run_sources(plugins, later, config, request=request, incident=incident)
+        more: dict[str, Any] = {"request": request, "incident": incident}
+        if any("timeline" in impl.argnames for impl in later):  # built only when asked for
+            more["timeline"] = Timeline.from_events([e for _plugin, r in known for e in r.events], incident)
+        outcomes += _run_sources(plugins, later, config, **more)
     return outcomes
 
 

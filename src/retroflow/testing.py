@@ -151,7 +151,12 @@ def build(
 
 
 def check_source_contract(
-    plugin: object, request: RetroRequest, config: Config | None = None, *, incident: Incident | None = None
+    plugin: object,
+    request: RetroRequest,
+    config: Config | None = None,
+    *,
+    incident: Incident | None = None,
+    timeline: Timeline | None = None,
 ) -> SourceResult:
     """Run ``plugin``'s timeline source twice and check what every source must do:
 
@@ -161,8 +166,9 @@ def check_source_contract(
     * no two events share an identity ``(source, native_id)``;
     * the same request gives the same result (events, incident).
 
-    A source that asks for the ``incident`` (second-round sources) gets ``incident``, by
-    default :func:`make_incident` with the request's reference as its id.
+    A source that asks for the ``incident`` or the ``timeline`` (second-round sources) gets
+    ``incident``, by default :func:`make_incident` with the request's reference as its id,
+    and ``timeline``, by default an empty one.
 
     Returns the first result for further checks.
     """
@@ -171,7 +177,12 @@ def check_source_contract(
     impls = plugins.implementations("retroflow_timeline_source")
     assert impls, f"{plugin!r} implements no retroflow_timeline_source"
     impl = impls[-1] if len(impls) > 1 else impls[0]
-    arguments = {"request": request, "config": config, "incident": incident or make_incident(id=request.incident_ref)}
+    arguments = {
+        "request": request,
+        "config": config,
+        "incident": incident or make_incident(id=request.incident_ref),
+        "timeline": timeline or Timeline.from_events(()),
+    }
     first = plugins.call(impl, **arguments)
     second = plugins.call(impl, **arguments)
     assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"

@@ -138,7 +138,6 @@ def test_relative_links_resolve(page: Path) -> None:
 def test_every_settings_table_and_key_is_documented(monkeypatch: pytest.MonkeyPatch) -> None:
     """Default and installed (first-party) plugins: each table and each key appears in the
     docs or the plugin's README, as `key`, `key = ...` or a TOML line `key = ...`."""
-    import attrs
 
     from retroflow.plugins import Plugins
 
@@ -149,7 +148,24 @@ def test_every_settings_table_and_key_is_documented(monkeypatch: pytest.MonkeyPa
     assert {"file", "pagerduty", "jira", "linear", "github"} <= set(plugins.settings.names())
     for table in plugins.settings.names():
         assert f"[plugins.{table}]" in docs, f"[plugins.{table}] is not documented"
-        for field in attrs.fields(plugins.settings.get(table)):
+        for where, field in _keys(plugins.settings.get(table)):
             key = re.escape(field.alias)
             documented = re.search(rf"`{key}( = [^`]*)?`|^[#\s]*{key} = |[,#]\s*{key} = ", docs, re.M)
-            assert documented, f"[plugins.{table}] {field.alias} is not documented"
+            assert documented, f"[plugins.{table}] {where}{field.alias} is not documented"
+
+
+def _keys(cls: type[Any], where: str = "") -> list[tuple[str, Any]]:
+    """The fields of a settings class, and of the tables it nests (lists of tables too)."""
+    import typing
+
+    import attrs
+
+    found = []
+    hints = typing.get_type_hints(cls)
+    for field in attrs.fields(cls):
+        found.append((where, field))
+        nested = [t for t in (hints[field.name], *typing.get_args(hints[field.name])) if attrs.has(t)]
+        for inner in nested:
+            if inner.__name__ != "Secret":
+                found += _keys(inner, f"{where}{field.alias}: ")
+    return found

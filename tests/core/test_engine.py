@@ -159,6 +159,30 @@ def test_a_source_asking_for_the_incident_gets_what_the_other_sources_said() -> 
     assert not retro.gaps
 
 
+def test_a_source_asking_for_the_timeline_sees_the_first_round_s_events_and_moments() -> None:
+    seen: list[Any] = []
+
+    class Deploys:
+        """Reads around the incident's first signal, like a deploy-history source."""
+
+        __name__ = "deploys"
+
+        @hookimpl
+        def retroflow_timeline_source(self, timeline: Any) -> SourceResult:
+            seen.append(timeline)
+            at = timeline.moments.first_signal - timedelta(minutes=5)
+            return SourceResult(
+                events=[make_event("deploy", at=at, source="deploys", native_id="d1", service="checkout")]
+            )
+
+    retro = _build(Deploys(), Recorder())
+    (timeline,) = seen
+    assert [e.id for e in timeline.events] == ["rec:s1"], "the first round's events, not its own"
+    assert timeline.moments.first_signal == make_event("signal", 0).at
+    assert [e.id for e in retro.timeline.events] == ["deploys:d1", "rec:s1"], "both rounds land in the retro"
+    assert "change-before-incident" in [f.key for f in retro.factors]
+
+
 def test_the_second_round_gets_the_bare_reference_when_the_first_one_failed() -> None:
     seen: list[Any] = []
 
