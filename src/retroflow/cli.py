@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import stat
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import structlog
 from retroflow.config import Config, find_config_file, load_config
 from retroflow.engine import paused_gc
 from retroflow.errors import ConfigError, RetroflowError
+from retroflow.filenames import check_incident_ref, incident_file_stem
 from retroflow.logs import configure_logging, redact_text
 from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager
 from retroflow.request import RetroRequest
@@ -185,8 +185,13 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, q
         ctx.obj = App(config_path, debug=debug, trace=trace, quiet=quiet)
 
 
-def _safe_name(incident_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
+def incident_ref(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
+    """Click callback for an INCIDENT argument: an empty id, or one with control
+    characters, is a usage error."""
+    try:
+        return check_incident_ref(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _file_mode(path: Path) -> int:
@@ -218,7 +223,7 @@ def write_atomically(path: Path, content: str | bytes) -> None:
 
 
 @cli.command()
-@click.argument("incident")
+@click.argument("incident", callback=incident_ref)
 @click.option(
     "--format",
     "-f",
@@ -298,7 +303,7 @@ def retro(
         return
     directory = Path(out) if out else config.engine.output
     for renderer, text in documents:
-        target = directory / f"{_safe_name(result.incident.id)}.{renderer.extension}"
+        target = directory / f"{incident_file_stem(result.incident.id)}.{renderer.extension}"
         write_atomically(target, text)
         app.progress("write", f"wrote {target}")
     for gap in result.gaps:

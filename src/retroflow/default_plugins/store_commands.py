@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from retroflow import hookimpl
-from retroflow.cli import App, handle_errors, write_atomically
+from retroflow.cli import App, handle_errors, incident_ref, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
 from retroflow.model import KIND_ALIASES, Effort, format_timestamp, parse_timestamp, stable_id
 
@@ -40,6 +40,7 @@ def _opened(app: App) -> Iterator[Any]:
 
 def _resolved(app: App, store: Any, incident: str) -> str:
     """The stored incident id that ``incident`` (as typed: an id, a number) names."""
+    incident_ref(None, None, incident)  # an empty id, or control characters: a usage error
     incident_id: str = store.resolve_incident(incident)
     if incident_id != incident:
         app.progress("store", f"{incident} is incident {incident_id}")
