@@ -99,8 +99,8 @@ def handle_errors(func: F) -> F:
         app: App | None = ctx.find_object(App)
         try:
             return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
+            raise  # click ends a broken pipe (``| head``) quietly, exit code 1
         except RetroflowError as exc:
             if app is not None and app.debug:
                 log.error("failed", exc_info=exc)
@@ -118,8 +118,59 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Options of ``retroflow`` itself that may also follow the command (``retroflow retro X
+#: -q``), by option string: the parameter's name, and whether it takes a value. No command
+#: may have an option of the same name (tests/core/test_cli.py checks).
+GLOBAL_OPTIONS: dict[str, tuple[str, bool]] = {
+    "-q": ("quiet", False),
+    "--quiet": ("quiet", False),
+    "--debug": ("debug", False),
+    "--trace": ("trace", False),
+    "--config": ("config_path", True),
+    "--log-format": ("log_format", True),
+}
+
+
 class RetroflowGroup(click.Group):
-    """Adds the commands plugins register (``retroflow_register_commands``)."""
+    """Adds the commands plugins register (``retroflow_register_commands``), takes global
+    options given after the command, and exits 130 on Ctrl-C."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nretroflow: interrupted", err=True)
+            ctx.exit(130)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # The group's own options were parsed before the command name; those written after
+        # it are taken here, before the command (and, for a plugin command, the App) is made.
+        return super().resolve_command(ctx, [*args[:1], *self._take_global_options(ctx, args[1:])])
+
+    def _take_global_options(self, ctx: click.Context, args: list[str]) -> list[str]:
+        params = {param.name: param for param in self.params}
+        rest: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                rest.append(token)
+                rest.extend(tokens)
+                break
+            name, _, attached = token.partition("=")
+            option = GLOBAL_OPTIONS.get(name)
+            if option is None or (attached and not option[1]):
+                rest.append(token)
+                continue
+            key, takes_value = option
+            value: Any = True
+            if takes_value:
+                value = attached if attached else next(tokens, None)
+                if value is None:
+                    raise click.UsageError(f"Option {name!r} requires an argument.", ctx)
+            ctx.params[key] = params[key].process_value(ctx, value)
+        return rest
 
     def _plugin_commands(self, ctx: click.Context) -> click.Group:
         group = click.Group()
@@ -264,8 +315,8 @@ def retro(
 ) -> None:
     """Build the retro of INCIDENT and write it as Markdown and JSON.
 
-    Human input (stored with ``retroflow input``, and the retro-as-code file) is applied,
-    and the build is stored as a new version of the retro unless ``--no-store`` is given.
+    Human input (stored with 'retroflow input', and the retro-as-code file) is applied,
+    and the build is stored as a new version of the retro unless --no-store is given.
     """
     config = app.config
     plugins = app.plugins
