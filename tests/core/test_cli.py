@@ -15,7 +15,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from retroflow import SourceError, hookimpl
+from retroflow import cli as cli_module
 from retroflow.cli import cli, write_atomically
+from retroflow.plugins import get_plugin_manager
 
 
 def run(*args: str, **kwargs: Any) -> Any:
@@ -81,12 +84,25 @@ def test_an_unknown_incident_is_a_failure_exit_1(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_source_failure_is_a_gap_not_a_failure(write: Any, tmp_path: Path) -> None:
-    config = write("retroflow.toml", '[plugins.file]\nevents = ["missing.jsonl"]\n')
-    result = run("--config", str(config), "retro", "X", "--out", str(tmp_path / "out"))
+def test_a_source_failure_is_a_gap_not_a_failure(
+    example_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Down:
+        @hookimpl
+        def retroflow_timeline_source(self) -> None:
+            raise SourceError("PagerDuty is down")
+
+    def manager(**kwargs: Any) -> Any:
+        return get_plugin_manager(extra_plugins=[("pagerduty", Down())], **kwargs)
+
+    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
+    events = str(example_dir / "events.jsonl")
+    result = run("retro", "X", "--events", events, "--out", str(tmp_path))
     assert result.exit_code == 0
-    assert "data gap: file (collect, error): SourceError: event file" in result.stderr
-    assert "## Data gaps" in (tmp_path / "out" / "X.md").read_text()
+    assert "data gap: pagerduty (collect, error): SourceError: PagerDuty is down" in result.stderr
+    markdown = (tmp_path / "X.md").read_text()
+    assert "## Data gaps" in markdown and "PagerDuty is down" in markdown
+    assert "## Contributing conditions" in markdown, "the other source's events still count"
 
 
 def test_config_check_validates_without_running(example_dir: Path, write: Any) -> None:
