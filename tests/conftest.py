@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     # Core tests see only the default plugins and the ones they register themselves.
     monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", "")
-    # `retroflow retro` stores every build: keep that database out of the source tree, and
-    # the default one (the user's data directory) out of the real home directory.
+    # `retroflow retro` stores every build: keep that database out of the source tree (the
+    # default one, in the user's data directory, is kept out of the home directory by the
+    # repository's conftest.py).
     monkeypatch.setenv("RETROFLOW_DATABASE", f"sqlite:///{tmp_path / 'retroflow.db'}")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("RETROFLOW_CONFIG", raising=False)
     monkeypatch.delenv("RETROFLOW_TRACE", raising=False)
     configure_logging(level="warning", json=True)

@@ -97,3 +97,9 @@ def test_a_relative_config_path_puts_retro_as_code_files_in_input_dir(
     monkeypatch.chdir(root)
     config = load_config(example_dir.relative_to(root) / "retroflow.toml")
     assert input_file_path(config, "CHK-1042") == root / "retros" / "CHK-1042.retro.toml"
+
+
+def test_tests_never_use_the_real_user_data_directory(tmp_path: Path) -> None:
+    from retroflow.store import default_database
+
+    assert default_database() == f"sqlite:///{tmp_path / 'xdg-data' / 'retroflow' / 'retroflow.db'}"
