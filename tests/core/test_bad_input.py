@@ -346,7 +346,7 @@ import retroflow.cli as cli
 class Slow:
     @hookimpl
     def retroflow_find_factors(self):
-        print("factors", file=sys.stderr, flush=True)
+        print("SLOW-FACTORS-RUNNING", file=sys.stderr, flush=True)
         time.sleep(60)
 
 real = cli.get_plugin_manager
@@ -361,12 +361,16 @@ def test_a_real_ctrl_c_exits_130_and_leaves_no_version(project: Path, database: 
         [sys.executable, "-c", SLOW_BUILD, *args], stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
     assert process.stderr is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "factors" not in process.stderr.readline():
-        pass
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 130
-    assert "interrupted" in process.stderr.read()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "SLOW-FACTORS-RUNNING" not in process.stderr.readline():
+            pass
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert "interrupted" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert not database.exists() and list((project / "out").iterdir()) == []
 
 
