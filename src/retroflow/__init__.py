@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from retroflow.config import Config, Secret
+from retroflow.config import INPUT_PATH, Config, Secret
 from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError
 from retroflow.model import (
     ActionItem,
@@ -59,6 +59,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 hookimpl = pluggy.HookimplMarker("retroflow")
 
 __all__ = [
+    "INPUT_PATH",
     "ActionItem",
     "Category",
     "Config",

@@ -8,7 +8,9 @@ collected, so the engine does not call collecting hooks through ``pm.hook``):
   described it);
 * every other collecting hook is called one implementation at a time, each with a timeout;
 * an implementation that raises or runs past its timeout becomes a :class:`Gap` in the
-  retro and the retro is still built;
+  retro and the retro is still built; except a timeline source raising
+  :class:`~retroflow.errors.ConfigError` (its configuration or the request's input is
+  wrong): that stops the build, since the retro would be built without what was asked for;
 * errors at load time (a bad hook implementation) fail fast, before any of this.
 
 The same inputs give the same retro, and so byte-identical documents.
@@ -30,7 +32,7 @@ import pluggy
 import structlog
 
 from retroflow.config import Config
-from retroflow.errors import RetroflowError
+from retroflow.errors import ConfigError, RetroflowError
 from retroflow.logs import redact_text
 from retroflow.model import (
     ActionItem,
@@ -48,9 +50,9 @@ from retroflow.model import (
 from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
-from retroflow.roles import ScoringContext
+from retroflow.roles import Renderer, ScoringContext, document_bytes
 
-__all__ = ["Progress", "build_retro", "call_isolated", "paused_gc"]
+__all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +67,7 @@ class _Outcome:
     plugin: str
     value: Any = None
     gap: Gap | None = None
+    error: BaseException | None = None
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -109,6 +112,8 @@ class _Call:
         if ok:
             log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
             return _Outcome(self.plugin, value=value)
+        if isinstance(value, ConfigError):  # the user's to fix, not a plugin failure to log
+            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)), error=value)
         log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=_describe_error(value))
         log.debug("plugin failure traceback", plugin=self.plugin, stage=self.stage, exc_info=value)
         return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)))
@@ -121,6 +126,26 @@ def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, 
         call = _Call(impl.plugin_name, stage, _bind(plugins, impl, kwargs))
         outcomes.append(call.wait(time.monotonic() + timeout))
     return outcomes
+
+
+def render_document(renderer: Renderer, retro: Retro, *, owner: str, timeout: float) -> bytes:
+    """The document ``renderer`` makes of ``retro``, rendered like every plugin call: in
+    its own thread, with a timeout (``[retroflow] plugin_timeout``).
+
+    :param owner: the plugin that registered the renderer, for messages.
+    :raises RetroflowError: the renderer failed or ran past its timeout (there is then no
+        document, and the build must not be stored as if there were).
+    """
+    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro)).wait(time.monotonic() + timeout)
+    if outcome.gap is not None:
+        raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {outcome.gap.reason}")
+    data: bytes = outcome.value
+    return data
+
+
+def describe_gap(gap: Gap) -> str:
+    """A gap in one line: ``plugin (stage, kind): reason``."""
+    return f"{gap.plugin} ({gap.stage}, {gap.kind}): {gap.reason}"
 
 
 def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Callable[[], Any]:
@@ -156,7 +181,11 @@ def _run_sources(plugins: Plugins, impls: list[pluggy.HookImpl], config: Config,
         timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
         call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {**kwargs, "config": config}))
         calls.append((call, time.monotonic() + float(timeout)))
-    return [call.wait(deadline) for call, deadline in calls]
+    outcomes = [call.wait(deadline) for call, deadline in calls]
+    for outcome in outcomes:
+        if isinstance(outcome.error, ConfigError):
+            raise outcome.error
+    return outcomes
 
 
 def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) -> list[T]:

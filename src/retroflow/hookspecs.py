@@ -75,7 +75,10 @@ def retroflow_timeline_source(
 
     Called once per retro for every implementation, concurrently, each in its own thread
     with its own timeout (``[retroflow] source_timeout``, or ``timeout`` in the plugin's
-    table). A source that raises or times out becomes a data gap naming the plugin.
+    table). A source that raises or times out becomes a data gap naming the plugin. A
+    source raising :class:`~retroflow.errors.ConfigError` (its configuration or the
+    request's input is wrong, e.g. a file it was given cannot be read) stops the build
+    with that error instead: exit code 2, nothing stored.
     Implementations that accept ``incident`` or ``timeline`` are called in a second round,
     after the others have returned, so that they can ask their system about the incident's
     services and time window.

@@ -71,6 +71,7 @@ def test_a_plugin_failing_with_the_secret_in_scope_leaks_it_nowhere(
     leaky: Path, tmp_path: Path, log_format: str
 ) -> None:
     out = tmp_path / "out"
+    out.mkdir()
     result = CliRunner().invoke(
         cli,
         ["--debug", "--log-format", log_format, "--config", str(leaky), "retro", "X", "--out", str(out)],
@@ -90,7 +91,7 @@ def test_an_unexpected_error_with_the_secret_is_one_redacted_line(leaky: Path, t
     plain = CliRunner().invoke(cli, ["-q", *args])
     assert plain.exit_code == 1
     assert plain.stderr.strip().splitlines()[-1] == (
-        "Error: unexpected ValueError: renderer saw [redacted] (run with --debug for the traceback)"
+        "Error: renderer 'exploding' of plugin 'leaky' failed: ValueError: renderer saw [redacted]"
     )
     assert "Traceback" not in plain.stderr and '"frames"' not in plain.stderr
     assert SECRET not in plain.stderr

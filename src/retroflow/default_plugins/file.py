@@ -8,7 +8,9 @@ event per line::
 
 Required: ``at`` (ISO 8601 with an offset), ``kind``, ``summary``. Optional: ``id``,
 ``source`` (default ``file``), ``actor``, ``service``, ``link``, ``details`` (an object).
-A line that cannot be read is skipped and counted as a gap; the rest still count.
+A line that cannot be read is skipped and counted as a gap; the rest still count. A file
+that cannot be opened is a gap; the other files still count. An incident file that cannot
+be read, or that describes another incident, stops the build (a configuration error).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import attrs
 import orjson
 
 from retroflow import hookimpl
-from retroflow.config import Config
-from retroflow.errors import SourceError
+from retroflow.config import INPUT_PATH, Config
+from retroflow.errors import ConfigError, SourceError
 from retroflow.model import KIND_ALIASES, Event, EventKind, Gap, Incident, SourceResult, stable_id
 from retroflow.request import RetroRequest
 
@@ -44,8 +46,8 @@ class FileSourceSettings:
     :ivar timeout: seconds this source may take (default: ``[retroflow] source_timeout``).
     """
 
-    events: list[Path] = attrs.field(factory=list)
-    incident: Path | None = None
+    events: list[Path] = attrs.field(factory=list, metadata=INPUT_PATH)
+    incident: Path | None = attrs.field(default=None, metadata=INPUT_PATH)
     timeout: float | None = None
 
 
@@ -58,18 +60,39 @@ def retroflow_register_settings(register: Any) -> None:
 def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
     settings: FileSourceSettings = config.settings_for(TABLE) or FileSourceSettings()
     files = [*settings.events, *request.event_files]
-    incident_file = request.incident_file or settings.incident
-    if not files and incident_file is None:
+    if not files and request.incident_file is None and settings.incident is None:
         return None
-    incident = read_incident(incident_file, request.incident_ref) if incident_file else None
+    incident = _configured_incident(request, settings, config)
     events: list[Event] = []
     gaps: list[Gap] = []
     for path in files:
-        file_events, file_gap = read_events(path)
+        try:
+            file_events, file_gap = read_events(path)
+        except SourceError as exc:  # one unreadable file is a gap; the others still count
+            gaps.append(Gap(NAME, "collect", "error", str(exc)))
+            continue
         events.extend(file_events)
         if file_gap is not None:
             gaps.append(file_gap)
     return SourceResult(incident=incident, events=events, gaps=gaps)
+
+
+def _configured_incident(request: RetroRequest, settings: FileSourceSettings, config: Config) -> Incident | None:
+    """The incident file's incident (``--incident-file``, else ``[plugins.file] incident``).
+
+    :raises ConfigError: it cannot be read or describes another incident: a retro built
+        without it, or from another incident's file, would be wrong, so there is none.
+    """
+    if request.incident_file is not None:
+        path, origin = request.incident_file, "--incident-file"
+    elif settings.incident is not None:
+        path, origin = settings.incident, f"{config.label}: [plugins.{TABLE}] incident"
+    else:
+        return None
+    try:
+        return read_incident(path, request.incident_ref)
+    except SourceError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
 
 
 def read_incident(path: Path, incident_ref: str) -> Incident:
