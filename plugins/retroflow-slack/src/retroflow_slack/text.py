@@ -6,7 +6,7 @@
 * Tokens and credentials (``xoxb-…``, ``Bearer …``, ``https://user:pass@…``,
   ``?token=…``) are masked by :func:`retroflow.redact_text`, as in logs.
 * A **belief** is a hedged statement about what is going on ("I think", "looks like",
-  "probably", "seems"); a **decision** is what people chose to do ("let's roll back",
+  "probably", "seems", "looks green"); a **decision** is what people chose to do ("let's roll back",
   "decided", "we're going to", "rolling back"), not asked as a question, with its reason
   when the message gives one ("because …", "since …", "due to …", "… so let's …").
 """
@@ -31,7 +31,8 @@ _ENTITY = re.compile(r"&(?:lt|gt|amp);")
 _SPACE = re.compile(r"\s+")
 
 _BELIEF = re.compile(
-    r"\b(?:i (?:think|believe|suspect|guess|reckon)|my (?:guess|bet)|looks? like|seems?|seemingly|probably"
+    r"\b(?:i (?:think|believe|suspect|guess|reckon)|my (?:guess|bet)|seem(?:s|ed)?|seemingly|probably"
+    r"|look(?:s|ed)? (?:like|green|fine|ok|okay|good|normal|healthy|clean|bad|off|wrong|related)"
     r"|likely|might be|pretty sure|i'?m fairly sure|suspect(?:ed|s)?)\b",
     re.IGNORECASE,
 )
@@ -47,14 +48,15 @@ _DECISION = re.compile(
     re.IGNORECASE,
 )
 _REASON_AFTER = re.compile(
-    r"\b(?:because(?: of)?|since(?! \d)|due to|given that|as (?:it|the|we|this)\b|b/c|cause)\s+(?P<why>[^.!?\n]+)",
+    r"\b(?:because(?: of)?|since(?! \d)|due to|given that|as (?:it|the|we|this)\b|b/c|cause)\s+(?P<why>.+)",
     re.IGNORECASE,
 )
 _REASON_BEFORE = re.compile(
-    r"(?P<why>[^.!?\n]+?),?\s+so\s+(?:let'?s|we|i)\b",
+    r"(?P<why>.+?),?\s+so\s+(?:let'?s|we|i)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+#: Sentences end at . ! or ? before a space (not inside "v2.14.0"), or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def readable(text: str, name_of: Callable[[str], str | None]) -> str:
@@ -104,20 +106,19 @@ _PLAIN = Typing()
 def typing_of(text: str) -> Typing:
     """Read a message's words (see the module docstring)."""
     belief = _BELIEF.search(text) is not None
-    decided = next(
-        (s for s in _SENTENCE.findall(text) if _DECISION.search(s) and not s.rstrip().endswith("?")),
-        None,
-    )
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    decided = next((s for s in sentences if _DECISION.search(s) and not s.endswith("?")), None)
     if decided is None:
         return Typing(belief=True) if belief else _PLAIN
-    return Typing(belief=belief, decision=True, why=_reason(text, decided))
+    return Typing(belief=belief, decision=True, why=_reason([decided, *sentences]))
 
 
-def _reason(text: str, sentence: str) -> str | None:
-    for source in (sentence, text):
-        match = _REASON_AFTER.search(source) or _REASON_BEFORE.search(source)
+def _reason(sentences: list[str]) -> str | None:
+    """The reason the decision's sentence gives, else the first one another sentence gives."""
+    for sentence in sentences:
+        match = _REASON_AFTER.search(sentence) or _REASON_BEFORE.search(sentence)
         if match:
-            why = match.group("why").strip(" ,;:-—")
+            why = match.group("why").strip(" ,;:-—.!")
             if why:
                 return why
     return None
