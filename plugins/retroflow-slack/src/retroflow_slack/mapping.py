@@ -151,7 +151,7 @@ class Context:
 
 def to_events(messages: Iterable[Mapping[str, Any]], context: Context, skips: Skips) -> list[Event]:
     """The events of ``messages`` inside the window, each ``ts`` once (a broadcast reply is
-    in the history and in its thread)."""
+    in the history and in its thread), in time order."""
     events: dict[str, Event] = {}
     for message in messages:
         if not isinstance(message, Mapping):
@@ -168,7 +168,11 @@ def to_events(messages: Iterable[Mapping[str, Any]], context: Context, skips: Sk
         event = to_event(message, ts, context)
         if event is not None:
             events[ts] = event
-    return list(events.values())
+    return sorted(events.values(), key=_at)
+
+
+def _at(event: Event) -> datetime:
+    return event.at
 
 
 def _seconds(ts: object) -> float | None:
@@ -315,17 +319,14 @@ def _attachment_text(message: Mapping[str, Any]) -> str:
 
 
 def _bot_name(message: Mapping[str, Any], names: Names) -> str:
+    """The name the post shows; ``users.info`` only when the post carries none."""
     profile = message.get("bot_profile")
-    user = message.get("user")
-    for value in (
-        message.get("username"),
-        profile.get("name") if isinstance(profile, Mapping) else None,
-        names.name(user) if isinstance(user, str) else None,
-        message.get("bot_id"),
-    ):
+    for value in (message.get("username"), profile.get("name") if isinstance(profile, Mapping) else None):
         if isinstance(value, str) and value.strip():
             return value.strip()
-    return "bot"
+    user = message.get("user")
+    name = names.name(user) if isinstance(user, str) else None
+    return name or str(message.get("bot_id") or "bot")
 
 
 def _learn_profile(message: Mapping[str, Any], user: str | None, names: Names) -> None:

@@ -120,7 +120,7 @@ def serve(fake: FakeSlack) -> Iterator[str]:
     """Serve ``fake`` on a free local port; yields the base URL for ``WebClient``."""
     handler = type("Handler", (_Handler,), {"fake": fake})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/api/"
