@@ -72,7 +72,7 @@ def test_429_retries_are_bounded(live: Any, fake: FakeSlack, sleeps: list[float]
 
 def test_a_retry_after_longer_than_max_wait_is_not_slept_through(live: Any, fake: FakeSlack, sleeps: list[float]) -> None:
     fake.rate_limits = ["60"]
-    with pytest.raises(SourceError, match="Slack asked to wait 60 s, more than \\[plugins.slack\\] max_wait = 30"):
+    with pytest.raises(SourceError, match=r"Slack asked to wait 60 s, more than \[plugins.slack\] max_wait = 30"):
         live()
     assert sleeps == []
 
