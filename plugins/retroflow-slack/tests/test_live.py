@@ -47,7 +47,8 @@ def test_names_come_from_one_users_info_per_person(live: Any, fake: FakeSlack) -
 def test_pages_are_followed_with_the_cursor(live: Any, fake: FakeSlack, kit: Any) -> None:
     base = kit.CREATED.timestamp()
     fake.messages[kit.CHANNEL] = [
-        {"type": "message", "user": "U01ALICE", "ts": f"{int(base) + n}.000100", "text": f"note {n}"} for n in range(450)
+        {"type": "message", "user": "U01ALICE", "ts": f"{int(base) + n}.000100", "text": f"note {n}"}
+        for n in range(450)
     ]
     result = live()
     assert len(result.events) == 450
@@ -70,7 +71,9 @@ def test_429_retries_are_bounded(live: Any, fake: FakeSlack, sleeps: list[float]
     check_secret_not_leaked("testtokenvalue", info.value)
 
 
-def test_a_retry_after_longer_than_max_wait_is_not_slept_through(live: Any, fake: FakeSlack, sleeps: list[float]) -> None:
+def test_a_retry_after_longer_than_max_wait_is_not_slept_through(
+    live: Any, fake: FakeSlack, sleeps: list[float]
+) -> None:
     fake.rate_limits = ["60"]
     with pytest.raises(SourceError, match=r"Slack asked to wait 60 s, more than \[plugins.slack\] max_wait = 30"):
         live()
