@@ -139,7 +139,7 @@ def test_the_source_contract_holds_live(fake: FakeSlack, kit: Any) -> None:
     with serve(fake) as base_url:
         source = SlackSource(base_url=base_url, sleep=lambda s: None)
         config = kit.config_for(source, 'token = "env:SLACK_BOT_TOKEN"\n')
-        result = check_source_contract(source, RetroRequest("INC-1042"), config, kit.incident())
+        result = check_source_contract(source, RetroRequest("INC-1042"), config, incident=kit.incident())
     assert len(result.events) == 7
 
 
