@@ -28,18 +28,19 @@ _SENSITIVE_VALUE = re.compile(
     r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
     r"|whsec_[A-Za-z0-9+/=]+|lin_api_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{20,})"
 )
-# Credentials inside URLs: the user-info part (``https://user:password@host``) and query
-# parameters named like secrets (``?access_token=…``); the rest of the URL stays readable.
+# Credentials inside URLs: the password of the user-info part (``https://user:password@host``;
+# one already shown as ``***`` is left so) and query parameters named like secrets
+# (``?access_token=…``); the rest of the URL stays readable.
 _URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@:]+:[^\s/?#@]+@"
+    r"(?P<user>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]+:)(?!\*+@)[^\s/?#@]+@"
     r"|(?P<param>[?&](?:[A-Za-z_]*token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)[^&#\s]+",
     re.IGNORECASE,
 )
 
 
 def _mask_url_credentials(match: re.Match[str]) -> str:
-    scheme = match.group("scheme")
-    return f"{scheme}{MASK}@" if scheme else f"{match.group('param')}{MASK}"
+    user = match.group("user")
+    return f"{user}{MASK}@" if user else f"{match.group('param')}{MASK}"
 
 
 # Secret values read from config (see retroflow.config.Secret); masked wherever they appear.

@@ -125,12 +125,13 @@ def test_registered_secret_values_are_masked_anywhere() -> None:
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("clone https://deploy:s3cr3t-pass@git.example.com/shop.git", "clone https://[redacted]@git.example.com/shop.git"),
-        ("postgresql://retro:hunter2@db:5432/retros", "postgresql://[redacted]@db:5432/retros"),
+        ("clone https://deploy:s3cr3t-pass@git.example.com/shop.git", "clone https://deploy:[redacted]@git.example.com/shop.git"),
+        ("postgresql://retro:hunter2@db:5432/retros", "postgresql://retro:[redacted]@db:5432/retros"),
         ("see https://grafana.example.com/d/abc?orgId=1&api_key=eyJrIjoi&from=now-1h",
          "see https://grafana.example.com/d/abc?orgId=1&api_key=[redacted]&from=now-1h"),
         ("https://hooks.example.com/x?access_token=abc123&x=1", "https://hooks.example.com/x?access_token=[redacted]&x=1"),
         ("mail alice@example.com about https://example.com/a?b=c", "mail alice@example.com about https://example.com/a?b=c"),
+        ("already hidden postgresql://retro:***@db/retros", "already hidden postgresql://retro:***@db/retros"),
     ],
 )  # fmt: skip
 def test_credentials_inside_urls_are_masked_and_the_rest_stays_readable(text: str, shown: str) -> None:
