@@ -71,7 +71,9 @@ def test_ids_are_the_channel_and_ts_and_links_point_at_the_message(kit: Any, tmp
 def test_tokens_and_url_credentials_in_messages_are_masked(kit: Any, tmp_path: Path) -> None:
     result = kit.from_export(kit.write_export(tmp_path / "export", kit.incident_channel()))
     leaky = by_ts(result)[kit.ts(3, 0)]
-    assert leaky.summary == ("grafana token is [redacted], try the board (https://admin:[redacted]@grafana.example.com/d/1)")
+    assert leaky.summary == (
+        "grafana token is [redacted], try the board (https://admin:[redacted]@grafana.example.com/d/1)"
+    )
     text = json.dumps([e.summary for e in result.events]) + json.dumps([dict(e.details) for e in result.events])
     assert "xoxp-" not in text and "hunter2" not in text
 
