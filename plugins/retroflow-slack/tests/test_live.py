@@ -173,3 +173,12 @@ def test_alert_bots_picks_which_integrations_are_signals(kit: Any, tmp_path: Pat
     bots = [e.details.get("bot") for e in only_geekbot.events if e.kind.value == "signal"]
     assert bots == ["Geekbot"]
     assert json.dumps([e.summary for e in only_geekbot.events]).count("Triggered") == 0
+
+
+def test_names_failing_for_another_reason_are_a_gap_and_the_messages_stay(live: Any, fake: FakeSlack) -> None:
+    fake.errors["users.info"] = "missing_scope"
+    result = live()
+    assert len(result.events) == 7
+    assert [method for method, _ in fake.requests].count("users.info") == 1, "asked once, then not again"
+    (gap,) = result.gaps
+    assert "without a name (users.info): Slack users.info: missing_scope" in gap.reason

@@ -105,7 +105,6 @@ class SlackApi:
     def __init__(self, settings: SlackSettings, *, base_url: str | None = None, sleep: Sleep = time.sleep) -> None:
         assert settings.token is not None
         self.settings = settings
-        self.requests = 0
         self.client = WebClient(
             token=settings.token.reveal(),
             base_url=base_url or WebClient.BASE_URL,
@@ -155,7 +154,6 @@ class SlackApi:
     def _call(
         self, method: Callable[..., SlackResponse], *, missing_ok: bool = False, **params: Any
     ) -> Mapping[str, Any] | None:
-        self.requests += 1
         try:
             data = method(**params).data
             return data if isinstance(data, Mapping) else {}

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from retroflow import Config, Gap, Incident, SourceResult, hookimpl
+from retroflow import Config, Gap, Incident, SourceError, SourceResult, hookimpl
 
 from .channel import ChannelRef, channel_from_incident
 from .mapping import SOURCE, Context, Names, Skips, Window, to_events
@@ -82,7 +82,8 @@ class SlackSource:
         from .api import SlackApi  # the client: imported when used
 
         api = SlackApi(settings, base_url=self._base_url, sleep=self._sleep)
-        names = Names(api.user)
+        lookup = _NameLookup(api)
+        names = Names(lookup)
         context = _context(settings, ref.name_or_id, names, services, workspace_url, window)
         gaps: list[Gap] = []
         messages = list(_bounded(_with_replies(api, ref.name_or_id, window), settings.max_messages, gaps))
@@ -90,8 +91,29 @@ class SlackSource:
         events = to_events(messages, context, skips)
         unknown = names.unknown()
         if unknown:
-            gaps.append(Gap(SOURCE, "collect", "skipped", f"{len(unknown)} user(s) without a name (users.info)"))
+            why = f": {lookup.failure}" if lookup.failure else ""
+            gaps.append(Gap(SOURCE, "collect", "skipped", f"{len(unknown)} user(s) without a name (users.info){why}"))
         return SourceResult(events=events, gaps=[*gaps, *skips.gaps()])
+
+
+class _NameLookup:
+    """``users.info`` for :class:`Names`; after a failure other than an unknown user (a
+    missing ``users:read`` scope, a rate limit past ``max_wait``) it stops asking: names are
+    a nicety, the messages are not lost for them."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self.failure: str | None = None
+
+    def __call__(self, user_id: str) -> Mapping[str, Any] | None:
+        if self.failure is not None:
+            return None
+        try:
+            user: Mapping[str, Any] | None = self._api.user(user_id)
+        except SourceError as exc:
+            self.failure = str(exc)
+            return None
+        return user
 
 
 def _with_replies(api: Any, channel: str, window: Window) -> Iterator[Mapping[str, Any]]:
