@@ -25,9 +25,23 @@ _SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 _SENSITIVE_VALUE = re.compile(
-    r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abpr]-[A-Za-z0-9-]+"
+    r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
     r"|whsec_[A-Za-z0-9+/=]+|lin_api_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{20,})"
 )
+# Credentials inside URLs: the password of the user-info part (``https://user:password@host``;
+# one already shown as ``***`` is left so) and query parameters named like secrets
+# (``?access_token=…``); the rest of the URL stays readable.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<user>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]+:)(?!\*+@)[^\s/?#@]+@"
+    r"|(?P<param>[?&](?:[A-Za-z_]*token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)[^&#\s]+",
+    re.IGNORECASE,
+)
+
+
+def _mask_url_credentials(match: re.Match[str]) -> str:
+    user = match.group("user")
+    return f"{user}{MASK}@" if user else f"{match.group('param')}{MASK}"
+
 
 # Secret values read from config (see retroflow.config.Secret); masked wherever they appear.
 _known_secrets: set[str] = set()
@@ -46,6 +60,8 @@ def redact_text(text: str) -> str:
     for secret in sorted(_known_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
+    if "=" in text or "@" in text:
+        text = _URL_CREDENTIALS.sub(_mask_url_credentials, text)
     return _SENSITIVE_VALUE.sub(MASK, text)
 
 

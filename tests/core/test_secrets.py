@@ -108,6 +108,9 @@ def test_an_unexpected_error_with_the_secret_is_one_redacted_line(leaky: Path, t
         "Authorization: Bearer eyJhbGciOi.payload.sig",
         "slack says xoxb-1234-5678-abcdef",
         "webhook secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "rotating slack token xoxe.xoxp-1-Mi0yLTQ2NjQ",
+        "file url?t=xoxe-202525716848-307302644288-309011455943-473e6f6e9f9c51261dcf5996ec6d5759",
+        "socket mode xapp-1-A0123456789-1234567890123-abcdef0123456789",
     ],
 )
 def test_credential_shaped_strings_are_masked(text: str) -> None:
@@ -118,3 +121,25 @@ def test_credential_shaped_strings_are_masked(text: str) -> None:
 def test_registered_secret_values_are_masked_anywhere() -> None:
     register_secret("plain-value-42")
     assert redact_text("url?key=plain-value-42&x=1") == "url?key=[redacted]&x=1"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("clone https://deploy:s3cr3t-pass@git.example.com/shop.git", "clone https://deploy:[redacted]@git.example.com/shop.git"),
+        ("postgresql://retro:hunter2@db:5432/retros", "postgresql://retro:[redacted]@db:5432/retros"),
+        ("see https://grafana.example.com/d/abc?orgId=1&api_key=eyJrIjoi&from=now-1h",
+         "see https://grafana.example.com/d/abc?orgId=1&api_key=[redacted]&from=now-1h"),
+        ("https://hooks.example.com/x?access_token=abc123&x=1", "https://hooks.example.com/x?access_token=[redacted]&x=1"),
+        ("mail alice@example.com about https://example.com/a?b=c", "mail alice@example.com about https://example.com/a?b=c"),
+        ("already hidden postgresql://retro:***@db/retros", "already hidden postgresql://retro:***@db/retros"),
+    ],
+)  # fmt: skip
+def test_credentials_inside_urls_are_masked_and_the_rest_stays_readable(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
+
+
+def test_redact_text_is_public_api() -> None:
+    import retroflow
+
+    assert retroflow.redact_text is redact_text
