@@ -125,3 +125,61 @@ def test_status_sync_stores_the_jira_state(setup: Any, mocked: responses.Request
 
     assert report.errors == () and report.updated == 3
     assert sorted(link.state for link in store.links(["jira"])) == ["done", "in progress", "open"]
+
+
+class Killed(BaseException):
+    """The export's process dying (nothing in retroflow catches it)."""
+
+
+def test_a_create_sent_after_a_long_rate_limit_is_not_created_again_after_a_kill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, retro_with: Any, mocked: responses.RequestsMock
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    clock = [datetime(2026, 11, 25, 12, 0, tzinfo=UTC)]
+
+    def now() -> datetime:
+        return clock[0]
+
+    def wait(seconds: float) -> None:
+        clock[0] += timedelta(seconds=seconds)
+
+    monkeypatch.setenv("JIRA_TOKEN", token)
+    store = open_store(f"sqlite:///{tmp_path / 'retroflow.db'}")
+    store.save_retro(retro_with(3), request_ref="CHK-1042")
+    config = make_config(CONFIG, plugins=make_plugins(retroflow_jira, default_plugins=False))
+    sink = JiraSink(sleep=wait, clock=now)
+    made: list[datetime] = []
+
+    def bulk(request: Any) -> tuple[int, dict[str, str], str]:
+        if clock[0] < datetime(2026, 11, 25, 12, 0, 50, tzinfo=UTC):  # rate limited for 50 s
+            return 429, {"Retry-After": "25"}, ""
+        made.append(clock[0])
+        return 201, {}, json.dumps(created(["a", "b", "c"]))
+
+    def search(request: Any) -> tuple[int, dict[str, str], str]:
+        # Jira Cloud search shows a new issue only some time (here 120 s) after it was made.
+        label = parse_qs(urlparse(request.url).query)["jql"][0].split('"')[1]
+        n = {export_key("CHK-1042", f"act00{i}", "jira"): i for i in range(3)}[label]
+        visible = made and clock[0] - made[0] >= timedelta(seconds=sink.search_lag)
+        issues = [{"id": str(10000 + n), "key": f"OPS-{n + 1}"}] if visible else []
+        return 200, {}, json.dumps({"isLast": True, "issues": issues})
+
+    mocked.add_callback(responses.POST, BULK, callback=bulk)
+    mocked.add_callback(responses.GET, SEARCH, callback=search)
+
+    def kill_after_send(stage: str) -> None:
+        if stage == "sent":
+            raise Killed
+
+    with pytest.raises(Killed):  # the issues exist; the export died before recording them
+        export_actions(store, "CHK-1042", sink, config, sleep=wait, now=now, checkpoint=kill_after_send)
+    assert len(made) == 1 and made[0] - datetime(2026, 11, 25, 12, 0, tzinfo=UTC) == timedelta(seconds=50)
+    wait(75)  # 125 s after the claim, 75 s after the create
+    rerun = export_actions(store, "CHK-1042", sink, config, sleep=wait, now=now, reclaim=True)
+    assert rerun.counts() == {"waiting for search lag": 3}
+    wait(50)
+    last = export_actions(store, "CHK-1042", sink, config, sleep=wait, now=now)
+    assert last.counts() == {"reconciled": 3}
+    assert len(made) == 1, "every action has exactly one ticket"
+    store.close()

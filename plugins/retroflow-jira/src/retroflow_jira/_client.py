@@ -40,6 +40,7 @@ from retroflow.trackers import (
     parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
+    sending,
 )
 from retroflow_jira import _text
 
@@ -243,6 +244,8 @@ class JiraClient:
             if failure is not None:
                 results.extend(not_sent_after(failure) for _ in chunk)
                 continue
+            if results:
+                sending()  # a later chunk: its search lag counts from now
             try:
                 results.extend(self._create_chunk(chunk))
             except TrackerError as exc:
