@@ -330,3 +330,27 @@ def test_a_wait_inside_the_client_moves_the_attempt_time_too(stored: Store, cloc
     assert report.counts() == {"reconciled": 3}
     one_ticket_per_action(sink, stored)
 
+
+def test_rows_another_export_claims_between_the_reads_are_reported_as_held(  # type: ignore[no-untyped-def]
+    stored: Store, clock, no_sleep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retroflow.store import exports
+
+    sink = FakeTrackerSink(clock=clock)
+    read_rows = exports._Run._rows
+    reads: dict[int, int] = {}
+
+    def racing_rows(run, action_ids):  # type: ignore[no-untyped-def]
+        reads[id(run)] = reads.get(id(run), 0) + 1
+        if len(reads) == 1 and reads[id(run)] == 2:  # the first run, between its two reads
+            with pytest.raises(Crash):  # another export claims every row (and is still sending)
+                export_actions(
+                    stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=crash_at("claimed")
+                )
+        return read_rows(run, action_ids)
+
+    monkeypatch.setattr(exports._Run, "_rows", racing_rows)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"in flight elsewhere": 3}
+    assert not report.complete, "an export that did nothing is not complete"
+    assert sink.tracker.create_calls == []

@@ -256,29 +256,40 @@ class _Run:
         now = self.now()
         for action in actions:
             row = rows[action.id]
-            if row.state == ExportState.DONE:
-                self._item(action, "already exported", external_id=row.external_id, url=row.url)
-            elif row.state == ExportState.NEEDS_RECONCILE or (
+            if row.state == ExportState.NEEDS_RECONCILE or (
                 row.state == ExportState.IN_FLIGHT and (reclaim or row.lease_until is None or row.lease_until <= now)
             ):
                 self._reconcile(action, row)
-            elif row.state == ExportState.IN_FLIGHT:
-                self._item(
-                    action,
-                    "in flight elsewhere",
-                    error=f"claimed by another export until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC",
-                )
-        todo = [
-            by_id[action_id]
-            for action_id, row in self._rows(by_id).items()
-            if row.state in (ExportState.PENDING, ExportState.FAILED) and action_id not in self.items
-        ]
-        order = {action_id: i for i, action_id in enumerate(by_id)}
-        todo.sort(key=lambda a: order[a.id])
+            elif row.state not in (ExportState.PENDING, ExportState.FAILED):
+                self._describe(action, row)
+        # Read again: reconciling may have made rows pending, and another run may have
+        # claimed or finished some meanwhile. Every action not sent here gets its row's
+        # state, so a run that did nothing never reports an empty, complete export.
+        rows = self._rows(by_id)
+        todo = []
+        for action in actions:
+            if action.id in self.items:
+                continue
+            row = rows[action.id]
+            if row.state in (ExportState.PENDING, ExportState.FAILED):
+                todo.append(action)
+            else:
+                self._describe(action, row)
         batch_size = max(1, int(self.sink.max_batch))
         for start in range(0, len(todo), batch_size):
             self._create_batch(todo[start : start + batch_size], retro_url)
         return self.report(actions, dry_run=False)
+
+    def _describe(self, action: ActionItem, row: Any) -> None:
+        """The item of an action this run does not send: its row is done, held by another
+        run, or waiting to be reconciled."""
+        if row.state == ExportState.DONE:
+            self._item(action, "already exported", external_id=row.external_id, url=row.url)
+        elif row.state == ExportState.IN_FLIGHT:
+            until = f" until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC" if row.lease_until else ""
+            self._item(action, "in flight elsewhere", error=f"claimed by another export{until}")
+        else:
+            self._item(action, "needs reconcile", error=row.last_error)
 
     def _write_intents(self, actions: Sequence[ActionItem]) -> None:
         """One outbox row per action, written (and committed) before any request."""
