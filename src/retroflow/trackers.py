@@ -15,7 +15,8 @@ so a sink passes its client's exceptions in as they are.
   :func:`rate_limit_error`: rate limits;
 * :func:`sending`: telling an export that a create request is about to go out;
 * :func:`certainly_not_sent`, :func:`describe`, :class:`RequestFailure`,
-  :func:`not_sent_after`, :func:`create_each`: failures, and creating one by one;
+  :func:`not_sent_after`, :func:`create_each`, :func:`error_text`: failures, and creating
+  one by one;
 * :func:`check_request_settings`, :func:`looks_like_url`, :func:`parse_owner_map`,
   :class:`SinkBase`: settings;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`, :func:`render_sections`,
@@ -38,6 +39,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
+from retroflow.logs import redact_text
 from retroflow.model import ActionItem, Factor, Retro, format_timestamp, parse_timestamp
 from retroflow.roles import TicketDraft, TicketRef, TrackerClient
 
@@ -60,6 +62,7 @@ __all__ = [
     "check_request_settings",
     "create_each",
     "describe",
+    "error_text",
     "json_or_none",
     "lazy_exports",
     "looks_like_url",
@@ -236,6 +239,13 @@ def describe(exc: BaseException) -> str:
     if "ConnectionError" in names:
         return "connection lost"
     return type(exc).__name__
+
+
+def error_text(text: str) -> str:
+    """A tracker's own error text (its message, the reasons it gives) as a message may
+    quote it: secrets masked first, then cut to :data:`ERROR_TEXT_LIMIT` characters, so a
+    credential the server echoes never survives, not even the part of it before the cut."""
+    return redact_text(text)[:ERROR_TEXT_LIMIT]
 
 
 def _new_connection_error(exc: BaseException) -> BaseException | None:

@@ -183,3 +183,39 @@ def test_a_create_sent_after_a_long_rate_limit_is_not_created_again_after_a_kill
     assert last.counts() == {"reconciled": 3}
     assert len(made) == 1, "every action has exactly one ticket"
     store.close()
+
+
+def test_jira_echoing_the_credentials_leaks_them_nowhere_an_error_is_kept(
+    setup: Any, mocked: responses.RequestsMock, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from click.testing import CliRunner
+
+    from retroflow.cli import cli
+
+    store, sink, config = setup
+    basic = base64.b64encode(f"bot@example.com:{token}".encode()).decode()
+    from urllib.parse import quote
+
+    said = [f"Bad header value {basic} for this site", f"request /rest?token={quote(token, safe='')}"]
+    # The third message puts the token across the 300-character cut of Jira's error text.
+    said.append("x" * (290 - len("; ".join(said)) - 2) + token)
+    echo = {"errorMessages": said}
+    mocked.post(BULK, json=echo, status=400)
+
+    report = export_actions(store, "CHK-1042", sink, config)
+
+    kept = [*(item.error or "" for item in report.items), *(row.last_error or "" for row in store.export_rows())]
+    assert kept and all("Bad header value [redacted]" in text for text in kept)
+    monkeypatch.setenv("RETROFLOW_DATABASE", str(store.engine.url))
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", "jira")
+    (tmp_path / "retroflow.toml").write_text(CONFIG, encoding="utf-8")
+    args = ["--config", str(tmp_path / "retroflow.toml"), "export", "CHK-1042", "--sink", "jira"]
+    results = [CliRunner().invoke(cli, args), CliRunner().invoke(cli, [*args, "--json"])]
+    assert [r.exit_code for r in results] == [1, 1]
+    outputs = [r.stdout + r.stderr for r in results]
+    assert all("Bad header value [redacted]" in text for text in outputs)
+    for text in [*kept, *outputs]:
+        assert basic[:-4] not in text and basic[-12:-2] not in text
+        assert token[:8] not in text and quote(token, safe="")[:8] not in text, "no part of the token"

@@ -18,7 +18,6 @@ import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.trackers import (
-    ERROR_TEXT_LIMIT,
     RequestFailure,
     RetryBudget,
     backoff,
@@ -26,6 +25,7 @@ from retroflow.trackers import (
     check_request_settings,
     create_each,
     describe,
+    error_text,
     json_or_none,
     looks_like_url,
     parse_owner_map,
@@ -303,4 +303,4 @@ def _error_text(response: requests.Response) -> str:
             parts.append(str(error.get("message") or f"{error.get('field')} {error.get('code')}".strip()))
         else:
             parts.append(str(error))
-    return "; ".join(parts)[:ERROR_TEXT_LIMIT]
+    return error_text("; ".join(parts))
