@@ -16,8 +16,9 @@ An event is accepted when:
   :data:`EARLIEST` up to (not including) :data:`LATEST` (any offset; it becomes UTC);
 * ``kind`` is an :class:`EventKind`;
 * ``source`` (without ``:``), ``summary`` and ``native_id`` are strings, and ``actor``,
-  ``service``, ``link`` strings or ``None``; no string holds a NUL character or a lone
-  surrogate (PostgreSQL cannot store the first, UTF-8 cannot encode the second);
+  ``service``, ``link`` strings or ``None``; none longer than the store's columns
+  (:data:`MAX_LENGTH`) or holding a NUL character or a lone surrogate (PostgreSQL cannot
+  store the first, UTF-8 cannot encode the second);
 * ``details`` is a mapping JSON can write: no NaN or infinity, nested at most
   :data:`MAX_DETAILS_DEPTH` levels, the same rule for its strings and keys.
 """
@@ -95,16 +96,17 @@ def text_problem(name: str, value: object) -> str | None:
     return None
 
 
-# The store's JSON writer, strict: NaN and infinity are refused (orjson writes them as null).
+# The json module's writer, strict: NaN and infinity are refused (orjson writes them as null).
 _strict_json = json.JSONEncoder(allow_nan=False, default=json_default).encode
 
 
-def _details_written(details: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether all of ``details`` can be written as JSON, at C speed: orjson writes them
-    (which limits the depth, refuses lone surrogates and integers beyond 64 bits), no NUL
-    is escaped in the output, and a ``null`` in it is not NaN or infinity."""
+def _details_written(details: Mapping[str, Any]) -> bool:
+    """Whether ``details`` can be written as JSON, found at C speed: orjson writes them
+    inside a list (which bounds the depth at :data:`MAX_DETAILS_DEPTH` and refuses lone
+    surrogates, non-string keys and integers beyond 64 bits), no NUL is escaped in the
+    output, and a ``null`` in it is not NaN or infinity."""
     try:
-        data = orjson.dumps(details, default=json_default)
+        data = orjson.dumps([details], default=json_default)
     except (orjson.JSONEncodeError, TypeError):
         return False
     if b"\\u0000" in data:
@@ -121,7 +123,7 @@ def details_problem(details: object) -> str | None:
     """Why ``details`` cannot be stored and written as JSON, or ``None``."""
     if not isinstance(details, Mapping):
         return f"'details' is {type(details).__name__}, not an object"
-    if not details or _details_written([details]):
+    if not details or _details_written(details):
         return None
     # Integers beyond 64 bits fail orjson and are fine; anything else has a reason.
     return _details_walk(details)
