@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import operator
 import queue
 import threading
 import time
@@ -51,6 +50,7 @@ from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.roles import Renderer, ScoringContext, document_bytes
+from retroflow.validation import checked_result
 
 __all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
 
@@ -209,9 +209,6 @@ def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) ->
     return good
 
 
-_source_of = operator.attrgetter("source")
-
-
 def _noop(stage: str, message: str) -> None:
     pass
 
@@ -285,8 +282,12 @@ def _build(
             gaps.append(outcome.gap)
         elif outcome.value is not None:
             if isinstance(outcome.value, SourceResult):
-                results.append((outcome.plugin, outcome.value))
-                progress("collect", f"{outcome.plugin}: {len(outcome.value.events)} events")
+                # A source is code retroflow does not control: bad items become gaps here,
+                # not an "unexpected" failure of the whole retro later.
+                result, dropped = checked_result(outcome.plugin, outcome.value)
+                gaps.extend(dropped)
+                results.append((outcome.plugin, result))
+                progress("collect", f"{outcome.plugin}: {len(result.events)} events")
             else:
                 gaps.append(Gap(outcome.plugin, "collect", "error", "returned something that is not a SourceResult"))
     if not results and not gaps:
@@ -298,13 +299,8 @@ def _build(
     incident = _merge_incident(request, results)
     events: list[Event] = []
     history: dict[str, Incident] = {}
-    for plugin, result in results:
-        bad_sources = {source for source in set(map(_source_of, result.events)) if ":" in source}
-        if bad_sources:
-            gaps.append(Gap(plugin, "collect", "error", f"event source(s) with ':' dropped: {sorted(bad_sources)}"))
-            events.extend(e for e in result.events if e.source not in bad_sources)
-        else:
-            events.extend(result.events)
+    for _plugin, result in results:
+        events.extend(result.events)
         gaps.extend(result.gaps)
         for past in result.history:
             if past.id != incident.id:
