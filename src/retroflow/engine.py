@@ -28,11 +28,10 @@ from typing import Any, TypeVar
 
 import attrs
 import pluggy
-import structlog
 
 from retroflow.config import Config
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.logs import redact_text
+from retroflow.logs import bound_context, get_logger, redact_text
 from retroflow.model import (
     ActionItem,
     Event,
@@ -54,7 +53,7 @@ from retroflow.validation import checked_result
 
 __all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -228,12 +227,8 @@ def build_retro(
         scoring (human input, retro-as-code).
     :raises RetroflowError: no source knows the incident, or the scoring model is unknown.
     """
-    structlog.contextvars.bind_contextvars(incident=request.incident_ref)
-    try:
-        with paused_gc():
-            return _build(request, plugins, config, progress, amend)
-    finally:
-        structlog.contextvars.unbind_contextvars("incident")
+    with bound_context(incident=request.incident_ref), paused_gc():
+        return _build(request, plugins, config, progress, amend)
 
 
 @contextlib.contextmanager

@@ -14,13 +14,12 @@ except ImportError:  # pragma: no cover - not on Windows: SQLite migrations are 
     fcntl = None  # type: ignore[assignment]
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from retroflow.config import Config
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.logs import register_secret
+from retroflow.logs import get_logger, register_secret
 
 if TYPE_CHECKING:
     from retroflow.store.store import Store
@@ -68,7 +67,7 @@ def _configured(config: Config) -> tuple[str, str]:
     return default_database(), "the default database"
 
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726574726F  # "retro"
