@@ -14,25 +14,34 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import pluggy
-import structlog
 
-from retroflow.config import Config, find_config_file, load_config
-from retroflow.engine import describe_gap, paused_gc, render_document
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.filenames import check_incident_ref, incident_file_stem
-from retroflow.logs import configure_logging, redact_text
-from retroflow.model import Retro
-from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager, unknown_plugin_names
-from retroflow.request import RetroRequest
-from retroflow.roles import Renderer
+from retroflow.logs import configure_logging, get_logger, redact_text
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:
+    import pluggy
+
+    from retroflow.config import Config
+    from retroflow.model import Retro
+    from retroflow.plugins import Plugins
+    from retroflow.roles import Renderer
+
+# Everything else is imported where it is used: `retroflow --help`, and every command,
+# start with this module, and most of them need little of the engine.
+
+log = get_logger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_plugin_manager(**kwargs: Any) -> pluggy.PluginManager:
+    """:func:`retroflow.plugins.get_plugin_manager`, imported when first called."""
+    from retroflow.plugins import get_plugin_manager as build
+
+    return build(**kwargs)
 
 
 class App:
@@ -45,11 +54,14 @@ class App:
         self.quiet = quiet
         self._config: Config | None = None
         self._manager: pluggy.PluginManager | None = None
+        self._command_manager: pluggy.PluginManager | None = None
         self._plugins: Plugins | None = None
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            from retroflow.config import find_config_file, load_config
+
             self._config = load_config(find_config_file(self.config_option))
         return self._config
 
@@ -60,16 +72,33 @@ class App:
             self._manager = self.manager_for(self.config)
         return self._manager
 
-    def manager_for(self, config: Config) -> pluggy.PluginManager:
-        """A plugin manager loading and blocking the plugins ``config`` says."""
+    @property
+    def command_manager(self) -> pluggy.PluginManager:
+        """A plugin manager to find commands with: :attr:`manager` once built, else one
+        with, of the default plugins, only those that add commands
+        (:data:`~retroflow.plugins.COMMAND_PLUGINS`), so that ``retroflow --help`` does not
+        import every heuristic."""
+        if self._manager is not None:
+            return self._manager
+        if self._command_manager is None:
+            from retroflow.plugins import COMMAND_PLUGINS
+
+            self._command_manager = self.manager_for(self.config, default_plugins=COMMAND_PLUGINS)
+        return self._command_manager
+
+    def manager_for(self, config: Config, **options: Any) -> pluggy.PluginManager:
+        """A plugin manager loading and blocking the plugins ``config`` says (``options``:
+        more arguments of :func:`~retroflow.plugins.get_plugin_manager`)."""
         return get_plugin_manager(
-            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None
+            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None, **options
         )
 
     @property
     def plugins(self) -> Plugins:
         """The plugins with their registries, every plugin table validated."""
         if self._plugins is None:
+            from retroflow.plugins import Plugins
+
             plugins = Plugins(self.manager)
             problems = plugin_problems(self.config, plugins)
             if problems:
@@ -85,6 +114,8 @@ class App:
 def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
     """Every problem of ``config`` with ``plugins``: the plugin tables, the scoring model,
     the formats, and plugin names (to load or block) that name no plugin."""
+    from retroflow.plugins import unknown_plugin_names
+
     settings = plugins.settings
     problems: list[str] = []
     config.validate_plugins({name: settings.get(name) for name in settings.names()}, problems)
@@ -207,7 +238,7 @@ class RetroflowGroup(click.Group):
             )
         if app is not None:
             try:
-                app.manager.hook.retroflow_register_commands(cli=group)
+                app.command_manager.hook.retroflow_register_commands(cli=group)
             except RetroflowError as exc:
                 self._load_error = exc  # reported if the command asked for is not a built-in
         return group
@@ -262,6 +293,8 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, q
 def incident_ref(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
     """Click callback for an INCIDENT argument: an empty id, or one with control
     characters, is a usage error."""
+    from retroflow.filenames import check_incident_ref
+
     try:
         return check_incident_ref(value)
     except ValueError as exc:
@@ -341,6 +374,10 @@ def retro(
     Human input (stored with 'retroflow input', and the retro-as-code file) is applied,
     and the build is stored as a new version of the retro unless --no-store is given.
     """
+    from retroflow.engine import describe_gap
+    from retroflow.request import RetroRequest
+    from retroflow.store.commands import build_and_store
+
     config = app.config
     plugins = app.plugins
     renderers = [_renderer(plugins, name) for name in formats or config.engine.formats]
@@ -366,8 +403,6 @@ def retro(
         incident_file=Path(incident_file) if incident_file else None,
         overrides=overrides,
     )
-    from retroflow.store.commands import build_and_store
-
     publish = _Publisher(app, plugins, renderers, directory)
     result = build_and_store(
         request, plugins=plugins, config=config, progress=app.progress, store=not no_store, publish=publish
@@ -435,6 +470,9 @@ class _Publisher:
         self.printed = False
 
     def __call__(self, retro: Retro) -> None:
+        from retroflow.engine import paused_gc, render_document
+        from retroflow.filenames import incident_file_stem
+
         timeout = self.app.config.engine.plugin_timeout
         with paused_gc():
             documents = [
@@ -458,6 +496,8 @@ class _Publisher:
 @handle_errors
 def plugins(app: App, as_json: bool) -> None:
     """List plugins with their version and the hooks they implement."""
+    from retroflow.plugins import describe_plugins
+
     infos = describe_plugins(app.manager)  # listing needs no valid plugin tables
     if as_json:
         click.echo(
@@ -489,6 +529,8 @@ def config_check(app: App) -> None:
     references, input files that do not exist, plugin names that name no plugin, and a
     database URL that is not supported.
     """
+    from retroflow.config import find_config_file, load_config
+    from retroflow.plugins import Plugins
     from retroflow.store.database import database_problems
 
     problems: list[str] = []
