@@ -10,7 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .plugin import DatadogSource, incident_window, plugin
     from .settings import DatadogSettings, ServiceMap
 
 __all__ = ["TABLE", "DatadogSettings", "DatadogSource", "ServiceMap", "incident_window", "plugin"]
@@ -18,11 +17,12 @@ __all__ = ["TABLE", "DatadogSettings", "DatadogSource", "ServiceMap", "incident_
 #: The plugin's name and its settings table, ``[plugins.datadog]``.
 TABLE = "datadog"
 
+# The plugin module itself is light (what it runs is imported when it runs); it is
+# imported here so that ``plugin`` is the instance, not the module of that name.
+from .plugin import DatadogSource, incident_window, plugin  # noqa: E402
+
 # Loaded when first used: loading the plugin imports no more than it needs.
 _HOMES = {
-    "DatadogSource": ".plugin",
-    "incident_window": ".plugin",
-    "plugin": ".plugin",
     "DatadogSettings": ".settings",
     "ServiceMap": ".settings",
 }

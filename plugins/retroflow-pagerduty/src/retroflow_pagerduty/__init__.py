@@ -10,7 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .plugin import PagerDutySource, parse_incident_ref, plugin
     from .settings import PagerDutySettings
 
 __all__ = ["TABLE", "PagerDutySettings", "PagerDutySource", "parse_incident_ref", "plugin"]
@@ -18,13 +17,12 @@ __all__ = ["TABLE", "PagerDutySettings", "PagerDutySource", "parse_incident_ref"
 #: The plugin's name and its settings table, ``[plugins.pagerduty]``.
 TABLE = "pagerduty"
 
+# The plugin module itself is light (what it runs is imported when it runs); it is
+# imported here so that ``plugin`` is the instance, not the module of that name.
+from .plugin import PagerDutySource, parse_incident_ref, plugin  # noqa: E402
+
 # Loaded when first used: loading the plugin imports no more than it needs.
-_HOMES = {
-    "PagerDutySettings": ".settings",
-    "PagerDutySource": ".plugin",
-    "parse_incident_ref": ".plugin",
-    "plugin": ".plugin",
-}
+_HOMES = {"PagerDutySettings": ".settings"}
 
 
 def __getattr__(name: str) -> Any:
