@@ -7,11 +7,9 @@ traceback (with secrets redacted, without frame locals).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -318,6 +316,8 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode() if isinstance(content, str) else content
     mode = _file_mode(path)
+    import tempfile  # with shutil, bz2 and lzma: not for commands that write nothing
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -448,6 +448,8 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
         directory = next((parent for parent in directory.parents if parent.exists()), Path("."))
         if not directory.is_dir():
             return f"cannot be created ({directory} is not a directory)"
+    import tempfile
+
     try:  # the one sure test: what write_atomically does (os.access trusts root, not mounts)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".retroflow-probe-")
     except OSError as exc:
@@ -496,6 +498,8 @@ class _Publisher:
 @handle_errors
 def plugins(app: App, as_json: bool) -> None:
     """List plugins with their version and the hooks they implement."""
+    import json
+
     from retroflow.plugins import describe_plugins
 
     infos = describe_plugins(app.manager)  # listing needs no valid plugin tables

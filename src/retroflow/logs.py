@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import functools
 import re
 import sys
 import threading
@@ -36,22 +37,29 @@ __all__ = [
 
 MASK = "[redacted]"
 
-_SENSITIVE_KEY = re.compile(
-    r"(authorization|token|api[_-]?key|secret|password|passwd|cookie|signature|credential)",
-    re.IGNORECASE,
-)
-_SENSITIVE_VALUE = re.compile(
+_SENSITIVE_KEY = r"(authorization|token|api[_-]?key|secret|password|passwd|cookie|signature|credential)"
+_SENSITIVE_VALUE = (
     r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
     r"|whsec_[A-Za-z0-9+/=]+|lin_api_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{20,})"
 )
 # Credentials inside URLs: the password of the user-info part (``https://user:password@host``;
 # one already shown as ``***`` is left so) and query parameters named like secrets
 # (``?access_token=…``); the rest of the URL stays readable.
-_URL_CREDENTIALS = re.compile(
+_URL_CREDENTIALS = (
     r"(?P<user>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]+:)(?!\*+@)[^\s/?#@]+@"
-    r"|(?P<param>[?&](?:[A-Za-z_]*token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)[^&#\s]+",
-    re.IGNORECASE,
+    r"|(?P<param>[?&](?:[A-Za-z_]*token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)[^&#\s]+"
 )
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The sensitive key, value and URL patterns, compiled when first used: compiling
+    them cost every command's start-up, and most never redact anything."""
+    return (
+        re.compile(_SENSITIVE_KEY, re.IGNORECASE),
+        re.compile(_SENSITIVE_VALUE),
+        re.compile(_URL_CREDENTIALS, re.IGNORECASE),
+    )
 
 
 def _mask_url_credentials(match: re.Match[str]) -> str:
@@ -87,8 +95,8 @@ def redact_text(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     if "=" in text or "@" in text:
-        text = _URL_CREDENTIALS.sub(_mask_url_credentials, text)
-    return _SENSITIVE_VALUE.sub(MASK, text)
+        text = _patterns()[2].sub(_mask_url_credentials, text)
+    return _patterns()[1].sub(MASK, text)
 
 
 def _redact_value(value: Any) -> Any:
@@ -96,7 +104,7 @@ def _redact_value(value: Any) -> Any:
         return redact_text(value)
     if isinstance(value, dict):
         return {
-            k: (MASK if isinstance(k, str) and _SENSITIVE_KEY.search(k) and v else _redact_value(v))
+            k: (MASK if isinstance(k, str) and _patterns()[0].search(k) and v else _redact_value(v))
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
@@ -111,7 +119,7 @@ def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> 
     (rendered tracebacks included)."""
     for key in list(event_dict):
         value = event_dict[key]
-        if _SENSITIVE_KEY.search(key) and value:
+        if _patterns()[0].search(key) and value:
             event_dict[key] = MASK
         else:
             event_dict[key] = _redact_value(value)
@@ -228,13 +236,13 @@ def _remove_finder() -> None:
 
 # What the engine binds for every line logged while it works (the incident), kept apart
 # from structlog's own context variables so that binding it imports nothing.
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("retroflow_log_context", default={})
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("retroflow_log_context", default=None)
 
 
 @contextlib.contextmanager
 def bound_context(**values: Any) -> Iterator[None]:
     """Add ``values`` to every line logged in this context while the block runs."""
-    token = _context.set({**_context.get(), **values})
+    token = _context.set({**(_context.get() or {}), **values})
     try:
         yield
     finally:
@@ -242,7 +250,7 @@ def bound_context(**values: Any) -> Iterator[None]:
 
 
 def _merge_bound_context(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key, value in _context.get().items():
+    for key, value in (_context.get() or {}).items():
         event_dict.setdefault(key, value)
     return event_dict
 
