@@ -82,6 +82,7 @@ def store_timeline(conn: sa.Connection, incident_id: str, version_id: int, event
     the chunks the incident does not hold yet, then the version's list of chunks."""
     chunks = timeline_chunks(events)
     known = _known_chunks(conn, incident_id, {digest for digest, _ in chunks})
+    new: list[tuple[int, Sequence[Event]]] = []
     placed = []
     for position, (digest, chunk) in enumerate(chunks):
         chunk_id = known.get(digest)
@@ -91,9 +92,10 @@ def store_timeline(conn: sa.Connection, incident_id: str, version_id: int, event
                 .values(incident_id=incident_id, digest=digest, event_count=len(chunk))
                 .returning(t.event_chunks.c.id)
             ).scalar_one()
-            insert_events(conn, chunk_id, chunk)
+            new.append((chunk_id, chunk))
             known[digest] = chunk_id  # a timeline may repeat a chunk
         placed.append({"retro_version_id": version_id, "position": position, "chunk_id": chunk_id})
+    insert_events(conn, new)
     if placed:
         conn.execute(sa.insert(t.version_chunks), placed)
 
@@ -138,10 +140,11 @@ def _details_json(details: Any) -> str:
     return "".join(_encode(details, 0)) if _encode is not None else _fallback(details)
 
 
-def insert_events(conn: sa.Connection, chunk_id: int, events: Sequence[Event]) -> None:
-    """Insert the events of one chunk in bulk: ``COPY`` on PostgreSQL, one
-    ``executemany`` on SQLite."""
-    if not events:
+def insert_events(conn: sa.Connection, chunks: Sequence[tuple[int, Sequence[Event]]]) -> None:
+    """Insert the events of these chunks (chunk id, events) in bulk: one ``COPY`` on
+    PostgreSQL, one ``executemany`` on SQLite."""
+    rows = [(chunk_id, i, e) for chunk_id, events in chunks for i, e in enumerate(events)]
+    if not rows:
         return
     dumps = _details_json
     dialect = conn.dialect.name
@@ -149,7 +152,7 @@ def insert_events(conn: sa.Connection, chunk_id: int, events: Sequence[Event]) -
         raw: Any = conn.connection.driver_connection
         columns = ", ".join(_EVENT_COLUMNS)
         with raw.cursor() as cursor, cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
-            for i, e in enumerate(events):
+            for chunk_id, i, e in rows:
                 copy.write_row(
                     (
                         chunk_id,
@@ -168,7 +171,7 @@ def insert_events(conn: sa.Connection, chunk_id: int, events: Sequence[Event]) -
         return
     if dialect == "sqlite":
         # SQLAlchemy's SQLite DateTime storage format, in UTC (timestamps are aware UTC).
-        rows = [
+        values = [
             (
                 chunk_id,
                 i,
@@ -182,10 +185,10 @@ def insert_events(conn: sa.Connection, chunk_id: int, events: Sequence[Event]) -
                 e.link,
                 dumps(e.details) if e.details else None,
             )
-            for i, e in enumerate(events)
+            for chunk_id, i, e in rows
         ]
         placeholders = ", ".join("?" * len(_EVENT_COLUMNS))
-        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", rows)
+        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", values)
         return
     conn.execute(
         sa.insert(t.events),
@@ -209,7 +212,7 @@ def insert_events(conn: sa.Connection, chunk_id: int, events: Sequence[Event]) -
                     strict=True,
                 )
             )
-            for i, e in enumerate(events)
+            for chunk_id, i, e in rows
         ],
     )
 
