@@ -6,13 +6,15 @@ traceback (with secrets redacted, without frame locals).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import stat
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -54,6 +56,9 @@ class App:
         self._manager: pluggy.PluginManager | None = None
         self._command_manager: pluggy.PluginManager | None = None
         self._plugins: Plugins | None = None
+        #: The retro a command built, kept as long as the command's context: when main()
+        #: ends the process (end_process), its objects are then never freed one by one.
+        self.built: Retro | None = None
 
     @property
     def config(self) -> Config:
@@ -404,7 +409,7 @@ def retro(
         overrides=overrides,
     )
     publish = _Publisher(app, plugins, renderers, directory)
-    result = build_and_store(
+    app.built = result = build_and_store(
         request, plugins=plugins, config=config, progress=app.progress, store=not no_store, publish=publish
     )
     for gap in result.gaps:
@@ -551,8 +556,35 @@ def config_check(app: App) -> None:
 
 
 def main() -> None:
+    """The ``retroflow`` command: :data:`cli`, then :func:`end_process`."""
     try:
         cli(standalone_mode=True)
     except ConfigError as exc:  # pragma: no cover - reached only outside commands
         _echo_error(exc)
-        sys.exit(2)
+        end_process(2)
+    except SystemExit as exc:
+        end_process(exc.code)
+    end_process(0)  # pragma: no cover - click's standalone mode always exits
+
+
+def end_process(code: str | int | None) -> NoReturn:
+    """End the process once every output is written, the way the interpreter does (wait
+    for threads that are not daemons, run the ``atexit`` handlers, flush standard output
+    and error, ``sys.exit``'s code) but without tearing it down: freeing a retro of
+    100,000 events object by object, then every module, cost a tenth of a second. Files
+    are written and the store is committed and closed by then; only :func:`main` calls
+    this, never library code.
+    """
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    shutdown_threads = getattr(threading, "_shutdown", None)
+    if shutdown_threads is not None:
+        shutdown_threads()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # what the interpreter exits with when standard output fails
+    os._exit(code or 0)
