@@ -203,7 +203,7 @@ class _ConfigureOnImport:
         _remove_finder()
         from importlib.util import find_spec
 
-        spec = find_spec(name)
+        spec: Any = find_spec(name)
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _ConfiguringLoader(spec.loader)
         return spec
