@@ -142,10 +142,11 @@ def _details_json(details: Any) -> str:
 
 def insert_events(conn: sa.Connection, chunks: Sequence[tuple[int, Sequence[Event]]]) -> None:
     """Insert the events of these chunks (chunk id, events) in bulk: one ``COPY`` on
-    PostgreSQL, one ``executemany`` on SQLite."""
-    rows = [(chunk_id, i, e) for chunk_id, events in chunks for i, e in enumerate(events)]
-    if not rows:
+    PostgreSQL, one ``executemany`` on SQLite, each fed row by row (a list of every row
+    would be the peak of a build's memory)."""
+    if not any(events for _chunk_id, events in chunks):
         return
+    rows = ((chunk_id, i, e) for chunk_id, events in chunks for i, e in enumerate(events))
     dumps = _details_json
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -171,7 +172,7 @@ def insert_events(conn: sa.Connection, chunks: Sequence[tuple[int, Sequence[Even
         return
     if dialect == "sqlite":
         # SQLAlchemy's SQLite DateTime storage format, in UTC (timestamps are aware UTC).
-        values = [
+        values = (
             (
                 chunk_id,
                 i,
@@ -186,9 +187,13 @@ def insert_events(conn: sa.Connection, chunks: Sequence[tuple[int, Sequence[Even
                 dumps(e.details) if e.details else None,
             )
             for chunk_id, i, e in rows
-        ]
+        )
         placeholders = ", ".join("?" * len(_EVENT_COLUMNS))
-        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", values)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:  # the driver's executemany takes an iterator; SQLAlchemy's wants a list
+            cursor.executemany(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", values)
+        finally:
+            cursor.close()
         return
     conn.execute(
         sa.insert(t.events),
