@@ -12,6 +12,8 @@ import structlog
 from retroflow.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The installed plugins the bundled example's config reads, beside the default ones.
+EXAMPLE_PLUGINS = ("git", "github-deploys", "slack")
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +42,11 @@ def first_party_plugins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         names.extend(project.get("entry-points", {}).get("retroflow", {}))
     monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", ",".join(names))
     return names
+
+
+@pytest.fixture
+def example_config(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bundled example's ``retroflow.toml``, ready to build: its repository made and the
+    plugins it reads loaded (its deploys and chat come from them)."""
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", ",".join(EXAMPLE_PLUGINS))
+    return ROOT / "contrib" / "examples" / "checkout-outage" / "retroflow.toml"
