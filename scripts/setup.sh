@@ -6,9 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-# --upgrade-deps: the pip Python 3.11's venv brings (23.2) cannot resolve one plugin's test
-# extra on another editable plugin listed after it (retroflow-jsm[test] → retroflow-pagerduty).
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv --upgrade-deps
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 args=(-e ".[dev]")
 inputs=(pyproject.toml scripts/setup.sh)
 for plugin in plugins/*/; do
