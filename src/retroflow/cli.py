@@ -292,7 +292,7 @@ def retro(
 
     result = build_and_store(request, plugins=plugins, config=config, progress=app.progress, store=not no_store)
     with paused_gc():
-        documents = [(renderer, document_bytes(renderer, result)) for renderer in renderers]
+        documents = [(renderer, document_bytes(renderer, result, config)) for renderer in renderers]
     if out == "-":
         click.echo(documents[0][1], nl=False)
         return
