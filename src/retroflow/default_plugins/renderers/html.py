@@ -159,15 +159,17 @@ def timeline_owner(retro: Retro, settings: HtmlSettings) -> str | None:
     return next((e.actor for e in retro.timeline.events if e.kind is EventKind.ACK and e.actor), None)
 
 
+_NOT_PEOPLE = frozenset({EventKind.SIGNAL, EventKind.ALERT})
+
+
 def participants(retro: Retro) -> list[str]:
     """The people the timeline shows taking part, in order of first appearance (actors of
     everything but signals and alerts; a tool acting as itself, such as ``pagerduty``
     escalating, is not a person)."""
     seen: dict[str, None] = {}
     for event in retro.timeline.events:
-        if event.kind in (EventKind.SIGNAL, EventKind.ALERT) or not event.actor or event.actor == event.source:
-            continue
-        seen.setdefault(event.actor, None)
+        if event.actor and event.kind not in _NOT_PEOPLE and event.actor != event.source:
+            seen.setdefault(event.actor, None)
     return list(seen)
 
 
@@ -271,6 +273,7 @@ def _context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str
     anchor = _anchor_of(rows)
     factor_keys = {f.key for f in retro.factors}
     too_many = [f for f in retro.findings if f.rule == TOO_MANY_ACTIONS]
+    meeting = agenda(retro, len(rows), settings)
     return {
         "retro": retro,
         "incident": retro.incident,
@@ -293,8 +296,8 @@ def _context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str
         "too_many": too_many,
         "findings": [f for f in retro.findings if f.rule != TOO_MANY_ACTIONS],
         "tickets": tickets,
-        "agenda": agenda(retro, len(rows), settings),
-        "meeting_minutes": sum(item.minutes for item in agenda(retro, len(rows), settings)),
+        "agenda": meeting,
+        "meeting_minutes": sum(item.minutes for item in meeting),
         "timeline_owner": timeline_owner(retro, settings),
         "participants": participants(retro),
         "invite": settings.invite,
