@@ -76,13 +76,14 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def save_screenshot(page: Any, name: str, tmp_path: Path, **options: Any) -> Path:
-    """Save a PNG of ``page`` under the test's tmp dir; with ``RETROFLOW_DOCS_SCREENSHOTS=1``
-    also as ``docs/img/<name>.png`` (how the documentation's screenshots are made)."""
+def save_screenshot(page: Any, name: str, tmp_path: Path, *, docs: bool = True, **options: Any) -> Path:
+    """Save a PNG of ``page`` (or of a locator) under the test's tmp dir; with
+    ``RETROFLOW_DOCS_SCREENSHOTS=1`` and ``docs``, also as ``docs/img/<name>.png`` (how the
+    documentation's screenshots are made)."""
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), **options)
     assert path.stat().st_size > 1000
-    if os.environ.get(DOCS_SCREENSHOTS_ENV) == "1":
+    if docs and os.environ.get(DOCS_SCREENSHOTS_ENV) == "1":
         target = ROOT / "docs" / "img" / f"{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
