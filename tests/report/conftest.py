@@ -62,14 +62,15 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser).
-    Skipped, saying why, only when Chromium or Playwright is truly absent."""
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser), with
+    a fresh profile (Playwright makes a new temporary user data dir per launch). Skipped,
+    saying why, only when Chromium is absent."""
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).is_file():
         pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; .ci/run installs it)")
     try:
         from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install 'retroflow[test]')")
+    except ImportError:  # part of the test extra: a broken setup, not a missing browser
+        pytest.fail("Playwright is not installed (pip install -e '.[test]')")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
