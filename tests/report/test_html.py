@@ -133,9 +133,12 @@ def test_gaps_are_listed() -> None:
 
 
 def test_a_retro_without_events_still_renders() -> None:
-    retro = Retro(incident=make_incident(), timeline=Timeline.from_events([]))
+    incident = make_incident()
+    retro = Retro(incident=incident, timeline=Timeline.from_events([], incident))
+    assert retro.timeline.moments.resolve is not None
     text = render_html(retro)
     assert "No events were collected." in text and "<svg" not in text
+    assert '<a href="#timeline">2026-11-02 15:00:00</a>' in text, "the resolution, known from the incident"
 
 
 def _generated(n: int, directory: Path) -> list[Event]:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 import retroflow
 from retroflow import hookimpl
@@ -133,7 +133,10 @@ def _table_rows(rows: Sequence[Row]) -> list[TableRow]:
 
 
 def _anchor_of(rows: Sequence[Row]) -> Callable[[datetime], str]:
-    """The anchor of the row holding an event at a given time."""
+    """The anchor of the row holding an event at a given time (the timeline section when
+    there are no rows: a resolution time known without any event)."""
+    if not rows:
+        return lambda at: "timeline"
     find = row_finder(rows)
     return lambda at: row_anchor(rows[max(0, find(at))].start)
 
@@ -307,8 +310,6 @@ def _context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str
         "timestamp": lambda at: at.strftime("%Y-%m-%d %H:%M:%S") if at else "—",
         "hms": lambda at: at.strftime("%H:%M:%S"),
         "Markup": Markup,
-        "escape": escape,
-        "timedelta": timedelta,
     }
 
 
