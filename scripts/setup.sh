@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
 # Create .venv and install retroflow with every first-party plugin (editable), quietly.
+# pip runs only when what it installs may have changed: the stamp in .venv holds a hash of
+# every pyproject.toml installed here and of this script (editable installs pick up source
+# changes without pip). Delete .venv/.retroflow-setup to force a reinstall.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 args=(-e ".[dev]")
+inputs=(pyproject.toml scripts/setup.sh)
 for plugin in plugins/*/; do
-    [ -f "$plugin/pyproject.toml" ] && args+=(-e "${plugin%/}[test]")
+    if [ -f "$plugin/pyproject.toml" ]; then
+        args+=(-e "${plugin%/}[test]")
+        inputs+=("${plugin}pyproject.toml")
+    fi
 done
+stamp=.venv/.retroflow-setup
+wanted=$(.venv/bin/python - "${inputs[@]}" <<'EOF'
+import hashlib
+import sys
+
+digest = hashlib.sha256()
+for name in sys.argv[1:]:
+    with open(name, "rb") as handle:
+        digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+print(digest.hexdigest())
+EOF
+)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    exit 0
+fi
+rm -f "$stamp"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}"
+echo "$wanted" > "$stamp"

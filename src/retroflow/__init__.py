@@ -1,7 +1,8 @@
 """retroflow: turn a resolved incident into a retrospective that changes the system.
 
 The public API for plugins is what this module exports: the ``hookimpl`` marker, the
-domain model, the role protocols, configuration types and errors. Everything else is
+domain model, the role protocols, configuration types, errors, and :func:`redact_text`
+(mask secrets in text a plugin shows). Everything else is
 private and may change.
 """
 
@@ -11,8 +12,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from retroflow.config import Config, Secret
+from retroflow.config import INPUT_PATH, Config, Secret
 from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError
+from retroflow.logs import redact_text
 from retroflow.model import (
     ActionItem,
     Category,
@@ -59,6 +61,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 hookimpl = pluggy.HookimplMarker("retroflow")
 
 __all__ = [
+    "INPUT_PATH",
     "ActionItem",
     "Category",
     "Config",
@@ -99,5 +102,6 @@ __all__ = [
     "format_timestamp",
     "hookimpl",
     "parse_timestamp",
+    "redact_text",
     "stable_id",
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import stat
 import sys
 import tempfile
@@ -22,12 +21,14 @@ import pluggy
 import structlog
 
 from retroflow.config import Config, find_config_file, load_config
-from retroflow.engine import paused_gc
+from retroflow.engine import describe_gap, paused_gc, render_document
 from retroflow.errors import ConfigError, RetroflowError
+from retroflow.filenames import check_incident_ref, incident_file_stem
 from retroflow.logs import configure_logging, redact_text
-from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager
+from retroflow.model import Retro
+from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager, unknown_plugin_names
 from retroflow.request import RetroRequest
-from retroflow.roles import document_bytes
+from retroflow.roles import Renderer
 
 log = structlog.get_logger(__name__)
 
@@ -56,38 +57,60 @@ class App:
     def manager(self) -> pluggy.PluginManager:
         """The plugin manager (plugins loaded, nothing validated yet)."""
         if self._manager is None:
-            config = self.config
-            self._manager = get_plugin_manager(
-                only=config.engine.load_plugins,
-                block=config.engine.block_plugins,
-                trace=self.trace or None,
-            )
+            self._manager = self.manager_for(self.config)
         return self._manager
+
+    def manager_for(self, config: Config) -> pluggy.PluginManager:
+        """A plugin manager loading and blocking the plugins ``config`` says."""
+        return get_plugin_manager(
+            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None
+        )
 
     @property
     def plugins(self) -> Plugins:
         """The plugins with their registries, every plugin table validated."""
         if self._plugins is None:
-            config = self.config
-            self._plugins = Plugins(self.manager)
-            settings = self._plugins.settings
-            config.validate_plugins({name: settings.get(name) for name in settings.names()})
-            if config.engine.scoring not in self._plugins.scoring_models:
-                raise ConfigError(
-                    f"{config.label}: [retroflow] scoring: no scoring model named "
-                    f"{config.engine.scoring!r} (available: {', '.join(self._plugins.scoring_models.names())})"
-                )
-            for name in config.engine.formats:
-                if name not in self._plugins.renderers:
-                    raise ConfigError(
-                        f"{config.label}: [retroflow] formats: no renderer named {name!r} "
-                        f"(available: {', '.join(self._plugins.renderers.names())})"
-                    )
+            plugins = Plugins(self.manager)
+            problems = plugin_problems(self.config, plugins)
+            if problems:
+                raise ConfigError(*problems)
+            self._plugins = plugins
         return self._plugins
 
     def progress(self, stage: str, message: str) -> None:
         if not self.quiet:
             click.echo(f"retroflow: {message}", err=True)
+
+
+def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
+    """Every problem of ``config`` with ``plugins``: the plugin tables, the scoring model,
+    the formats, and plugin names (to load or block) that name no plugin."""
+    settings = plugins.settings
+    problems: list[str] = []
+    config.validate_plugins({name: settings.get(name) for name in settings.names()}, problems)
+    engine = config.engine
+    if engine.scoring not in plugins.scoring_models:
+        problems.append(
+            f"{config.label}: [retroflow] scoring: no scoring model named {engine.scoring!r} "
+            f"(available: {', '.join(plugins.scoring_models.names())})"
+        )
+    problems.extend(
+        f"{config.label}: [retroflow] formats: no renderer named {name!r} "
+        f"(available: {', '.join(plugins.renderers.names())})"
+        for name in engine.formats
+        if name not in plugins.renderers
+    )
+    problems.extend(
+        unknown_plugin_names(plugins.pm, only=engine.load_plugins, block=engine.block_plugins, label=config.label)
+    )
+    return problems
+
+
+def _echo_error(exc: RetroflowError) -> None:
+    """One ``Error:`` line per problem of a :class:`ConfigError`; other errors print their
+    message as it is (a first line, then any detail lines)."""
+    for problem in exc.problems if isinstance(exc, ConfigError) else (str(exc),):
+        click.echo(f"Error: {redact_text(problem)}", err=True)
 
 
 def handle_errors(func: F) -> F:
@@ -99,12 +122,12 @@ def handle_errors(func: F) -> F:
         app: App | None = ctx.find_object(App)
         try:
             return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
+            raise  # click ends a broken pipe (``| head``) quietly, exit code 1
         except RetroflowError as exc:
             if app is not None and app.debug:
                 log.error("failed", exc_info=exc)
-            click.echo(f"Error: {redact_text(str(exc))}", err=True)
+            _echo_error(exc)
             ctx.exit(exc.exit_code)
         except Exception as exc:
             if app is not None and app.debug:
@@ -118,8 +141,59 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Options of ``retroflow`` itself that may also follow the command (``retroflow retro X
+#: -q``), by option string: the parameter's name, and whether it takes a value. No command
+#: may have an option of the same name (tests/core/test_cli.py checks).
+GLOBAL_OPTIONS: dict[str, tuple[str, bool]] = {
+    "-q": ("quiet", False),
+    "--quiet": ("quiet", False),
+    "--debug": ("debug", False),
+    "--trace": ("trace", False),
+    "--config": ("config_path", True),
+    "--log-format": ("log_format", True),
+}
+
+
 class RetroflowGroup(click.Group):
-    """Adds the commands plugins register (``retroflow_register_commands``)."""
+    """Adds the commands plugins register (``retroflow_register_commands``), takes global
+    options given after the command, and exits 130 on Ctrl-C."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nretroflow: interrupted", err=True)
+            ctx.exit(130)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # The group's own options were parsed before the command name; those written after
+        # it are taken here, before the command (and, for a plugin command, the App) is made.
+        return super().resolve_command(ctx, [*args[:1], *self._take_global_options(ctx, args[1:])])
+
+    def _take_global_options(self, ctx: click.Context, args: list[str]) -> list[str]:
+        params = {param.name: param for param in self.params}
+        rest: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                rest.append(token)
+                rest.extend(tokens)
+                break
+            name, _, attached = token.partition("=")
+            option = GLOBAL_OPTIONS.get(name)
+            if option is None or (attached and not option[1]):
+                rest.append(token)
+                continue
+            key, takes_value = option
+            value: Any = True
+            if takes_value:
+                value = attached if attached else next(tokens, None)
+                if value is None:
+                    raise click.UsageError(f"Option {name!r} requires an argument.", ctx)
+            ctx.params[key] = params[key].process_value(ctx, value)
+        return rest
 
     def _plugin_commands(self, ctx: click.Context) -> click.Group:
         group = click.Group()
@@ -185,8 +259,13 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, q
         ctx.obj = App(config_path, debug=debug, trace=trace, quiet=quiet)
 
 
-def _safe_name(incident_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
+def incident_ref(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
+    """Click callback for an INCIDENT argument: an empty id, or one with control
+    characters, is a usage error."""
+    try:
+        return check_incident_ref(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _file_mode(path: Path) -> int:
@@ -218,7 +297,7 @@ def write_atomically(path: Path, content: str | bytes) -> None:
 
 
 @cli.command()
-@click.argument("incident")
+@click.argument("incident", callback=incident_ref)
 @click.option(
     "--format",
     "-f",
@@ -226,7 +305,7 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     multiple=True,
     help="Output format (repeatable; default from config: markdown and json).",
 )
-@click.option("--out", "-o", help="Output directory, or - for standard output (one format).")
+@click.option("--out", "-o", help="Output directory (it must exist), or - for standard output (one format).")
 @click.option(
     "--events",
     "event_files",
@@ -259,22 +338,21 @@ def retro(
 ) -> None:
     """Build the retro of INCIDENT and write it as Markdown and JSON.
 
-    Human input (stored with ``retroflow input``, and the retro-as-code file) is applied,
-    and the build is stored as a new version of the retro unless ``--no-store`` is given.
+    Human input (stored with 'retroflow input', and the retro-as-code file) is applied,
+    and the build is stored as a new version of the retro unless --no-store is given.
     """
     config = app.config
     plugins = app.plugins
-    chosen = list(formats) or list(config.engine.formats)
-    renderers = []
-    for name in chosen:
-        if name not in plugins.renderers:
-            raise click.UsageError(f"unknown format {name!r} (available: {', '.join(plugins.renderers.names())})")
-        renderers.append(plugins.renderers.get(name))
+    renderers = [_renderer(plugins, name) for name in formats or config.engine.formats]
     if out == "-" and len(renderers) != 1:
         raise click.UsageError("--out - writes one format to standard output; pick one with --format")
+    directory = None if out == "-" else _output_directory(out, config)
     for path in (*event_files, *([incident_file] if incident_file else [])):
         if not Path(path).is_file():
             raise click.UsageError(f"{path}: file not found")
+    missing = config.missing_inputs()
+    if missing:
+        raise ConfigError(*missing)
     overrides: dict[str, Any] = {}
     if title:
         overrides["title"] = title
@@ -290,19 +368,90 @@ def retro(
     )
     from retroflow.store.commands import build_and_store
 
-    result = build_and_store(request, plugins=plugins, config=config, progress=app.progress, store=not no_store)
-    with paused_gc():
-        documents = [(renderer, document_bytes(renderer, result, config)) for renderer in renderers]
-    if out == "-":
-        click.echo(documents[0][1], nl=False)
-        return
-    directory = Path(out) if out else config.engine.output
-    for renderer, text in documents:
-        target = directory / f"{_safe_name(result.incident.id)}.{renderer.extension}"
-        write_atomically(target, text)
-        app.progress("write", f"wrote {target}")
+    publish = _Publisher(app, plugins, renderers, directory)
+    result = build_and_store(
+        request, plugins=plugins, config=config, progress=app.progress, store=not no_store, publish=publish
+    )
     for gap in result.gaps:
-        app.progress("gaps", f"data gap: {gap.plugin} ({gap.stage}, {gap.kind}): {gap.reason}")
+        app.progress("gaps", f"data gap: {describe_gap(gap)}")
+
+
+def _renderer(plugins: Plugins, name: str) -> Renderer:
+    if name not in plugins.renderers:
+        raise click.UsageError(f"unknown format {name!r} (available: {', '.join(plugins.renderers.names())})")
+    renderer: Renderer = plugins.renderers.get(name)
+    return renderer
+
+
+def _output_directory(out: str | None, config: Config) -> Path:
+    """Where the documents go, checked before anything runs: ``--out``, which must be a
+    directory that can be written to, else ``[retroflow] output`` (created if missing).
+
+    :raises ConfigError: ``--out`` is not such a directory, or ``[retroflow] output``
+        cannot be written to.
+    """
+    if out is not None:
+        problem = _unwritable(Path(out), create=False)
+        if problem:
+            raise ConfigError(f"--out {out}: {problem}")
+        return Path(out)
+    directory = config.engine.output
+    problem = _unwritable(directory, create=True)
+    if problem:
+        raise ConfigError(f"{config.label}: [retroflow] output: {directory}: {problem}")
+    return directory
+
+
+def _unwritable(directory: Path, *, create: bool) -> str | None:
+    """Why documents cannot be written into ``directory`` (``None``: they can). A missing
+    one is a problem unless ``create``; then its nearest existing parent must be writable."""
+    if not directory.is_dir():
+        if directory.exists():
+            return "not a directory"
+        if not create:
+            return "no such directory"
+        directory = next((parent for parent in directory.parents if parent.exists()), Path("."))
+        if not directory.is_dir():
+            return f"cannot be created ({directory} is not a directory)"
+    try:  # the one sure test: what write_atomically does (os.access trusts root, not mounts)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".retroflow-probe-")
+    except OSError as exc:
+        return f"cannot write in {directory} ({exc.strerror or exc})"
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+class _Publisher:
+    """Renders a retro with every chosen renderer (each isolated, with a timeout), then
+    writes the documents: into ``directory``, or the one document to standard output
+    (``None``). Rendering all first means a failing renderer writes nothing."""
+
+    def __init__(self, app: App, plugins: Plugins, renderers: list[Renderer], directory: Path | None) -> None:
+        self.app = app
+        self.plugins = plugins
+        self.renderers = renderers
+        self.directory = directory
+        self.printed = False
+
+    def __call__(self, retro: Retro) -> None:
+        config = self.app.config
+        timeout = config.engine.plugin_timeout
+        owner = self.plugins.renderers.owner
+        with paused_gc():
+            documents = [
+                (r, render_document(r, retro, owner=owner(r.name), timeout=timeout, config=config))
+                for r in self.renderers
+            ]
+        if self.directory is None:
+            if not self.printed:  # published again only when another build took the version
+                click.echo(documents[0][1], nl=False)
+                self.printed = True
+            return
+        for renderer, data in documents:
+            target = self.directory / f"{incident_file_stem(retro.incident.id)}.{renderer.extension}"
+            write_atomically(target, data)
+            self.app.progress("write", f"wrote {target}")
 
 
 @cli.command()
@@ -336,9 +485,22 @@ def config_group() -> None:
 @click.pass_obj
 @handle_errors
 def config_check(app: App) -> None:
-    """Validate the config file and every plugin table, without running anything."""
-    config = app.config
-    _ = app.plugins  # validates every plugin table, the scoring model and the formats
+    """Validate the config file and every plugin table, without running anything.
+
+    Reports every problem, not only the first: wrong or unknown keys, unset environment
+    references, input files that do not exist, plugin names that name no plugin, and a
+    database URL that is not supported.
+    """
+    from retroflow.store.database import database_problems
+
+    problems: list[str] = []
+    config = load_config(find_config_file(app.config_option), problems)
+    plugins = Plugins(app.manager_for(config))
+    problems += plugin_problems(config, plugins)
+    problems += config.missing_inputs()
+    problems += database_problems(config)
+    if problems:
+        raise ConfigError(*problems)
     where = config.path or "no config file (defaults)"
     tables = ", ".join(f"[plugins.{t}]" for t in sorted(config.plugin_tables)) or "no plugin tables"
     click.echo(f"{where}: OK ({tables}; scoring {config.engine.scoring})")
@@ -348,5 +510,5 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except ConfigError as exc:  # pragma: no cover - reached only outside commands
-        click.echo(f"Error: {exc}", err=True)
+        _echo_error(exc)
         sys.exit(2)

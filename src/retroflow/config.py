@@ -20,13 +20,28 @@ from typing import Any, Literal
 import attrs
 
 from retroflow.errors import ConfigError
-from retroflow.logs import register_secret
+from retroflow.logs import register_basic_auth, register_secret
 
-__all__ = ["CONFIG_ENV", "Config", "EngineSettings", "Secret", "find_config_file", "load_config", "parse_config"]
+__all__ = [
+    "CONFIG_ENV",
+    "INPUT_PATH",
+    "Config",
+    "EngineSettings",
+    "Secret",
+    "find_config_file",
+    "load_config",
+    "parse_config",
+]
 
 CONFIG_ENV = "RETROFLOW_CONFIG"
 CONFIG_NAME = "retroflow.toml"
 ENV_PREFIX = "env:"
+
+#: Field metadata for a settings key naming input the plugin reads (a ``Path``, a list of
+#: them, or ``None``): ``events: list[Path] = attrs.field(factory=list, metadata=INPUT_PATH)``.
+#: ``retroflow retro`` and ``retroflow config check`` report each one that does not exist,
+#: naming the table and key, before anything runs.
+INPUT_PATH: Mapping[str, Any] = types.MappingProxyType({"retroflow.input_path": True})
 
 
 @attrs.frozen(repr=False)
@@ -54,6 +69,13 @@ class Secret:
         """The secret itself, for the one call that sends it."""
         return self._value
 
+    def basic_auth(self, user: str) -> tuple[str, str]:
+        """``(user, secret)`` for HTTP Basic authentication, for the one call that sends it.
+        The base64 of ``user:secret`` the header carries is masked from now on, like the
+        secret itself (a server may echo it in an error)."""
+        register_basic_auth(user, self._value)
+        return (user, self._value)
+
     def __repr__(self) -> str:
         return f"Secret(env={self.env!r})"
 
@@ -75,7 +97,8 @@ class EngineSettings:
     :ivar block_plugins: plugins (default ones included) that are never registered.
     :ivar database: the store's database URL: ``sqlite:///PATH`` (a relative path is relative
         to this file's directory) or ``postgresql://...``; ``env:NAME`` reads the URL from
-        the environment (for passwords). ``$RETROFLOW_DATABASE`` wins over it.
+        the environment (for passwords). ``$RETROFLOW_DATABASE`` wins over it. Unset: a
+        SQLite file in the user's data directory, the same from every working directory.
     :ivar input_dir: where retro-as-code files (``<INCIDENT>.retro.toml``, human input
         reviewed like code) are read from.
     """
@@ -88,7 +111,7 @@ class EngineSettings:
     focus: int = 3
     load_plugins: list[str] | None = None
     block_plugins: list[str] = attrs.field(factory=list)
-    database: str = "sqlite:///retroflow.db"
+    database: str | None = None
     input_dir: Path = Path("retros")
 
 
@@ -119,34 +142,39 @@ class Config:
 
     @property
     def base_dir(self) -> Path:
-        """Relative paths in the file are relative to the file's directory."""
-        return self.path.parent if self.path else Path.cwd()
+        """Relative paths in the file are relative to the file's directory (absolute)."""
+        return self.path.parent.absolute() if self.path else Path.cwd()
 
-    def validate_plugins(self, declared: Mapping[str, type[Any]]) -> None:
+    def validate_plugins(self, declared: Mapping[str, type[Any]], problems: list[str] | None = None) -> None:
         """Validate every ``[plugins.X]`` table against the settings class declared for X.
 
         A table no installed plugin declares is an error (it is most often a typo).
+
+        :param problems: collect every problem here (a table that has one is then not
+            configured) instead of raising :class:`ConfigError` naming them all.
         """
-        unknown = sorted(set(self.plugin_tables) - set(declared))
-        if unknown:
-            known = ", ".join(sorted(declared)) or "none"
-            raise ConfigError(
-                f"{self.label}: [plugins.{unknown[0]}] is not read by any installed plugin "
-                f"(tables plugins read: {known})"
+        found: list[str] = []
+        known = ", ".join(sorted(declared)) or "none"
+        for table in sorted(set(self.plugin_tables) - set(declared)):
+            found.append(
+                f"{self.label}: [plugins.{table}] is not read by any installed plugin (tables plugins read: {known})"
             )
         for table, cls in declared.items():
             if table in self.plugin_tables:
-                self._settings[table] = convert(
+                settings, wrong = convert_table(
                     cls,
                     self.plugin_tables[table],
                     where=f"{self.label}: [plugins.{table}]",
                     base_dir=self.base_dir,
                 )
+                found.extend(wrong)
+                self._settings[table] = None if wrong else settings
             else:
                 try:
                     self._settings[table] = cls()
                 except TypeError:
                     self._settings[table] = None  # has required keys: not configured
+        _report(found, problems)
 
     def settings_for(self, table: str) -> Any:
         """The validated settings of ``[plugins.<table>]``: an instance of the class the
@@ -156,6 +184,22 @@ class Config:
 
     def is_configured(self, table: str) -> bool:
         return table in self.plugin_tables
+
+    def missing_inputs(self) -> list[str]:
+        """A problem for each input path (a settings key marked :data:`INPUT_PATH`) of the
+        validated plugin tables that does not exist, naming the table and the key."""
+        problems = []
+        for table, settings in sorted(self._settings.items()):
+            if settings is None:
+                continue
+            for field in attrs.fields(type(settings)):
+                if not field.metadata.get("retroflow.input_path"):
+                    continue
+                value = getattr(settings, field.name)
+                for path in value if isinstance(value, list | tuple) else [value]:
+                    if path is not None and not Path(path).exists():
+                        problems.append(f"{self.label}: [plugins.{table}] {field.alias}: {path}: no such file")
+        return problems
 
 
 def find_config_file(option: str | os.PathLike[str] | None, cwd: Path | None = None) -> Path | None:
@@ -175,41 +219,63 @@ def find_config_file(option: str | os.PathLike[str] | None, cwd: Path | None = N
     return candidate if candidate.is_file() else None
 
 
-def load_config(path: Path | None) -> Config:
-    """Read and validate the engine part of a config file (``None``: all defaults)."""
+def load_config(path: Path | None, problems: list[str] | None = None) -> Config:
+    """Read and validate the engine part of a config file (``None``: all defaults).
+
+    :param problems: collect every problem here and return what can be read (defaults
+        for what is wrong) instead of raising :class:`ConfigError` naming them all.
+    """
     if path is None:
         return Config.empty()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return parse_config(text, path)
+        _report([f"{path}: cannot read: {exc}"], problems)
+        return Config(path, EngineSettings(), {}, {})
+    return parse_config(text, path, problems)
 
 
-def parse_config(text: str, path: Path) -> Config:
+def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Config:
     """Validate the engine part of config ``text`` as if read from ``path`` (errors name
-    it; relative paths are relative to its directory)."""
+    it; relative paths are relative to its directory). ``problems`` as in :func:`load_config`."""
     label = str(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: invalid TOML: {exc}") from None
-    unknown = sorted(set(raw) - {"retroflow", "plugins"})
-    if unknown:
-        raise ConfigError(f"{label}: unknown top-level key {unknown[0]!r} (expected [retroflow] or [plugins.NAME])")
+        _report([f"{label}: invalid TOML: {exc}"], problems)
+        return Config(path, EngineSettings(), {}, {})
+    found = [
+        f"{label}: unknown top-level key {key!r} (expected [retroflow] or [plugins.NAME])"
+        for key in sorted(set(raw) - {"retroflow", "plugins"})
+    ]
     engine_table = raw.get("retroflow", {})
     if not isinstance(engine_table, dict):
-        raise ConfigError(f"{label}: retroflow: expected a table")
-    engine = convert(EngineSettings, engine_table, where=f"{label}: [retroflow]", base_dir=path.parent)
+        found.append(f"{label}: retroflow: expected a table")
+        engine_table = {}
+    base_dir = path.parent.absolute()
+    engine, wrong = convert_table(EngineSettings, engine_table, where=f"{label}: [retroflow]", base_dir=base_dir)
+    found.extend(wrong)
+    engine = engine or EngineSettings()
     if engine.source_timeout <= 0 or engine.plugin_timeout <= 0:
-        raise ConfigError(f"{label}: [retroflow] timeouts must be positive numbers of seconds")
+        found.append(f"{label}: [retroflow] timeouts must be positive numbers of seconds")
     plugins = raw.get("plugins", {})
     if not isinstance(plugins, dict):
-        raise ConfigError(f"{label}: plugins: expected a table of [plugins.NAME] tables")
+        found.append(f"{label}: plugins: expected a table of [plugins.NAME] tables")
+        plugins = {}
     for name, table in plugins.items():
         if not isinstance(table, dict):
-            raise ConfigError(f"{label}: plugins.{name}: expected a table ([plugins.{name}])")
-    return Config(path, engine, plugins, raw)
+            found.append(f"{label}: plugins.{name}: expected a table ([plugins.{name}])")
+    tables = {name: table for name, table in plugins.items() if isinstance(table, dict)}
+    _report(found, problems)
+    return Config(path, engine, tables, raw)
+
+
+def _report(found: list[str], problems: list[str] | None) -> None:
+    """Add ``found`` to ``problems`` when collecting, else raise them all (if any)."""
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise ConfigError(*found)
 
 
 # --- conversion of TOML tables into attrs settings classes -------------------------------
@@ -225,26 +291,40 @@ _TYPE_WORDS: dict[Any, str] = {
 
 
 def convert(cls: type[Any], table: Mapping[str, Any], *, where: str, base_dir: Path) -> Any:
-    """Build ``cls`` from ``table``, with errors that say ``where`` and the key."""
+    """Build ``cls`` from ``table``, with errors that say ``where`` and the key.
+
+    :raises ConfigError: naming every key that is wrong, unknown or missing.
+    """
+    settings, problems = convert_table(cls, table, where=where, base_dir=base_dir)
+    _report(problems, None)
+    return settings
+
+
+def convert_table(cls: type[Any], table: Mapping[str, Any], *, where: str, base_dir: Path) -> tuple[Any, list[str]]:
+    """Build ``cls`` from the keys of ``table`` that are right (defaults for the others);
+    return it (``None`` when it cannot be built) and a problem for every key that is wrong."""
     fields = {f.name: f for f in attrs.fields(cls)}
     aliases = {f.alias: f.name for f in fields.values()}
     hints = typing.get_type_hints(cls)
-    unknown = sorted(set(table) - set(aliases))
-    if unknown:
-        raise ConfigError(f"{where} {unknown[0]}: unknown key (expected one of: {', '.join(sorted(aliases))})")
+    problems = [
+        f"{where} {key}: unknown key (expected one of: {', '.join(sorted(aliases))})"
+        for key in sorted(set(table) - set(aliases))
+    ]
     kwargs: dict[str, Any] = {}
     for key, value in table.items():
-        name = aliases[key]
-        kwargs[key] = _convert_value(hints[name], value, where=f"{where} {key}", base_dir=base_dir)
+        if key in aliases:
+            try:
+                kwargs[key] = _convert_value(hints[aliases[key]], value, where=f"{where} {key}", base_dir=base_dir)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    missing = [f.alias for f in fields.values() if f.default is attrs.NOTHING and f.alias not in table]
+    problems.extend(f"{where} {key}: required key is missing" for key in missing)
+    if missing:
+        return None, problems
     try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        missing = [f.alias for f in fields.values() if f.default is attrs.NOTHING and f.alias not in kwargs]
-        if missing:
-            raise ConfigError(f"{where} {missing[0]}: required key is missing") from None
-        raise ConfigError(f"{where}: {exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        return cls(**kwargs), problems
+    except (TypeError, ValueError) as exc:
+        return None, [*problems, f"{where}: {exc}"]
 
 
 _PLURALS: dict[Any, str] = {str: "strings", int: "integers", float: "numbers", bool: "booleans", Path: "paths"}
@@ -254,9 +334,13 @@ def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
         item = typing.get_args(tp)[0]
+        if attrs.has(item) and item is not Secret:
+            return "a list of tables"
         return "a list of " + _PLURALS.get(item, f"{_describe(item)} values")
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if tp not in _TYPE_WORDS and attrs.has(tp):
+        return "a table"
     return _TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -282,11 +366,15 @@ def _convert_value(tp: Any, value: Any, *, where: str, base_dir: Path) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected {_describe(tp)}, got a {type(value).__name__}")
         return Secret.from_reference(value, where=where)
+    if attrs.has(tp):  # a nested table: [plugins.x.sub], or one item of a list of tables
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
+        return convert(tp, value, where=where, base_dir=base_dir)
     if tp is Path:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else base_dir / path
+        # Absolute, so that no later join with the config's directory can apply it twice.
+        return Path(os.path.normpath(base_dir / Path(value).expanduser()))
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected {_describe(tp)}, got {_shown(value)}")

@@ -4,10 +4,13 @@ Error policy (pluggy stops a hook call at the first exception and drops what was
 collected, so the engine does not call collecting hooks through ``pm.hook``):
 
 * timeline sources run concurrently, one thread each, each with its own timeout (those
-  that ask for the incident in a second round, once the others have described it);
+  that ask for the incident or the timeline in a second round, once the others have
+  described it);
 * every other collecting hook is called one implementation at a time, each with a timeout;
 * an implementation that raises or runs past its timeout becomes a :class:`Gap` in the
-  retro and the retro is still built;
+  retro and the retro is still built; except a timeline source raising
+  :class:`~retroflow.errors.ConfigError` (its configuration or the request's input is
+  wrong): that stops the build, since the retro would be built without what was asked for;
 * errors at load time (a bad hook implementation) fail fast, before any of this.
 
 The same inputs give the same retro, and so byte-identical documents.
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import operator
 import queue
 import threading
 import time
@@ -29,7 +31,7 @@ import pluggy
 import structlog
 
 from retroflow.config import Config
-from retroflow.errors import RetroflowError
+from retroflow.errors import ConfigError, RetroflowError
 from retroflow.logs import redact_text
 from retroflow.model import (
     ActionItem,
@@ -47,9 +49,10 @@ from retroflow.model import (
 from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
-from retroflow.roles import ScoringContext
+from retroflow.roles import Renderer, ScoringContext, document_bytes
+from retroflow.validation import checked_result
 
-__all__ = ["Progress", "build_retro", "call_isolated", "paused_gc"]
+__all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +67,7 @@ class _Outcome:
     plugin: str
     value: Any = None
     gap: Gap | None = None
+    error: BaseException | None = None
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -108,6 +112,8 @@ class _Call:
         if ok:
             log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
             return _Outcome(self.plugin, value=value)
+        if isinstance(value, ConfigError):  # the user's to fix, not a plugin failure to log
+            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)), error=value)
         log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=_describe_error(value))
         log.debug("plugin failure traceback", plugin=self.plugin, stage=self.stage, exc_info=value)
         return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)))
@@ -122,20 +128,51 @@ def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, 
     return outcomes
 
 
+def render_document(
+    renderer: Renderer, retro: Retro, *, owner: str, timeout: float, config: Config | None = None
+) -> bytes:
+    """The document ``renderer`` makes of ``retro``, rendered like every plugin call: in
+    its own thread, with a timeout (``[retroflow] plugin_timeout``).
+
+    :param owner: the plugin that registered the renderer, for messages.
+    :param config: passed to a renderer that takes it (:func:`~retroflow.roles.document_bytes`).
+    :raises RetroflowError: the renderer failed or ran past its timeout (there is then no
+        document, and the build must not be stored as if there were).
+    """
+    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro, config)).wait(time.monotonic() + timeout)
+    if outcome.gap is not None:
+        raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {outcome.gap.reason}")
+    data: bytes = outcome.value
+    return data
+
+
+def describe_gap(gap: Gap) -> str:
+    """A gap in one line: ``plugin (stage, kind): reason``."""
+    return f"{gap.plugin} ({gap.stage}, {gap.kind}): {gap.reason}"
+
+
 def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Callable[[], Any]:
     return lambda: plugins.call(impl, **kwargs)
 
 
+#: Arguments of ``retroflow_timeline_source`` that make a source wait for the others.
+_SECOND_ROUND = frozenset({"incident", "timeline"})
+
+
 def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
-    """Run every source, in two rounds: those that ask for the ``incident`` (to query their
-    system for its services and window) run once the others have described it."""
+    """Run every source, in two rounds: those that ask for the ``incident`` or the
+    ``timeline`` (to query their system for its services and window) run once the others
+    have described it."""
     impls = plugins.implementations("retroflow_timeline_source")
-    later = [impl for impl in impls if "incident" in impl.argnames]
+    later = [impl for impl in impls if _SECOND_ROUND.intersection(impl.argnames)]
     outcomes = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
     if later:
         known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
         incident = _merge_incident(request, known)
-        outcomes += _run_sources(plugins, later, config, request=request, incident=incident)
+        more: dict[str, Any] = {"request": request, "incident": incident}
+        if any("timeline" in impl.argnames for impl in later):  # built only when asked for
+            more["timeline"] = Timeline.from_events([e for _plugin, r in known for e in r.events], incident)
+        outcomes += _run_sources(plugins, later, config, **more)
     return outcomes
 
 
@@ -147,7 +184,11 @@ def _run_sources(plugins: Plugins, impls: list[pluggy.HookImpl], config: Config,
         timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
         call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {**kwargs, "config": config}))
         calls.append((call, time.monotonic() + float(timeout)))
-    return [call.wait(deadline) for call, deadline in calls]
+    outcomes = [call.wait(deadline) for call, deadline in calls]
+    for outcome in outcomes:
+        if isinstance(outcome.error, ConfigError):
+            raise outcome.error
+    return outcomes
 
 
 def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) -> list[T]:
@@ -169,9 +210,6 @@ def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) ->
             Gap(outcome.plugin, stage, "error", f"returned {wrong} value(s) that are not {expected.__name__}", wrong)
         )
     return good
-
-
-_source_of = operator.attrgetter("source")
 
 
 def _noop(stage: str, message: str) -> None:
@@ -247,8 +285,12 @@ def _build(
             gaps.append(outcome.gap)
         elif outcome.value is not None:
             if isinstance(outcome.value, SourceResult):
-                results.append((outcome.plugin, outcome.value))
-                progress("collect", f"{outcome.plugin}: {len(outcome.value.events)} events")
+                # A source is code retroflow does not control: bad items become gaps here,
+                # not an "unexpected" failure of the whole retro later.
+                result, dropped = checked_result(outcome.plugin, outcome.value)
+                gaps.extend(dropped)
+                results.append((outcome.plugin, result))
+                progress("collect", f"{outcome.plugin}: {len(result.events)} events")
             else:
                 gaps.append(Gap(outcome.plugin, "collect", "error", "returned something that is not a SourceResult"))
     if not results and not gaps:
@@ -260,13 +302,8 @@ def _build(
     incident = _merge_incident(request, results)
     events: list[Event] = []
     history: dict[str, Incident] = {}
-    for plugin, result in results:
-        bad_sources = {source for source in set(map(_source_of, result.events)) if ":" in source}
-        if bad_sources:
-            gaps.append(Gap(plugin, "collect", "error", f"event source(s) with ':' dropped: {sorted(bad_sources)}"))
-            events.extend(e for e in result.events if e.source not in bad_sources)
-        else:
-            events.extend(result.events)
+    for _plugin, result in results:
+        events.extend(result.events)
         gaps.extend(result.gaps)
         for past in result.history:
             if past.id != incident.id:

@@ -10,9 +10,17 @@ class RetroflowError(Exception):
 
 
 class ConfigError(RetroflowError):
-    """The configuration (file, environment or command line) is wrong (exit code 2)."""
+    """The configuration (file, environment or command line) is wrong (exit code 2).
+
+    It may name several problems (``ConfigError(first, second, ...)``, one line each, in
+    :attr:`problems`), so that one run reports every mistake, not only the first.
+    """
 
     exit_code = 2
+
+    def __init__(self, problem: str, *more: str) -> None:
+        super().__init__("\n".join((problem, *more)))
+        self.problems: tuple[str, ...] = (problem, *more)
 
 
 class PluginError(RetroflowError):

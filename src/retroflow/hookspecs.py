@@ -47,8 +47,11 @@ def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> N
         ``[plugins.<table>]`` in ``retroflow.toml``; ``settings_class`` is an attrs class
         whose fields (str, int, float, bool, list of str, :class:`pathlib.Path`,
         :class:`retroflow.config.Secret`, optionally ``None``) say what the table may hold.
-        The table is validated into an instance of it; every error names the file, the key
-        and what was expected. Read it at run time with ``config.settings_for(table)``.
+        A field typed with another attrs class is a nested table (``[plugins.<table>.key]``)
+        and ``list[ThatClass]`` a list of tables (``key = [{...}, {...}]`` or
+        ``[[plugins.<table>.key]]``), validated the same way. The table is validated into an
+        instance of it; every error names the file, the key (``repos[1] path``) and what was
+        expected. Read it at run time with ``config.settings_for(table)``.
     :return: nothing.
     """
 
@@ -65,14 +68,19 @@ def retroflow_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def retroflow_timeline_source(request: RetroRequest, config: Config, incident: Incident) -> SourceResult | None:
+def retroflow_timeline_source(
+    request: RetroRequest, config: Config, incident: Incident, timeline: Timeline
+) -> SourceResult | None:
     """Stage 1, reconstruct: collect what this source knows about an incident.
 
     Called once per retro for every implementation, concurrently, each in its own thread
     with its own timeout (``[retroflow] source_timeout``, or ``timeout`` in the plugin's
-    table). A source that raises or times out becomes a data gap naming the plugin.
-    Implementations that accept ``incident`` are called in a second round, after the
-    others have returned, so that they can ask their system about the incident's
+    table). A source that raises or times out becomes a data gap naming the plugin. A
+    source raising :class:`~retroflow.errors.ConfigError` (its configuration or the
+    request's input is wrong, e.g. a file it was given cannot be read) stops the build
+    with that error instead: exit code 2, nothing stored.
+    Implementations that accept ``incident`` or ``timeline`` are called in a second round,
+    after the others have returned, so that they can ask their system about the incident's
     services and time window.
 
     :param request: the incident reference (id, number or URL) and the options given for
@@ -82,6 +90,9 @@ def retroflow_timeline_source(request: RetroRequest, config: Config, incident: I
     :param incident: the incident as the first round of sources described it (merged, with
         the command line's overrides); ``created`` and ``resolved`` are ``None`` when no
         source knew them. Only for implementations that ask for it.
+    :param timeline: the first round's events, merged, and their key moments
+        (``timeline.moments.first_signal``, ``resolve``): when the incident began as the
+        facts show it, before anyone created it. Only for implementations that ask for it.
     :return: a :class:`~retroflow.model.SourceResult` with the incident as this source
         knows it (or ``None``), its events (identity ``(source, native_id)``: returning an
         event twice, or two sources returning the same identity, keeps one), past incidents

@@ -8,15 +8,17 @@ traceback or an error message.
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
 
 import structlog
 
-__all__ = ["configure_logging", "redact", "redact_text", "register_secret"]
+__all__ = ["configure_logging", "redact", "redact_text", "register_basic_auth", "register_secret"]
 
 MASK = "[redacted]"
 
@@ -25,9 +27,23 @@ _SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 _SENSITIVE_VALUE = re.compile(
-    r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abpr]-[A-Za-z0-9-]+"
+    r"(Token token=\S+|Bearer\s+\S+|Basic\s+[A-Za-z0-9+/=]{8,}|xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
     r"|whsec_[A-Za-z0-9+/=]+|lin_api_[A-Za-z0-9]+|gh[pousr]_[A-Za-z0-9]{20,})"
 )
+# Credentials inside URLs: the password of the user-info part (``https://user:password@host``;
+# one already shown as ``***`` is left so) and query parameters named like secrets
+# (``?access_token=…``); the rest of the URL stays readable.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<user>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]+:)(?!\*+@)[^\s/?#@]+@"
+    r"|(?P<param>[?&](?:[A-Za-z_]*token|api[_-]?key|key|password|passwd|secret|sig|signature|auth)=)[^&#\s]+",
+    re.IGNORECASE,
+)
+
+
+def _mask_url_credentials(match: re.Match[str]) -> str:
+    user = match.group("user")
+    return f"{user}{MASK}@" if user else f"{match.group('param')}{MASK}"
+
 
 # Secret values read from config (see retroflow.config.Secret); masked wherever they appear.
 _known_secrets: set[str] = set()
@@ -35,10 +51,20 @@ _lock = threading.Lock()
 
 
 def register_secret(value: str) -> None:
-    """Mask ``value`` in every log line, traceback and error message from now on."""
+    """Mask ``value`` in every log line, traceback and error message from now on, and its
+    URL-encoded forms (a server may echo a query string or form body)."""
     if len(value) >= 4:
         with _lock:
-            _known_secrets.add(value)
+            _known_secrets.update({value, quote(value, safe=""), quote_plus(value, safe="")})
+
+
+def register_basic_auth(user: str, secret: str) -> None:
+    """Mask the base64 of ``user:secret`` from now on: what an HTTP Basic ``Authorization``
+    header carries, which a server may echo in an error without the word ``Basic``. The
+    padding is left out of the mask, so the form without it is caught too."""
+    pair = f"{user}:{secret}".encode()
+    for encoded in (base64.b64encode(pair), base64.urlsafe_b64encode(pair)):
+        register_secret(encoded.decode().rstrip("="))
 
 
 def redact_text(text: str) -> str:
@@ -46,6 +72,8 @@ def redact_text(text: str) -> str:
     for secret in sorted(_known_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
+    if "=" in text or "@" in text:
+        text = _URL_CREDENTIALS.sub(_mask_url_credentials, text)
     return _SENSITIVE_VALUE.sub(MASK, text)
 
 

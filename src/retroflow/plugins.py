@@ -134,6 +134,37 @@ def get_plugin_manager(
     return pm
 
 
+def unknown_plugin_names(
+    pm: pluggy.PluginManager, *, only: Sequence[str] | None, block: Iterable[str], label: str
+) -> list[str]:
+    """A problem for each name in ``only`` (``[retroflow] load_plugins``),
+    ``$RETROFLOW_LOAD_PLUGINS`` and ``block`` (``[retroflow] block_plugins``) that names
+    no plugin: a misspelt name would load or block nothing, silently. ``label`` names the
+    config file."""
+    lists = [(f"{label}: [retroflow] load_plugins", only or ()), (f"${LOAD_PLUGINS_ENV}", _only_from_env() or ())]
+    blocked = list(block)
+    if not any(names for _, names in lists) and not blocked:
+        return []  # nothing to check: skip reading every installed distribution
+    installed = {entry_point.name for _dist, entry_point in _entry_points()}
+    known = (
+        installed
+        | {_default_plugin_name(m) for m in DEFAULT_PLUGINS}
+        | {n for n, plugin in pm.list_name_plugin() if plugin is not None}
+    )
+    problems = [
+        f"{where}: no installed plugin named {name!r} (installed: {', '.join(sorted(installed)) or 'none'})"
+        for where, names in lists
+        for name in names
+        if name not in installed
+    ]
+    problems += [
+        f"{label}: [retroflow] block_plugins: no plugin named {name!r} (plugins: {', '.join(sorted(known))})"
+        for name in blocked
+        if name not in known
+    ]
+    return problems
+
+
 def _entry_points() -> Iterator[tuple[str, importlib.metadata.EntryPoint]]:
     for dist in importlib.metadata.distributions():
         for entry_point in dist.entry_points:

@@ -39,6 +39,7 @@ from retroflow.model import (
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.request import RetroRequest
 from retroflow.roles import TicketDraft, TrackerClient, TrackerSink
+from retroflow.validation import checked_result
 
 __all__ = [
     "PUBLIC_MODULES",
@@ -151,18 +152,26 @@ def build(
 
 
 def check_source_contract(
-    plugin: object, request: RetroRequest, config: Config | None = None, *, incident: Incident | None = None
+    plugin: object,
+    request: RetroRequest,
+    config: Config | None = None,
+    *,
+    incident: Incident | None = None,
+    timeline: Timeline | None = None,
 ) -> SourceResult:
     """Run ``plugin``'s timeline source twice and check what every source must do:
 
     * it returns a :class:`SourceResult` (``None`` is allowed only when it does not know
       the incident; then this check fails, so pass a request it knows);
-    * every event is an :class:`Event` with an aware UTC time and a known kind;
+    * the engine would drop none of it (:mod:`retroflow.validation`: event types, times,
+      text, details; incident, history and gap types);
+    * every event is in UTC;
     * no two events share an identity ``(source, native_id)``;
     * the same request gives the same result (events, incident).
 
-    A source that asks for the ``incident`` (second-round sources) gets ``incident``, by
-    default :func:`make_incident` with the request's reference as its id.
+    A source that asks for the ``incident`` or the ``timeline`` (second-round sources) gets
+    ``incident``, by default :func:`make_incident` with the request's reference as its id,
+    and ``timeline``, by default an empty one.
 
     Returns the first result for further checks.
     """
@@ -171,15 +180,20 @@ def check_source_contract(
     impls = plugins.implementations("retroflow_timeline_source")
     assert impls, f"{plugin!r} implements no retroflow_timeline_source"
     impl = impls[-1] if len(impls) > 1 else impls[0]
-    arguments = {"request": request, "config": config, "incident": incident or make_incident(id=request.incident_ref)}
+    arguments = {
+        "request": request,
+        "config": config,
+        "incident": incident or make_incident(id=request.incident_ref),
+        "timeline": timeline or Timeline.from_events(()),
+    }
     first = plugins.call(impl, **arguments)
     second = plugins.call(impl, **arguments)
     assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"
+    _checked, dropped = checked_result(impl.plugin_name, first)
+    assert not dropped, f"the engine would drop part of the result: {[gap.reason for gap in dropped]}"
     keys = set()
     for event in first.events:
-        assert isinstance(event, Event), f"not an Event: {event!r}"
         assert event.at.tzinfo is UTC, f"{event.id}: time {event.at!r} is not aware UTC"
-        assert isinstance(event.kind, EventKind), f"{event.id}: kind {event.kind!r} is not an EventKind"
         assert event.key not in keys, f"duplicate event identity {event.key}"
         keys.add(event.key)
     assert isinstance(second, SourceResult)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
+from retroflow import SourceError, hookimpl
+from retroflow import cli as cli_module
 from retroflow.cli import cli, write_atomically
+from retroflow.plugins import get_plugin_manager
 
 
 def run(*args: str, **kwargs: Any) -> Any:
@@ -77,12 +84,25 @@ def test_an_unknown_incident_is_a_failure_exit_1(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_source_failure_is_a_gap_not_a_failure(write: Any, tmp_path: Path) -> None:
-    config = write("retroflow.toml", '[plugins.file]\nevents = ["missing.jsonl"]\n')
-    result = run("--config", str(config), "retro", "X", "--out", str(tmp_path / "out"))
+def test_a_source_failure_is_a_gap_not_a_failure(
+    example_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Down:
+        @hookimpl
+        def retroflow_timeline_source(self) -> None:
+            raise SourceError("PagerDuty is down")
+
+    def manager(**kwargs: Any) -> Any:
+        return get_plugin_manager(extra_plugins=[("pagerduty", Down())], **kwargs)
+
+    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
+    events = str(example_dir / "events.jsonl")
+    result = run("retro", "X", "--events", events, "--out", str(tmp_path))
     assert result.exit_code == 0
-    assert "data gap: file (collect, error): SourceError: event file" in result.stderr
-    assert "## Data gaps" in (tmp_path / "out" / "X.md").read_text()
+    assert "data gap: pagerduty (collect, error): SourceError: PagerDuty is down" in result.stderr
+    markdown = (tmp_path / "X.md").read_text()
+    assert "## Data gaps" in markdown and "PagerDuty is down" in markdown
+    assert "## Contributing conditions" in markdown, "the other source's events still count"
 
 
 def test_config_check_validates_without_running(example_dir: Path, write: Any) -> None:
@@ -135,3 +155,75 @@ def test_written_files_get_normal_permissions_and_keep_their_own(tmp_path: Path)
     assert stat.S_IMODE((tmp_path / "kept.md").stat().st_mode) == 0o600
     assert (tmp_path / "kept.md").read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_global_options_may_follow_the_command(example_dir: Path) -> None:
+    events = str(example_dir / "events.jsonl")
+    result = run("retro", "ADHOC-1", "--events", events, "--no-store", "-f", "json", "--out", "-", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "", "-q after the command silences progress too"
+    config = str(example_dir / "retroflow.toml")
+    result = run("retro", "CHK-1042", "--config", config, "--no-store", "-f", "json", "--out", "-", "--quiet")
+    assert json.loads(result.stdout)["incident"]["title"].startswith("Checkout card payments failing")
+    assert run("config", "check", f"--config={config}").stdout.startswith(f"{config}: OK")
+
+
+def test_a_global_option_after_the_command_is_checked_like_before_it() -> None:
+    result = CliRunner().invoke(cli, ["plugins", "--log-format", "xml"])
+    assert result.exit_code == 2 and "Invalid value for '--log-format'" in result.stderr
+    result = CliRunner().invoke(cli, ["retro", "X", "--config"])
+    assert result.exit_code == 2 and "Option '--config' requires an argument" in result.stderr
+
+
+def _every_command(first_party_plugins: list[str]) -> list[tuple[str, click.Command]]:
+    from retroflow.cli import RetroflowGroup
+
+    ctx = click.Context(cli, obj=None)
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(path: str, command: click.Command) -> None:
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                walk(f"{path} {name}", sub)
+
+    assert isinstance(cli, RetroflowGroup)
+    walk("retroflow", cli)
+    return found
+
+
+def test_no_command_has_an_option_named_like_a_global_one(first_party_plugins: list[str]) -> None:
+    from retroflow.cli import GLOBAL_OPTIONS
+
+    for path, command in _every_command(first_party_plugins)[1:]:
+        names = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        assert not names & set(GLOBAL_OPTIONS), f"{path}: {sorted(names & set(GLOBAL_OPTIONS))}"
+
+
+def test_help_texts_show_no_rest_markup(first_party_plugins: list[str]) -> None:
+    commands = _every_command(first_party_plugins)
+    assert {"retroflow retro", "retroflow input factor", "retroflow export"} <= {p for p, _ in commands}
+    for path, command in commands:
+        texts = [command.help or "", command.short_help or ""]
+        texts += [getattr(param, "help", None) or "" for param in command.params]
+        for text in texts:
+            assert "``" not in text and not re.search(r":[a-z]+:`", text), f"{path}: {text!r}"
+
+
+@pytest.mark.parametrize("command", [["plugins"], ["retros"], ["plugins", "--json"]])
+def test_a_closed_pipe_ends_quietly(command: list[str]) -> None:
+    """``retroflow plugins | head -1``: the reader is gone before everything is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    done = subprocess.run(
+        [sys.executable, "-c", "from retroflow.cli import main; main()", *command],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 1

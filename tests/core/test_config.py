@@ -140,3 +140,63 @@ def test_a_missing_required_key_is_named(write: Any) -> None:
 def test_an_absent_table_with_required_keys_means_not_configured(write: Any) -> None:
     path = write("retroflow.toml", "")
     assert _validated(path, Vault()).settings_for("vault") is None
+
+
+@attrs.frozen
+class MirrorRepo:
+    path: Path
+    service: str
+    branch: str = "main"
+
+
+@attrs.frozen
+class MirrorSettings:
+    repos: list[MirrorRepo] = attrs.field(factory=list)
+    primary: MirrorRepo | None = None
+
+
+class Mirror:
+    __name__ = "mirror"
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Any) -> None:
+        register("mirror", MirrorSettings)
+
+
+def test_a_list_of_tables_is_validated_into_typed_items(write: Any, tmp_path: Path) -> None:
+    path = write(
+        "conf/retroflow.toml",
+        '[[plugins.mirror.repos]]\npath = "pay"\nservice = "payments-api"\n\n'
+        '[[plugins.mirror.repos]]\npath = "/srv/web"\nservice = "web"\nbranch = "release"\n\n'
+        '[plugins.mirror.primary]\npath = "pay"\nservice = "payments-api"\n',
+    )
+    settings = _validated(path, Mirror()).settings_for("mirror")
+    assert settings.repos == [
+        MirrorRepo(path=tmp_path / "conf" / "pay", service="payments-api"),
+        MirrorRepo(path=Path("/srv/web"), service="web", branch="release"),
+    ], "paths in nested tables are relative to the config file too"
+    assert settings.primary == MirrorRepo(path=tmp_path / "conf" / "pay", service="payments-api")
+    inline = write("inline.toml", '[plugins.mirror]\nrepos = [{path = "pay", service = "payments-api"}]\n')
+    assert _validated(inline, Mirror()).settings_for("mirror").repos[0].service == "payments-api"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('repos = [{path = "pay"}]', "[plugins.mirror] repos[0] service: required key is missing"),
+        (
+            'repos = [{path = "a", service = "a"}, {path = "b", service = "b", brnch = "x"}]',
+            "[plugins.mirror] repos[1] brnch: unknown key (expected one of: branch, path, service)",
+        ),
+        ('repos = [{path = "a", service = 7}]', "[plugins.mirror] repos[0] service: expected a string, got int 7"),
+        ('repos = ["pay"]', "[plugins.mirror] repos[0]: expected a table, got 'pay'"),
+        ("repos = {path = 'pay', service = 'p'}", "[plugins.mirror] repos: expected a list of tables, got a table"),
+        ("primary = 'pay'", "[plugins.mirror] primary: expected a table, got 'pay'"),
+    ],
+)
+def test_nested_table_errors_name_file_key_and_item(write: Any, text: str, expected: str) -> None:
+    path = write("retroflow.toml", f"[plugins.mirror]\n{text}\n")
+    with pytest.raises(ConfigError) as info:
+        _validated(path, Mirror())
+    assert str(info.value).startswith(str(path) + ":")
+    assert expected in str(info.value)

@@ -135,21 +135,59 @@ def test_relative_links_resolve(page: Path) -> None:
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
 
 
-def test_every_settings_table_and_key_is_documented(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Default and installed (first-party) plugins: each table and each key appears in the
-    docs or the plugin's README, as `key`, `key = ...` or a TOML line `key = ...`."""
-    import attrs
+def test_every_settings_table_and_key_is_documented(first_party_plugins: list[str]) -> None:
+    """Default and first-party plugins: each table and each key appears in the docs or the
+    plugin's README, as `key`, `key = ...` or a TOML line `key = ...`."""
 
     from retroflow.plugins import Plugins
 
-    monkeypatch.delenv("RETROFLOW_LOAD_PLUGINS")
     pages = [*(ROOT / "docs").glob("*.md"), *(ROOT / "plugins").glob("*/README.md")]
     docs = "\n".join(p.read_text(encoding="utf-8") for p in pages)
     plugins = Plugins(get_plugin_manager())
     assert {"file", "pagerduty", "jira", "linear", "github"} <= set(plugins.settings.names())
     for table in plugins.settings.names():
         assert f"[plugins.{table}]" in docs, f"[plugins.{table}] is not documented"
-        for field in attrs.fields(plugins.settings.get(table)):
+        for where, field in _keys(plugins.settings.get(table)):
             key = re.escape(field.alias)
             documented = re.search(rf"`{key}( = [^`]*)?`|^[#\s]*{key} = |[,#]\s*{key} = ", docs, re.M)
-            assert documented, f"[plugins.{table}] {field.alias} is not documented"
+            assert documented, f"[plugins.{table}] {where}{field.alias} is not documented"
+
+
+def _keys(cls: type[Any], where: str = "") -> list[tuple[str, Any]]:
+    """The fields of a settings class, and of the tables it nests (lists of tables too)."""
+    import typing
+
+    import attrs
+
+    found = []
+    hints = typing.get_type_hints(cls)
+    for field in attrs.fields(cls):
+        found.append((where, field))
+        nested = [t for t in (hints[field.name], *typing.get_args(hints[field.name])) if attrs.has(t)]
+        for inner in nested:
+            if inner.__name__ != "Secret":
+                found += _keys(inner, f"{where}{field.alias}: ")
+    return found
+
+
+def test_the_settings_check_ignores_other_installed_plugins(
+    first_party_plugins: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An installed plugin that is not first-party (the plugin template installed as its
+    README says) does not make the core's own suite fail."""
+    import importlib.metadata
+
+    from retroflow import plugins as plugins_module
+
+    (tmp_path / "rf_undocumented.py").write_text(
+        "import attrs\nfrom retroflow import hookimpl\n\n@attrs.frozen\nclass S:\n    zzz_nowhere: str = ''\n\n"
+        "@hookimpl\ndef retroflow_register_settings(register):\n    register('undocumented', S)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = list(plugins_module._entry_points())
+    extra = (
+        "retroflow-undocumented 0.1",
+        importlib.metadata.EntryPoint("undocumented", "rf_undocumented", "retroflow"),
+    )
+    monkeypatch.setattr(plugins_module, "_entry_points", lambda: iter([*real, extra]))
+    test_every_settings_table_and_key_is_documented(first_party_plugins)

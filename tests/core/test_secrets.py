@@ -71,6 +71,7 @@ def test_a_plugin_failing_with_the_secret_in_scope_leaks_it_nowhere(
     leaky: Path, tmp_path: Path, log_format: str
 ) -> None:
     out = tmp_path / "out"
+    out.mkdir()
     result = CliRunner().invoke(
         cli,
         ["--debug", "--log-format", log_format, "--config", str(leaky), "retro", "X", "--out", str(out)],
@@ -90,7 +91,7 @@ def test_an_unexpected_error_with_the_secret_is_one_redacted_line(leaky: Path, t
     plain = CliRunner().invoke(cli, ["-q", *args])
     assert plain.exit_code == 1
     assert plain.stderr.strip().splitlines()[-1] == (
-        "Error: unexpected ValueError: renderer saw [redacted] (run with --debug for the traceback)"
+        "Error: renderer 'exploding' of plugin 'leaky' failed: ValueError: renderer saw [redacted]"
     )
     assert "Traceback" not in plain.stderr and '"frames"' not in plain.stderr
     assert SECRET not in plain.stderr
@@ -107,6 +108,9 @@ def test_an_unexpected_error_with_the_secret_is_one_redacted_line(leaky: Path, t
         "Authorization: Bearer eyJhbGciOi.payload.sig",
         "slack says xoxb-1234-5678-abcdef",
         "webhook secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "rotating slack token xoxe.xoxp-1-Mi0yLTQ2NjQ",
+        "file url?t=xoxe-202525716848-307302644288-309011455943-473e6f6e9f9c51261dcf5996ec6d5759",
+        "socket mode xapp-1-A0123456789-1234567890123-abcdef0123456789",
     ],
 )
 def test_credential_shaped_strings_are_masked(text: str) -> None:
@@ -117,3 +121,57 @@ def test_credential_shaped_strings_are_masked(text: str) -> None:
 def test_registered_secret_values_are_masked_anywhere() -> None:
     register_secret("plain-value-42")
     assert redact_text("url?key=plain-value-42&x=1") == "url?key=[redacted]&x=1"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("clone https://deploy:s3cr3t-pass@git.example.com/shop.git", "clone https://deploy:[redacted]@git.example.com/shop.git"),
+        ("postgresql://retro:hunter2@db:5432/retros", "postgresql://retro:[redacted]@db:5432/retros"),
+        ("see https://grafana.example.com/d/abc?orgId=1&api_key=eyJrIjoi&from=now-1h",
+         "see https://grafana.example.com/d/abc?orgId=1&api_key=[redacted]&from=now-1h"),
+        ("https://hooks.example.com/x?access_token=abc123&x=1", "https://hooks.example.com/x?access_token=[redacted]&x=1"),
+        ("mail alice@example.com about https://example.com/a?b=c", "mail alice@example.com about https://example.com/a?b=c"),
+        ("already hidden postgresql://retro:***@db/retros", "already hidden postgresql://retro:***@db/retros"),
+    ],
+)  # fmt: skip
+def test_credentials_inside_urls_are_masked_and_the_rest_stays_readable(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
+
+
+def test_redact_text_is_public_api() -> None:
+    import retroflow
+
+    assert retroflow.redact_text is redact_text
+
+
+def test_a_secret_is_masked_url_encoded_too() -> None:
+    register_secret("p@ss/word+42 x")
+    text = "POST /login?password=p%40ss%2Fword%2B42%20x body=p%40ss%2Fword%2B42+x"
+    assert redact_text(text) == "POST /login?password=[redacted] body=[redacted]"
+
+
+def test_the_base64_of_a_basic_auth_pair_is_masked_without_the_word_basic(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from retroflow.config import Secret
+
+    monkeypatch.setenv("BASIC_TOKEN", "tok?en>>>~~~-77")
+    secret = Secret.from_reference("env:BASIC_TOKEN", where="test")
+    assert secret.basic_auth("bot@example.com") == ("bot@example.com", "tok?en>>>~~~-77")
+    pair = b"bot@example.com:tok?en>>>~~~-77"
+    forms = (base64.b64encode(pair).decode(), base64.urlsafe_b64encode(pair).decode())
+    assert forms[0] != forms[1]
+    for encoded in forms:
+        masked = redact_text(f"bad header {encoded} and unpadded {encoded.rstrip('=')}.")
+        assert encoded.rstrip("=")[:-2] not in masked and masked.startswith("bad header [redacted]")
+
+
+def test_a_trackers_error_text_is_redacted_before_it_is_cut() -> None:
+    from retroflow.trackers import ERROR_TEXT_LIMIT, error_text
+
+    register_secret("cut-me-0123456789-secret")
+    text = "_" * (ERROR_TEXT_LIMIT - 8) + "cut-me-0123456789-secret and more"
+    quoted = error_text(text)
+    assert len(quoted) == ERROR_TEXT_LIMIT and "cut-me" not in quoted
+    assert quoted.endswith("_" + "[redacted]"[:8])

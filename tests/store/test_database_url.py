@@ -11,9 +11,15 @@ from retroflow.store import database_url, describe_url, open_store
 from retroflow.testing import make_config
 
 
-def test_default_is_a_sqlite_file_beside_the_config(tmp_path: Path) -> None:
-    config = make_config(path=tmp_path / "retroflow.toml")
-    assert database_url(config) == f"sqlite:///{tmp_path / 'retroflow.db'}"
+def test_default_is_one_file_in_the_user_data_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not beside the config or in the working directory: every run, from anywhere, without
+    a config or with one that names no database, uses the same store."""
+    monkeypatch.delenv("RETROFLOW_DATABASE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    expected = f"sqlite:///{tmp_path / 'data' / 'retroflow' / 'retroflow.db'}"
+    assert database_url(make_config(path=tmp_path / "a" / "retroflow.toml")) == expected
+    monkeypatch.chdir(tmp_path)
+    assert database_url(make_config()) == expected
 
 
 def test_relative_sqlite_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:

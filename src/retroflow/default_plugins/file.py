@@ -8,7 +8,9 @@ event per line::
 
 Required: ``at`` (ISO 8601 with an offset), ``kind``, ``summary``. Optional: ``id``,
 ``source`` (default ``file``), ``actor``, ``service``, ``link``, ``details`` (an object).
-A line that cannot be read is skipped and counted as a gap; the rest still count.
+A line that cannot be read is skipped and counted as a gap; the rest still count. A file
+that cannot be opened is a gap; the other files still count. An incident file that cannot
+be read, or that describes another incident, stops the build (a configuration error).
 """
 
 from __future__ import annotations
@@ -24,10 +26,19 @@ import attrs
 import orjson
 
 from retroflow import hookimpl
-from retroflow.config import Config
-from retroflow.errors import SourceError
+from retroflow.config import INPUT_PATH, Config
+from retroflow.errors import ConfigError, SourceError
 from retroflow.model import KIND_ALIASES, Event, EventKind, Gap, Incident, SourceResult, stable_id
 from retroflow.request import RetroRequest
+from retroflow.validation import (
+    EARLIEST,
+    LATEST,
+    MAX_DETAILS_DEPTH,
+    MAX_LENGTH,
+    CheckedResult,
+    event_problem,
+    time_problem,
+)
 
 NAME = "file"
 TABLE = "file"
@@ -44,8 +55,8 @@ class FileSourceSettings:
     :ivar timeout: seconds this source may take (default: ``[retroflow] source_timeout``).
     """
 
-    events: list[Path] = attrs.field(factory=list)
-    incident: Path | None = None
+    events: list[Path] = attrs.field(factory=list, metadata=INPUT_PATH)
+    incident: Path | None = attrs.field(default=None, metadata=INPUT_PATH)
     timeout: float | None = None
 
 
@@ -58,18 +69,40 @@ def retroflow_register_settings(register: Any) -> None:
 def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
     settings: FileSourceSettings = config.settings_for(TABLE) or FileSourceSettings()
     files = [*settings.events, *request.event_files]
-    incident_file = request.incident_file or settings.incident
-    if not files and incident_file is None:
+    if not files and request.incident_file is None and settings.incident is None:
         return None
-    incident = read_incident(incident_file, request.incident_ref) if incident_file else None
+    incident = _configured_incident(request, settings, config)
     events: list[Event] = []
     gaps: list[Gap] = []
     for path in files:
-        file_events, file_gap = read_events(path)
+        try:
+            file_events, file_gap = read_events(path)
+        except SourceError as exc:  # one unreadable file is a gap; the others still count
+            gaps.append(Gap(NAME, "collect", "error", str(exc)))
+            continue
         events.extend(file_events)
         if file_gap is not None:
             gaps.append(file_gap)
-    return SourceResult(incident=incident, events=events, gaps=gaps)
+    # Every line was checked against the engine's rules as it was read (_parse_lines).
+    return CheckedResult(incident=incident, events=events, gaps=gaps)
+
+
+def _configured_incident(request: RetroRequest, settings: FileSourceSettings, config: Config) -> Incident | None:
+    """The incident file's incident (``--incident-file``, else ``[plugins.file] incident``).
+
+    :raises ConfigError: it cannot be read or describes another incident: a retro built
+        without it, or from another incident's file, would be wrong, so there is none.
+    """
+    if request.incident_file is not None:
+        path, origin = request.incident_file, "--incident-file"
+    elif settings.incident is not None:
+        path, origin = settings.incident, f"{config.label}: [plugins.{TABLE}] incident"
+    else:
+        return None
+    try:
+        return read_incident(path, request.incident_ref)
+    except SourceError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
 
 
 def read_incident(path: Path, incident_ref: str) -> Incident:
@@ -123,6 +156,12 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
     fromisoformat = datetime.fromisoformat
     aliases = KIND_ALIASES
     response = EventKind.RESPONSE
+    earliest, latest = EARLIEST, LATEST
+    depth = MAX_DETAILS_DEPTH
+    deep = 2 * depth  # a line shorter than this cannot nest deeper
+    long_id, long_source = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
+    long_actor, long_service = MAX_LENGTH["actor"], MAX_LENGTH["service"]
+    backslash = ord("\\")
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
@@ -132,10 +171,13 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
                 raise ValueError("not a JSON object")
             at = fromisoformat(record["at"])
             if at.tzinfo is not UTC:  # "+00:00" and "Z" parse to the UTC singleton
-                offset = at.utcoffset()
-                if offset is None:
+                if at.utcoffset() is None:
                     raise ValueError(f"'at' {record['at']!r} has no UTC offset")
+                if not earliest <= at < latest:  # before converting, which could overflow
+                    raise ValueError(time_problem(at))
                 at = at.astimezone(UTC)
+            elif not earliest <= at < latest:
+                raise ValueError(time_problem(at))
             word = record["kind"]
             kind = aliases.get(word) or aliases[word.lower()]
             summary = record["summary"]
@@ -144,6 +186,10 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             native_id = record.get("id")
             if native_id is None:
                 native_id = stable_id(line.strip().decode())
+            elif type(native_id) is not str:
+                if type(native_id) not in (int, float):
+                    raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
+                native_id = str(native_id)
             details = record.get("details") or {}
             if type(details) is not dict:
                 raise ValueError("'details' is not an object")
@@ -154,33 +200,52 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             if type(source) is not str or ":" in source:
                 raise ValueError(f"'source' {source!r} must be a string without ':'")
             actor = record.get("actor")
+            if actor is not None and type(actor) is not str:
+                actor = str(actor)
             service = record.get("service")
+            if service is not None and type(service) is not str:
+                service = str(service)
             link = record.get("link")
             if len(record) > 3 and not _KNOWN.issuperset(record):
                 unknown = sorted(set(record) - _KNOWN)
                 raise ValueError(f"unknown field(s) {', '.join(unknown)}")
             # Positional arguments, in Event's field order: measurably faster than keywords
             # at 100,000 events (bench/bench_build.py).
-            events.append(
-                Event(
-                    at,
-                    source,
-                    kind,
-                    summary,
-                    native_id if type(native_id) is str else str(native_id),
-                    actor if actor is None or type(actor) is str else str(actor),
-                    service if service is None or type(service) is str else str(service),
-                    link if link is None or type(link) is str else str(link),
-                    details,
-                )
+            event = Event(
+                at,
+                source,
+                kind,
+                summary,
+                native_id,
+                actor,
+                service,
+                link if link is None or type(link) is str else str(link),
+                details,
             )
+            # orjson refuses lone surrogates, NaN and non-string keys. What it lets through
+            # and the engine would drop: an escaped NUL, text longer than the store's
+            # columns, nesting only a line with that many brackets can have. Rare: check
+            # those lines in full, to say why here.
+            if (
+                (backslash in line and b"\\u0000" in line)  # the byte first: several times faster
+                or len(native_id) > long_id
+                or len(source) > long_source
+                or (actor is not None and len(actor) > long_actor)
+                or (service is not None and len(service) > long_service)
+                or (len(line) > deep and line.count(b"{") + line.count(b"[") > depth)
+            ):
+                problem = event_problem(event)
+                if problem:
+                    raise ValueError(problem.replace("'native_id'", "'id'"))  # the file's word
+            events.append(event)
         except KeyError as exc:
             skipped += 1
             first_problem = first_problem or f"line {number}: unknown kind or missing field {exc}"
         except orjson.JSONDecodeError as exc:  # its own "line 1" would be this line's
             skipped += 1
             first_problem = first_problem or f"line {number}, column {exc.colno}: not JSON ({exc.msg})"
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError) as exc:
+            # One bad line is skipped with its reason, whatever it is: it never drops the file.
             skipped += 1
             first_problem = first_problem or f"line {number}: {exc}"
     if skipped:

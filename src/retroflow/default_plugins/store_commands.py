@@ -1,8 +1,8 @@
 """Commands over the store: ``retros``, ``show``, ``input``, ``export``, ``followup``, ``db``.
 
 Registered through :func:`~retroflow.hookspecs.retroflow_register_commands` like any plugin's
-commands. The database is ``[retroflow] database`` (default ``sqlite:///retroflow.db``
-beside the config file) or ``$RETROFLOW_DATABASE``; see ``docs/persistence.md``.
+commands. The database is ``$RETROFLOW_DATABASE``, else ``[retroflow] database``, else a
+SQLite file in the user's data directory; see ``docs/persistence.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from retroflow import hookimpl
-from retroflow.cli import App, handle_errors, write_atomically
+from retroflow.cli import App, handle_errors, incident_ref, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
 from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp, stable_id
 from retroflow.roles import document_bytes
@@ -29,10 +29,29 @@ from retroflow.roles import document_bytes
 
 
 @contextmanager
-def _opened(app: App) -> Iterator[Any]:
+def _opened(app: App, *, create: bool = True) -> Iterator[Any]:
+    """The store; ``create=False`` for commands that only read: a database that does not
+    exist yet is then not created (:class:`~retroflow.store.NothingStored` is raised)."""
     from retroflow.store.commands import store_for
 
-    store = store_for(app.config)
+    store = store_for(app.config, create=create)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _reading(app: App) -> Iterator[Any]:
+    """The store for a listing, or ``None`` when nothing is stored yet (nothing to list)."""
+    from retroflow.store import NothingStored
+    from retroflow.store.commands import store_for
+
+    try:
+        store = store_for(app.config, create=False)
+    except NothingStored:
+        yield None
+        return
     try:
         yield store
     finally:
@@ -41,6 +60,7 @@ def _opened(app: App) -> Iterator[Any]:
 
 def _resolved(app: App, store: Any, incident: str) -> str:
     """The stored incident id that ``incident`` (as typed: an id, a number) names."""
+    incident_ref(None, None, incident)  # an empty id, or control characters: a usage error
     incident_id: str = store.resolve_incident(incident)
     if incident_id != incident:
         app.progress("store", f"{incident} is incident {incident_id}")
@@ -72,8 +92,8 @@ def _done_hint(app: App, incident: str) -> None:
 @handle_errors
 def retros_command(app: App, as_json: bool) -> None:
     """List the retros in the store, newest build first."""
-    with _opened(app) as store:
-        summaries = store.list_retros()
+    with _reading(app) as store:
+        summaries = store.list_retros() if store is not None else []
     if as_json:
         click.echo(
             json.dumps(
@@ -112,7 +132,7 @@ def retros_command(app: App, as_json: bool) -> None:
 def show_command(app: App, incident: str, version: int | None, fmt: str, list_versions: bool) -> None:
     """Show a stored retro (rendered by any renderer, e.g. markdown or json)."""
     renderer = app.plugins.renderers.get(fmt)
-    with _opened(app) as store:
+    with _opened(app, create=False) as store:
         incident = _resolved(app, store, incident)
         if list_versions:
             versions = store.versions(incident)
@@ -290,7 +310,7 @@ def input_list(app: App, incident: str) -> None:
     from retroflow.store.commands import input_file_for
     from retroflow.store.human import load_input_file
 
-    with _opened(app) as store:
+    with _opened(app, create=False) as store:
         incident_id = _resolved(app, store, incident)
         records = store.input_records(incident_id)
     path = input_file_for(app.config, incident_id, incident)
@@ -320,7 +340,7 @@ def input_export(app: App, incident: str, out: str | None) -> None:
     from retroflow.store.commands import effective_input
     from retroflow.store.human import input_file_path
 
-    with _opened(app) as store:
+    with _opened(app, create=False) as store:
         incident_id = _resolved(app, store, incident)
         human = effective_input(app.config, incident_id, store, ref=incident)
     text = human.to_toml(incident_id)
@@ -367,7 +387,7 @@ def export_command(
         sink = app.plugins.tracker_sinks.get(sink_name)
     except PluginError as exc:
         raise ConfigError(str(exc)) from None
-    with _opened(app) as store:
+    with _opened(app, create=False) as store:
         report = export_actions(
             store,
             _resolved(app, store, incident),
@@ -439,8 +459,8 @@ def followup_group(ctx: click.Context, owner: str | None, include_closed: bool, 
 @click.pass_obj
 @handle_errors
 def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: bool) -> None:
-    with _opened(app) as store:
-        items = store.follow_ups(include_closed=include_closed)
+    with _reading(app) as store:
+        items = store.follow_ups(include_closed=include_closed) if store is not None else []
     if owner is not None:
         items = [f for f in items if f.owner == owner]
     if as_json:
@@ -494,7 +514,10 @@ def followup_sync(app: App, sink_names: tuple[str, ...]) -> None:
         sinks = {name: registry.get(name) for name in names}
     except PluginError as exc:
         raise ConfigError(str(exc)) from None
-    with _opened(app) as store:
+    with _reading(app) as store:
+        if store is None:
+            click.echo("nothing stored yet: no tickets to read")
+            return
         linked = {link.sink for link in store.links()}
         report = sync_status(store, {n: s for n, s in sinks.items() if n in linked}, app.config)
     for error in report.errors:
@@ -534,9 +557,19 @@ def db_current(app: App) -> None:
     """Show the database URL (password hidden) and its schema revision."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from retroflow.store.database import current_revision, database_url, describe_url, head_revision, make_engine
+    from retroflow.store.database import (
+        current_revision,
+        database_url,
+        describe_url,
+        head_revision,
+        make_engine,
+        missing_sqlite_file,
+    )
 
     url = database_url(app.config)
+    if missing_sqlite_file(url):
+        click.echo(f"{describe_url(url)}: revision none (no database yet: the first retro, or db upgrade, creates it)")
+        return
     engine = make_engine(url)
     try:
         revision = current_revision(engine)

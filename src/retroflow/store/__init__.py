@@ -18,8 +18,9 @@ and :func:`retroflow.store.exports.export_actions` / :func:`~retroflow.store.exp
 from __future__ import annotations
 
 from retroflow.store.database import (
-    DEFAULT_DATABASE,
+    NothingStored,
     database_url,
+    default_database,
     describe_url,
     migrate,
     open_store,
@@ -37,7 +38,6 @@ from retroflow.store.human import (
 from retroflow.store.store import FollowUp, RetroSummary, Store, VersionSummary
 
 __all__ = [
-    "DEFAULT_DATABASE",
     "ActionEdit",
     "AddedEvent",
     "ExportReport",
@@ -45,11 +45,13 @@ __all__ = [
     "FollowUp",
     "HumanInput",
     "NewAction",
+    "NothingStored",
     "RetroSummary",
     "Store",
     "VersionSummary",
     "build_with_input",
     "database_url",
+    "default_database",
     "describe_url",
     "export_actions",
     "export_key",

@@ -3,25 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 
 from retroflow.config import Config
-from retroflow.engine import Progress
+from retroflow.engine import Progress, describe_gap
+from retroflow.errors import RetroflowError
 from retroflow.model import Retro
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
-from retroflow.store.database import database_url, describe_url, open_store
+from retroflow.store.database import NothingStored, database_url, describe_url, open_store
 from retroflow.store.human import HumanInput, build_with_input, input_file_path, load_input_file
-from retroflow.store.store import Store
+from retroflow.store.store import Store, VersionTaken
 
-__all__ = ["build_and_store", "effective_input", "input_file_for", "store_for"]
+__all__ = ["Publish", "build_and_store", "effective_input", "input_file_for", "store_for"]
 
 
-def store_for(config: Config) -> Store:
-    """Open (and migrate) the store ``config`` names."""
-    return open_store(database_url(config))
+def store_for(config: Config, *, create: bool = True) -> Store:
+    """Open (and migrate) the store ``config`` names; ``create`` as in :func:`open_store`."""
+    return open_store(database_url(config), create=create)
 
 
 def effective_input(config: Config, incident_id: str, store: Store | None, *, ref: str | None = None) -> HumanInput:
@@ -42,6 +44,18 @@ def input_file_for(config: Config, incident_id: str, ref: str | None = None) -> 
     return path
 
 
+#: Writes a built retro's documents (the CLI's renderers and files).
+Publish = Callable[[Retro], None]
+
+#: How many times a build publishes again under a newer version number when other builds
+#: of the same incident stored theirs first.
+_VERSION_ATTEMPTS = 3
+
+
+def _no_documents(retro: Retro) -> None:
+    pass
+
+
 def build_and_store(
     request: RetroRequest,
     *,
@@ -49,22 +63,64 @@ def build_and_store(
     config: Config,
     progress: Progress,
     store: bool = True,
+    publish: Publish = _no_documents,
 ) -> Retro:
-    """Build a retro with the human input applied and (unless ``store`` is false) save it
-    as a new version. Without the store only the retro-as-code file is applied."""
+    """Build a retro with the human input applied, ``publish`` it (write its documents),
+    then, unless ``store`` is false, save it as a new version. Without the store only the
+    retro-as-code file is applied.
+
+    The version is saved only after ``publish`` returned, so a build whose documents could
+    not be written (a failing renderer, a full disk, Ctrl-C) leaves no version behind; and
+    the database is created only then, so a build that fails creates none.
+    """
     if not store:
         human = effective_input(config, request.incident_ref, None)
-        return build_with_input(request, human, plugins=plugins, config=config, progress=progress)
+        retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
+        publish(retro)
+        return retro
     url = database_url(config)
-    with open_store(url) as opened:
-        incident_id = opened.resolve_incident(request.incident_ref)
+    try:
+        opened: Store | None = open_store(url, create=False)
+    except NothingStored:
+        opened = None
+    try:
+        incident_id = opened.resolve_incident(request.incident_ref) if opened else request.incident_ref
         human = effective_input(config, incident_id, opened, ref=request.incident_ref)
         if human:
             progress("input", f"applying human input ({_describe(human)})")
-        retro = build_with_input(request, human, plugins=plugins, config=config, progress=progress)
-        version = opened.save_retro(retro, request.incident_ref, human=human)
+        retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
+        version = opened.next_version(retro.incident.id) if opened else 1
+        for attempt in range(1, _VERSION_ATTEMPTS + 1):
+            retro = attrs.evolve(retro, version=version)
+            publish(retro)
+            opened = opened or open_store(url)
+            try:
+                opened.save_retro(retro, request.incident_ref, human=human, version=version)
+                break
+            except VersionTaken:
+                if attempt == _VERSION_ATTEMPTS:
+                    raise
+                version = opened.next_version(retro.incident.id)
+    finally:
+        if opened is not None:
+            opened.close()
     progress("store", f"stored version {version} of {retro.incident.id} in {describe_url(url)}")
-    return attrs.evolve(retro, version=version)
+    return retro
+
+
+def _with_events(retro: Retro) -> Retro:
+    """``retro``, unless its timeline is empty: a retro of no events would be written and
+    stored as if it were one, replacing a good one (an empty or misspelt event file).
+
+    :raises RetroflowError: naming the data gaps that explain it.
+    """
+    if retro.timeline.events:
+        return retro
+    lines = [f"the timeline of incident {retro.incident.id!r} is empty: no retro was written or stored"]
+    lines += [f"  data gap: {describe_gap(gap)}" for gap in retro.gaps]
+    if not retro.gaps:
+        lines.append("  (the sources answered without a single event: is an event file empty?)")
+    raise RetroflowError("\n".join(lines))
 
 
 def _describe(human: HumanInput) -> str:

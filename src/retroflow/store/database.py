@@ -14,6 +14,7 @@ except ImportError:  # pragma: no cover - not on Windows: SQLite migrations are 
     fcntl = None  # type: ignore[assignment]
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -24,12 +25,50 @@ from retroflow.logs import register_secret
 if TYPE_CHECKING:
     from retroflow.store.store import Store
 
-__all__ = ["DEFAULT_DATABASE", "database_url", "describe_url", "make_engine", "migrate", "open_store"]
+__all__ = [
+    "NothingStored",
+    "database_problems",
+    "database_url",
+    "default_database",
+    "describe_url",
+    "make_engine",
+    "migrate",
+    "missing_sqlite_file",
+    "open_store",
+]
 
-#: The default: a SQLite file beside the config file (or in the working directory).
-DEFAULT_DATABASE = "sqlite:///retroflow.db"
 #: Set to a URL to override ``[retroflow] database`` (handy for passwords and CI).
 DATABASE_ENV = "RETROFLOW_DATABASE"
+#: The databases the store is built and tested for (any driver of theirs).
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+class NothingStored(RetroflowError):
+    """The database does not exist yet: nothing was ever stored. Commands that only read
+    say so rather than create it (:func:`open_store` with ``create=False``)."""
+
+
+def default_database() -> str:
+    """The database when neither ``$RETROFLOW_DATABASE`` nor ``[retroflow] database`` names
+    one: ``retroflow.db`` in the user's data directory (``$XDG_DATA_HOME/retroflow``, by
+    default ``~/.local/share/retroflow`` on Linux), the same from every working directory."""
+    import platformdirs
+
+    return f"sqlite:///{platformdirs.user_data_path('retroflow') / 'retroflow.db'}"
+
+
+def _configured(config: Config) -> tuple[str, str]:
+    """The database URL as configured, and where it was configured (for messages)."""
+    from_env = os.environ.get(DATABASE_ENV)
+    if from_env:
+        return from_env, f"${DATABASE_ENV}"
+    from_file = getattr(config.engine, "database", None)
+    if from_file:
+        return from_file, f"{config.label}: [retroflow] database"
+    return default_database(), "the default database"
+
+
+log = structlog.get_logger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726574726F  # "retro"
@@ -37,29 +76,54 @@ _MIGRATION_LOCK = 0x726574726F  # "retro"
 
 def database_url(config: Config) -> str:
     """The database URL for ``config``: ``$RETROFLOW_DATABASE``, else ``[retroflow] database``
-    (``env:NAME`` reads it from the environment), else :data:`DEFAULT_DATABASE`.
+    (``env:NAME`` reads it from the environment), else :func:`default_database`.
 
     A relative SQLite path is relative to the config file's directory (the working
     directory when there is no config file), like every other path in the file.
+
+    :raises ConfigError: an unset environment reference, not a URL, or a database other
+        than SQLite and PostgreSQL.
     """
-    raw = os.environ.get(DATABASE_ENV) or getattr(config.engine, "database", None) or DEFAULT_DATABASE
+    raw, origin = _configured(config)
     if raw.startswith("env:"):
         name = raw[4:].strip()
         value = os.environ.get(name)
         if not value:
-            raise ConfigError(f"{config.label}: [retroflow] database: environment variable {name} is not set")
+            raise ConfigError(f"{origin}: environment variable {name} is not set")
         raw = value
     try:
         url = make_url(raw)
     except ArgumentError:
-        raise ConfigError(f"{config.label}: [retroflow] database: not a database URL") from None
+        raise ConfigError(f"{origin}: not a database URL") from None
     if url.password:
         register_secret(str(url.password))
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"{origin}: {describe_url(raw)}: unsupported database (use sqlite:///PATH or postgresql://...)"
+        )
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
         if not path.is_absolute():
             url = url.set(database=os.path.normpath(config.base_dir / path))
     return url.render_as_string(hide_password=False)
+
+
+def database_problems(config: Config) -> list[str]:
+    """What is wrong with the database ``config`` names, without connecting: the URL (see
+    :func:`database_url`) and whether its driver is installed."""
+    try:
+        url = database_url(config)
+    except ConfigError as exc:
+        return list(exc.problems)
+    try:
+        _normalise(url).get_dialect().import_dbapi()
+    except ImportError as exc:
+        return [f"{_configured(config)[1]}: {describe_url(url)}: {_driver_missing(exc)}"]
+    return []
+
+
+def _driver_missing(exc: ImportError) -> str:
+    return f"driver {exc.name!r} is not installed (for PostgreSQL: pip install 'retroflow[postgres]')"
 
 
 def describe_url(url: str) -> str:
@@ -77,10 +141,14 @@ def _normalise(url: str) -> sa.URL:
     return parsed
 
 
+#: How long a SQLite statement waits for a lock held by a writer outside retroflow.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -118,23 +186,33 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """
     from alembic import command
 
-    with _sqlite_migration_lock(engine), engine.begin() as connection:
+    with sqlite_file_lock(engine, "migrate"), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(_alembic_config(connection), revision)
 
 
 @contextlib.contextmanager
-def _sqlite_migration_lock(engine: sa.Engine) -> Iterator[None]:
-    """For a SQLite file, an exclusive lock on a file beside it for the whole migration
-    (SQLite's own locks cover one statement or transaction, and Alembic's DDL runs across
-    several); a no-op for other databases."""
+def sqlite_file_lock(engine: sa.Engine, purpose: str) -> Iterator[None]:
+    """For a SQLite file, an exclusive lock on ``<database>.<purpose>-lock`` beside it while
+    the block runs; a no-op for other databases (and in memory, and without ``fcntl``).
+
+    SQLite's own locks cover one statement or transaction, and a writer that finds the
+    database locked polls until its busy timeout and then fails. A waiter here sleeps in
+    the kernel's queue instead, for as long as it takes, and is woken when the holder is
+    done or dies. ``migrate`` serialises migrations with it (Alembic's DDL runs across
+    several transactions); :meth:`Store.begin` serialises write transactions.
+    """
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:" or fcntl is None:
         yield
         return
-    with open(f"{database}.migrate-lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(f"{database}.{purpose}-lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for the database lock", purpose=purpose, database=database)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -156,28 +234,51 @@ def head_revision() -> str | None:
         return ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
 
 
-def open_store(url: str, *, upgrade: bool = True) -> Store:
+def open_store(url: str, *, upgrade: bool = True, create: bool = True) -> Store:
     """Open the store at ``url`` and (by default) upgrade its schema to the newest.
 
+    :param create: create the database (a SQLite file) and its tables when it has none;
+        when false, raise :class:`NothingStored` instead (commands that only read).
     :raises RetroflowError: the database cannot be reached or migrated (the message shows
         the URL with its password masked).
     """
     from retroflow.store.store import Store
 
+    if not create and missing_sqlite_file(url):
+        raise NothingStored(f"nothing is stored yet in {describe_url(url)}")
     try:
         engine = make_engine(url)
-        if upgrade:
-            migrate(engine)
+        try:
+            revision = current_revision(engine)
+            if not create and revision is None:
+                raise NothingStored(f"nothing is stored yet in {describe_url(url)}")
+            # At the newest revision already (the usual case): no migration lock, no write.
+            if upgrade and revision != head_revision():
+                migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     except ArgumentError as exc:
         raise ConfigError(f"database {describe_url(url)}: {exc}") from None
     except SQLAlchemyError as exc:
         raise RetroflowError(f"database {describe_url(url)}: {_short(exc)}") from None
     except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"database {describe_url(url)}: driver {exc.name!r} is not installed "
-            "(for PostgreSQL: pip install 'retroflow[postgres]')"
-        ) from None
+        raise ConfigError(f"database {describe_url(url)}: {_driver_missing(exc)}") from None
     return Store(engine)
+
+
+def missing_sqlite_file(url: str) -> bool:
+    """Whether ``url`` is a SQLite database without its file (connecting would create it;
+    an in-memory one never holds anything). Other databases are never missing here: their
+    tables are looked for once connected."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False  # open_store reports it
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return not database or database == ":memory:" or not Path(database).is_file()
 
 
 def _short(exc: SQLAlchemyError) -> str:

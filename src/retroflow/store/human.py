@@ -32,6 +32,7 @@ from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.engine import Progress, build_retro
 from retroflow.errors import ConfigError
+from retroflow.filenames import incident_file_stem
 from retroflow.model import (
     KIND_ALIASES,
     ActionItem,
@@ -632,8 +633,7 @@ def input_file_path(config: Config, incident_id: str) -> Path:
     directory = Path(getattr(config.engine, "input_dir", None) or "retros")
     if not directory.is_absolute():
         directory = config.base_dir / directory
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-.") or "retro"
-    return directory / f"{name}.retro.toml"
+    return directory / f"{incident_file_stem(incident_id)}.retro.toml"
 
 
 def load_input_file(path: Path) -> HumanInput:

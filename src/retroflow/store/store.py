@@ -16,9 +16,14 @@ from retroflow.errors import RetroflowError
 from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
 from retroflow.serialize import factor_to_dict, from_document, json_default, to_document
 from retroflow.store import schema as t
+from retroflow.store.database import sqlite_file_lock
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
-__all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary"]
+__all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary", "VersionTaken"]
+
+
+class VersionTaken(RetroflowError):
+    """Another build stored the version number this one was asked to store under."""
 
 
 def utcnow() -> datetime:
@@ -104,9 +109,28 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A connection in a transaction, committed on success."""
-        with self.engine.begin() as connection:
-            yield connection
+        """A connection in a write transaction, committed on success.
+
+        On SQLite, writers take turns: each waits for the writer lock
+        (:func:`~retroflow.store.database.sqlite_file_lock`), however long the others take,
+        and then starts with ``BEGIN IMMEDIATE``, so the transaction holds SQLite's write
+        lock from its first statement. Waiting out SQLite's busy timeout instead lost
+        builds when several were saved at once; and a transaction that reads first and
+        writes later can fail at once, whatever the timeout, when another wrote between.
+        Readers never wait (WAL).
+        """
+        if self.dialect != "sqlite":
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with sqlite_file_lock(self.engine, "write"), self.engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
 
     # -- retros -----------------------------------------------------------------------
 
@@ -117,16 +141,31 @@ class Store:
         *,
         human: HumanInput | None = None,
         now: datetime | None = None,
+        version: int | None = None,
     ) -> int:
         """Store ``retro`` as the next version of its incident (history is kept); return
-        the version number. Events go in with one bulk insert."""
+        the version number. Events go in with one bulk insert.
+
+        :param version: store exactly this version number (:meth:`next_version`, which
+            documents written before storing already carry); :class:`VersionTaken` when
+            another build stored it first.
+        """
         for attempt in range(3):
             try:
-                return self._save(retro, request_ref, human or HumanInput(), now or utcnow())
+                return self._save(retro, request_ref, human or HumanInput(), now or utcnow(), version)
             except IntegrityError:  # a concurrent save took the same version number
+                if version is not None and version < self.next_version(retro.incident.id):
+                    raise VersionTaken(
+                        f"version {version} of {retro.incident.id} was stored by another build"
+                    ) from None
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def next_version(self, incident_id: str) -> int:
+        """The version number the next build of ``incident_id`` will be stored under."""
+        with self.engine.connect() as conn:
+            return _latest_version(conn, incident_id) + 1
 
     def resolve_incident(self, ref: str) -> str:
         """The incident id ``ref`` names: ``ref`` itself when an incident has that id, else
@@ -141,7 +180,7 @@ class Store:
             ).first()
         return str(row.incident_id) if row else ref
 
-    def _save(self, retro: Retro, request_ref: str, human: HumanInput, now: datetime) -> int:
+    def _save(self, retro: Retro, request_ref: str, human: HumanInput, now: datetime, version: int | None) -> int:
         incident = retro.incident
         with self.begin() as conn:
             exists = _incident_exists(conn, incident.id)
@@ -160,10 +199,10 @@ class Store:
                 conn.execute(sa.update(t.incidents).where(t.incidents.c.id == incident.id).values(**values))
             else:
                 conn.execute(sa.insert(t.incidents).values(id=incident.id, first_stored_at=now, **values))
-            latest = conn.execute(
-                sa.select(sa.func.max(t.retro_versions.c.version)).where(t.retro_versions.c.incident_id == incident.id)
-            ).scalar()
-            version = (latest or 0) + 1
+            latest = _latest_version(conn, incident.id)
+            if version is not None and version <= latest:
+                raise VersionTaken(f"version {version} of {incident.id} was stored by another build")
+            version = version or latest + 1
             retro = attrs.evolve(retro, version=version)
             # The events have their own table: leave them out of the document.
             document = to_document(attrs.evolve(retro, timeline=Timeline(events=(), moments=retro.timeline.moments)))
@@ -475,6 +514,11 @@ class Store:
             query = query.where(t.exports.c.sink == sink)
         with self.engine.connect() as conn:
             return list(conn.execute(query).all())
+
+
+def _latest_version(conn: sa.Connection, incident_id: str) -> int:
+    v = t.retro_versions.c
+    return int(conn.execute(sa.select(sa.func.max(v.version)).where(v.incident_id == incident_id)).scalar() or 0)
 
 
 def _incident_exists(conn: sa.Connection, incident_id: str) -> bool:

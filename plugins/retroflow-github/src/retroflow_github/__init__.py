@@ -1,7 +1,11 @@
-"""retroflow-github: a tracker sink that exports retro actions to GitHub Issues.
+"""retroflow-github: a tracker sink that exports retro actions to GitHub Issues, and a
+timeline source of deploy history.
 
-Registered through the ``retroflow`` entry point as the plugin ``github``; configured by the
-``[plugins.github]`` table (:class:`GitHubSettings`); used with ``retroflow export --sink github``.
+The sink is registered through the ``retroflow`` entry point as the plugin ``github``;
+configured by the ``[plugins.github]`` table (:class:`GitHubSettings`); used with
+``retroflow export --sink github``. The source is the plugin ``github-deploys``
+(:mod:`retroflow_github.deploys`, ``[plugins.github-deploys]``). Both send their requests
+through :class:`retroflow_github._http.GitHubHttp`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""Rebuild ``github-issues.extract.json`` from GitHub's OpenAPI description.
+"""Rebuild the spec extracts from GitHub's OpenAPI description.
 
-Usage: python extract.py path/to/api.github.com.json[.gz] > github-issues.extract.json
+Usage: python extract.py path/to/api.github.com.json[.gz] issues > github-issues.extract.json
+       python extract.py path/to/api.github.com.json[.gz] deploys > github-deploys.extract.json
 
-Keeps only the operations the sink calls, with the parameters, responses and schemas they
-reference; schemas in ``SHALLOW`` are kept as "any value" (they describe repositories,
-apps and the like, which the sink never reads).
+Keeps only the operations the sink (``issues``) or the deploy-history source (``deploys``)
+calls, with the parameters, responses and schemas they reference; schemas in the extract's
+``shallow`` set are kept as "any value" (they describe repositories, apps and the like,
+which the plugin never reads).
 """
 
 from __future__ import annotations
@@ -14,27 +16,57 @@ import json
 import sys
 from typing import Any
 
-OPERATIONS = {
-    "/repos/{owner}/{repo}/issues": ["get", "post"],
-    "/repos/{owner}/{repo}/issues/{issue_number}": ["get"],
-}
-SHALLOW = {
+#: Schemas neither plugin reads.
+_NEVER_READ = {
     "repository",
     "nullable-repository",
     "integration",
     "nullable-integration",
-    "simple-user",
-    "nullable-simple-user",
     "author-association",
     "reaction-rollup",
-    "sub-issues-summary",
-    "issue-dependencies-summary",
-    "issue-type",
-    "nullable-issue-type",
-    "issue-field-value",
-    "pinned-issue-comment",
-    "nullable-pinned-issue-comment",
-    "nullable-milestone",
+}
+EXTRACTS: dict[str, dict[str, Any]] = {
+    "issues": {
+        "operations": {
+            "/repos/{owner}/{repo}/issues": ["get", "post"],
+            "/repos/{owner}/{repo}/issues/{issue_number}": ["get"],
+        },
+        "shallow": _NEVER_READ
+        | {
+            "simple-user",
+            "nullable-simple-user",
+            "sub-issues-summary",
+            "issue-dependencies-summary",
+            "issue-type",
+            "nullable-issue-type",
+            "issue-field-value",
+            "pinned-issue-comment",
+            "nullable-pinned-issue-comment",
+            "nullable-milestone",
+        },
+    },
+    "deploys": {
+        "operations": {
+            "/repos/{owner}/{repo}": ["get"],
+            "/repos/{owner}/{repo}/deployments": ["get"],
+            "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses": ["get"],
+            "/repos/{owner}/{repo}/releases": ["get"],
+            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs": ["get"],
+        },
+        # The source reads logins of users, not the rest of a repository, commit or asset.
+        "shallow": _NEVER_READ
+        | {
+            "minimal-repository",
+            "simple-commit",
+            "pull-request-minimal",
+            "referenced-workflow",
+            "release-asset",
+            "nullable-license-simple",
+            "code-of-conduct-simple",
+            "security-and-analysis",
+            "nullable-simple-user-for-fork-parent",
+        },
+    },
 }
 
 
@@ -52,26 +84,27 @@ def refs(node: Any) -> set[str]:
     return found
 
 
-def main(path: str) -> None:
+def main(path: str, name: str) -> None:
+    operations, shallow = EXTRACTS[name]["operations"], EXTRACTS[name]["shallow"]
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as file:
         spec = json.load(file)
-    paths = {p: {m: spec["paths"][p][m] for m in methods} for p, methods in OPERATIONS.items()}
+    paths = {p: {m: spec["paths"][p][m] for m in methods} for p, methods in operations.items()}
     components: dict[str, dict[str, Any]] = {}
     pending = sorted(refs(paths))
     while pending:
         ref = pending.pop()
-        _, _, kind, name = ref.split("/", 3)
-        if name in components.get(kind, {}):
+        _, _, kind, component = ref.split("/", 3)
+        if component in components.get(kind, {}):
             continue
-        if kind == "schemas" and name in SHALLOW:
-            node: Any = {"description": f"{name} (not extracted: any value)"}
-            if spec["components"][kind][name].get("nullable"):
+        if kind == "schemas" and component in shallow:
+            node: Any = {"description": f"{component} (not extracted: any value)"}
+            if spec["components"][kind][component].get("nullable"):
                 node["nullable"] = True
         else:
-            node = spec["components"][kind][name]
+            node = spec["components"][kind][component]
             pending.extend(sorted(refs(node)))
-        components.setdefault(kind, {})[name] = node
+        components.setdefault(kind, {})[component] = node
     out = {
         "openapi": spec["openapi"],
         "info": {"title": spec["info"]["title"], "version": spec["info"]["version"]},
@@ -83,4 +116,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "issues")

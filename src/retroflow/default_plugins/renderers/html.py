@@ -18,7 +18,6 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -233,16 +232,16 @@ def stored_tickets(config: Config, incident_id: str) -> Tickets:
 
     from retroflow.errors import RetroflowError
     from retroflow.store import database_url, open_store
+    from retroflow.store.database import NothingStored
 
     try:
-        url = database_url(config)
-        if url.startswith("sqlite") and not _sqlite_file_exists(url):
-            return Tickets()
-        store = open_store(url, upgrade=False)
+        store = open_store(database_url(config), upgrade=False, create=False)
         try:
             links = [link for link in store.links() if link.incident_id == incident_id]
         finally:
             store.close()
+    except NothingStored:
+        return Tickets()
     except (RetroflowError, SQLAlchemyError) as exc:
         return Tickets(problem=f"tracker states could not be read from the store: {exc}")
     by_action: dict[str, list[TicketStatus]] = {}
@@ -250,13 +249,6 @@ def stored_tickets(config: Config, incident_id: str) -> Tickets:
         ref = TicketRef(sink=link.sink, external_id=link.external_id, url=link.url, key=link.key)
         by_action.setdefault(link.action_id, []).append(TicketStatus(ref, link.state, link.state_changed_at))
     return Tickets(by_action={action: tuple(found) for action, found in by_action.items()})
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    return database is not None and (database == ":memory:" or Path(database).is_file())
 
 
 # -- the page ---------------------------------------------------------------------------

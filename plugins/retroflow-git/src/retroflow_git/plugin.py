@@ -1,0 +1,117 @@
+"""The ``git`` timeline source: what changed in the mapped repositories around an incident.
+
+It asks for the ``incident`` and ``timeline`` the other sources give, so retroflow calls it
+after them; it reads from ``window_hours`` before the first signal (or the incident's
+creation, if earlier) until the incident resolved. Each repository that cannot be read —
+no such directory, not a repository, no such branch, git missing — becomes a data gap, and
+so does a shallow clone whose history starts inside the window; the others are still read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from retroflow import Config, Event, Gap, Incident, SourceResult, Timeline, format_timestamp, hookimpl
+
+from .history import GitError, Repository
+from .mapping import commit_event, tag_event
+from .settings import TABLE, GitSettings, RepoSettings
+
+__all__ = ["GitSource", "Window", "incident_window", "plugin", "read_repository"]
+
+
+@attrs.frozen
+class Window:
+    """The time changes are read in, both ends included."""
+
+    since: datetime
+    until: datetime
+
+    def __str__(self) -> str:
+        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
+
+
+def incident_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> Window | None:
+    """From ``hours`` before the incident began (its first moment on the timeline, or its
+    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
+    says when it began."""
+    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
+    if not known:
+        return None
+    began = min(known)
+    ended = timeline.moments.resolve or incident.resolved or now
+    return Window(since=began - timedelta(hours=hours), until=max(began, ended))
+
+
+def _gap(kind: str, reason: str) -> Gap:
+    return Gap(TABLE, "collect", kind, reason)
+
+
+def read_repository(repo: RepoSettings, window: Window, timeout: float) -> tuple[list[Event], list[Gap]]:
+    """The changes of one repository in ``window``, and a gap if a shallow clone cuts it.
+
+    :raises GitError: the repository cannot be read.
+    """
+    git = Repository(repo.path, timeout=timeout)
+    reading = git.read(repo.branch, window.since, window.until, repo.paths, repo.tags)
+    events = [commit_event(c, repo) for c in reading.commits] + [tag_event(t, repo) for t in reading.tags]
+    gaps = []
+    starts = git.history_starts(reading.resolved)
+    if starts is not None and starts > window.since:
+        gaps.append(
+            _gap(
+                "skipped",
+                f"{repo.service}: {repo.path} is a shallow clone; its history of {repo.branch} starts at "
+                f"{format_timestamp(starts)}, after the window's start {format_timestamp(window.since)}, so "
+                f"earlier changes are missing (git fetch --shallow-since={window.since.date().isoformat()})",
+            )
+        )
+    return events, gaps
+
+
+class GitSource:
+    """The plugin; :data:`plugin` is the instance the entry point registers.
+
+    :param now: the current time, the window's end for an incident not resolved yet.
+    """
+
+    def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._now = now or (lambda: datetime.now(UTC))
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, GitSettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
+        settings: GitSettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.repos:
+            return None
+        window = incident_window(incident, timeline, settings.window_hours, self._now())
+        if window is None:
+            reason = "no source says when the incident began (no first signal, no creation time): no window to read"
+            return SourceResult(gaps=[_gap("skipped", reason)])
+        timeout = settings.timeout or config.engine.source_timeout
+        events: list[Event] = []
+        gaps: list[Gap] = []
+        for repo in settings.repos:
+            try:
+                repo_events, repo_gaps = read_repository(repo, window, timeout)
+            except GitError as exc:
+                gaps.append(_gap("error", f"{repo.service}: {exc}"))
+                continue
+            events += repo_events
+            gaps += repo_gaps
+        if not events and not gaps:
+            read = ", ".join(f"{r.service} ({r.branch})" for r in settings.repos)
+            gaps.append(_gap("skipped", f"no commits or tags in {window} in {read}"))
+        return SourceResult(events=events, gaps=gaps)
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = GitSource()

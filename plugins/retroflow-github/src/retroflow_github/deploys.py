@@ -1,0 +1,190 @@
+"""The ``github-deploys`` timeline source: what was deployed and released around an incident.
+
+Deployments with their statuses (of the environments asked for), releases, and the runs of
+named deploy workflows on the default branch, from GitHub's REST API or from a directory
+of saved replies. Configured in ``[plugins.github-deploys]``, apart from the issue sink's
+``[plugins.github]``: a source needs neither the sink's repository nor write access.
+
+It asks for the ``incident`` and ``timeline`` the other sources give, so retroflow calls it
+after them; it reads from ``window_hours`` before the incident began until it resolved.
+The HTTP client (and ``requests``) is imported when the source first runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from retroflow import Config, Gap, Incident, Secret, SourceResult, Timeline, format_timestamp, hookimpl
+from retroflow.trackers import looks_like_url
+
+__all__ = ["TABLE", "DeployRepo", "GitHubDeploySettings", "GitHubDeploySource", "Window", "incident_window", "plugin"]
+
+TABLE = "github-deploys"
+
+#: Deployment states read by default: a deploy starting, landing or failing.
+DEFAULT_STATES = ("in_progress", "success", "failure", "error")
+_KNOWN_STATES = frozenset({*DEFAULT_STATES, "queued", "pending", "inactive"})
+
+
+def _owner_name(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    owner, sep, name = value.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise ValueError(f'{attribute.name}: expected "owner/name", got {value!r}')
+
+
+def _not_blank(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip():
+        raise ValueError(f"{attribute.name}: must not be empty")
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
+
+
+def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
+
+
+def _api_url(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not looks_like_url(value):
+        raise ValueError(f"{attribute.name}: expected a URL like https://api.github.com, got {value!r}")
+
+
+def _states(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    unknown = sorted(set(value) - _KNOWN_STATES)
+    if unknown:
+        raise ValueError(f"{attribute.name}: unknown deployment state {unknown[0]!r} (known: {sorted(_KNOWN_STATES)})")
+
+
+@attrs.frozen
+class DeployRepo:
+    """One repository (an item of ``repos``).
+
+    :ivar repo: ``"owner/name"``.
+    :ivar service: the service it deploys; every event of it carries this service.
+    :ivar environments: deployments to these environments are read (``[]``: all).
+    :ivar workflows: deploy workflows whose runs are read, by file name (``"deploy.yml"``)
+        or id; none by default.
+    :ivar branch: the branch their runs are read on (default: the repository's default
+        branch, one more request).
+    :ivar releases: whether published releases are read.
+    """
+
+    repo: str = attrs.field(validator=_owner_name)
+    service: str = attrs.field(validator=_not_blank)
+    environments: list[str] = attrs.field(factory=lambda: ["production"])
+    workflows: list[str] = attrs.field(factory=list)
+    branch: str | None = None
+    releases: bool = True
+
+
+@attrs.frozen
+class GitHubDeploySettings:
+    """``[plugins.github-deploys]``. The source runs when ``repos`` is not empty.
+
+    :ivar repos: the repositories to read, each mapped to a service.
+    :ivar token: an environment reference to a token with read access to deployments,
+        contents (releases) and Actions of the repositories; without it only public
+        repositories can be read (60 requests an hour).
+    :ivar api_url: the REST API root; ``https://HOST/api/v3`` for GitHub Enterprise Server.
+    :ivar replies: a directory of saved API replies to read instead of the API.
+    :ivar window_hours: how many hours before the incident began to read from.
+    :ivar states: the deployment states that become events.
+    :ivar max_pages: the most pages of 100 read per list (deployments have no time filter:
+        pages are read newest first until one is older than the window).
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds to wait for GitHub to answer one request.
+    :ivar max_retry_wait: most seconds spent waiting on rate limits for one request.
+    :ivar max_retries: most retries of one request after a rate limit.
+    """
+
+    repos: list[DeployRepo] = attrs.field(factory=list)
+    token: Secret | None = None
+    api_url: str = attrs.field(default="https://api.github.com", validator=_api_url)
+    replies: Path | None = None
+    window_hours: float = attrs.field(default=24.0, validator=_positive)
+    states: list[str] = attrs.field(factory=lambda: list(DEFAULT_STATES), validator=_states)
+    max_pages: int = attrs.field(default=5, validator=_positive)
+    timeout: float | None = attrs.field(default=None, validator=_positive)
+    request_timeout: float = attrs.field(default=10.0, validator=_positive)
+    max_retry_wait: float = attrs.field(default=20.0, validator=_positive)
+    max_retries: int = attrs.field(default=3, validator=_not_negative)
+
+
+@attrs.frozen
+class Window:
+    """The time deploys are read in, both ends included."""
+
+    since: datetime
+    until: datetime
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.since <= moment <= self.until
+
+    def __str__(self) -> str:
+        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
+
+
+def incident_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> Window | None:
+    """From ``hours`` before the incident began (its first moment on the timeline, or its
+    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
+    says when it began. The same rule as retroflow-git's window."""
+    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
+    if not known:
+        return None
+    began = min(known)
+    ended = timeline.moments.resolve or incident.resolved or now
+    return Window(since=began - timedelta(hours=hours), until=max(began, ended))
+
+
+class GitHubDeploySource:
+    """The plugin; :data:`plugin` is the instance the entry point registers. Tests pass a
+    ``session`` (mocked), a ``sleep`` that does not sleep and a fixed ``clock``."""
+
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._session = session
+        self._sleep = sleep
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, GitHubDeploySettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
+        settings: GitHubDeploySettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.repos:
+            return None
+        window = incident_window(incident, timeline, settings.window_hours, self._clock())
+        if window is None:
+            reason = "no source says when the incident began (no first signal, no creation time): no window to read"
+            return SourceResult(gaps=[Gap(TABLE, "collect", "skipped", reason)])
+        from ._deploys import DeployHistory  # the HTTP client: imported when used
+
+        history = DeployHistory.open(
+            settings,
+            where=f"{config.label}: [plugins.{TABLE}]",
+            session=self._session,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        return history.collect(window)
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = GitHubDeploySource()

@@ -1,0 +1,163 @@
+"""The ``slack`` timeline source: the plugin object retroflow registers.
+
+It runs when ``[plugins.slack]`` has a ``token`` (the live Web API) or an ``export`` (a
+workspace export folder; it wins when both are set), and returns ``None`` otherwise. It
+asks for the incident, so it runs after the other sources, with the incident they
+describe: the channel comes from ``channel`` or the incident's Slack link, the time range
+from the incident's creation and resolution (``margin_minutes`` either side).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from retroflow import Config, Gap, Incident, SourceError, SourceResult, hookimpl
+
+from .channel import ChannelRef, channel_from_incident
+from .mapping import SOURCE, Context, Names, Skips, Window, to_events
+from .settings import TABLE, SlackSettings
+from .text import Services
+
+__all__ = ["SlackSource", "plugin"]
+
+
+class SlackSource:
+    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
+    their own pointed at a fake Web API, with a ``sleep`` that does not sleep.
+
+    :param base_url: the Web API's address (default: Slack's).
+    :param sleep: how to wait before retrying a rate-limited request.
+    """
+
+    def __init__(self, *, base_url: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        self._base_url = base_url
+        self._sleep = sleep
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(TABLE, SlackSettings)
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
+        settings: SlackSettings | None = config.settings_for(TABLE)
+        if settings is None or not settings.configured:
+            return None
+        linked = channel_from_incident(incident)
+        ref = ChannelRef(settings.channel) if settings.channel else linked
+        if ref is None:
+            return _nothing(
+                "no channel: set [plugins.slack] channel, or link the incident to its Slack channel "
+                "(https://<workspace>.slack.com/archives/<id>)"
+            )
+        workspace_url = settings.workspace_url or (linked.workspace_url if linked else None)
+        window = Window.around(incident, settings.margin_minutes)
+        services = Services.of(settings.services, incident.services)
+        if settings.export is not None:
+            return self._from_export(settings, ref, window, services, workspace_url)
+        if window.oldest is None:
+            return _nothing(
+                "the incident has no creation time (no other source gave one), so the channel's history "
+                "is not read live; give it one (--incident-file) or read an export"
+            )
+        return self._live(settings, ref, window, services, workspace_url)
+
+    def _from_export(
+        self, settings: SlackSettings, ref: ChannelRef, window: Window, services: Services, workspace_url: str | None
+    ) -> SourceResult:
+        from .export import read_export
+
+        assert settings.export is not None
+        exported = read_export(settings.export, ref, window)
+        context = _context(settings, exported.channel_id, exported.names, services, workspace_url, window)
+        skips = Skips()
+        events = to_events(exported.messages, context, skips)
+        return SourceResult(events=events, gaps=[*exported.gaps, *skips.gaps()])
+
+    def _live(
+        self, settings: SlackSettings, ref: ChannelRef, window: Window, services: Services, workspace_url: str | None
+    ) -> SourceResult:
+        from .api import SlackApi  # the client: imported when used
+
+        api = SlackApi(settings, base_url=self._base_url, sleep=self._sleep)
+        lookup = _NameLookup(api)
+        names = Names(lookup)
+        context = _context(settings, ref.name_or_id, names, services, workspace_url, window)
+        gaps: list[Gap] = []
+        messages = list(_bounded(_with_replies(api, ref.name_or_id, window), settings.max_messages, gaps))
+        skips = Skips()
+        events = to_events(messages, context, skips)
+        unknown = names.unknown()
+        if unknown:
+            why = f": {lookup.failure}" if lookup.failure else ""
+            gaps.append(Gap(SOURCE, "collect", "skipped", f"{len(unknown)} user(s) without a name (users.info){why}"))
+        return SourceResult(events=events, gaps=[*gaps, *skips.gaps()])
+
+
+class _NameLookup:
+    """``users.info`` for :class:`Names`; after a failure other than an unknown user (a
+    missing ``users:read`` scope, a rate limit past ``max_wait``) it stops asking: names are
+    a nicety, the messages are not lost for them."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self.failure: str | None = None
+
+    def __call__(self, user_id: str) -> Mapping[str, Any] | None:
+        if self.failure is not None:
+            return None
+        try:
+            user: Mapping[str, Any] | None = self._api.user(user_id)
+        except SourceError as exc:
+            self.failure = str(exc)
+            return None
+        return user
+
+
+def _with_replies(api: Any, channel: str, window: Window) -> Iterator[Mapping[str, Any]]:
+    """The history, each thread's replies right after its parent."""
+    for message in api.history(channel, window):
+        yield message
+        thread_ts = message.get("thread_ts")
+        if message.get("reply_count") and isinstance(thread_ts, str) and thread_ts == message.get("ts"):
+            yield from api.replies(channel, thread_ts)
+
+
+def _bounded(messages: Iterator[Mapping[str, Any]], limit: int, gaps: list[Gap]) -> Iterator[Mapping[str, Any]]:
+    for count, message in enumerate(messages):
+        if count == limit:
+            gaps.append(
+                Gap(SOURCE, "collect", "skipped", f"stopped after {limit} messages ([plugins.slack] max_messages)")
+            )
+            return
+        yield message
+
+
+def _context(
+    settings: SlackSettings,
+    channel_id: str,
+    names: Names,
+    services: Services,
+    workspace_url: str | None,
+    window: Window,
+) -> Context:
+    alert_bots = None if settings.alert_bots is None else frozenset(b.lower() for b in settings.alert_bots)
+    return Context(
+        channel_id=channel_id,
+        names=names,
+        services=services,
+        key_reaction=settings.key_reaction,
+        alert_bots=alert_bots,
+        workspace_url=workspace_url,
+        window=window,
+    )
+
+
+def _nothing(reason: str) -> SourceResult:
+    return SourceResult(gaps=[Gap(SOURCE, "collect", "skipped", reason)])
+
+
+#: The instance the ``retroflow`` entry point registers.
+plugin = SlackSource()
