@@ -289,3 +289,15 @@ def test_time_ticks_and_day_labels_for_a_long_incident() -> None:
     ticks = re.findall(r'<text class="tick-label"[^>]*>([^<]+)</text>', text)
     assert 3 <= len(ticks) <= 11
     assert any(re.match(r"\d\d \w\w\w \d\d:\d\d", tick) for tick in ticks), "a new day is named"
+
+
+def test_retroflow_retro_gives_the_renderer_its_settings(tmp_path: Path) -> None:
+    config = tmp_path / "retroflow.toml"
+    config.write_text(
+        f'[plugins.file]\nevents = ["{EXAMPLE / "events.jsonl"}"]\nincident = "{EXAMPLE / "incident.json"}"\n'
+        '[plugins.html]\ninvite = ["finance"]\ntimeline_owner = "dana"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["-q", "--config", str(config), "retro", "CHK-1042", "-f", "html", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert "Beyond engineering: finance." in result.stdout and "<td>dana</td>" in result.stdout
