@@ -128,15 +128,18 @@ def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, 
     return outcomes
 
 
-def render_document(renderer: Renderer, retro: Retro, *, owner: str, timeout: float) -> bytes:
+def render_document(
+    renderer: Renderer, retro: Retro, *, owner: str, timeout: float, config: Config | None = None
+) -> bytes:
     """The document ``renderer`` makes of ``retro``, rendered like every plugin call: in
     its own thread, with a timeout (``[retroflow] plugin_timeout``).
 
     :param owner: the plugin that registered the renderer, for messages.
+    :param config: passed to a renderer that takes it (:func:`~retroflow.roles.document_bytes`).
     :raises RetroflowError: the renderer failed or ran past its timeout (there is then no
         document, and the build must not be stored as if there were).
     """
-    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro)).wait(time.monotonic() + timeout)
+    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro, config)).wait(time.monotonic() + timeout)
     if outcome.gap is not None:
         raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {outcome.gap.reason}")
     data: bytes = outcome.value
