@@ -8,19 +8,11 @@ import re
 
 import pytest
 
-from retroflow import RetroRequest
-from retroflow.engine import build_retro
-from retroflow.plugins import Plugins, get_plugin_manager
-from retroflow.testing import make_config
-
 
 @pytest.fixture
-def retro(example_config):
-    plugins = Plugins(get_plugin_manager())
-    config = make_config(example_config.read_text(), plugins=plugins, path=example_config)
-    built = build_retro(RetroRequest("CHK-1042"), plugins=plugins, config=config)
-    assert built.gaps == ()
-    return built
+def retro(example_built):
+    assert example_built.gaps == ()
+    return example_built
 
 
 def test_deploys_and_chat_come_from_their_sources(retro):
