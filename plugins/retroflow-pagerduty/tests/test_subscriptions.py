@@ -101,7 +101,8 @@ def test_subscribe_creates_a_subscription_prints_its_secret_once_and_pings(fake,
     assert f"PAGERDUTY_WEBHOOK_SECRET={secret}" in result.stdout
     assert 'webhook_secrets = ["env:PAGERDUTY_WEBHOOK_SECRET"]' in result.stdout
     assert fake.pings == [made["id"]]
-    assert "test delivery (pagey.ping)" in result.stdout and f"--enable {made['id']}" in result.stdout
+    assert f"test delivery (pagey.ping) for {made['id']}" in result.stdout
+    assert f"retroflow pagerduty subscriptions --ping {made['id']}" in result.stdout and "--enable ID" in result.stdout
 
 
 def test_the_events_are_documented_webhook_event_types():
@@ -384,3 +385,18 @@ def test_created_repr_hides_the_secret(kit, fake):
     created = api.create(URL, Filter("account"), EVENTS, "d", "PAGERDUTY_WEBHOOK_SECRET")
     assert fake.secrets[created.subscription.id] not in repr(created)
     assert created.secret.reveal() == fake.secrets[created.subscription.id]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["subscribe", "--url", URL, "--service", ""],
+        ["subscribe", "--url", URL, "--team", "P1/../x"],
+        ["subscriptions", "--enable", "P1?x=1"],
+        ["subscriptions", "--ping", ""],
+    ],
+)
+def test_ids_that_are_not_pagerduty_ids_are_usage_errors(fake, run, args):
+    result = run(*args)
+    assert result.exit_code == 2 and "expected a PagerDuty id" in result.stderr
+    assert fake.requests == []

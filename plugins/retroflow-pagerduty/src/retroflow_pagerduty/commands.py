@@ -43,6 +43,7 @@ __all__ = ["pagerduty_group"]
 log = structlog.get_logger(__name__)
 
 SECRET_ENV = "PAGERDUTY_WEBHOOK_SECRET"
+_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
 DESCRIPTION = "retroflow: draft a retro when an incident resolves"
 _TOKEN_HELP = "Another REST API key than [plugins.pagerduty] token, as an environment reference (env:NAME)."
 
@@ -67,8 +68,8 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
 
     @group.command("subscribe")
     @click.option("--url", required=True, callback=_https_url, help="The https:// URL PagerDuty delivers to.")
-    @click.option("--service", "services", multiple=True, metavar="ID", help="A service's incidents (repeatable).")
-    @click.option("--team", "teams", multiple=True, metavar="ID", help="A team's incidents (repeatable).")
+    @click.option("--service", "services", multiple=True, metavar="ID", callback=_ids, help="A service (repeatable).")
+    @click.option("--team", "teams", multiple=True, metavar="ID", callback=_ids, help="A team (repeatable).")
     @click.option("--description", default=DESCRIPTION, show_default=True, help="Shown in PagerDuty.")
     @click.option("--replace", is_flag=True, help="Re-create an existing subscription: a NEW secret, the old one dies.")
     @click.option("--add", is_flag=True, help="Add a subscription to a URL that has one for another filter.")
@@ -104,8 +105,8 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
                 report.close()
 
     @group.command("subscriptions")
-    @click.option("--enable", "enable", multiple=True, metavar="ID", help="Re-enable a temporarily disabled one.")
-    @click.option("--ping", "ping", multiple=True, metavar="ID", help="Have PagerDuty send a test delivery.")
+    @click.option("--enable", multiple=True, metavar="ID", callback=_ids, help="Re-enable a temporarily disabled one.")
+    @click.option("--ping", multiple=True, metavar="ID", callback=_ids, help="Have PagerDuty send a test delivery.")
     @click.option("--url", help="Only those delivering to this URL.")
     @click.option("--token", metavar="env:NAME", help=_TOKEN_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -139,6 +140,14 @@ def _settings(app: App, token: str | None) -> PagerDutySettings:
             '(token = "env:PAGERDUTY_TOKEN", or --token env:NAME)'
         )
     return settings
+
+
+def _ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """PagerDuty ids (``PSVC123``): letters and digits, since they go into request paths."""
+    for value in values:
+        if not _ID.match(value):
+            raise click.BadParameter(f"expected a PagerDuty id (letters and digits, like PXYZ123), got {value!r}")
+    return values
 
 
 def _https_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -220,20 +229,18 @@ class _Report:
     def pinged(self, subscription: Subscription) -> None:
         self.pings.append(subscription.id)
         if not self.as_json:
-            click.echo(
-                f"Sent a test delivery (pagey.ping) to {redact_text(subscription.url)} for {subscription.id}. "
-                "retroflow serve accepts it once webhook_secrets holds the secret, and refuses it until then: "
-                "PagerDuty disables a subscription for 24 h after 3 refused deliveries in a row "
-                f"(re-enable: retroflow pagerduty subscriptions --enable {subscription.id}). "
-                f"Once configured, test again: retroflow pagerduty subscriptions --ping {subscription.id}\n"
-            )
+            click.echo(f"Sent a test delivery (pagey.ping) for {subscription.id} to {redact_text(subscription.url)}.")
 
     def close(self) -> None:
         references = [f"env:{c.secret.env}" for c in self.created]
         if self.as_json:
             click.echo(json.dumps(self._document(references), indent=2))
         elif references:
+            if self.pings:
+                click.echo()
             click.echo(_config_advice(references, self.alongside))
+            if self.pings:
+                click.echo(_ping_advice(self.pings))
 
     def _document(self, references: list[str]) -> dict[str, Any]:
         return {
@@ -264,6 +271,16 @@ def _config_advice(references: list[str], alongside: Sequence[Subscription]) -> 
         f"    [plugins.{TABLE}]\n"
         f"    webhook_secrets = [{listed}]\n"
         f"{keep}"
+    )
+
+
+def _ping_advice(pinged: Sequence[str]) -> str:
+    again = " ".join(f"--ping {i}" for i in pinged)
+    return (
+        "retroflow serve accepts a test delivery once webhook_secrets holds the secret, and refuses it until "
+        "then; PagerDuty disables a subscription for 24 h after 3 refused deliveries in a row (re-enable: "
+        f"retroflow pagerduty subscriptions --enable ID). Once configured, test again:\n\n"
+        f"    retroflow pagerduty subscriptions {again}\n"
     )
 
 

@@ -138,7 +138,7 @@ class FakeSubscriptions(FakePagerDuty):
             "type": "webhook_subscription",
             "active": wanted.get("active", True),
             "delivery_method": {
-                "id": next(self._ids),
+                "id": f"PDM{len(self.secrets) + 1:04d}",
                 "secret": None,
                 "temporarily_disabled": False,
                 "type": "http_delivery_method",
