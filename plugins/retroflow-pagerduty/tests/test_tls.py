@@ -8,6 +8,7 @@ what the other tests check; here the certificate is the point.
 from __future__ import annotations
 
 import http.server
+import json
 import shutil
 import ssl
 import subprocess
@@ -20,6 +21,7 @@ import httpx2
 import pytest
 from retroflow_pagerduty import PagerDutySource
 from retroflow_pagerduty.testing import FakePagerDuty
+from retroflow_pagerduty.testing_subscriptions import FakeSubscriptions
 
 from retroflow import ConfigError, RetroRequest
 from retroflow.testing import build, make_config, make_incident, make_plugins
@@ -96,8 +98,17 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayCA:
 
 @pytest.fixture
 def https_api(kit, test_ca: ThrowawayCA) -> Iterator[str]:
-    """``https://127.0.0.1:PORT``: the spec's incident served over real TLS."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _bridge(kit.fake_account()))
+    """``https://127.0.0.1:PORT``: the spec's incident, and no webhook subscriptions, served
+    over real TLS."""
+    account = kit.fake_account()
+    fake = FakeSubscriptions(
+        incidents=account.incidents,
+        log_entries=account.log_entries,
+        alerts=account.alerts,
+        notes=account.notes,
+        token=kit.TOKEN,
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _bridge(fake))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(test_ca.certificate, test_ca.key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -192,3 +203,24 @@ def test_config_check_reports_a_ca_bundle_that_does_not_exist(tmp_path, monkeypa
     result = CliRunner().invoke(cli_module.cli, ["--config", str(config), "config", "check"])
     assert result.exit_code == 2
     assert f"[plugins.pagerduty] ca_bundle: {tmp_path / 'certs' / 'ca.pem'}: no such file" in result.stderr
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_the_subscription_commands_use_ca_bundle_too(https_api, test_ca, tmp_path, monkeypatch, trusted):
+    from click.testing import CliRunner
+
+    import retroflow.cli as cli_module
+    from retroflow.plugins import get_plugin_manager
+
+    def manager(**kwargs):
+        return get_plugin_manager(load_entrypoints=False, extra_plugins=[PagerDutySource()], **kwargs)
+
+    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
+    config = tmp_path / "retroflow.toml"
+    config.write_text(_toml(https_api, f'ca_bundle = "{test_ca.ca}"\n' if trusted else ""), encoding="utf-8")
+    result = CliRunner().invoke(cli_module.cli, ["--config", str(config), "pagerduty", "subscriptions", "--json"])
+    if trusted:
+        assert result.exit_code == 0 and json.loads(result.stdout) == []
+    else:
+        assert result.exit_code == 1 and "Traceback" not in result.stderr
+        assert "the TLS certificate of https://127.0.0.1" in result.stderr and "not trusted" in result.stderr
