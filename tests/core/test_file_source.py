@@ -12,6 +12,7 @@ from retroflow import EventKind, RetroRequest, SourceError
 from retroflow.default_plugins import file as file_source
 from retroflow.default_plugins._timeline_facts import handoff_of
 from retroflow.default_plugins.file import read_events, read_incident
+from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.testing import T0, check_source_contract, make_config, make_plugins
 
 
@@ -160,11 +161,9 @@ def test_not_configured_means_not_applicable() -> None:
     assert file_source.retroflow_timeline_source(request, make_config(plugins=plugins)) is None
 
 
-def test_the_file_source_meets_the_source_contract(example_dir: Path) -> None:
-    plugins = make_plugins()
-    config = make_config(
-        (example_dir / "retroflow.toml").read_text(), plugins=plugins, path=example_dir / "retroflow.toml"
-    )
+def test_the_file_source_meets_the_source_contract(example_config: Path) -> None:
+    plugins = Plugins(get_plugin_manager())  # the example's config names its other sources' tables too
+    config = make_config(example_config.read_text(), plugins=plugins, path=example_config)
     result = check_source_contract(file_source, RetroRequest("CHK-1042"), config)
     assert result.incident is not None and result.incident.services == ("checkout", "payments")
     assert len(result.events) > 100
