@@ -61,6 +61,10 @@ class EventKind(enum.StrEnum):
     RESOLUTION = "resolution"  # the incident was resolved
 
 
+#: The kind word that makes a ``message`` a belief (``details["belief"] = True``), as the
+#: Slack source marks what people believed.
+BELIEF = "belief"
+
 #: Words people write in event files, mapped to a kind.
 KIND_ALIASES: Mapping[str, EventKind] = {
     **{k.value: k for k in EventKind},
@@ -83,7 +87,7 @@ KIND_ALIASES: Mapping[str, EventKind] = {
     "rollback": EventKind.MITIGATION,
     "chat": EventKind.MESSAGE,
     "note": EventKind.MESSAGE,
-    "belief": EventKind.MESSAGE,
+    BELIEF: EventKind.MESSAGE,
     "resolve": EventKind.RESOLUTION,
     "resolved": EventKind.RESOLUTION,
 }
@@ -293,6 +297,8 @@ class Event:
         at = as_utc(at)
         if native_id is None:
             native_id = stable_id(at.isoformat(), event_kind, summary, actor, service)
+        if isinstance(kind, str) and kind.lower() == BELIEF and "belief" not in (details or {}):
+            details = {**(details or {}), "belief": True}  # the word says what the message is
         return cls(
             at=at,
             source=source,

@@ -38,6 +38,26 @@ def test_reads_every_field_and_normalises_time_and_kind(write: Any) -> None:
     assert (alert.source, alert.kind) == ("file", EventKind.ALERT)
 
 
+def test_the_word_belief_marks_a_message_as_a_belief(write: Any) -> None:
+    """As the Slack source marks beliefs, so misleading-signal reads file lines too."""
+    from retroflow import Event
+
+    path = write(
+        "e.jsonl",
+        lines(
+            {"at": "2026-11-02T14:05:00Z", "kind": "Belief", "summary": "I think it is the database"},
+            {"at": "2026-11-02T14:06:00Z", "kind": "belief", "summary": "no", "details": {"belief": False}},
+            {"at": "2026-11-02T14:07:00Z", "kind": "message", "summary": "on it"},
+        ),
+    )
+    events, _ = read_events(path)
+    assert [(e.kind, e.details.get("belief")) for e in events] == [
+        (EventKind.MESSAGE, True), (EventKind.MESSAGE, False), (EventKind.MESSAGE, None),
+    ]  # fmt: skip
+    made = Event.create(at=T0, source="human", kind="belief", summary="looks like the cache")
+    assert made.details == {"belief": True}
+
+
 def test_bad_lines_are_skipped_and_counted_not_fatal(write: Any) -> None:
     good = {"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "paged"}
     path = write(
