@@ -36,6 +36,7 @@ __all__ = [
     "betainc",
     "binomial_cdf",
     "binomial_sf",
+    "log_mean_ratio",
     "mann_whitney",
     "median_ratio",
     "midp_interval",
@@ -253,7 +254,8 @@ class MedianSampler:
         xs, n, first, cdf = self.xs, self.n, self.first, self.cdf
         random_ = rng.random
         found = bisect.bisect_right
-        lows = [min(first + found(cdf, random_()), n) for _ in range(count)]
+        # cdf ends at 1 when the band reaches n, else j may be one past it: still <= n.
+        lows = [first + found(cdf, random_()) for _ in range(count)]
         if n % 2:
             return [xs[j - 1] for j in lows]
         power = 1.0 / (n - self.k)
@@ -359,6 +361,22 @@ def mann_whitney(x: Sequence[float], y: Sequence[float], *, method: str = "auto"
         return 1.0
     z = (u - m * n / 2 - 0.5) / math.sqrt(variance)
     return min(1.0, 2 * (1.0 - _NORMAL.cdf(z)))
+
+
+def log_mean_ratio(before: tuple[int, float, float], after: tuple[int, float, float]) -> RatioResult:
+    """The ratio of geometric means after/before and the two-sided p-value of Welch's z
+    test on the logs, from ``(n, sum of logs, sum of squared logs)`` per side: what running
+    sums give in constant time (large samples only: the z test needs them)."""
+    (n1, s1, q1), (n2, s2, q2) = before, after
+    if n1 < 2 or n2 < 2:
+        return RatioResult(effect=None, ci=None, p=None)
+    m1, m2 = s1 / n1, s2 / n2
+    v1, v2 = max(0.0, (q1 - n1 * m1 * m1) / (n1 - 1)), max(0.0, (q2 - n2 * m2 * m2) / (n2 - 1))
+    se = math.sqrt(v1 / n1 + v2 / n2)
+    if se == 0:
+        return RatioResult(effect=math.exp(m2 - m1), ci=None, p=1.0 if m1 == m2 else 0.0)
+    z = (m2 - m1) / se
+    return RatioResult(effect=math.exp(m2 - m1), ci=None, p=min(1.0, 2 * (1.0 - _NORMAL.cdf(abs(z)))))
 
 
 # --- many tests, more data -------------------------------------------------------------
