@@ -155,4 +155,4 @@ def test_process_actions_carry_the_service_and_threshold(retro_of):
     assert escalation.title == "Escalate unacknowledged checkout pages to the next level after 5 min"
     runbook = next(a for a in retro.actions if a.factors == ("missing-runbook",))
     assert "'checkout-5xx'" in runbook.title
-    assert runbook.verify is not None and runbook.verify.target == "100%"
+    assert runbook.verify is not None and runbook.verify.target == "a runbook link on 100% of paging alerts"

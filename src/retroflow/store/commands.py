@@ -10,6 +10,7 @@ import attrs
 from retroflow.config import Config
 from retroflow.engine import Progress
 from retroflow.model import Retro
+from retroflow.outcomes.report import past_actions_lookup
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.store.database import database_url, describe_url, open_store
@@ -51,7 +52,8 @@ def build_and_store(
     store: bool = True,
 ) -> Retro:
     """Build a retro with the human input applied and (unless ``store`` is false) save it
-    as a new version. Without the store only the retro-as-code file is applied."""
+    as a new version, with the verdicts of past done actions on its services. Without the
+    store only the retro-as-code file is applied, and past actions are not looked up."""
     if not store:
         human = effective_input(config, request.incident_ref, None)
         return build_with_input(request, human, plugins=plugins, config=config, progress=progress)
@@ -61,7 +63,14 @@ def build_and_store(
         human = effective_input(config, incident_id, opened, ref=request.incident_ref)
         if human:
             progress("input", f"applying human input ({_describe(human)})")
-        retro = build_with_input(request, human, plugins=plugins, config=config, progress=progress)
+        retro = build_with_input(
+            request,
+            human,
+            plugins=plugins,
+            config=config,
+            progress=progress,
+            past_actions=past_actions_lookup(opened, config, plugins),
+        )
         version = opened.save_retro(retro, request.incident_ref, human=human)
     progress("store", f"stored version {version} of {retro.incident.id} in {describe_url(url)}")
     return attrs.evolve(retro, version=version)
