@@ -122,7 +122,7 @@ class HistoryIndex:
         # The data is known to reach the last incident (or ``as_of``, if earlier): windows
         # are cut there, so time with no records yet never counts as a quiet spell.
         self.first = self.incidents[0].started if self.incidents else None
-        last = self.incidents[-1].started + timedelta(microseconds=1) if self.incidents else None
+        last = self.incidents[-1].started + timedelta(seconds=1) if self.incidents else None
         self.horizon = last if as_of is None or last is None else min(as_of, last)
         self._series: dict[tuple[str, str | None], _Series] = {}
 
