@@ -229,3 +229,13 @@ def test_the_markdown_section_lists_each_done_action_with_its_verdict_and_why() 
         in section
     )
     assert "- Canary checkout: incidents: " in section
+
+
+def test_the_markdown_section_of_an_incident_without_a_service() -> None:
+    import attrs
+
+    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.model import PastActions
+
+    retro = attrs.evolve(_retro_with_past_actions(), past_actions=PastActions(services=(), as_of=None, incidents=0))
+    assert "This incident names no service, so no past action can be matched to it." in render_markdown(retro)

@@ -214,3 +214,11 @@ def test_more_incidents_needed_near_no_effect_counts_the_equivalence_band() -> N
     assert needed is not None
     shrunk = z * se * math.sqrt(50 / (50 + needed))
     assert math.log(1.02) + shrunk <= math.log(1.2) + 1e-12
+
+
+@pytest.mark.parametrize(("n", "k"), [(4, 2), (9, 5), (60, 30), (399, 200), (400, 200)])
+def test_the_order_statistic_distribution_of_a_resample_matches_scipy(n: int, k: int) -> None:
+    from retroflow.outcomes.statistics import _order_cdf
+
+    for j in sorted({1, 2, n // 3, k - 1, k, k + 1, n - 2, n - 1, n}):
+        assert _order_cdf(k, n, j) == pytest.approx(stats.binom.sf(k - 1, n, j / n), rel=1e-9, abs=1e-14), j

@@ -298,7 +298,9 @@ def _past_action_lines(retro: Retro) -> list[str]:
             else "this retro was built without the store (`--no-store`); `retroflow outcomes` answers it from the store"
         )
         return [*out, f"Not looked up: {why}.", ""]
-    services = ", ".join(past.services) or "no service"
+    if not past.services:
+        return [*out, "This incident names no service, so no past action can be matched to it.", ""]
+    services = ", ".join(past.services)
     when = f" when this incident began ({past.as_of:%Y-%m-%d %H:%M} UTC)" if past.as_of else ""
     if not past.outcomes and not past.unmeasured:
         if not past.incidents:

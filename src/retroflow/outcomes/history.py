@@ -56,6 +56,8 @@ _INCIDENT_OPTIONAL = (
 )
 _ACTION_REQUIRED = ("id", "incident", "service", "title", "metric", "done_at")
 _COUNTS = ("alerts", "pages", "pages_out_of_hours")
+_INCIDENT_KNOWN = frozenset({"type", *_INCIDENT_REQUIRED, *_INCIDENT_OPTIONAL})
+_ACTION_KNOWN = frozenset({"type", *_ACTION_REQUIRED})
 
 
 @attrs.frozen
@@ -93,7 +95,7 @@ def _timestamp(record: Mapping[str, Any], key: str) -> datetime | None:
     value = record.get(key)
     if value is None:
         return None
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise _BadLine(f"{key}: expected an ISO 8601 timestamp with an offset")
     try:
         return parse_timestamp(value)
@@ -105,22 +107,21 @@ def _count(record: Mapping[str, Any], key: str) -> int | None:
     value = record.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if type(value) is not int or value < 0:  # bool is an int subclass: refused too
         raise _BadLine(f"{key}: expected a whole number ≥ 0")
     return value
 
 
-def _fields(record: Mapping[str, Any], required: Sequence[str], optional: Sequence[str]) -> None:
+def _fields(record: Mapping[str, Any], required: Sequence[str], known: frozenset[str]) -> None:
     missing = [key for key in required if record.get(key) is None]
     if missing:
         raise _BadLine(f"missing {', '.join(missing)}")
-    unknown = sorted(set(record) - {"type", *required, *optional})
-    if unknown:
-        raise _BadLine(f"unknown field(s) {', '.join(unknown)}")
+    if not known.issuperset(record):
+        raise _BadLine(f"unknown field(s) {', '.join(sorted(set(record) - known))}")
 
 
 def _incident(record: Mapping[str, Any]) -> IncidentRecord:
-    _fields(record, _INCIDENT_REQUIRED, _INCIDENT_OPTIONAL)
+    _fields(record, _INCIDENT_REQUIRED, _INCIDENT_KNOWN)
     started = _timestamp(record, "started_at")
     resolved = _timestamp(record, "resolved_at")
     assert started is not None and resolved is not None
@@ -152,7 +153,7 @@ def _incident(record: Mapping[str, Any]) -> IncidentRecord:
 
 
 def _action(record: Mapping[str, Any], metrics: Collection[str]) -> DoneAction:
-    _fields(record, _ACTION_REQUIRED, ())
+    _fields(record, _ACTION_REQUIRED, _ACTION_KNOWN)
     metric = _text(record, "metric")
     if metric not in metrics:
         raise _BadLine(f"metric: {metric!r} is not an outcome metric (known: {', '.join(sorted(metrics))})")
@@ -271,15 +272,22 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _sqlite_value(value: Any) -> Any:
-    """A value as SQLAlchemy stores it on SQLite: UTC timestamps without an offset, JSON
-    as text (timestamps here are UTC already: the model converts them)."""
-    kind = type(value)
-    if kind is datetime:
-        return value.isoformat(" ", "microseconds")[:-6]
-    if kind is dict or kind is list:
-        return orjson.dumps(value, default=json_default).decode()
-    return value
+def _sqlite_rows(table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows as SQLAlchemy stores them on SQLite: UTC timestamps as text without an offset
+    (they are UTC already: the model converts them), JSON as text."""
+    times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, t.UTCDateTime)]
+    documents = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON)]
+    dumps = orjson.dumps
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i in times:
+            if values[i] is not None:
+                values[i] = values[i].isoformat(" ", "microseconds")[:-6]
+        for i in documents:
+            values[i] = dumps(values[i], default=json_default).decode()
+        converted.append(tuple(values))
+    return converted
 
 
 def _insert(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -289,7 +297,7 @@ def _insert(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: 
         return
     if conn.dialect.name == "sqlite":
         placeholders = ", ".join("?" * len(columns))
-        converted = [tuple(map(_sqlite_value, row)) for row in rows]
+        converted = _sqlite_rows(table, columns, rows)
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", converted)
         return
     conn.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])

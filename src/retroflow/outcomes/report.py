@@ -8,6 +8,8 @@ the system?" of a retro, from the same history and verdicts.
 
 from __future__ import annotations
 
+import bisect
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +31,7 @@ from retroflow.model import (
 )
 from retroflow.outcomes.history import History, load_history
 from retroflow.outcomes.settings import OutcomeSettings, outcome_settings
-from retroflow.outcomes.verdicts import HistoryIndex, evaluate, measure_windows
+from retroflow.outcomes.verdicts import HistoryIndex, evaluate, window_of
 from retroflow.plugins import Plugins
 from retroflow.roles import OutcomeMetric
 from retroflow.serialize import done_action_to_dict, outcome_to_dict
@@ -103,29 +105,6 @@ def periods(start: datetime, end: datetime, period: str) -> Iterator[tuple[str, 
         current = following
 
 
-def service_rows(
-    index: HistoryIndex,
-    metrics: Sequence[OutcomeMetric],
-    service: str,
-    start: datetime,
-    end: datetime,
-    period: str,
-) -> list[PeriodRow]:
-    """Every metric of one service per period over ``[start, end)``."""
-    spans = list(periods(start, end, period))
-    by_metric = {m.name: measure_windows(index, m, service, [(lo, hi) for _, lo, hi in spans]) for m in metrics}
-    return [
-        PeriodRow(
-            service=service,
-            period=label,
-            start=lo,
-            end=hi,
-            windows={name: windows[number] for name, windows in by_metric.items()},
-        )
-        for number, (label, lo, hi) in enumerate(spans)
-    ]
-
-
 def table_rows(
     index: HistoryIndex,
     metrics: Sequence[OutcomeMetric],
@@ -135,11 +114,37 @@ def table_rows(
     period: str = "month",
 ) -> list[PeriodRow]:
     """Every metric per service and period, from ``since`` (or the first incident known)
-    to the end of the history known."""
+    to the end of the history known: one pass over the history per metric, each value put
+    in its service's and period's cell."""
     if index.first is None or index.horizon is None:
         return []
     start = max(since, index.first) if since else index.first
-    return [row for service in services for row in service_rows(index, metrics, service, start, index.horizon, period)]
+    spans = list(periods(start, index.horizon, period))
+    bounds = [lo for _, lo, _ in spans]
+    chosen = set(services)
+    cells: dict[str, dict[tuple[str, int], list[float]]] = {}
+    for metric in metrics:
+        fleet = index.series(metric, None)
+        lo, hi = fleet.span(start, index.horizon)
+        grouped: dict[tuple[str, int], list[float]] = defaultdict(list)
+        for record, value in zip(fleet.records[lo:hi], fleet.values[lo:hi], strict=True):
+            if value is not None:
+                number = bisect.bisect_right(bounds, record.started) - 1
+                for service in record.services:
+                    if service in chosen:
+                        grouped[(service, number)].append(value)
+        cells[metric.name] = grouped
+    return [
+        PeriodRow(
+            service=service,
+            period=label,
+            start=lo,
+            end=hi,
+            windows={m.name: window_of(m, lo, hi, cells[m.name].get((service, number), ())) for m in metrics},
+        )
+        for service in services
+        for number, (label, lo, hi) in enumerate(spans)
+    ]
 
 
 def build_report(

@@ -58,7 +58,7 @@ from retroflow.outcomes.statistics import (
 )
 from retroflow.roles import OutcomeMetric
 
-__all__ = ["HistoryIndex", "evaluate", "measure_window", "measure_windows"]
+__all__ = ["HistoryIndex", "evaluate", "window_of"]
 
 #: Count rates in time are reported per this many days.
 RATE_DAYS = 30
@@ -165,21 +165,11 @@ def _duration_window(start: datetime, end: datetime, values: Sequence[float]) ->
     )
 
 
-def measure_windows(
-    index: HistoryIndex, metric: OutcomeMetric, service: str | None, spans: Sequence[tuple[datetime, datetime]]
-) -> list[OutcomeWindow]:
-    """The metric over each window, for one service (``None``: every service)."""
-    series = index.series(metric, service)
+def window_of(metric: OutcomeMetric, start: datetime, end: datetime, values: Sequence[float]) -> OutcomeWindow:
+    """The metric over ``[start, end)`` from the values its incidents gave there."""
     if metric.kind is MetricKind.DURATION:
-        return [_duration_window(start, end, [v for _, v in series.observed(start, end)]) for start, end in spans]
-    return [_count_window(metric, start, end, *series.total(start, end)) for start, end in spans]
-
-
-def measure_window(
-    index: HistoryIndex, metric: OutcomeMetric, service: str | None, start: datetime, end: datetime
-) -> OutcomeWindow:
-    """The metric over one window, for one service (``None``: every service)."""
-    return measure_windows(index, metric, service, [(start, end)])[0]
+        return _duration_window(start, end, values)
+    return _count_window(metric, start, end, sum(values), len(values))
 
 
 # --- one action --------------------------------------------------------------------------------
