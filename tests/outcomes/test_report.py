@@ -239,3 +239,12 @@ def test_the_markdown_section_of_an_incident_without_a_service() -> None:
 
     retro = attrs.evolve(_retro_with_past_actions(), past_actions=PastActions(services=(), as_of=None, incidents=0))
     assert "This incident names no service, so no past action can be matched to it." in render_markdown(retro)
+
+
+def test_chart_file_names_are_safe_and_never_shared() -> None:
+    from retroflow.commands.outcomes import _file_name
+
+    assert _file_name("checkout") == "checkout"
+    assert _file_name("team/checkout").startswith("team-checkout-")
+    assert _file_name("team/checkout") != _file_name("team-checkout") == "team-checkout"
+    assert _file_name("../..").startswith("service-")

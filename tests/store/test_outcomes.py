@@ -271,3 +271,30 @@ def test_a_failing_lookup_is_a_gap_not_a_lost_retro(
     markdown = (tmp_path / "out" / "INC-1.md").read_text(encoding="utf-8")
     assert "Not looked up: the store's history could not be read (see Data gaps)" in markdown
     assert "**outcomes** (outcomes, error): RuntimeError: history unreadable" in markdown
+
+
+def test_a_stored_retro_counts_night_pages_and_knows_when_nobody_responded(store: Store) -> None:
+    from retroflow.testing import build
+
+    night = T0 - timedelta(hours=12)  # Monday 02:00 UTC
+    paged = build(
+        [
+            make_event("alert", at=night, service="checkout", native_id="a"),
+            make_event("page", at=night + timedelta(minutes=1), actor="bob", native_id="p"),
+            make_event("resolve", at=night + timedelta(minutes=20), actor="pagerduty", native_id="r"),
+        ],
+        incident=make_incident(id="NIGHT-1", created=night),
+    )
+    chat_only = build(
+        [make_event("message", at=T0, actor="ana", native_id="m"), make_event("resolve", 20, native_id="z")],
+        incident=make_incident(id="CHAT-1"),
+    )
+    store.save_retro(paged, "NIGHT-1")
+    store.save_retro(chat_only, "CHAT-1")
+    records = {r.id: r for r in load_history(store, Config.empty()).incidents}
+    night_record = records["NIGHT-1"]
+    assert (night_record.alerts, night_record.pages, night_record.pages_out_of_hours) == (1, 1, 1)
+    assert night_record.auto_resolved is True  # resolved by the integration, nobody acknowledged or acted
+    assert night_record.detected == night and night_record.resolved == night + timedelta(minutes=20)
+    chat = records["CHAT-1"]
+    assert (chat.alerts, chat.pages, chat.auto_resolved) == (None, None, None)  # no alerting on the timeline

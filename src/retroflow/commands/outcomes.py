@@ -104,7 +104,6 @@ def outcomes_command(
 
 
 def _plot(app: App, directory: Path, history: Any, metrics: Any, report: Any, since: Any, until: Any) -> None:
-    from retroflow.model import stable_id
     from retroflow.outcomes.plots import service_charts
     from retroflow.outcomes.report import table_rows
     from retroflow.outcomes.verdicts import HistoryIndex
@@ -113,11 +112,20 @@ def _plot(app: App, directory: Path, history: Any, metrics: Any, report: Any, si
     services = sorted({row.service for row in report.rows})
     for service in services:
         rows = table_rows(index, report.metrics, [service], since=since, period="month")
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in service).strip("-.") or stable_id(service)
+        safe = _file_name(service)
         for name, svg in service_charts(service, rows, report.outcomes, report.unmeasured).items():
             target = directory / f"{safe}-{name}.svg"
             write_atomically(target, svg)
             app.progress("plot", f"wrote {target}")
+
+
+def _file_name(service: str) -> str:
+    """A file name for a service's charts: the name itself when it is safe, else a safe
+    spelling with a short hash of the name (two services never share a file)."""
+    from retroflow.model import stable_id
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in service).strip("-.")
+    return safe if safe == service else f"{safe or 'service'}-{stable_id(service)[:6]}"
 
 
 @click.group("history")
