@@ -248,3 +248,10 @@ def test_chart_file_names_are_safe_and_never_shared() -> None:
     assert _file_name("team/checkout").startswith("team-checkout-")
     assert _file_name("team/checkout") != _file_name("team-checkout") == "team-checkout"
     assert _file_name("../..").startswith("service-")
+
+
+def test_gridlines_fall_on_round_numbers_and_durations() -> None:
+    from retroflow.outcomes.plots import duration_step, number_step
+
+    assert [number_step(v) for v in (0, 3, 13, 20, 99)] == [0.25, 1.0, 5.0, 5.0, 25.0]
+    assert [duration_step(s) for s in (200, 3000, 14 * 3600, 10 * 86400)] == [60.0, 900.0, 4 * 3600.0, 3 * 86400.0]

@@ -20,7 +20,7 @@ import attrs
 from retroflow.model import DoneAction, Outcome, OutcomeWindow, format_duration
 from retroflow.outcomes.report import PeriodRow
 
-__all__ = ["Mark", "Point", "Series", "service_charts", "time_chart"]
+__all__ = ["Mark", "Point", "Series", "duration_step", "number_step", "service_charts", "time_chart"]
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 34, 44
@@ -59,12 +59,29 @@ class Mark:
     label: str
 
 
-def _nice_top(value: float) -> float:
-    """A round axis maximum at or above ``value``."""
+#: Gridlines per chart (above zero).
+TICKS = 4
+
+#: Round steps for a time axis, in seconds: minutes, hours, days.
+DURATION_STEPS = tuple(
+    [m * 60.0 for m in (1, 2, 5, 10, 15, 20, 30, 45)] + [h * 3600.0 for h in (1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48, 72)]
+)
+
+
+def number_step(value: float) -> float:
+    """A round gridline step (1, 2, 2.5 or 5 times a power of ten) that fits ``value`` in
+    :data:`TICKS` steps."""
     if value <= 0:
-        return 1.0
-    magnitude: float = 10.0 ** math.floor(math.log10(value))
-    return next(step * magnitude for step in (1.0, 2.0, 2.5, 5.0, 10.0) if step * magnitude >= value)
+        return 0.25
+    share = value / TICKS
+    magnitude: float = 10.0 ** math.floor(math.log10(share))
+    return next(step * magnitude for step in (1.0, 2.0, 2.5, 5.0, 10.0) if step * magnitude >= share)
+
+
+def duration_step(seconds: float) -> float:
+    """A round gridline step for durations (5 min, 30 min, 2 h, 12 h, …)."""
+    share = seconds / TICKS
+    return next((step for step in DURATION_STEPS if step >= share), math.ceil(share / 86400) * 86400.0)
 
 
 def _text(x: float, y: float, content: str, anchor: str = "middle", size: int = 11) -> str:
@@ -78,14 +95,16 @@ def time_chart(
     marks: Sequence[Mark] = (),
     format_value: Callable[[float], str] = lambda v: f"{v:g}",
     axis_label: str = "",
+    step: Callable[[float], float] = number_step,
 ) -> str:
-    """An SVG chart of ``series`` over time with vertical ``marks``."""
+    """An SVG chart of ``series`` over time with vertical ``marks``; ``step`` picks the
+    gridline step for the largest value (:func:`number_step`, :func:`duration_step`)."""
     points = [p for s in series for p in s.points]
     if not points:
         return _empty(title)
     start, end = min(p.start for p in points), max(p.end for p in points)
     span = (end - start).total_seconds() or 1.0
-    top = _nice_top(max((p.value for p in points if p.value is not None), default=0.0))
+    top = TICKS * step(max((p.value for p in points if p.value is not None), default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(at: datetime) -> float:
@@ -128,8 +147,8 @@ def _axes(
     axis_label: str,
 ) -> list[str]:
     out = []
-    for step in range(5):
-        value = top * step / 4
+    for tick in range(TICKS + 1):
+        value = top * tick / TICKS
         out.append(f'<line x1="{LEFT}" y1="{y(value):.1f}" x2="{WIDTH - RIGHT}" y2="{y(value):.1f}" stroke="#e3e3e3"/>')
         out.append(_text(LEFT - 6, y(value) + 4, format_value(value), anchor="end", size=10))
     if axis_label:
@@ -283,7 +302,11 @@ def service_charts(
     )
     return {
         "time-to-restore": time_chart(
-            f"{service}: time to restore, monthly median and p90", [medians, p90s], marks=marks, format_value=_seconds
+            f"{service}: time to restore, monthly median and p90",
+            [medians, p90s],
+            marks=marks,
+            format_value=_seconds,
+            step=duration_step,
         ),
         "incidents": time_chart(f"{service}: incidents per month", [counts], marks=marks),
         "alerts-per-incident": time_chart(
