@@ -190,10 +190,13 @@ def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
 def retroflow_register_outcome_metrics(register: Callable[[Any], None]) -> None:
     """Stage 5, close the loop: offer outcome metrics measured before and after an action.
 
-    Called once when the plugin manager is built.
+    Called once when the plugin manager is built. An action's ``verify.metric`` names one;
+    ``retroflow outcomes`` and every retro's "which past retro actions measurably improved
+    the system?" judge done actions by it (``docs/outcomes.md``).
 
     :param register: call ``register(metric)`` with an object following
-        :class:`retroflow.roles.OutcomeMetric`; names must be unique.
+        :class:`retroflow.roles.OutcomeMetric` (``name``, ``title``, ``kind``, ``per``,
+        ``higher_is_better``, ``observe(incident_record)``); names must be unique.
     :return: nothing.
     """
 
