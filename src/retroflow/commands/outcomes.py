@@ -60,7 +60,9 @@ def _metrics(app: App) -> dict[str, Any]:
 @click.option("--service", "services", multiple=True, help="Only this service (repeatable).")
 @click.option("--since", callback=_moment, help="From this date (YYYY-MM-DD) or time.")
 @click.option("--until", callback=_moment, help="Up to this date or time: the history after it is ignored.")
-@click.option("--period", type=click.Choice(["month", "quarter"]), default="month", show_default=True)
+@click.option(
+    "--period", type=click.Choice(["month", "quarter"]), default="month", show_default=True, help="Table rows (UTC)."
+)
 @click.option("--window", "window_days", type=click.IntRange(min=1), help="Days compared before and after an action.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema retroflow.outcomes/1).")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Write SVG charts per service here.")
