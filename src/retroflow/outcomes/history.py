@@ -554,6 +554,8 @@ _MERGED = (
 def _merge(records: Iterable[IncidentRecord]) -> IncidentRecord:
     """One record from several of the same id: each field from the first that knows it."""
     first, *rest = records
+    if not rest:
+        return first
     changes: dict[str, Any] = {}
     for name in _MERGED:
         if getattr(first, name) is None:

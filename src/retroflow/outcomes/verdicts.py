@@ -80,7 +80,7 @@ class _Series:
         self.records = records
         self.starts = list(starts) if starts is not None else [r.started for r in records]
         self.values = list(values) if values is not None else [metric.observe(r) for r in records]
-        self.known = [0, *accumulate(v is not None for v in self.values)]
+        self.known = [0, *accumulate([v is not None for v in self.values])]
         if metric.kind is MetricKind.DURATION:  # for the control: geometric means in O(1)
             logs = [0.0 if v is None else math.log(v if v > 1.0 else 1.0) for v in self.values]
             self.logs = [0.0, *accumulate(logs)]
