@@ -222,3 +222,22 @@ def test_the_order_statistic_distribution_of_a_resample_matches_scipy(n: int, k:
 
     for j in sorted({1, 2, n // 3, k - 1, k, k + 1, n - 2, n - 1, n}):
         assert _order_cdf(k, n, j) == pytest.approx(stats.binom.sf(k - 1, n, j / n), rel=1e-9, abs=1e-14), j
+
+
+def test_log_mean_ratio_is_welchs_z_test_on_the_logs() -> None:
+    from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+    from retroflow.outcomes.statistics import log_mean_ratio
+
+    rng = np.random.default_rng(9)
+    before, after = rng.lognormal(4, 1, 400), rng.lognormal(3.8, 1.2, 350)
+
+    def moments(values: np.ndarray) -> tuple[int, float, float]:
+        logs = np.log(values)
+        return len(values), float(logs.sum()), float((logs**2).sum())
+
+    result = log_mean_ratio(moments(before), moments(after))
+    _, p = CompareMeans(DescrStatsW(np.log(after)), DescrStatsW(np.log(before))).ztest_ind(usevar="unequal")
+    assert result.p == pytest.approx(p, rel=1e-6)
+    assert result.effect == pytest.approx(np.exp(np.log(after).mean() - np.log(before).mean()))
+    assert log_mean_ratio((1, 0.0, 0.0), moments(after)).effect is None
