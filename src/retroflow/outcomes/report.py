@@ -122,29 +122,28 @@ def table_rows(
     spans = list(periods(start, index.horizon, period))
     bounds = [lo for _, lo, _ in spans]
     chosen = set(services)
-    cells: dict[str, dict[tuple[str, int], list[float]]] = {}
-    for metric in metrics:
-        fleet = index.series(metric, None)
-        lo, hi = fleet.span(start, index.horizon)
-        grouped: dict[tuple[str, int], list[float]] = defaultdict(list)
-        for record, value in zip(fleet.records[lo:hi], fleet.values[lo:hi], strict=True):
-            if value is not None:
-                number = bisect.bisect_right(bounds, record.started) - 1
-                for service in record.services:
-                    if service in chosen:
-                        grouped[(service, number)].append(value)
-        cells[metric.name] = grouped
-    return [
-        PeriodRow(
-            service=service,
-            period=label,
-            start=lo,
-            end=hi,
-            windows={m.name: window_of(m, lo, hi, cells[m.name].get((service, number), ())) for m in metrics},
-        )
-        for service in services
-        for number, (label, lo, hi) in enumerate(spans)
-    ]
+    # Which incidents (positions in the history) fall in each service's period: once.
+    cells: dict[tuple[str, int], list[int]] = defaultdict(list)
+    first, last = bisect.bisect_left(index.starts, start), bisect.bisect_left(index.starts, index.horizon)
+    for position in range(first, last):
+        record = index.incidents[position]
+        number = bisect.bisect_right(bounds, record.started) - 1
+        for service in record.services:
+            if service in chosen:
+                cells[(service, number)].append(position)
+    values = {m.name: index.series(m, None).values for m in metrics}
+    rows = []
+    for service in services:
+        for number, (label, lo, hi) in enumerate(spans):
+            positions = cells.get((service, number), ())
+            windows = {}
+            for metric in metrics:
+                observed = values[metric.name]
+                windows[metric.name] = window_of(
+                    metric, lo, hi, [v for v in (observed[i] for i in positions) if v is not None]
+                )
+            rows.append(PeriodRow(service=service, period=label, start=lo, end=hi, windows=windows))
+    return rows
 
 
 def build_report(

@@ -112,6 +112,7 @@ class HistoryIndex:
     def __init__(self, incidents: Sequence[IncidentRecord], as_of: datetime | None = None) -> None:
         known = [r for r in incidents if as_of is None or r.started < as_of]
         self.incidents = sorted(known, key=lambda r: (r.started, r.id))
+        self.starts = [r.started for r in self.incidents]
         self.by_id = {r.id: r for r in self.incidents}
         self.by_service: dict[str, list[IncidentRecord]] = {}
         self._positions: dict[str, list[int]] = {}  # each service's incidents in the fleet's order
@@ -160,7 +161,7 @@ def _duration_window(start: datetime, end: datetime, values: Sequence[float]) ->
         start=start,
         end=end,
         n=len(ordered),
-        value=statistics.median(ordered) if ordered else None,
+        value=quantile(ordered, 0.5) if ordered else None,  # the median, without sorting again
         p90=quantile(ordered, 0.9) if ordered else None,
     )
 
