@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -40,6 +41,7 @@ from retroflow.model import (
     Finding,
     Gap,
     Incident,
+    PastActions,
     Retro,
     SourceResult,
     Timeline,
@@ -52,7 +54,15 @@ from retroflow.request import RetroRequest
 from retroflow.roles import Renderer, ScoringContext, document_bytes
 from retroflow.validation import checked_result
 
-__all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
+__all__ = [
+    "PastActionsLookup",
+    "Progress",
+    "build_retro",
+    "call_isolated",
+    "describe_gap",
+    "paused_gc",
+    "render_document",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +70,10 @@ T = TypeVar("T")
 
 #: Receives ``(stage, message)`` while a retro is built (the CLI prints them on stderr).
 Progress = Callable[[str, str], None]
+
+#: Answers "which past retro actions measurably improved the system?" for an incident, on
+#: the history known before ``as_of`` (the store gives one: :func:`retroflow.outcomes.report.past_actions_lookup`).
+PastActionsLookup = Callable[[Incident, datetime | None], PastActions]
 
 
 @attrs.frozen
@@ -223,18 +237,23 @@ def build_retro(
     config: Config,
     progress: Progress = _noop,
     amend: Callable[[Retro], Retro] | None = None,
+    past_actions: PastActionsLookup | None = None,
 ) -> Retro:
     """Build a retro for ``request``: collect, merge, find factors, propose and review
     actions, score them.
 
     :param amend: applied to the draft after actions are proposed and before review and
         scoring (human input, retro-as-code).
+    :param past_actions: looks up the verdicts of past done actions on the incident's
+        services, once the incident is known; heuristics that ask for ``past_actions``
+        get them and the retro shows them. Without it (no store) the retro says they were
+        not looked up; a lookup that fails is a gap.
     :raises RetroflowError: no source knows the incident, or the scoring model is unknown.
     """
     structlog.contextvars.bind_contextvars(incident=request.incident_ref)
     try:
         with paused_gc():
-            return _build(request, plugins, config, progress, amend)
+            return _build(request, plugins, config, progress, amend, past_actions)
     finally:
         structlog.contextvars.unbind_contextvars("incident")
 
@@ -272,6 +291,7 @@ def _build(
     config: Config,
     progress: Progress,
     amend: Callable[[Retro], Retro] | None,
+    past_actions: PastActionsLookup | None,
 ) -> Retro:
     scoring = plugins.scoring_models.get(config.engine.scoring)
     timeout = config.engine.plugin_timeout
@@ -311,6 +331,7 @@ def _build(
     timeline = Timeline.from_events(events, incident)
     progress("collect", f"timeline: {len(timeline)} events")
     past_incidents = _past(history.values(), incident, timeline)
+    judged = _past_actions(past_actions, incident, timeline, gaps, progress)
 
     # 2. Contributing conditions.
     progress("factors", "finding contributing conditions")
@@ -325,6 +346,7 @@ def _build(
         timeline=timeline,
         history=past_incidents,
         config=config,
+        past_actions=judged,
     ):
         if outcome.gap:
             gaps.append(outcome.gap)
@@ -373,6 +395,7 @@ def _build(
         history=past_incidents,
         scoring_model=scoring.name,
         narrative=narrate(ordered_factors, timeline),
+        past_actions=judged,
     )
     if amend is not None:
         retro = amend(retro)
@@ -382,7 +405,10 @@ def _build(
     # Review.
     progress("review", "reviewing actions")
     findings: list[Finding] = []
-    for outcome in call_isolated(plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config):
+    metric_names = tuple(plugins.outcome_metrics.names())
+    for outcome in call_isolated(
+        plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config, outcome_metrics=metric_names
+    ):
         if outcome.gap:
             gaps.append(outcome.gap)
             continue
@@ -404,6 +430,23 @@ def _past(history: Iterable[Incident], incident: Incident, timeline: Timeline) -
     cutoff = incident.created or timeline.moments.start
     earlier = [p for p in history if p.created is None or cutoff is None or p.created < cutoff]
     return tuple(sorted(earlier, key=lambda i: (i.created is None, i.created, i.id)))
+
+
+def _past_actions(
+    lookup: PastActionsLookup | None, incident: Incident, timeline: Timeline, gaps: list[Gap], progress: Progress
+) -> PastActions | None:
+    """The verdicts of past done actions on the incident's services, as the history stood
+    when it began (so that rebuilding the retro later gives the same answer, unless the
+    history before it changed)."""
+    if lookup is None:
+        return None
+    progress("outcomes", f"judging past actions on {', '.join(incident.services) or 'no service'}")
+    try:
+        return lookup(incident, incident.created or timeline.moments.start)
+    except Exception as exc:  # a failed lookup is a gap, never a lost retro
+        log.warning("past actions lookup failed", error=_describe_error(exc))
+        gaps.append(Gap("outcomes", "outcomes", "error", _describe_error(exc)))
+        return None
 
 
 def _merge_incident(request: RetroRequest, results: Sequence[tuple[str, SourceResult]]) -> Incident:

@@ -56,6 +56,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.rice",
     "retroflow.default_plugins.wsjf",
     "retroflow.default_plugins.store_commands",
+    "retroflow.default_plugins.outcomes.metrics",
+    "retroflow.commands.outcomes",
 )
 
 log = structlog.get_logger(__name__)
