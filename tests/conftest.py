@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 import structlog
 
+from retroflow import RetroRequest
+from retroflow.engine import build_retro
 from retroflow.logs import configure_logging
+from retroflow.model import Retro
+from retroflow.testing import make_config, make_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "contrib" / "examples" / "checkout-outage"
+#: The installed plugins the bundled example's config reads, beside the default ones.
+EXAMPLE_PLUGINS = ("git", "github-deploys", "slack")
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +47,25 @@ def first_party_plugins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         names.extend(project.get("entry-points", {}).get("retroflow", {}))
     monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", ",".join(names))
     return names
+
+
+@pytest.fixture
+def example_config(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bundled example's ``retroflow.toml``, ready to build: its repository made and the
+    plugins it reads loaded (its deploys and chat come from them)."""
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", ",".join(EXAMPLE_PLUGINS))
+    return EXAMPLE / "retroflow.toml"
+
+
+@pytest.fixture(scope="session")
+def example_built(example_repo: Path) -> Retro:
+    """The bundled example's retro, as ``retroflow retro CHK-1042`` builds it with its config
+    (the plugins it reads are registered here, whatever the environment says)."""
+    from retroflow_git.plugin import plugin as git
+    from retroflow_github.deploys import plugin as github_deploys
+    from retroflow_slack.plugin import plugin as slack
+
+    plugins = make_plugins(("git", git), ("github-deploys", github_deploys), ("slack", slack))
+    path = EXAMPLE / "retroflow.toml"
+    config = make_config(path.read_text(encoding="utf-8"), plugins=plugins, path=path)
+    return build_retro(RetroRequest("CHK-1042"), plugins=plugins, config=config)

@@ -480,10 +480,12 @@ class _Publisher:
         from retroflow.engine import paused_gc, render_document
         from retroflow.filenames import incident_file_stem
 
-        timeout = self.app.config.engine.plugin_timeout
+        config = self.app.config
+        timeout = config.engine.plugin_timeout
+        owner = self.plugins.renderers.owner
         with paused_gc():
             documents = [
-                (r, render_document(r, retro, owner=self.plugins.renderers.owner(r.name), timeout=timeout))
+                (r, render_document(r, retro, owner=owner(r.name), timeout=timeout, config=config))
                 for r in self.renderers
             ]
         if self.directory is None:

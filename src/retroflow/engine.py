@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -40,6 +41,7 @@ from retroflow.model import (
     Finding,
     Gap,
     Incident,
+    PastActions,
     Retro,
     SourceResult,
     Timeline,
@@ -52,7 +54,15 @@ from retroflow.request import RetroRequest
 from retroflow.roles import Renderer, ScoringContext, document_bytes
 from retroflow.validation import checked_result
 
-__all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
+__all__ = [
+    "PastActionsLookup",
+    "Progress",
+    "build_retro",
+    "call_isolated",
+    "describe_gap",
+    "paused_gc",
+    "render_document",
+]
 
 log = get_logger(__name__)
 
@@ -60,6 +70,10 @@ T = TypeVar("T")
 
 #: Receives ``(stage, message)`` while a retro is built (the CLI prints them on stderr).
 Progress = Callable[[str, str], None]
+
+#: Answers "which past retro actions measurably improved the system?" for an incident, on
+#: the history known before ``as_of`` (the store gives one: :func:`retroflow.outcomes.report.past_actions_lookup`).
+PastActionsLookup = Callable[[Incident, datetime | None], PastActions]
 
 
 @attrs.frozen
@@ -128,15 +142,18 @@ def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, 
     return outcomes
 
 
-def render_document(renderer: Renderer, retro: Retro, *, owner: str, timeout: float) -> bytes:
+def render_document(
+    renderer: Renderer, retro: Retro, *, owner: str, timeout: float, config: Config | None = None
+) -> bytes:
     """The document ``renderer`` makes of ``retro``, rendered like every plugin call: in
     its own thread, with a timeout (``[retroflow] plugin_timeout``).
 
     :param owner: the plugin that registered the renderer, for messages.
+    :param config: passed to a renderer that takes it (:func:`~retroflow.roles.document_bytes`).
     :raises RetroflowError: the renderer failed or ran past its timeout (there is then no
         document, and the build must not be stored as if there were).
     """
-    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro)).wait(time.monotonic() + timeout)
+    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro, config)).wait(time.monotonic() + timeout)
     if outcome.gap is not None:
         raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {outcome.gap.reason}")
     data: bytes = outcome.value
@@ -241,16 +258,21 @@ def build_retro(
     config: Config,
     progress: Progress = _noop,
     amend: Callable[[Retro], Retro] | None = None,
+    past_actions: PastActionsLookup | None = None,
 ) -> Retro:
     """Build a retro for ``request``: collect, merge, find factors, propose and review
     actions, score them.
 
     :param amend: applied to the draft after actions are proposed and before review and
         scoring (human input, retro-as-code).
+    :param past_actions: looks up the verdicts of past done actions on the incident's
+        services, once the incident is known; heuristics that ask for ``past_actions``
+        get them and the retro shows them. Without it (no store) the retro says they were
+        not looked up; a lookup that fails is a gap.
     :raises RetroflowError: no source knows the incident, or the scoring model is unknown.
     """
     with bound_context(incident=request.incident_ref), paused_gc():
-        return _build(request, plugins, config, progress, amend)
+        return _build(request, plugins, config, progress, amend, past_actions)
 
 
 @contextlib.contextmanager
@@ -286,6 +308,7 @@ def _build(
     config: Config,
     progress: Progress,
     amend: Callable[[Retro], Retro] | None,
+    past_actions: PastActionsLookup | None,
 ) -> Retro:
     scoring = plugins.scoring_models.get(config.engine.scoring)
     timeout = config.engine.plugin_timeout
@@ -326,6 +349,7 @@ def _build(
     timeline = (provisional and provisional.reused_for(events, incident)) or Timeline.from_events(events, incident)
     progress("collect", f"timeline: {len(timeline)} events")
     past_incidents = _past(history.values(), incident, timeline)
+    judged = _past_actions(past_actions, incident, timeline, gaps, progress)
 
     # 2. Contributing conditions.
     progress("factors", "finding contributing conditions")
@@ -340,6 +364,7 @@ def _build(
         timeline=timeline,
         history=past_incidents,
         config=config,
+        past_actions=judged,
     ):
         if outcome.gap:
             gaps.append(outcome.gap)
@@ -388,6 +413,7 @@ def _build(
         history=past_incidents,
         scoring_model=scoring.name,
         narrative=narrate(ordered_factors, timeline),
+        past_actions=judged,
     )
     if amend is not None:
         retro = amend(retro)
@@ -397,7 +423,10 @@ def _build(
     # Review.
     progress("review", "reviewing actions")
     findings: list[Finding] = []
-    for outcome in call_isolated(plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config):
+    metric_names = tuple(plugins.outcome_metrics.names())
+    for outcome in call_isolated(
+        plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config, outcome_metrics=metric_names
+    ):
         if outcome.gap:
             gaps.append(outcome.gap)
             continue
@@ -419,6 +448,23 @@ def _past(history: Iterable[Incident], incident: Incident, timeline: Timeline) -
     cutoff = incident.created or timeline.moments.start
     earlier = [p for p in history if p.created is None or cutoff is None or p.created < cutoff]
     return tuple(sorted(earlier, key=lambda i: (i.created is None, i.created, i.id)))
+
+
+def _past_actions(
+    lookup: PastActionsLookup | None, incident: Incident, timeline: Timeline, gaps: list[Gap], progress: Progress
+) -> PastActions | None:
+    """The verdicts of past done actions on the incident's services, as the history stood
+    when it began (so that rebuilding the retro later gives the same answer, unless the
+    history before it changed)."""
+    if lookup is None:
+        return None
+    progress("outcomes", f"judging past actions on {', '.join(incident.services) or 'no service'}")
+    try:
+        return lookup(incident, incident.created or timeline.moments.start)
+    except Exception as exc:  # a failed lookup is a gap, never a lost retro
+        log.warning("past actions lookup failed", error=_describe_error(exc))
+        gaps.append(Gap("outcomes", "outcomes", "error", _describe_error(exc)))
+        return None
 
 
 def _merge_incident(request: RetroRequest, results: Sequence[tuple[str, SourceResult]]) -> Incident:

@@ -47,18 +47,26 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.impact_math",
     "retroflow.default_plugins.markdown",
     "retroflow.default_plugins.json_renderer",
+    "retroflow.default_plugins.renderers.html",
     "retroflow.default_plugins.technical_conditions",
     "retroflow.default_plugins.human_conditions",
+    "retroflow.default_plugins.conditions.misleading_signal",
     "retroflow.default_plugins.process_conditions",
     "retroflow.default_plugins.action_review",
     "retroflow.default_plugins.rice",
     "retroflow.default_plugins.wsjf",
     "retroflow.default_plugins.store_commands",
+    "retroflow.default_plugins.outcomes.metrics",
+    "retroflow.commands.outcomes",
 )
 
 #: The default plugins that add commands (``retroflow_register_commands``): the only ones
 #: loaded to list and find commands (``retroflow --help``), which then imports no heuristic.
-COMMAND_PLUGINS: tuple[str, ...] = ("retroflow.default_plugins.store_commands",)
+#: Commands live in ``retroflow.commands``; the store's have not moved there yet. A test
+#: checks that no other default plugin adds commands.
+COMMAND_PLUGINS: tuple[str, ...] = tuple(
+    m for m in DEFAULT_PLUGINS if m.startswith("retroflow.commands.") or m == "retroflow.default_plugins.store_commands"
+)
 
 log = get_logger(__name__)
 

@@ -7,6 +7,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -104,7 +105,7 @@ def test_help_lists_the_commands_of_an_installed_plugin(tmp_path: Path) -> None:
     (info / "entry_points.txt").write_text("# a comment\n[console_scripts]\nx = y:z\n\n[retroflow]\nhello = rf_hello\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     env.pop("RETROFLOW_LOAD_PLUGINS", None)
-    assert "hello     Say hello from a plugin." in run_main("--help", env=env).stdout
+    assert re.search(r"\n  hello +Say hello from a plugin\.\n", run_main("--help", env=env).stdout)
     assert run_main("hello", env=env).stdout == "hello from a plugin\n"
     assert "hello 1.0 (installed)\n  retroflow_register_commands\n" in run_main("plugins", env=env).stdout
 
@@ -208,3 +209,11 @@ def test_standard_output_is_complete_when_the_process_ends(tmp_path: Path) -> No
     ran = run_main("-q", "retro", "INC-1", "--events", str(events), "--out", "-", "-f", "json", "--no-store")
     document = json.loads(ran.stdout)
     assert len(document["timeline"]) == 3000
+
+
+def test_the_default_plugins_that_add_commands_are_those_loaded_to_list_them() -> None:
+    pm = plugins_module.get_plugin_manager(load_entrypoints=False)
+    adding = {
+        impl.plugin.__name__ for impl in pm.hook.retroflow_register_commands.get_hookimpls() if impl.plugin is not None
+    }
+    assert adding == set(plugins_module.COMMAND_PLUGINS)

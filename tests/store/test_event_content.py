@@ -173,7 +173,7 @@ def test_the_migration_keeps_every_version_and_each_chunk_once(db_url: str, retr
         store.save_retro(with_events(retro, changed), "INC-1")  # a rebuild finds the migrated chunks
         assert count(store, t.events) == stored
         with engine.begin() as conn:
-            command.downgrade(_alembic_config(conn), "0001")
+            command.downgrade(_alembic_config(conn), "-1")  # this migration's downgrade
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.select(_OLD_EVENTS.c.retro_version_id, _OLD_EVENTS.c.native_id).order_by(

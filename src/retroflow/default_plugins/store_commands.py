@@ -166,6 +166,8 @@ def retros_command(app: App, as_json: bool) -> None:
 @handle_errors
 def show_command(app: App, incident: str, version: int | None, fmt: str, list_versions: bool) -> None:
     """Show a stored retro (rendered by any renderer, e.g. markdown or json)."""
+    from retroflow.roles import document_bytes
+
     renderer = app.plugins.renderers.get(fmt)
     with _opened(app, create=False) as store:
         incident = _resolved(app, store, incident)
@@ -177,7 +179,7 @@ def show_command(app: App, incident: str, version: int | None, fmt: str, list_ve
                 click.echo(f"v{v.version}\t{v.built_at:%Y-%m-%d %H:%M:%S}Z\t{v.event_count} events\t{v.scoring_model}")
             return
         retro = store.retro(incident, version)
-    click.echo(renderer.render(retro), nl=False)
+    click.echo(document_bytes(renderer, retro, app.config), nl=False)
 
 
 # -- input --------------------------------------------------------------------------------
@@ -269,7 +271,9 @@ def input_event(
 @click.option("--effort", type=_ModelChoice(_efforts), help="Effort.")
 @click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
 @click.option("--category", type=_ModelChoice(_categories), help="The kind of system change.")
-@click.option("--verify-metric", help="How to tell it worked: the metric (e.g. 'time to detect').")
+@click.option(
+    "--verify-metric", help="How to tell it worked: an outcome metric (e.g. 'time-to-detect'; see docs/outcomes.md)."
+)
 @click.option("--verify-service", help="The service the metric is measured on.")
 @click.option("--verify-target", help="The value that means done (e.g. '≤ 5 min'); needs a metric.")
 @click.option("--author", help="Who records it (default: $USER).")

@@ -71,9 +71,10 @@ def build_and_store(
     store: bool = True,
     publish: Publish = _no_documents,
 ) -> Retro:
-    """Build a retro with the human input applied, ``publish`` it (write its documents),
-    then, unless ``store`` is false, save it as a new version. Without the store only the
-    retro-as-code file is applied.
+    """Build a retro with the human input applied and the verdicts of past done actions on
+    its services, ``publish`` it (write its documents), then, unless ``store`` is false,
+    save it as a new version. Without the store only the retro-as-code file is applied, and
+    past actions are not looked up.
 
     The version is saved only after ``publish`` returned, so a build whose documents could
     not be written (a failing renderer, a full disk, Ctrl-C) leaves no version behind; and
@@ -84,6 +85,7 @@ def build_and_store(
         retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
         publish(retro)
         return retro
+    from retroflow.outcomes.report import past_actions_lookup
     from retroflow.store.database import NothingStored, database_url, describe_url, open_store
     from retroflow.store.store import VersionTaken
 
@@ -97,7 +99,16 @@ def build_and_store(
         human = effective_input(config, incident_id, opened, ref=request.incident_ref)
         if human:
             progress("input", f"applying human input ({_describe(human)})")
-        retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
+        retro = _with_events(
+            build_with_input(
+                request,
+                human,
+                plugins=plugins,
+                config=config,
+                progress=progress,
+                past_actions=past_actions_lookup(opened, config, plugins),
+            )
+        )
         version = opened.next_version(retro.incident.id) if opened else 1
         for attempt in range(1, _VERSION_ATTEMPTS + 1):
             retro = attrs.evolve(retro, version=version)

@@ -30,7 +30,7 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.engine import Progress, build_retro
+from retroflow.engine import PastActionsLookup, Progress, build_retro
 from retroflow.errors import ConfigError
 from retroflow.filenames import incident_file_stem
 from retroflow.model import (
@@ -681,9 +681,11 @@ def build_with_input(
     plugins: Plugins,
     config: Config,
     progress: Progress | None = None,
+    past_actions: PastActionsLookup | None = None,
 ) -> Retro:
     """Build a retro with ``human`` input applied: added events are collected as a
-    timeline source (before factors are found), the rest by ``amend``."""
+    timeline source (before factors are found), the rest by ``amend``. ``past_actions``
+    is passed on to :func:`~retroflow.engine.build_retro`."""
     source = HumanEventSource(request.incident_ref, human)
     name = "human-input"
     registered = False
@@ -692,7 +694,9 @@ def build_with_input(
         registered = True
     try:
         kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
-        return build_retro(request, plugins=plugins, config=config, amend=human.apply, **kwargs)
+        return build_retro(
+            request, plugins=plugins, config=config, amend=human.apply, past_actions=past_actions, **kwargs
+        )
     finally:
         if registered:
             plugins.pm.unregister(name=name)

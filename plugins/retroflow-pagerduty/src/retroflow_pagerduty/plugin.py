@@ -22,6 +22,7 @@ from retroflow import hookimpl
 from . import TABLE
 
 if TYPE_CHECKING:
+    import click
     import httpx2
 
     from retroflow import Config, Gap, RetroRequest, SourceResult
@@ -86,6 +87,12 @@ class PagerDutySource:
         from .settings import PagerDutySettings
 
         register(TABLE, PagerDutySettings)
+
+    @hookimpl
+    def retroflow_register_commands(self, cli: click.Group) -> None:
+        from .commands import pagerduty_group  # the command line's part: imported when it asks
+
+        cli.add_command(pagerduty_group(transport=self._transport, sleep=self._sleep))
 
     @hookimpl
     def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:

@@ -7,7 +7,8 @@ unchanged incident was rebuilt shrinks; SQLite reuses the freed pages). Every ve
 loads the same timeline as before. The downgrade gives each version its own copy again.
 
 Revision ID: 0002_event_content
-Revises: 0001
+Revises: 0003_outcome_history (written beside it on another branch; it comes after it, so
+that a database already at 0003_outcome_history gets it too)
 Create Date: 2026-11-29
 """
 
@@ -21,7 +22,7 @@ from retroflow.store.events import events_of_rows, timeline_chunks
 
 # revision identifiers, used by Alembic.
 revision: str = "0002_event_content"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0003_outcome_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

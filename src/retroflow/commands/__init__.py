@@ -1,0 +1,2 @@
+"""Command-line commands registered through
+:func:`~retroflow.hookspecs.retroflow_register_commands` by default plugins."""
