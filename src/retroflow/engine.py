@@ -37,6 +37,7 @@ from retroflow.logs import redact_text
 from retroflow.model import (
     ActionItem,
     Event,
+    EventKind,
     Factor,
     Finding,
     Gap,
@@ -44,8 +45,10 @@ from retroflow.model import (
     Retro,
     SourceResult,
     Timeline,
+    TimelineOwner,
     action_rank,
     sorted_factors,
+    stable_id,
 )
 from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
@@ -374,6 +377,7 @@ def _build(
         history=past_incidents,
         scoring_model=scoring.name,
         narrative=narrate(ordered_factors, timeline),
+        timeline_owner=timeline_owner(incident, timeline, config),
     )
     if amend is not None:
         retro = amend(retro)
@@ -394,6 +398,20 @@ def _build(
     progress("score", f"scoring with {scoring.name}")
     retro = _score(retro, scoring, config, gaps)
     return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))
+
+
+def timeline_owner(incident: Incident, timeline: Timeline, config: Config) -> TimelineOwner | None:
+    """Who reconstructs the timeline: from ``[retroflow] timeline_owner_rota`` when it names
+    people (picked by the incident id, so every build of one incident names the same
+    person, and incidents spread evenly over the rota), else the first person who
+    acknowledged a page; ``None`` when neither is known."""
+    rota = config.engine.timeline_owner_rota
+    if rota:
+        return TimelineOwner(rota[int(stable_id("timeline-owner", incident.id), 16) % len(rota)], "rota")
+    for event in timeline.of_kind(EventKind.ACK):
+        if event.actor:
+            return TimelineOwner(event.actor, "first to acknowledge")
+    return None
 
 
 def _past(history: Iterable[Incident], incident: Incident, timeline: Timeline) -> tuple[Incident, ...]:

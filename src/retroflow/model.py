@@ -35,6 +35,7 @@ __all__ = [
     "Score",
     "SourceResult",
     "Timeline",
+    "TimelineOwner",
     "Verification",
     "action_rank",
     "as_utc",
@@ -597,6 +598,15 @@ class Outcome:
 
 
 @attrs.frozen
+class TimelineOwner:
+    """The one person who reconstructs the timeline before the review meeting, and why
+    it is them: ``"first to acknowledge"`` or ``"rota"`` (``[retroflow] timeline_owner_rota``)."""
+
+    name: str
+    reason: str
+
+
+@attrs.frozen
 class Retro:
     """A retrospective: what happened, what conditions lined up, what to change.
 
@@ -617,6 +627,7 @@ class Retro:
     narrative: tuple[str, ...] = ()
     version: int = 1
     schema_version: int = SCHEMA_VERSION
+    timeline_owner: TimelineOwner | None = None
 
     def actions_by_id(self) -> dict[str, ActionItem]:
         return {action.id: action for action in self.actions}

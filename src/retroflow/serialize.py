@@ -26,6 +26,7 @@ from retroflow.model import (
     Retro,
     Score,
     Timeline,
+    TimelineOwner,
     Verification,
     as_utc,
     format_timestamp,
@@ -237,6 +238,9 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
             for g in retro.gaps
         ],
         "history": [incident_to_dict(i) for i in retro.history],
+        "timeline_owner": None
+        if retro.timeline_owner is None
+        else {"name": retro.timeline_owner.name, "reason": retro.timeline_owner.reason},
     }
     if timeline:
         doc["timeline"] = [event_to_dict(e) for e in retro.timeline.events]
@@ -265,6 +269,7 @@ def from_document(doc: dict[str, Any]) -> Retro:
         scoring_model=doc.get("scoring_model", ""),
         narrative=tuple(doc.get("narrative", ())),
         version=doc.get("version", 1),
+        timeline_owner=TimelineOwner(**owner) if (owner := doc.get("timeline_owner")) else None,
     )
 
 
