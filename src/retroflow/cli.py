@@ -21,12 +21,18 @@ import pluggy
 import structlog
 
 from retroflow.config import Config, find_config_file, load_config
-from retroflow.engine import describe_gap, paused_gc, render_document
-from retroflow.errors import ConfigError, RetroflowError
+from retroflow.engine import describe_error, describe_gap, paused_gc, render_document
+from retroflow.errors import ConfigError, PluginError, RetroflowError
 from retroflow.filenames import check_incident_ref, incident_file_stem
 from retroflow.logs import configure_logging, redact_text
 from retroflow.model import Retro
-from retroflow.plugins import Plugins, describe_plugins, get_plugin_manager, unknown_plugin_names
+from retroflow.plugins import (
+    Plugins,
+    describe_plugins,
+    get_plugin_manager,
+    hook_implementations,
+    unknown_plugin_names,
+)
 from retroflow.request import RetroRequest
 from retroflow.roles import Renderer
 
@@ -196,6 +202,9 @@ class RetroflowGroup(click.Group):
         return rest
 
     def _plugin_commands(self, ctx: click.Context) -> click.Group:
+        """The commands plugins add, each plugin's ``retroflow_register_commands`` called on
+        its own: one that raises is recorded (see :meth:`_load_errors`) and the others'
+        commands are still there, so ``retroflow --help`` works with a broken plugin."""
         group = click.Group()
         app = ctx.find_object(App)
         if app is None:
@@ -205,28 +214,46 @@ class RetroflowGroup(click.Group):
             app = ctx.obj = App(
                 p.get("config_path"), p.get("debug", False), p.get("trace", False), p.get("quiet", False)
             )
-        if app is not None:
+        self._load_errors = []
+        try:
+            implementations = hook_implementations(app.manager, "retroflow_register_commands")
+        except RetroflowError as exc:
+            self._load_errors.append(exc)  # reported if the command asked for is not a built-in
+            return group
+        for impl in implementations:
             try:
-                app.manager.hook.retroflow_register_commands(cli=group)
-            except RetroflowError as exc:
-                self._load_error = exc  # reported if the command asked for is not a built-in
+                impl.function(*[{"cli": group}[name] for name in impl.argnames])
+            except Exception as exc:
+                log.debug("plugin commands failed", plugin=impl.plugin_name, exc_info=exc)
+                self._load_errors.append(
+                    PluginError(
+                        f"plugin {impl.plugin_name!r} failed in retroflow_register_commands: {describe_error(exc)}"
+                    )
+                )
         return group
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx).list_commands(ctx)})
+        names = sorted({*super().list_commands(ctx), *self._plugin_commands(ctx).list_commands(ctx)})
+        for error in self._load_errors:  # --help lists what works, and says what does not
+            click.echo(f"retroflow: {redact_text(str(error))}", err=True)
+        return names
 
-    _load_error: RetroflowError | None = None
+    #: Why plugin commands are missing, set by each :meth:`_plugin_commands` call.
+    _load_errors: list[RetroflowError]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None:
-            self._load_error = None
             command = self._plugin_commands(ctx).get_command(ctx, cmd_name)
-            if command is None and self._load_error is not None:
+            if command is None and self._load_errors:
                 # The command may belong to a plugin that could not be loaded: say why.
-                error = click.ClickException(redact_text(str(self._load_error)))
-                error.exit_code = self._load_error.exit_code
-                raise error
+                first = self._load_errors[0]
+                if isinstance(first, PluginError) and "retroflow_register_commands" in str(first):
+                    message = f"no command {cmd_name!r}; " + "; ".join(str(e) for e in self._load_errors)
+                else:
+                    message = str(first)
+                click.echo(f"Error: {redact_text(message)}", err=True)
+                ctx.exit(first.exit_code)
         return command
 
 

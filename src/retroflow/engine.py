@@ -55,7 +55,16 @@ from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.roles import Renderer, ScoringContext, document_bytes
 
-__all__ = ["Progress", "build_retro", "call_isolated", "describe_gap", "paused_gc", "render_document"]
+__all__ = [
+    "Progress",
+    "build_retro",
+    "call_isolated",
+    "describe_error",
+    "describe_gap",
+    "paused_gc",
+    "render_document",
+    "timeline_owner",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +82,8 @@ class _Outcome:
     error: BaseException | None = None
 
 
-def _describe_error(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """An exception in one line, ``Type: message``, with secrets masked."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return redact_text(text)
 
@@ -116,10 +126,10 @@ class _Call:
             log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
             return _Outcome(self.plugin, value=value)
         if isinstance(value, ConfigError):  # the user's to fix, not a plugin failure to log
-            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)), error=value)
-        log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=_describe_error(value))
+            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)), error=value)
+        log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=describe_error(value))
         log.debug("plugin failure traceback", plugin=self.plugin, stage=self.stage, exc_info=value)
-        return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)))
+        return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)))
 
 
 def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, **kwargs: Any) -> list[_Outcome]:
@@ -159,13 +169,16 @@ def _bind(plugins: Plugins, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Ca
 _SECOND_ROUND = frozenset({"incident", "timeline"})
 
 
-def _collect_sources(plugins: Plugins, request: RetroRequest, config: Config) -> list[_Outcome]:
+def _collect_sources(
+    plugins: Plugins, request: RetroRequest, config: Config, given: Sequence[tuple[str, SourceResult]] = ()
+) -> list[_Outcome]:
     """Run every source, in two rounds: those that ask for the ``incident`` or the
     ``timeline`` (to query their system for its services and window) run once the others
-    have described it."""
+    have described it. ``given`` results count as first-round sources' (human input)."""
     impls = plugins.implementations("retroflow_timeline_source")
     later = [impl for impl in impls if _SECOND_ROUND.intersection(impl.argnames)]
     outcomes = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
+    outcomes += [_Outcome(name, value=result) for name, result in given]
     if later:
         known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
         incident = _merge_incident(request, known)
@@ -226,18 +239,23 @@ def build_retro(
     config: Config,
     progress: Progress = _noop,
     amend: Callable[[Retro], Retro] | None = None,
+    given: Sequence[tuple[str, SourceResult]] = (),
 ) -> Retro:
     """Build a retro for ``request``: collect, merge, find factors, propose and review
     actions, score them.
 
     :param amend: applied to the draft after actions are proposed and before review and
         scoring (human input, retro-as-code).
+    :param given: ``(name, result)`` pairs merged as if first-round sources had returned
+        them: this build's own input (the events people added). Passed here, never
+        registered on the shared plugin manager, so builds running at once each see only
+        their own.
     :raises RetroflowError: no source knows the incident, or the scoring model is unknown.
     """
     structlog.contextvars.bind_contextvars(incident=request.incident_ref)
     try:
         with paused_gc():
-            return _build(request, plugins, config, progress, amend)
+            return _build(request, plugins, config, progress, amend, given)
     finally:
         structlog.contextvars.unbind_contextvars("incident")
 
@@ -275,6 +293,7 @@ def _build(
     config: Config,
     progress: Progress,
     amend: Callable[[Retro], Retro] | None,
+    given: Sequence[tuple[str, SourceResult]],
 ) -> Retro:
     scoring = plugins.scoring_models.get(config.engine.scoring)
     timeout = config.engine.plugin_timeout
@@ -283,7 +302,7 @@ def _build(
     # 1. Reconstruct.
     progress("collect", "collecting from timeline sources")
     results: list[tuple[str, SourceResult]] = []
-    for outcome in _collect_sources(plugins, request, config):
+    for outcome in _collect_sources(plugins, request, config, given):
         if outcome.gap is not None:
             gaps.append(outcome.gap)
         elif outcome.value is not None:
@@ -466,8 +485,8 @@ def _score(retro: Retro, scoring: Any, config: Config, gaps: list[Gap]) -> Retro
         try:
             scored.append(attrs.evolve(action, score=scoring.score(action, context)))
         except Exception as exc:
-            log.warning("scoring failed", model=scoring.name, action=action.id, error=_describe_error(exc))
-            gaps.append(Gap(owner, "score", "error", f"action {action.id}: {_describe_error(exc)}"))
+            log.warning("scoring failed", model=scoring.name, action=action.id, error=describe_error(exc))
+            gaps.append(Gap(owner, "score", "error", f"action {action.id}: {describe_error(exc)}"))
             scored.append(action)
     strengths = {factor.key: factor.strength for factor in retro.factors}
     ranked = sorted(scored, key=lambda action: action_rank(action, strengths))

@@ -232,6 +232,13 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     return sorted(infos, key=lambda i: (not i.default, i.name))
 
 
+def hook_implementations(pm: pluggy.PluginManager, hook_name: str) -> list[pluggy.HookImpl]:
+    """The implementations of ``hook_name`` in the order pluggy would call them (tryfirst
+    first), to be called one at a time, each isolated (pluggy stops at the first raise)."""
+    caller = getattr(pm.hook, hook_name)
+    return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+
+
 class Registry:
     """Named objects plugins registered for one role; records which plugin gave which."""
 
@@ -306,8 +313,7 @@ class Plugins:
 
     def implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
         """Implementations in the order pluggy would call them (tryfirst first)."""
-        caller = getattr(self.pm.hook, hook_name)
-        return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+        return hook_implementations(self.pm, hook_name)
 
     def call(self, impl: pluggy.HookImpl, **kwargs: Any) -> Any:
         """Call one implementation with the arguments it asks for."""
