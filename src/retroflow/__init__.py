@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from retroflow.config import INPUT_PATH, Config, Secret
-from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError
+from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
 from retroflow.logs import redact_text
 from retroflow.model import (
     ActionItem,
@@ -41,6 +41,7 @@ from retroflow.model import (
 )
 from retroflow.request import RetroRequest
 from retroflow.roles import (
+    IncidentFeed,
     OutcomeMetric,
     Renderer,
     ScoringContext,
@@ -50,8 +51,10 @@ from retroflow.roles import (
     TicketStatus,
     TrackerClient,
     TrackerSink,
+    WebhookReceiver,
     document_bytes,
 )
+from retroflow.service.events import DraftedRetro, IncidentEvent, Lifecycle, WebhookDelivery
 
 try:
     __version__ = version("retroflow")
@@ -67,6 +70,7 @@ __all__ = [
     "Category",
     "Config",
     "ConfigError",
+    "DraftedRetro",
     "Effort",
     "Event",
     "EventKind",
@@ -74,7 +78,10 @@ __all__ = [
     "Finding",
     "Gap",
     "Incident",
+    "IncidentEvent",
+    "IncidentFeed",
     "Layer",
+    "Lifecycle",
     "Moments",
     "Outcome",
     "OutcomeMetric",
@@ -98,6 +105,9 @@ __all__ = [
     "TrackerError",
     "TrackerSink",
     "Verification",
+    "WebhookDelivery",
+    "WebhookReceiver",
+    "WebhookRejected",
     "__version__",
     "document_bytes",
     "format_duration",

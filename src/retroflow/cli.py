@@ -90,7 +90,8 @@ class App:
 
 def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
     """Every problem of ``config`` with ``plugins``: the plugin tables, the scoring model,
-    the formats, and plugin names (to load or block) that name no plugin."""
+    the formats, the sinks ``[service]`` exports to, and plugin names (to load or block)
+    that name no plugin."""
     settings = plugins.settings
     problems: list[str] = []
     config.validate_plugins({name: settings.get(name) for name in settings.names()}, problems)
@@ -105,6 +106,12 @@ def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
         f"(available: {', '.join(plugins.renderers.names())})"
         for name in engine.formats
         if name not in plugins.renderers
+    )
+    problems.extend(
+        f"{config.label}: [service] export: no tracker sink named {name!r} "
+        f"(available: {', '.join(plugins.tracker_sinks.names()) or 'none'})"
+        for name in config.service.export
+        if name not in plugins.tracker_sinks
     )
     problems.extend(
         unknown_plugin_names(plugins.pm, only=engine.load_plugins, block=engine.block_plugins, label=config.label)
@@ -395,7 +402,7 @@ def retro(
     )
     from retroflow.store.commands import build_and_store
 
-    publish = _Publisher(app, plugins, renderers, directory)
+    publish = Publisher(config, plugins, renderers, directory, progress=app.progress)
     result = build_and_store(
         request, plugins=plugins, config=config, progress=app.progress, store=not no_store, publish=publish
     )
@@ -449,20 +456,30 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
     return None
 
 
-class _Publisher:
+class Publisher:
     """Renders a retro with every chosen renderer (each isolated, with a timeout), then
     writes the documents: into ``directory``, or the one document to standard output
-    (``None``). Rendering all first means a failing renderer writes nothing."""
+    (``None``). Rendering all first means a failing renderer writes nothing. The draft job
+    of ``retroflow serve`` writes its documents with it too."""
 
-    def __init__(self, app: App, plugins: Plugins, renderers: list[Renderer], directory: Path | None) -> None:
-        self.app = app
+    def __init__(
+        self,
+        config: Config,
+        plugins: Plugins,
+        renderers: list[Renderer],
+        directory: Path | None,
+        *,
+        progress: Callable[[str, str], None],
+    ) -> None:
+        self.config = config
         self.plugins = plugins
         self.renderers = renderers
         self.directory = directory
+        self.progress = progress
         self.printed = False
 
     def __call__(self, retro: Retro) -> None:
-        timeout = self.app.config.engine.plugin_timeout
+        timeout = self.config.engine.plugin_timeout
         with paused_gc():
             documents = [
                 (r, render_document(r, retro, owner=self.plugins.renderers.owner(r.name), timeout=timeout))
@@ -476,7 +493,7 @@ class _Publisher:
         for renderer, data in documents:
             target = self.directory / f"{incident_file_stem(retro.incident.id)}.{renderer.extension}"
             write_atomically(target, data)
-            self.app.progress("write", f"wrote {target}")
+            self.progress("write", f"wrote {target}")
 
 
 @cli.command()

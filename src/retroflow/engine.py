@@ -24,7 +24,7 @@ import operator
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -132,10 +132,15 @@ class _Call:
         return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)))
 
 
-def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, **kwargs: Any) -> list[_Outcome]:
-    """Call each implementation of a collecting hook one at a time, isolated."""
+def call_isolated(
+    plugins: Plugins, hook_name: str, stage: str, timeout: float, *, skip: Container[str] = (), **kwargs: Any
+) -> list[_Outcome]:
+    """Call each implementation of a collecting hook one at a time, isolated (except those
+    of the plugins named in ``skip``)."""
     outcomes = []
     for impl in plugins.implementations(hook_name):
+        if impl.plugin_name in skip:
+            continue
         call = _Call(impl.plugin_name, stage, _bind(plugins, impl, kwargs))
         outcomes.append(call.wait(time.monotonic() + timeout))
     return outcomes

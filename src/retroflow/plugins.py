@@ -54,6 +54,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.rice",
     "retroflow.default_plugins.wsjf",
     "retroflow.default_plugins.store_commands",
+    "retroflow.default_plugins.service_commands",
 )
 
 log = structlog.get_logger(__name__)
@@ -284,6 +285,8 @@ class Plugins:
         self.renderers = self._collect_register("retroflow_register_renderers", "renderer")
         self.tracker_sinks = self._collect_register("retroflow_register_tracker_sinks", "tracker sink")
         self.outcome_metrics = self._collect_register("retroflow_register_outcome_metrics", "outcome metric")
+        self.webhooks = self._collect_register("retroflow_register_webhooks", "webhook receiver")
+        self.incident_feeds = self._collect_register("retroflow_register_incident_feeds", "incident feed")
 
     def _collect_register(self, hook_name: str, role: str, *, pair: bool = False) -> Registry:
         registry = Registry(role)

@@ -59,6 +59,10 @@ class PagerDutySettings:
     :ivar history_days: how many days before the incident to look for past incidents of
         the same services (0: none).
     :ivar concurrency: how many requests may be in flight at once (1: strictly serial).
+    :ivar webhook_secrets: the signing secrets of the V3 webhook subscriptions whose
+        deliveries ``retroflow serve`` takes at ``/webhooks/pagerduty``, as environment
+        references; several while a secret is rotated (a delivery is genuine when one of
+        its signatures matches one of them).
     """
 
     token: Secret | None = None
@@ -72,6 +76,7 @@ class PagerDutySettings:
     max_wait: float = attrs.field(default=30.0, validator=_positive)
     history_days: int = attrs.field(default=90, validator=_not_negative)
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
+    webhook_secrets: list[Secret] = attrs.field(factory=list)
 
     @property
     def configured(self) -> bool:

@@ -1,0 +1,207 @@
+"""The inbox: every verified delivery stored durably, exactly once, before it is answered.
+
+:func:`record_delivery` is one delivery's part of a transaction: the inbox row (``ON
+CONFLICT (receiver, event_id) DO NOTHING``: a retry or replay stores nothing and schedules
+nothing) and what it means to the incident's lifecycle (the draft job scheduled or
+cancelled), together. ``retroflow watch`` records what it polls with it too.
+
+:class:`Inbox` is the intake's writer: one thread takes the deliveries the server has
+verified and parsed, writes every delivery waiting at that moment in one transaction,
+each inside its own savepoint (one delivery that fails to be recorded fails alone), and
+commits once — a durable commit (``synchronous=FULL`` on SQLite) is an fsync, and one
+fsync for a batch is what lets a single SQLite file take a thousand deliveries a second.
+Each delivery's future is resolved only after the commit: nothing is answered 2xx that is
+not on disk.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from retroflow.config import ServiceSettings
+from retroflow.service.database import ServiceDatabase
+from retroflow.service.events import WebhookDelivery
+from retroflow.service.jobs import JobBackend, utcnow
+from retroflow.service.lifecycle import apply_event
+from retroflow.store import schema as t
+from retroflow.store.database import _short as short_error
+
+__all__ = ["Inbox", "IntakeResult", "Received", "record_delivery"]
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class Received:
+    """A delivery that passed verification and parsing, with what the inbox keeps of it."""
+
+    receiver: str
+    delivery: WebhookDelivery
+    webhook_id: str | None = None
+    body: bytes | None = None
+
+
+@attrs.frozen
+class IntakeResult:
+    """What recording a delivery did: ``outcome`` is ``duplicate``, ``ignored`` (an event
+    type retroflow does not act on), or the lifecycle's decision
+    (:class:`~retroflow.service.lifecycle.Decision`)."""
+
+    outcome: str
+    delivery_id: int | None = None
+    job_id: int | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.outcome == "duplicate"
+
+
+def _short(exc: BaseException) -> str:
+    """An error in one line, never with the statement's parameters (they hold the body)."""
+    return f"{type(exc).__name__}: {short_error(exc)}" if isinstance(exc, SQLAlchemyError) else type(exc).__name__
+
+
+def _insert(dialect: str) -> Callable[..., Any]:
+    """The dialect's ``INSERT`` (both have ``on_conflict_do_nothing``)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def record_delivery(
+    conn: sa.Connection, jobs: JobBackend, received: Received, settings: ServiceSettings, now: datetime
+) -> IntakeResult:
+    """Store ``received`` in the inbox and apply it to its incident, in ``conn``'s
+    transaction; a delivery already stored (same receiver and event id) changes nothing."""
+    delivery = received.delivery
+    event = delivery.incident_event
+    insert = _insert(conn.dialect.name)(t.webhook_deliveries).values(
+        receiver=received.receiver,
+        event_id=delivery.event_id,
+        webhook_id=received.webhook_id,
+        event_type=delivery.event_type,
+        source=event.source if event else None,
+        incident_id=event.incident_id if event else None,
+        occurred_at=event.occurred_at if event else None,
+        received_at=now,
+        outcome="ignored" if event is None else "received",
+        body=None if received.body is None else received.body.decode("utf-8", "replace"),
+    )
+    delivery_id = conn.execute(
+        insert.on_conflict_do_nothing(index_elements=["receiver", "event_id"]).returning(t.webhook_deliveries.c.id)
+    ).scalar_one_or_none()
+    if delivery_id is None:
+        return IntakeResult("duplicate")
+    if event is None:
+        return IntakeResult("ignored", delivery_id)
+    decision = apply_event(conn, jobs, event, settings, now)
+    conn.execute(
+        sa.update(t.webhook_deliveries)
+        .where(t.webhook_deliveries.c.id == delivery_id)
+        .values(outcome=decision.outcome, job_id=decision.job_id)
+    )
+    return IntakeResult(decision.outcome, delivery_id, decision.job_id)
+
+
+@attrs.frozen
+class _Pending:
+    received: Received
+    future: concurrent.futures.Future[IntakeResult]
+
+
+class Inbox:
+    """The intake's writer thread (see the module's doc).
+
+    :param on_scheduled: called after a commit that scheduled a draft job (to wake the
+        workers of this process instead of waiting for their next poll).
+    :param max_batch: most deliveries in one transaction.
+    """
+
+    def __init__(
+        self,
+        database: ServiceDatabase,
+        jobs: JobBackend,
+        settings: ServiceSettings,
+        *,
+        on_scheduled: Callable[[], None] | None = None,
+        now: Callable[[], datetime] = utcnow,
+        max_batch: int = 256,
+    ) -> None:
+        self.database = database
+        self.jobs = jobs
+        self.settings = settings
+        self.on_scheduled = on_scheduled
+        self.now = now
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="retroflow-inbox", daemon=True)
+        self.batches = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what was submitted, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def submit(self, received: Received) -> concurrent.futures.Future[IntakeResult]:
+        """Queue ``received`` for the next transaction; the future resolves once committed
+        (or fails with the reason it was not stored)."""
+        future: concurrent.futures.Future[IntakeResult] = concurrent.futures.Future()
+        self._queue.put(_Pending(received, future))
+        return future
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        outcomes: list[IntakeResult | BaseException] = []
+        now = self.now()
+        try:
+            with self.database.transaction() as conn:
+                for pending in batch:
+                    try:
+                        with conn.begin_nested():
+                            outcomes.append(record_delivery(conn, self.jobs, pending.received, self.settings, now))
+                    except Exception as exc:  # this delivery only: the others still commit
+                        log.error("delivery not recorded", receiver=pending.received.receiver, error=_short(exc))
+                        outcomes.append(exc)
+        except Exception as exc:  # the commit failed: nothing of the batch is stored
+            log.error("inbox commit failed", deliveries=len(batch), error=_short(exc))
+            for pending in batch:
+                pending.future.set_exception(exc)
+            return
+        self.batches += 1
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
+        if self.on_scheduled and any(isinstance(o, IntakeResult) and o.job_id is not None for o in outcomes):
+            self.on_scheduled()
