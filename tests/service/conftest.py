@@ -146,7 +146,9 @@ def configure(tmp_path: Path, demo: DemoPlugin) -> Callable[..., tuple[Config, P
     ``[retroflow] database`` is ``url`` and output is ``tmp_path/out``, with the demo
     plugin and ``plugins``."""
 
-    def make(url: str, service: str = "", plugins: tuple[object, ...] = (), retroflow: str = "") -> tuple[Config, Plugins]:
+    def make(
+        url: str, service: str = "", plugins: tuple[object, ...] = (), retroflow: str = ""
+    ) -> tuple[Config, Plugins]:
         registered = make_plugins(("demo", demo), *plugins)
         text = f'[retroflow]\ndatabase = "{url}"\noutput = "out"\n{retroflow}\n[service]\n{service}\n'
         return make_config(text, plugins=registered, base_dir=tmp_path), registered

@@ -32,7 +32,9 @@ def event(kind: str, minutes: float, incident: str = "P1", event_id: str | None 
     )
 
 
-def apply(database: ServiceDatabase, jobs: TableJobs, e: IncidentEvent, settings: ServiceSettings = SETTINGS) -> Decision:
+def apply(
+    database: ServiceDatabase, jobs: TableJobs, e: IncidentEvent, settings: ServiceSettings = SETTINGS
+) -> Decision:
     with database.transaction() as conn:
         return apply_event(conn, jobs, e, settings, e.occurred_at)
 
