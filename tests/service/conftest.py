@@ -109,6 +109,8 @@ class DemoPlugin:
     def __init__(self) -> None:
         self.feed = DemoFeed()
         self.builds: list[str] = []
+        #: Called at the start of every collect (tests make builds wait or meet there).
+        self.on_collect: Callable[[], None] = lambda: None
 
     @hookimpl
     def retroflow_register_webhooks(self, register: Callable[[Any], None]) -> None:
@@ -121,6 +123,7 @@ class DemoPlugin:
     @hookimpl
     def retroflow_timeline_source(self, request: Any) -> SourceResult:
         self.builds.append(request.incident_ref)
+        self.on_collect()
         incident = make_incident(id=request.incident_ref, created=T0 - timedelta(hours=1), resolved=T0)
         events = [
             make_event("alert", -60, at=T0 - timedelta(minutes=60), native_id="a1", summary="errors"),

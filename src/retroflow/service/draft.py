@@ -12,7 +12,9 @@ again after any failure or crash (a worker killed mid-job) with the same effect:
    job runs.
 3. **Export** the actions to each sink of ``[service] export`` through the outbox
    (:func:`export_actions`): never a second ticket.
-4. **Tell** the plugins (``retroflow_retro_drafted``), each once per resolve.
+4. **Tell** the plugins (``retroflow_retro_drafted``), each once per resolve (twice only
+   when two runs of one job overlap: a worker that stalled past its lease while another
+   took the job; the PagerDuty note looks for itself before it is added).
 
 A step that fails raises; the worker retries the job with backoff.
 """
@@ -86,11 +88,10 @@ def run_draft(payload: Mapping[str, Any], context: JobContext) -> str:
             return "superseded: the incident was reopened or resolved again since"
         said: list[str] = []
         if state.drafted_resolved_at == draft.resolved_at:
-            version = int(state.drafted_version)
-            said.append(f"version {version} was stored by an earlier attempt")
+            version, stored = int(state.drafted_version), False
         else:
-            version = _build_and_store(draft, context)
-            said.append(f"stored version {version}")
+            version, stored = _build_and_store(draft, context)
+        said.append(f"stored version {version}" if stored else f"version {version} was stored by an earlier attempt")
         retro, incident_id = _stored(context.config, draft, version)
         url = retro_url(context.config, incident_id, version)
         said += _export(context, incident_id, url)
@@ -107,7 +108,9 @@ def _state(database: ServiceDatabase, draft: _Draft) -> Any:
         return conn.execute(sa.select(t.incident_lifecycles).where(draft.where())).first()
 
 
-def _build_and_store(draft: _Draft, context: JobContext) -> int:
+def _build_and_store(draft: _Draft, context: JobContext) -> tuple[int, bool]:
+    """The version of the draft, and whether this run stored it (``False``: another run
+    of the job did, while this one was building)."""
     config, plugins = context.config, context.plugins
     renderers = [plugins.renderers.get(name) for name in config.engine.formats]
     directory = config.engine.output
@@ -136,8 +139,8 @@ def _build_and_store(draft: _Draft, context: JobContext) -> int:
             request, plugins=plugins, config=config, progress=_progress, publish=publish, in_transaction=mark_drafted
         )
     except AlreadyDrafted:
-        return int(_state(context.database, draft).drafted_version)
-    return retro.version
+        return int(_state(context.database, draft).drafted_version), False
+    return retro.version, True
 
 
 def _stored(config: Config, draft: _Draft, version: int) -> tuple[Retro, str]:
