@@ -97,6 +97,8 @@ def test_the_same_resolve_reported_twice_schedules_once(database, jobs) -> None:
     webhook = apply(database, jobs, event("resolved", 10, event_id="webhook-1"))
     polled = event("resolved", 10.5, event_id="P1:resolved:...")  # a poll's resolved_at, 30 s apart
     assert apply(database, jobs, polled) == Decision("same resolve", webhook.job_id)
+    earlier = event("resolved", 9.5, event_id="P1:resolved:earlier")  # or 30 s before
+    assert apply(database, jobs, earlier) == Decision("same resolve", webhook.job_id)
     assert len(queued(jobs)) == 1
 
 

@@ -81,14 +81,20 @@ def apply_event(
         if row is None:
             _insert(conn, event, now, status=OPEN, changed_at=None)
         return Decision("recorded")
+    same_resolve = (
+        event.kind is Lifecycle.RESOLVED
+        and row is not None
+        and row.status == RESOLVED
+        and abs(event.occurred_at - row.resolved_at) <= SAME_RESOLVE
+    )
+    if same_resolve:
+        return Decision("same resolve", row.pending_job_id)
     if row is not None and row.changed_at is not None and event.occurred_at < row.changed_at:
         return Decision("stale")
     if event.kind is Lifecycle.REOPENED:
         return _reopen(conn, jobs, event, row, now)
     if not passes_filters(event, settings):
         return Decision("filtered")
-    if row is not None and row.status == RESOLVED and abs(event.occurred_at - row.resolved_at) <= SAME_RESOLVE:
-        return Decision("same resolve", row.pending_job_id)
     return _resolve(conn, jobs, event, row, settings, now)
 
 
