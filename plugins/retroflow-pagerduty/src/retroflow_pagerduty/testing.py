@@ -59,7 +59,7 @@ class FakePagerDuty:
         self.incidents = list(incidents)
         self.log_entries = dict(log_entries or {})
         self.alerts = dict(alerts or {})
-        self.notes = dict(notes or {})
+        self.notes: dict[str, list[Any]] = {key: list(value) for key, value in (notes or {}).items()}
         self.token = token
         self.latency = latency
         self.requests: list[httpx2.Request] = []
