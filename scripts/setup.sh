@@ -9,12 +9,21 @@ PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 args=(-e ".[dev]")
 inputs=(pyproject.toml scripts/setup.sh)
+# A plugin another plugin's requirements name (retroflow-jsm's tests need retroflow-pagerduty)
+# goes first: pip 23 looks such a requirement up on the index unless its editable install
+# came earlier on the command line.
+needed=() others=()
 for plugin in plugins/*/; do
-    if [ -f "$plugin/pyproject.toml" ]; then
-        args+=(-e "${plugin%/}[test]")
-        inputs+=("${plugin}pyproject.toml")
+    [ -f "$plugin/pyproject.toml" ] || continue
+    inputs+=("${plugin}pyproject.toml")
+    name=$(basename "$plugin")
+    if grep -v '^name' plugins/*/pyproject.toml | grep -q "\"$name[\"\[<>=~ ]"; then
+        needed+=(-e "${plugin%/}[test]")
+    else
+        others+=(-e "${plugin%/}[test]")
     fi
 done
+args+=("${needed[@]}" "${others[@]}")
 stamp=.venv/.retroflow-setup
 wanted=$(.venv/bin/python - "${inputs[@]}" <<'EOF'
 import hashlib

@@ -479,10 +479,12 @@ class Publisher:
         self.printed = False
 
     def __call__(self, retro: Retro) -> None:
-        timeout = self.config.engine.plugin_timeout
+        config = self.config
+        timeout = config.engine.plugin_timeout
+        owner = self.plugins.renderers.owner
         with paused_gc():
             documents = [
-                (r, render_document(r, retro, owner=self.plugins.renderers.owner(r.name), timeout=timeout))
+                (r, render_document(r, retro, owner=owner(r.name), timeout=timeout, config=config))
                 for r in self.renderers
             ]
         if self.directory is None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import attrs
 
 from retroflow.errors import ConfigError
-from retroflow.logs import register_secret
+from retroflow.logs import register_basic_auth, register_secret
 
 __all__ = [
     "CONFIG_ENV",
@@ -69,6 +69,13 @@ class Secret:
     def reveal(self) -> str:
         """The secret itself, for the one call that sends it."""
         return self._value
+
+    def basic_auth(self, user: str) -> tuple[str, str]:
+        """``(user, secret)`` for HTTP Basic authentication, for the one call that sends it.
+        The base64 of ``user:secret`` the header carries is masked from now on, like the
+        secret itself (a server may echo it in an error)."""
+        register_basic_auth(user, self._value)
+        return (user, self._value)
 
     def __repr__(self) -> str:
         return f"Secret(env={self.env!r})"

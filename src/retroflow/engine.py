@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import operator
 import queue
 import threading
 import time
@@ -54,6 +53,7 @@ from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.roles import Renderer, ScoringContext, document_bytes
+from retroflow.validation import checked_result
 
 __all__ = [
     "Progress",
@@ -146,15 +146,18 @@ def call_isolated(
     return outcomes
 
 
-def render_document(renderer: Renderer, retro: Retro, *, owner: str, timeout: float) -> bytes:
+def render_document(
+    renderer: Renderer, retro: Retro, *, owner: str, timeout: float, config: Config | None = None
+) -> bytes:
     """The document ``renderer`` makes of ``retro``, rendered like every plugin call: in
     its own thread, with a timeout (``[retroflow] plugin_timeout``).
 
     :param owner: the plugin that registered the renderer, for messages.
+    :param config: passed to a renderer that takes it (:func:`~retroflow.roles.document_bytes`).
     :raises RetroflowError: the renderer failed or ran past its timeout (there is then no
         document, and the build must not be stored as if there were).
     """
-    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro)).wait(time.monotonic() + timeout)
+    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro, config)).wait(time.monotonic() + timeout)
     if outcome.gap is not None:
         raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {outcome.gap.reason}")
     data: bytes = outcome.value
@@ -228,9 +231,6 @@ def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) ->
             Gap(outcome.plugin, stage, "error", f"returned {wrong} value(s) that are not {expected.__name__}", wrong)
         )
     return good
-
-
-_source_of = operator.attrgetter("source")
 
 
 def _noop(stage: str, message: str) -> None:
@@ -312,8 +312,12 @@ def _build(
             gaps.append(outcome.gap)
         elif outcome.value is not None:
             if isinstance(outcome.value, SourceResult):
-                results.append((outcome.plugin, outcome.value))
-                progress("collect", f"{outcome.plugin}: {len(outcome.value.events)} events")
+                # A source is code retroflow does not control: bad items become gaps here,
+                # not an "unexpected" failure of the whole retro later.
+                result, dropped = checked_result(outcome.plugin, outcome.value)
+                gaps.extend(dropped)
+                results.append((outcome.plugin, result))
+                progress("collect", f"{outcome.plugin}: {len(result.events)} events")
             else:
                 gaps.append(Gap(outcome.plugin, "collect", "error", "returned something that is not a SourceResult"))
     if not results and not gaps:
@@ -325,13 +329,8 @@ def _build(
     incident = _merge_incident(request, results)
     events: list[Event] = []
     history: dict[str, Incident] = {}
-    for plugin, result in results:
-        bad_sources = {source for source in set(map(_source_of, result.events)) if ":" in source}
-        if bad_sources:
-            gaps.append(Gap(plugin, "collect", "error", f"event source(s) with ':' dropped: {sorted(bad_sources)}"))
-            events.extend(e for e in result.events if e.source not in bad_sources)
-        else:
-            events.extend(result.events)
+    for _plugin, result in results:
+        events.extend(result.events)
         gaps.extend(result.gaps)
         for past in result.history:
             if past.id != incident.id:

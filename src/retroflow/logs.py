@@ -8,15 +8,17 @@ traceback or an error message.
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
 
 import structlog
 
-__all__ = ["configure_logging", "redact", "redact_text", "register_secret"]
+__all__ = ["configure_logging", "redact", "redact_text", "register_basic_auth", "register_secret"]
 
 MASK = "[redacted]"
 
@@ -49,10 +51,20 @@ _lock = threading.Lock()
 
 
 def register_secret(value: str) -> None:
-    """Mask ``value`` in every log line, traceback and error message from now on."""
+    """Mask ``value`` in every log line, traceback and error message from now on, and its
+    URL-encoded forms (a server may echo a query string or form body)."""
     if len(value) >= 4:
         with _lock:
-            _known_secrets.add(value)
+            _known_secrets.update({value, quote(value, safe=""), quote_plus(value, safe="")})
+
+
+def register_basic_auth(user: str, secret: str) -> None:
+    """Mask the base64 of ``user:secret`` from now on: what an HTTP Basic ``Authorization``
+    header carries, which a server may echo in an error without the word ``Basic``. The
+    padding is left out of the mask, so the form without it is caught too."""
+    pair = f"{user}:{secret}".encode()
+    for encoded in (base64.b64encode(pair), base64.urlsafe_b64encode(pair)):
+        register_secret(encoded.decode().rstrip("="))
 
 
 def redact_text(text: str) -> str:

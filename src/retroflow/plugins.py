@@ -47,6 +47,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.impact_math",
     "retroflow.default_plugins.markdown",
     "retroflow.default_plugins.json_renderer",
+    "retroflow.default_plugins.renderers.html",
     "retroflow.default_plugins.technical_conditions",
     "retroflow.default_plugins.human_conditions",
     "retroflow.default_plugins.process_conditions",

@@ -5,6 +5,7 @@ A plugin registers any object with these attributes; it need not inherit from an
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -45,6 +46,11 @@ class Renderer(Protocol):
     is written to a file (UTF-8 for text). It is optional: the CLI uses it when present,
     which saves decoding a large document only to encode it again (see
     :func:`document_bytes`).
+
+    A renderer with settings of its own lets ``render`` (and ``render_bytes``) take a
+    ``config`` keyword argument, as a hook implementation asks for the arguments it wants:
+    :func:`document_bytes` then passes the validated :class:`~retroflow.config.Config`
+    (``config.settings_for(table)`` gives its table). Without one it must still render.
     """
 
     name: str
@@ -53,16 +59,29 @@ class Renderer(Protocol):
     def render(self, retro: Retro) -> str: ...
 
 
-def document_bytes(renderer: Renderer, retro: Retro) -> bytes:
+def document_bytes(renderer: Renderer, retro: Retro, config: Config | None = None) -> bytes:
     """The document as written to a file: ``renderer.render_bytes(retro)`` when the
-    renderer has it, else ``renderer.render(retro)`` encoded as UTF-8."""
+    renderer has it, else ``renderer.render(retro)`` encoded as UTF-8; ``config`` is
+    passed to a method that takes it."""
     render_bytes = getattr(renderer, "render_bytes", None)
     if render_bytes is not None:
-        data = render_bytes(retro)
+        data = render_bytes(retro, **_config_for(render_bytes, config))
         if not isinstance(data, bytes):
             raise TypeError(f"renderer {renderer.name!r}: render_bytes() returned {type(data).__name__}, not bytes")
         return data
-    return renderer.render(retro).encode()
+    text: str = renderer.render(retro, **_config_for(renderer.render, config))
+    return text.encode()
+
+
+def _config_for(method: Any, config: Config | None) -> dict[str, Config]:
+    """``{"config": config}`` when ``method`` takes a ``config`` argument and there is one."""
+    if config is None:
+        return {}
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # a builtin or C method: no config for it
+        return {}
+    return {"config": config} if "config" in parameters else {}
 
 
 @attrs.frozen

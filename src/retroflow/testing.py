@@ -43,6 +43,7 @@ from retroflow.model import (
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.request import RetroRequest
 from retroflow.roles import TicketDraft, TrackerClient, TrackerSink
+from retroflow.validation import checked_result
 
 __all__ = [
     "PUBLIC_MODULES",
@@ -168,7 +169,9 @@ def check_source_contract(
 
     * it returns a :class:`SourceResult` (``None`` is allowed only when it does not know
       the incident; then this check fails, so pass a request it knows);
-    * every event is an :class:`Event` with an aware UTC time and a known kind;
+    * the engine would drop none of it (:mod:`retroflow.validation`: event types, times,
+      text, details; incident, history and gap types);
+    * every event is in UTC;
     * no two events share an identity ``(source, native_id)``;
     * the same request gives the same result (events, incident).
 
@@ -192,11 +195,11 @@ def check_source_contract(
     first = plugins.call(impl, **arguments)
     second = plugins.call(impl, **arguments)
     assert isinstance(first, SourceResult), f"expected a SourceResult, got {first!r}"
+    _checked, dropped = checked_result(impl.plugin_name, first)
+    assert not dropped, f"the engine would drop part of the result: {[gap.reason for gap in dropped]}"
     keys = set()
     for event in first.events:
-        assert isinstance(event, Event), f"not an Event: {event!r}"
         assert event.at.tzinfo is UTC, f"{event.id}: time {event.at!r} is not aware UTC"
-        assert isinstance(event.kind, EventKind), f"{event.id}: kind {event.kind!r} is not an EventKind"
         assert event.key not in keys, f"duplicate event identity {event.key}"
         keys.add(event.key)
     assert isinstance(second, SourceResult)

@@ -13,8 +13,10 @@ so a sink passes its client's exceptions in as they are.
 
 * :func:`retry_after_seconds`, :func:`backoff`, :class:`RetryBudget`,
   :func:`rate_limit_error`: rate limits;
+* :func:`sending`: telling an export that a create request is about to go out;
 * :func:`certainly_not_sent`, :func:`describe`, :class:`RequestFailure`,
-  :func:`not_sent_after`, :func:`create_each`: failures, and creating one by one;
+  :func:`not_sent_after`, :func:`create_each`, :func:`error_text`: failures, and creating
+  one by one;
 * :func:`check_request_settings`, :func:`looks_like_url`, :func:`parse_owner_map`,
   :class:`SinkBase`: settings;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`, :func:`render_sections`,
@@ -24,10 +26,12 @@ so a sink passes its client's exceptions in as they are.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -35,6 +39,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
+from retroflow.logs import redact_text
 from retroflow.model import ActionItem, Factor, Retro, format_timestamp, parse_timestamp
 from retroflow.roles import TicketDraft, TicketRef, TrackerClient
 
@@ -57,6 +62,7 @@ __all__ = [
     "check_request_settings",
     "create_each",
     "describe",
+    "error_text",
     "json_or_none",
     "lazy_exports",
     "looks_like_url",
@@ -68,6 +74,7 @@ __all__ = [
     "rate_limit_error",
     "render_sections",
     "retry_after_seconds",
+    "sending",
     "ticket_sections",
     "timestamp_or_none",
 ]
@@ -146,10 +153,42 @@ class RetryBudget:
         return self.attempt >= settings.max_retries or self.waited + wait > settings.max_retry_wait
 
     def spend(self, wait: float) -> None:
-        """Wait ``wait`` seconds before the next retry."""
+        """Wait ``wait`` seconds before the next retry (and say it is about to be sent,
+        see :func:`sending`)."""
         self._sleep(wait)
         self.waited += wait
         self.attempt += 1
+        sending()
+
+
+_on_sending: ContextVar[Callable[[], None] | None] = ContextVar("retroflow_on_sending", default=None)
+
+
+def sending() -> None:
+    """Say that a request which may create tickets is about to be sent.
+
+    An export counts the tracker's search lag from the moment its create was last sent: a
+    ticket created after a long wait must not be searched for as if it were as old as the
+    export's claim, or a re-run after a crash creates it again. Call this before each
+    request of :meth:`~retroflow.TrackerClient.create` that is sent later than the call
+    began: after a wait (:meth:`RetryBudget.spend` calls it), for the next draft or the
+    next chunk (:func:`create_each` calls it). Outside an export it does nothing.
+    """
+    callback = _on_sending.get()
+    if callback is not None:
+        callback()
+
+
+@contextlib.contextmanager
+def on_sending(callback: Callable[[], None]) -> Iterator[None]:
+    """Call ``callback`` for every :func:`sending` in this context (the export wraps its
+    ``create`` calls in it). A context variable, so concurrent exports in other threads
+    each hear only their own requests."""
+    token = _on_sending.set(callback)
+    try:
+        yield
+    finally:
+        _on_sending.reset(token)
 
 
 def rate_limit_error(tracker: str, table: str, what: str, wait: float, budget: float) -> str:
@@ -202,6 +241,13 @@ def describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def error_text(text: str) -> str:
+    """A tracker's own error text (its message, the reasons it gives) as a message may
+    quote it: secrets masked first, then cut to :data:`ERROR_TEXT_LIMIT` characters, so a
+    credential the server echoes never survives, not even the part of it before the cut."""
+    return redact_text(text)[:ERROR_TEXT_LIMIT]
+
+
 def _new_connection_error(exc: BaseException) -> BaseException | None:
     """``requests`` wraps a refused connection as
     ``ConnectionError(MaxRetryError(reason=NewConnectionError))``: find the latter."""
@@ -249,6 +295,8 @@ def create_each(
         if stop is not None:
             results.append(not_sent_after(stop))
             continue
+        if index:
+            sending()
         try:
             ref = create_one(draft)
         except RequestFailure as exc:

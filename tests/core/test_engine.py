@@ -266,6 +266,95 @@ def test_wrong_return_types_become_gaps() -> None:
     assert any(g.plugin == "sloppy" and g.stage == "actions" for g in retro.gaps)
 
 
+def test_a_source_returning_wrong_types_loses_only_its_bad_items() -> None:
+    import attrs
+
+    from retroflow import Event, Gap, Incident
+    from retroflow.serialize import dumps as dump_json
+
+    good = make_event("page", 1, source="sloppy", native_id="good")
+    naive = attrs.evolve(good, native_id="naive", at=good.at.replace(tzinfo=None))
+
+    class Sloppy:
+        __name__ = "sloppy"
+
+        @hookimpl
+        def retroflow_timeline_source(self) -> SourceResult:
+            return SourceResult(
+                events=[
+                    42,  # an int as an event
+                    good,
+                    naive,  # a naive datetime
+                    attrs.evolve(good, native_id="str-at", at="2026-11-02T14:01:00Z"),  # 'at' as a string
+                    attrs.evolve(good, native_id="far", at=good.at.replace(year=9999)),
+                    attrs.evolve(good, native_id="word", kind="page"),  # a word, not an EventKind
+                    attrs.evolve(good, native_id="nul", summary="paged\x00"),
+                    attrs.evolve(good, native_id="nan", details={"ratio": float("nan")}),
+                    attrs.evolve(good, native_id="n", actor=["alice"]),
+                    Event.create(at=good.at, source="sloppy", kind="ack", summary="acked", native_id="ok2"),
+                ],
+                history=[make_incident(id="PAST-1", created=good.at - timedelta(days=3)), "PAST-2"],
+                gaps=[Gap("sloppy", "collect", "skipped", "kept"), "a string", Gap(1, 2, 3, 4)],  # type: ignore[arg-type]
+            )
+
+    retro = _build(Recorder(), Sloppy())
+    ids = {e.id for e in retro.timeline.events}
+    assert {"sloppy:good", "sloppy:ok2", "rec:s1"} <= ids
+    assert not ids & {f"sloppy:{n}" for n in ("naive", "str-at", "far", "word", "nul", "nan", "n")}
+    reasons = {g.reason for g in retro.gaps if g.plugin == "sloppy"}
+    assert "returned 8 event(s) it had to drop (int is not an Event)" in reasons
+    assert "returned 1 past incident(s) it had to drop (str is not an Incident)" in reasons
+    assert "returned 2 gap(s) it had to drop (str is not a Gap)" in reasons
+    assert "kept" in reasons, "the source's own good gap is kept"
+    assert [i.id for i in retro.history] == ["PAST-1"] and isinstance(retro.history[0], Incident)
+    dump_json(retro)  # and the retro can be written
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"at": T0.replace(tzinfo=None)}, "has no UTC offset"),
+        ({"at": "2026-11-02T14:01:00Z"}, "'at' is str, not a datetime"),
+        ({"at": T0.replace(year=1)}, "is outside 1900-01-01 .. 2999-12-31"),
+        ({"kind": "page"}, "'kind' 'page' is not an EventKind"),
+        ({"summary": 3}, "'summary' is int, not a string"),
+        ({"summary": "a\x00"}, "'summary' contains a NUL character"),
+        ({"native_id": "\ud800"}, "'native_id' is not valid Unicode"),
+        ({"source": "a:b"}, "'source' 'a:b' contains ':'"),
+        ({"link": b"https://x"}, "'link' is bytes, not a string"),
+        ({"details": [1]}, "'details' is list, not an object"),
+        ({"details": {"x": float("inf")}}, "'details' hold inf"),
+        ({"details": {"x": ["\x00"]}}, "'details' contains a NUL character"),
+        ({"details": {(1,): 1}}, "'details' have a key that is tuple"),
+    ],
+)
+def test_each_reason_an_event_is_dropped_is_named(change: dict[str, Any], reason: str) -> None:
+    import attrs
+
+    from retroflow.validation import event_problem
+
+    good = make_event("page", 1, source="s", native_id="n")
+    assert event_problem(good) is None
+    assert reason in (event_problem(attrs.evolve(good, **change)) or "")
+
+
+def test_details_may_nest_as_deep_as_json_writers_go_and_no_deeper() -> None:
+    from retroflow.validation import MAX_DETAILS_DEPTH, checked_result, details_problem
+
+    def nested(depth: int) -> dict[str, Any]:
+        value: dict[str, Any] = {"leaf": 1}
+        for _ in range(depth - 1):
+            value = {"in": value}
+        return value
+
+    deepest, too_deep = nested(MAX_DETAILS_DEPTH), nested(MAX_DETAILS_DEPTH + 1)
+    assert details_problem(deepest) is None and details_problem({"big": 2**80}) is None
+    assert details_problem(too_deep) == f"'details' nest deeper than {MAX_DETAILS_DEPTH} levels"
+    events = [make_event("signal", i, native_id=str(i), details=d) for i, d in enumerate([deepest, too_deep])]
+    kept, gaps = checked_result("deep", SourceResult(events=events))
+    assert [e.native_id for e in kept.events] == ["0"] and gaps[0].count == 1
+
+
 def test_the_same_event_from_two_sources_is_kept_once() -> None:
     event = make_event("page", 1, source="pagerduty", native_id="LOG1")
 
@@ -447,3 +536,17 @@ def test_paused_gc_leaves_objects_someone_froze_alone() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_the_source_contract_refuses_what_the_engine_would_drop() -> None:
+    from retroflow.testing import check_source_contract
+
+    class Nul:
+        __name__ = "nul"
+
+        @hookimpl
+        def retroflow_timeline_source(self) -> SourceResult:
+            return SourceResult(events=[make_event("page", 1, summary="paged\x00")])
+
+    with pytest.raises(AssertionError, match="'summary' contains a NUL character"):
+        check_source_contract(Nul(), RetroRequest("INC-1"))

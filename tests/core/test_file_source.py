@@ -59,6 +59,40 @@ def test_bad_lines_are_skipped_and_counted_not_fatal(write: Any) -> None:
     assert gap.reason.startswith("e.jsonl: 7 line(s) skipped (line 2, column 2: not JSON (")  # orjson's words
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"at": "9999-12-31T23:59:59Z", "kind": "resolve", "summary": "x"}', "is outside 1900-01-01 .. 2999-12-31"),
+        ('{"at": "0001-01-01T00:00:00+01:00", "kind": "page", "summary": "x"}', "'at' 0001-01-01T00:00:00+01:00 is"),
+        ('{"at": "9999-12-31T23:30:00-01:00", "kind": "page", "summary": "x"}', "is outside"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "details": ' + '{"a":' * 1000 + "1"
+         + "}" * 1000 + "}", "'details' nest deeper than 253 levels"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "id": ' + '{"a":' * 1000 + "1"
+         + "}" * 1000 + "}", "'id' is dict, not a string or a number"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "a\\u0000b"}', "'summary' contains a NUL"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "details": {"k\\u0000": 1}}',
+         "'details' contains a NUL"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "id": [1]}', "'id' is list"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "id": "' + "i" * 301 + '"}',
+         "'id' is longer than 300 characters"),
+        ('{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "x", "actor": "' + "a" * 201 + '"}',
+         "'actor' is longer than 200 characters"),
+    ],
+)  # fmt: skip
+def test_one_bad_line_is_skipped_with_its_reason_and_never_drops_the_file(write: Any, line: str, reason: str) -> None:
+    good = {"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "paged"}
+    path = write("e.jsonl", lines(good, line, {**good, "summary": "again"}))
+    events, gap = read_events(path)
+    assert [e.summary for e in events] == ["paged", "again"]
+    assert gap is not None and gap.count == 1 and reason in gap.reason, gap.reason
+
+
+def test_a_literal_backslash_u0000_is_text_not_a_nul(write: Any) -> None:
+    path = write("e.jsonl", '{"at": "2026-11-02T14:00:00Z", "kind": "page", "summary": "C:\\\\u0000 dir"}\n')
+    events, gap = read_events(path)
+    assert gap is None and events[0].summary == "C:\\u0000 dir"
+
+
 def test_line_separators_inside_strings_and_crlf_do_not_split_events(write: Any) -> None:
     text = json.dumps({"at": "2026-11-02T14:00:00Z", "kind": "message", "summary": "a\u2028b\rc"}, ensure_ascii=False)
     path = write("e.jsonl", text + "\r\n" + text.replace("a\u2028", "z\u2028") + "\r\n")

@@ -157,7 +157,7 @@ def test_tracing_writes_hook_calls_into_the_log() -> None:
 
 def test_unknown_names_list_what_exists() -> None:
     registry = Plugins(get_plugin_manager(load_entrypoints=False)).renderers
-    with pytest.raises(PluginError, match=r"no renderer named 'pdf' \(available: json, markdown\)"):
+    with pytest.raises(PluginError, match=r"no renderer named 'pdf' \(available: html, json, markdown\)"):
         registry.get("pdf")
 
 

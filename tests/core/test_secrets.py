@@ -143,3 +143,35 @@ def test_redact_text_is_public_api() -> None:
     import retroflow
 
     assert retroflow.redact_text is redact_text
+
+
+def test_a_secret_is_masked_url_encoded_too() -> None:
+    register_secret("p@ss/word+42 x")
+    text = "POST /login?password=p%40ss%2Fword%2B42%20x body=p%40ss%2Fword%2B42+x"
+    assert redact_text(text) == "POST /login?password=[redacted] body=[redacted]"
+
+
+def test_the_base64_of_a_basic_auth_pair_is_masked_without_the_word_basic(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from retroflow.config import Secret
+
+    monkeypatch.setenv("BASIC_TOKEN", "tok?en>>>~~~-77")
+    secret = Secret.from_reference("env:BASIC_TOKEN", where="test")
+    assert secret.basic_auth("bot@example.com") == ("bot@example.com", "tok?en>>>~~~-77")
+    pair = b"bot@example.com:tok?en>>>~~~-77"
+    forms = (base64.b64encode(pair).decode(), base64.urlsafe_b64encode(pair).decode())
+    assert forms[0] != forms[1]
+    for encoded in forms:
+        masked = redact_text(f"bad header {encoded} and unpadded {encoded.rstrip('=')}.")
+        assert encoded.rstrip("=")[:-2] not in masked and masked.startswith("bad header [redacted]")
+
+
+def test_a_trackers_error_text_is_redacted_before_it_is_cut() -> None:
+    from retroflow.trackers import ERROR_TEXT_LIMIT, error_text
+
+    register_secret("cut-me-0123456789-secret")
+    text = "_" * (ERROR_TEXT_LIMIT - 8) + "cut-me-0123456789-secret and more"
+    quoted = error_text(text)
+    assert len(quoted) == ERROR_TEXT_LIMIT and "cut-me" not in quoted
+    assert quoted.endswith("_" + "[redacted]"[:8])

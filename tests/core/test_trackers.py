@@ -114,6 +114,18 @@ def test_the_retry_budget_bounds_retries_and_seconds() -> None:
     )
 
 
+def test_a_wait_and_each_later_draft_tell_the_export_a_create_is_about_to_be_sent() -> None:
+    from retroflow.trackers import on_sending, sending
+
+    heard: list[str] = []
+    sending()  # outside an export: nothing to tell
+    with on_sending(lambda: heard.append("sending")):
+        RetryBudget(_Requests(), lambda seconds: heard.append(f"slept {seconds:g}")).spend(3.0)
+        create_each(make_drafts(make_retro_for_export(3)), _creator({}))
+    sending()
+    assert heard == ["slept 3", "sending", "sending", "sending"]  # the wait, then drafts 2 and 3
+
+
 # --- transport failures ---------------------------------------------------------------------
 # Stand-ins named like requests' and urllib3's classes (the core recognises them by name).
 

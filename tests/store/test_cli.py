@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,34 @@ def test_export_that_cannot_finish_exits_1(run: Callable[..., Result], sink: Fak
     sink.tracker.fail_next = [(TrackerError("400 bad project"), False)]
     result = run("export", "INC-1", "--sink", "fake")
     assert result.exit_code == 1 and "400 bad project" in result.output
+
+
+def test_export_racing_another_run_exits_1_until_every_action_has_its_ticket(
+    run: Callable[..., Result], sink: FakeTrackerSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from retroflow.store import exports
+    from retroflow.store import schema as t
+
+    run("retro", "INC-1")
+    read_rows = exports._Run._rows
+    raced: list[bool] = []
+
+    def racing_rows(export: Any, action_ids: Any) -> Any:
+        rows = read_rows(export, action_ids)
+        if not raced:  # right after this run's first read, another run claims every row
+            raced.append(True)
+            with export.store.begin() as conn:
+                lease = datetime.now(UTC) + timedelta(hours=1)
+                conn.execute(sa.update(t.exports).values(state="in_flight", claim_token="other", lease_until=lease))
+        return rows
+
+    monkeypatch.setattr(exports._Run, "_rows", racing_rows)
+    held = run("export", "INC-1", "--sink", "fake", "--json")
+    assert held.exit_code == 1, "a run that exported nothing is not a success"
+    assert {i["outcome"] for i in json.loads(held.output)["items"]} == {"in flight elsewhere"}
+    assert sink.tracker.create_calls == []
 
 
 def test_unknown_sink_is_a_usage_error(run: Callable[..., Result]) -> None:

@@ -280,3 +280,77 @@ def test_only_the_named_actions_are_exported(stored: Store, clock, no_sleep) -> 
     assert [i.action_id for i in report.items] == [first.id] and len(sink.tracker.tickets) == 1
     with pytest.raises(RetroflowError, match="no action 'nope'"):
         export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, action_ids=["nope"])
+
+
+def test_a_create_sent_after_rate_limit_waits_is_given_its_search_lag_from_the_send(stored: Store, clock) -> None:  # type: ignore[no-untyped-def]
+    # Jira-like: a new ticket shows in search only 120 s after it is made.
+    sink = FakeTrackerSink(clock=clock, search_lag=120)
+    sink.tracker.fail_next = [(TrackerError("429", retry_after=40), False)] * 2
+    with pytest.raises(Crash):  # killed after the create landed, 80 s after the claim
+        export_actions(
+            stored, "INC-1", sink, make_config(), now=clock, sleep=clock.advance, checkpoint=crash_at("sent")
+        )
+    assert len(sink.tracker.tickets) == 3 and store_states(stored) == {"in_flight"}
+    clock.advance(50)  # 130 s after the claim, but only 50 s after the create was sent
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=clock.advance, reclaim=True)
+    assert report.counts() == {"waiting for search lag": 3}
+    assert not report.complete
+    clock.advance(71)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=clock.advance)
+    assert report.counts() == {"reconciled": 3}
+    one_ticket_per_action(sink, stored)
+
+
+def test_a_wait_inside_the_client_moves_the_attempt_time_too(stored: Store, clock) -> None:  # type: ignore[no-untyped-def]
+    """A sink that waits out a rate limit itself (RetryBudget) before sending."""
+    from retroflow.trackers import RetryBudget
+
+    @attrs.frozen
+    class Limits:
+        timeout: float = 30.0
+        max_retry_wait: float = 60.0
+        max_retries: int = 3
+
+    sink = FakeTrackerSink(clock=clock, search_lag=120)
+    client = sink.open(make_config())
+    create = client.create
+
+    def patient_create(drafts):  # type: ignore[no-untyped-def]
+        RetryBudget(Limits(), clock.advance).spend(55)  # a 429 answered inside the client
+        return create(drafts)
+
+    client.create = patient_create  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        export_actions(stored, "INC-1", sink, make_config(), now=clock, client=client, checkpoint=crash_at("sent"))
+    clock.advance(70)  # 125 s after the claim, 70 s after the create
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, reclaim=True)
+    assert report.counts() == {"waiting for search lag": 3}
+    clock.advance(51)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock)
+    assert report.counts() == {"reconciled": 3}
+    one_ticket_per_action(sink, stored)
+
+
+def test_rows_another_export_claims_between_the_reads_are_reported_as_held(  # type: ignore[no-untyped-def]
+    stored: Store, clock, no_sleep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retroflow.store import exports
+
+    sink = FakeTrackerSink(clock=clock)
+    read_rows = exports._Run._rows
+    reads: dict[int, int] = {}
+
+    def racing_rows(run, action_ids):  # type: ignore[no-untyped-def]
+        reads[id(run)] = reads.get(id(run), 0) + 1
+        if len(reads) == 1 and reads[id(run)] == 2:  # the first run, between its two reads
+            with pytest.raises(Crash):  # another export claims every row (and is still sending)
+                export_actions(
+                    stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep, checkpoint=crash_at("claimed")
+                )
+        return read_rows(run, action_ids)
+
+    monkeypatch.setattr(exports._Run, "_rows", racing_rows)
+    report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
+    assert report.counts() == {"in flight elsewhere": 3}
+    assert not report.complete, "an export that did nothing is not complete"
+    assert sink.tracker.create_calls == []

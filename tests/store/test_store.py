@@ -111,3 +111,36 @@ def test_details_that_are_not_plain_json_are_stored_as_the_document_writes_them(
     store.save_retro(attrs.evolve(retro, timeline=Timeline((odd, *rest), retro.timeline.moments)), "INC-1")
     loaded = store.latest_retro("INC-1").timeline.events[0]
     assert loaded.details == {"frozen": {"b": 1}, "when": "2026-11-02T00:00:00Z"}
+
+
+def test_concurrent_builds_all_end_stored(db_url: str, retro: Retro, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight builds of one incident saved at once (what the automation worker does): none
+    is dropped, whatever SQLite's busy timeout (shortened here so waiting shows)."""
+    import threading
+
+    from retroflow.model import Timeline
+    from retroflow.store import database, open_store
+    from retroflow.testing import make_event
+
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    events = [make_event("signal", i / 60, native_id=f"s{i}", service="checkout") for i in range(3000)]
+    big = attrs.evolve(retro, timeline=Timeline.from_events([*retro.timeline.events, *events], retro.incident))
+    errors: list[BaseException] = []
+    with open_store(db_url) as store:
+        start = threading.Barrier(8)
+
+        def build() -> None:
+            start.wait()
+            try:
+                store.save_retro(big, "INC-1")
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=build) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert [v.version for v in store.versions("INC-1")] == list(range(1, 9))
+        assert {v.event_count for v in store.versions("INC-1")} == {len(big.timeline.events)}

@@ -125,3 +125,97 @@ def test_status_sync_stores_the_jira_state(setup: Any, mocked: responses.Request
 
     assert report.errors == () and report.updated == 3
     assert sorted(link.state for link in store.links(["jira"])) == ["done", "in progress", "open"]
+
+
+class Killed(BaseException):
+    """The export's process dying (nothing in retroflow catches it)."""
+
+
+def test_a_create_sent_after_a_long_rate_limit_is_not_created_again_after_a_kill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, retro_with: Any, mocked: responses.RequestsMock
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    clock = [datetime(2026, 11, 25, 12, 0, tzinfo=UTC)]
+
+    def now() -> datetime:
+        return clock[0]
+
+    def wait(seconds: float) -> None:
+        clock[0] += timedelta(seconds=seconds)
+
+    monkeypatch.setenv("JIRA_TOKEN", token)
+    store = open_store(f"sqlite:///{tmp_path / 'retroflow.db'}")
+    store.save_retro(retro_with(3), request_ref="CHK-1042")
+    config = make_config(CONFIG, plugins=make_plugins(retroflow_jira, default_plugins=False))
+    sink = JiraSink(sleep=wait, clock=now)
+    made: list[datetime] = []
+
+    def bulk(request: Any) -> tuple[int, dict[str, str], str]:
+        if clock[0] < datetime(2026, 11, 25, 12, 0, 50, tzinfo=UTC):  # rate limited for 50 s
+            return 429, {"Retry-After": "25"}, ""
+        made.append(clock[0])
+        return 201, {}, json.dumps(created(["a", "b", "c"]))
+
+    def search(request: Any) -> tuple[int, dict[str, str], str]:
+        # Jira Cloud search shows a new issue only some time (here 120 s) after it was made.
+        label = parse_qs(urlparse(request.url).query)["jql"][0].split('"')[1]
+        n = {export_key("CHK-1042", f"act00{i}", "jira"): i for i in range(3)}[label]
+        visible = made and clock[0] - made[0] >= timedelta(seconds=sink.search_lag)
+        issues = [{"id": str(10000 + n), "key": f"OPS-{n + 1}"}] if visible else []
+        return 200, {}, json.dumps({"isLast": True, "issues": issues})
+
+    mocked.add_callback(responses.POST, BULK, callback=bulk)
+    mocked.add_callback(responses.GET, SEARCH, callback=search)
+
+    def kill_after_send(stage: str) -> None:
+        if stage == "sent":
+            raise Killed
+
+    with pytest.raises(Killed):  # the issues exist; the export died before recording them
+        export_actions(store, "CHK-1042", sink, config, sleep=wait, now=now, checkpoint=kill_after_send)
+    assert len(made) == 1 and made[0] - datetime(2026, 11, 25, 12, 0, tzinfo=UTC) == timedelta(seconds=50)
+    wait(75)  # 125 s after the claim, 75 s after the create
+    rerun = export_actions(store, "CHK-1042", sink, config, sleep=wait, now=now, reclaim=True)
+    assert rerun.counts() == {"waiting for search lag": 3}
+    wait(50)
+    last = export_actions(store, "CHK-1042", sink, config, sleep=wait, now=now)
+    assert last.counts() == {"reconciled": 3}
+    assert len(made) == 1, "every action has exactly one ticket"
+    store.close()
+
+
+def test_jira_echoing_the_credentials_leaks_them_nowhere_an_error_is_kept(
+    setup: Any, mocked: responses.RequestsMock, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from click.testing import CliRunner
+
+    from retroflow.cli import cli
+
+    store, sink, config = setup
+    basic = base64.b64encode(f"bot@example.com:{token}".encode()).decode()
+    from urllib.parse import quote
+
+    said = [f"Bad header value {basic} for this site", f"request /rest?token={quote(token, safe='')}"]
+    # The third message puts the token across the 300-character cut of Jira's error text.
+    said.append("x" * (290 - len("; ".join(said)) - 2) + token)
+    echo = {"errorMessages": said}
+    mocked.post(BULK, json=echo, status=400)
+
+    report = export_actions(store, "CHK-1042", sink, config)
+
+    kept = [*(item.error or "" for item in report.items), *(row.last_error or "" for row in store.export_rows())]
+    assert kept and all("Bad header value [redacted]" in text for text in kept)
+    monkeypatch.setenv("RETROFLOW_DATABASE", str(store.engine.url))
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", "jira")
+    (tmp_path / "retroflow.toml").write_text(CONFIG, encoding="utf-8")
+    args = ["--config", str(tmp_path / "retroflow.toml"), "export", "CHK-1042", "--sink", "jira"]
+    results = [CliRunner().invoke(cli, args), CliRunner().invoke(cli, [*args, "--json"])]
+    assert [r.exit_code for r in results] == [1, 1]
+    outputs = [r.stdout + r.stderr for r in results]
+    assert all("Bad header value [redacted]" in text for text in outputs)
+    for text in [*kept, *outputs]:
+        assert basic[:-4] not in text and basic[-12:-2] not in text
+        assert token[:8] not in text and quote(token, safe="")[:8] not in text, "no part of the token"

@@ -30,6 +30,15 @@ from retroflow.config import INPUT_PATH, Config
 from retroflow.errors import ConfigError, SourceError
 from retroflow.model import KIND_ALIASES, Event, EventKind, Gap, Incident, SourceResult, stable_id
 from retroflow.request import RetroRequest
+from retroflow.validation import (
+    EARLIEST,
+    LATEST,
+    MAX_DETAILS_DEPTH,
+    MAX_LENGTH,
+    CheckedResult,
+    event_problem,
+    time_problem,
+)
 
 NAME = "file"
 TABLE = "file"
@@ -74,7 +83,8 @@ def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceRe
         events.extend(file_events)
         if file_gap is not None:
             gaps.append(file_gap)
-    return SourceResult(incident=incident, events=events, gaps=gaps)
+    # Every line was checked against the engine's rules as it was read (_parse_lines).
+    return CheckedResult(incident=incident, events=events, gaps=gaps)
 
 
 def _configured_incident(request: RetroRequest, settings: FileSourceSettings, config: Config) -> Incident | None:
@@ -146,6 +156,12 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
     fromisoformat = datetime.fromisoformat
     aliases = KIND_ALIASES
     response = EventKind.RESPONSE
+    earliest, latest = EARLIEST, LATEST
+    depth = MAX_DETAILS_DEPTH
+    deep = 2 * depth  # a line shorter than this cannot nest deeper
+    long_id, long_source = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
+    long_actor, long_service = MAX_LENGTH["actor"], MAX_LENGTH["service"]
+    backslash = ord("\\")
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
@@ -155,10 +171,13 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
                 raise ValueError("not a JSON object")
             at = fromisoformat(record["at"])
             if at.tzinfo is not UTC:  # "+00:00" and "Z" parse to the UTC singleton
-                offset = at.utcoffset()
-                if offset is None:
+                if at.utcoffset() is None:
                     raise ValueError(f"'at' {record['at']!r} has no UTC offset")
+                if not earliest <= at < latest:  # before converting, which could overflow
+                    raise ValueError(time_problem(at))
                 at = at.astimezone(UTC)
+            elif not earliest <= at < latest:
+                raise ValueError(time_problem(at))
             word = record["kind"]
             kind = aliases.get(word) or aliases[word.lower()]
             summary = record["summary"]
@@ -167,6 +186,10 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             native_id = record.get("id")
             if native_id is None:
                 native_id = stable_id(line.strip().decode())
+            elif type(native_id) is not str:
+                if type(native_id) not in (int, float):
+                    raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
+                native_id = str(native_id)
             details = record.get("details") or {}
             if type(details) is not dict:
                 raise ValueError("'details' is not an object")
@@ -177,33 +200,52 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             if type(source) is not str or ":" in source:
                 raise ValueError(f"'source' {source!r} must be a string without ':'")
             actor = record.get("actor")
+            if actor is not None and type(actor) is not str:
+                actor = str(actor)
             service = record.get("service")
+            if service is not None and type(service) is not str:
+                service = str(service)
             link = record.get("link")
             if len(record) > 3 and not _KNOWN.issuperset(record):
                 unknown = sorted(set(record) - _KNOWN)
                 raise ValueError(f"unknown field(s) {', '.join(unknown)}")
             # Positional arguments, in Event's field order: measurably faster than keywords
             # at 100,000 events (bench/bench_build.py).
-            events.append(
-                Event(
-                    at,
-                    source,
-                    kind,
-                    summary,
-                    native_id if type(native_id) is str else str(native_id),
-                    actor if actor is None or type(actor) is str else str(actor),
-                    service if service is None or type(service) is str else str(service),
-                    link if link is None or type(link) is str else str(link),
-                    details,
-                )
+            event = Event(
+                at,
+                source,
+                kind,
+                summary,
+                native_id,
+                actor,
+                service,
+                link if link is None or type(link) is str else str(link),
+                details,
             )
+            # orjson refuses lone surrogates, NaN and non-string keys. What it lets through
+            # and the engine would drop: an escaped NUL, text longer than the store's
+            # columns, nesting only a line with that many brackets can have. Rare: check
+            # those lines in full, to say why here.
+            if (
+                (backslash in line and b"\\u0000" in line)  # the byte first: several times faster
+                or len(native_id) > long_id
+                or len(source) > long_source
+                or (actor is not None and len(actor) > long_actor)
+                or (service is not None and len(service) > long_service)
+                or (len(line) > deep and line.count(b"{") + line.count(b"[") > depth)
+            ):
+                problem = event_problem(event)
+                if problem:
+                    raise ValueError(problem.replace("'native_id'", "'id'"))  # the file's word
+            events.append(event)
         except KeyError as exc:
             skipped += 1
             first_problem = first_problem or f"line {number}: unknown kind or missing field {exc}"
         except orjson.JSONDecodeError as exc:  # its own "line 1" would be this line's
             skipped += 1
             first_problem = first_problem or f"line {number}, column {exc.colno}: not JSON ({exc.msg})"
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError) as exc:
+            # One bad line is skipped with its reason, whatever it is: it never drops the file.
             skipped += 1
             first_problem = first_problem or f"line {number}: {exc}"
     if skipped:

@@ -22,6 +22,7 @@ from retroflow import hookimpl
 from retroflow.cli import App, handle_errors, incident_ref, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
 from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp, stable_id
+from retroflow.roles import document_bytes
 
 # The store is imported inside the commands: `retroflow --help` and retro builds without
 # the store should not pay for SQLAlchemy and Alembic at import time.
@@ -141,7 +142,7 @@ def show_command(app: App, incident: str, version: int | None, fmt: str, list_ve
                 click.echo(f"v{v.version}\t{v.built_at:%Y-%m-%d %H:%M:%S}Z\t{v.event_count} events\t{v.scoring_model}")
             return
         retro = store.retro(incident, version)
-    click.echo(renderer.render(retro), nl=False)
+    click.echo(document_bytes(renderer, retro, app.config), nl=False)
 
 
 # -- input --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ except ImportError:  # pragma: no cover - not on Windows: SQLite migrations are 
     fcntl = None  # type: ignore[assignment]
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -66,6 +67,8 @@ def _configured(config: Config) -> tuple[str, str]:
         return from_file, f"{config.label}: [retroflow] database"
     return default_database(), "the default database"
 
+
+log = structlog.get_logger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726574726F  # "retro"
@@ -138,10 +141,14 @@ def _normalise(url: str) -> sa.URL:
     return parsed
 
 
+#: How long a SQLite statement waits for a lock held by a writer outside retroflow.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -179,23 +186,33 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """
     from alembic import command
 
-    with _sqlite_migration_lock(engine), engine.begin() as connection:
+    with sqlite_file_lock(engine, "migrate"), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         command.upgrade(_alembic_config(connection), revision)
 
 
 @contextlib.contextmanager
-def _sqlite_migration_lock(engine: sa.Engine) -> Iterator[None]:
-    """For a SQLite file, an exclusive lock on a file beside it for the whole migration
-    (SQLite's own locks cover one statement or transaction, and Alembic's DDL runs across
-    several); a no-op for other databases."""
+def sqlite_file_lock(engine: sa.Engine, purpose: str) -> Iterator[None]:
+    """For a SQLite file, an exclusive lock on ``<database>.<purpose>-lock`` beside it while
+    the block runs; a no-op for other databases (and in memory, and without ``fcntl``).
+
+    SQLite's own locks cover one statement or transaction, and a writer that finds the
+    database locked polls until its busy timeout and then fails. A waiter here sleeps in
+    the kernel's queue instead, for as long as it takes, and is woken when the holder is
+    done or dies. ``migrate`` serialises migrations with it (Alembic's DDL runs across
+    several transactions); :meth:`Store.begin` serialises write transactions.
+    """
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:" or fcntl is None:
         yield
         return
-    with open(f"{database}.migrate-lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(f"{database}.{purpose}-lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for the database lock", purpose=purpose, database=database)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -15,7 +15,8 @@ An ambiguous failure (timeout, 5xx after sending) leaves the row ``needs_reconci
 leaves it ``in_flight`` until its lease expires. Either way the next run first searches the
 tracker for the key (:meth:`TrackerClient.find`) and records the ticket if it exists; when
 it does not, the row is re-created only once ``search_lag`` seconds have passed since the
-attempt (Jira's search is eventually consistent). Certain failures (``failed``) are simply
+create was last sent (Jira's search is eventually consistent): every later send, after a
+429 wait or for the next chunk (:func:`retroflow.trackers.sending`), moves the attempt time. Certain failures (``failed``) are simply
 retried. A 429 (``TrackerError`` with ``retry_after``) is waited out, a bounded number of
 times.
 """
@@ -41,6 +42,7 @@ from retroflow.roles import TicketDraft, TicketRef, TicketStatus, TrackerClient,
 from retroflow.store import schema as t
 from retroflow.store.schema import ExportState
 from retroflow.store.store import Store
+from retroflow.trackers import on_sending
 
 __all__ = [
     "ExportItem",
@@ -254,29 +256,40 @@ class _Run:
         now = self.now()
         for action in actions:
             row = rows[action.id]
-            if row.state == ExportState.DONE:
-                self._item(action, "already exported", external_id=row.external_id, url=row.url)
-            elif row.state == ExportState.NEEDS_RECONCILE or (
+            if row.state == ExportState.NEEDS_RECONCILE or (
                 row.state == ExportState.IN_FLIGHT and (reclaim or row.lease_until is None or row.lease_until <= now)
             ):
                 self._reconcile(action, row)
-            elif row.state == ExportState.IN_FLIGHT:
-                self._item(
-                    action,
-                    "in flight elsewhere",
-                    error=f"claimed by another export until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC",
-                )
-        todo = [
-            by_id[action_id]
-            for action_id, row in self._rows(by_id).items()
-            if row.state in (ExportState.PENDING, ExportState.FAILED) and action_id not in self.items
-        ]
-        order = {action_id: i for i, action_id in enumerate(by_id)}
-        todo.sort(key=lambda a: order[a.id])
+            elif row.state not in (ExportState.PENDING, ExportState.FAILED):
+                self._describe(action, row)
+        # Read again: reconciling may have made rows pending, and another run may have
+        # claimed or finished some meanwhile. Every action not sent here gets its row's
+        # state, so a run that did nothing never reports an empty, complete export.
+        rows = self._rows(by_id)
+        todo = []
+        for action in actions:
+            if action.id in self.items:
+                continue
+            row = rows[action.id]
+            if row.state in (ExportState.PENDING, ExportState.FAILED):
+                todo.append(action)
+            else:
+                self._describe(action, row)
         batch_size = max(1, int(self.sink.max_batch))
         for start in range(0, len(todo), batch_size):
             self._create_batch(todo[start : start + batch_size], retro_url)
         return self.report(actions, dry_run=False)
+
+    def _describe(self, action: ActionItem, row: Any) -> None:
+        """The item of an action this run does not send: its row is done, held by another
+        run, or waiting to be reconciled."""
+        if row.state == ExportState.DONE:
+            self._item(action, "already exported", external_id=row.external_id, url=row.url)
+        elif row.state == ExportState.IN_FLIGHT:
+            until = f" until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC" if row.lease_until else ""
+            self._item(action, "in flight elsewhere", error=f"claimed by another export{until}")
+        else:
+            self._item(action, "needs reconcile", error=row.last_error)
 
     def _write_intents(self, actions: Sequence[ActionItem]) -> None:
         """One outbox row per action, written (and committed) before any request."""
@@ -324,6 +337,8 @@ class _Run:
         since = self.now() - (row.last_attempt_at or row.updated_at)
         lag = timedelta(seconds=float(self.sink.search_lag))
         if since < lag:
+            if row.state == ExportState.IN_FLIGHT:
+                self._release_orphan(row)
             left = (lag - since).total_seconds()
             self._item(
                 action,
@@ -338,6 +353,18 @@ class _Run:
                 sa.update(t.exports)
                 .where(t.exports.c.id == row.id, t.exports.c.state == row.state)
                 .values(state=ExportState.PENDING, claim_token=None, lease_until=None, updated_at=self.now())
+            )
+
+    def _release_orphan(self, row: Any) -> None:
+        """A crashed run's row (lease expired, or ``reclaim``) whose create may still show
+        up: keep its attempt time and make it ``needs_reconcile``, so the next run
+        reconciles it without ``reclaim``."""
+        e = t.exports.c
+        with self.store.begin() as conn:
+            conn.execute(
+                sa.update(t.exports)
+                .where(e.id == row.id, e.state == ExportState.IN_FLIGHT, e.claim_token == row.claim_token)
+                .values(state=ExportState.NEEDS_RECONCILE, claim_token=None, lease_until=None, updated_at=self.now())
             )
 
     def _claim(self, actions: Sequence[ActionItem], token: str) -> list[ActionItem]:
@@ -384,7 +411,8 @@ class _Run:
         while True:
             self.create_calls += 1
             try:
-                results = list(self.client.create(drafts))
+                with on_sending(lambda: self._mark_sending(token)):
+                    results = list(self.client.create(drafts))
             except TrackerError as exc:
                 if exc.retry_after is not None and not exc.ambiguous and waits < self.max_rate_limit_waits:
                     delay = min(max(float(exc.retry_after), 0.0), self.max_wait)
@@ -392,7 +420,7 @@ class _Run:
                     self.waits.append(delay)
                     log.info("rate limited", sink=self.sink.name, wait=delay)
                     self.sleep(delay)
-                    self._extend_lease(claimed, token)
+                    self._mark_sending(token)
                     continue
                 whole = exc
             break
@@ -442,12 +470,15 @@ class _Run:
             self._item(action, outcome, **extra)
         self.checkpoint("committed")
 
-    def _extend_lease(self, claimed: Sequence[ActionItem], token: str) -> None:
+    def _mark_sending(self, token: str) -> None:
+        """The claimed rows' create is about to be sent (again): record the moment, which
+        a later reconcile counts the search lag from, and extend the lease."""
+        now = self.now()
         with self.store.begin() as conn:
             conn.execute(
                 sa.update(t.exports)
                 .where(t.exports.c.claim_token == token)
-                .values(lease_until=self.now() + self.lease, updated_at=self.now())
+                .values(lease_until=now + self.lease, last_attempt_at=now, updated_at=now)
             )
 
     def _row_ids(self, conn: sa.Connection, action_ids: Sequence[str]) -> dict[str, int]:

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from retroflow.validation import MAX_LENGTH
+
 __all__ = [
     "ExportState",
     "JobState",
@@ -121,12 +123,12 @@ events = sa.Table(
     sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
-    sa.Column("source", sa.String(100), nullable=False),
-    sa.Column("native_id", sa.String(300), nullable=False),
+    sa.Column("source", sa.String(MAX_LENGTH["source"]), nullable=False),
+    sa.Column("native_id", sa.String(MAX_LENGTH["native_id"]), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
-    sa.Column("actor", sa.String(200)),
-    sa.Column("service", sa.String(200)),
+    sa.Column("actor", sa.String(MAX_LENGTH["actor"])),
+    sa.Column("service", sa.String(MAX_LENGTH["service"])),
     sa.Column("link", sa.Text),
     sa.Column("details", _json()),
     sa.Index("ix_events_version_position", "retro_version_id", "position"),

@@ -16,6 +16,7 @@ from retroflow.errors import RetroflowError
 from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
 from retroflow.serialize import factor_to_dict, from_document, json_default, to_document
 from retroflow.store import schema as t
+from retroflow.store.database import sqlite_file_lock
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
 __all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary", "VersionTaken"]
@@ -112,9 +113,28 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A connection in a transaction, committed on success."""
-        with self.engine.begin() as connection:
-            yield connection
+        """A connection in a write transaction, committed on success.
+
+        On SQLite, writers take turns: each waits for the writer lock
+        (:func:`~retroflow.store.database.sqlite_file_lock`), however long the others take,
+        and then starts with ``BEGIN IMMEDIATE``, so the transaction holds SQLite's write
+        lock from its first statement. Waiting out SQLite's busy timeout instead lost
+        builds when several were saved at once; and a transaction that reads first and
+        writes later can fail at once, whatever the timeout, when another wrote between.
+        Readers never wait (WAL).
+        """
+        if self.dialect != "sqlite":
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with sqlite_file_lock(self.engine, "write"), self.engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
 
     # -- retros -----------------------------------------------------------------------
 

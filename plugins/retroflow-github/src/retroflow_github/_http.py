@@ -20,13 +20,13 @@ import structlog
 
 from retroflow import Secret
 from retroflow.trackers import (
-    ERROR_TEXT_LIMIT,
     RequestFailure,
     RequestSettings,
     RetryBudget,
     backoff,
     certainly_not_sent,
     describe,
+    error_text,
     json_or_none,
     rate_limit_error,
     retry_after_seconds,
@@ -184,7 +184,7 @@ class GitHubHttp:
 
     def _http_error(self, response: requests.Response, what: str, repo: str) -> GitHubFailure:
         status = response.status_code
-        said = error_text(response)
+        said = _error_text(response)
         said = f": {said}" if said else ""
         where, key = self.access.where, self.access.repo_key
         if status == 401:
@@ -212,7 +212,7 @@ class GitHubHttp:
         return GitHubFailure(f"GitHub refused {what} (HTTP {status}){said}", status=status)
 
 
-def error_text(response: requests.Response) -> str:
+def _error_text(response: requests.Response) -> str:
     """GitHub's ``message`` and validation ``errors`` (basic-error / validation-error)."""
     try:
         data = response.json()
@@ -226,4 +226,4 @@ def error_text(response: requests.Response) -> str:
             parts.append(str(error.get("message") or f"{error.get('field')} {error.get('code')}".strip()))
         else:
             parts.append(str(error))
-    return "; ".join(parts)[:ERROR_TEXT_LIMIT]
+    return error_text("; ".join(parts))

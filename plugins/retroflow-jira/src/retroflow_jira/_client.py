@@ -28,18 +28,19 @@ from jira.resilientsession import parse_error_msg
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.trackers import (
-    ERROR_TEXT_LIMIT,
     RetryBudget,
     backoff,
     certainly_not_sent,
     check_request_settings,
     describe,
+    error_text,
     json_or_none,
     looks_like_url,
     not_sent_after,
     parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
+    sending,
 )
 from retroflow_jira import _text
 
@@ -106,7 +107,7 @@ class JiraClient:
         check_request_settings(settings, where)
         self._assignees = parse_owner_map(settings.assignees, where, user="accountId")
         auth: dict[str, Any] = (
-            {"basic_auth": (settings.email, settings.token.reveal())}
+            {"basic_auth": settings.token.basic_auth(settings.email or "")}
             if self._cloud
             else {"token_auth": settings.token.reveal()}
         )
@@ -243,6 +244,8 @@ class JiraClient:
             if failure is not None:
                 results.extend(not_sent_after(failure) for _ in chunk)
                 continue
+            if results:
+                sending()  # a later chunk: its search lag counts from now
             try:
                 results.extend(self._create_chunk(chunk))
             except TrackerError as exc:
@@ -404,7 +407,7 @@ def _error_text(response: requests.Response | None) -> str:
         text = parse_error_msg(response)
     except Exception:  # an unexpected body must not hide the HTTP error itself
         text = ""
-    return text[:ERROR_TEXT_LIMIT]
+    return error_text(text)
 
 
 def _collection_text(collection: Mapping[str, Any]) -> str:
@@ -413,4 +416,4 @@ def _collection_text(collection: Mapping[str, Any]) -> str:
     errors = collection.get("errors")
     if isinstance(errors, dict):
         parts += [f"{field}: {message}" for field, message in errors.items()]
-    return "; ".join(parts)[:ERROR_TEXT_LIMIT] or "no reason given"
+    return error_text("; ".join(parts)) or "no reason given"

@@ -18,7 +18,6 @@ import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.trackers import (
-    ERROR_TEXT_LIMIT,
     RequestFailure,
     RetryBudget,
     backoff,
@@ -26,6 +25,7 @@ from retroflow.trackers import (
     check_request_settings,
     create_each,
     describe,
+    error_text,
     json_or_none,
     looks_like_url,
     parse_owner_map,
@@ -310,4 +310,4 @@ def _said(errors: Any) -> str:
             extensions = error.get("extensions") or {}
             text = extensions.get("userPresentableMessage") if isinstance(extensions, dict) else None
             messages.append(str(text or error.get("message") or "error"))
-    return (": " + "; ".join(messages))[:ERROR_TEXT_LIMIT] if messages else ""
+    return ": " + error_text("; ".join(messages)) if messages else ""

@@ -30,6 +30,7 @@ from retroflow import SourceError, format_timestamp, parse_timestamp
 
 from .replies import IncidentNotFound, Replies, Sleep
 from .settings import PagerDutySettings
+from .tls import ssl_context, tls_problem
 
 __all__ = [
     "INCIDENT_INCLUDES",
@@ -135,6 +136,9 @@ class PagerDutyApi:
         self.settings = settings
         self._sleep = sleep
         kwargs: dict[str, Any] = {} if transport is None else {"transport": transport}
+        context = ssl_context(settings.ca_bundle)
+        if context is not None:
+            kwargs["verify"] = context
         self._client = pagerduty.RestApiV2Client(
             settings.token.reveal(), default_from=settings.from_email, base_url=settings.api, **kwargs
         )
@@ -162,6 +166,9 @@ class PagerDutyApi:
                     raise SourceError(f"PagerDuty refused {what}: check {_SETTING}") from None
                 response = exc.response
             except pagerduty.Error as exc:  # a network error or timeout
+                problem = tls_problem(exc, self.settings.api)
+                if problem is not None:
+                    raise SourceError(f"PagerDuty API unreachable: {problem}") from None
                 failures += 1
                 cause = type(exc.__cause__ or exc).__name__
                 if failures > self.settings.retries:

@@ -25,6 +25,7 @@ from .saved import read_replies
 from .settings import TABLE, PagerDutySettings
 
 if TYPE_CHECKING:
+    import click
     import httpx2
 
 __all__ = ["IncidentRef", "PagerDutySource", "parse_incident_ref", "plugin"]
@@ -79,6 +80,12 @@ class PagerDutySource:
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
         register(TABLE, PagerDutySettings)
+
+    @hookimpl
+    def retroflow_register_commands(self, cli: click.Group) -> None:
+        from .commands import pagerduty_group  # the command line's part: imported when it asks
+
+        cli.add_command(pagerduty_group(transport=self._transport, sleep=self._sleep))
 
     @hookimpl
     def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:

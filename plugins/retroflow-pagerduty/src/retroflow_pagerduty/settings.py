@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from retroflow import Secret
+from retroflow import INPUT_PATH, Secret
 
 __all__ = ["API_URLS", "TABLE", "PagerDutySettings"]
 
@@ -59,6 +59,9 @@ class PagerDutySettings:
     :ivar history_days: how many days before the incident to look for past incidents of
         the same services (0: none).
     :ivar concurrency: how many requests may be in flight at once (1: strictly serial).
+    :ivar ca_bundle: a PEM file of the CA certificates to trust for the API instead of the
+        system's (a TLS-inspecting proxy, a test double); unset: ``SSL_CERT_FILE``, else the
+        system's.
     :ivar webhook_secrets: the signing secrets of the V3 webhook subscriptions whose
         deliveries ``retroflow serve`` takes at ``/webhooks/pagerduty``, as environment
         references; several while a secret is rotated (a delivery is genuine when one of
@@ -76,6 +79,7 @@ class PagerDutySettings:
     max_wait: float = attrs.field(default=30.0, validator=_positive)
     history_days: int = attrs.field(default=90, validator=_not_negative)
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
+    ca_bundle: Path | None = attrs.field(default=None, metadata=INPUT_PATH)
     webhook_secrets: list[Secret] = attrs.field(factory=list)
 
     @property

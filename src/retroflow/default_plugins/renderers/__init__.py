@@ -1,0 +1,1 @@
+"""The document formats retroflow ships (renderers), and what they share."""

@@ -1,0 +1,91 @@
+"""The HTML report: the example retro rendered once, a parser for its links, and a real
+headless Chromium for the browser tests (one per session)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retroflow.default_plugins.file import read_events, read_incident
+from retroflow.model import Retro
+from retroflow.testing import build
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "contrib" / "examples" / "checkout-outage"
+CHROMIUM = os.environ.get("RETROFLOW_CHROMIUM", "/usr/bin/chromium")
+#: Set to 1 to have the browser tests write their screenshots into docs/img/ as well.
+DOCS_SCREENSHOTS_ENV = "RETROFLOW_DOCS_SCREENSHOTS"
+#: Flags that keep Chromium from calling home, so "no request leaves the page" is the page's doing.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def example_retro() -> Retro:
+    events, gap = read_events(EXAMPLE / "events.jsonl")
+    assert gap is None
+    return build(events, incident=read_incident(EXAMPLE / "incident.json", "CHK-1042"))
+
+
+class Page(HTMLParser):
+    """The ids, links and tags of an HTML page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.hrefs: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.tags.append((tag, found))
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if found.get("href") is not None:
+            self.hrefs.append(str(found["href"]))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser), with
+    a fresh profile (Playwright makes a new temporary user data dir per launch). Skipped,
+    saying why, only when Chromium is absent."""
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; .ci/run installs it)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # part of the test extra: a broken setup, not a missing browser
+        pytest.fail("Playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def save_screenshot(page: Any, name: str, tmp_path: Path, *, docs: bool = True, **options: Any) -> Path:
+    """Save a PNG of ``page`` (or of a locator) under the test's tmp dir; with
+    ``RETROFLOW_DOCS_SCREENSHOTS=1`` and ``docs``, also as ``docs/img/<name>.png`` (how the
+    documentation's screenshots are made)."""
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), **options)
+    assert path.stat().st_size > 1000
+    if docs and os.environ.get(DOCS_SCREENSHOTS_ENV) == "1":
+        target = ROOT / "docs" / "img" / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return path
