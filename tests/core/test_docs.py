@@ -159,19 +159,22 @@ def test_every_hook_is_called_by_retroflow(monkeypatch: pytest.MonkeyPatch, tmp_
 @pytest.mark.parametrize(
     "page",
     ["install.md", "configuration.md", "hooks.md", "writing-plugins.md", "testing-plugins.md", "event-format.md",
-     "json-schema.md", "model.md"],
+     "json-schema.md", "model.md", "automation.md"],
 )  # fmt: skip
 def test_documentation_pages_exist_and_are_linked_from_the_index(page: str) -> None:
     assert (ROOT / "docs" / page).is_file()
     assert f"]({page})" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
 
 
-def test_every_engine_setting_is_documented() -> None:
-    from retroflow.config import EngineSettings
+@pytest.mark.parametrize("table", ["retroflow", "service"])
+def test_every_engine_setting_is_documented(table: str) -> None:
+    from retroflow.config import EngineSettings, ServiceSettings
 
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for field in EngineSettings.__attrs_attrs__:
-        assert re.search(rf"`{field.name}`", text), f"[retroflow] {field.name} is not documented"
+    section = text.split(f"## The `[{table}]` table")[1].split("\n## ")[0]
+    settings = {"retroflow": EngineSettings, "service": ServiceSettings}[table]
+    for field in settings.__attrs_attrs__:
+        assert re.search(rf"^\| `{field.name}` \|", section, re.M), f"[{table}] {field.name} is not documented"
 
 
 @pytest.mark.parametrize("page", sorted([*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]), ids=lambda p: p.name)
