@@ -20,13 +20,11 @@ import concurrent.futures
 import queue
 import threading
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 import attrs
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from retroflow.config import ServiceSettings
@@ -34,7 +32,7 @@ from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import WebhookDelivery
 from retroflow.service.jobs import JobBackend, utcnow
 from retroflow.service.lifecycle import apply_event
-from retroflow.store import schema as t
+from retroflow.service.sql import driver
 from retroflow.store.database import _short as short_error
 
 __all__ = ["Inbox", "IntakeResult", "Received", "record_delivery"]
@@ -72,42 +70,40 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {short_error(exc)}" if isinstance(exc, SQLAlchemyError) else type(exc).__name__
 
 
-def _insert(dialect: str) -> Callable[..., Any]:
-    """The dialect's ``INSERT`` (both have ``on_conflict_do_nothing``)."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def record_delivery(
     conn: sa.Connection, jobs: JobBackend, received: Received, settings: ServiceSettings, now: datetime
 ) -> IntakeResult:
     """Store ``received`` in the inbox and apply it to its incident, in ``conn``'s
     transaction; a delivery already stored (same receiver and event id) changes nothing."""
+    sql = driver(conn)
     delivery = received.delivery
     event = delivery.incident_event
-    insert = _insert(conn.dialect.name)(t.webhook_deliveries).values(
-        receiver=received.receiver,
-        event_id=delivery.event_id,
-        webhook_id=received.webhook_id,
-        event_type=delivery.event_type,
-        source=event.source if event else None,
-        incident_id=event.incident_id if event else None,
-        occurred_at=event.occurred_at if event else None,
-        received_at=now,
-        outcome="ignored" if event is None else "received",
-        body=None if received.body is None else received.body.decode("utf-8", "replace"),
+    row = sql.one(
+        "INSERT INTO webhook_deliveries (receiver, event_id, webhook_id, event_type, source, incident_id, "
+        "occurred_at, received_at, outcome, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (receiver, event_id) DO NOTHING RETURNING id",
+        (
+            received.receiver,
+            delivery.event_id,
+            received.webhook_id,
+            delivery.event_type,
+            event.source if event else None,
+            event.incident_id if event else None,
+            sql.time(event.occurred_at if event else None),
+            sql.time(now),
+            "ignored" if event is None else "received",
+            None if received.body is None else received.body.decode("utf-8", "replace"),
+        ),
     )
-    delivery_id = conn.execute(
-        insert.on_conflict_do_nothing(index_elements=["receiver", "event_id"]).returning(t.webhook_deliveries.c.id)
-    ).scalar_one_or_none()
-    if delivery_id is None:
+    if row is None:
         return IntakeResult("duplicate")
+    delivery_id = int(row[0])
     if event is None:
         return IntakeResult("ignored", delivery_id)
     decision = apply_event(conn, jobs, event, settings, now)
-    conn.execute(
-        sa.update(t.webhook_deliveries)
-        .where(t.webhook_deliveries.c.id == delivery_id)
-        .values(outcome=decision.outcome, job_id=decision.job_id)
+    sql.run(
+        "UPDATE webhook_deliveries SET outcome = ?, job_id = ? WHERE id = ?",
+        (decision.outcome, decision.job_id, delivery_id),
     )
     return IntakeResult(decision.outcome, delivery_id, decision.job_id)
 
@@ -121,8 +117,8 @@ class _Pending:
 class Inbox:
     """The intake's writer thread (see the module's doc).
 
-    :param on_scheduled: called after a commit that scheduled a draft job (to wake the
-        workers of this process instead of waiting for their next poll).
+    :param on_scheduled: called after a commit that scheduled a draft job due now (to wake
+        the workers of this process instead of waiting for their next poll).
     :param max_batch: most deliveries in one transaction.
     """
 
@@ -185,13 +181,18 @@ class Inbox:
         now = self.now()
         try:
             with self.database.transaction() as conn:
+                sql = driver(conn)
                 for pending in batch:
+                    # A savepoint per delivery, in the driver's SQL (SQLAlchemy's nested
+                    # transactions cost more than the delivery's own statements).
+                    sql.run("SAVEPOINT delivery")
                     try:
-                        with conn.begin_nested():
-                            outcomes.append(record_delivery(conn, self.jobs, pending.received, self.settings, now))
+                        outcomes.append(record_delivery(conn, self.jobs, pending.received, self.settings, now))
                     except Exception as exc:  # this delivery only: the others still commit
+                        sql.run("ROLLBACK TO SAVEPOINT delivery")
                         log.error("delivery not recorded", receiver=pending.received.receiver, error=_short(exc))
                         outcomes.append(exc)
+                    sql.run("RELEASE SAVEPOINT delivery")
         except Exception as exc:  # the commit failed: nothing of the batch is stored
             log.error("inbox commit failed", deliveries=len(batch), error=_short(exc))
             for pending in batch:
@@ -203,5 +204,13 @@ class Inbox:
                 pending.future.set_exception(outcome)
             else:
                 pending.future.set_result(outcome)
-        if self.on_scheduled and any(isinstance(o, IntakeResult) and o.job_id is not None for o in outcomes):
+        if self.on_scheduled and any(self._due(p.received, o, now) for p, o in zip(batch, outcomes, strict=True)):
             self.on_scheduled()
+
+    def _due(self, received: Received, outcome: IntakeResult | BaseException, now: datetime) -> bool:
+        """Whether this delivery scheduled a draft due already (draft_delay 0, or a resolve
+        delivered late): only then are the workers woken (a claim takes the write lock)."""
+        event = received.delivery.incident_event
+        if not isinstance(outcome, IntakeResult) or outcome.job_id is None or event is None:
+            return False
+        return event.occurred_at + timedelta(seconds=self.settings.draft_delay) <= now

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from retroflow.errors import RetroflowError
 from retroflow.service.database import ServiceDatabase
+from retroflow.service.sql import driver
 from retroflow.store import schema as t
 from retroflow.store.schema import JobState
 
@@ -155,49 +156,44 @@ class TableJobs:
         self.database = database
         self.now = now
 
-    # -- in the caller's transaction ---------------------------------------------------
+    # -- in the caller's transaction (the intake's hot path: driver SQL, see service.sql) --
 
     def schedule(self, conn: sa.Connection, job: NewJob) -> int:
-        j = t.jobs.c
-        now = self.now()
-        queued = conn.execute(
-            sa.select(j.id).where(j.lock_key == job.lock_key, j.state == JobState.QUEUED)
-        ).scalar_one_or_none()
+        sql = driver(conn)
+        now = sql.time(self.now())
+        queued = sql.one("SELECT id FROM jobs WHERE lock_key = ? AND state = ?", (job.lock_key, JobState.QUEUED))
         if queued is not None:
-            conn.execute(
-                sa.update(t.jobs)
-                .where(j.id == queued)
-                .values(run_after=job.run_after, payload=dict(job.payload), updated_at=now)
+            sql.run(
+                "UPDATE jobs SET run_after = ?, payload = JSON(?), updated_at = ? WHERE id = ?",
+                (sql.time(job.run_after), sql.json(job.payload), now, queued[0]),
             )
-            return int(queued)
-        return int(
-            conn.execute(
-                sa.insert(t.jobs)
-                .values(
-                    kind=job.kind,
-                    lock_key=job.lock_key,
-                    payload=dict(job.payload),
-                    state=JobState.QUEUED,
-                    attempts=0,
-                    max_attempts=job.max_attempts,
-                    run_after=job.run_after,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(j.id)
-            ).scalar_one()
+            return int(queued[0])
+        row = sql.one(
+            "INSERT INTO jobs (kind, lock_key, payload, state, attempts, max_attempts, run_after, created_at, "
+            "updated_at) VALUES (?, ?, JSON(?), ?, 0, ?, ?, ?, ?) RETURNING id",
+            (
+                job.kind,
+                job.lock_key,
+                sql.json(job.payload),
+                JobState.QUEUED,
+                job.max_attempts,
+                sql.time(job.run_after),
+                now,
+                now,
+            ),
         )
+        assert row is not None
+        return int(row[0])
 
     def cancel(self, conn: sa.Connection, lock_key: str, reason: str) -> int | None:
-        j = t.jobs.c
-        now = self.now()
-        cancelled = conn.execute(
-            sa.update(t.jobs)
-            .where(j.lock_key == lock_key, j.state == JobState.QUEUED)
-            .values(state=JobState.CANCELLED, result=reason, finished_at=now, updated_at=now)
-            .returning(j.id)
-        ).scalar_one_or_none()
-        return None if cancelled is None else int(cancelled)
+        sql = driver(conn)
+        now = sql.time(self.now())
+        row = sql.one(
+            "UPDATE jobs SET state = ?, result = ?, finished_at = ?, updated_at = ? "
+            "WHERE lock_key = ? AND state = ? RETURNING id",
+            (JobState.CANCELLED, reason, now, now, lock_key, JobState.QUEUED),
+        )
+        return None if row is None else int(row[0])
 
     # -- claims ------------------------------------------------------------------------
 

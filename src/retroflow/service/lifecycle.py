@@ -32,7 +32,7 @@ from retroflow.config import ServiceSettings
 from retroflow.model import format_timestamp
 from retroflow.service.events import IncidentEvent, Lifecycle
 from retroflow.service.jobs import JobBackend, NewJob
-from retroflow.store import schema as t
+from retroflow.service.sql import Driver, driver
 
 __all__ = ["DRAFT", "SAME_RESOLVE", "Decision", "apply_event", "lock_key", "passes_filters"]
 
@@ -71,71 +71,107 @@ def passes_filters(event: IncidentEvent, settings: ServiceSettings) -> bool:
     return not (settings.priorities and event.priority not in settings.priorities)
 
 
+@attrs.frozen
+class _State:
+    """An incident's lifecycle row, as the rules read it."""
+
+    status: str
+    changed_at: datetime | None
+    resolved_at: datetime | None
+    pending_job_id: int | None
+
+
 def apply_event(
     conn: sa.Connection, jobs: JobBackend, event: IncidentEvent, settings: ServiceSettings, now: datetime
 ) -> Decision:
     """Apply ``event`` to its incident's lifecycle in the caller's transaction ``conn``,
     scheduling or cancelling the draft job through ``jobs``."""
-    row = _lifecycle(conn, event)
+    sql = driver(conn)
+    row = _lifecycle(sql, event)
     if event.kind not in (Lifecycle.RESOLVED, Lifecycle.REOPENED):
         if row is None:
-            _insert(conn, event, now, status=OPEN, changed_at=None)
+            _insert(sql, event, now, status=OPEN)
         return Decision("recorded")
-    same_resolve = (
+    if (
         event.kind is Lifecycle.RESOLVED
         and row is not None
         and row.status == RESOLVED
+        and row.resolved_at is not None
         and abs(event.occurred_at - row.resolved_at) <= SAME_RESOLVE
-    )
-    if same_resolve:
+    ):
         return Decision("same resolve", row.pending_job_id)
     if row is not None and row.changed_at is not None and event.occurred_at < row.changed_at:
         return Decision("stale")
     if event.kind is Lifecycle.REOPENED:
-        return _reopen(conn, jobs, event, row, now)
+        return _reopen(conn, sql, jobs, event, row, now)
     if not passes_filters(event, settings):
         return Decision("filtered")
-    return _resolve(conn, jobs, event, row, settings, now)
+    return _resolve(conn, sql, jobs, event, row, settings, now)
 
 
-def _lifecycle(conn: sa.Connection, event: IncidentEvent) -> Any:
-    c = t.incident_lifecycles.c
-    query = sa.select(t.incident_lifecycles).where(c.source == event.source, c.incident_id == event.incident_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
-    return conn.execute(query).first()
-
-
-def _insert(conn: sa.Connection, event: IncidentEvent, now: datetime, **values: Any) -> None:
-    conn.execute(
-        sa.insert(t.incident_lifecycles).values(
-            **{"title": event.title, **values}, source=event.source, incident_id=event.incident_id, updated_at=now
-        )
+def _lifecycle(sql: Driver, event: IncidentEvent) -> _State | None:
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL locks the row.
+    lock = " FOR UPDATE" if sql.postgres else ""
+    row = sql.one(
+        "SELECT status, changed_at, resolved_at, pending_job_id FROM incident_lifecycles "
+        "WHERE source = ? AND incident_id = ?" + lock,
+        (event.source, event.incident_id),
     )
-
-
-def _update(conn: sa.Connection, event: IncidentEvent, now: datetime, **values: Any) -> None:
-    c = t.incident_lifecycles.c
-    conn.execute(
-        sa.update(t.incident_lifecycles)
-        .where(c.source == event.source, c.incident_id == event.incident_id)
-        .values(updated_at=now, **values)
-    )
-
-
-def _reopen(conn: sa.Connection, jobs: JobBackend, event: IncidentEvent, row: Any, now: datetime) -> Decision:
-    values: dict[str, Any] = {"status": OPEN, "changed_at": event.occurred_at, "pending_job_id": None}
     if row is None:
-        _insert(conn, event, now, **values)
+        return None
+    return _State(row[0], sql.read_time(row[1]), sql.read_time(row[2]), row[3])
+
+
+def _insert(
+    sql: Driver,
+    event: IncidentEvent,
+    now: datetime,
+    *,
+    status: str,
+    changed_at: datetime | None = None,
+    resolved_at: datetime | None = None,
+    pending_job_id: int | None = None,
+) -> None:
+    sql.run(
+        "INSERT INTO incident_lifecycles (source, incident_id, status, title, changed_at, resolved_at, "
+        "pending_job_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.source,
+            event.incident_id,
+            status,
+            event.title,
+            sql.time(changed_at),
+            sql.time(resolved_at),
+            pending_job_id,
+            sql.time(now),
+        ),
+    )
+
+
+def _reopen(
+    conn: sa.Connection, sql: Driver, jobs: JobBackend, event: IncidentEvent, row: _State | None, now: datetime
+) -> Decision:
+    if row is None:
+        _insert(sql, event, now, status=OPEN, changed_at=event.occurred_at)
         return Decision("reopened")
-    _update(conn, event, now, **values)
+    sql.run(
+        "UPDATE incident_lifecycles SET status = ?, changed_at = ?, pending_job_id = NULL, updated_at = ? "
+        "WHERE source = ? AND incident_id = ?",
+        (OPEN, sql.time(event.occurred_at), sql.time(now), event.source, event.incident_id),
+    )
     reason = f"the incident was reopened at {format_timestamp(event.occurred_at)}"
     cancelled = jobs.cancel(conn, lock_key(event.source, event.incident_id), reason)
     return Decision("cancelled", cancelled) if cancelled is not None else Decision("reopened")
 
 
 def _resolve(
-    conn: sa.Connection, jobs: JobBackend, event: IncidentEvent, row: Any, settings: ServiceSettings, now: datetime
+    conn: sa.Connection,
+    sql: Driver,
+    jobs: JobBackend,
+    event: IncidentEvent,
+    row: _State | None,
+    settings: ServiceSettings,
+    now: datetime,
 ) -> Decision:
     job = NewJob(
         kind=DRAFT,
@@ -145,18 +181,23 @@ def _resolve(
         max_attempts=settings.max_attempts,
     )
     job_id = jobs.schedule(conn, job)
-    values: dict[str, Any] = {
-        "status": RESOLVED,
-        "changed_at": event.occurred_at,
-        "resolved_at": event.occurred_at,
-        "pending_job_id": job_id,
-    }
-    if event.title:
-        values["title"] = event.title
     if row is None:
-        _insert(conn, event, now, **values)
+        _insert(
+            sql,
+            event,
+            now,
+            status=RESOLVED,
+            changed_at=event.occurred_at,
+            resolved_at=event.occurred_at,
+            pending_job_id=job_id,
+        )
         return Decision("scheduled", job_id)
-    _update(conn, event, now, **values)
+    at = sql.time(event.occurred_at)
+    sql.run(
+        "UPDATE incident_lifecycles SET status = ?, changed_at = ?, resolved_at = ?, pending_job_id = ?, "
+        "title = CASE WHEN ? = '' THEN title ELSE ? END, updated_at = ? WHERE source = ? AND incident_id = ?",
+        (RESOLVED, at, at, job_id, event.title, event.title, sql.time(now), event.source, event.incident_id),
+    )
     return Decision("rescheduled" if row.pending_job_id == job_id else "scheduled", job_id)
 
 
