@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,9 +37,11 @@ FIXTURE = (
 
 
 def template() -> tuple[bytes, bytes, bytes]:
-    """The real ``incident.resolved`` delivery, split around its event id and incident id."""
+    """The real ``incident.resolved`` delivery, split around its event id and incident id,
+    resolved now (as a delivery arrives: its draft is ``draft_delay`` away, not due)."""
     document = json.loads(FIXTURE.read_bytes())
     document["event"]["id"] = "@@EVENT@@"
+    document["event"]["occurred_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
     document["event"]["data"]["id"] = "@@INCIDENT@@"
     text = json.dumps(document, separators=(",", ":")).encode()
     head, rest = text.split(b"@@EVENT@@")

@@ -57,7 +57,7 @@ def main() -> None:
     setup.execute("CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
     setup.close()
     app = Starlette(routes=[Route("/webhooks/pagerduty", webhook, methods=["POST"])])
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as serve
     sock.bind(("127.0.0.1", 0))
     sock.listen(2048)
     print(f"listening on {sock.getsockname()[1]}", flush=True)

@@ -146,7 +146,8 @@ async def webhook(request: Request) -> Response:
         return _answer(500, f"receiver {name!r} failed")
     received = Received(name, delivery, context["webhook_id"], body)
     try:
-        result = await asyncio.wait_for(asyncio.wrap_future(service.inbox.submit(received)), INTAKE_TIMEOUT)
+        async with asyncio.timeout(INTAKE_TIMEOUT):
+            result = await service.inbox.put(received)
     except Exception as exc:
         log.error("webhook not stored", error=type(exc).__name__, event_id=delivery.event_id, **context)
         return _answer(503, "not stored: try again")

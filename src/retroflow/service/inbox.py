@@ -6,9 +6,9 @@ nothing) and what it means to the incident's lifecycle (the draft job scheduled 
 cancelled), together. ``retroflow watch`` records what it polls with it too.
 
 :class:`Inbox` is the intake's writer: one thread takes the deliveries the server has
-verified and parsed, writes every delivery waiting at that moment in one transaction,
-each inside its own savepoint (one delivery that fails to be recorded fails alone), and
-commits once — a durable commit (``synchronous=FULL`` on SQLite) is an fsync, and one
+verified and parsed, writes every delivery waiting at that moment in one transaction
+(one that fails to be recorded is left out and the rest written again: it fails alone),
+and commits once — a durable commit (``synchronous=FULL`` on SQLite) is an fsync, and one
 fsync for a batch is what lets a single SQLite file take a thousand deliveries a second.
 Each delivery's future is resolved only after the commit: nothing is answered 2xx that is
 not on disk.
@@ -16,11 +16,13 @@ not on disk.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -28,7 +30,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from retroflow.config import ServiceSettings
-from retroflow.service.database import ServiceDatabase
+from retroflow.service.database import Checkpointer, ServiceDatabase
 from retroflow.service.events import WebhookDelivery
 from retroflow.service.jobs import JobBackend, utcnow
 from retroflow.service.lifecycle import apply_event
@@ -110,8 +112,17 @@ def record_delivery(
 
 @attrs.frozen
 class _Pending:
+    """A delivery waiting for the writer, and how to tell its sender: a future of the
+    server's event loop (``loop`` set), or a thread's."""
+
     received: Received
-    future: concurrent.futures.Future[IntakeResult]
+    future: asyncio.Future[IntakeResult] | concurrent.futures.Future[IntakeResult]
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+class _Failed(Exception):
+    """One delivery could not be recorded: the batch's transaction is rolled back and
+    written again without it."""
 
 
 class Inbox:
@@ -140,16 +151,19 @@ class Inbox:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="retroflow-inbox", daemon=True)
+        self._checkpointer = Checkpointer(database)
         self.batches = 0
 
     def start(self) -> None:
         self._thread.start()
+        self._checkpointer.start()
 
     def stop(self) -> None:
         """Write what was submitted, then stop the thread."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        self._checkpointer.stop()
 
     def submit(self, received: Received) -> concurrent.futures.Future[IntakeResult]:
         """Queue ``received`` for the next transaction; the future resolves once committed
@@ -157,6 +171,14 @@ class Inbox:
         future: concurrent.futures.Future[IntakeResult] = concurrent.futures.Future()
         self._queue.put(_Pending(received, future))
         return future
+
+    async def put(self, received: Received) -> IntakeResult:
+        """:meth:`submit` for the server's event loop: the answer comes with the others of
+        its batch, in one wake-up of the loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IntakeResult] = loop.create_future()
+        self._queue.put(_Pending(received, future, loop))
+        return await future
 
     def _run(self) -> None:
         stopping = False
@@ -177,35 +199,40 @@ class Inbox:
             self._write(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
-        outcomes: list[IntakeResult | BaseException] = []
         now = self.now()
-        try:
-            with self.database.transaction() as conn:
-                sql = driver(conn)
-                for pending in batch:
-                    # A savepoint per delivery, in the driver's SQL (SQLAlchemy's nested
-                    # transactions cost more than the delivery's own statements).
-                    sql.run("SAVEPOINT delivery")
-                    try:
-                        outcomes.append(record_delivery(conn, self.jobs, pending.received, self.settings, now))
-                    except Exception as exc:  # this delivery only: the others still commit
-                        sql.run("ROLLBACK TO SAVEPOINT delivery")
-                        log.error("delivery not recorded", receiver=pending.received.receiver, error=_short(exc))
-                        outcomes.append(exc)
-                    sql.run("RELEASE SAVEPOINT delivery")
-        except Exception as exc:  # the commit failed: nothing of the batch is stored
-            log.error("inbox commit failed", deliveries=len(batch), error=_short(exc))
-            for pending in batch:
-                pending.future.set_exception(exc)
-            return
+        outcomes: dict[int, IntakeResult | BaseException] = {}
+        while True:
+            try:
+                outcomes.update(self._transaction(batch, outcomes, now))
+                break
+            except _Failed:
+                continue  # rolled back: again, without the delivery that failed
+            except Exception as exc:  # the commit failed: nothing of the batch is stored
+                log.error("inbox commit failed", deliveries=len(batch), error=_short(exc))
+                outcomes.update({i: exc for i in range(len(batch)) if i not in outcomes})
+                break
         self.batches += 1
-        for pending, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                pending.future.set_exception(outcome)
-            else:
-                pending.future.set_result(outcome)
-        if self.on_scheduled and any(self._due(p.received, o, now) for p, o in zip(batch, outcomes, strict=True)):
+        _settle([(pending, outcomes[i]) for i, pending in enumerate(batch)])
+        if self.on_scheduled and any(self._due(p.received, outcomes[i], now) for i, p in enumerate(batch)):
             self.on_scheduled()
+
+    def _transaction(
+        self, batch: list[_Pending], failed: dict[int, IntakeResult | BaseException], now: datetime
+    ) -> dict[int, IntakeResult]:
+        """Record every delivery of ``batch`` not in ``failed`` in one transaction; raise
+        :class:`_Failed` (the transaction rolled back) after adding one that fails to it."""
+        recorded: dict[int, IntakeResult] = {}
+        with self.database.transaction() as conn:
+            for i, pending in enumerate(batch):
+                if i in failed:
+                    continue
+                try:
+                    recorded[i] = record_delivery(conn, self.jobs, pending.received, self.settings, now)
+                except Exception as exc:
+                    log.error("delivery not recorded", receiver=pending.received.receiver, error=_short(exc))
+                    failed[i] = exc
+                    raise _Failed from exc
+        return recorded
 
     def _due(self, received: Received, outcome: IntakeResult | BaseException, now: datetime) -> bool:
         """Whether this delivery scheduled a draft due already (draft_delay 0, or a resolve
@@ -214,3 +241,30 @@ class Inbox:
         if not isinstance(outcome, IntakeResult) or outcome.job_id is None or event is None:
             return False
         return event.occurred_at + timedelta(seconds=self.settings.draft_delay) <= now
+
+
+def _settle(done: list[tuple[_Pending, IntakeResult | BaseException]]) -> None:
+    """Resolve the futures of a written batch: a thread's at once, the event loop's in one
+    call per loop (one wake-up, not one per delivery)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, IntakeResult | BaseException]]] = {}
+    for pending, outcome in done:
+        if pending.loop is not None:
+            by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+        else:
+            _resolve(pending.future, outcome)
+    for loop, items in by_loop.items():
+        loop.call_soon_threadsafe(_resolve_all, items)
+
+
+def _resolve_all(items: list[tuple[Any, IntakeResult | BaseException]]) -> None:
+    for future, outcome in items:
+        _resolve(future, outcome)
+
+
+def _resolve(future: Any, outcome: IntakeResult | BaseException) -> None:
+    if future.done():  # its sender stopped waiting (the intake's timeout)
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

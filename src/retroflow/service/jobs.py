@@ -159,18 +159,15 @@ class TableJobs:
     # -- in the caller's transaction (the intake's hot path: driver SQL, see service.sql) --
 
     def schedule(self, conn: sa.Connection, job: NewJob) -> int:
+        # One statement: the queueing lock (the partial unique index on queued jobs' keys)
+        # is the upsert's conflict target, so a queued job of the key is moved instead.
         sql = driver(conn)
         now = sql.time(self.now())
-        queued = sql.one("SELECT id FROM jobs WHERE lock_key = ? AND state = ?", (job.lock_key, JobState.QUEUED))
-        if queued is not None:
-            sql.run(
-                "UPDATE jobs SET run_after = ?, payload = JSON(?), updated_at = ? WHERE id = ?",
-                (sql.time(job.run_after), sql.json(job.payload), now, queued[0]),
-            )
-            return int(queued[0])
         row = sql.one(
             "INSERT INTO jobs (kind, lock_key, payload, state, attempts, max_attempts, run_after, created_at, "
-            "updated_at) VALUES (?, ?, JSON(?), ?, 0, ?, ?, ?, ?) RETURNING id",
+            "updated_at) VALUES (?, ?, JSON(?), ?, 0, ?, ?, ?, ?) "
+            "ON CONFLICT (lock_key) WHERE state = 'queued' DO UPDATE SET run_after = excluded.run_after, "
+            "payload = excluded.payload, updated_at = excluded.updated_at RETURNING id",
             (
                 job.kind,
                 job.lock_key,
@@ -199,6 +196,8 @@ class TableJobs:
 
     def claim(self, worker: str, kinds: Sequence[str], lease: float) -> Claim | None:
         now = self.now()
+        if not self._anything_due(now):
+            return None  # the usual answer, found without taking the write lock
         token = secrets.token_hex(16)
         with self.database.transaction() as conn:
             self._fail_exhausted(conn, now)
@@ -220,9 +219,19 @@ class TableJobs:
             ).one()
         return Claim(Job.from_row(row), token, worker)
 
+    def _anything_due(self, now: datetime) -> bool:
+        """Whether a job may be due: a read (a deferred transaction on SQLite), so that
+        workers looking every second do not queue for the write lock behind the intake."""
+        j = t.jobs.c
+        queued = sa.select(j.id).where(j.state == JobState.QUEUED, j.run_after <= now).limit(1)
+        expired = sa.select(j.id).where(j.state == JobState.RUNNING, j.lease_until < now).limit(1)
+        with self.database.reading() as conn:
+            return conn.execute(queued).first() is not None or conn.execute(expired).first() is not None
+
     def _next_due(self, conn: sa.Connection, kinds: Sequence[str], now: datetime) -> int | None:
-        """The id of the next job to run: due and queued, or running with an expired lease,
-        of a key no other job holds a live lease on."""
+        """The id of the next job to run: running with an expired lease (its worker died),
+        else queued and due; of a key no other job holds a live lease on. Each is one range
+        of the (state, run_after) index: queued jobs not yet due are never read."""
         j = t.jobs.c
         other = t.jobs.alias("other")
         busy = (
@@ -235,15 +244,17 @@ class TableJobs:
             )
             .exists()
         )
-        due = sa.or_(
-            sa.and_(j.state == JobState.QUEUED, j.run_after <= now),
+        for due in (
             sa.and_(j.state == JobState.RUNNING, j.lease_until < now),
-        )
-        query = sa.select(j.id).where(due, j.kind.in_(list(kinds)), ~busy).order_by(j.run_after, j.id).limit(1)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=t.jobs)
-        found = conn.execute(query).scalar_one_or_none()
-        return None if found is None else int(found)
+            sa.and_(j.state == JobState.QUEUED, j.run_after <= now),
+        ):
+            query = sa.select(j.id).where(due, j.kind.in_(list(kinds)), ~busy).order_by(j.run_after, j.id).limit(1)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=t.jobs)
+            found = conn.execute(query).scalar_one_or_none()
+            if found is not None:
+                return int(found)
+        return None
 
     def _fail_exhausted(self, conn: sa.Connection, now: datetime) -> None:
         """Jobs whose worker died on their last attempt end ``failed``, not claimed again."""
