@@ -14,13 +14,11 @@ is never asked for again.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-import structlog
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,9 +32,7 @@ from retroflow.store.database import (
     open_store,
 )
 
-__all__ = ["Checkpointer", "ServiceDatabase", "open_service_database"]
-
-log = structlog.get_logger(__name__)
+__all__ = ["ServiceDatabase", "open_service_database"]
 
 #: How long a service transaction waits for SQLite's write lock before it fails (the
 #: intake then answers 503, and the sender tries again; a job is tried again later).
@@ -51,9 +47,6 @@ def _sqlite_service_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=FULL")
-    # Checkpoints run in Checkpointer's thread, not inside the intake's commits (where
-    # copying the WAL back into the database made every thousandth delivery wait).
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -117,39 +110,6 @@ class ServiceDatabase:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-class Checkpointer:
-    """Copies SQLite's WAL back into the database file every ``interval`` seconds, in a
-    thread of its own (``PRAGMA wal_checkpoint(PASSIVE)``: it never blocks a writer), so
-    the intake's commits never do it themselves. Does nothing on PostgreSQL."""
-
-    def __init__(self, database: ServiceDatabase, interval: float = 1.0) -> None:
-        self.database = database
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retroflow-checkpoint", daemon=True)
-
-    def start(self) -> None:
-        if self.database.dialect == "sqlite":
-            self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._stop.set()
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.checkpoint()
-        self.checkpoint()
-
-    def checkpoint(self) -> None:
-        try:
-            with self.database.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except SQLAlchemyError as exc:  # busy or away: the next one will do
-            log.debug("checkpoint skipped", error=type(exc).__name__)
 
 
 def open_service_database(config: Config) -> ServiceDatabase:

@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from retroflow.config import ServiceSettings
-from retroflow.service.database import Checkpointer, ServiceDatabase
+from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import WebhookDelivery
 from retroflow.service.jobs import JobBackend, utcnow
 from retroflow.service.lifecycle import apply_event
@@ -151,19 +151,16 @@ class Inbox:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="retroflow-inbox", daemon=True)
-        self._checkpointer = Checkpointer(database)
         self.batches = 0
 
     def start(self) -> None:
         self._thread.start()
-        self._checkpointer.start()
 
     def stop(self) -> None:
         """Write what was submitted, then stop the thread."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-        self._checkpointer.stop()
 
     def submit(self, received: Received) -> concurrent.futures.Future[IntakeResult]:
         """Queue ``received`` for the next transaction; the future resolves once committed
