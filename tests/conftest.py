@@ -19,10 +19,17 @@ import pytest
 import sqlalchemy as sa
 import structlog
 
+from retroflow import RetroRequest
+from retroflow.engine import build_retro
 from retroflow.logs import configure_logging
+from retroflow.model import Retro
 from retroflow.store.pgtemp import binaries_available, temporary_postgres
+from retroflow.testing import make_config, make_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "contrib" / "examples" / "checkout-outage"
+#: The installed plugins the bundled example's config reads, beside the default ones.
+EXAMPLE_PLUGINS = ("git", "github-deploys", "slack")
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +91,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'retroflow.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def example_config(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bundled example's ``retroflow.toml``, ready to build: its repository made and the
+    plugins it reads loaded (its deploys and chat come from them)."""
+    monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", ",".join(EXAMPLE_PLUGINS))
+    return EXAMPLE / "retroflow.toml"
+
+
+@pytest.fixture(scope="session")
+def example_built(example_repo: Path) -> Retro:
+    """The bundled example's retro, as ``retroflow retro CHK-1042`` builds it with its config
+    (the plugins it reads are registered here, whatever the environment says)."""
+    from retroflow_git.plugin import plugin as git
+    from retroflow_github.deploys import plugin as github_deploys
+    from retroflow_slack.plugin import plugin as slack
+
+    plugins = make_plugins(("git", git), ("github-deploys", github_deploys), ("slack", slack))
+    path = EXAMPLE / "retroflow.toml"
+    config = make_config(path.read_text(encoding="utf-8"), plugins=plugins, path=path)
+    return build_retro(RetroRequest("CHK-1042"), plugins=plugins, config=config)

@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -41,6 +42,7 @@ from retroflow.model import (
     Finding,
     Gap,
     Incident,
+    PastActions,
     Retro,
     SourceResult,
     Timeline,
@@ -56,6 +58,7 @@ from retroflow.roles import Renderer, ScoringContext, document_bytes
 from retroflow.validation import checked_result
 
 __all__ = [
+    "PastActionsLookup",
     "Progress",
     "build_retro",
     "call_isolated",
@@ -72,6 +75,10 @@ T = TypeVar("T")
 
 #: Receives ``(stage, message)`` while a retro is built (the CLI prints them on stderr).
 Progress = Callable[[str, str], None]
+
+#: Answers "which past retro actions measurably improved the system?" for an incident, on
+#: the history known before ``as_of`` (the store gives one: :func:`retroflow.outcomes.report.past_actions_lookup`).
+PastActionsLookup = Callable[[Incident, datetime | None], PastActions]
 
 
 @attrs.frozen
@@ -244,6 +251,7 @@ def build_retro(
     config: Config,
     progress: Progress = _noop,
     amend: Callable[[Retro], Retro] | None = None,
+    past_actions: PastActionsLookup | None = None,
     given: Sequence[tuple[str, SourceResult]] = (),
 ) -> Retro:
     """Build a retro for ``request``: collect, merge, find factors, propose and review
@@ -251,6 +259,10 @@ def build_retro(
 
     :param amend: applied to the draft after actions are proposed and before review and
         scoring (human input, retro-as-code).
+    :param past_actions: looks up the verdicts of past done actions on the incident's
+        services, once the incident is known; heuristics that ask for ``past_actions``
+        get them and the retro shows them. Without it (no store) the retro says they were
+        not looked up; a lookup that fails is a gap.
     :param given: ``(name, result)`` pairs merged as if first-round sources had returned
         them: this build's own input (the events people added). Passed here, never
         registered on the shared plugin manager, so builds running at once each see only
@@ -260,7 +272,7 @@ def build_retro(
     structlog.contextvars.bind_contextvars(incident=request.incident_ref)
     try:
         with paused_gc():
-            return _build(request, plugins, config, progress, amend, given)
+            return _build(request, plugins, config, progress, amend, past_actions, given)
     finally:
         structlog.contextvars.unbind_contextvars("incident")
 
@@ -298,6 +310,7 @@ def _build(
     config: Config,
     progress: Progress,
     amend: Callable[[Retro], Retro] | None,
+    past_actions: PastActionsLookup | None,
     given: Sequence[tuple[str, SourceResult]],
 ) -> Retro:
     scoring = plugins.scoring_models.get(config.engine.scoring)
@@ -338,6 +351,7 @@ def _build(
     timeline = Timeline.from_events(events, incident)
     progress("collect", f"timeline: {len(timeline)} events")
     past_incidents = _past(history.values(), incident, timeline)
+    judged = _past_actions(past_actions, incident, timeline, gaps, progress)
 
     # 2. Contributing conditions.
     progress("factors", "finding contributing conditions")
@@ -352,6 +366,7 @@ def _build(
         timeline=timeline,
         history=past_incidents,
         config=config,
+        past_actions=judged,
     ):
         if outcome.gap:
             gaps.append(outcome.gap)
@@ -400,6 +415,7 @@ def _build(
         history=past_incidents,
         scoring_model=scoring.name,
         narrative=narrate(ordered_factors, timeline),
+        past_actions=judged,
         timeline_owner=timeline_owner(incident, timeline, config),
     )
     if amend is not None:
@@ -410,7 +426,10 @@ def _build(
     # Review.
     progress("review", "reviewing actions")
     findings: list[Finding] = []
-    for outcome in call_isolated(plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config):
+    metric_names = tuple(plugins.outcome_metrics.names())
+    for outcome in call_isolated(
+        plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config, outcome_metrics=metric_names
+    ):
         if outcome.gap:
             gaps.append(outcome.gap)
             continue
@@ -446,6 +465,23 @@ def _past(history: Iterable[Incident], incident: Incident, timeline: Timeline) -
     cutoff = incident.created or timeline.moments.start
     earlier = [p for p in history if p.created is None or cutoff is None or p.created < cutoff]
     return tuple(sorted(earlier, key=lambda i: (i.created is None, i.created, i.id)))
+
+
+def _past_actions(
+    lookup: PastActionsLookup | None, incident: Incident, timeline: Timeline, gaps: list[Gap], progress: Progress
+) -> PastActions | None:
+    """The verdicts of past done actions on the incident's services, as the history stood
+    when it began (so that rebuilding the retro later gives the same answer, unless the
+    history before it changed)."""
+    if lookup is None:
+        return None
+    progress("outcomes", f"judging past actions on {', '.join(incident.services) or 'no service'}")
+    try:
+        return lookup(incident, incident.created or timeline.moments.start)
+    except Exception as exc:  # a failed lookup is a gap, never a lost retro
+        log.warning("past actions lookup failed", error=describe_error(exc))
+        gaps.append(Gap("outcomes", "outcomes", "error", describe_error(exc)))
+        return None
 
 
 def _merge_incident(request: RetroRequest, results: Sequence[tuple[str, SourceResult]]) -> Incident:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         Factor,
         Finding,
         Incident,
+        PastActions,
         Retro,
         SourceResult,
         Timeline,
@@ -108,6 +109,7 @@ def retroflow_find_factors(
     timeline: Timeline,
     history: tuple[Incident, ...],
     config: Config,
+    past_actions: PastActions | None,
 ) -> Iterable[Factor] | None:
     """Stage 2, contributing conditions: find the conditions that lined up.
 
@@ -119,6 +121,10 @@ def retroflow_find_factors(
     :param history: past incidents the sources know of, created before this one (or of
         unknown date), oldest first; may be empty.
     :param config: the validated configuration.
+    :param past_actions: the done actions of past retros on the incident's services, each
+        with its outcome verdict (:class:`~retroflow.model.PastActions`: did its metric
+        improve?), as the history stood when this incident began; ``None`` when the retro
+        is built without the store. Only for implementations that ask for it.
     :return: factors (each on a layer, citing at least one event id of ``timeline`` as
         evidence), or ``None``. A factor citing no known event is dropped and recorded as a
         gap.
@@ -147,7 +153,9 @@ def retroflow_propose_actions(
 
 
 @hookspec
-def retroflow_review_actions(retro: Retro, config: Config) -> Iterable[Finding] | None:
+def retroflow_review_actions(
+    retro: Retro, config: Config, outcome_metrics: tuple[str, ...]
+) -> Iterable[Finding] | None:
     """Stage 3, review: find weak actions and blameful wording; never rewrite.
 
     Called once per retro for every implementation, one at a time, after actions are
@@ -155,6 +163,9 @@ def retroflow_review_actions(retro: Retro, config: Config) -> Iterable[Finding] 
 
     :param retro: the draft retro (incident, timeline, factors, actions, narrative).
     :param config: the validated configuration.
+    :param outcome_metrics: the names of the registered outcome metrics, which an action's
+        ``verify.metric`` should name so that its outcome can be measured. Only for
+        implementations that ask for it.
     :return: findings, each with a rule id, a message and a suggestion; ``target`` is the
         id of the action it is about, or ``"retro"`` for the retro as a whole; or ``None``.
     """
@@ -191,10 +202,13 @@ def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
 def retroflow_register_outcome_metrics(register: Callable[[Any], None]) -> None:
     """Stage 5, close the loop: offer outcome metrics measured before and after an action.
 
-    Called once when the plugin manager is built.
+    Called once when the plugin manager is built. An action's ``verify.metric`` names one;
+    ``retroflow outcomes`` and every retro's "which past retro actions measurably improved
+    the system?" judge done actions by it (``docs/outcomes.md``).
 
     :param register: call ``register(metric)`` with an object following
-        :class:`retroflow.roles.OutcomeMetric`; names must be unique.
+        :class:`retroflow.roles.OutcomeMetric` (``name``, ``title``, ``kind``, ``per``,
+        ``higher_is_better``, ``observe(incident_record)``); names must be unique.
     :return: nothing.
     """
 

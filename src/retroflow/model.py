@@ -21,21 +21,29 @@ import attrs
 __all__ = [
     "ActionItem",
     "Category",
+    "DoneAction",
     "Effort",
     "Event",
     "EventKind",
+    "Exposure",
     "Factor",
     "Finding",
     "Gap",
     "Incident",
+    "IncidentRecord",
     "Layer",
+    "MetricKind",
     "Moments",
     "Outcome",
+    "OutcomeControl",
+    "OutcomeWindow",
+    "PastActions",
     "Retro",
     "Score",
     "SourceResult",
     "Timeline",
     "TimelineOwner",
+    "Verdict",
     "Verification",
     "action_rank",
     "as_utc",
@@ -62,6 +70,10 @@ class EventKind(enum.StrEnum):
     RESOLUTION = "resolution"  # the incident was resolved
 
 
+#: The kind word that makes a ``message`` a belief (``details["belief"] = True``), as the
+#: Slack source marks what people believed.
+BELIEF = "belief"
+
 #: Words people write in event files, mapped to a kind.
 KIND_ALIASES: Mapping[str, EventKind] = {
     **{k.value: k for k in EventKind},
@@ -84,7 +96,7 @@ KIND_ALIASES: Mapping[str, EventKind] = {
     "rollback": EventKind.MITIGATION,
     "chat": EventKind.MESSAGE,
     "note": EventKind.MESSAGE,
-    "belief": EventKind.MESSAGE,
+    BELIEF: EventKind.MESSAGE,
     "resolve": EventKind.RESOLUTION,
     "resolved": EventKind.RESOLUTION,
 }
@@ -121,6 +133,8 @@ class Effort(enum.StrEnum):
 
 def as_utc(value: datetime) -> datetime:
     """Return ``value`` in UTC; refuse naive datetimes, which name no instant."""
+    if value.tzinfo is UTC:  # the common case, first: timestamps are read in bulk
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"timestamp {value.isoformat()} has no UTC offset")
     if value.utcoffset() == timedelta(0) and value.tzinfo is UTC:
@@ -294,6 +308,8 @@ class Event:
         at = as_utc(at)
         if native_id is None:
             native_id = stable_id(at.isoformat(), event_kind, summary, actor, service)
+        if isinstance(kind, str) and kind.lower() == BELIEF and "belief" not in (details or {}):
+            details = {**(details or {}), "belief": True}  # the word says what the message is
         return cls(
             at=at,
             source=source,
@@ -475,7 +491,11 @@ class Factor:
 
 @attrs.frozen
 class Verification:
-    """How to tell the change worked: a metric on a service, and the target."""
+    """How to tell the change worked: a metric on a service, and the target.
+
+    ``metric`` names an outcome metric (``time-to-detect``, ``incident-rate``, … see
+    ``docs/outcomes.md``), so that once the action is done ``retroflow outcomes`` can say
+    whether it moved; ``target`` says, in words, the value that means done."""
 
     metric: str
     service: str | None = None
@@ -584,17 +604,140 @@ class SourceResult:
     gaps: tuple[Gap, ...] = attrs.field(default=(), converter=_to_tuple)
 
 
-@attrs.frozen
-class Outcome:
-    """A measured outcome of an action: a metric before and after it landed."""
+class Verdict(enum.StrEnum):
+    """What the data say an action did to its metric (see ``docs/outcomes.md``)."""
 
+    IMPROVED = "improved"  # the change is significant, in the good direction
+    WORSE = "worse"  # the change is significant, in the bad direction
+    NO_CHANGE = "no-change"  # the interval sits inside the equivalence band
+    INCONCLUSIVE = "inconclusive"  # neither: more data would decide it
+
+
+class MetricKind(enum.StrEnum):
+    """How an outcome metric is compared before and after."""
+
+    COUNT = "count"  # events over an exposure: a rate ratio, exact conditional test
+    DURATION = "duration"  # one duration per incident: a ratio of medians, bootstrap
+
+
+class Exposure(enum.StrEnum):
+    """What a count is divided by."""
+
+    DAYS = "days"  # a rate in time, reported per 30 days
+    INCIDENTS = "incidents"  # a rate per incident (or, for a 0/1 count, a share)
+
+
+@attrs.frozen
+class IncidentRecord:
+    """A past incident as outcome metrics see it (``retroflow outcomes``): from a stored
+    retro, a source's history or the history import, merged by ``id``.
+
+    ``started`` is when it began; the other moments and counts are ``None`` where the
+    record does not tell. ``origin`` says where the record came from (``retro``,
+    ``import``, or the source that reported it, e.g. ``pagerduty``).
+    """
+
+    id: str
+    services: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    started: datetime = attrs.field(converter=as_utc)
+    resolved: datetime | None = attrs.field(default=None, converter=_optional_utc)
+    detected: datetime | None = attrs.field(default=None, converter=_optional_utc)
+    acknowledged: datetime | None = attrs.field(default=None, converter=_optional_utc)
+    alerts: int | None = None
+    pages: int | None = None
+    pages_out_of_hours: int | None = None
+    auto_resolved: bool | None = None
+    severity: str | None = None
+    origin: str = ""
+    details: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+
+
+@attrs.frozen
+class DoneAction:
+    """A retro action marked done, with the metric it was meant to move: done in a
+    tracker (``origin`` ``tracker:<sink>``) or listed in the history import (``import``)."""
+
+    id: str
+    incident: str
+    title: str
     metric: str
     service: str | None
-    before: tuple[datetime, datetime]
-    after: tuple[datetime, datetime]
-    value_before: float | None
-    value_after: float | None
-    verdict: str  # "improved", "worse", "unchanged", "unknown"
+    done_at: datetime = attrs.field(converter=as_utc)
+    origin: str = ""
+
+
+@attrs.frozen
+class OutcomeWindow:
+    """A metric over one window ``[start, end)``: ``n`` incidents gave a value.
+
+    ``value`` is a rate for counts (per 30 days, or per incident; a share for a 0/1
+    count), with ``count`` events over ``exposure`` (days or incidents); the median (in
+    seconds) for durations, with ``p90``. ``None`` where the window has no data.
+    """
+
+    start: datetime
+    end: datetime
+    n: int
+    value: float | None
+    count: float | None = None
+    exposure: float | None = None
+    p90: float | None = None
+
+
+@attrs.frozen
+class OutcomeControl:
+    """The same metric over the same windows on every other service (``services`` of
+    them): its ``effect`` (ratio after/before) and two-sided ``p``. ``fleet_moved`` when
+    the fleet moved significantly the same way as the action's service: then the action
+    is not shown to be what moved it."""
+
+    services: int
+    before: OutcomeWindow
+    after: OutcomeWindow
+    effect: float | None
+    p: float | None
+    fleet_moved: bool
+
+
+@attrs.frozen
+class Outcome:
+    """A completed action's metric before and after it, and the verdict.
+
+    ``effect`` is the ratio after/before (rates, or medians), ``ci`` its interval, ``p``
+    the two-sided p-value and ``q`` the Benjamini–Hochberg q-value across the actions
+    evaluated together; ``needed`` the rough number of further incidents that would decide
+    an inconclusive verdict; ``reason`` says the verdict in words.
+    """
+
+    action: DoneAction
+    verdict: Verdict = attrs.field(converter=Verdict)
+    before: OutcomeWindow
+    after: OutcomeWindow
+    effect: float | None = None
+    ci: tuple[float, float] | None = None
+    p: float | None = None
+    q: float | None = None
+    method: str = ""
+    needed: int | None = None
+    reason: str = ""
+    control: OutcomeControl | None = None
+
+
+@attrs.frozen
+class PastActions:
+    """The answer to "which past retro actions measurably improved the system?" for a
+    retro's services, as the history stood when its incident began (``as_of``).
+
+    ``incidents`` counts the past incidents known on those services; ``outcomes`` are the
+    done actions with a verdict; ``unmeasured`` the done actions whose metric is not an
+    outcome metric (nothing to measure them by).
+    """
+
+    services: tuple[str, ...]
+    as_of: datetime | None
+    incidents: int
+    outcomes: tuple[Outcome, ...] = ()
+    unmeasured: tuple[DoneAction, ...] = ()
 
 
 @attrs.frozen
@@ -613,6 +756,9 @@ class Retro:
     ``rejected_factors`` are conditions a heuristic found and people rejected (each with
     ``details["human"]``: status, reason, author): shown in the documents, but no part of
     ``factors``, so nothing that analyses the retro (actions, review, scoring) counts them.
+    ``past_actions`` answers "which past retro actions measurably improved the system?"
+    for the incident's services; ``None`` when it was not looked up (built without the
+    store).
     """
 
     incident: Incident
@@ -627,6 +773,7 @@ class Retro:
     narrative: tuple[str, ...] = ()
     version: int = 1
     schema_version: int = SCHEMA_VERSION
+    past_actions: PastActions | None = None
     timeline_owner: TimelineOwner | None = None
 
     def actions_by_id(self) -> dict[str, ActionItem]:

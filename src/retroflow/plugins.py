@@ -50,11 +50,14 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.renderers.html",
     "retroflow.default_plugins.technical_conditions",
     "retroflow.default_plugins.human_conditions",
+    "retroflow.default_plugins.conditions.misleading_signal",
     "retroflow.default_plugins.process_conditions",
     "retroflow.default_plugins.action_review",
     "retroflow.default_plugins.rice",
     "retroflow.default_plugins.wsjf",
     "retroflow.default_plugins.store_commands",
+    "retroflow.default_plugins.outcomes.metrics",
+    "retroflow.commands.outcomes",
     "retroflow.default_plugins.service_commands",
 )
 

@@ -14,7 +14,7 @@ import attrs
 
 from retroflow.config import Config
 from retroflow.errors import TrackerError
-from retroflow.model import ActionItem, Factor, Incident, Retro, Score, Timeline
+from retroflow.model import ActionItem, Exposure, Factor, Incident, IncidentRecord, MetricKind, Retro, Score, Timeline
 from retroflow.service.events import IncidentEvent, WebhookDelivery
 
 
@@ -171,13 +171,32 @@ class TrackerSink(Protocol):
 
 @runtime_checkable
 class OutcomeMetric(Protocol):
-    """A named measurement of a service over a window (time to resolve, recurrence, ...)."""
+    """A named measurement of incidents that an action is meant to move
+    (``time-to-restore``, ``incident-rate``, …), compared before and after the action.
+
+    :ivar name: the name actions' ``verify.metric`` gives.
+    :ivar title: the metric in words, for documents (``time to restore``).
+    :ivar kind: :attr:`MetricKind.COUNT` (events over an exposure, compared as a rate
+        ratio) or :attr:`MetricKind.DURATION` (one duration per incident, compared as a
+        ratio of medians).
+    :ivar per: for a count, what it is divided by: :attr:`Exposure.DAYS` (reported per 30
+        days) or :attr:`Exposure.INCIDENTS` (per incident; a share when each incident
+        counts 0 or 1).
+    :ivar higher_is_better: whether a rise is an improvement (a share of incidents that
+        resolve themselves) rather than a fall (most metrics).
+    """
 
     name: str
+    title: str
+    kind: MetricKind
+    per: Exposure
+    higher_is_better: bool
 
-    def measure(
-        self, service: str | None, start: datetime, end: datetime, history: Sequence[Incident]
-    ) -> float | None: ...
+    def observe(self, incident: IncidentRecord) -> float | None:
+        """What ``incident`` contributes: for a count, how many (``1`` for the incident
+        itself, its alerts, ``1``/``0`` for a yes/no); for a duration, seconds. ``None``
+        when the record does not tell: the incident is then left out of this metric."""
+        ...
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ is the machine-readable schema. :func:`to_document` and :func:`from_document` ro
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 
 from retroflow.model import (
     ActionItem,
+    DoneAction,
     Event,
     EventKind,
     Factor,
@@ -23,10 +25,15 @@ from retroflow.model import (
     Gap,
     Incident,
     Moments,
+    Outcome,
+    OutcomeControl,
+    OutcomeWindow,
+    PastActions,
     Retro,
     Score,
     Timeline,
     TimelineOwner,
+    Verdict,
     Verification,
     as_utc,
     format_timestamp,
@@ -210,6 +217,143 @@ def action_from_dict(data: dict[str, Any]) -> ActionItem:
     )
 
 
+def _finite(value: float | None) -> float | None:
+    """A number as JSON holds it: an unbounded interval end (infinity) is ``null``."""
+    return None if value is None or math.isinf(value) or math.isnan(value) else value
+
+
+def _unbounded(value: float | None) -> float:
+    return math.inf if value is None else value
+
+
+def window_to_dict(window: OutcomeWindow) -> dict[str, Any]:
+    return {
+        "from": format_timestamp(window.start),
+        "to": format_timestamp(window.end),
+        "n": window.n,
+        "value": _finite(window.value),
+        "count": window.count,
+        "exposure": window.exposure,
+        "p90": window.p90,
+    }
+
+
+def window_from_dict(data: dict[str, Any]) -> OutcomeWindow:
+    return OutcomeWindow(
+        start=parse_timestamp(data["from"]),
+        end=parse_timestamp(data["to"]),
+        n=data["n"],
+        value=data.get("value"),
+        count=data.get("count"),
+        exposure=data.get("exposure"),
+        p90=data.get("p90"),
+    )
+
+
+def done_action_to_dict(action: DoneAction) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "incident": action.incident,
+        "title": action.title,
+        "service": action.service,
+        "metric": action.metric,
+        "done_at": format_timestamp(action.done_at),
+        "origin": action.origin,
+    }
+
+
+def done_action_from_dict(data: dict[str, Any]) -> DoneAction:
+    return DoneAction(
+        id=data["id"],
+        incident=data["incident"],
+        title=data["title"],
+        metric=data["metric"],
+        service=data.get("service"),
+        done_at=parse_timestamp(data["done_at"]),
+        origin=data.get("origin", ""),
+    )
+
+
+def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
+    """An action's verdict, as ``retroflow outcomes --json`` and the retro document give it."""
+    control = outcome.control
+    return {
+        **done_action_to_dict(outcome.action),
+        "verdict": outcome.verdict.value,
+        "before": window_to_dict(outcome.before),
+        "after": window_to_dict(outcome.after),
+        "effect": _finite(outcome.effect),
+        "ci": None if outcome.ci is None else [_finite(outcome.ci[0]), _finite(outcome.ci[1])],
+        "p": outcome.p,
+        "q": outcome.q,
+        "method": outcome.method,
+        "needed": outcome.needed,
+        "reason": outcome.reason,
+        "control": None
+        if control is None
+        else {
+            "services": control.services,
+            "before": window_to_dict(control.before),
+            "after": window_to_dict(control.after),
+            "effect": _finite(control.effect),
+            "p": control.p,
+            "fleet_moved": control.fleet_moved,
+        },
+    }
+
+
+def outcome_from_dict(data: dict[str, Any]) -> Outcome:
+    control = data.get("control")
+    ci = data.get("ci")
+    return Outcome(
+        action=done_action_from_dict(data),
+        verdict=Verdict(data["verdict"]),
+        before=window_from_dict(data["before"]),
+        after=window_from_dict(data["after"]),
+        effect=data.get("effect"),
+        ci=None if ci is None else (ci[0], _unbounded(ci[1])),
+        p=data.get("p"),
+        q=data.get("q"),
+        method=data.get("method", ""),
+        needed=data.get("needed"),
+        reason=data.get("reason", ""),
+        control=None
+        if control is None
+        else OutcomeControl(
+            services=control["services"],
+            before=window_from_dict(control["before"]),
+            after=window_from_dict(control["after"]),
+            effect=control.get("effect"),
+            p=control.get("p"),
+            fleet_moved=control["fleet_moved"],
+        ),
+    )
+
+
+def past_actions_to_dict(past: PastActions | None) -> dict[str, Any] | None:
+    if past is None:
+        return None
+    return {
+        "services": list(past.services),
+        "as_of": _ts(past.as_of),
+        "incidents": past.incidents,
+        "actions": [outcome_to_dict(o) for o in past.outcomes],
+        "unmeasured": [done_action_to_dict(a) for a in past.unmeasured],
+    }
+
+
+def past_actions_from_dict(data: dict[str, Any] | None) -> PastActions | None:
+    if data is None:
+        return None
+    return PastActions(
+        services=tuple(data["services"]),
+        as_of=_parse(data.get("as_of")),
+        incidents=data["incidents"],
+        outcomes=tuple(outcome_from_dict(o) for o in data["actions"]),
+        unmeasured=tuple(done_action_from_dict(a) for a in data.get("unmeasured", ())),
+    )
+
+
 def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
     """The retro as plain JSON-able data (schema ``retroflow.retro/1``); without the
     ``timeline`` key when ``timeline`` is false."""
@@ -238,6 +382,7 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
             for g in retro.gaps
         ],
         "history": [incident_to_dict(i) for i in retro.history],
+        "past_actions": past_actions_to_dict(retro.past_actions),
         "timeline_owner": None
         if retro.timeline_owner is None
         else {"name": retro.timeline_owner.name, "reason": retro.timeline_owner.reason},
@@ -269,6 +414,7 @@ def from_document(doc: dict[str, Any]) -> Retro:
         scoring_model=doc.get("scoring_model", ""),
         narrative=tuple(doc.get("narrative", ())),
         version=doc.get("version", 1),
+        past_actions=past_actions_from_dict(doc.get("past_actions")),
         timeline_owner=TimelineOwner(**owner) if (owner := doc.get("timeline_owner")) else None,
     )
 

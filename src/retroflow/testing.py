@@ -34,6 +34,7 @@ from retroflow.model import (
     EventKind,
     Factor,
     Incident,
+    PastActions,
     Retro,
     Score,
     SourceResult,
@@ -146,14 +147,19 @@ def build(
     plugins: Iterable[object] = (),
     config: str = "",
     default_plugins: bool = True,
+    past_actions: PastActions | None = None,
 ) -> Retro:
     """Build a retro from in-memory events with the default plugins plus ``plugins``
-    (``config`` is TOML text)."""
+    (``config`` is TOML text); ``past_actions`` stands in for the store's verdicts of past
+    done actions (heuristics that ask for ``past_actions`` get it)."""
     incident = incident or make_incident()
     source = _StaticSource(SourceResult(incident=incident, events=tuple(events), history=tuple(history)))
     manager = make_plugins(source, *plugins, default_plugins=default_plugins)
     return build_retro(
-        RetroRequest(incident_ref=incident.id), plugins=manager, config=make_config(config, plugins=manager)
+        RetroRequest(incident_ref=incident.id),
+        plugins=manager,
+        config=make_config(config, plugins=manager),
+        past_actions=None if past_actions is None else lambda _incident, _as_of: past_actions,
     )
 
 

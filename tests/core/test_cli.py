@@ -25,8 +25,8 @@ def run(*args: str, **kwargs: Any) -> Any:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
 
 
-def test_retro_on_the_example_writes_markdown_and_json(example_dir: Path, tmp_path: Path) -> None:
-    result = run("--config", str(example_dir / "retroflow.toml"), "retro", "CHK-1042", "--out", str(tmp_path))
+def test_retro_on_the_example_writes_markdown_and_json(example_config: Path, tmp_path: Path) -> None:
+    result = run("--config", str(example_config), "retro", "CHK-1042", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     markdown = (tmp_path / "CHK-1042.md").read_text()
     document = json.loads((tmp_path / "CHK-1042.json").read_text())
@@ -37,8 +37,8 @@ def test_retro_on_the_example_writes_markdown_and_json(example_dir: Path, tmp_pa
     assert "retroflow: wrote" in result.stderr, "progress goes to stderr"
 
 
-def test_out_dash_writes_one_format_to_stdout(example_dir: Path) -> None:
-    result = run("-q", "--config", str(example_dir / "retroflow.toml"), "retro", "CHK-1042", "-f", "json", "--out", "-")
+def test_out_dash_writes_one_format_to_stdout(example_config: Path) -> None:
+    result = run("-q", "--config", str(example_config), "retro", "CHK-1042", "-f", "json", "--out", "-")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["schema"] == "retroflow.retro/1"
     assert result.stderr == ""
@@ -105,8 +105,8 @@ def test_a_source_failure_is_a_gap_not_a_failure(
     assert "## Contributing conditions" in markdown, "the other source's events still count"
 
 
-def test_config_check_validates_without_running(example_dir: Path, write: Any) -> None:
-    ok = CliRunner().invoke(cli, ["--config", str(example_dir / "retroflow.toml"), "config", "check"])
+def test_config_check_validates_without_running(example_config: Path, write: Any) -> None:
+    ok = CliRunner().invoke(cli, ["--config", str(example_config), "config", "check"])
     assert ok.exit_code == 0 and "OK" in ok.stdout and "[plugins.file]" in ok.stdout
     bad = write("retroflow.toml", "[plugins.file]\nevents = 'one.jsonl'\n")
     result = CliRunner().invoke(cli, ["--config", str(bad), "config", "check"])
@@ -157,12 +157,12 @@ def test_written_files_get_normal_permissions_and_keep_their_own(tmp_path: Path)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_global_options_may_follow_the_command(example_dir: Path) -> None:
+def test_global_options_may_follow_the_command(example_dir: Path, example_config: Path) -> None:
     events = str(example_dir / "events.jsonl")
     result = run("retro", "ADHOC-1", "--events", events, "--no-store", "-f", "json", "--out", "-", "-q")
     assert result.exit_code == 0, result.output
     assert result.stderr == "", "-q after the command silences progress too"
-    config = str(example_dir / "retroflow.toml")
+    config = str(example_config)
     result = run("retro", "CHK-1042", "--config", config, "--no-store", "-f", "json", "--out", "-", "--quiet")
     assert json.loads(result.stdout)["incident"]["title"].startswith("Checkout card payments failing")
     assert run("config", "check", f"--config={config}").stdout.startswith(f"{config}: OK")

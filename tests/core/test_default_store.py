@@ -29,11 +29,11 @@ def run_in(directory: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Resu
 
 
 def test_builds_from_anywhere_go_to_one_default_database(
-    data_home: Path, tmp_path: Path, example_dir: Path, monkeypatch: pytest.MonkeyPatch
+    data_home: Path, tmp_path: Path, example_dir: Path, example_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = str(example_dir / "events.jsonl")
     assert run_in(tmp_path / "one", monkeypatch, "retro", "INC-1", "--events", events).exit_code == 0
-    example = str(example_dir / "retroflow.toml")
+    example = str(example_config)
     out = tmp_path / "two" / "out"
     out.mkdir(parents=True)
     built = run_in(tmp_path / "two", monkeypatch, "--config", example, "retro", "CHK-1042", "--out", str(out))

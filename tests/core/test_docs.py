@@ -159,7 +159,7 @@ def test_every_hook_is_called_by_retroflow(monkeypatch: pytest.MonkeyPatch, tmp_
 @pytest.mark.parametrize(
     "page",
     ["install.md", "configuration.md", "hooks.md", "writing-plugins.md", "testing-plugins.md", "event-format.md",
-     "json-schema.md", "model.md", "automation.md"],
+     "json-schema.md", "model.md", "outcomes.md", "automation.md"],
 )  # fmt: skip
 def test_documentation_pages_exist_and_are_linked_from_the_index(page: str) -> None:
     assert (ROOT / "docs" / page).is_file()

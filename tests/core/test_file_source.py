@@ -12,6 +12,7 @@ from retroflow import EventKind, RetroRequest, SourceError
 from retroflow.default_plugins import file as file_source
 from retroflow.default_plugins._timeline_facts import handoff_of
 from retroflow.default_plugins.file import read_events, read_incident
+from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.testing import T0, check_source_contract, make_config, make_plugins
 
 
@@ -35,6 +36,26 @@ def test_reads_every_field_and_normalises_time_and_kind(write: Any) -> None:
         T0, EventKind.CHANGE, "github:7", "alice", {"sha": "abc"},
     )  # fmt: skip
     assert (alert.source, alert.kind) == ("file", EventKind.ALERT)
+
+
+def test_the_word_belief_marks_a_message_as_a_belief(write: Any) -> None:
+    """As the Slack source marks beliefs, so misleading-signal reads file lines too."""
+    from retroflow import Event
+
+    path = write(
+        "e.jsonl",
+        lines(
+            {"at": "2026-11-02T14:05:00Z", "kind": "Belief", "summary": "I think it is the database"},
+            {"at": "2026-11-02T14:06:00Z", "kind": "belief", "summary": "no", "details": {"belief": False}},
+            {"at": "2026-11-02T14:07:00Z", "kind": "message", "summary": "on it"},
+        ),
+    )
+    events, _ = read_events(path)
+    assert [(e.kind, e.details.get("belief")) for e in events] == [
+        (EventKind.MESSAGE, True), (EventKind.MESSAGE, False), (EventKind.MESSAGE, None),
+    ]  # fmt: skip
+    made = Event.create(at=T0, source="human", kind="belief", summary="looks like the cache")
+    assert made.details == {"belief": True}
 
 
 def test_bad_lines_are_skipped_and_counted_not_fatal(write: Any) -> None:
@@ -160,11 +181,9 @@ def test_not_configured_means_not_applicable() -> None:
     assert file_source.retroflow_timeline_source(request, make_config(plugins=plugins)) is None
 
 
-def test_the_file_source_meets_the_source_contract(example_dir: Path) -> None:
-    plugins = make_plugins()
-    config = make_config(
-        (example_dir / "retroflow.toml").read_text(), plugins=plugins, path=example_dir / "retroflow.toml"
-    )
+def test_the_file_source_meets_the_source_contract(example_config: Path) -> None:
+    plugins = Plugins(get_plugin_manager())  # the example's config names its other sources' tables too
+    config = make_config(example_config.read_text(), plugins=plugins, path=example_config)
     result = check_source_contract(file_source, RetroRequest("CHK-1042"), config)
     assert result.incident is not None and result.incident.services == ("checkout", "payments")
     assert len(result.events) > 100

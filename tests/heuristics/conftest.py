@@ -8,14 +8,19 @@ from typing import Any
 
 import pytest
 
-from retroflow.model import Event, Factor, Incident, Retro
+from retroflow.model import Event, Factor, Incident, PastActions, Retro
 from retroflow.testing import build, make_event
 
 
 def build_clean(
-    events: Iterable[Event], *, incident: Incident | None = None, history: Iterable[Incident] = (), config: str = ""
+    events: Iterable[Event],
+    *,
+    incident: Incident | None = None,
+    history: Iterable[Incident] = (),
+    config: str = "",
+    past_actions: PastActions | None = None,
 ) -> Retro:
-    retro = build(list(events), incident=incident, history=history, config=config)
+    retro = build(list(events), incident=incident, history=history, config=config, past_actions=past_actions)
     assert retro.gaps == (), retro.gaps
     return retro
 

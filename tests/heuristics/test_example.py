@@ -1,25 +1,28 @@
-"""The bundled example (checkout outage CHK-1042) gives a convincing retro."""
+"""The bundled example (checkout outage CHK-1042) gives a convincing retro, built as the
+Quick start builds it: from its event file, Git repository, saved GitHub replies and Slack
+export."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from retroflow.default_plugins.file import read_events, read_incident
-from retroflow.testing import build
 
-EXAMPLE = Path(__file__).parents[2] / "contrib" / "examples" / "checkout-outage"
+@pytest.fixture
+def retro(example_built):
+    assert example_built.gaps == ()
+    return example_built
 
 
-@pytest.fixture(scope="module")
-def retro():
-    events, gap = read_events(EXAMPLE / "events.jsonl")
-    assert gap is None
-    built = build(events, incident=read_incident(EXAMPLE / "incident.json", "CHK-1042"))
-    assert built.gaps == ()
-    return built
+def test_deploys_and_chat_come_from_their_sources(retro):
+    by_source: dict[str, list[str]] = {}
+    for event in retro.timeline.events:
+        by_source.setdefault(event.source, []).append(event.kind)
+    assert set(by_source) == {"file", "otel", "datadog", "pagerduty", "git", "github", "slack"}
+    assert set(by_source["git"]) == set(by_source["github"]) == {"change"}
+    assert sorted(by_source["slack"]) == ["decision", "decision", *["message"] * 6, "signal"]
+    assert [e.kind for e in retro.timeline.events if e.source == "file"] == ["mitigation"]
 
 
 def test_the_conditions_that_lined_up(retro):
@@ -32,6 +35,7 @@ def test_the_conditions_that_lined_up(retro):
         "late-escalation",
         "missing-runbook",
         "slow-mitigation",
+        "misleading-signal",
     }
 
 
@@ -46,7 +50,18 @@ def test_key_evidence(retro):
     assert by_key["detection-gap"].evidence == ("otel:log-00001", "datadog:alert-5xx-1")
     assert by_key["slow-acknowledgement"].evidence == ("pagerduty:pd-notify-1", "pagerduty:pd-ack-1")
     assert by_key["late-escalation"].evidence == ("pagerduty:pd-notify-1", "pagerduty:pd-escalate-1")
-    assert "slack:slack-1699323540.000400" in by_key["slow-mitigation"].evidence
+    decision = "slack:C05K8R2TQ1M-1794019980.667788"  # carol: roll back checkout
+    rollback = "github:shop/checkout/run/771391/1/started"
+    assert by_key["slow-mitigation"].evidence == ("pagerduty:pd-ack-1", decision, rollback, "file:mitigated")
+    assert by_key["misleading-signal"].evidence == (
+        "slack:C05K8R2TQ1M-1794019500.774411",  # bob: payments looks green, I think it is orders-db
+        "slack:C05K8R2TQ1M-1794019590.112233",  # bob: going to fail over orders-db
+        "github:shop/checkout/deployment/90412/status/184519",  # the rollback of checkout landed
+    )
+    assert by_key["misleading-signal"].details["looked_at"] == ["payments", "orders-db"]
+    change = by_key["change-before-incident"]
+    assert change.evidence[0] == "git:checkout@7a726bb1c82a5e8e963a78a81a19f22135ee3730", "the merge of #418"
+    assert "github:shop/checkout/deployment/90398/status/184377" in change.evidence, "v2.14.0 deployed"
 
 
 def test_each_factor_gets_a_specific_owned_verifiable_action(retro):
@@ -62,7 +77,7 @@ def test_each_factor_gets_a_specific_owned_verifiable_action(retro):
 # -- the example's Markdown reads well (issue 9, item 10) ----------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def markdown(retro):
     from retroflow.default_plugins.markdown import render_markdown
 
@@ -88,11 +103,11 @@ def test_each_factor_is_listed_once(retro, markdown):
 
 def test_ties_in_score_say_why_one_ranks_above_another(retro, markdown):
     tied = [a for a in retro.actions if a.score and a.score.value == retro.actions[0].score.value]
-    assert len(tied) == 4, "the example has four actions scored 3"
+    assert len(tied) == 5, "the example has five actions scored 3"
     actions = _section(markdown, "Actions")
     assert "same score are ranked by the strength of the strongest condition they answer" in actions
     note = actions.split("2. **Notify the checkout on-call", 1)[1].split("\n3. ", 1)[0]
-    assert "tied at 3 with #1, #3, #4" in note and "`slow-acknowledgement`, strength 0.73" in note
+    assert "tied at 3 with #1, #3, #4, #5" in note and "`slow-acknowledgement`, strength 0.73" in note
 
 
 def test_a_duration_is_written_the_same_way_everywhere(markdown):
@@ -102,5 +117,6 @@ def test_a_duration_is_written_the_same_way_everywhere(markdown):
     assert "The first page waited 22 min for an acknowledgement" in markdown
     assert "(the first page waited 22 min)" in markdown
     assert "escalated only after 7 min 48 s" in markdown and "(this time the page waited 7 min 48 s)" in markdown
-    assert "landed 6 min 9 s before the first signal" in markdown and "first error 6 min 9 s after" in markdown
+    # The last change before the first signal: the Deploy workflow run's conclusion at 01:52:07.
+    assert "landed 6 min 2 s before the first signal" in markdown and "first error 6 min 2 s after" in markdown
     assert not re.search(r"\d\.\d+ min", markdown), "no decimal minutes beside whole ones"

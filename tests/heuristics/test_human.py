@@ -139,5 +139,5 @@ def test_human_actions_name_the_service_and_how_to_verify(retro_of):
     retro = retro_of([make_event("page", 0, actor="bob", service="checkout"), make_event("ack", 25, actor="bob")])
     action = next(a for a in retro.actions if a.factors == ("slow-acknowledgement",))
     assert "checkout" in action.title
-    assert action.verify is not None and action.verify.metric == "time to acknowledge (p90)"
+    assert action.verify is not None and action.verify.metric == "time-to-acknowledge"
     assert "25" in action.change

@@ -155,4 +155,37 @@ def test_process_actions_carry_the_service_and_threshold(retro_of):
     assert escalation.title == "Escalate unacknowledged checkout pages to the next level after 5 min"
     runbook = next(a for a in retro.actions if a.factors == ("missing-runbook",))
     assert "'checkout-5xx'" in runbook.title
-    assert runbook.verify is not None and runbook.verify.target == "100%"
+    assert runbook.verify is not None and runbook.verify.target == "a runbook link on 100% of paging alerts"
+
+
+def test_recurrence_says_when_a_done_action_did_not_improve_its_metric(factors_of):
+    from retroflow.model import DoneAction, Outcome, OutcomeWindow, PastActions, Verdict
+
+    alert = make_event("alert", 0, service="checkout", details={"monitor": "checkout-5xx"})
+    before = past("INC-900", 30, details={"alerts": ["checkout-5xx"]})
+    window = OutcomeWindow(start=T0 - timedelta(days=90), end=T0, n=3, value=1.0)
+    outcomes = tuple(
+        Outcome(
+            action=DoneAction(id, "INC-900", title, metric, "checkout", T0 - timedelta(days=20), "tracker:jira"),
+            verdict=verdict,
+            before=window,
+            after=window,
+        )
+        for id, title, metric, verdict in (
+            ("a1", "Alert on pool saturation", "time-to-detect", Verdict.INCONCLUSIVE),
+            ("a2", "Canary checkout deploys", "incident-rate", Verdict.IMPROVED),
+        )
+    )
+    judged = PastActions(services=("checkout",), as_of=T0, incidents=4, outcomes=outcomes)
+    factor = factors_of([alert], history=[before], past_actions=judged)["recurrence"]
+    assert (
+        "“Alert on pool saturation”, marked done 2026-10-13, did not measurably improve time-to-detect (inconclusive)"
+        in factor.explanation
+    )
+    assert (
+        "“Canary checkout deploys”, marked done 2026-10-13, measurably improved incident-rate, yet it happened again"
+        in (factor.explanation)
+    )
+    assert [o["verdict"] for o in factor.details["past"][0]["outcomes"]] == ["inconclusive", "improved"]
+    without = factors_of([alert], history=[before])["recurrence"]
+    assert "marked done" not in without.explanation and without.details["past"][0]["outcomes"] == []

@@ -86,6 +86,52 @@ def test_no_owner_does_not_trip_with_a_team():
     assert "no-owner" not in rules(action("Alert on pool wait > 500 ms", owner="storefront"))
 
 
+def test_no_verification_when_the_metric_is_not_an_outcome_metric():
+    names = ("time-to-detect", "incident-rate")
+    reviewer = Reviewer(ReviewSettings(), (), names)
+    findings = list(reviewer.review(action("Alert on pool wait > 500 ms")))  # metric "time to detect"
+    assert [f.rule for f in findings] == ["no-verification"]
+    assert "“time to detect” is not an outcome metric" in findings[0].message
+    assert "incident-rate, time-to-detect" in findings[0].suggestion
+    named = Verification(metric="time-to-detect", service="checkout", target="≤ 5 min")
+    assert "no-verification" not in {
+        f.rule for f in reviewer.review(action("Alert on pool wait > 500 ms", verify=named))
+    }
+
+
+def test_the_engine_gives_the_reviewer_the_registered_metric_names():
+    written = Verification(metric="pool wait", service="checkout", target="≤ 500 ms")
+    human = ActionItem.create(incident_id="INC-1", title="Alert on pool wait > 500 ms", owner="ana", verify=written)
+
+    class Proposer:
+        @hookimpl
+        def retroflow_propose_actions(self):  # type: ignore[no-untyped-def]
+            return [human]
+
+    retro = build_with([make_event("alert", 0, service="checkout")], plugins=[Proposer()])
+    reviewed = retro.actions_by_id()[human.id]
+    assert any("“pool wait” is not an outcome metric" in f.message for f in reviewed.findings)
+
+
+def test_every_proposed_action_names_an_outcome_metric(busy_events):
+    from pathlib import Path
+
+    from retroflow.default_plugins.file import read_events, read_incident
+    from retroflow.plugins import Plugins, get_plugin_manager
+
+    names = set(Plugins(get_plugin_manager(load_entrypoints=False)).outcome_metrics.names())
+    example = Path(__file__).parents[2] / "contrib" / "examples" / "checkout-outage"
+    events, _ = read_events(example / "events.jsonl")
+    retros = [
+        build_with(busy_events),
+        build_with(events, incident=read_incident(example / "incident.json", "CHK-1042")),
+    ]
+    proposed = [item for retro in retros for item in retro.actions]
+    assert len({item.factors for item in proposed}) >= 8
+    for item in proposed:
+        assert item.verify is not None and item.verify.metric in names, (item.factors, item.verify)
+
+
 def test_no_verification_without_metric_or_target():
     assert "no-verification" in rules(action("Alert on pool wait > 500 ms", verify=None))
     assert "no-verification" in rules(action("Alert on pool wait > 500 ms", verify=Verification(metric="p95")))

@@ -139,7 +139,11 @@ def test_technical_actions_are_filled_in_from_the_evidence(retro_of):
     assert "payment-client pool exhausted" in gap.title and "checkout" in gap.title
     assert gap.category == "detect faster"
     assert gap.owner == "storefront"
-    assert gap.verify is not None and gap.verify.service == "checkout" and gap.verify.target == "≤ 5 min"
+    assert (
+        gap.verify is not None
+        and gap.verify.service == "checkout"
+        and gap.verify.target == "≤ 5 min from first signal to first page"
+    )
     blast = by_factor["blast-radius"]
     assert blast.category == "limit blast radius"
     assert "checkout" in blast.title and "payments" in blast.title

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from retroflow.default_plugins.file import read_events, read_incident
 from retroflow.model import Retro
-from retroflow.testing import build
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "contrib" / "examples" / "checkout-outage"
@@ -35,10 +33,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def example_retro() -> Retro:
-    events, gap = read_events(EXAMPLE / "events.jsonl")
-    assert gap is None
-    return build(events, incident=read_incident(EXAMPLE / "incident.json", "CHK-1042"))
+def example_retro(example_built: Retro) -> Retro:
+    assert example_built.gaps == ()
+    return example_built
 
 
 class Page(HTMLParser):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 import sys
@@ -49,9 +50,8 @@ def test_the_example_report_is_one_self_contained_file_under_200_kb(example_retr
     assert "@import" not in example_html and "url(" not in example_html
     external = {href for href in page.hrefs if not href.startswith("#")}
     assert external <= _data_links(example_retro), "the only URLs are the links in the data"
-    assert re.findall(r"https?://[^\s\"'<>]+", example_html) and all(
-        url in _data_links(example_retro) for url in re.findall(r"https?://[^\s\"'<>]+", example_html)
-    )
+    urls = [html.unescape(url) for url in re.findall(r"https?://[^\s\"'<>]+", example_html)]
+    assert urls and all(url in _data_links(example_retro) for url in urls), "as written in the data (& is &amp;)"
 
 
 def test_every_link_inside_the_page_lands_on_something(example_html: str) -> None:
@@ -66,7 +66,7 @@ def test_chart_marks_and_evidence_link_to_the_row_holding_their_events(example_r
     chart = example_html[example_html.index("<svg") : example_html.index("</svg>")]
     marks = re.findall(r'<a class="mark" href="#([^"]+)"><title>([^<]+)</title>', chart)
     assert len(marks) > 20
-    deploy = next(m for m in marks if "Deploy checkout v2.14.0" in m[1])
+    deploy = next(m for m in marks if "deploy of v2.14.0 (7a726bb) to production succeeded" in m[1])
     assert deploy[0] == "t-20261107T0152"
     assert not any(text.startswith("902 signals") for _, text in marks), "a flood is binned, not one mark"
     assert any(re.match(r"[\d,]+ signals \d", text) for _, text in marks), "floods are bands with counts"
@@ -81,8 +81,8 @@ def test_the_report_shows_every_part_of_the_retro(example_retro: Retro, example_
         assert f'<span class="value">{duration}</span>' in text
     for layer in ("Technical", "Human", "Process"):
         assert f"<h3>{layer}</h3>" in text
-    assert text.count('<article class="action"') == len(example_retro.actions) == 8
-    assert "8 actions in one retro (more than 5)" in text, "the more-than-five warning"
+    assert text.count('<article class="action"') == len(example_retro.actions) == 9
+    assert "9 actions in one retro (more than 5)" in text, "the more-than-five warning"
     assert "<dt>impact</dt><dd>high</dd>" in text, "the score's inputs"
     assert "not exported" in text
     walk = text[text.index("<strong>Timeline walk</strong>") :]
@@ -188,7 +188,8 @@ def test_the_timeline_owner_and_the_roles_to_invite_come_from_config(example_ret
     walk = text[text.index("<strong>Timeline walk</strong>") :]
     assert walk[: walk.index("</tr>")].endswith("<td>carol</td>")
     assert "Beyond engineering: product, customer support." in text
-    assert "Everyone who took part: alice, bob, dana, carol." in text
+    # Git names people as their commits do (Alice Moreau), GitHub and Slack by handle (alice).
+    assert "Everyone who took part: Frank Osei, Erin Kowalski, Alice Moreau, alice, bob, dana, carol." in text
 
 
 def test_settings_are_checked_and_errors_name_the_key() -> None:
@@ -218,7 +219,7 @@ def test_tracker_links_and_states_from_the_store(
     sync_status(store, {"fake": sink}, config)
     store.close()
     tickets = stored_tickets(config, "CHK-1042")
-    assert len(tickets.by_action) == 8
+    assert len(tickets.by_action) == 9
     text = HtmlRenderer().render(example_retro, config)
     assert (
         '<a class="ext" href="https://tracker.invalid/FAKE-1">FAKE-1</a> <span class="state">in progress</span>' in text
@@ -246,15 +247,14 @@ def test_ticket_states_render_without_a_store(example_retro: Retro) -> None:
     assert 'OPS-7 <span class="state">done</span>' in text
 
 
-def test_retroflow_retro_writes_the_html_report(tmp_path: Path) -> None:
+def test_retroflow_retro_writes_the_html_report(tmp_path: Path, example_config: Path) -> None:
     result = CliRunner().invoke(
-        cli,
-        ["-q", "--config", str(EXAMPLE / "retroflow.toml"), "retro", "CHK-1042", "-f", "html", "--out", str(tmp_path)],
+        cli, ["-q", "--config", str(example_config), "retro", "CHK-1042", "-f", "html", "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "CHK-1042.html").read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "<title>Retrospective: Checkout card payments" in text
-    shown = CliRunner().invoke(cli, ["--config", str(EXAMPLE / "retroflow.toml"), "show", "CHK-1042", "-f", "html"])
+    shown = CliRunner().invoke(cli, ["--config", str(example_config), "show", "CHK-1042", "-f", "html"])
     assert shown.exit_code == 0, shown.output
     assert shown.stdout == text, "show renders the stored retro the same way"
 

@@ -217,7 +217,7 @@ def test_a_persons_action_carries_its_verification_and_category(run: Callable[..
     machine = json.loads(run("show", "INC-1", "-f", "json").output)["actions"][0]
     added = run(
         "input", "action", "INC-1", "--title", "Page on checkout 5xx above 2%", "--owner", "carol",
-        "--category", "detect faster", "--verify-metric", "time to detect", "--verify-service", "checkout",
+        "--category", "detect faster", "--verify-metric", "time-to-detect", "--verify-service", "checkout",
         "--verify-target", "≤ 5 min",
     )  # fmt: skip
     assert added.exit_code == 0, added.output
@@ -226,7 +226,7 @@ def test_a_persons_action_carries_its_verification_and_category(run: Callable[..
     assert edited.exit_code == 0, edited.output
     run("retro", "INC-1")
     actions = {a["id"]: a for a in json.loads(run("show", "INC-1", "-f", "json").output)["actions"]}
-    assert actions[new_id]["verify"] == {"metric": "time to detect", "service": "checkout", "target": "≤ 5 min"}
+    assert actions[new_id]["verify"] == {"metric": "time-to-detect", "service": "checkout", "target": "≤ 5 min"}
     assert actions[new_id]["category"] == "detect faster"
     assert machine["verify"]["metric"] and machine["verify"]["target"] != "≤ 3 min"
     assert actions[machine["id"]]["verify"] == {**machine["verify"], "target": "≤ 3 min"}, "the metric is kept"

@@ -239,11 +239,11 @@ def test_an_added_action_can_say_how_it_will_be_verified_and_its_category(build_
         owner="carol",
         id="page-5xx",
         category="detect faster",
-        verify={"metric": "time to detect", "service": "checkout", "target": "≤ 5 min"},
+        verify={"metric": "time-to-detect", "service": "checkout", "target": "≤ 5 min"},
     )
     retro = build_sample(HumanInput.from_items([new]))
     action = retro.actions_by_id()["page-5xx"]
-    assert action.verify == Verification(metric="time to detect", service="checkout", target="≤ 5 min")
+    assert action.verify == Verification(metric="time-to-detect", service="checkout", target="≤ 5 min")
     assert action.category is Category.DETECT_FASTER
     assert "no-verification" not in rules_on(retro, "page-5xx")
 
@@ -252,12 +252,12 @@ def test_an_edit_can_give_a_machine_action_its_verification_and_category(build_s
     alert_action = action_id(build_sample(), "Alert on checkout error rate")
     assert "no-verification" in rules_on(build_sample(), alert_action)
     edits = [
-        ActionEdit(alert_action, verify={"metric": "time to detect", "target": "≤ 10 min"}, category="detect faster"),
+        ActionEdit(alert_action, verify={"metric": "time-to-detect", "target": "≤ 10 min"}, category="detect faster"),
         ActionEdit(alert_action, verify={"target": "≤ 5 min"}),  # a later edit changes the target only
     ]
     retro = build_sample(HumanInput.from_items(edits))
     action = retro.actions_by_id()[alert_action]
-    assert action.verify == Verification(metric="time to detect", target="≤ 5 min")
+    assert action.verify == Verification(metric="time-to-detect", target="≤ 5 min")
     assert action.category is Category.DETECT_FASTER
     assert action.details["edited_by_human"] == ["category", "verify"]
     assert "no-verification" not in rules_on(retro, alert_action)

@@ -4,6 +4,12 @@ A deploy of checkout shrinks the payment-client connection pool; errors start si
 later, the alert fires 21 minutes after that, the on-call engineer is paged at night and
 acknowledges late, the team chases the database before finding the deploy, rolls back, and
 resolves.
+
+This file holds what the example's other sources do not: the logs and metrics, the
+monitor's alerts, the pages, the acknowledgement and the resolution, and the moment the
+impact stopped. The deploys come from the Git repository (make_repo.py) and the saved
+GitHub replies (make_github_replies.py), the chat from the Slack export
+(make_slack_export.py).
 """
 
 from __future__ import annotations
@@ -22,18 +28,7 @@ def at(minutes: float) -> str:
 
 def main() -> None:
     rng = random.Random(1042)
-    events: list[dict[str, object]] = [
-        {
-            "at": at(0),
-            "kind": "deploy",
-            "id": "deploy-8812",
-            "source": "github",
-            "service": "checkout",
-            "actor": "alice",
-            "summary": "Deploy checkout v2.14.0 (payment-client pool size 50 → 5)",
-            "link": "https://github.example.com/shop/checkout/deployments/8812",
-        },
-    ]
+    events: list[dict[str, object]] = []
     # Error logs: sparse at first, then a flood while the pool is exhausted.
     minute = 6.0
     n = 0
@@ -98,14 +93,6 @@ def main() -> None:
             "details": {"monitor": "checkout-5xx", "state": "triggered"},
         },
         {
-            "at": at(33),
-            "kind": "message",
-            "id": "slack-1699322000.000100",
-            "source": "slack",
-            "actor": "dana",
-            "summary": "#support: several customers report card payments failing at checkout",
-        },
-        {
             "at": at(35),
             "kind": "escalate",
             "id": "pd-escalate-1",
@@ -133,46 +120,13 @@ def main() -> None:
             "summary": "bob acknowledged",
         },
         {
-            "at": at(53),
-            "kind": "message",
-            "id": "slack-1699323060.000200",
-            "source": "slack",
-            "actor": "bob",
-            "summary": "payments dashboards look green to me, I think it is the orders database again",
-        },
-        {
-            "at": at(58),
-            "kind": "message",
-            "id": "slack-1699323360.000300",
-            "source": "slack",
-            "actor": "carol",
-            "summary": "DB is fine. checkout v2.14.0 went out at 01:52 and changed the payment-client pool to 5",
-        },
-        {
-            "at": at(61),
-            "kind": "decision",
-            "id": "slack-1699323540.000400",
-            "source": "slack",
-            "actor": "carol",
-            "summary": "Decision: roll back checkout to v2.13.2 rather than hot-fix the pool size",
-        },
-        {
-            "at": at(74),
-            "kind": "deploy",
-            "id": "deploy-8813",
-            "source": "github",
-            "service": "checkout",
-            "actor": "bob",
-            "summary": "Rollback checkout to v2.13.2 started",
-        },
-        {
+            # The impact stopped: written down by the responders (no source records it).
             "at": at(82),
             "kind": "mitigation",
-            "id": "deploy-8813-done",
-            "source": "github",
-            "service": "checkout",
+            "id": "mitigated",
             "actor": "bob",
-            "summary": "Rollback complete; checkout 5xx back under 0.5%",
+            "service": "checkout",
+            "summary": "Mitigated: checkout 5xx back under 0.5% after the rollback to v2.13.2",
         },
         {
             "at": at(86),

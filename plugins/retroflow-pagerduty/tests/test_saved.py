@@ -10,6 +10,7 @@ from retroflow_pagerduty import PagerDutySource
 
 from retroflow import EventKind, RetroRequest, SourceError
 from retroflow.engine import build_retro
+from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.testing import check_source_contract, make_config, make_plugins
 
 EXAMPLE = Path(__file__).parents[3] / "contrib" / "examples" / "checkout-outage"
@@ -92,9 +93,14 @@ def test_saved_replies_win_over_the_token_and_make_no_request(kit, saved, sleeps
     assert fake.requests == []
 
 
-def test_the_bundled_example_builds_from_saved_pagerduty_replies():
+def test_the_bundled_example_builds_from_saved_pagerduty_replies(example_repo, monkeypatch):
+    # Its deploys and chat come from the example's Git repository, saved GitHub replies and
+    # Slack export, through the plugins that read them (installed by scripts/setup.sh).
+    for module in ("retroflow_git", "retroflow_github", "retroflow_slack"):
+        pytest.importorskip(module)
+    monkeypatch.delenv("RETROFLOW_LOAD_PLUGINS", raising=False)
     config_path = EXAMPLE / "pagerduty" / "retroflow-pagerduty.toml"
-    plugins = make_plugins(PagerDutySource())
+    plugins = Plugins(get_plugin_manager(only=["pagerduty", "git", "github-deploys", "slack"]))
     config = make_config(config_path.read_text(encoding="utf-8"), plugins=plugins, path=config_path)
     retro = build_retro(RetroRequest("1042"), plugins=plugins, config=config)
 
@@ -124,8 +130,11 @@ def test_the_bundled_example_builds_from_saved_pagerduty_replies():
     assert (moments.first_page.strftime("%H:%M:%S"), moments.first_ack.strftime("%H:%M")) == ("02:19:12", "02:41")
     assert moments.resolve.strftime("%H:%M") == "03:32"
     assert [i.id for i in retro.history] == ["Q0CHKRF0912PD", "Q0CHKRF0977PD"]
-    # the file source still brings the deploy, the logs and the chat
-    assert {e.source for e in retro.timeline.events} >= {"github", "otel", "slack", "pagerduty"}
+    # the file source still brings the logs; Git and GitHub the deploys; Slack the chat, in
+    # the channel the incident's conference bridge links to
+    assert {e.source for e in retro.timeline.events} >= {"git", "github", "otel", "slack", "pagerduty"}
+    assert "https://shop-example.slack.com/archives/C05K8R2TQ1M" in retro.incident.links
+    assert "misleading-signal" in {f.key for f in retro.factors}
 
 
 def test_saved_history_is_cut_at_the_incident(tmp_path):

@@ -1,2 +1,2 @@
-"""Click commands registered through ``retroflow_register_commands`` by default plugins
-(``retroflow.default_plugins.*_commands``)."""
+"""Command-line commands registered through
+:func:`~retroflow.hookspecs.retroflow_register_commands` by default plugins."""

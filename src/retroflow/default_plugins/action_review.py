@@ -7,7 +7,8 @@ better wording. Rules (ids are stable; ``docs/heuristics.md`` has examples):
   careful", "remember to", "double-check", "make sure") instead of changing the system.
 * ``vague``: "improve monitoring" and the like, with no object, number or threshold.
 * ``no-owner``: nobody named.
-* ``no-verification``: no metric, or no target, to tell whether it worked.
+* ``no-verification``: no metric, or no target, to tell whether it worked; or a metric that
+  is not an outcome metric (``docs/outcomes.md``), which nothing can measure.
 * ``too-many-actions``: more than ``max_actions`` actions in one retro (target ``retro``).
 * ``blameless-language``: "human error", "careless", "should have" or "failed to" after a
   person, … in human text: action titles and changes, the narrative, messages, decisions
@@ -136,10 +137,12 @@ def _alternation(phrases: Iterable[str]) -> str:
 
 
 class Reviewer:
-    """The review rules, compiled once for a set of settings and known people."""
+    """The review rules, compiled once for a set of settings, known people and outcome
+    metrics (none: a metric's name is not checked)."""
 
-    def __init__(self, settings: ReviewSettings, people: Iterable[str] = ()) -> None:
+    def __init__(self, settings: ReviewSettings, people: Iterable[str] = (), metrics: Iterable[str] = ()) -> None:
         self.settings = settings
+        self.metrics = frozenset(metrics)
         self.memory = re.compile(rf"\b(?:{_alternation([*MEMORY_PHRASES, *settings.memory_phrases])})\b", re.I)
         names = sorted({re.escape(p) for p in [*people, *settings.people] if p and p.strip()}, key=len, reverse=True)
         person = _PERSON_WORDS + ("|" + "|".join(names) if names else "")
@@ -187,6 +190,16 @@ class Reviewer:
                 "checkout ≤ 5 min”).",
                 target=action.id,
             )
+        elif self.metrics and verify.metric not in self.metrics:
+            yield Finding(
+                rule=NO_VERIFICATION,
+                message=f"“{verify.metric}” is not an outcome metric: once done, nothing can tell whether "
+                "this action worked.",
+                suggestion=f"Name one of {', '.join(sorted(self.metrics))} (see docs/outcomes.md) and say the "
+                "specifics in the target (e.g. metric “time-to-detect”, target “≤ 5 min from first signal to "
+                "page”).",
+                target=action.id,
+            )
         elif not (verify.target or "").strip():
             yield Finding(
                 rule=NO_VERIFICATION,
@@ -213,13 +226,14 @@ class Reviewer:
 
 
 @hookimpl
-def retroflow_review_actions(retro: Retro, config: Config) -> list[Finding]:
+def retroflow_review_actions(retro: Retro, config: Config, outcome_metrics: tuple[str, ...]) -> list[Finding]:
     # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(review_retro(retro, SETTINGS.read(config)))
+    return list(review_retro(retro, SETTINGS.read(config), outcome_metrics))
 
 
-def review_retro(retro: Retro, settings: ReviewSettings) -> Iterator[Finding]:
-    """Every finding on ``retro``'s actions, its size and its human text."""
+def review_retro(retro: Retro, settings: ReviewSettings, metrics: Iterable[str] = ()) -> Iterator[Finding]:
+    """Every finding on ``retro``'s actions, its size and its human text; with ``metrics``
+    (the outcome metrics' names), an action's ``verify.metric`` must name one."""
     human_events = []
     people = {a.owner for a in retro.actions if a.owner}
     for event in facts_of(retro.timeline).notable:  # people's text is never a raw signal
@@ -227,7 +241,7 @@ def review_retro(retro: Retro, settings: ReviewSettings) -> Iterator[Finding]:
             human_events.append(event)
         if event.actor and event.kind in _PEOPLE_KINDS:
             people.add(event.actor)
-    reviewer = Reviewer(settings, filter(is_person, people))
+    reviewer = Reviewer(settings, filter(is_person, people), metrics)
     for action in retro.actions:
         yield from reviewer.review(action)
     if len(retro.actions) > settings.max_actions:

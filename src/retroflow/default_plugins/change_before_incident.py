@@ -113,7 +113,9 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        verify=Verification(metric="bad deploys reaching all traffic", service=service, target="0 per quarter"),
+        verify=Verification(
+            metric="auto-resolved", service=service, target="bad deploys roll back on their own: 0 reach all traffic"
+        ),
     )
 
 

@@ -28,7 +28,7 @@ import orjson
 from retroflow import hookimpl
 from retroflow.config import INPUT_PATH, Config
 from retroflow.errors import ConfigError, SourceError
-from retroflow.model import KIND_ALIASES, Event, EventKind, Gap, Incident, SourceResult, stable_id
+from retroflow.model import BELIEF, KIND_ALIASES, Event, EventKind, Gap, Incident, SourceResult, stable_id
 from retroflow.request import RetroRequest
 from retroflow.validation import (
     EARLIEST,
@@ -156,6 +156,7 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
     fromisoformat = datetime.fromisoformat
     aliases = KIND_ALIASES
     response = EventKind.RESPONSE
+    message = EventKind.MESSAGE
     earliest, latest = EARLIEST, LATEST
     depth = MAX_DETAILS_DEPTH
     deep = 2 * depth  # a line shorter than this cannot nest deeper
@@ -196,6 +197,8 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             if kind is response and word != "response" and "action" not in details:
                 # "escalate", "assign": the word is the hand-off the heuristics look for.
                 details = {**details, "action": word.lower()}
+            elif kind is message and word.lower() == BELIEF and "belief" not in details:
+                details = {**details, "belief": True}  # as the Slack source marks beliefs
             source = record.get("source") or TABLE
             if type(source) is not str or ":" in source:
                 raise ValueError(f"'source' {source!r} must be a string without ':'")

@@ -340,7 +340,7 @@ def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
-        verify=Verification(metric="time to acknowledge (p90)", service=service, target="≤ 5 min"),
+        verify=Verification(metric="time-to-acknowledge", service=service, target="p90 ≤ 5 min"),
     )
 
 
@@ -359,7 +359,7 @@ def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.LOW,
-        verify=Verification(metric="hand-offs before mitigation", service=service, target="≤ 1"),
+        verify=Verification(metric="time-to-restore", service=service, target="≤ 1 hand-off before mitigation"),
     )
 
 
@@ -377,7 +377,7 @@ def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        verify=Verification(metric="out-of-hours pages", service=service, target="-50% per quarter"),
+        verify=Verification(metric="out-of-hours-pages", service=service, target="-50% per quarter"),
     )
 
 
@@ -394,7 +394,9 @@ def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.MEDIUM,
-        verify=Verification(metric="responders in two incidents within 24 h", target="0 per month"),
+        verify=Verification(
+            metric="time-to-acknowledge", target="0 responders a month paged in two incidents within 24 h"
+        ),
     )
 
 
@@ -411,9 +413,9 @@ def _no_coordinator(incident: Incident, factor: Factor) -> ActionItem:
         category=Category.AUTOMATE_DECISION,
         effort=Effort.LOW,
         verify=Verification(
-            metric="incidents with 3+ responders and a named commander",
+            metric="time-to-restore",
             service=detail(factor, "service"),
-            target="100%",
+            target="a named commander in 100% of incidents with 3+ responders",
         ),
     )
 

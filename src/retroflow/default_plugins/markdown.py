@@ -6,6 +6,7 @@ thousands of log lines never become thousands of rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,6 +123,67 @@ def _lines_for_factors(retro: Retro) -> list[str]:
     return out + rejected
 
 
+PAST_ACTIONS_TITLE = "Which past retro actions measurably improved the system?"
+
+
+def _ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "∞" if math.isinf(value) else f"{value:.2f}"
+
+
+def _past_action_lines(retro: Retro) -> list[str]:
+    """The standing question, answered from the store's history (or said plainly why not)."""
+    out = [f"## {PAST_ACTIONS_TITLE}", ""]
+    past = retro.past_actions
+    if past is None:
+        failed = any(g.stage == "outcomes" for g in retro.gaps)
+        why = (
+            "the store's history could not be read (see Data gaps)"
+            if failed
+            else "this retro was built without the store (`--no-store`); `retroflow outcomes` answers it from the store"
+        )
+        return [*out, f"Not looked up: {why}.", ""]
+    if not past.services:
+        return [*out, "This incident names no service, so no past action can be matched to it.", ""]
+    services = ", ".join(past.services)
+    when = f" when this incident began ({past.as_of:%Y-%m-%d %H:%M} UTC)" if past.as_of else ""
+    if not past.outcomes and not past.unmeasured:
+        if not past.incidents:
+            return [*out, f"No history of {services} yet: no past incidents or done actions are known.", ""]
+        return [
+            *out,
+            f"No past retro action on {services} was marked done{when} ({past.incidents} past incidents).",
+            "",
+        ]
+    out += [
+        f"Done actions on {services}, judged on the history known{when} ({past.incidents} past incidents): "
+        "the metric each was meant to move, before and after.",
+        "",
+        "| Verdict | Action | Metric | Done | Change (interval) | p | q |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for outcome in past.outcomes:
+        action = outcome.action
+        change = "—" if outcome.effect is None else f"×{_ratio(outcome.effect)}"
+        if outcome.ci is not None:
+            change += f" ({_ratio(outcome.ci[0])}–{_ratio(outcome.ci[1])})"
+        p = "—" if outcome.p is None else f"{outcome.p:.2g}"
+        q = "—" if outcome.q is None else f"{outcome.q:.2g}"
+        out.append(
+            f"| **{outcome.verdict.value}** | {_cell(action.title)} (from {_cell(action.incident)}) | "
+            f"{action.metric} on {_cell(action.service or '—')} | {action.done_at:%Y-%m-%d} | {change} | {p} | {q} |"
+        )
+    for action in past.unmeasured:
+        out.append(
+            f"| not measured | {_cell(action.title)} (from {_cell(action.incident)}) | "
+            f"{_cell(action.metric or 'none')}: not an outcome metric | {action.done_at:%Y-%m-%d} | — | — | — |"
+        )
+    out.append("")
+    out += [f"- {_cell(o.action.title)}: {o.reason}" for o in past.outcomes]
+    return [*out, ""]
+
+
 def render_markdown(retro: Retro) -> str:
     incident = retro.incident
     moments = retro.timeline.moments
@@ -178,6 +240,7 @@ def render_markdown(retro: Retro) -> str:
     else:
         out.append("No actions were proposed.")
     out.append("")
+    out += _past_action_lines(retro)
     if retro.findings:
         out += ["## Review findings", ""]
         out += [f"- ⚠ `{f.rule}`: {f.message} Suggestion: {f.suggestion}" for f in retro.findings]

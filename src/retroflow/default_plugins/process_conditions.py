@@ -6,7 +6,9 @@
 * ``late-escalation``: the page stayed unacknowledged long before it escalated (to a
   second person or level), or never escalated while unacknowledged.
 * ``recurrence``: a similar past incident (same service, and the same alert or a similar
-  title) within ``recurrence_days``; names its retro's actions and their status.
+  title) within ``recurrence_days``; names its retro's actions and their status, and of
+  those marked done, whether their outcome metric measurably improved (the retro's
+  ``past_actions``).
 
 Settings: ``[plugins.process-conditions]`` (:class:`ProcessSettings`).
 """
@@ -57,7 +59,9 @@ from retroflow.model import (
     Factor,
     Incident,
     Layer,
+    PastActions,
     Timeline,
+    Verdict,
     Verification,
     format_duration,
 )
@@ -103,7 +107,11 @@ retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(
-    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
+    incident: Incident,
+    timeline: Timeline,
+    history: tuple[Incident, ...],
+    config: Config,
+    past_actions: PastActions | None = None,
 ) -> Iterator[Factor]:
     """The factors this plugin finds (the hook below returns them as a list)."""
     settings = SETTINGS.read(config)
@@ -112,7 +120,7 @@ def find_factors(
     yield from _slow_mitigation(incident, facts.notable, settings)
     yield from _missing_runbook(incident, [a for a in triggers if not raised_by_hand(a)])
     yield from _late_escalation(incident, facts.notable, settings)
-    yield from _recurrence(incident, timeline, history, triggers, settings)
+    yield from _recurrence(incident, timeline, history, triggers, settings, past_actions)
 
 
 def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: ProcessSettings) -> Iterator[Factor]:
@@ -261,12 +269,36 @@ def _similarity(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def _judged(incident_id: str, past_actions: PastActions | None) -> list[tuple[dict[str, Any], str]]:
+    """The done actions of a past incident's retro and what their metric did: a recurrence
+    after an action marked done whose metric did not improve says so."""
+    judged = []
+    for outcome in past_actions.outcomes if past_actions else ():
+        action = outcome.action
+        if action.incident != incident_id:
+            continue
+        done = f"{quoted(action.title, 60)}, marked done {action.done_at:%Y-%m-%d}"
+        if outcome.verdict is Verdict.IMPROVED:
+            text = f"{done}, measurably improved {action.metric}, yet it happened again"
+        else:
+            text = f"{done}, did not measurably improve {action.metric} ({outcome.verdict.value})"
+        summary = {
+            "action": action.id,
+            "title": action.title,
+            "metric": action.metric,
+            "verdict": outcome.verdict.value,
+        }
+        judged.append((summary, text))
+    return judged
+
+
 def _recurrence(
     incident: Incident,
     timeline: Timeline,
     history: tuple[Incident, ...],
     triggers: list[Event],
     settings: ProcessSettings,
+    past_actions: PastActions | None,
 ) -> Iterator[Factor]:
     start = started(incident, timeline)
     if not history or start is None:
@@ -302,9 +334,11 @@ def _recurrence(
         days = (start - past.created) / timedelta(days=1)
         actions = [a for a in (past.details.get("actions") or ()) if isinstance(a, dict) and a.get("title")]
         listed = "; ".join(f"{quoted(str(a['title']), 60)} ({a.get('status') or 'status unknown'})" for a in actions)
+        judged = _judged(past.id, past_actions)
         described.append(
             f"{past.id} {days:.0f} days earlier on {', '.join(sorted(services & set(past.services)))} with {why}"
             + (f"; its retro's actions: {listed}" if listed else "; no retro actions are known for it")
+            + "".join(f"; {text}" for _, text in judged)
         )
         pasts.append(
             {
@@ -314,6 +348,7 @@ def _recurrence(
                 "actions": [
                     {"title": str(a["title"]), "status": a.get("status"), "owner": a.get("owner")} for a in actions
                 ],
+                "outcomes": [outcome for outcome, _ in judged],
             }
         )
     first_evidence = next((e for _, events, _ in matches for e in events), None)
@@ -336,10 +371,14 @@ def _recurrence(
 
 @hookimpl
 def retroflow_find_factors(
-    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
+    incident: Incident,
+    timeline: Timeline,
+    history: tuple[Incident, ...],
+    config: Config,
+    past_actions: PastActions | None,
 ) -> list[Factor]:
     # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(incident, timeline, history, config))
+    return list(find_factors(incident, timeline, history, config, past_actions))
 
 
 # --- proposers -------------------------------------------------------------------------
@@ -360,7 +399,7 @@ def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
-        verify=Verification(metric="decision-to-mitigation time", service=service, target="≤ 5 min"),
+        verify=Verification(metric="time-to-restore", service=service, target="≤ 5 min from decision to mitigation"),
     )
 
 
@@ -379,7 +418,9 @@ def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.LOW,
-        verify=Verification(metric="paging alerts with a runbook link", service=service, target="100%"),
+        verify=Verification(
+            metric="time-to-restore", service=service, target="a runbook link on 100% of paging alerts"
+        ),
     )
 
 
@@ -399,9 +440,9 @@ def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
         category=Category.AUTOMATE_DECISION,
         effort=Effort.LOW,
         verify=Verification(
-            metric="time from page to escalation when unacknowledged",
+            metric="time-to-acknowledge",
             service=service,
-            target=f"≤ {minutes_text(timeout)}",
+            target=f"an unacknowledged page escalates within {minutes_text(timeout)}",
         ),
     )
 
@@ -431,7 +472,9 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
         category=Category.AUTOMATE_DECISION,
         effort=Effort.MEDIUM,
         verify=Verification(
-            metric=f"recurrences of {what}", service=service, target=f"0 in {detail(factor, 'window_days', 90)} days"
+            metric="incident-rate",
+            service=service,
+            target=f"0 recurrences of {what} in {detail(factor, 'window_days', 90)} days",
         ),
         owner=owners[0] if owners else None,
     )

@@ -234,7 +234,9 @@ def input_event(
 @click.option("--effort", type=click.Choice([e.value for e in Effort]), help="Effort.")
 @click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
 @click.option("--category", type=click.Choice([c.value for c in Category]), help="The kind of system change.")
-@click.option("--verify-metric", help="How to tell it worked: the metric (e.g. 'time to detect').")
+@click.option(
+    "--verify-metric", help="How to tell it worked: an outcome metric (e.g. 'time-to-detect'; see docs/outcomes.md)."
+)
 @click.option("--verify-service", help="The service the metric is measured on.")
 @click.option("--verify-target", help="The value that means done (e.g. '≤ 5 min'); needs a metric.")
 @click.option("--author", help="Who records it (default: $USER).")

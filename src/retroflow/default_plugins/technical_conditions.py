@@ -232,7 +232,7 @@ def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
         verify=Verification(
-            metric="time from first signal to first page", service=service, target=f"≤ {minutes_text(within)}"
+            metric="time-to-detect", service=service, target=f"≤ {minutes_text(within)} from first signal to first page"
         ),
     )
 
@@ -251,7 +251,7 @@ def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
         category=Category.DETECT_FASTER,
         effort=Effort.LOW,
         verify=Verification(
-            metric="incidents detected by people before any alert", service=service, target="0 per quarter"
+            metric="time-to-detect", service=service, target="an alert first: 0 incidents a quarter noticed by people"
         ),
     )
 
@@ -271,7 +271,9 @@ def _blast_radius(incident: Incident, factor: Factor) -> ActionItem:
         ),
         category=Category.LIMIT_BLAST_RADIUS,
         effort=Effort.HIGH,
-        verify=Verification(metric="services with errors when one dependency fails", service=origin, target="1"),
+        verify=Verification(
+            metric="pages-per-incident", service=origin, target=f"only {origin}'s team paged when {origin} fails"
+        ),
     )
 
 
@@ -290,7 +292,9 @@ def _alert_noise(incident: Incident, factor: Factor) -> ActionItem:
         category=Category.REDUCE_COGNITIVE_LOAD,
         effort=Effort.LOW,
         verify=Verification(
-            metric=f"notifications from {monitor!r} per incident", service=detail(factor, "service"), target="≤ 1"
+            metric="alerts-per-incident",
+            service=detail(factor, "service"),
+            target=f"≤ 1 notification from {monitor!r} per incident",
         ),
     )
 

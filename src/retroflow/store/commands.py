@@ -12,6 +12,7 @@ from retroflow.config import Config
 from retroflow.engine import Progress, describe_gap
 from retroflow.errors import RetroflowError
 from retroflow.model import Retro
+from retroflow.outcomes.report import past_actions_lookup
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.store.database import NothingStored, database_url, describe_url, open_store
@@ -66,9 +67,11 @@ def build_and_store(
     publish: Publish = _no_documents,
     in_transaction: InTransaction | None = None,
 ) -> Retro:
-    """Build a retro with the human input applied, ``publish`` it (write its documents),
-    then, unless ``store`` is false, save it as a new version. Without the store only the
-    retro-as-code file is applied. ``in_transaction`` as in :meth:`Store.save_retro`.
+    """Build a retro with the human input applied and the verdicts of past done actions on
+    its services, ``publish`` it (write its documents), then, unless ``store`` is false,
+    save it as a new version. Without the store only the retro-as-code file is applied, and
+    past actions are not looked up. ``in_transaction`` as in
+    :meth:`Store.save_retro`.
 
     The version is saved only after ``publish`` returned, so a build whose documents could
     not be written (a failing renderer, a full disk, Ctrl-C) leaves no version behind; and
@@ -89,7 +92,16 @@ def build_and_store(
         human = effective_input(config, incident_id, opened, ref=request.incident_ref)
         if human:
             progress("input", f"applying human input ({_describe(human)})")
-        retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
+        retro = _with_events(
+            build_with_input(
+                request,
+                human,
+                plugins=plugins,
+                config=config,
+                progress=progress,
+                past_actions=past_actions_lookup(opened, config, plugins),
+            )
+        )
         version = opened.next_version(retro.incident.id) if opened else 1
         for attempt in range(1, _VERSION_ATTEMPTS + 1):
             retro = attrs.evolve(retro, version=version)

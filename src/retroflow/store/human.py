@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from retroflow.config import Config
-from retroflow.engine import Progress, build_retro
+from retroflow.engine import PastActionsLookup, Progress, build_retro
 from retroflow.errors import ConfigError
 from retroflow.filenames import incident_file_stem
 from retroflow.model import (
@@ -667,12 +667,16 @@ def build_with_input(
     plugins: Plugins,
     config: Config,
     progress: Progress | None = None,
+    past_actions: PastActionsLookup | None = None,
 ) -> Retro:
     """Build a retro with ``human`` input applied: added events are given to the engine as
     a first-round source's result (before factors are found), the rest by ``amend``.
+    ``past_actions`` is passed on to :func:`~retroflow.engine.build_retro`.
 
     Nothing is registered on ``plugins``: builds running at once, each with its own input,
     share one plugin manager safely."""
     given = [(HUMAN_INPUT, SourceResult(events=human.timeline_events()))] if human.events else []
     kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
-    return build_retro(request, plugins=plugins, config=config, amend=human.apply, given=given, **kwargs)
+    return build_retro(
+        request, plugins=plugins, config=config, amend=human.apply, past_actions=past_actions, given=given, **kwargs
+    )

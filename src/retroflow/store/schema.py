@@ -24,6 +24,8 @@ __all__ = [
     "factors",
     "feed_checkpoints",
     "findings",
+    "history_actions",
+    "history_incidents",
     "human_input",
     "incident_lifecycles",
     "incidents",
@@ -247,6 +249,42 @@ tracker_links = sa.Table(
     sa.Column("synced_at", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index("ix_tracker_links_incident_action", "incident_id", "action_id"),
+)
+
+# The history import (``retroflow history import``): past incidents and done actions from
+# other tools, for outcome metrics. Stored retros are read where they are.
+history_incidents = sa.Table(
+    "history_incidents",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("services", _json(), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("detected_at", UTCDateTime()),
+    sa.Column("acknowledged_at", UTCDateTime()),
+    sa.Column("alerts", sa.Integer),
+    sa.Column("pages", sa.Integer),
+    sa.Column("pages_out_of_hours", sa.Integer),
+    sa.Column("auto_resolved", sa.Boolean),
+    sa.Column("severity", sa.String(50)),
+    sa.Column("details", _json(), nullable=False),
+    # A hash of the record as imported: re-importing an unchanged record leaves it alone.
+    sa.Column("digest", sa.String(32), nullable=False),
+    sa.Column("imported_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_history_incidents_started", "started_at"),
+)
+
+history_actions = sa.Table(
+    "history_actions",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("incident_id", sa.String(200), nullable=False),
+    sa.Column("service", sa.String(200)),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("metric", sa.String(100), nullable=False),
+    sa.Column("done_at", UTCDateTime(), nullable=False),
+    sa.Column("digest", sa.String(32), nullable=False),
+    sa.Column("imported_at", UTCDateTime(), nullable=False),
 )
 
 
