@@ -1,7 +1,7 @@
 """Automation: the webhook inbox, the job table, incident lifecycles, poll checkpoints.
 
 Revision ID: 0004_automation
-Revises: 0001
+Revises: 0003_outcome_history
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0004_automation"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0003_outcome_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
