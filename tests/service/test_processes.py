@@ -169,3 +169,13 @@ def test_serve_takes_a_delivery_drafts_it_and_stops_on_sigterm(world: World) -> 
     os.kill(server.pid, signal.SIGTERM)
     assert server.wait(30) == 0
     assert "retroflow: stopped" in world.log(server)
+
+
+def test_a_sigterm_while_serve_is_starting_stops_it(world: World) -> None:
+    """The signal may come before uvicorn has its own handlers in place: it must still stop
+    the server (it once was swallowed, and the server ran on)."""
+    server = world.start("serve", "--port", "0", "--workers", "1")
+    world.wait_for(lambda: "listening on" in world.log(server), "serve to bind", timeout=60)
+    os.kill(server.pid, signal.SIGTERM)
+    assert server.wait(30) == 0
+    assert "retroflow: stopped" in world.log(server)

@@ -76,9 +76,14 @@ def run_server(service: Service, sock: socket.socket, *, progress: Progress) -> 
     # milliseconds (bench/bench_intake.py: p99 at 32 connections ~95 ms before, ~50 after).
     gc.collect()
     gc.freeze()
-    # uvicorn raises the signal it stopped for again once stopped; with this handler in
-    # place SIGTERM then ends the command normally (exit 0), after everything is written.
-    previous = signal.signal(signal.SIGTERM, _ignore)
+
+    # A SIGTERM before uvicorn installs its own handlers (while the app starts) stops the
+    # server as soon as it can; and uvicorn raises the signal it stopped for again once
+    # stopped: with this handler that ends the command normally (exit 0), everything written.
+    def stop(signum: int, _frame: object) -> None:
+        server.should_exit = True
+
+    previous = signal.signal(signal.SIGTERM, stop)
     host, port = sock.getsockname()[:2]
     receivers = ", ".join(f"/webhooks/{name}" for name in sorted(service.receivers)) or "none configured"
     threads = service.workers.threads if service.workers else 0
@@ -112,7 +117,3 @@ def run_workers(service: Service, *, progress: Progress) -> None:
             signal.signal(sig, handler)
         service.database.close()
     progress("worker", "stopped")
-
-
-def _ignore(signum: int, _frame: object) -> None:
-    pass
