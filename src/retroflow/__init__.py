@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from retroflow.config import INPUT_PATH, Config, Secret
-from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError
+from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
 from retroflow.logs import redact_text
 from retroflow.model import (
     ActionItem,
@@ -39,6 +39,7 @@ from retroflow.model import (
     Score,
     SourceResult,
     Timeline,
+    TimelineOwner,
     Verdict,
     Verification,
     format_duration,
@@ -48,6 +49,7 @@ from retroflow.model import (
 )
 from retroflow.request import RetroRequest
 from retroflow.roles import (
+    IncidentFeed,
     OutcomeMetric,
     Renderer,
     ScoringContext,
@@ -57,8 +59,10 @@ from retroflow.roles import (
     TicketStatus,
     TrackerClient,
     TrackerSink,
+    WebhookReceiver,
     document_bytes,
 )
+from retroflow.service.events import DraftedRetro, IncidentEvent, Lifecycle, WebhookDelivery
 
 try:
     __version__ = version("retroflow")
@@ -75,6 +79,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DoneAction",
+    "DraftedRetro",
     "Effort",
     "Event",
     "EventKind",
@@ -83,8 +88,11 @@ __all__ = [
     "Finding",
     "Gap",
     "Incident",
+    "IncidentEvent",
+    "IncidentFeed",
     "IncidentRecord",
     "Layer",
+    "Lifecycle",
     "MetricKind",
     "Moments",
     "Outcome",
@@ -107,11 +115,15 @@ __all__ = [
     "TicketRef",
     "TicketStatus",
     "Timeline",
+    "TimelineOwner",
     "TrackerClient",
     "TrackerError",
     "TrackerSink",
     "Verdict",
     "Verification",
+    "WebhookDelivery",
+    "WebhookReceiver",
+    "WebhookRejected",
     "__version__",
     "document_bytes",
     "format_duration",

@@ -17,7 +17,7 @@ from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
 from retroflow.store.database import NothingStored, database_url, describe_url, open_store
 from retroflow.store.human import HumanInput, build_with_input, input_file_path, load_input_file
-from retroflow.store.store import Store, VersionTaken
+from retroflow.store.store import InTransaction, Store, VersionTaken
 
 __all__ = ["Publish", "build_and_store", "effective_input", "input_file_for", "store_for"]
 
@@ -65,11 +65,13 @@ def build_and_store(
     progress: Progress,
     store: bool = True,
     publish: Publish = _no_documents,
+    in_transaction: InTransaction | None = None,
 ) -> Retro:
     """Build a retro with the human input applied and the verdicts of past done actions on
     its services, ``publish`` it (write its documents), then, unless ``store`` is false,
     save it as a new version. Without the store only the retro-as-code file is applied, and
-    past actions are not looked up.
+    past actions are not looked up. ``in_transaction`` as in
+    :meth:`Store.save_retro`.
 
     The version is saved only after ``publish`` returned, so a build whose documents could
     not be written (a failing renderer, a full disk, Ctrl-C) leaves no version behind; and
@@ -106,7 +108,9 @@ def build_and_store(
             publish(retro)
             opened = opened or open_store(url)
             try:
-                opened.save_retro(retro, request.incident_ref, human=human, version=version)
+                opened.save_retro(
+                    retro, request.incident_ref, human=human, version=version, in_transaction=in_transaction
+                )
                 break
             except VersionTaken:
                 if attempt == _VERSION_ATTEMPTS:
