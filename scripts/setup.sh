@@ -41,6 +41,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
     exit 0
 fi
 rm -f "$stamp"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "${first[@]}"
+if [ ${#needed[@]} -gt 0 ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "${first[@]}"
+fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}"
 echo "$wanted" > "$stamp"
