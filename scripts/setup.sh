@@ -10,8 +10,8 @@ PYTHON="${PYTHON:-python3}"
 args=(-e ".[dev]")
 inputs=(pyproject.toml scripts/setup.sh)
 # A plugin another plugin's requirements name (retroflow-jsm's tests need retroflow-pagerduty)
-# goes first: pip 23 looks such a requirement up on the index unless its editable install
-# came earlier on the command line.
+# is installed in a first pip run: pip looks such a requirement up on the package index, where
+# it is not, unless it is already installed.
 needed=() others=()
 for plugin in plugins/*/; do
     [ -f "$plugin/pyproject.toml" ] || continue
@@ -23,6 +23,7 @@ for plugin in plugins/*/; do
         others+=(-e "${plugin%/}[test]")
     fi
 done
+first=("${args[@]}" "${needed[@]}")
 args+=("${needed[@]}" "${others[@]}")
 stamp=.venv/.retroflow-setup
 wanted=$(.venv/bin/python - "${inputs[@]}" <<'EOF'
@@ -40,5 +41,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
     exit 0
 fi
 rm -f "$stamp"
+if [ ${#needed[@]} -gt 0 ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "${first[@]}"
+fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}"
 echo "$wanted" > "$stamp"

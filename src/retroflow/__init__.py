@@ -15,7 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from retroflow.config import INPUT_PATH, Config, Secret
-    from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError
+    from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
     from retroflow.logs import redact_text
     from retroflow.model import (
         ActionItem,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         Score,
         SourceResult,
         Timeline,
+        TimelineOwner,
         Verdict,
         Verification,
         format_duration,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     )
     from retroflow.request import RetroRequest
     from retroflow.roles import (
+        IncidentFeed,
         OutcomeMetric,
         Renderer,
         ScoringContext,
@@ -59,8 +61,10 @@ if TYPE_CHECKING:
         TicketStatus,
         TrackerClient,
         TrackerSink,
+        WebhookReceiver,
         document_bytes,
     )
+    from retroflow.service.events import DraftedRetro, IncidentEvent, Lifecycle, WebhookDelivery
 
     __version__: str
 
@@ -72,7 +76,14 @@ hookimpl = pluggy.HookimplMarker("retroflow")
 # do not pay for the domain model, the configuration types and the roles.
 _HOMES = {
     "retroflow.config": ("INPUT_PATH", "Config", "Secret"),
-    "retroflow.errors": ("ConfigError", "PluginError", "RetroflowError", "SourceError", "TrackerError"),
+    "retroflow.errors": (
+        "ConfigError",
+        "PluginError",
+        "RetroflowError",
+        "SourceError",
+        "TrackerError",
+        "WebhookRejected",
+    ),
     "retroflow.logs": ("redact_text",),
     "retroflow.model": (
         "ActionItem",
@@ -98,6 +109,7 @@ _HOMES = {
         "Score",
         "SourceResult",
         "Timeline",
+        "TimelineOwner",
         "Verdict",
         "Verification",
         "format_duration",
@@ -107,6 +119,7 @@ _HOMES = {
     ),
     "retroflow.request": ("RetroRequest",),
     "retroflow.roles": (
+        "IncidentFeed",
         "OutcomeMetric",
         "Renderer",
         "ScoringContext",
@@ -116,8 +129,10 @@ _HOMES = {
         "TicketStatus",
         "TrackerClient",
         "TrackerSink",
+        "WebhookReceiver",
         "document_bytes",
     ),
+    "retroflow.service.events": ("DraftedRetro", "IncidentEvent", "Lifecycle", "WebhookDelivery"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -153,6 +168,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DoneAction",
+    "DraftedRetro",
     "Effort",
     "Event",
     "EventKind",
@@ -161,8 +177,11 @@ __all__ = [
     "Finding",
     "Gap",
     "Incident",
+    "IncidentEvent",
+    "IncidentFeed",
     "IncidentRecord",
     "Layer",
+    "Lifecycle",
     "MetricKind",
     "Moments",
     "Outcome",
@@ -185,11 +204,15 @@ __all__ = [
     "TicketRef",
     "TicketStatus",
     "Timeline",
+    "TimelineOwner",
     "TrackerClient",
     "TrackerError",
     "TrackerSink",
     "Verdict",
     "Verification",
+    "WebhookDelivery",
+    "WebhookReceiver",
+    "WebhookRejected",
     "__version__",
     "document_bytes",
     "format_duration",

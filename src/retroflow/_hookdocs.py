@@ -44,10 +44,14 @@ Hooks in the order a retro uses them:
 | `retroflow_register_tracker_sinks` | stage 5: close the loop | once, when plugins load |
 | `retroflow_register_outcome_metrics` | stage 5: close the loop | once, when plugins load |
 | `retroflow_register_renderers` | documents | once, when plugins load |
+| `retroflow_register_webhooks` | automation: webhook receivers | once, when plugins load |
+| `retroflow_register_incident_feeds` | automation: polling for resolved incidents | once, when plugins load |
+| `retroflow_retro_drafted` | automation: a draft was stored | per draft, one implementation at a time |
+| `retroflow_register_routes` | automation: HTTP routes of `retroflow serve` | once, when the app is built |
 
 The objects the `register_*` hooks take are described as protocols in
 `src/retroflow/roles.py` (`ScoringModel`, `TrackerSink`/`TrackerClient`,
-`OutcomeMetric`, `Renderer`); the data crossing hooks is the frozen model in
+`OutcomeMetric`, `Renderer`, `WebhookReceiver`, `IncidentFeed`); the data crossing hooks is the frozen model in
 `src/retroflow/model.py` (see [the model](model.md)).
 """
 

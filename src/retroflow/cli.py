@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from retroflow.errors import ConfigError, RetroflowError
+from retroflow.errors import ConfigError, PluginError, RetroflowError
 from retroflow.logs import configure_logging, get_logger, redact_text
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class App:
 
 def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
     """Every problem of ``config`` with ``plugins``: the plugin tables, the scoring model,
-    the formats, and plugin names (to load or block) that name no plugin."""
+    the formats, the sinks ``[service]`` exports to, and plugin names (to load or block)
+    that name no plugin."""
     from retroflow.plugins import unknown_plugin_names
 
     settings = plugins.settings
@@ -133,6 +134,12 @@ def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
         f"(available: {', '.join(plugins.renderers.names())})"
         for name in engine.formats
         if name not in plugins.renderers
+    )
+    problems.extend(
+        f"{config.label}: [service] export: no tracker sink named {name!r} "
+        f"(available: {', '.join(plugins.tracker_sinks.names()) or 'none'})"
+        for name in config.service.export
+        if name not in plugins.tracker_sinks
     )
     problems.extend(
         unknown_plugin_names(plugins.pm, only=engine.load_plugins, block=engine.block_plugins, label=config.label)
@@ -230,6 +237,9 @@ class RetroflowGroup(click.Group):
         return rest
 
     def _plugin_commands(self, ctx: click.Context) -> click.Group:
+        """The commands plugins add, each plugin's ``retroflow_register_commands`` called on
+        its own: one that raises is recorded (see :meth:`_load_errors`) and the others'
+        commands are still there, so ``retroflow --help`` works with a broken plugin."""
         group = click.Group()
         app = ctx.find_object(App)
         if app is None:
@@ -239,28 +249,50 @@ class RetroflowGroup(click.Group):
             app = ctx.obj = App(
                 p.get("config_path"), p.get("debug", False), p.get("trace", False), p.get("quiet", False)
             )
-        if app is not None:
+        self._load_errors = []
+        try:
+            from retroflow.plugins import hook_implementations
+
+            implementations = hook_implementations(app.command_manager, "retroflow_register_commands")
+        except RetroflowError as exc:
+            self._load_errors.append(exc)  # reported if the command asked for is not a built-in
+            return group
+        for impl in implementations:
             try:
-                app.command_manager.hook.retroflow_register_commands(cli=group)
-            except RetroflowError as exc:
-                self._load_error = exc  # reported if the command asked for is not a built-in
+                impl.function(*[{"cli": group}[name] for name in impl.argnames])
+            except Exception as exc:
+                from retroflow.engine import describe_error
+
+                log.debug("plugin commands failed", plugin=impl.plugin_name, exc_info=exc)
+                self._load_errors.append(
+                    PluginError(
+                        f"plugin {impl.plugin_name!r} failed in retroflow_register_commands: {describe_error(exc)}"
+                    )
+                )
         return group
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx).list_commands(ctx)})
+        names = sorted({*super().list_commands(ctx), *self._plugin_commands(ctx).list_commands(ctx)})
+        for error in self._load_errors:  # --help lists what works, and says what does not
+            click.echo(f"retroflow: {redact_text(str(error))}", err=True)
+        return names
 
-    _load_error: RetroflowError | None = None
+    #: Why plugin commands are missing, set by each :meth:`_plugin_commands` call.
+    _load_errors: list[RetroflowError]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None:
-            self._load_error = None
             command = self._plugin_commands(ctx).get_command(ctx, cmd_name)
-            if command is None and self._load_error is not None:
+            if command is None and self._load_errors:
                 # The command may belong to a plugin that could not be loaded: say why.
-                error = click.ClickException(redact_text(str(self._load_error)))
-                error.exit_code = self._load_error.exit_code
-                raise error
+                first = self._load_errors[0]
+                if isinstance(first, PluginError) and "retroflow_register_commands" in str(first):
+                    message = f"no command {cmd_name!r}; " + "; ".join(str(e) for e in self._load_errors)
+                else:
+                    message = str(first)
+                click.echo(f"Error: {redact_text(message)}", err=True)
+                ctx.exit(first.exit_code)
         return command
 
 
@@ -408,7 +440,7 @@ def retro(
         incident_file=Path(incident_file) if incident_file else None,
         overrides=overrides,
     )
-    publish = _Publisher(app, plugins, renderers, directory)
+    publish = Publisher(config, plugins, renderers, directory, progress=app.progress)
     app.built = result = build_and_store(
         request, plugins=plugins, config=config, progress=app.progress, store=not no_store, publish=publish
     )
@@ -464,23 +496,33 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
     return None
 
 
-class _Publisher:
+class Publisher:
     """Renders a retro with every chosen renderer (each isolated, with a timeout), then
     writes the documents: into ``directory``, or the one document to standard output
-    (``None``). Rendering all first means a failing renderer writes nothing."""
+    (``None``). Rendering all first means a failing renderer writes nothing. The draft job
+    of ``retroflow serve`` writes its documents with it too."""
 
-    def __init__(self, app: App, plugins: Plugins, renderers: list[Renderer], directory: Path | None) -> None:
-        self.app = app
+    def __init__(
+        self,
+        config: Config,
+        plugins: Plugins,
+        renderers: list[Renderer],
+        directory: Path | None,
+        *,
+        progress: Callable[[str, str], None],
+    ) -> None:
+        self.config = config
         self.plugins = plugins
         self.renderers = renderers
         self.directory = directory
+        self.progress = progress
         self.printed = False
 
     def __call__(self, retro: Retro) -> None:
         from retroflow.engine import paused_gc, render_document
         from retroflow.filenames import incident_file_stem
 
-        config = self.app.config
+        config = self.config
         timeout = config.engine.plugin_timeout
         owner = self.plugins.renderers.owner
         with paused_gc():
@@ -496,7 +538,7 @@ class _Publisher:
         for renderer, data in documents:
             target = self.directory / f"{incident_file_stem(retro.incident.id)}.{renderer.extension}"
             write_atomically(target, data)
-            self.app.progress("write", f"wrote {target}")
+            self.progress("write", f"wrote {target}")
 
 
 @cli.command()

@@ -28,6 +28,7 @@ __all__ = [
     "Config",
     "EngineSettings",
     "Secret",
+    "ServiceSettings",
     "find_config_file",
     "load_config",
     "parse_config",
@@ -101,6 +102,9 @@ class EngineSettings:
         SQLite file in the user's data directory, the same from every working directory.
     :ivar input_dir: where retro-as-code files (``<INCIDENT>.retro.toml``, human input
         reviewed like code) are read from.
+    :ivar timeline_owner_rota: people who take turns owning the timeline of a retro (each
+        incident is given one of them, the same on every build); empty: the first person
+        to acknowledge the incident owns it.
     """
 
     scoring: str = "impact-math"
@@ -113,6 +117,64 @@ class EngineSettings:
     block_plugins: list[str] = attrs.field(factory=list)
     database: str | None = None
     input_dir: Path = Path("retros")
+    timeline_owner_rota: list[str] = attrs.field(factory=list)
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
+
+
+def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
+
+
+@attrs.frozen
+class ServiceSettings:
+    """The ``[service]`` table: ``retroflow serve``, ``worker`` and ``watch``, and the job
+    that drafts a retro when an incident resolves (``docs/automation.md``).
+
+    :ivar host: / :ivar port: where ``retroflow serve`` listens (``--host``/``--port`` win).
+    :ivar draft_delay: seconds after a resolve before its retro is drafted; a reopen within
+        them cancels the draft.
+    :ivar workers: job threads of ``retroflow serve`` and of each ``retroflow worker``.
+    :ivar max_attempts: tries of a job before it ends ``failed``.
+    :ivar retry_delay: seconds before the first retry of a failed job; doubled each time,
+        up to ``max_retry_delay``.
+    :ivar lease_seconds: how long a claimed job belongs to its worker without a heartbeat;
+        a worker killed mid-job loses its jobs to another after this long.
+    :ivar shutdown_grace: seconds a stopping worker lets running jobs finish before it gives
+        their leases back.
+    :ivar poll_interval: seconds between two polls of ``retroflow watch``.
+    :ivar poll_lookback: how far back, in seconds, the first poll looks.
+    :ivar export: tracker sinks the job exports each draft's actions to.
+    :ivar pagerduty_note: add a note with the retro's link and timeline owner to the
+        PagerDuty incident when its draft is stored.
+    :ivar retro_url: the retro's link, with ``{incident}`` and ``{version}`` filled in.
+    :ivar services: / :ivar urgencies: / :ivar priorities: draft only incidents of these
+        (empty: all).
+    :ivar max_body_bytes: the largest webhook body accepted (larger: 413).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=8787, validator=_not_negative)
+    draft_delay: float = attrs.field(default=600.0, validator=_not_negative)
+    workers: int = attrs.field(default=2, validator=_not_negative)
+    max_attempts: int = attrs.field(default=5, validator=_positive)
+    retry_delay: float = attrs.field(default=30.0, validator=_positive)
+    max_retry_delay: float = attrs.field(default=3600.0, validator=_positive)
+    lease_seconds: float = attrs.field(default=300.0, validator=_positive)
+    shutdown_grace: float = attrs.field(default=30.0, validator=_not_negative)
+    poll_interval: float = attrs.field(default=300.0, validator=_positive)
+    poll_lookback: float = attrs.field(default=86400.0, validator=_positive)
+    export: list[str] = attrs.field(factory=list)
+    pagerduty_note: bool = False
+    retro_url: str | None = None
+    services: list[str] = attrs.field(factory=list)
+    urgencies: list[str] = attrs.field(factory=list)
+    priorities: list[str] = attrs.field(factory=list)
+    max_body_bytes: int = attrs.field(default=1_048_576, validator=_positive)
 
 
 class Config:
@@ -125,9 +187,12 @@ class Config:
         engine: EngineSettings,
         plugin_tables: Mapping[str, Mapping[str, Any]],
         raw: Mapping[str, Any],
+        service: ServiceSettings | None = None,
     ) -> None:
         self.path = path
         self.engine = engine
+        #: The ``[service]`` table (defaults when absent).
+        self.service = service or ServiceSettings()
         self.plugin_tables = dict(plugin_tables)
         self.raw = raw
         self._settings: dict[str, Any] = {}
@@ -245,8 +310,8 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
         _report([f"{label}: invalid TOML: {exc}"], problems)
         return Config(path, EngineSettings(), {}, {})
     found = [
-        f"{label}: unknown top-level key {key!r} (expected [retroflow] or [plugins.NAME])"
-        for key in sorted(set(raw) - {"retroflow", "plugins"})
+        f"{label}: unknown top-level key {key!r} (expected [retroflow], [service] or [plugins.NAME])"
+        for key in sorted(set(raw) - {"retroflow", "service", "plugins"})
     ]
     engine_table = raw.get("retroflow", {})
     if not isinstance(engine_table, dict):
@@ -258,6 +323,7 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
     engine = engine or EngineSettings()
     if engine.source_timeout <= 0 or engine.plugin_timeout <= 0:
         found.append(f"{label}: [retroflow] timeouts must be positive numbers of seconds")
+    service = _table(raw, "service", ServiceSettings, label, base_dir, found)
     plugins = raw.get("plugins", {})
     if not isinstance(plugins, dict):
         found.append(f"{label}: plugins: expected a table of [plugins.NAME] tables")
@@ -267,7 +333,19 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
             found.append(f"{label}: plugins.{name}: expected a table ([plugins.{name}])")
     tables = {name: table for name, table in plugins.items() if isinstance(table, dict)}
     _report(found, problems)
-    return Config(path, engine, tables, raw)
+    return Config(path, engine, tables, raw, service)
+
+
+def _table(raw: Mapping[str, Any], name: str, cls: type[Any], label: str, base_dir: Path, found: list[str]) -> Any:
+    """The top-level table ``[name]`` validated into ``cls`` (its defaults when absent or
+    wrong); each problem is added to ``found``."""
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        found.append(f"{label}: {name}: expected a table")
+        table = {}
+    settings, wrong = convert_table(cls, table, where=f"{label}: [{name}]", base_dir=base_dir)
+    found.extend(wrong)
+    return settings or cls()
 
 
 def _report(found: list[str], problems: list[str] | None) -> None:

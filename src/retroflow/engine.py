@@ -24,7 +24,7 @@ import operator
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from retroflow.logs import bound_context, get_logger, redact_text
 from retroflow.model import (
     ActionItem,
     Event,
+    EventKind,
     Factor,
     Finding,
     Gap,
@@ -45,8 +46,10 @@ from retroflow.model import (
     Retro,
     SourceResult,
     Timeline,
+    TimelineOwner,
     action_rank,
     sorted_factors,
+    stable_id,
 )
 from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
@@ -59,9 +62,11 @@ __all__ = [
     "Progress",
     "build_retro",
     "call_isolated",
+    "describe_error",
     "describe_gap",
     "paused_gc",
     "render_document",
+    "timeline_owner",
 ]
 
 log = get_logger(__name__)
@@ -84,7 +89,8 @@ class _Outcome:
     error: BaseException | None = None
 
 
-def _describe_error(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """An exception in one line, ``Type: message``, with secrets masked."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return redact_text(text)
 
@@ -127,16 +133,21 @@ class _Call:
             log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
             return _Outcome(self.plugin, value=value)
         if isinstance(value, ConfigError):  # the user's to fix, not a plugin failure to log
-            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)), error=value)
-        log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=_describe_error(value))
+            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)), error=value)
+        log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=describe_error(value))
         log.debug("plugin failure traceback", plugin=self.plugin, stage=self.stage, exc_info=value)
-        return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", _describe_error(value)))
+        return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)))
 
 
-def call_isolated(plugins: Plugins, hook_name: str, stage: str, timeout: float, **kwargs: Any) -> list[_Outcome]:
-    """Call each implementation of a collecting hook one at a time, isolated."""
+def call_isolated(
+    plugins: Plugins, hook_name: str, stage: str, timeout: float, *, skip: Container[str] = (), **kwargs: Any
+) -> list[_Outcome]:
+    """Call each implementation of a collecting hook one at a time, isolated (except those
+    of the plugins named in ``skip``)."""
     outcomes = []
     for impl in plugins.implementations(hook_name):
+        if impl.plugin_name in skip:
+            continue
         call = _Call(impl.plugin_name, stage, _bind(plugins, impl, kwargs))
         outcomes.append(call.wait(time.monotonic() + timeout))
     return outcomes
@@ -190,14 +201,15 @@ class _Provisional:
 
 
 def _collect_sources(
-    plugins: Plugins, request: RetroRequest, config: Config
+    plugins: Plugins, request: RetroRequest, config: Config, given: Sequence[tuple[str, SourceResult]] = ()
 ) -> tuple[list[_Outcome], _Provisional | None]:
     """Run every source, in two rounds: those that ask for the ``incident`` or the
     ``timeline`` (to query their system for its services and window) run once the others
-    have described it."""
+    have described it. ``given`` results count as first-round sources' (human input)."""
     impls = plugins.implementations("retroflow_timeline_source")
     later = [impl for impl in impls if _SECOND_ROUND.intersection(impl.argnames)]
     outcomes = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
+    outcomes += [_Outcome(name, value=result) for name, result in given]
     provisional = None
     if later:
         known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
@@ -259,6 +271,7 @@ def build_retro(
     progress: Progress = _noop,
     amend: Callable[[Retro], Retro] | None = None,
     past_actions: PastActionsLookup | None = None,
+    given: Sequence[tuple[str, SourceResult]] = (),
 ) -> Retro:
     """Build a retro for ``request``: collect, merge, find factors, propose and review
     actions, score them.
@@ -269,10 +282,14 @@ def build_retro(
         services, once the incident is known; heuristics that ask for ``past_actions``
         get them and the retro shows them. Without it (no store) the retro says they were
         not looked up; a lookup that fails is a gap.
+    :param given: ``(name, result)`` pairs merged as if first-round sources had returned
+        them: this build's own input (the events people added). Passed here, never
+        registered on the shared plugin manager, so builds running at once each see only
+        their own.
     :raises RetroflowError: no source knows the incident, or the scoring model is unknown.
     """
     with bound_context(incident=request.incident_ref), paused_gc():
-        return _build(request, plugins, config, progress, amend, past_actions)
+        return _build(request, plugins, config, progress, amend, past_actions, given)
 
 
 @contextlib.contextmanager
@@ -309,6 +326,7 @@ def _build(
     progress: Progress,
     amend: Callable[[Retro], Retro] | None,
     past_actions: PastActionsLookup | None,
+    given: Sequence[tuple[str, SourceResult]],
 ) -> Retro:
     scoring = plugins.scoring_models.get(config.engine.scoring)
     timeout = config.engine.plugin_timeout
@@ -317,7 +335,7 @@ def _build(
     # 1. Reconstruct.
     progress("collect", "collecting from timeline sources")
     results: list[tuple[str, SourceResult]] = []
-    outcomes, provisional = _collect_sources(plugins, request, config)
+    outcomes, provisional = _collect_sources(plugins, request, config, given)
     for outcome in outcomes:
         if outcome.gap is not None:
             gaps.append(outcome.gap)
@@ -414,6 +432,7 @@ def _build(
         scoring_model=scoring.name,
         narrative=narrate(ordered_factors, timeline),
         past_actions=judged,
+        timeline_owner=timeline_owner(incident, timeline, config),
     )
     if amend is not None:
         retro = amend(retro)
@@ -439,6 +458,20 @@ def _build(
     return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))
 
 
+def timeline_owner(incident: Incident, timeline: Timeline, config: Config) -> TimelineOwner | None:
+    """Who reconstructs the timeline: from ``[retroflow] timeline_owner_rota`` when it names
+    people (picked by the incident id, so every build of one incident names the same
+    person, and incidents spread evenly over the rota), else the first person who
+    acknowledged a page; ``None`` when neither is known."""
+    rota = config.engine.timeline_owner_rota
+    if rota:
+        return TimelineOwner(rota[int(stable_id("timeline-owner", incident.id), 16) % len(rota)], "rota")
+    for event in timeline.of_kind(EventKind.ACK):
+        if event.actor:
+            return TimelineOwner(event.actor, "first to acknowledge")
+    return None
+
+
 def _past(history: Iterable[Incident], incident: Incident, timeline: Timeline) -> tuple[Incident, ...]:
     """The history every stage sees: incidents created before this one (its creation, else
     its first fact), oldest first, then those of unknown date. Sources may return later
@@ -462,8 +495,8 @@ def _past_actions(
     try:
         return lookup(incident, incident.created or timeline.moments.start)
     except Exception as exc:  # a failed lookup is a gap, never a lost retro
-        log.warning("past actions lookup failed", error=_describe_error(exc))
-        gaps.append(Gap("outcomes", "outcomes", "error", _describe_error(exc)))
+        log.warning("past actions lookup failed", error=describe_error(exc))
+        gaps.append(Gap("outcomes", "outcomes", "error", describe_error(exc)))
         return None
 
 
@@ -508,8 +541,8 @@ def _score(retro: Retro, scoring: Any, config: Config, gaps: list[Gap]) -> Retro
         try:
             scored.append(attrs.evolve(action, score=scoring.score(action, context)))
         except Exception as exc:
-            log.warning("scoring failed", model=scoring.name, action=action.id, error=_describe_error(exc))
-            gaps.append(Gap(owner, "score", "error", f"action {action.id}: {_describe_error(exc)}"))
+            log.warning("scoring failed", model=scoring.name, action=action.id, error=describe_error(exc))
+            gaps.append(Gap(owner, "score", "error", f"action {action.id}: {describe_error(exc)}"))
             scored.append(action)
     strengths = {factor.key: factor.strength for factor in retro.factors}
     ranked = sorted(scored, key=lambda action: action_rank(action, strengths))

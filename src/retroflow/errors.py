@@ -44,3 +44,16 @@ class TrackerError(RetroflowError):
         super().__init__(message)
         self.ambiguous = ambiguous
         self.retry_after = retry_after
+
+
+class WebhookRejected(RetroflowError):
+    """A webhook delivery a receiver refuses: its signature (``status`` 400 when missing or
+    malformed, 403 when it does not match) or its body (400: not JSON, fields missing).
+    Nothing of it is stored; the HTTP answer is ``status``.
+
+    :ivar status: the HTTP status to answer with.
+    """
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Timeline,
     )
     from retroflow.request import RetroRequest
+    from retroflow.service.events import DraftedRetro
 
 hookspec = pluggy.HookspecMarker("retroflow")
 
@@ -223,5 +224,67 @@ def retroflow_register_renderers(register: Callable[[Any], None]) -> None:
         :class:`retroflow.roles.Renderer` (``name``, ``extension``, ``render(retro)``, and
         optionally ``render_bytes(retro)`` for the bytes written to a file); names must be
         unique.
+    :return: nothing.
+    """
+
+
+@hookspec
+def retroflow_register_webhooks(register: Callable[[Any], None]) -> None:
+    """Automation: offer webhook receivers, each served at ``POST /webhooks/<name>``.
+
+    Called once when the plugin manager is built. ``retroflow serve`` verifies and parses
+    every delivery with the receiver named in its URL, then stores it durably (deduplicated
+    by event id) before answering 2xx; a resolve schedules the retro's draft.
+
+    :param register: call ``register(receiver)`` with an object following
+        :class:`retroflow.roles.WebhookReceiver` (``name``, ``configured(config)``,
+        ``verify(body, headers, config)``, ``parse(body, headers, config)`` returning a
+        :class:`~retroflow.WebhookDelivery`); names must be unique.
+    :return: nothing.
+    """
+
+
+@hookspec
+def retroflow_register_incident_feeds(register: Callable[[Any], None]) -> None:
+    """Automation: offer feeds of resolved incidents, for ``retroflow watch`` to poll.
+
+    Called once when the plugin manager is built. Every configured feed is asked for the
+    incidents resolved since the last poll; each resolve schedules a draft the way a
+    webhook does (a resolve both report is drafted once).
+
+    :param register: call ``register(feed)`` with an object following
+        :class:`retroflow.roles.IncidentFeed` (``name``, ``configured(config)``,
+        ``resolved_between(since, until, config)``); names must be unique.
+    :return: nothing.
+    """
+
+
+@hookspec
+def retroflow_retro_drafted(draft: DraftedRetro, config: Config) -> None:
+    """Automation: a retro was drafted when its incident resolved, and stored.
+
+    Called by the draft job after the version is stored, its documents written and its
+    actions exported, for every implementation, one at a time. An implementation that
+    raises makes the job try again later (with backoff, up to ``[service] max_attempts``);
+    those that succeeded are not called again for the same resolve. Tell people where
+    they work (the PagerDuty plugin adds a note to the incident).
+
+    :param draft: the incident, the stored retro and its version, the resolve it was
+        drafted for, and the retro's link (:class:`~retroflow.DraftedRetro`).
+    :param config: the validated configuration (``config.service`` is ``[service]``).
+    :return: nothing.
+    """
+
+
+@hookspec
+def retroflow_register_routes(register: Callable[[Any], None]) -> None:
+    """Automation: add HTTP routes to the app ``retroflow serve`` runs.
+
+    Called once when the app is built, after the core's routes (``/healthz``, ``/readyz``,
+    ``/webhooks/<name>``) are in place.
+
+    :param register: call ``register(route)`` with a Starlette route
+        (``starlette.routing.Route`` or ``Mount``); an endpoint finds the service's
+        configuration, plugins and database in ``request.app.state.service``.
     :return: nothing.
     """

@@ -42,6 +42,7 @@ __all__ = [
     "Score",
     "SourceResult",
     "Timeline",
+    "TimelineOwner",
     "Verdict",
     "Verification",
     "action_rank",
@@ -740,6 +741,15 @@ class PastActions:
 
 
 @attrs.frozen
+class TimelineOwner:
+    """The one person who reconstructs the timeline before the review meeting, and why
+    it is them: ``"first to acknowledge"`` or ``"rota"`` (``[retroflow] timeline_owner_rota``)."""
+
+    name: str
+    reason: str
+
+
+@attrs.frozen
 class Retro:
     """A retrospective: what happened, what conditions lined up, what to change.
 
@@ -764,6 +774,7 @@ class Retro:
     version: int = 1
     schema_version: int = SCHEMA_VERSION
     past_actions: PastActions | None = None
+    timeline_owner: TimelineOwner | None = None
 
     def actions_by_id(self) -> dict[str, ActionItem]:
         return {action.id: action for action in self.actions}

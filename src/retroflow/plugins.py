@@ -58,6 +58,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "retroflow.default_plugins.store_commands",
     "retroflow.default_plugins.outcomes.metrics",
     "retroflow.commands.outcomes",
+    "retroflow.default_plugins.service_commands",
 )
 
 #: The default plugins that add commands (``retroflow_register_commands``): the only ones
@@ -65,7 +66,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 #: Commands live in ``retroflow.commands``; the store's have not moved there yet. A test
 #: checks that no other default plugin adds commands.
 COMMAND_PLUGINS: tuple[str, ...] = tuple(
-    m for m in DEFAULT_PLUGINS if m.startswith("retroflow.commands.") or m == "retroflow.default_plugins.store_commands"
+    m for m in DEFAULT_PLUGINS if m.startswith("retroflow.commands.") or m.endswith("_commands")
 )
 
 log = get_logger(__name__)
@@ -344,6 +345,13 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     return sorted(infos, key=lambda i: (not i.default, i.name))
 
 
+def hook_implementations(pm: pluggy.PluginManager, hook_name: str) -> list[pluggy.HookImpl]:
+    """The implementations of ``hook_name`` in the order pluggy would call them (tryfirst
+    first), to be called one at a time, each isolated (pluggy stops at the first raise)."""
+    caller = getattr(pm.hook, hook_name)
+    return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+
+
 class Registry:
     """Named objects plugins registered for one role; records which plugin gave which."""
 
@@ -389,6 +397,8 @@ class Plugins:
         self.renderers = self._collect_register("retroflow_register_renderers", "renderer")
         self.tracker_sinks = self._collect_register("retroflow_register_tracker_sinks", "tracker sink")
         self.outcome_metrics = self._collect_register("retroflow_register_outcome_metrics", "outcome metric")
+        self.webhooks = self._collect_register("retroflow_register_webhooks", "webhook receiver")
+        self.incident_feeds = self._collect_register("retroflow_register_incident_feeds", "incident feed")
 
     def _collect_register(self, hook_name: str, role: str, *, pair: bool = False) -> Registry:
         registry = Registry(role)
@@ -418,8 +428,7 @@ class Plugins:
 
     def implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
         """Implementations in the order pluggy would call them (tryfirst first)."""
-        caller = getattr(self.pm.hook, hook_name)
-        return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+        return hook_implementations(self.pm, hook_name)
 
     def call(self, impl: pluggy.HookImpl, **kwargs: Any) -> Any:
         """Call one implementation with the arguments it asks for."""

@@ -6,7 +6,7 @@ A plugin registers any object with these attributes; it need not inherit from an
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,6 +15,7 @@ import attrs
 from retroflow.config import Config
 from retroflow.errors import TrackerError
 from retroflow.model import ActionItem, Exposure, Factor, Incident, IncidentRecord, MetricKind, Retro, Score, Timeline
+from retroflow.service.events import IncidentEvent, WebhookDelivery
 
 
 @attrs.frozen
@@ -195,4 +196,51 @@ class OutcomeMetric(Protocol):
         """What ``incident`` contributes: for a count, how many (``1`` for the incident
         itself, its alerts, ``1``/``0`` for a yes/no); for a duration, seconds. ``None``
         when the record does not tell: the incident is then left out of this metric."""
+        ...
+
+
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    """A named webhook endpoint, ``POST /webhooks/<name>`` of ``retroflow serve``.
+
+    The service calls, for every delivery, in this order: :meth:`verify` on the raw bytes,
+    then :meth:`parse`, and only then stores it. Both run on the server's event loop: keep
+    them to checking and decoding (no network, no files).
+    """
+
+    name: str
+
+    def configured(self, config: Config) -> bool:
+        """Whether deliveries can be verified (a secret is configured); an endpoint that
+        is not configured answers 404."""
+        ...
+
+    def verify(self, body: bytes, headers: Mapping[str, str], config: Config) -> None:
+        """Check the delivery's signature on the raw ``body`` (``headers`` are
+        case-insensitive); raise :class:`retroflow.errors.WebhookRejected` (400 missing or
+        malformed, 403 not matching) unless it is genuine. Compare in constant time."""
+        ...
+
+    def parse(self, body: bytes, headers: Mapping[str, str], config: Config) -> WebhookDelivery:
+        """The verified delivery, decoded; raise :class:`~retroflow.errors.WebhookRejected`
+        (400) when it is not what the sender documents."""
+        ...
+
+
+@runtime_checkable
+class IncidentFeed(Protocol):
+    """A named list of resolved incidents ``retroflow watch`` polls (the fallback for
+    setups that cannot receive webhooks)."""
+
+    name: str
+
+    def configured(self, config: Config) -> bool:
+        """Whether the feed can be read (credentials are configured)."""
+        ...
+
+    def resolved_between(self, since: datetime, until: datetime, config: Config) -> Iterable[IncidentEvent]:
+        """A ``resolved`` :class:`~retroflow.IncidentEvent` (``occurred_at`` the resolve
+        time, ``event_id`` stable for that resolve) for each incident resolved in
+        ``[since, until)``. Raise :class:`retroflow.errors.SourceError` when the system
+        cannot be read (the poll is tried again at the next interval)."""
         ...

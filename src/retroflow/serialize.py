@@ -32,6 +32,7 @@ from retroflow.model import (
     Retro,
     Score,
     Timeline,
+    TimelineOwner,
     Verdict,
     Verification,
     as_utc,
@@ -382,6 +383,9 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
         ],
         "history": [incident_to_dict(i) for i in retro.history],
         "past_actions": past_actions_to_dict(retro.past_actions),
+        "timeline_owner": None
+        if retro.timeline_owner is None
+        else {"name": retro.timeline_owner.name, "reason": retro.timeline_owner.reason},
     }
     if timeline:
         doc["timeline"] = [event_to_dict(e) for e in retro.timeline.events]
@@ -411,6 +415,7 @@ def from_document(doc: dict[str, Any]) -> Retro:
         narrative=tuple(doc.get("narrative", ())),
         version=doc.get("version", 1),
         past_actions=past_actions_from_dict(doc.get("past_actions")),
+        timeline_owner=TimelineOwner(**owner) if (owner := doc.get("timeline_owner")) else None,
     )
 
 

@@ -8,12 +8,16 @@
 * :func:`check_source_contract`: what every timeline source must do, checked against yours.
 * :func:`make_retro_for_export`, :func:`make_drafts`, :class:`RecordingSleep`,
   :func:`check_sink_contract`, :func:`check_secret_not_leaked`: the tracker sink kit.
+* :func:`running_service`: ``retroflow serve``'s app on a loopback port, to send a webhook
+  receiver real HTTP.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,7 @@ __all__ = [
     "PUBLIC_MODULES",
     "T0",
     "RecordingSleep",
+    "RunningService",
     "build",
     "check_public_imports",
     "check_secret_not_leaked",
@@ -57,6 +62,7 @@ __all__ = [
     "make_incident",
     "make_plugins",
     "make_retro_for_export",
+    "running_service",
 ]
 
 #: A fixed instant tests build timelines around.
@@ -311,6 +317,80 @@ def check_sink_contract(plugin: object, name: str, config: Config, *, required: 
 
 #: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
 #: the tracker-sink helpers and this kit. The rest of retroflow is private and may change.
+class RunningService:
+    """``retroflow serve``'s app on a loopback port (see :func:`running_service`).
+
+    :ivar url: ``http://127.0.0.1:PORT``.
+    :ivar service: the running service (its ``database``, ``jobs``, ``inbox``, ``workers``).
+    """
+
+    def __init__(self, url: str, service: Any) -> None:
+        self.url = url
+        self.service = service
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """Send one real HTTP request; the status and the answer (decoded JSON, else text)."""
+        import http.client
+        import json as _json
+        from urllib.parse import urlsplit
+
+        where = urlsplit(self.url)
+        connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=dict(headers or {}))
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        try:
+            return response.status, _json.loads(data) if data else None
+        except ValueError:
+            return response.status, data.decode("utf-8", "replace")
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        return self.request("POST", path, body, {"Content-Type": "application/json", **(headers or {})})
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.request("GET", path)
+
+
+@contextmanager
+def running_service(config: Config, plugins: Plugins, *, workers: int = 0) -> Iterator[RunningService]:
+    """Run ``retroflow serve``'s app (webhook intake, health, ``workers`` job threads) on a
+    free loopback port in a thread of this process, with ``config`` and ``plugins``; stop
+    it gracefully on exit. Send it real HTTP with :meth:`RunningService.post`.
+
+    Needs the ``service`` extra (``pip install 'retroflow[service]'``).
+    """
+    import threading
+
+    import uvicorn
+
+    from retroflow.service.app import create_app
+    from retroflow.service.server import bind, build_service
+
+    service = build_service(config, plugins, intake=True, threads=workers)
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(service), log_config=None, access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="retroflow-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not server.started:
+        raise RuntimeError("the service did not start")
+    host, port = sock.getsockname()[:2]
+    try:
+        yield RunningService(f"http://{host}:{port}", service)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        service.database.close()
+        sock.close()
+
+
 PUBLIC_MODULES = ("retroflow", "retroflow.trackers", "retroflow.testing")
 
 

@@ -227,3 +227,47 @@ def test_a_closed_pipe_ends_quietly(command: list[str]) -> None:
     os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == 1
+
+
+class BrokenCommands:
+    @hookimpl
+    def retroflow_register_commands(self, cli: click.Group) -> None:
+        raise ValueError("cannot add my commands")
+
+
+class GoodCommands:
+    @hookimpl
+    def retroflow_register_commands(self, cli: click.Group) -> None:
+        @cli.command("hello")
+        def hello() -> None:
+            click.echo("hello from a plugin")
+
+
+def with_command_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    def manager(**kwargs: Any) -> Any:
+        plugins = [("broken-commands", BrokenCommands()), ("good-commands", GoodCommands())]
+        return get_plugin_manager(extra_plugins=plugins, **kwargs)
+
+    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
+
+
+def test_a_plugin_whose_commands_raise_is_named_and_help_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_command_plugins(monkeypatch)
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "retro " in result.stdout and "hello" in result.stdout and "retros" in result.stdout
+    assert (
+        "retroflow: plugin 'broken-commands' failed in retroflow_register_commands: ValueError: cannot add my commands"
+        in result.stderr
+    )
+    assert run("hello").stdout == "hello from a plugin\n", "the other plugins' commands work"
+    assert run("retros").exit_code == 0, "and so do the built-in ones"
+
+
+def test_a_command_missing_because_its_plugin_failed_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_command_plugins(monkeypatch)
+    result = CliRunner().invoke(cli, ["broken-thing"])
+    assert result.exit_code == 1
+    assert "no command 'broken-thing'; plugin 'broken-commands' failed in retroflow_register_commands" in (
+        result.stderr
+    )

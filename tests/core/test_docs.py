@@ -4,6 +4,8 @@ and the pages the README points to exist."""
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from retroflow import ActionItem, Factor, Layer, SourceResult, hookimpl
+from retroflow import ActionItem, Factor, IncidentEvent, Layer, SourceResult, WebhookDelivery, hookimpl
 from retroflow import cli as cli_module
 from retroflow._hookdocs import hook_functions, render
-from retroflow.plugins import get_plugin_manager
-from retroflow.testing import make_event, make_incident
+from retroflow.plugins import Plugins, get_plugin_manager
+from retroflow.testing import make_config, make_event, make_incident, running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = [name for name, _ in hook_functions()]
@@ -93,6 +95,43 @@ class EveryHook:
     def retroflow_register_renderers(self, register: Any) -> None:
         self.called.add("retroflow_register_renderers")
 
+    @hookimpl
+    def retroflow_register_webhooks(self, register: Any) -> None:
+        self.called.add("retroflow_register_webhooks")
+        register(EveryReceiver())
+
+    @hookimpl
+    def retroflow_register_incident_feeds(self, register: Any) -> None:
+        self.called.add("retroflow_register_incident_feeds")
+
+    @hookimpl
+    def retroflow_retro_drafted(self, draft: Any) -> None:
+        self.called.add("retroflow_retro_drafted")
+
+    @hookimpl
+    def retroflow_register_routes(self, register: Any) -> None:
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        self.called.add("retroflow_register_routes")
+        register(Route("/every", lambda request: PlainTextResponse("every")))
+
+
+class EveryReceiver:
+    """Takes any body as the resolve of EVERY-1 (no signature: a test)."""
+
+    name = "every"
+
+    def configured(self, config: Any) -> bool:
+        return True
+
+    def verify(self, body: bytes, headers: Any, config: Any) -> None:
+        pass
+
+    def parse(self, body: bytes, headers: Any, config: Any) -> WebhookDelivery:
+        event = IncidentEvent("every", "EVERY-1", "resolved", datetime.now(UTC), body.decode())
+        return WebhookDelivery(body.decode(), "resolved", event)
+
 
 def test_every_hook_is_called_by_retroflow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     plugin = EveryHook()
@@ -105,25 +144,37 @@ def test_every_hook_is_called_by_retroflow(monkeypatch: pytest.MonkeyPatch, tmp_
     assert runner.invoke(cli_module.cli, ["hello"]).stdout == "hello from a plugin\n"
     result = runner.invoke(cli_module.cli, ["-q", "retro", "EVERY-1", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    # The automation's hooks: a delivery to retroflow serve, drafted by its worker.
+    plugins = Plugins(with_plugin(load_entrypoints=False))
+    config = make_config("[service]\ndraft_delay = 0\n", plugins=plugins, base_dir=tmp_path)
+    with running_service(config, plugins, workers=1) as server:
+        assert server.get("/every") == (200, "every")
+        assert server.post("/webhooks/every", b"ev-1")[0] == 202
+        deadline = time.monotonic() + 60
+        while "retroflow_retro_drafted" not in plugin.called and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert plugin.called == set(HOOKS)
 
 
 @pytest.mark.parametrize(
     "page",
     ["install.md", "configuration.md", "hooks.md", "writing-plugins.md", "testing-plugins.md", "event-format.md",
-     "json-schema.md", "model.md", "outcomes.md"],
+     "json-schema.md", "model.md", "outcomes.md", "automation.md"],
 )  # fmt: skip
 def test_documentation_pages_exist_and_are_linked_from_the_index(page: str) -> None:
     assert (ROOT / "docs" / page).is_file()
     assert f"]({page})" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
 
 
-def test_every_engine_setting_is_documented() -> None:
-    from retroflow.config import EngineSettings
+@pytest.mark.parametrize("table", ["retroflow", "service"])
+def test_every_engine_setting_is_documented(table: str) -> None:
+    from retroflow.config import EngineSettings, ServiceSettings
 
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for field in EngineSettings.__attrs_attrs__:
-        assert re.search(rf"`{field.name}`", text), f"[retroflow] {field.name} is not documented"
+    section = text.split(f"## The `[{table}]` table")[1].split("\n## ")[0]
+    settings = {"retroflow": EngineSettings, "service": ServiceSettings}[table]
+    for field in settings.__attrs_attrs__:
+        assert re.search(rf"^\| `{field.name}` \|", section, re.M), f"[{table}] {field.name} is not documented"
 
 
 @pytest.mark.parametrize("page", sorted([*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]), ids=lambda p: p.name)

@@ -85,3 +85,13 @@ def test_deleting_the_stamp_forces_a_reinstall(clone: Path) -> None:
     setup(clone)
     (clone / ".venv" / ".retroflow-setup").unlink()
     assert len(setup(clone)) == 1
+
+
+def test_a_plugin_another_plugin_requires_is_installed_in_a_first_run(clone: Path) -> None:
+    """pip looks a requirement up on the index unless it is installed: retroflow-a goes first."""
+    (clone / "plugins" / "retroflow-b" / "pyproject.toml").write_text(
+        "[project]\nname = 'retroflow-b'\n[project.optional-dependencies]\ntest = [\n    \"retroflow-a\",\n]\n"
+    )
+    first, second = setup(clone)
+    assert "-e plugins/retroflow-a[test]" in first and "retroflow-b" not in first
+    assert "-e plugins/retroflow-a[test]" in second and "-e plugins/retroflow-b[test]" in second

@@ -199,6 +199,9 @@ def render_markdown(retro: Retro) -> str:
         if value:
             facts.append(f"**{label}** {value}")
     out += [" · ".join(facts), ""]
+    if retro.timeline_owner is not None:
+        owner = retro.timeline_owner
+        out += [f"**Timeline owner** {owner.name} ({owner.reason}): reconstructs the timeline before the review.", ""]
     if incident.links:
         out += ["Links: " + ", ".join(f"<{link}>" for link in incident.links), ""]
 

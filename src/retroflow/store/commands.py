@@ -18,7 +18,7 @@ from retroflow.request import RetroRequest
 from retroflow.store.human import HumanInput, build_with_input, input_file_path, load_input_file
 
 if TYPE_CHECKING:
-    from retroflow.store.store import Store
+    from retroflow.store.store import InTransaction, Store
 
 # The database modules (SQLAlchemy) are imported only when a build is stored.
 
@@ -70,11 +70,13 @@ def build_and_store(
     progress: Progress,
     store: bool = True,
     publish: Publish = _no_documents,
+    in_transaction: InTransaction | None = None,
 ) -> Retro:
     """Build a retro with the human input applied and the verdicts of past done actions on
     its services, ``publish`` it (write its documents), then, unless ``store`` is false,
     save it as a new version. Without the store only the retro-as-code file is applied, and
-    past actions are not looked up.
+    past actions are not looked up. ``in_transaction`` as in
+    :meth:`Store.save_retro`.
 
     The version is saved only after ``publish`` returned, so a build whose documents could
     not be written (a failing renderer, a full disk, Ctrl-C) leaves no version behind; and
@@ -115,7 +117,9 @@ def build_and_store(
             publish(retro)
             opened = opened or open_store(url)
             try:
-                opened.save_retro(retro, request.incident_ref, human=human, version=version)
+                opened.save_retro(
+                    retro, request.incident_ref, human=human, version=version, in_transaction=in_transaction
+                )
                 break
             except VersionTaken:
                 if attempt == _VERSION_ATTEMPTS:

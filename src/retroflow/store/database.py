@@ -221,7 +221,7 @@ def sqlite_file_lock(engine: sa.Engine, purpose: str) -> Iterator[None]:
 #: The newest schema revision, the head of the migration scripts (a test checks that it
 #: is): a database at it is opened without importing Alembic, which would cost every
 #: stored build a good share of its start-up.
-SCHEMA_REVISION = "0002_event_content"
+SCHEMA_REVISION = "0005_event_content"
 
 
 def current_revision(engine: sa.Engine) -> str | None:

@@ -28,7 +28,6 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
-from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.engine import PastActionsLookup, Progress, build_retro
 from retroflow.errors import ConfigError
@@ -659,19 +658,8 @@ def load_input_file(path: Path) -> HumanInput:
         raise ConfigError(str(exc)) from None
 
 
-class HumanEventSource:
-    """A timeline source registered only for one build, giving the events people added,
-    so that factor heuristics see them like any other event."""
-
-    def __init__(self, incident_ref: str, human: HumanInput) -> None:
-        self.incident_ref = incident_ref
-        self.human = human
-
-    @hookimpl
-    def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult | None:
-        if request.incident_ref != self.incident_ref or not self.human.events:
-            return None
-        return SourceResult(events=self.human.timeline_events())
+#: The name the events people added are collected under (gaps and progress name it).
+HUMAN_INPUT = "human-input"
 
 
 def build_with_input(
@@ -683,20 +671,14 @@ def build_with_input(
     progress: Progress | None = None,
     past_actions: PastActionsLookup | None = None,
 ) -> Retro:
-    """Build a retro with ``human`` input applied: added events are collected as a
-    timeline source (before factors are found), the rest by ``amend``. ``past_actions``
-    is passed on to :func:`~retroflow.engine.build_retro`."""
-    source = HumanEventSource(request.incident_ref, human)
-    name = "human-input"
-    registered = False
-    if human.events and not plugins.pm.has_plugin(name):
-        plugins.pm.register(source, name=name)
-        registered = True
-    try:
-        kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
-        return build_retro(
-            request, plugins=plugins, config=config, amend=human.apply, past_actions=past_actions, **kwargs
-        )
-    finally:
-        if registered:
-            plugins.pm.unregister(name=name)
+    """Build a retro with ``human`` input applied: added events are given to the engine as
+    a first-round source's result (before factors are found), the rest by ``amend``.
+    ``past_actions`` is passed on to :func:`~retroflow.engine.build_retro`.
+
+    Nothing is registered on ``plugins``: builds running at once, each with its own input,
+    share one plugin manager safely."""
+    given = [(HUMAN_INPUT, SourceResult(events=human.timeline_events()))] if human.events else []
+    kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
+    return build_retro(
+        request, plugins=plugins, config=config, amend=human.apply, past_actions=past_actions, given=given, **kwargs
+    )

@@ -16,23 +16,28 @@ from retroflow.validation import MAX_LENGTH
 
 __all__ = [
     "ExportState",
+    "JobState",
     "UTCDateTime",
     "actions",
     "event_chunks",
     "events",
     "exports",
     "factors",
+    "feed_checkpoints",
     "findings",
     "history_actions",
     "history_incidents",
     "human_input",
+    "incident_lifecycles",
     "incidents",
+    "jobs",
     "metadata",
     "retro_versions",
     "scores",
     "tracker_links",
     "version_chunks",
     "version_events",
+    "webhook_deliveries",
 ]
 
 #: Constraint names the same on every database, so migrations can refer to them.
@@ -352,6 +357,99 @@ def version_events() -> sa.Subquery:
         .join(placed, placed.c.chunk_id == e.chunk_id)
         .subquery("version_events")
     )
+
+
+# -- automation (issue 10): the webhook inbox, jobs, incident lifecycles, poll checkpoints ----
+
+
+class JobState:
+    """States of a job (see ``docs/automation.md``)."""
+
+    QUEUED = "queued"  # waiting for run_after
+    RUNNING = "running"  # claimed: leased to a worker until lease_until
+    DONE = "done"
+    FAILED = "failed"  # out of attempts: last_error says why
+    CANCELLED = "cancelled"  # a reopen cancelled it, or a newer job of its incident replaced it
+
+    ALL = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
+
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("receiver", sa.String(100), nullable=False),  # the receiver, or "poll:<feed>"
+    sa.Column("event_id", sa.String(200), nullable=False),
+    sa.Column("webhook_id", sa.String(200)),  # X-Webhook-Id: the same on every retry
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("source", sa.String(100)),
+    sa.Column("incident_id", sa.String(200)),
+    sa.Column("occurred_at", UTCDateTime()),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("job_id", sa.Integer),
+    sa.Column("body", sa.Text),  # the verified body, as received
+    # The only index: each one more is pages to write and sync per delivery.
+    sa.UniqueConstraint("receiver", "event_id", name="uq_webhook_deliveries_receiver_event"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(50), nullable=False),
+    # One pending job per key (a queueing lock), and one running job per key at a time.
+    sa.Column("lock_key", sa.String(300), nullable=False),
+    sa.Column("payload", _json(), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("run_after", UTCDateTime(), nullable=False),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("worker", sa.String(200)),
+    sa.Column("claim_token", sa.String(40)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("result", sa.Text),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Index("ix_jobs_state_run_after", "state", "run_after"),
+    sa.Index("ix_jobs_lock_key", "lock_key"),
+    sa.Index(
+        "uq_jobs_queued_lock_key",
+        "lock_key",
+        unique=True,
+        sqlite_where=sa.text("state = 'queued'"),
+        postgresql_where=sa.text("state = 'queued'"),
+    ),
+)
+
+incident_lifecycles = sa.Table(
+    "incident_lifecycles",
+    metadata,
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("incident_id", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # open or resolved
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    # occurred_at of the last resolve or reopen applied: older ones arriving later are stale.
+    sa.Column("changed_at", UTCDateTime()),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("pending_job_id", sa.Integer),
+    # The resolve a version was stored for, in the transaction that stored it.
+    sa.Column("drafted_resolved_at", UTCDateTime()),
+    sa.Column("drafted_version", sa.Integer),
+    # Plugins told of that draft (retroflow_retro_drafted), so a retry tells only the others.
+    sa.Column("notified", _json()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+feed_checkpoints = sa.Table(
+    "feed_checkpoints",
+    metadata,
+    sa.Column("feed", sa.String(100), primary_key=True),
+    sa.Column("checkpoint", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
 
 
 def row_dict(row: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,6 +20,10 @@ from retroflow.store.events import load_events, store_timeline
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
 __all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary", "VersionTaken"]
+
+
+#: Called inside the transaction that stores a retro (see :meth:`Store.save_retro`).
+InTransaction = Callable[[sa.Connection, Retro], None]
 
 
 class VersionTaken(RetroflowError):
@@ -142,6 +146,7 @@ class Store:
         human: HumanInput | None = None,
         now: datetime | None = None,
         version: int | None = None,
+        in_transaction: InTransaction | None = None,
     ) -> int:
         """Store ``retro`` as the next version of its incident (history is kept); return
         the version number. Events go in with one bulk insert.
@@ -149,10 +154,13 @@ class Store:
         :param version: store exactly this version number (:meth:`next_version`, which
             documents written before storing already carry); :class:`VersionTaken` when
             another build stored it first.
+        :param in_transaction: called with the connection and the stored retro inside the
+            transaction that stores it, to record something with it atomically (the draft
+            job marks its resolve drafted); what it raises undoes the save.
         """
         for attempt in range(3):
             try:
-                return self._save(retro, request_ref, human or HumanInput(), now or utcnow(), version)
+                return self._save(retro, request_ref, human or HumanInput(), now or utcnow(), version, in_transaction)
             except IntegrityError:  # a concurrent save took the same version number
                 if version is not None and version < self.next_version(retro.incident.id):
                     raise VersionTaken(
@@ -180,7 +188,15 @@ class Store:
             ).first()
         return str(row.incident_id) if row else ref
 
-    def _save(self, retro: Retro, request_ref: str, human: HumanInput, now: datetime, version: int | None) -> int:
+    def _save(
+        self,
+        retro: Retro,
+        request_ref: str,
+        human: HumanInput,
+        now: datetime,
+        version: int | None,
+        in_transaction: InTransaction | None = None,
+    ) -> int:
         incident = retro.incident
         with self.begin() as conn:
             exists = _incident_exists(conn, incident.id)
@@ -222,6 +238,8 @@ class Store:
                 .returning(t.retro_versions.c.id)
             ).scalar_one()
             self._insert_rows(conn, version_id, retro)
+            if in_transaction is not None:
+                in_transaction(conn, retro)
         return version
 
     def _insert_rows(self, conn: sa.Connection, version_id: int, retro: Retro) -> None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import click
     import httpx2
 
-    from retroflow import Config, Gap, RetroRequest, SourceResult
+    from retroflow import Config, DraftedRetro, Gap, RetroRequest, SourceResult
 
     from .replies import Replies, Sleep
     from .settings import PagerDutySettings
@@ -119,14 +119,42 @@ class PagerDutySource:
             replies = self.fetch(settings, ref)
         return to_result(replies, gaps)
 
+    @hookimpl
+    def retroflow_register_webhooks(self, register: Callable[[Any], None]) -> None:
+        from .webhooks import PagerDutyWebhooks
+
+        register(PagerDutyWebhooks())
+
+    @hookimpl
+    def retroflow_register_incident_feeds(self, register: Callable[[Any], None]) -> None:
+        from .feed import PagerDutyFeed
+
+        register(PagerDutyFeed(self.api))
+
+    @hookimpl
+    def retroflow_retro_drafted(self, draft: DraftedRetro, config: Config) -> None:
+        """Add a note with the retro's link and timeline owner to the incident, when
+        ``[service] pagerduty_note`` is on and the draft is of a PagerDuty incident."""
+        if draft.source != TABLE or not config.service.pagerduty_note:
+            return
+        from .notes import add_note
+
+        add_note(config.settings_for(TABLE), draft, api=self.api)
+
+    def api(self, settings: PagerDutySettings) -> Any:
+        """A REST API client with this plugin's transport and sleep."""
+        from .api import PagerDutyApi
+
+        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep)
+
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""
         from retroflow import SourceError
 
-        from .api import IncidentCollector, PagerDutyApi  # the client: imported when used
+        from .api import IncidentCollector  # the client: imported when used
         from .replies import IncidentNotFound
 
-        api = PagerDutyApi(settings, transport=self._transport, sleep=self._sleep)
+        api = self.api(settings)
         try:
             return IncidentCollector(api, now=self._now).collect(ref.value, by_number=ref.by_number)
         except IncidentNotFound:

@@ -62,6 +62,10 @@ class PagerDutySettings:
     :ivar ca_bundle: a PEM file of the CA certificates to trust for the API instead of the
         system's (a TLS-inspecting proxy, a test double); unset: ``SSL_CERT_FILE``, else the
         system's.
+    :ivar webhook_secrets: the signing secrets of the V3 webhook subscriptions whose
+        deliveries ``retroflow serve`` takes at ``/webhooks/pagerduty``, as environment
+        references; several while a secret is rotated (a delivery is genuine when one of
+        its signatures matches one of them).
     """
 
     token: Secret | None = None
@@ -76,6 +80,7 @@ class PagerDutySettings:
     history_days: int = attrs.field(default=90, validator=_not_negative)
     concurrency: int = attrs.field(default=4, validator=_at_least_one)
     ca_bundle: Path | None = attrs.field(default=None, metadata=INPUT_PATH)
+    webhook_secrets: list[Secret] = attrs.field(factory=list)
 
     @property
     def configured(self) -> bool:

@@ -1,14 +1,16 @@
 """A fake PagerDuty REST API for tests and benchmarks, as an :class:`httpx2.MockTransport`.
 
-It serves the five operations the plugin uses the way the real API does: ``{"incident":
+It serves the operations the plugin uses the way the real API does: ``{"incident":
 …}`` by id or number, classic pagination (``limit`` ≤ 100, ``offset``, ``more``,
 ``total`` only when asked, 400 when ``offset + limit > 10000``), 401 for a wrong key, 404
-for an unknown incident. Scripted replies (429, 5xx, network errors) can be queued in
+for an unknown incident; ``statuses[]`` and ``sort_by=resolved_at`` for listing incidents;
+``POST /incidents/{id}/notes`` (a ``From`` header required) adds a note. Scripted replies (429, 5xx, network errors) can be queued in
 front of any path, and every request is recorded.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,7 +59,7 @@ class FakePagerDuty:
         self.incidents = list(incidents)
         self.log_entries = dict(log_entries or {})
         self.alerts = dict(alerts or {})
-        self.notes = dict(notes or {})
+        self.notes: dict[str, list[Any]] = {key: list(value) for key, value in (notes or {}).items()}
         self.token = token
         self.latency = latency
         self.requests: list[httpx2.Request] = []
@@ -88,15 +90,41 @@ class FakePagerDuty:
             return queued
         if request.headers.get("authorization") != f"Token token={self.token}":
             return _error(401, "Authentication failed", 2006)
+        if request.method == "POST":
+            return self._post(request)
         if request.method != "GET":
             return _error(405, "Method not allowed", 2000)
         return self._route(request)
+
+    def _post(self, request: httpx2.Request) -> httpx2.Response:
+        """``POST /incidents/{id}/notes`` (it needs a ``From`` header); nothing else."""
+        parts = request.url.path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "incidents" or parts[2] != "notes":
+            return _error(405, "Method not allowed", 2000)
+        incident = self._find(parts[1], by_number=False)
+        if incident is None:
+            return _error(404, "Not Found", 2100)
+        if not request.headers.get("from"):
+            return _error(400, "Requester User Not Found", 2004)
+        try:
+            content = json.loads(request.content)["note"]["content"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "Invalid Input Provided", 2001)
+        with self._lock:
+            notes = self.notes.setdefault(str(incident["id"]), [])
+            note = {
+                "id": f"PNOTE{len(notes) + 1:03d}",
+                "content": content,
+                "user": {"summary": request.headers["from"]},
+            }
+            notes.append(note)
+        return reply(201, {"note": note})
 
     def _route(self, request: httpx2.Request) -> httpx2.Response:
         parts = request.url.path.strip("/").split("/")
         params = request.url.params
         if parts == ["incidents"]:
-            return self._page(params, "incidents", self._history(params))
+            return self._page(params, "incidents", self._listed(params))
         if len(parts) >= 2 and parts[0] == "incidents":
             incident = self._find(parts[1], by_number=len(parts) == 2)
             if incident is None:
@@ -117,6 +145,18 @@ class FakePagerDuty:
             if incident.get("id") == ref or (by_number and str(incident.get("incident_number")) == ref):
                 return incident
         return None
+
+    def _listed(self, params: httpx2.QueryParams) -> list[Mapping[str, Any]]:
+        """``GET /incidents``: by service and creation time, then by ``statuses[]``, sorted
+        by ``resolved_at`` when asked (``sort_by=resolved_at:desc``)."""
+        found = self._history(params)
+        statuses = set(params.get_list("statuses[]"))
+        if statuses:
+            found = [i for i in found if i.get("status") in statuses]
+        sort = params.get("sort_by", "")
+        if sort.startswith("resolved_at"):
+            found.sort(key=lambda i: str(i.get("resolved_at") or ""), reverse=sort.endswith(":desc"))
+        return found
 
     def _history(self, params: httpx2.QueryParams) -> list[Mapping[str, Any]]:
         services = set(params.get_list("service_ids[]"))

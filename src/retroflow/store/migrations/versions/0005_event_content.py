@@ -6,9 +6,9 @@ version of the same incident holds already is not kept twice (so a database wher
 unchanged incident was rebuilt shrinks; SQLite reuses the freed pages). Every version
 loads the same timeline as before. The downgrade gives each version its own copy again.
 
-Revision ID: 0002_event_content
-Revises: 0003_outcome_history (written beside it on another branch; it comes after it, so
-that a database already at 0003_outcome_history gets it too)
+Revision ID: 0005_event_content
+Revises: 0004_automation (written beside 0003 and 0004 on another branch; it comes after
+them, so that a database already at 0004_automation gets it too)
 Create Date: 2026-11-29
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 from retroflow.store.events import events_of_rows, timeline_chunks
 
 # revision identifiers, used by Alembic.
-revision: str = "0002_event_content"
-down_revision: str | Sequence[str] | None = "0003_outcome_history"
+revision: str = "0005_event_content"
+down_revision: str | Sequence[str] | None = "0004_automation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
