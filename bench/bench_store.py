@@ -5,9 +5,13 @@
 Builds the retro of a synthetic incident in memory once (the whole ``retroflow retro`` job
 minus rendering and writing files), then, best of ``--rounds`` on each database:
 
-* store: ``Store.save_retro`` (a new version: the incident, the document, events with one
-  bulk insert, factors, actions, scores, findings) in one transaction;
+* store: ``Store.save_retro`` of an incident the store does not hold yet (the incident, the
+  document, every event in bulk, factors, actions, scores, findings) in one transaction;
+* rebuild: ``Store.save_retro`` of the same retro again, a new version of an incident whose
+  events are stored already (events are stored once per content: none is written);
 * load: ``Store.latest_retro`` (the document and every event, back to a ``Retro``).
+
+The database's size is shown after the rounds (SQLite: the file and its WAL).
 
 SQLite is a file in WAL mode on local disk; PostgreSQL is a throwaway local cluster
 (fsync on) started from the binaries on PATH. Reports both times and store ÷ build.
@@ -22,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from generate import write
@@ -32,7 +38,7 @@ from retroflow.logs import configure_logging
 from retroflow.model import Retro
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.request import RetroRequest
-from retroflow.store import open_store
+from retroflow.store import Store, open_store
 from retroflow.store.pgtemp import PostgresUnavailable, temporary_postgres
 
 
@@ -57,16 +63,29 @@ def best(rounds: int, func: Callable[[], object]) -> float:
 def measure(name: str, url: str, retro: Retro, rounds: int, build_time: float) -> None:
     store = open_store(url)
     try:
-        store_time = best(rounds, lambda: store.save_retro(retro, "BENCH-1"))
+        incidents = (attrs.evolve(retro, incident=attrs.evolve(retro.incident, id=f"BENCH-{i}")) for i in range(1, 99))
+        store_time = best(rounds, lambda: store.save_retro(next(incidents), "BENCH"))
+        rebuild_time = best(rounds, lambda: store.save_retro(retro, "BENCH-1"))
         loaded: list[Retro] = []
         load_time = best(rounds, lambda: loaded.append(store.latest_retro("BENCH-1")))
         assert loaded[-1].timeline.events == retro.timeline.events, "loaded events differ"
+        size = _size(store)
     finally:
         store.close()
     print(
-        f"{name:<11} store {store_time:6.2f} s   load {load_time:6.2f} s   "
-        f"store/build {store_time / build_time:5.2f}   load/build {load_time / build_time:5.2f}"
+        f"{name:<11} store {store_time:6.2f} s   rebuild {rebuild_time:6.2f} s   load {load_time:6.2f} s   "
+        f"store/build {store_time / build_time:5.2f}   rebuild/build {rebuild_time / build_time:5.2f}   "
+        f"load/build {load_time / build_time:5.2f}   database {size / 2**20:,.0f} MB "
+        f"({rounds} incidents, {2 * rounds} versions)"
     )
+
+
+def _size(store: Store) -> int:
+    with store.engine.connect() as conn:
+        if store.dialect == "sqlite":
+            path = Path(str(store.engine.url.database))
+            return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if not p.name.endswith("-lock"))
+        return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one())
 
 
 def main() -> None:

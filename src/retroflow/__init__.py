@@ -8,69 +8,158 @@ private and may change.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from retroflow.config import INPUT_PATH, Config, Secret
-from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
-from retroflow.logs import redact_text
-from retroflow.model import (
-    ActionItem,
-    Category,
-    DoneAction,
-    Effort,
-    Event,
-    EventKind,
-    Exposure,
-    Factor,
-    Finding,
-    Gap,
-    Incident,
-    IncidentRecord,
-    Layer,
-    MetricKind,
-    Moments,
-    Outcome,
-    OutcomeControl,
-    OutcomeWindow,
-    PastActions,
-    Retro,
-    Score,
-    SourceResult,
-    Timeline,
-    TimelineOwner,
-    Verdict,
-    Verification,
-    format_duration,
-    format_timestamp,
-    parse_timestamp,
-    stable_id,
-)
-from retroflow.request import RetroRequest
-from retroflow.roles import (
-    IncidentFeed,
-    OutcomeMetric,
-    Renderer,
-    ScoringContext,
-    ScoringModel,
-    TicketDraft,
-    TicketRef,
-    TicketStatus,
-    TrackerClient,
-    TrackerSink,
-    WebhookReceiver,
-    document_bytes,
-)
-from retroflow.service.events import DraftedRetro, IncidentEvent, Lifecycle, WebhookDelivery
+if TYPE_CHECKING:
+    from retroflow.config import INPUT_PATH, Config, Secret
+    from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
+    from retroflow.logs import redact_text
+    from retroflow.model import (
+        ActionItem,
+        Category,
+        DoneAction,
+        Effort,
+        Event,
+        EventKind,
+        Exposure,
+        Factor,
+        Finding,
+        Gap,
+        Incident,
+        IncidentRecord,
+        Layer,
+        MetricKind,
+        Moments,
+        Outcome,
+        OutcomeControl,
+        OutcomeWindow,
+        PastActions,
+        Retro,
+        Score,
+        SourceResult,
+        Timeline,
+        TimelineOwner,
+        Verdict,
+        Verification,
+        format_duration,
+        format_timestamp,
+        parse_timestamp,
+        stable_id,
+    )
+    from retroflow.request import RetroRequest
+    from retroflow.roles import (
+        IncidentFeed,
+        OutcomeMetric,
+        Renderer,
+        ScoringContext,
+        ScoringModel,
+        TicketDraft,
+        TicketRef,
+        TicketStatus,
+        TrackerClient,
+        TrackerSink,
+        WebhookReceiver,
+        document_bytes,
+    )
+    from retroflow.service.events import DraftedRetro, IncidentEvent, Lifecycle, WebhookDelivery
 
-try:
-    __version__ = version("retroflow")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+    __version__: str
 
 #: Marker for hook implementations: ``@hookimpl def retroflow_timeline_source(...)``.
 hookimpl = pluggy.HookimplMarker("retroflow")
+
+# The names below are imported when first asked for (``from retroflow import Event``), not
+# with the package: a plugin that only needs ``hookimpl`` to load, and ``retroflow --help``,
+# do not pay for the domain model, the configuration types and the roles.
+_HOMES = {
+    "retroflow.config": ("INPUT_PATH", "Config", "Secret"),
+    "retroflow.errors": (
+        "ConfigError",
+        "PluginError",
+        "RetroflowError",
+        "SourceError",
+        "TrackerError",
+        "WebhookRejected",
+    ),
+    "retroflow.logs": ("redact_text",),
+    "retroflow.model": (
+        "ActionItem",
+        "Category",
+        "DoneAction",
+        "Effort",
+        "Event",
+        "EventKind",
+        "Exposure",
+        "Factor",
+        "Finding",
+        "Gap",
+        "Incident",
+        "IncidentRecord",
+        "Layer",
+        "MetricKind",
+        "Moments",
+        "Outcome",
+        "OutcomeControl",
+        "OutcomeWindow",
+        "PastActions",
+        "Retro",
+        "Score",
+        "SourceResult",
+        "Timeline",
+        "TimelineOwner",
+        "Verdict",
+        "Verification",
+        "format_duration",
+        "format_timestamp",
+        "parse_timestamp",
+        "stable_id",
+    ),
+    "retroflow.request": ("RetroRequest",),
+    "retroflow.roles": (
+        "IncidentFeed",
+        "OutcomeMetric",
+        "Renderer",
+        "ScoringContext",
+        "ScoringModel",
+        "TicketDraft",
+        "TicketRef",
+        "TicketStatus",
+        "TrackerClient",
+        "TrackerSink",
+        "WebhookReceiver",
+        "document_bytes",
+    ),
+    "retroflow.service.events": ("DraftedRetro", "IncidentEvent", "Lifecycle", "WebhookDelivery"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _HOME_OF:
+        value = getattr(importlib.import_module(_HOME_OF[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("retroflow")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
 
 __all__ = [
     "INPUT_PATH",

@@ -6,39 +6,42 @@ traceback (with secrets redacted, without frame locals).
 
 from __future__ import annotations
 
+import atexit
 import functools
-import json
 import os
 import stat
 import sys
-import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-import pluggy
-import structlog
 
-from retroflow.config import Config, find_config_file, load_config
-from retroflow.engine import describe_error, describe_gap, paused_gc, render_document
 from retroflow.errors import ConfigError, PluginError, RetroflowError
-from retroflow.filenames import check_incident_ref, incident_file_stem
-from retroflow.logs import configure_logging, redact_text
-from retroflow.model import Retro
-from retroflow.plugins import (
-    Plugins,
-    describe_plugins,
-    get_plugin_manager,
-    hook_implementations,
-    unknown_plugin_names,
-)
-from retroflow.request import RetroRequest
-from retroflow.roles import Renderer
+from retroflow.logs import configure_logging, get_logger, redact_text
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:
+    import pluggy
+
+    from retroflow.config import Config
+    from retroflow.model import Retro
+    from retroflow.plugins import Plugins
+    from retroflow.roles import Renderer
+
+# Everything else is imported where it is used: `retroflow --help`, and every command,
+# start with this module, and most of them need little of the engine.
+
+log = get_logger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_plugin_manager(**kwargs: Any) -> pluggy.PluginManager:
+    """:func:`retroflow.plugins.get_plugin_manager`, imported when first called."""
+    from retroflow.plugins import get_plugin_manager as build
+
+    return build(**kwargs)
 
 
 class App:
@@ -51,11 +54,17 @@ class App:
         self.quiet = quiet
         self._config: Config | None = None
         self._manager: pluggy.PluginManager | None = None
+        self._command_manager: pluggy.PluginManager | None = None
         self._plugins: Plugins | None = None
+        #: The retro a command built, kept as long as the command's context: when main()
+        #: ends the process (end_process), its objects are then never freed one by one.
+        self.built: Retro | None = None
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            from retroflow.config import find_config_file, load_config
+
             self._config = load_config(find_config_file(self.config_option))
         return self._config
 
@@ -66,16 +75,33 @@ class App:
             self._manager = self.manager_for(self.config)
         return self._manager
 
-    def manager_for(self, config: Config) -> pluggy.PluginManager:
-        """A plugin manager loading and blocking the plugins ``config`` says."""
+    @property
+    def command_manager(self) -> pluggy.PluginManager:
+        """A plugin manager to find commands with: :attr:`manager` once built, else one
+        with, of the default plugins, only those that add commands
+        (:data:`~retroflow.plugins.COMMAND_PLUGINS`), so that ``retroflow --help`` does not
+        import every heuristic."""
+        if self._manager is not None:
+            return self._manager
+        if self._command_manager is None:
+            from retroflow.plugins import COMMAND_PLUGINS
+
+            self._command_manager = self.manager_for(self.config, default_plugins=COMMAND_PLUGINS)
+        return self._command_manager
+
+    def manager_for(self, config: Config, **options: Any) -> pluggy.PluginManager:
+        """A plugin manager loading and blocking the plugins ``config`` says (``options``:
+        more arguments of :func:`~retroflow.plugins.get_plugin_manager`)."""
         return get_plugin_manager(
-            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None
+            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None, **options
         )
 
     @property
     def plugins(self) -> Plugins:
         """The plugins with their registries, every plugin table validated."""
         if self._plugins is None:
+            from retroflow.plugins import Plugins
+
             plugins = Plugins(self.manager)
             problems = plugin_problems(self.config, plugins)
             if problems:
@@ -92,6 +118,8 @@ def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
     """Every problem of ``config`` with ``plugins``: the plugin tables, the scoring model,
     the formats, the sinks ``[service]`` exports to, and plugin names (to load or block)
     that name no plugin."""
+    from retroflow.plugins import unknown_plugin_names
+
     settings = plugins.settings
     problems: list[str] = []
     config.validate_plugins({name: settings.get(name) for name in settings.names()}, problems)
@@ -223,7 +251,9 @@ class RetroflowGroup(click.Group):
             )
         self._load_errors = []
         try:
-            implementations = hook_implementations(app.manager, "retroflow_register_commands")
+            from retroflow.plugins import hook_implementations
+
+            implementations = hook_implementations(app.command_manager, "retroflow_register_commands")
         except RetroflowError as exc:
             self._load_errors.append(exc)  # reported if the command asked for is not a built-in
             return group
@@ -231,6 +261,8 @@ class RetroflowGroup(click.Group):
             try:
                 impl.function(*[{"cli": group}[name] for name in impl.argnames])
             except Exception as exc:
+                from retroflow.engine import describe_error
+
                 log.debug("plugin commands failed", plugin=impl.plugin_name, exc_info=exc)
                 self._load_errors.append(
                     PluginError(
@@ -296,6 +328,8 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, q
 def incident_ref(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
     """Click callback for an INCIDENT argument: an empty id, or one with control
     characters, is a usage error."""
+    from retroflow.filenames import check_incident_ref
+
     try:
         return check_incident_ref(value)
     except ValueError as exc:
@@ -319,6 +353,8 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode() if isinstance(content, str) else content
     mode = _file_mode(path)
+    import tempfile  # with shutil, bz2 and lzma: not for commands that write nothing
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -375,6 +411,10 @@ def retro(
     Human input (stored with 'retroflow input', and the retro-as-code file) is applied,
     and the build is stored as a new version of the retro unless --no-store is given.
     """
+    from retroflow.engine import describe_gap
+    from retroflow.request import RetroRequest
+    from retroflow.store.commands import build_and_store
+
     config = app.config
     plugins = app.plugins
     renderers = [_renderer(plugins, name) for name in formats or config.engine.formats]
@@ -400,10 +440,8 @@ def retro(
         incident_file=Path(incident_file) if incident_file else None,
         overrides=overrides,
     )
-    from retroflow.store.commands import build_and_store
-
     publish = Publisher(config, plugins, renderers, directory, progress=app.progress)
-    result = build_and_store(
+    app.built = result = build_and_store(
         request, plugins=plugins, config=config, progress=app.progress, store=not no_store, publish=publish
     )
     for gap in result.gaps:
@@ -447,6 +485,8 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
         directory = next((parent for parent in directory.parents if parent.exists()), Path("."))
         if not directory.is_dir():
             return f"cannot be created ({directory} is not a directory)"
+    import tempfile
+
     try:  # the one sure test: what write_atomically does (os.access trusts root, not mounts)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".retroflow-probe-")
     except OSError as exc:
@@ -479,6 +519,9 @@ class Publisher:
         self.printed = False
 
     def __call__(self, retro: Retro) -> None:
+        from retroflow.engine import paused_gc, render_document
+        from retroflow.filenames import incident_file_stem
+
         config = self.config
         timeout = config.engine.plugin_timeout
         owner = self.plugins.renderers.owner
@@ -504,6 +547,10 @@ class Publisher:
 @handle_errors
 def plugins(app: App, as_json: bool) -> None:
     """List plugins with their version and the hooks they implement."""
+    import json
+
+    from retroflow.plugins import describe_plugins
+
     infos = describe_plugins(app.manager)  # listing needs no valid plugin tables
     if as_json:
         click.echo(
@@ -535,6 +582,8 @@ def config_check(app: App) -> None:
     references, input files that do not exist, plugin names that name no plugin, and a
     database URL that is not supported.
     """
+    from retroflow.config import find_config_file, load_config
+    from retroflow.plugins import Plugins
     from retroflow.store.database import database_problems
 
     problems: list[str] = []
@@ -551,8 +600,35 @@ def config_check(app: App) -> None:
 
 
 def main() -> None:
+    """The ``retroflow`` command: :data:`cli`, then :func:`end_process`."""
     try:
         cli(standalone_mode=True)
     except ConfigError as exc:  # pragma: no cover - reached only outside commands
         _echo_error(exc)
-        sys.exit(2)
+        end_process(2)
+    except SystemExit as exc:
+        end_process(exc.code)
+    end_process(0)  # pragma: no cover - click's standalone mode always exits
+
+
+def end_process(code: str | int | None) -> NoReturn:
+    """End the process once every output is written, the way the interpreter does (wait
+    for threads that are not daemons, run the ``atexit`` handlers, flush standard output
+    and error, ``sys.exit``'s code) but without tearing it down: freeing a retro of
+    100,000 events object by object, then every module, cost a tenth of a second. Files
+    are written and the store is committed and closed by then; only :func:`main` calls
+    this, never library code.
+    """
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    shutdown_threads = getattr(threading, "_shutdown", None)
+    if shutdown_threads is not None:
+        shutdown_threads()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # what the interpreter exits with when standard output fails
+    os._exit(code or 0)

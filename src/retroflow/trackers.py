@@ -34,14 +34,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
 from retroflow.logs import redact_text
-from retroflow.model import ActionItem, Factor, Retro, format_timestamp, parse_timestamp
-from retroflow.roles import TicketDraft, TicketRef, TrackerClient
+
+if TYPE_CHECKING:
+    from retroflow.config import Config
+    from retroflow.model import ActionItem, Factor, Retro
+    from retroflow.roles import TicketDraft, TicketRef, TrackerClient
+
+# The model and the email date parser are imported where used: every tracker sink imports
+# this module when it loads, and most commands load every plugin without exporting.
 
 __all__ = [
     "BACKOFF_BASE",
@@ -110,6 +114,8 @@ def retry_after_seconds(value: str | None, now: Callable[[], datetime] | None = 
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime
+
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
@@ -342,6 +348,8 @@ def timestamp_or_none(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
+        from retroflow.model import parse_timestamp
+
         return parse_timestamp(value)
     except ValueError:
         return None
@@ -521,6 +529,8 @@ def ticket_sections(draft: TicketDraft, *, priority: str | None = None) -> list[
     ``priority``: the tracker's name for the action's priority, to lead the priority line
     with; without it the line starts with "Score".
     """
+    from retroflow.model import format_timestamp
+
     action, retro = draft.action, draft.retro
     incident = retro.incident
     sections = [Section("The change", (Line((Span(action.change or action.title),)),))]

@@ -183,6 +183,32 @@ def test_a_source_asking_for_the_timeline_sees_the_first_round_s_events_and_mome
     assert "change-before-incident" in [f.key for f in retro.factors]
 
 
+def test_a_second_round_that_adds_nothing_reuses_the_timeline_it_was_given() -> None:
+    """Building 100,000 events into a timeline twice cost a tenth of a second, for sources
+    installed but not configured (they return None)."""
+    given: list[Any] = []
+    analysed: list[Any] = []
+
+    class Idle:
+        __name__ = "idle"
+
+        @hookimpl
+        def retroflow_timeline_source(self, timeline: Any) -> None:
+            given.append(timeline)
+
+    class Looker:
+        __name__ = "looker"
+
+        @hookimpl
+        def retroflow_find_factors(self, timeline: Any) -> list[Any]:
+            analysed.append(timeline)
+            return []
+
+    retro = _build(Idle(), Recorder(), Looker())
+    assert given[0] is analysed[0] is retro.timeline
+    assert [e.id for e in retro.timeline.events] == ["rec:s1"]
+
+
 def test_the_second_round_gets_the_bare_reference_when_the_first_one_failed() -> None:
     seen: list[Any] = []
 

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from retroflow.store import open_store
-from retroflow.store.database import current_revision, head_revision, make_engine, migrate
+from retroflow.store.database import SCHEMA_REVISION, current_revision, head_revision, make_engine, migrate
 from retroflow.store.schema import metadata
 
 
@@ -57,3 +57,20 @@ def test_processes_opening_a_new_sqlite_file_together_all_succeed(tmp_path) -> N
     engine = make_engine(url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_the_schema_revision_opened_without_alembic_is_the_head_of_the_migrations() -> None:
+    # open_store compares a database's revision with SCHEMA_REVISION, not with the scripts
+    # (reading them imports Alembic): a new migration updates it.
+    assert head_revision() == SCHEMA_REVISION
+
+
+def test_opening_a_store_at_the_newest_revision_imports_no_alembic(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    open_store(url).close()
+    code = f"import sys; from retroflow.store import open_store; open_store({url!r}).close(); print('alembic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

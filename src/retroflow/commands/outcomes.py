@@ -17,13 +17,16 @@ import orjson
 
 from retroflow import hookimpl
 from retroflow.cli import App, handle_errors, write_atomically
-from retroflow.default_plugins._plugin_kit import SettingsTable
 from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
-# The store and the statistics are imported inside the commands: `retroflow --help` and
-# retro builds should not pay for them.
+# The store, the statistics and the heuristics' kit are imported inside the commands:
+# `retroflow --help` (which loads this plugin to list its commands) and retro builds
+# should not pay for them.
 
-retroflow_register_settings = SettingsTable(TABLE, OutcomeSettings).hook()
+
+@hookimpl
+def retroflow_register_settings(register: Any) -> None:
+    register(TABLE, OutcomeSettings)
 
 
 @contextmanager

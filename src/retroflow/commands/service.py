@@ -17,7 +17,6 @@ import click
 
 from retroflow.cli import App, handle_errors
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import format_timestamp
 
 __all__ = ["COMMANDS", "jobs_group", "serve_command", "watch_command", "worker_command"]
 
@@ -111,7 +110,7 @@ def watch_command(app: App, once: bool, workers: int | None) -> None:
 
     def said(results: list[PollResult]) -> None:
         for result in results:
-            window = f"{format_timestamp(result.since)} → {format_timestamp(result.until)}"
+            window = f"{_ts(result.since)} → {_ts(result.until)}"
             if result.error:
                 app.progress("watch", f"{result.feed} {window}: failed: {result.error}")
             else:
@@ -148,6 +147,8 @@ def watch_command(app: App, once: bool, workers: int | None) -> None:
 
 
 def _ts(value: datetime | None) -> str | None:
+    from retroflow.model import format_timestamp  # the model is imported when a command runs
+
     return None if value is None else format_timestamp(value)
 
 

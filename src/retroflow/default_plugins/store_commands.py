@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,11 +21,44 @@ import click
 from retroflow import hookimpl
 from retroflow.cli import App, handle_errors, incident_ref, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp, stable_id
-from retroflow.roles import document_bytes
 
-# The store is imported inside the commands: `retroflow --help` and retro builds without
-# the store should not pay for SQLAlchemy and Alembic at import time.
+# The store and the domain model are imported inside the commands: `retroflow --help` and
+# retro builds without the store should not pay for SQLAlchemy, Alembic and attrs classes.
+
+
+class _ModelChoice(click.Choice[str]):
+    """A :class:`click.Choice` of values the domain model defines, read when first needed
+    (to check a value or show help), not when the commands are defined."""
+
+    def __init__(self, values: Callable[[], Iterable[str]]) -> None:
+        super().__init__(())
+        self._values = values
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._values())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        pass
+
+
+def _kinds() -> list[str]:
+    from retroflow.model import KIND_ALIASES
+
+    return sorted(KIND_ALIASES)
+
+
+def _efforts() -> list[str]:
+    from retroflow.model import Effort
+
+    return [e.value for e in Effort]
+
+
+def _categories() -> list[str]:
+    from retroflow.model import Category
+
+    return [c.value for c in Category]
 
 
 @contextmanager
@@ -92,6 +125,8 @@ def _done_hint(app: App, incident: str) -> None:
 @handle_errors
 def retros_command(app: App, as_json: bool) -> None:
     """List the retros in the store, newest build first."""
+    from retroflow.model import format_timestamp
+
     with _reading(app) as store:
         summaries = store.list_retros() if store is not None else []
     if as_json:
@@ -131,6 +166,8 @@ def retros_command(app: App, as_json: bool) -> None:
 @handle_errors
 def show_command(app: App, incident: str, version: int | None, fmt: str, list_versions: bool) -> None:
     """Show a stored retro (rendered by any renderer, e.g. markdown or json)."""
+    from retroflow.roles import document_bytes
+
     renderer = app.plugins.renderers.get(fmt)
     with _opened(app, create=False) as store:
         incident = _resolved(app, store, incident)
@@ -185,6 +222,8 @@ def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, 
 def _timestamp(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
     if value is None:
         return None
+    from retroflow.model import parse_timestamp
+
     try:
         return parse_timestamp(value)
     except ValueError as exc:
@@ -194,9 +233,7 @@ def _timestamp(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
 @input_group.command("event")
 @click.argument("incident")
 @click.option("--at", "at", required=True, callback=_timestamp, help="When, ISO 8601 with an offset.")
-@click.option(
-    "--kind", required=True, type=click.Choice(sorted(KIND_ALIASES)), help="decision, message (a belief), ..."
-)
+@click.option("--kind", required=True, type=_ModelChoice(_kinds), help="decision, message (a belief), ...")
 @click.option("--summary", required=True, help="What happened, was believed or decided.")
 @click.option("--why", default="", help="For a decision: why it was made.")
 @click.option("--actor", help="Who.")
@@ -231,9 +268,9 @@ def input_event(
 @click.option("--title", help="The action's text (required for a new action).")
 @click.option("--change", help="The system change it makes.")
 @click.option("--owner", help="Who owns it.")
-@click.option("--effort", type=click.Choice([e.value for e in Effort]), help="Effort.")
+@click.option("--effort", type=_ModelChoice(_efforts), help="Effort.")
 @click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
-@click.option("--category", type=click.Choice([c.value for c in Category]), help="The kind of system change.")
+@click.option("--category", type=_ModelChoice(_categories), help="The kind of system change.")
 @click.option(
     "--verify-metric", help="How to tell it worked: an outcome metric (e.g. 'time-to-detect'; see docs/outcomes.md)."
 )
@@ -281,6 +318,8 @@ def input_action(
             raise click.UsageError("a new action needs --title (or give ACTION_ID to edit one)")
         if verify and "metric" not in verify:
             raise click.UsageError("--verify-target and --verify-service need --verify-metric (what to measure)")
+        from retroflow.model import stable_id
+
         new_id = "h" + stable_id(incident, title, datetime.now(UTC).isoformat())[:15]
         item = NewAction(title=title, change=change or "", id=new_id, author=_author(author), **fields)
     with _opened(app) as store:

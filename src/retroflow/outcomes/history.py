@@ -432,7 +432,7 @@ class _TimelineCounts:
 def _timeline_counts(conn: sa.Connection, version_ids: Sequence[int], people: _People) -> dict[int, _TimelineCounts]:
     """What the stored timelines show, per retro version (one grouped query, and one for
     the pages' times)."""
-    e = t.events.c
+    e = t.version_events().c  # events are stored once per content; this gives them by version
     counts: dict[int, _TimelineCounts] = {}
     for chunk in _chunks(version_ids):
         grouped = (

@@ -17,25 +17,67 @@ and :func:`retroflow.store.exports.export_actions` / :func:`~retroflow.store.exp
 
 from __future__ import annotations
 
-from retroflow.store.database import (
-    NothingStored,
-    database_url,
-    default_database,
-    describe_url,
-    migrate,
-    open_store,
-)
-from retroflow.store.exports import ExportReport, export_actions, export_key, sync_status
-from retroflow.store.human import (
-    ActionEdit,
-    AddedEvent,
-    FactorVerdict,
-    HumanInput,
-    NewAction,
-    build_with_input,
-    load_input_file,
-)
-from retroflow.store.store import FollowUp, RetroSummary, Store, VersionSummary
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from retroflow.store.database import (
+        NothingStored,
+        database_url,
+        default_database,
+        describe_url,
+        migrate,
+        open_store,
+    )
+    from retroflow.store.exports import ExportReport, export_actions, export_key, sync_status
+    from retroflow.store.human import (
+        ActionEdit,
+        AddedEvent,
+        FactorVerdict,
+        HumanInput,
+        NewAction,
+        build_with_input,
+        load_input_file,
+    )
+    from retroflow.store.store import FollowUp, RetroSummary, Store, VersionSummary
+
+# Imported when first asked for: `from retroflow.store.human import ...` (a build without
+# the store) does not import SQLAlchemy.
+_HOMES = {
+    "retroflow.store.database": (
+        "NothingStored",
+        "database_url",
+        "default_database",
+        "describe_url",
+        "migrate",
+        "open_store",
+    ),
+    "retroflow.store.exports": ("ExportReport", "export_actions", "export_key", "sync_status"),
+    "retroflow.store.human": (
+        "ActionEdit",
+        "AddedEvent",
+        "FactorVerdict",
+        "HumanInput",
+        "NewAction",
+        "build_with_input",
+        "load_input_file",
+    ),
+    "retroflow.store.store": ("FollowUp", "RetroSummary", "Store", "VersionSummary"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME_OF[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "ActionEdit",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -12,18 +13,22 @@ from retroflow.config import Config
 from retroflow.engine import Progress, describe_gap
 from retroflow.errors import RetroflowError
 from retroflow.model import Retro
-from retroflow.outcomes.report import past_actions_lookup
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
-from retroflow.store.database import NothingStored, database_url, describe_url, open_store
 from retroflow.store.human import HumanInput, build_with_input, input_file_path, load_input_file
-from retroflow.store.store import InTransaction, Store, VersionTaken
+
+if TYPE_CHECKING:
+    from retroflow.store.store import InTransaction, Store
+
+# The database modules (SQLAlchemy) are imported only when a build is stored.
 
 __all__ = ["Publish", "build_and_store", "effective_input", "input_file_for", "store_for"]
 
 
 def store_for(config: Config, *, create: bool = True) -> Store:
     """Open (and migrate) the store ``config`` names; ``create`` as in :func:`open_store`."""
+    from retroflow.store.database import database_url, open_store
+
     return open_store(database_url(config), create=create)
 
 
@@ -82,6 +87,10 @@ def build_and_store(
         retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
         publish(retro)
         return retro
+    from retroflow.outcomes.report import past_actions_lookup
+    from retroflow.store.database import NothingStored, database_url, describe_url, open_store
+    from retroflow.store.store import VersionTaken
+
     url = database_url(config)
     try:
         opened: Store | None = open_store(url, create=False)

@@ -14,13 +14,12 @@ except ImportError:  # pragma: no cover - not on Windows: SQLite migrations are 
     fcntl = None  # type: ignore[assignment]
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from retroflow.config import Config
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.logs import register_secret
+from retroflow.logs import get_logger, register_secret
 
 if TYPE_CHECKING:
     from retroflow.store.store import Store
@@ -68,7 +67,7 @@ def _configured(config: Config) -> tuple[str, str]:
     return default_database(), "the default database"
 
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726574726F  # "retro"
@@ -219,15 +218,26 @@ def sqlite_file_lock(engine: sa.Engine, purpose: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def current_revision(engine: sa.Engine) -> str | None:
-    """The schema revision the database is at (``None``: empty)."""
-    from alembic.runtime.migration import MigrationContext
+#: The newest schema revision, the head of the migration scripts (a test checks that it
+#: is): a database at it is opened without importing Alembic, which would cost every
+#: stored build a good share of its start-up.
+SCHEMA_REVISION = "0005_event_content"
 
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The schema revision the database is at (``None``: empty), read from Alembic's
+    version table."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        revisions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    if len(revisions) > 1:
+        raise RetroflowError(f"the database is at several schema revisions at once: {', '.join(sorted(revisions))}")
+    return revisions[0] if revisions else None
 
 
 def head_revision() -> str | None:
+    """The newest revision of the migration scripts (see :data:`SCHEMA_REVISION`)."""
     from alembic.script import ScriptDirectory
 
     with sa.create_engine("sqlite://").connect() as connection:
@@ -253,7 +263,7 @@ def open_store(url: str, *, upgrade: bool = True, create: bool = True) -> Store:
             if not create and revision is None:
                 raise NothingStored(f"nothing is stored yet in {describe_url(url)}")
             # At the newest revision already (the usual case): no migration lock, no write.
-            if upgrade and revision != head_revision():
+            if upgrade and revision != SCHEMA_REVISION:
                 migrate(engine)
         except BaseException:
             engine.dispose()

@@ -32,11 +32,10 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-import structlog
 
 from retroflow.config import Config
 from retroflow.errors import RetroflowError, TrackerError
-from retroflow.logs import redact_text
+from retroflow.logs import get_logger, redact_text
 from retroflow.model import ActionItem, Retro
 from retroflow.roles import TicketDraft, TicketRef, TicketStatus, TrackerClient, TrackerSink
 from retroflow.store import schema as t
@@ -54,7 +53,7 @@ __all__ = [
     "sync_status",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Test seam: called with "claimed" (lease committed, nothing sent), "sent" (the tracker
 #: answered, nothing recorded) and "committed" (results recorded), once per batch.

@@ -395,6 +395,8 @@ class HumanInput:
 
     def _with_events(self, retro: Retro) -> Retro:
         added = self.timeline_events()
+        if not added:  # the usual case: no need to look through every event
+            return retro
         have = {e.key for e in retro.timeline.events}
         missing = [e for e in added if e.key not in have]
         if not missing:

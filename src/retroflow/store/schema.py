@@ -19,6 +19,7 @@ __all__ = [
     "JobState",
     "UTCDateTime",
     "actions",
+    "event_chunks",
     "events",
     "exports",
     "factors",
@@ -34,6 +35,8 @@ __all__ = [
     "retro_versions",
     "scores",
     "tracker_links",
+    "version_chunks",
+    "version_events",
     "webhook_deliveries",
 ]
 
@@ -118,12 +121,40 @@ retro_versions = sa.Table(
     sa.UniqueConstraint("incident_id", "version", name="uq_retro_versions_incident_version"),
 )
 
+# Events are stored once per content: a timeline is cut into chunks where its events say
+# so (see ``retroflow.store.store.timeline_chunks``), each chunk is stored once per incident
+# under the digest of its events, and a version lists its chunks in order. Rebuilding an
+# unchanged incident stores no event again; a changed one, only the chunks that changed.
+event_chunks = sa.Table(
+    "event_chunks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.String(200), sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the chunk's events, hex
+    sa.Column("event_count", sa.Integer, nullable=False),
+    sa.UniqueConstraint("incident_id", "digest", name="uq_event_chunks_incident_digest"),
+)
+
+version_chunks = sa.Table(
+    "version_chunks",
+    metadata,
+    sa.Column(
+        "retro_version_id",
+        sa.Integer,
+        sa.ForeignKey("retro_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),  # the chunk's place in the timeline
+    sa.Column("chunk_id", sa.Integer, sa.ForeignKey("event_chunks.id"), nullable=False),
+    sa.Index("ix_version_chunks_chunk", "chunk_id"),
+)
+
 events = sa.Table(
     "events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("chunk_id", sa.Integer, sa.ForeignKey("event_chunks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),  # within the chunk
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("source", sa.String(MAX_LENGTH["source"]), nullable=False),
     sa.Column("native_id", sa.String(MAX_LENGTH["native_id"]), nullable=False),
@@ -133,7 +164,7 @@ events = sa.Table(
     sa.Column("service", sa.String(MAX_LENGTH["service"])),
     sa.Column("link", sa.Text),
     sa.Column("details", _json()),
-    sa.Index("ix_events_version_position", "retro_version_id", "position"),
+    sa.Index("ix_events_chunk_position", "chunk_id", "position"),
 )
 
 factors = sa.Table(
@@ -286,6 +317,46 @@ history_actions = sa.Table(
     sa.Column("digest", sa.String(32), nullable=False),
     sa.Column("imported_at", UTCDateTime(), nullable=False),
 )
+
+
+def version_events() -> sa.Subquery:
+    """Every event with the retro version that holds it, one row per version (an event
+    of a chunk several versions share appears once for each): the columns ``events`` had
+    before events were stored once per content, ``retro_version_id`` and ``position`` (in
+    the version's timeline) among them. For queries over versions' events."""
+    offset = (
+        sa.func.coalesce(
+            sa.func.sum(event_chunks.c.event_count).over(
+                partition_by=version_chunks.c.retro_version_id,
+                order_by=version_chunks.c.position,
+                rows=(None, -1),
+            ),
+            0,
+        )
+    ).label("offset")
+    placed = (
+        sa.select(version_chunks.c.retro_version_id, version_chunks.c.chunk_id, offset)
+        .join(event_chunks, event_chunks.c.id == version_chunks.c.chunk_id)
+        .subquery()
+    )
+    e = events.c
+    return (
+        sa.select(
+            placed.c.retro_version_id,
+            (placed.c.offset + e.position).label("position"),
+            e.at,
+            e.source,
+            e.native_id,
+            e.kind,
+            e.summary,
+            e.actor,
+            e.service,
+            e.link,
+            e.details,
+        )
+        .join(placed, placed.c.chunk_id == e.chunk_id)
+        .subquery("version_events")
+    )
 
 
 # -- automation (issue 10): the webhook inbox, jobs, incident lifecycles, poll checkpoints ----

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -13,10 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from retroflow.errors import RetroflowError
-from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
-from retroflow.serialize import factor_to_dict, from_document, json_default, to_document
+from retroflow.model import Event, Retro, Timeline
+from retroflow.serialize import factor_to_dict, from_document, to_document
 from retroflow.store import schema as t
 from retroflow.store.database import sqlite_file_lock
+from retroflow.store.events import load_events, store_timeline
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
 __all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary", "VersionTaken"]
@@ -243,7 +243,7 @@ class Store:
         return version
 
     def _insert_rows(self, conn: sa.Connection, version_id: int, retro: Retro) -> None:
-        insert_events(conn, version_id, retro.timeline.events)
+        store_timeline(conn, retro.incident.id, version_id, retro.timeline.events)
         factors = [
             {"retro_version_id": version_id, "position": i, **factor_to_dict(f)} for i, f in enumerate(retro.factors)
         ]
@@ -549,153 +549,6 @@ def _rekey_input(conn: sa.Connection, ref: str, incident_id: str) -> None:
     if _incident_exists(conn, ref):
         return
     conn.execute(sa.update(t.human_input).where(t.human_input.c.incident_id == ref).values(incident_id=incident_id))
-
-
-_EVENT_COLUMNS = (
-    "retro_version_id",
-    "position",
-    "at",
-    "source",
-    "native_id",
-    "kind",
-    "summary",
-    "actor",
-    "service",
-    "link",
-    "details",
-)
-
-
-_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
-# Built once: json.dumps builds a new C encoder per call, which is most of its cost here.
-_encode = (
-    _c_make_encoder(None, json_default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    if _c_make_encoder
-    else None
-)
-_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default).encode
-
-
-def _details_json(details: Any) -> str:
-    return "".join(_encode(details, 0)) if _encode is not None else _fallback(details)
-
-
-def insert_events(conn: sa.Connection, version_id: int, events: Sequence[Event]) -> None:
-    """Insert a timeline in bulk: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite
-    (both bypass per-row SQLAlchemy type processing, which costs more than the database)."""
-    if not events:
-        return
-    dumps = _details_json
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        raw: Any = conn.connection.driver_connection
-        columns = ", ".join(_EVENT_COLUMNS)
-        with raw.cursor() as cursor, cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
-            for i, e in enumerate(events):
-                copy.write_row(
-                    (
-                        version_id,
-                        i,
-                        e.at,
-                        e.source,
-                        e.native_id,
-                        e.kind.value,
-                        e.summary,
-                        e.actor,
-                        e.service,
-                        e.link,
-                        dumps(e.details) if e.details else None,
-                    )
-                )
-        return
-    if dialect == "sqlite":
-        # SQLAlchemy's SQLite DateTime storage format, in UTC (timestamps are aware UTC).
-        rows = [
-            (
-                version_id,
-                i,
-                (e.at if e.at.tzinfo is UTC else as_utc(e.at)).isoformat(" ", "microseconds")[:-6],  # no "+00:00"
-                e.source,
-                e.native_id,
-                e.kind,  # a str (StrEnum); sqlite3 binds it as its value
-                e.summary,
-                e.actor,
-                e.service,
-                e.link,
-                dumps(e.details) if e.details else None,
-            )
-            for i, e in enumerate(events)
-        ]
-        placeholders = ", ".join("?" * len(_EVENT_COLUMNS))
-        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", rows)
-        return
-    conn.execute(
-        sa.insert(t.events),
-        [
-            dict(
-                zip(
-                    _EVENT_COLUMNS,
-                    (
-                        version_id,
-                        i,
-                        e.at,
-                        e.source,
-                        e.native_id,
-                        e.kind.value,
-                        e.summary,
-                        e.actor,
-                        e.service,
-                        e.link,
-                        dict(e.details) or None,
-                    ),
-                    strict=True,
-                )
-            )
-            for i, e in enumerate(events)
-        ],
-    )
-
-
-def load_events(conn: sa.Connection, version_id: int) -> list[Event]:
-    """A stored timeline, in order. Read through the driver's cursor: SQLAlchemy's per-row
-    result processing would cost more than the query."""
-    kinds = {k.value: k for k in EventKind}
-    sqlite = conn.dialect.name == "sqlite"
-    raw: Any = conn.connection.driver_connection
-    cursor = raw.cursor()
-    try:
-        cursor.execute(
-            "SELECT at, source, kind, summary, native_id, actor, service, link, CAST(details AS TEXT) FROM events "
-            "WHERE retro_version_id = " + ("?" if sqlite else "%s") + " ORDER BY position",
-            (version_id,),
-        )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    # One decode of all details at once: per-value json.loads costs more than the query.
-    all_details = json.loads("[" + ",".join([row[8] or "null" for row in rows]) + "]")
-    parse = datetime.fromisoformat
-    events: list[Event] = []
-    append = events.append
-    for (at, source, kind, summary, native_id, actor, service, link, _), details in zip(rows, all_details, strict=True):
-        if sqlite:
-            at = parse(at).replace(tzinfo=UTC)
-        elif at.tzinfo is not UTC:
-            at = at.astimezone(UTC)
-        append(
-            Event(
-                at=at,
-                source=source,
-                kind=kinds[kind],
-                summary=summary,
-                native_id=native_id,
-                actor=actor,
-                service=service,
-                link=link,
-                details=details or {},
-            )
-        )
-    return events
 
 
 def _encode_item(item: InputItem) -> tuple[str, str, dict[str, Any]]:

@@ -13,16 +13,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from retroflow import Config, Gap, Incident, SourceResult, format_timestamp, hookimpl
+from retroflow import hookimpl
 
-from . import mapping
-from .saved import read_pages
-from .settings import TABLE, DatadogSettings
+from . import TABLE
 
 if TYPE_CHECKING:
     import requests
 
+    from retroflow import Config, Gap, Incident, SourceResult
+
     from .api import EventPages
+    from .settings import DatadogSettings
+
+# The mapping, the saved replies and the settings are imported when the source runs:
+# every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["DatadogSource", "incident_window", "plugin"]
 
@@ -40,6 +44,10 @@ def incident_window(incident: Incident, settings: DatadogSettings, now: datetime
 
 
 def _gap(reason: str, count: int = 1) -> Gap:
+    from retroflow import Gap
+
+    from . import mapping
+
     return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
 
 
@@ -62,6 +70,8 @@ class DatadogSource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import DatadogSettings
+
         register(TABLE, DatadogSettings)
 
     @hookimpl
@@ -69,6 +79,11 @@ class DatadogSource:
         settings: DatadogSettings | None = config.settings_for(TABLE)
         if settings is None or not settings.configured:
             return None
+        from retroflow import SourceResult
+
+        from . import mapping
+        from .saved import read_pages
+
         services = settings.service_map()
         wanted = list(incident.services) or services.names()
         window = incident_window(incident, settings, self._now())
@@ -110,6 +125,8 @@ class DatadogSource:
 
 
 def _nothing_found(services: list[str], window: Window | None) -> str:
+    from retroflow import format_timestamp
+
     who = ", ".join(services) or "any service"
     when = f" between {format_timestamp(window[0])} and {format_timestamp(window[1])}" if window else ""
     return f"no monitor alerts or changes for {who}{when}"

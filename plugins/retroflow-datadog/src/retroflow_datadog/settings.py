@@ -10,9 +10,10 @@ import attrs
 
 from retroflow import Secret
 
+from . import TABLE
+
 __all__ = ["SITES", "TABLE", "DatadogSettings", "ServiceMap"]
 
-TABLE = "datadog"
 
 #: The Datadog sites (``https://api.<site>`` is each one's API).
 SITES = (

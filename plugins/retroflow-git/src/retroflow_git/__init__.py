@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["GitSettings", "GitSource", "RepoSettings", "plugin"]
+__all__ = ["TABLE", "GitSettings", "GitSource", "RepoSettings", "plugin"]
+
+#: The plugin's name and its settings table, ``[plugins.git]``.
+TABLE = "git"
 
 _HOMES = {"GitSettings": ".settings", "RepoSettings": ".settings", "GitSource": ".plugin", "plugin": ".plugin"}
 

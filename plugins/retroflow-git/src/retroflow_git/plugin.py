@@ -11,15 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, Event, Gap, Incident, SourceResult, Timeline, format_timestamp, hookimpl
+from retroflow import hookimpl
 
-from .history import GitError, Repository
-from .mapping import commit_event, tag_event
-from .settings import TABLE, GitSettings, RepoSettings
+from . import TABLE
+
+if TYPE_CHECKING:
+    from retroflow import Config, Event, Gap, Incident, SourceResult, Timeline
+
+    from .settings import GitSettings, RepoSettings
+
+# Reading the history, the mapping and the settings are imported when the source runs:
+# every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["GitSource", "Window", "incident_window", "plugin", "read_repository"]
 
@@ -32,6 +38,8 @@ class Window:
     until: datetime
 
     def __str__(self) -> str:
+        from retroflow import format_timestamp
+
         return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
 
 
@@ -48,6 +56,8 @@ def incident_window(incident: Incident, timeline: Timeline, hours: float, now: d
 
 
 def _gap(kind: str, reason: str) -> Gap:
+    from retroflow import Gap
+
     return Gap(TABLE, "collect", kind, reason)
 
 
@@ -56,6 +66,11 @@ def read_repository(repo: RepoSettings, window: Window, timeout: float) -> tuple
 
     :raises GitError: the repository cannot be read.
     """
+    from retroflow import format_timestamp
+
+    from .history import Repository
+    from .mapping import commit_event, tag_event
+
     git = Repository(repo.path, timeout=timeout)
     reading = git.read(repo.branch, window.since, window.until, repo.paths, repo.tags)
     events = [commit_event(c, repo) for c in reading.commits] + [tag_event(t, repo) for t in reading.tags]
@@ -85,6 +100,8 @@ class GitSource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import GitSettings
+
         register(TABLE, GitSettings)
 
     @hookimpl
@@ -92,6 +109,10 @@ class GitSource:
         settings: GitSettings | None = config.settings_for(TABLE)
         if settings is None or not settings.repos:
             return None
+        from retroflow import SourceResult
+
+        from .history import GitError
+
         window = incident_window(incident, timeline, settings.window_hours, self._now())
         if window is None:
             reason = "no source says when the incident began (no first signal, no creation time): no window to read"

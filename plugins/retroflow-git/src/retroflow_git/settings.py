@@ -7,9 +7,9 @@ from typing import Any
 
 import attrs
 
-__all__ = ["TABLE", "GitSettings", "RepoSettings"]
+from . import TABLE
 
-TABLE = "git"
+__all__ = ["TABLE", "GitSettings", "RepoSettings"]
 
 
 def _not_blank(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:

@@ -16,12 +16,18 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, Gap, Incident, Secret, SourceResult, Timeline, format_timestamp, hookimpl
+from retroflow import Secret, hookimpl
 from retroflow.trackers import looks_like_url
+
+if TYPE_CHECKING:
+    from retroflow import Config, Incident, SourceResult, Timeline
+
+# The domain model is imported when the source runs: every command loads every plugin,
+# most without running it (``retroflow --help``).
 
 __all__ = ["TABLE", "DeployRepo", "GitHubDeploySettings", "GitHubDeploySource", "Window", "incident_window", "plugin"]
 
@@ -130,6 +136,8 @@ class Window:
         return isinstance(moment, datetime) and self.since <= moment <= self.until
 
     def __str__(self) -> str:
+        from retroflow import format_timestamp
+
         return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
 
 
@@ -173,6 +181,8 @@ class GitHubDeploySource:
         window = incident_window(incident, timeline, settings.window_hours, self._clock())
         if window is None:
             reason = "no source says when the incident began (no first signal, no creation time): no window to read"
+            from retroflow import Gap, SourceResult
+
             return SourceResult(gaps=[Gap(TABLE, "collect", "skipped", reason)])
         from ._deploys import DeployHistory  # the HTTP client: imported when used
 

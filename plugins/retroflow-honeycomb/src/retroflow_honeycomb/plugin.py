@@ -13,14 +13,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from retroflow import Config, Event, Gap, Incident, SourceResult, format_timestamp, hookimpl
+from retroflow import hookimpl
 
-from . import mapping
-from .replies import Replies, read_replies
-from .settings import ENVIRONMENT, TABLE, HoneycombSettings
+from . import TABLE
 
 if TYPE_CHECKING:
     import requests
+
+    from retroflow import Config, Event, Gap, Incident, SourceResult
+
+    from .replies import Replies
+    from .settings import HoneycombSettings
+
+# The mapping, the saved replies and the settings are imported when the source runs:
+# every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["HoneycombSource", "incident_window", "plugin"]
 
@@ -38,6 +44,10 @@ def incident_window(incident: Incident, settings: HoneycombSettings, now: dateti
 
 
 def _gap(reason: str, count: int = 1) -> Gap:
+    from retroflow import Gap
+
+    from . import mapping
+
     return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
 
 
@@ -60,6 +70,8 @@ class HoneycombSource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import HoneycombSettings
+
         register(TABLE, HoneycombSettings)
 
     @hookimpl
@@ -67,6 +79,11 @@ class HoneycombSource:
         settings: HoneycombSettings | None = config.settings_for(TABLE)
         if settings is None or not settings.configured:
             return None
+        from retroflow import SourceResult
+
+        from .replies import read_replies
+        from .settings import ENVIRONMENT
+
         window = incident_window(incident, settings, self._now())
         owners = dict(settings.dataset_map().datasets_of(incident.services))  # dataset → service
         if settings.replies is not None:
@@ -96,6 +113,11 @@ class HoneycombSource:
 
 def _result(replies: Replies, owners: dict[str, str], window: Window | None) -> SourceResult:
     """Markers as events; firing triggers, unreadable records and empty datasets as gaps."""
+    from retroflow import SourceResult, format_timestamp
+
+    from . import mapping
+    from .settings import ENVIRONMENT
+
     skips = mapping.Skips()
     events: list[Event] = []
     for dataset, markers in replies.markers.items():

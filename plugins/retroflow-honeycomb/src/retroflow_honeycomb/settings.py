@@ -10,9 +10,10 @@ import attrs
 
 from retroflow import Secret
 
+from . import TABLE
+
 __all__ = ["API_URLS", "ENVIRONMENT", "TABLE", "DatasetMap", "HoneycombSettings"]
 
-TABLE = "honeycomb"
 
 #: The API of each Honeycomb region.
 API_URLS = {"us": "https://api.honeycomb.io", "eu": "https://api.eu1.honeycomb.io"}

@@ -6,7 +6,29 @@ saved API replies. Configured in ``[plugins.jsm]``; see the README.
 
 from __future__ import annotations
 
-from .plugin import AlertRef, JsmSource, parse_alert_ref, plugin
-from .settings import JsmSettings, ServiceMap
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AlertRef", "JsmSettings", "JsmSource", "ServiceMap", "parse_alert_ref", "plugin"]
+if TYPE_CHECKING:
+    from .settings import JsmSettings, ServiceMap
+
+__all__ = ["TABLE", "AlertRef", "JsmSettings", "JsmSource", "ServiceMap", "parse_alert_ref", "plugin"]
+
+#: The plugin's name and its settings table, ``[plugins.jsm]``.
+TABLE = "jsm"
+
+# The plugin module itself is light (what it runs is imported when it runs); it is
+# imported here so that ``plugin`` is the instance, not the module of that name.
+from .plugin import AlertRef, JsmSource, parse_alert_ref, plugin  # noqa: E402
+
+# Loaded when first used: loading the plugin imports no more than it needs.
+_HOMES = {
+    "JsmSettings": ".settings",
+    "ServiceMap": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,14 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+from retroflow import hookimpl
 
-from . import mapping
-from .replies import Replies, read_replies
-from .settings import TABLE, JsmSettings
+from . import TABLE
 
 if TYPE_CHECKING:
     import requests
+
+    from retroflow import Config, Gap, RetroRequest, SourceResult
+
+    from .replies import Replies
+    from .settings import JsmSettings
+
+# The mapping, the saved replies and the settings are imported when the source runs:
+# every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["AlertRef", "JsmSource", "parse_alert_ref", "plugin"]
 
@@ -56,6 +62,10 @@ def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
 
 
 def _gap(reason: str) -> Gap:
+    from retroflow import Gap
+
+    from . import mapping
+
     return Gap(mapping.SOURCE, "collect", "skipped", reason)
 
 
@@ -78,6 +88,8 @@ class JsmSource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import JsmSettings
+
         register(TABLE, JsmSettings)
 
     @hookimpl
@@ -86,6 +98,8 @@ class JsmSource:
         if settings is None or not settings.configured:
             return None
         if settings.replies is not None:
+            from .replies import read_replies
+
             replies = read_replies(settings.replies)
             _check_saved_alert(replies, request.incident_ref, settings)
         else:
@@ -97,6 +111,8 @@ class JsmSource:
 
     def fetch(self, settings: JsmSettings, ref: AlertRef) -> Replies:
         """The live replies for ``ref``."""
+        from retroflow import SourceError
+
         from .api import AlertNotFound, JsmApi  # requests: imported when used
 
         api = JsmApi(settings, session=self._session, sleep=self._sleep, clock=self._now)
@@ -111,6 +127,8 @@ class JsmSource:
 
 def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSettings) -> None:
     """Saved replies describe one alert: refuse to pass them off as another."""
+    from retroflow import SourceError
+
     alert = replies.alert
     known = {str(alert[key]) for key in ("id", "tinyId", "alias") if alert.get(key)}
     if alert.get("tinyId"):
@@ -126,6 +144,10 @@ def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSetting
 
 def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:
     """Map the replies onto the model; records that cannot be read become gaps."""
+    from retroflow import SourceError, SourceResult
+
+    from . import mapping
+
     context = mapping.AlertContext.of(replies.alert, settings.service_map())
     skips = mapping.Skips()
     try:

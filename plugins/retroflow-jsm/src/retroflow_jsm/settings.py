@@ -10,9 +10,10 @@ import attrs
 
 from retroflow import Secret
 
+from . import TABLE
+
 __all__ = ["TABLE", "JsmSettings", "ServiceMap"]
 
-TABLE = "jsm"
 
 #: Where each API lives. JSM Operations adds ``/{cloudId}``.
 API_URLS = {

@@ -8,8 +8,28 @@ incident's window, into condensed ``signal`` events. Configured in ``[plugins.ot
 
 from __future__ import annotations
 
-from .plugin import OtelSource, Window, plugin
-from .settings import OtelSettings
-from .signature import signature
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["OtelSettings", "OtelSource", "Window", "plugin", "signature"]
+if TYPE_CHECKING:
+    from .settings import OtelSettings
+
+__all__ = ["TABLE", "OtelSettings", "OtelSource", "Window", "plugin", "signature"]
+
+#: The plugin's name and its settings table, ``[plugins.otel]``.
+TABLE = "otel"
+
+# These modules are light (what the plugin runs is imported when it runs); they are
+# imported here so that ``plugin`` and ``signature`` are what they name, not the modules
+# of those names.
+from .plugin import OtelSource, Window, plugin  # noqa: E402
+from .signature import signature  # noqa: E402
+
+# Loaded when first used: loading the plugin imports no more than it needs.
+_HOMES = {"OtelSettings": ".settings"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

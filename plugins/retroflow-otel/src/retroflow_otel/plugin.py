@@ -12,15 +12,22 @@ import glob
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, Event, Gap, Incident, SourceResult, format_timestamp, hookimpl
+from retroflow import hookimpl
 
-from .events import SOURCE, to_event
-from .reader import FileReport, Reader, Selection
-from .settings import TABLE, OtelSettings
+from . import TABLE
+
+if TYPE_CHECKING:
+    from retroflow import Config, Gap, Incident, SourceResult
+
+    from .reader import FileReport, Selection
+    from .settings import OtelSettings
+
+# The reader, the event mapping and the settings are imported when the source runs: every
+# command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["OtelSource", "Window", "plugin", "resolve_paths"]
 
@@ -56,11 +63,15 @@ class Window:
         return self.start is not None or self.end is not None
 
     def selection(self, settings: OtelSettings) -> Selection:
+        from .reader import Selection
+
         start = _unix_ns(self.start) if self.start else _EARLIEST_NS
         end = _unix_ns(self.end) + 999 if self.end else _LATEST_NS  # the whole last microsecond
         return Selection(settings.threshold, start, end, settings.condense)
 
     def describe(self) -> str:
+        from retroflow import format_timestamp
+
         if self.start and self.end:
             return f"in the incident's window {format_timestamp(self.start)} – {format_timestamp(self.end)}"
         if self.start:
@@ -88,6 +99,10 @@ def resolve_paths(patterns: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _gap(reason: str, count: int = 1, kind: str = "skipped") -> Gap:
+    from retroflow import Gap
+
+    from .events import SOURCE
+
     return Gap(SOURCE, "collect", kind, reason, count)
 
 
@@ -129,6 +144,11 @@ def nothing_gap(reports: Sequence[FileReport], window: Window, settings: OtelSet
 
 def collect(settings: OtelSettings, incident: Incident) -> SourceResult:
     """Read the configured files for ``incident``'s window into signal events and gaps."""
+    from retroflow import Event, SourceResult
+
+    from .events import to_event
+    from .reader import Reader
+
     files, unmatched = resolve_paths(settings.paths)
     gaps = [_gap(f"no file matches {pattern} ([plugins.otel] paths)") for pattern in unmatched]
     window = Window.around(incident, settings)
@@ -152,6 +172,8 @@ class OtelSource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import OtelSettings
+
         register(TABLE, OtelSettings)
 
     @hookimpl

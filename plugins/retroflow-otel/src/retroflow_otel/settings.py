@@ -7,9 +7,10 @@ from typing import Any
 
 import attrs
 
+from . import TABLE
+
 __all__ = ["SEVERITIES", "TABLE", "OtelSettings"]
 
-TABLE = "otel"
 
 #: The lowest OTLP ``severityNumber`` of each severity name (logs data model: TRACE 1–4,
 #: DEBUG 5–8, INFO 9–12, WARN 13–16, ERROR 17–20, FATAL 21–24).

@@ -6,7 +6,26 @@ API replies. Configured in ``[plugins.pagerduty]``; see ``docs/pagerduty.md``.
 
 from __future__ import annotations
 
-from .plugin import PagerDutySource, parse_incident_ref, plugin
-from .settings import PagerDutySettings
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PagerDutySettings", "PagerDutySource", "parse_incident_ref", "plugin"]
+if TYPE_CHECKING:
+    from .settings import PagerDutySettings
+
+__all__ = ["TABLE", "PagerDutySettings", "PagerDutySource", "parse_incident_ref", "plugin"]
+
+#: The plugin's name and its settings table, ``[plugins.pagerduty]``.
+TABLE = "pagerduty"
+
+# The plugin module itself is light (what it runs is imported when it runs); it is
+# imported here so that ``plugin`` is the instance, not the module of that name.
+from .plugin import PagerDutySource, parse_incident_ref, plugin  # noqa: E402
+
+# Loaded when first used: loading the plugin imports no more than it needs.
+_HOMES = {"PagerDutySettings": ".settings"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

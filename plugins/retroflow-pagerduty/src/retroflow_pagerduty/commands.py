@@ -24,23 +24,31 @@ from urllib.parse import urlsplit
 
 import attrs
 import click
-import structlog
 
 from retroflow import ConfigError, RetroflowError, Secret, redact_text
 from retroflow.cli import App, handle_errors  # the CLI has no public API for plugin commands yet
 
-from .replies import Sleep
-from .settings import TABLE, PagerDutySettings
-from .subscriptions import EVENTS, Created, Filter, Plan, Subscription, filters_of, plan_subscribe, same_url
+from . import TABLE
 
 if TYPE_CHECKING:  # the client is imported when a command calls the API, not when the CLI starts
     import httpx2
 
+    from .replies import Sleep
+    from .settings import PagerDutySettings
+    from .subscriptions import Created, Filter, Plan, Subscription
     from .subscriptions_api import SubscriptionsApi
+
+# `retroflow --help` imports this module to list the commands: the subscriptions, the
+# settings and structlog are imported when a command runs.
 
 __all__ = ["pagerduty_group"]
 
-log = structlog.get_logger(__name__)
+
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger(__name__)
+
 
 SECRET_ENV = "PAGERDUTY_WEBHOOK_SECRET"
 _ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
@@ -96,6 +104,8 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
         that already has a subscription is left alone unless --replace (same filter: a new
         subscription with a new secret replaces it) or --add (another filter) says so.
         """
+        from .subscriptions import filters_of, plan_subscribe
+
         with opened(app, token) as api:
             plan = plan_subscribe(api.list_all(), url, filters_of(services, teams), replace=replace, add=add)
             report = _Report(as_json)
@@ -116,6 +126,8 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
         app: App, enable: tuple[str, ...], ping: tuple[str, ...], url: str | None, token: str | None, as_json: bool
     ) -> None:
         """List the account's webhook subscriptions with their state; re-enable or ping one."""
+        from .subscriptions import same_url
+
         with opened(app, token) as api:
             if enable or ping:
                 _enable_and_ping(api, enable, ping, as_json)
@@ -168,6 +180,9 @@ def _secret_env(filter: Filter, several: bool) -> str:
 def _carry_out(api: SubscriptionsApi, plan: Plan, url: str, description: str, report: _Report, *, ping: bool) -> None:
     """Make each subscription (then delete the one it replaces), then ping them. A
     failure to delete or ping is reported after the rest is done; the secrets are shown."""
+    from .subscriptions import EVENTS
+
+    log = _log()
     several = len(plan.create) + len(plan.alongside) > 1
     problems: list[str] = []
     report.alongside = plan.alongside
@@ -285,6 +300,7 @@ def _ping_advice(pinged: Sequence[str]) -> str:
 
 
 def _enable_and_ping(api: SubscriptionsApi, enable: Sequence[str], ping: Sequence[str], as_json: bool) -> None:
+    log = _log()
     enabled = []
     for subscription_id in enable:
         subscription = api.enable(subscription_id)

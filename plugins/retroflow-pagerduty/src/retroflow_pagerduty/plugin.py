@@ -17,16 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, DraftedRetro, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+from retroflow import hookimpl
 
-from . import mapping
-from .replies import IncidentNotFound, Replies, Sleep
-from .saved import read_replies
-from .settings import TABLE, PagerDutySettings
+from . import TABLE
 
 if TYPE_CHECKING:
     import click
     import httpx2
+
+    from retroflow import Config, DraftedRetro, Gap, RetroRequest, SourceResult
+
+    from .replies import Replies, Sleep
+    from .settings import PagerDutySettings
+
+# The mapping, the saved replies and the settings are imported when the source runs:
+# every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["IncidentRef", "PagerDutySource", "parse_incident_ref", "plugin"]
 
@@ -79,6 +84,8 @@ class PagerDutySource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import PagerDutySettings
+
         register(TABLE, PagerDutySettings)
 
     @hookimpl
@@ -92,6 +99,11 @@ class PagerDutySource:
         settings: PagerDutySettings | None = config.settings_for(TABLE)
         if settings is None or not settings.configured:
             return None
+        from retroflow import Gap
+
+        from . import mapping
+        from .saved import read_replies
+
         gaps: list[Gap] = []
         if settings.replies is not None:
             replies, missing = read_replies(settings.replies)
@@ -137,7 +149,10 @@ class PagerDutySource:
 
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""
+        from retroflow import SourceError
+
         from .api import IncidentCollector  # the client: imported when used
+        from .replies import IncidentNotFound
 
         api = self.api(settings)
         try:
@@ -151,6 +166,8 @@ class PagerDutySource:
 
 def _check_saved_incident(replies: Replies, incident_ref: str, settings: PagerDutySettings) -> None:
     """Saved replies describe one incident: refuse to pass them off as another."""
+    from retroflow import SourceError
+
     incident = replies.incident
     known = {str(incident[key]) for key in ("id", "html_url") if incident.get(key)}
     if isinstance(incident.get("incident_number"), int):
@@ -166,6 +183,10 @@ def _check_saved_incident(replies: Replies, incident_ref: str, settings: PagerDu
 
 def to_result(replies: Replies, gaps: list[Gap]) -> SourceResult:
     """Map the replies onto the model; records that cannot be read become gaps."""
+    from retroflow import Gap, SourceResult
+
+    from . import mapping
+
     skips = mapping.Skips()
     events = mapping.timeline(
         log_entries=replies.log_entries,

@@ -9,9 +9,9 @@ import attrs
 
 from retroflow import INPUT_PATH, Secret
 
-__all__ = ["API_URLS", "TABLE", "PagerDutySettings"]
+from . import TABLE
 
-TABLE = "pagerduty"
+__all__ = ["API_URLS", "TABLE", "PagerDutySettings"]
 
 #: The REST API of each PagerDuty service region.
 API_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.com"}

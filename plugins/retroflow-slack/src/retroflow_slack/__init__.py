@@ -6,7 +6,28 @@ Live through slack-sdk's ``WebClient`` or from a workspace export folder. Config
 
 from __future__ import annotations
 
-from .plugin import SlackSource, plugin
-from .settings import SlackSettings
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["SlackSettings", "SlackSource", "plugin"]
+if TYPE_CHECKING:
+    from .settings import SlackSettings
+
+__all__ = ["TABLE", "SlackSettings", "SlackSource", "plugin"]
+
+#: The plugin's name and its settings table, ``[plugins.slack]``.
+TABLE = "slack"
+
+# The plugin module itself is light (what it runs is imported when it runs); it is
+# imported here so that ``plugin`` is the instance, not the module of that name.
+from .plugin import SlackSource, plugin  # noqa: E402
+
+# Loaded when first used: loading the plugin imports no more than it needs.
+_HOMES = {
+    "SlackSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

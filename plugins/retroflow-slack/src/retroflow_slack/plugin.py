@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from retroflow import Config, Gap, Incident, SourceError, SourceResult, hookimpl
+from retroflow import hookimpl
 
-from .channel import ChannelRef, channel_from_incident
-from .mapping import SOURCE, Context, Names, Skips, Window, to_events
-from .settings import TABLE, SlackSettings
-from .text import Services
+from . import TABLE
+
+if TYPE_CHECKING:
+    from retroflow import Config, Gap, Incident, SourceResult
+
+    from .channel import ChannelRef
+    from .mapping import Context, Names, Window
+    from .settings import SlackSettings
+    from .text import Services
+
+# The mapping, the text rules and the settings are imported when the source runs: every
+# command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["SlackSource", "plugin"]
 
@@ -38,6 +46,8 @@ class SlackSource:
 
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        from .settings import SlackSettings
+
         register(TABLE, SlackSettings)
 
     @hookimpl
@@ -45,6 +55,10 @@ class SlackSource:
         settings: SlackSettings | None = config.settings_for(TABLE)
         if settings is None or not settings.configured:
             return None
+        from .channel import ChannelRef, channel_from_incident
+        from .mapping import Window
+        from .text import Services
+
         linked = channel_from_incident(incident)
         ref = ChannelRef(settings.channel) if settings.channel else linked
         if ref is None:
@@ -67,7 +81,10 @@ class SlackSource:
     def _from_export(
         self, settings: SlackSettings, ref: ChannelRef, window: Window, services: Services, workspace_url: str | None
     ) -> SourceResult:
+        from retroflow import SourceResult
+
         from .export import read_export
+        from .mapping import Skips, to_events
 
         assert settings.export is not None
         exported = read_export(settings.export, ref, window)
@@ -79,7 +96,10 @@ class SlackSource:
     def _live(
         self, settings: SlackSettings, ref: ChannelRef, window: Window, services: Services, workspace_url: str | None
     ) -> SourceResult:
+        from retroflow import Gap, SourceResult
+
         from .api import SlackApi  # the client: imported when used
+        from .mapping import SOURCE, Names, Skips, to_events
 
         api = SlackApi(settings, base_url=self._base_url, sleep=self._sleep)
         lookup = _NameLookup(api)
@@ -108,6 +128,8 @@ class _NameLookup:
     def __call__(self, user_id: str) -> Mapping[str, Any] | None:
         if self.failure is not None:
             return None
+        from retroflow import SourceError
+
         try:
             user: Mapping[str, Any] | None = self._api.user(user_id)
         except SourceError as exc:
@@ -128,6 +150,10 @@ def _with_replies(api: Any, channel: str, window: Window) -> Iterator[Mapping[st
 def _bounded(messages: Iterator[Mapping[str, Any]], limit: int, gaps: list[Gap]) -> Iterator[Mapping[str, Any]]:
     for count, message in enumerate(messages):
         if count == limit:
+            from retroflow import Gap
+
+            from .mapping import SOURCE
+
             gaps.append(
                 Gap(SOURCE, "collect", "skipped", f"stopped after {limit} messages ([plugins.slack] max_messages)")
             )
@@ -143,6 +169,8 @@ def _context(
     workspace_url: str | None,
     window: Window,
 ) -> Context:
+    from .mapping import Context
+
     alert_bots = None if settings.alert_bots is None else frozenset(b.lower() for b in settings.alert_bots)
     return Context(
         channel_id=channel_id,
@@ -156,6 +184,10 @@ def _context(
 
 
 def _nothing(reason: str) -> SourceResult:
+    from retroflow import Gap, SourceResult
+
+    from .mapping import SOURCE
+
     return SourceResult(gaps=[Gap(SOURCE, "collect", "skipped", reason)])
 
 

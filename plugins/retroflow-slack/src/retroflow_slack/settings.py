@@ -9,9 +9,9 @@ import attrs
 
 from retroflow import Secret
 
-__all__ = ["TABLE", "SlackSettings"]
+from . import TABLE
 
-TABLE = "slack"
+__all__ = ["TABLE", "SlackSettings"]
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:

@@ -18,10 +18,9 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import jinja2
 from markupsafe import Markup
 
 import retroflow
@@ -41,6 +40,9 @@ from retroflow.default_plugins.renderers.texts import (
 from retroflow.default_plugins.renderers.timeline_chart import LANES, timeline_svg
 from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Retro
 from retroflow.roles import TicketRef, TicketStatus
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["TABLE", "HtmlRenderer", "HtmlSettings", "render_html", "template_environment"]
 
@@ -65,7 +67,10 @@ class HtmlSettings:
 @functools.cache
 def template_environment() -> jinja2.Environment:
     """The Jinja2 environment of retroflow's pages: templates from the package,
-    autoescaping on, undefined names an error."""
+    autoescaping on, undefined names an error. Jinja2 is imported here: every command
+    loads this renderer, and most never render HTML."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("retroflow", "templates"),
         autoescape=True,
