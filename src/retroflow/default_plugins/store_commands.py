@@ -21,7 +21,7 @@ import click
 from retroflow import hookimpl
 from retroflow.cli import App, handle_errors, incident_ref, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
-from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp, stable_id
+from retroflow.model import KIND_ALIASES, Category, Effort, format_timestamp, parse_timestamp
 from retroflow.roles import document_bytes
 
 # The store is imported inside the commands: `retroflow --help` and retro builds without
@@ -168,16 +168,14 @@ def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, 
     build any KEY is recorded.
     """
     from retroflow.store import FactorVerdict
+    from retroflow.store.human import unknown_factor
 
     verdict = FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author))
     with _opened(app) as store:
         incident_id = _resolved(app, store, incident)
-        keys = store.factor_keys(incident_id)
-        if keys is not None and key not in keys:
-            has = f"its factors: {', '.join(keys)}" if keys else "it has no factors"
-            raise click.BadParameter(
-                f"the newest retro of {incident_id} has no factor {key!r}; {has}", param_hint="KEY"
-            )
+        problem = unknown_factor(store.factor_keys(incident_id), key, incident_id)
+        if problem is not None:
+            raise click.BadParameter(problem, param_hint="KEY")
         store.add_input(incident_id, verdict)
     _done_hint(app, incident)
 
@@ -262,32 +260,39 @@ def input_action(
     --verify-metric, --verify-service and --verify-target say how to tell the action worked
     (an edit may change one of them and keep the others).
     """
-    from retroflow.store import ActionEdit, NewAction
+    from retroflow.store import NewAction
+    from retroflow.store.human import InputRefused, action_input
 
-    parts = {"metric": verify_metric, "service": verify_service, "target": verify_target}
-    verify = {part: value for part, value in parts.items() if value is not None}
-    fields: dict[str, Any] = {"owner": owner, "effort": effort, "category": category, "verify": verify}
-    fields["due"] = due.date() if due else None
-    item: ActionEdit | NewAction
-    if action_id:
-        item = ActionEdit(action_id, title=title, change=change, author=_author(author), **fields)
-        if not item.changes_anything():
-            raise click.UsageError(
-                "say what to change: --title, --change, --owner, --effort, --due, --category, "
-                "--verify-metric, --verify-service or --verify-target"
-            )
-    else:
-        if not title:
-            raise click.UsageError("a new action needs --title (or give ACTION_ID to edit one)")
-        if verify and "metric" not in verify:
-            raise click.UsageError("--verify-target and --verify-service need --verify-metric (what to measure)")
-        new_id = "h" + stable_id(incident, title, datetime.now(UTC).isoformat())[:15]
-        item = NewAction(title=title, change=change or "", id=new_id, author=_author(author), **fields)
+    try:
+        item = action_input(
+            incident,
+            action_id,
+            author=_author(author),
+            now=datetime.now(UTC),
+            title=title,
+            change=change,
+            owner=owner,
+            effort=effort,
+            category=category,
+            due=due.date() if due else None,
+            verify={"metric": verify_metric, "service": verify_service, "target": verify_target},
+        )
+    except InputRefused as exc:
+        raise click.UsageError(_ACTION_USAGE.get(exc.reason, str(exc))) from None
     with _opened(app) as store:
         store.add_input(_resolved(app, store, incident), item)
     if isinstance(item, NewAction):
         click.echo(item.id)
     _done_hint(app, incident)
+
+
+#: ``retroflow input action``'s words for the input rules (:class:`InputRefused` reasons).
+_ACTION_USAGE = {
+    "nothing": "say what to change: --title, --change, --owner, --effort, --due, --category, "
+    "--verify-metric, --verify-service or --verify-target",
+    "title": "a new action needs --title (or give ACTION_ID to edit one)",
+    "metric": "--verify-target and --verify-service need --verify-metric (what to measure)",
+}
 
 
 @input_group.command("withdraw")
