@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +69,6 @@ def _resolved(app: App, store: Any, incident: str) -> str:
 
 def _author(author: str | None) -> str:
     return author if author is not None else os.environ.get("USER", "")
-
-
-def _age(value: timedelta) -> str:
-    days = value.days
-    if days >= 1:
-        return f"{days}d"
-    hours = int(value.total_seconds() // 3600)
-    return f"{hours}h" if hours else f"{int(value.total_seconds() // 60)}m"
 
 
 def _done_hint(app: App, incident: str) -> None:
@@ -495,15 +487,14 @@ def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: b
     if not items:
         click.echo("no open actions")
         return
-    by_owner: dict[str, list[Any]] = {}
-    for item in items:
-        by_owner.setdefault(item.owner or "(no owner)", []).append(item)
-    for name in sorted(by_owner, key=lambda n: (n == "(no owner)", -max(i.age for i in by_owner[n]), n)):
+    from retroflow.store.store import age_text, by_owner
+
+    for name, owned in by_owner(items):
         click.echo(f"{name}:")
-        for f in by_owner[name]:
+        for f in owned:
             ticket = f" {f.tracker} {f.external_id}" if f.external_id else ""
             due = f" due {f.due}" if f.due else ""
-            click.echo(f"  {_age(f.age):>5}  {f.state}{ticket}{due}  {f.incident_id}: {f.title}")
+            click.echo(f"  {age_text(f.age):>5}  {f.state}{ticket}{due}  {f.incident_id}: {f.title}")
 
 
 @followup_group.command("sync")
