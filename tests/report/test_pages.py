@@ -288,7 +288,7 @@ def test_a_verdict_is_recorded_as_the_writer_and_a_rebuild_queued(site: Site) ->
     site.sign_in()
     answer = _reject(site)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/retros/CHK-1042?after=1#f-detection-gap"
+    assert answer.headers["location"] == "/retros/CHK-1042?after=1&at=f-detection-gap#f-detection-gap"
     (record,) = site.records()
     assert (record.author, record.item.describe()) == (
         WRITER,
@@ -303,8 +303,13 @@ def test_a_verdict_is_recorded_as_the_writer_and_a_rebuild_queued(site: Site) ->
     assert _reject(site, reason="on time, really").status_code == 303
     assert len(site.rebuild_jobs()) == 1, "one queued rebuild per incident, however many inputs"
 
-    waiting = site.client.get("/retros/CHK-1042?after=1").text
-    assert '<meta http-equiv="refresh" content="2">' in waiting and "is being rebuilt" in waiting
+    waiting = site.client.get("/retros/CHK-1042?after=1&at=f-detection-gap").text
+    refresh = "/retros/CHK-1042?after=1&amp;at=f-detection-gap&amp;look=1#f-detection-gap"
+    assert f'<meta http-equiv="refresh" content="2; url={refresh}">' in waiting and "is being rebuilt" in waiting
+    again = site.client.get("/retros/CHK-1042?after=1&at=f-detection-gap&look=1").text
+    assert "look=2#f-detection-gap" in again, "each reload asks anew (a fragment alone would not reload)"
+    slow = site.client.get("/retros/CHK-1042?after=1&look=90").text
+    assert 'http-equiv="refresh"' not in slow and "not rebuilt yet (job 1 is queued" in slow
     site.rebuild()
     done = site.client.get("/retros/CHK-1042?after=1").text
     assert 'http-equiv="refresh"' not in done and "this is version 2" in done

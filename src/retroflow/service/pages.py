@@ -21,6 +21,7 @@ says so too) and autoescaped.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -90,8 +91,10 @@ SECURITY_HEADERS = {
 }
 #: The largest form body accepted.
 MAX_FORM_BYTES = 65_536
-#: Seconds between two reloads of a retro page waiting for its rebuild.
+#: Seconds between two reloads of a retro page waiting for its rebuild, and how many
+#: reloads it waits at most.
 REFRESH_SECONDS = 2
+MOST_LOOKS = 90
 
 
 class _NotFound(RetroflowError):
@@ -103,12 +106,26 @@ class _BadRequest(RetroflowError):
 
 
 @attrs.frozen
+class Waiting:
+    """A retro page opened after recording input: the version stored before it (``after``),
+    the anchor of what it changed (``at``), and how many times the page reloaded (``look``)."""
+
+    after: int
+    at: str = ""
+    look: int = 0
+
+    def query(self, **more: Any) -> str:
+        return urlencode({"after": self.after, **({"at": self.at} if self.at else {}), **more})
+
+
+@attrs.frozen
 class Rebuild:
-    """Where the rebuild after a recorded input stands: ``waiting`` (the page reloads),
-    ``done`` or ``failed``, said in ``message``."""
+    """Where the rebuild after a recorded input stands: ``waiting`` (the page reloads from
+    ``refresh``), ``done``, ``failed`` or ``slow`` (no more reloads), said in ``message``."""
 
     state: str
     message: str
+    refresh: str = ""
 
 
 class Pages:
@@ -162,7 +179,9 @@ class Pages:
             raise _NotFound(f"no retro of incident {incident!r} is stored")
         return incident_id, versions
 
-    def retro_view(self, incident: str, version: int | None, against: int | None, after: int | None) -> dict[str, Any]:
+    def retro_view(
+        self, incident: str, version: int | None, against: int | None, waiting: Waiting | None
+    ) -> dict[str, Any]:
         incident_id, versions = self._stored(incident)
         numbers = [v.version for v in versions]
         for wanted in (version, against):
@@ -182,21 +201,28 @@ class Pages:
             "latest": numbers[-1],
             "diff": diff,
             "records": self.store.input_records(incident_id),
-            "rebuild": None if after is None else self._rebuild(incident_id, after, numbers[-1]),
-            "base": "/retros/" + quote(incident_id, safe=""),
+            "rebuild": None if waiting is None else self._rebuild(incident_id, waiting, numbers[-1]),
+            "base": _base(incident_id),
             "choices": CHOICES,
             "refresh_seconds": REFRESH_SECONDS,
         }
 
-    def _rebuild(self, incident_id: str, after: int, latest: int) -> Rebuild:
-        if latest > after:
+    def _rebuild(self, incident_id: str, waiting: Waiting, latest: int) -> Rebuild:
+        if latest > waiting.after:
             return Rebuild("done", f"Recorded, and the retro was rebuilt: this is version {latest}.")
         key = rebuild_key(incident_id)
         job = next((j for j in self.service.jobs.jobs(limit=200) if j.lock_key == key), None)
         if job is not None and job.state in ("failed", "cancelled"):
             why = job.last_error or job.result or job.state
             return Rebuild("failed", f"Recorded, but the rebuild {job.state} (job {job.id}): {why}")
-        return Rebuild("waiting", "Recorded. The retro is being rebuilt; this page reloads until it is.")
+        if waiting.look >= MOST_LOOKS:
+            state = f"job {job.id} is {job.state}" if job is not None else "its job is not listed"
+            return Rebuild("slow", f"Recorded, but not rebuilt yet ({state}; see retroflow jobs). Reload later.")
+        # A new query each time: a refresh to the same URL with a fragment would only scroll.
+        refresh = f"{_base(incident_id)}?{waiting.query(look=waiting.look + 1)}" + (
+            f"#{waiting.at}" if waiting.at else ""
+        )
+        return Rebuild("waiting", "Recorded. The retro is being rebuilt; this page reloads until it is.", refresh)
 
     def followups(self, owner: str | None, include_closed: bool) -> dict[str, Any]:
         items = self.store.follow_ups(include_closed=include_closed)
@@ -258,6 +284,10 @@ class Pages:
             service.jobs.schedule(conn, job)
         if service.workers is not None:
             service.workers.wake()
+
+
+def _base(incident_id: str) -> str:
+    return "/retros/" + quote(incident_id, safe="")
 
 
 def _listed(numbers: list[int]) -> str:
@@ -406,13 +436,20 @@ async def retros_page(request: Request) -> Response:
     )  # fmt: skip
 
 
+_ANCHOR = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
 async def retro_page(request: Request) -> Response:
     try:
-        numbers = [_number(request, name) for name in ("version", "against", "after")]
+        version, against, after, look = (_number(request, name) for name in ("version", "against", "after", "look"))
     except _BadRequest as exc:
         return _message(request, 400, "Bad request", str(exc))
+    at = request.query_params.get("at", "")
+    waiting = None if after is None else Waiting(after, at if _ANCHOR.match(at) else "", look or 0)
     incident = request.path_params["incident"]
-    return await _read(request, _pages(request).retro_view, "site_retro.html.j2", incident, *numbers, here="retros")
+    return await _read(
+        request, _pages(request).retro_view, "site_retro.html.j2", incident, version, against, waiting, here="retros"
+    )
 
 
 async def followups_page(request: Request) -> Response:
@@ -486,7 +523,7 @@ async def record_input(request: Request, kind: str) -> Response:
     except ValueError as exc:  # InputRefused, or a value not among its choices
         back = "/retros/" + quote(incident, safe="")
         return _message(request, 400, "Not recorded", str(exc), viewer=viewer, back=back)
-    target = f"/retros/{quote(incident_id, safe='')}?{urlencode({'after': before})}#{anchor}"
+    target = f"{_base(incident_id)}?{Waiting(before, anchor).query()}#{anchor}"
     return RedirectResponse(target, status_code=303)
 
 
