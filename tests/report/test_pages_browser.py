@@ -86,7 +86,7 @@ def test_every_page_opens_with_nothing_fetched_from_elsewhere_and_no_error(tab: 
     ):
         assert tab.open(path).status == 200, path
         assert tab.page.locator("nav[aria-label=Site]").is_visible()
-        save_screenshot(tab.page, name, tmp_path)
+        save_screenshot(tab.page, name, tmp_path, docs=name != "pages-signin")
     assert tab.page.evaluate("document.scripts.length") == 0
     tab.assert_clean()
 
@@ -108,6 +108,7 @@ def test_a_factor_rejected_through_the_form_shows_as_rejected_with_who_and_why(t
     assert "this is version 2" in tab.page.locator("[role=status]").inner_text()
     assert tab.page.locator("#versions").get_by_text("Changes since version 1").is_visible()
     save_screenshot(tab.page, "pages-factor-rejected", tmp_path)
+    save_screenshot(tab.page.locator("#versions"), "pages-versions", tmp_path)
     tab.assert_clean()
 
 
