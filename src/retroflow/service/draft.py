@@ -17,6 +17,10 @@ again after any failure or crash (a worker killed mid-job) with the same effect:
    took the job; the PagerDuty note looks for itself before it is added).
 
 A step that fails raises; the worker retries the job with backoff.
+
+The ``rebuild`` job (:func:`run_rebuild`), queued by the served pages when people record
+input, is step 2 alone, without a resolve: the next version built and stored as
+``retroflow retro`` does.
 """
 
 from __future__ import annotations
