@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode
 
 import attrs
@@ -75,6 +75,9 @@ from retroflow.store.human import (
     unknown_factor,
 )
 from retroflow.store.store import Store, VersionSummary, age_text, by_owner
+
+if TYPE_CHECKING:  # the app imports this module
+    from retroflow.service.app import Service
 
 __all__ = ["SECURITY_HEADERS", "Pages", "page_routes"]
 
@@ -131,15 +134,14 @@ class Rebuild:
 class Pages:
     """What the pages share: the service (config, plugins, jobs) and the store, opened once."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
         self._store: Store | None = None
         self._lock = threading.Lock()
 
     @property
     def config(self) -> Config:
-        config: Config = self.service.config
-        return config
+        return self.service.config
 
     @property
     def auth(self) -> ServiceAuth:
