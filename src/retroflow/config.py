@@ -9,7 +9,9 @@ references, ``token = "env:PAGERDUTY_TOKEN"``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -25,9 +27,11 @@ from retroflow.logs import register_basic_auth, register_secret
 __all__ = [
     "CONFIG_ENV",
     "INPUT_PATH",
+    "AuthToken",
     "Config",
     "EngineSettings",
     "Secret",
+    "ServiceAuth",
     "ServiceSettings",
     "find_config_file",
     "load_config",
@@ -130,6 +134,74 @@ def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) 
         raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
 
 
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+#: The shortest token ``[service.auth]`` accepts: a token is a password anyone can try.
+MIN_TOKEN_LENGTH = 16
+
+
+def _user_name(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{attribute.name}: expected a name without control characters, got {value!r}")
+
+
+@attrs.frozen
+class AuthToken:
+    """One writer of ``retroflow serve``'s pages: ``user`` (recorded as the author of what
+    they write) signs in with ``token``."""
+
+    user: str = attrs.field(validator=_user_name)
+    token: Secret = attrs.field()
+
+    @token.validator
+    def _long_enough(self, attribute: attrs.Attribute[Any], value: Secret) -> None:
+        if len(value.reveal()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"token of {self.user!r} ({value.env}): shorter than {MIN_TOKEN_LENGTH} characters")
+
+
+def _networks(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{attribute.name}: {item!r} is not an IP address or network") from None
+
+
+@attrs.frozen
+class ServiceAuth:
+    """``[service.auth]``: who may write through ``retroflow serve``'s pages (reading needs
+    nothing; see ``docs/html.md``). Nobody, unless configured.
+
+    :ivar tokens: writers who sign in with a token (``{user = "alice", token = "env:NAME"}``).
+    :ivar proxy_header: a header a trusted proxy in front sets to the signed-in user's name
+        (e.g. ``X-Forwarded-User``); believed only from ``trusted_proxies``.
+    :ivar trusted_proxies: the addresses (or networks) of that proxy.
+    """
+
+    tokens: list[AuthToken] = attrs.field(factory=list)
+    proxy_header: str | None = attrs.field(default=None)
+    trusted_proxies: list[str] = attrs.field(factory=lambda: ["127.0.0.1", "::1"], validator=_networks)
+
+    @tokens.validator
+    def _distinct(self, attribute: attrs.Attribute[Any], value: list[AuthToken]) -> None:
+        users = [t.user for t in value]
+        twice = sorted({u for u in users if users.count(u) > 1})
+        if twice:
+            raise ValueError(f"tokens: user {twice[0]!r} is listed twice")
+        secrets = [t.token.reveal() for t in value]
+        if len(set(secrets)) != len(secrets):
+            raise ValueError("tokens: two users share a token (each writer needs their own)")
+
+    @proxy_header.validator
+    def _header(self, attribute: attrs.Attribute[Any], value: str | None) -> None:
+        if value is not None and not _HEADER_NAME.match(value):
+            raise ValueError(f"proxy_header: {value!r} is not an HTTP header name")
+
+    @property
+    def configured(self) -> bool:
+        """Whether anyone can write at all."""
+        return bool(self.tokens or self.proxy_header)
+
+
 @attrs.frozen
 class ServiceSettings:
     """The ``[service]`` table: ``retroflow serve``, ``worker`` and ``watch``, and the job
@@ -155,6 +227,7 @@ class ServiceSettings:
     :ivar services: / :ivar urgencies: / :ivar priorities: draft only incidents of these
         (empty: all).
     :ivar max_body_bytes: the largest webhook body accepted (larger: 413).
+    :ivar auth: who may write (record human input) through the served pages.
     """
 
     host: str = "127.0.0.1"
@@ -175,6 +248,7 @@ class ServiceSettings:
     urgencies: list[str] = attrs.field(factory=list)
     priorities: list[str] = attrs.field(factory=list)
     max_body_bytes: int = attrs.field(default=1_048_576, validator=_positive)
+    auth: ServiceAuth = attrs.field(factory=ServiceAuth)
 
 
 class Config:
