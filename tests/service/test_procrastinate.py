@@ -21,7 +21,6 @@ from retroflow.config import Config
 from retroflow.errors import ConfigError, RetroflowError
 from retroflow.plugins import Plugins
 from retroflow.service.inbox import Received, record_delivery
-from retroflow.service.jobs import NewJob
 from retroflow.service.procrastinate_jobs import ProcrastinateJobs, ProcrastinateWorkers, libpq_conninfo
 from retroflow.service.server import build_service, open_jobs
 from retroflow.store.commands import store_for
