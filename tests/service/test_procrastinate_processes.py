@@ -1,7 +1,8 @@
 """Scale-out on PostgreSQL with procrastinate, in real processes (issue 10 item 7): three
 ``retroflow worker`` processes on one database draft N resolved incidents, each built
 once; two drafts of one incident never build at once; a worker killed mid-job loses
-nothing. The PostgreSQL server is the tests' own (``pg_url``)."""
+nothing; ``retroflow serve`` takes a webhook and its own worker drafts it. The PostgreSQL
+server is the tests' own (``pg_url``)."""
 
 from __future__ import annotations
 
@@ -51,19 +52,21 @@ class Cluster:
         self.jobs = jobs
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *, threads: int = 2, block: str = "", build_seconds: float = 0) -> subprocess.Popen[bytes]:
+    def start(
+        self, *, threads: int = 2, block: str = "", build_seconds: float = 0, command: tuple[str, ...] = ("worker",)
+    ) -> subprocess.Popen[bytes]:
         env = {
             **{k: v for k, v in os.environ.items() if k != "RETROFLOW_DATABASE"},
             "RETROFLOW_TEST_TICKETS": str(self.tickets),
             "RETROFLOW_TEST_MARKER": str(self.marker),
-            "RETROFLOW_TEST_SECRET": "unused",
+            "RETROFLOW_TEST_SECRET": "serve-secret",
             "RETROFLOW_TEST_BLOCK": block,
             "RETROFLOW_TEST_BUILDS": str(self.builds),
             "RETROFLOW_TEST_BUILD_SECONDS": str(build_seconds),
         }
         log = open(self.dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - kept by Popen
         process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--config", str(self.config_path), "worker", "--workers", str(threads)],
+            [sys.executable, str(SCRIPT), "--config", str(self.config_path), *command, "--workers", str(threads)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -159,7 +162,7 @@ def test_two_drafts_of_one_incident_never_build_at_once(cluster: Cluster) -> Non
         cluster.start(threads=2, build_seconds=1.5)
     for worker in cluster.processes:
         cluster.wait_for(lambda w=worker: cluster.running(w), "the workers to start")
-    first = datetime.now(UTC)
+    first = datetime.now(UTC) - timedelta(minutes=1)  # every draft due at once
     cluster.event("resolved", "INC-L", first)
     cluster.wait_for(lambda: cluster.build_lines("start"), "the first draft to start building")
     # Reopened and resolved again while the first draft builds: a second draft waits, with
@@ -186,3 +189,28 @@ def test_a_worker_killed_mid_job_loses_nothing(cluster: Cluster) -> None:
     [done] = cluster.wait_for(lambda: cluster.jobs.jobs("done"), "another worker to finish the job")
     assert done.id == job.id and done.attempts == 2
     assert cluster.versions("INC-K") == [1]
+
+
+def test_serve_takes_a_webhook_and_its_procrastinate_worker_drafts_it(cluster: Cluster) -> None:
+    import hashlib
+    import hmac
+    import http.client
+    import re
+
+    server = cluster.start(threads=1, command=("serve", "--port", "0"))
+    port = cluster.wait_for(lambda: re.search(r"listening on http://127\.0\.0\.1:(\d+)", cluster.log(server)), "serve")[
+        1
+    ]
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    body = json.dumps({"id": "ev-1", "type": "resolved", "incident": "INC-S", "at": at}).encode()
+    signature = hmac.new(b"serve-secret", body, hashlib.sha256).hexdigest()
+    for expected in (202, 200):  # stored and deferred; then a replay: nothing more
+        connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+        connection.request("POST", "/webhooks/demo", body=body, headers={"X-Demo-Signature": signature})
+        assert connection.getresponse().status == expected
+        connection.close()
+    [job] = cluster.wait_for(lambda: cluster.jobs.jobs("done"), "the draft")
+    assert job.lock_key == "draft:demo:INC-S" and job.attempts == 1
+    assert cluster.versions("INC-S") == [1] and [b[0] for b in cluster.build_lines()] == ["INC-S"]
+    assert cluster.stop(server) == 0
+    assert "retroflow: stopped" in cluster.log(server)
