@@ -192,6 +192,39 @@ def test_retroflow_jobs_shows_procrastinates_queue(setup: Setup) -> None:
     assert "\tqueued\tdraft demo:INC-7\tattempt 0/5\truns after 2026-11-07 03:42:00Z" in result.stdout
 
 
+def running_stalled(setup: Setup, job_id: int, attempts: int = 0) -> None:
+    """``job_id`` taken by a worker that then went silent (killed) an hour ago."""
+    with setup.database.transaction() as conn:
+        raw = conn.connection.driver_connection
+        [worker] = raw.execute("SELECT procrastinate_register_worker_v1()").fetchone()
+        raw.execute("UPDATE procrastinate_jobs SET attempts = %s WHERE id = %s", (attempts, job_id))
+        [taken] = raw.execute("SELECT id FROM procrastinate_fetch_job_v2(ARRAY['retroflow'], %s)", (worker,)).fetchone()
+        assert taken == job_id
+        raw.execute(
+            "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' WHERE id = %s", (worker,)
+        )
+
+
+@pytest.mark.postgres
+def test_the_jobs_of_a_silent_worker_are_given_back_or_failed_on_their_last_attempt(setup: Setup) -> None:
+    past = datetime.now(UTC) - timedelta(hours=1)
+    for incident in ("INC-1", "INC-2", "INC-3"):
+        setup.event("resolved", past, incident=incident, event_id=f"ev-{incident}")
+    ids = {job.lock_key.rsplit(":", 1)[1]: job.id for job in setup.jobs.jobs()}
+    running_stalled(setup, ids["INC-1"])
+    running_stalled(setup, ids["INC-2"], attempts=4)  # its fifth and last attempt
+    running_stalled(setup, ids["INC-3"])
+    assert setup.event("reopened", past + timedelta(minutes=1), incident="INC-3") == "reopened"  # running: stays
+    assert setup.event("resolved", past + timedelta(minutes=2), incident="INC-3") == "scheduled"
+    assert [j.state for j in setup.jobs.jobs("running")] == ["running"] * 3
+    assert sorted(setup.jobs.recover_stalled()) == sorted(ids.values())
+    states = {job.id: (job.state, job.attempts) for job in setup.jobs.jobs()}
+    assert states[ids["INC-1"]] == ("queued", 1)  # given back, its attempt counted
+    assert states[ids["INC-2"]] == ("failed", 5)
+    assert states[ids["INC-3"]][0] == "cancelled"  # superseded by the later resolve's job
+    assert setup.jobs.recover_stalled() == []
+
+
 # -- a worker ------------------------------------------------------------------------------
 
 

@@ -72,8 +72,10 @@ STATES = {
     "aborted": "cancelled",
 }
 
-#: Key of the advisory lock under which a process applies procrastinate's schema.
+#: Keys of the advisory locks under which a process applies procrastinate's schema, and
+#: recovers the jobs of stalled workers.
 SCHEMA_LOCK = 0x7265_7472_6F66
+RECOVERY_LOCK = 0x7265_7472_6F67
 
 
 def task_name(kind: str) -> str:
@@ -313,6 +315,46 @@ class ProcrastinateJobs:
         assert found is not None
         return found
 
+    def recover_stalled(self) -> list[int]:
+        """Give the running jobs of workers silent for ``lease_seconds`` (killed, or cut
+        off) back to the queue, or end them ``failed`` on their last attempt; their ids.
+
+        One transaction under an advisory lock, with procrastinate's own queries: workers
+        recovering at once take turns, and the second sees what the first did (a job it
+        gave back and another worker took is not stalled any more)."""
+        from procrastinate import sql
+
+        recovered = []
+        with self.database.transaction() as conn:
+            raw, connector = _raw(conn), self.app.connector
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (RECOVERY_LOCK,))
+            stalled = connector.execute_query_all_with_connection(
+                raw,
+                query=sql.queries["select_stalled_jobs_by_heartbeat"],
+                queue=QUEUE,
+                task_name=None,
+                seconds_since_heartbeat=self.settings.lease_seconds,
+            )
+            for job in stalled:
+                if job["queueing_lock"] and self._queued(conn, job["queueing_lock"]) is not None:
+                    # a later resolve's job waits: it supersedes this one (shown cancelled)
+                    query, args = sql.queries["finish_job"], {"status": "aborted", "delete_job": False}
+                elif job["attempts"] + 1 >= self.settings.max_attempts:
+                    query, args = sql.queries["finish_job"], {"status": "failed", "delete_job": False}
+                else:
+                    query = sql.queries["retry_job"]
+                    args = {
+                        "retry_at": datetime.now(UTC),
+                        "new_priority": None,
+                        "new_queue_name": None,
+                        "new_lock": None,
+                    }
+                connector.execute_query_one_with_connection(raw, query=query, job_id=job["id"], **args)
+                recovered.append(int(job["id"]))
+        for job_id in recovered:
+            log.warning("job of a stopped worker given back (or failed, on its last attempt)", job=job_id)
+        return recovered
+
 
 # Times come from procrastinate's events: the first ("deferred") and the last change
 # ("scheduled" events carry the time a job is scheduled for, not when it happened).
@@ -413,21 +455,10 @@ class ProcrastinateWorkers:
                     await recovery
 
     async def _recover(self) -> None:
-        """Give the running jobs of workers whose heartbeat stopped back to the queue."""
-        from procrastinate import jobs as procrastinate_jobs
-
-        manager = self.app.job_manager
-        lease = self.settings.lease_seconds
+        """Every third of ``lease_seconds``: :meth:`ProcrastinateJobs.recover_stalled`."""
         while True:
-            await asyncio.sleep(lease / 3)
+            await asyncio.sleep(self.settings.lease_seconds / 3)
             try:
-                stalled = await manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=lease)
-                for job in stalled:
-                    if job.attempts + 1 >= self.settings.max_attempts:
-                        await manager.finish_job(job, procrastinate_jobs.Status.FAILED, delete_job=False)
-                        log.warning("job failed: its worker stopped on the last attempt", job=job.id)
-                    else:
-                        await manager.retry_job(job)
-                        log.warning("job given back: its worker stopped", job=job.id)
-            except Exception as exc:  # another worker took it first, or the database is away
+                await asyncio.to_thread(self.jobs.recover_stalled)
+            except Exception as exc:  # the database is away: next time
                 log.warning("cannot recover stalled jobs", error=describe_error(exc))

@@ -50,7 +50,7 @@ def open_jobs(config: Config, plugins: Plugins | None = None) -> tuple[ServiceDa
         assert plugins is not None
         return JobContext(config, plugins, database, attempt=attempt)
 
-    return database, p.ProcrastinateJobs(database, config.service, context=context if plugins else None)
+    return database, p.ProcrastinateJobs(database, config.service, context=context if plugins is not None else None)
 
 
 def build_service(config: Config, plugins: Plugins, *, intake: bool, threads: int) -> Service:
