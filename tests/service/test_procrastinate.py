@@ -294,3 +294,11 @@ def test_a_failing_draft_is_retried_with_backoff_then_fails(pg_url: str, configu
     assert job.attempts == 2 and demo.builds == ["INC-4"]  # built and stored once, told twice
     [unreachable] = [p for p in plugins.pm.get_plugins() if isinstance(p, Unreachable)]
     assert unreachable.calls == 2
+
+
+@pytest.mark.postgres
+def test_a_worker_that_cannot_reach_the_database_says_so(setup: Setup) -> None:
+    workers = ProcrastinateWorkers(setup.jobs, setup.config.service, threads=1, connect_timeout=1)
+    workers.conninfo = "postgresql://nobody@127.0.0.1:1/none"
+    with pytest.raises(RetroflowError, match=r"the procrastinate worker did not start: PoolTimeout"):
+        workers.start()

@@ -386,6 +386,7 @@ class ProcrastinateWorkers:
         threads: int,
         poll: float = 1.0,
         name: str | None = None,
+        connect_timeout: float = 30.0,
     ) -> None:
         import procrastinate
 
@@ -396,17 +397,20 @@ class ProcrastinateWorkers:
         self.threads = threads
         self.poll = poll
         self.name = name or worker_name()
-        # The worker's own pool: the job threads, the listener, heartbeats, the recovery.
-        connector = procrastinate.PsycopgConnector(conninfo=jobs.conninfo, min_size=1, max_size=threads + 4)
-        self.app = jobs.new_app(connector)
+        self.conninfo = jobs.conninfo
+        self.connect_timeout = connect_timeout
+        self.app = jobs.new_app(procrastinate.PsycopgConnector())  # on the pool _main opens
         self._thread = threading.Thread(target=self._run, name="retroflow-procrastinate", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._started = threading.Event()
+        self._failed: str | None = None
 
     def start(self) -> None:
         self._thread.start()
-        self._started.wait(30)
+        self._started.wait(self.connect_timeout + 30)
+        if self._failed is not None:
+            raise RetroflowError(f"the procrastinate worker did not start: {self._failed}")
         log.info("workers started", worker=self.name, threads=self.threads, jobs="procrastinate")
 
     def wake(self) -> None:
@@ -423,14 +427,29 @@ class ProcrastinateWorkers:
         try:
             asyncio.run(self._main())
         except Exception as exc:
-            log.error("procrastinate worker stopped", error=describe_error(exc))
+            self._failed = describe_error(exc)
+            log.error("procrastinate worker stopped", error=self._failed)
         finally:
             self._started.set()
 
     async def _main(self) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
         self._loop = asyncio.get_running_loop()
+        # The worker's own pool (the job threads, the listener, heartbeats), opened here so
+        # that a database out of reach fails the start within connect_timeout, saying why.
+        pool = AsyncConnectionPool(
+            self.conninfo, min_size=1, max_size=self.threads + 4, open=False, check=AsyncConnectionPool.check_connection
+        )
+        await pool.open(wait=True, timeout=self.connect_timeout)
+        try:
+            await self._work(pool)
+        finally:
+            await pool.close()
+
+    async def _work(self, pool: Any) -> None:
         lease = self.settings.lease_seconds
-        async with self.app.open_async():
+        async with self.app.open_async(pool):
             self._task = asyncio.create_task(
                 self.app.run_worker_async(
                     queues=[QUEUE],
