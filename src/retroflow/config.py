@@ -227,6 +227,9 @@ class ServiceSettings:
     :ivar services: / :ivar urgencies: / :ivar priorities: draft only incidents of these
         (empty: all).
     :ivar max_body_bytes: the largest webhook body accepted (larger: 413).
+    :ivar jobs: where jobs wait and which workers run them: ``"table"``, retroflow's own
+        job table (any database), or ``"procrastinate"``, procrastinate's queue in the same
+        PostgreSQL database (the ``procrastinate`` extra; scale-out, ``docs/automation.md``).
     :ivar auth: who may write (record human input) through the served pages.
     """
 
@@ -248,6 +251,7 @@ class ServiceSettings:
     urgencies: list[str] = attrs.field(factory=list)
     priorities: list[str] = attrs.field(factory=list)
     max_body_bytes: int = attrs.field(default=1_048_576, validator=_positive)
+    jobs: Literal["table", "procrastinate"] = "table"
     auth: ServiceAuth = attrs.field(factory=ServiceAuth)
 
 

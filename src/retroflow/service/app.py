@@ -45,9 +45,9 @@ from retroflow.plugins import Plugins, hook_implementations
 from retroflow.roles import WebhookReceiver
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.inbox import Inbox, Received
-from retroflow.service.jobs import TableJobs
+from retroflow.service.jobs import JobQueue
 from retroflow.service.pages import Pages, page_routes
-from retroflow.service.worker import Workers
+from retroflow.service.worker import JobRunner
 
 __all__ = ["INTAKE_TIMEOUT", "Service", "create_app", "plugin_routes"]
 
@@ -71,9 +71,9 @@ class Service:
     config: Config
     plugins: Plugins
     database: ServiceDatabase
-    jobs: TableJobs
+    jobs: JobQueue
     inbox: Inbox | None = None
-    workers: Workers | None = None
+    workers: JobRunner | None = None
     accepting: bool = True
     receivers: dict[str, WebhookReceiver] = attrs.field(factory=dict)
 
