@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
+from retroflow.clock import utcnow
 from retroflow.config import INPUT_PATH, Config, Secret
 from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
 from retroflow.logs import redact_text
@@ -132,4 +133,5 @@ __all__ = [
     "parse_timestamp",
     "redact_text",
     "stable_id",
+    "utcnow",
 ]

@@ -315,8 +315,6 @@ def check_sink_contract(plugin: object, name: str, config: Config, *, required: 
     return client
 
 
-#: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
-#: the tracker-sink helpers and this kit. The rest of retroflow is private and may change.
 class RunningService:
     """``retroflow serve``'s app on a loopback port (see :func:`running_service`).
 
@@ -391,7 +389,10 @@ def running_service(config: Config, plugins: Plugins, *, workers: int = 0) -> It
         sock.close()
 
 
-PUBLIC_MODULES = ("retroflow", "retroflow.trackers", "retroflow.testing")
+#: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
+#: the HTTP helpers, the source and tracker-sink helpers and this kit. The rest of retroflow is private
+#: and may change.
+PUBLIC_MODULES = ("retroflow", "retroflow.http", "retroflow.sources", "retroflow.trackers", "retroflow.testing")
 
 
 def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:

@@ -12,6 +12,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from retroflow.clock import utcnow
 from retroflow.errors import RetroflowError
 from retroflow.model import Event, EventKind, Retro, Timeline, as_utc
 from retroflow.serialize import factor_to_dict, from_document, json_default, to_document
@@ -28,10 +29,6 @@ InTransaction = Callable[[sa.Connection, Retro], None]
 
 class VersionTaken(RetroflowError):
     """Another build stored the version number this one was asked to store under."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @attrs.frozen

@@ -17,14 +17,8 @@ import requests
 import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
-from retroflow.trackers import (
-    check_request_settings,
-    create_each,
-    json_or_none,
-    looks_like_url,
-    parse_owner_map,
-    timestamp_or_none,
-)
+from retroflow.http import check_request_settings, json_or_none, looks_like_url, timestamp_or_none
+from retroflow.trackers import create_each, parse_owner_map
 from retroflow_github import _text
 from retroflow_github._http import Access, GitHubFailure, GitHubHttp
 

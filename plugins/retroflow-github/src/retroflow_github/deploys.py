@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from retroflow import Config, Gap, Incident, Secret, SourceResult, Timeline, format_timestamp, hookimpl
-from retroflow.trackers import looks_like_url
+from retroflow.http import looks_like_url
 
 __all__ = ["TABLE", "DeployRepo", "GitHubDeploySettings", "GitHubDeploySource", "Window", "incident_window", "plugin"]
 

@@ -8,59 +8,37 @@ saved replies; it wins when both are set), and returns ``None`` when neither is 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 from retroflow import Config, Event, Gap, Incident, SourceResult, format_timestamp, hookimpl
+from retroflow.sources import SourcePlugin, Window, skipped
+from retroflow.sources import incident_window as window_around
 
 from . import mapping
 from .replies import Replies, read_replies
 from .settings import ENVIRONMENT, TABLE, HoneycombSettings
 
-if TYPE_CHECKING:
-    import requests
-
 __all__ = ["HoneycombSource", "incident_window", "plugin"]
-
-Window = tuple[datetime, datetime]
 
 
 def incident_window(incident: Incident, settings: HoneycombSettings, now: datetime) -> Window | None:
-    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
-    was resolved (or now, while it is not); ``None`` when its creation time is unknown."""
-    if incident.created is None:
-        return None
-    start = incident.created - timedelta(minutes=settings.before_minutes)
-    end = (incident.resolved or now) + timedelta(minutes=settings.after_minutes)
-    return start, max(start, end)
+    """The window of ``settings``' ``before_minutes`` and ``after_minutes`` around the incident."""
+    return window_around(
+        incident, before_minutes=settings.before_minutes, after_minutes=settings.after_minutes, now=now
+    )
 
 
 def _gap(reason: str, count: int = 1) -> Gap:
-    return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
+    return skipped(mapping.SOURCE, reason, count)
 
 
-class HoneycombSource:
+class HoneycombSource(SourcePlugin):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
     """
 
-    def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._session = session
-        self._sleep = sleep
-        self._now = now
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        register(TABLE, HoneycombSettings)
+    table = TABLE
+    settings_class = HoneycombSettings
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:

@@ -27,7 +27,7 @@ from jira import JIRA, JIRAError
 from jira.resilientsession import parse_error_msg
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
-from retroflow.trackers import (
+from retroflow.http import (
     RetryBudget,
     backoff,
     certainly_not_sent,
@@ -36,12 +36,11 @@ from retroflow.trackers import (
     error_text,
     json_or_none,
     looks_like_url,
-    not_sent_after,
-    parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
     sending,
 )
+from retroflow.trackers import not_sent_after, parse_owner_map
 from retroflow_jira import _text
 
 if TYPE_CHECKING:

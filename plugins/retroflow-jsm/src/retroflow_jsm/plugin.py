@@ -11,21 +11,19 @@ when the reference is not an alert's.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from retroflow import Config, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+from retroflow.sources import SourcePlugin, skipped
 
 from . import mapping
 from .replies import Replies, read_replies
 from .settings import TABLE, JsmSettings
 
 if TYPE_CHECKING:
-    import requests
+    pass
 
 __all__ = ["AlertRef", "JsmSource", "parse_alert_ref", "plugin"]
 
@@ -56,29 +54,16 @@ def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
 
 
 def _gap(reason: str) -> Gap:
-    return Gap(mapping.SOURCE, "collect", "skipped", reason)
+    return skipped(mapping.SOURCE, reason)
 
 
-class JsmSource:
+class JsmSource(SourcePlugin):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
     """
 
-    def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._session = session
-        self._sleep = sleep
-        self._now = now
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        register(TABLE, JsmSettings)
+    table = TABLE
+    settings_class = JsmSettings
 
     @hookimpl
     def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:

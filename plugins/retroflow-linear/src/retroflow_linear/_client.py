@@ -17,22 +17,20 @@ import requests
 import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
-from retroflow.trackers import (
-    RequestFailure,
+from retroflow.http import (
     RetryBudget,
     backoff,
     certainly_not_sent,
     check_request_settings,
-    create_each,
     describe,
     error_text,
     json_or_none,
     looks_like_url,
-    parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
 )
+from retroflow.trackers import RequestFailure, create_each, parse_owner_map
 from retroflow_linear import _text
 
 if TYPE_CHECKING:

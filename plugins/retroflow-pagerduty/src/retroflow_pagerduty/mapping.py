@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from retroflow import Event, EventKind, Gap, Incident, parse_timestamp
+from retroflow.sources import SkippedRecords
 
 __all__ = [
     "LOG_ENTRY_KINDS",
@@ -76,28 +77,10 @@ class BadRecord(ValueError):
     """A record this module cannot turn into an event (the message says why)."""
 
 
-@attrs.define
-class Skips:
-    """Records skipped so far, by what they were (``log_entries``, ``alerts``, ...)."""
+class Skips(SkippedRecords):
+    """Records skipped so far, by what they were, with the first reason of each."""
 
-    counts: dict[str, int] = attrs.field(factory=dict)
-    first_reason: dict[str, str] = attrs.field(factory=dict)
-
-    def add(self, what: str, reason: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-        self.first_reason.setdefault(what, reason)
-
-    def gaps(self) -> tuple[Gap, ...]:
-        return tuple(
-            Gap(
-                SOURCE,
-                "collect",
-                "skipped",
-                f"{what}: {count} record(s) skipped ({self.first_reason[what]})",
-                count,
-            )
-            for what, count in sorted(self.counts.items())
-        )
+    source = SOURCE
 
 
 # --- small readers --------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""What timeline source plugins share: the plugin object's seams, the incident's window, and
+records skipped and counted rather than crashing the source.
+
+* :class:`SourcePlugin`: a base for a source plugin object with an injectable ``session``,
+  ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
+* :func:`incident_window`: the time range a second-round source reads around an incident;
+* :class:`SkippedRecords`, :func:`skipped`: unreadable records as counted gaps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from retroflow import hookimpl
+from retroflow.clock import utcnow
+from retroflow.model import Gap, Incident
+
+__all__ = ["SkippedRecords", "SourcePlugin", "Window", "incident_window", "skipped"]
+
+#: A time range, start first.
+Window = tuple[datetime, datetime]
+
+
+def incident_window(incident: Incident, *, before_minutes: float, after_minutes: float, now: datetime) -> Window | None:
+    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
+    was resolved (or ``now``, while it is not); ``None`` when its creation time is unknown."""
+    if incident.created is None:
+        return None
+    start = incident.created - timedelta(minutes=before_minutes)
+    end = (incident.resolved or now) + timedelta(minutes=after_minutes)
+    return start, max(start, end)
+
+
+def skipped(source: str, reason: str, count: int = 1) -> Gap:
+    """A gap of ``source``'s collection: ``count`` things it skipped, and why."""
+    return Gap(source, "collect", "skipped", reason, count)
+
+
+class SkippedRecords:
+    """Records skipped so far, by what they were, with the first reason of each.
+
+    Subclass it with the ``source`` the gaps name (and ``unit``, the word after the count)::
+
+        class Skips(SkippedRecords):
+            source = "acme"
+    """
+
+    source: ClassVar[str]
+    unit: ClassVar[str] = "record(s) "
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.first_reason: dict[str, str] = {}
+
+    def add(self, what: str, reason: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+        self.first_reason.setdefault(what, reason)
+
+    def gaps(self) -> list[Gap]:
+        """One gap per kind of record, in the order of their names."""
+        return [
+            skipped(self.source, f"{what}: {count} {self.unit}skipped ({self.first_reason[what]})", count)
+            for what, count in sorted(self.counts.items())
+        ]
+
+
+class SourcePlugin:
+    """A base for a timeline source plugin object: set ``table`` (its name and settings
+    table) and ``settings_class`` (the attrs class of ``[plugins.<table>]``), which it registers.
+
+    :param session: the HTTP session for live requests (tests pass one ``responses``
+        serves); ``None``: the client makes its own.
+    :param sleep: how to wait before trying again (tests pass a recorder).
+    :param now: the current time.
+    """
+
+    table: ClassVar[str]
+    settings_class: ClassVar[type[Any]]
+
+    def __init__(
+        self, *, session: Any = None, sleep: Callable[[float], None] = time.sleep, now: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.__name__ = self.table  # the plugin's name when registered directly (tests, embedding)
+        self._session = session
+        self._sleep = sleep
+        self._now = now
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(self.table, self.settings_class)
