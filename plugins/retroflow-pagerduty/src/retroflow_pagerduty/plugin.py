@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Config, DraftedRetro, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+from retroflow import Config, DraftedRetro, Gap, RetroRequest, SourceError, SourceResult, hookimpl, utcnow
 
 from . import mapping
 from .replies import IncidentNotFound, Replies, Sleep
@@ -133,7 +133,7 @@ class PagerDutySource:
         """A REST API client with this plugin's transport and sleep."""
         from .api import PagerDutyApi
 
-        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep)
+        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep, clock=self._now or utcnow)
 
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""

@@ -119,7 +119,7 @@ class SubscriptionsApi(PagerDutyApi):
                 return self._decode(response, what) if response.content else {}
             if status == 429 and rate_limited < self.settings.rate_limit_retries:
                 rate_limited += 1
-                asked = _retry_after(response)
+                asked = _retry_after(response, self._clock)
                 self._sleep(min(self._backoff(rate_limited) if asked is None else asked, self.settings.max_wait))
                 continue
             if status >= 500 and retry:
