@@ -159,7 +159,7 @@ class SinkContract:
 
         client.create([draft])
 
-        assert json.loads(mocked.calls[0].request.body) == client.preview(draft)
+        assert json.loads(mocked.calls[0].request.body or "") == client.preview(draft)
 
     def test_create_gives_one_ref_per_draft_in_order(
         self, sink_under_test: SinkUnderTest, client: TrackerClient, mocked: responses.RequestsMock
