@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from retroflow.clock import utcnow
-from retroflow.config import INPUT_PATH, Config, Secret
+from retroflow.config import INPUT_PATH, Config, Secret, at_least_one, not_negative, positive
 from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
 from retroflow.logs import redact_text
 from retroflow.model import (
@@ -126,11 +126,14 @@ __all__ = [
     "WebhookReceiver",
     "WebhookRejected",
     "__version__",
+    "at_least_one",
     "document_bytes",
     "format_duration",
     "format_timestamp",
     "hookimpl",
+    "not_negative",
     "parse_timestamp",
+    "positive",
     "redact_text",
     "stable_id",
     "utcnow",

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, at_least_one, not_negative, positive
 
 __all__ = ["SITES", "TABLE", "DatadogSettings", "ServiceMap"]
 
@@ -95,24 +95,9 @@ def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str
     ServiceMap.parse(value)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
 def _page_size(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
     if not 1 <= value <= 1000:
         raise ValueError(f"{attribute.name}: expected 1 to 1000 (the API's most), got {value!r}")
-
-
-def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
 
 
 @attrs.frozen
@@ -146,15 +131,15 @@ class DatadogSettings:
     site: str = attrs.field(default="datadoghq.com", converter=_site)
     services: list[str] = attrs.field(factory=list, validator=_service_map)
     change_sources: list[str] = attrs.field(factory=lambda: ["deploy", "deployment", "change"])
-    before_minutes: int = attrs.field(default=120, validator=_not_negative)
-    after_minutes: int = attrs.field(default=30, validator=_not_negative)
+    before_minutes: int = attrs.field(default=120, validator=not_negative)
+    after_minutes: int = attrs.field(default=30, validator=not_negative)
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retries: int = attrs.field(default=4, validator=_not_negative)
-    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retries: int = attrs.field(default=4, validator=not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
     page_size: int = attrs.field(default=1000, validator=_page_size)
-    max_pages: int = attrs.field(default=10, validator=_at_least_one)
+    max_pages: int = attrs.field(default=10, validator=at_least_one)
 
     @property
     def configured(self) -> bool:

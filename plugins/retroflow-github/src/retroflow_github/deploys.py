@@ -20,7 +20,18 @@ from typing import Any
 
 import attrs
 
-from retroflow import Config, Gap, Incident, Secret, SourceResult, Timeline, format_timestamp, hookimpl
+from retroflow import (
+    Config,
+    Gap,
+    Incident,
+    Secret,
+    SourceResult,
+    Timeline,
+    format_timestamp,
+    hookimpl,
+    not_negative,
+    positive,
+)
 from retroflow.http import looks_like_url
 
 __all__ = ["TABLE", "DeployRepo", "GitHubDeploySettings", "GitHubDeploySource", "Window", "incident_window", "plugin"]
@@ -41,16 +52,6 @@ def _owner_name(instance: Any, attribute: attrs.Attribute[Any], value: str) -> N
 def _not_blank(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     if not value.strip():
         raise ValueError(f"{attribute.name}: must not be empty")
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
 
 
 def _api_url(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -110,13 +111,13 @@ class GitHubDeploySettings:
     token: Secret | None = None
     api_url: str = attrs.field(default="https://api.github.com", validator=_api_url)
     replies: Path | None = None
-    window_hours: float = attrs.field(default=24.0, validator=_positive)
+    window_hours: float = attrs.field(default=24.0, validator=positive)
     states: list[str] = attrs.field(factory=lambda: list(DEFAULT_STATES), validator=_states)
-    max_pages: int = attrs.field(default=5, validator=_positive)
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retry_wait: float = attrs.field(default=20.0, validator=_positive)
-    max_retries: int = attrs.field(default=3, validator=_not_negative)
+    max_pages: int = attrs.field(default=5, validator=positive)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retry_wait: float = attrs.field(default=20.0, validator=positive)
+    max_retries: int = attrs.field(default=3, validator=not_negative)
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, not_negative, positive
 
 __all__ = ["API_URLS", "ENVIRONMENT", "TABLE", "DatasetMap", "HoneycombSettings"]
 
@@ -62,16 +62,6 @@ def _dataset_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str
     DatasetMap.parse(value)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
 @attrs.frozen
 class HoneycombSettings:
     """``[plugins.honeycomb]``. The source runs when ``api_key`` or ``replies`` is set.
@@ -98,13 +88,13 @@ class HoneycombSettings:
     datasets: list[str] = attrs.field(factory=list, validator=_dataset_map)
     environment_markers: bool = False
     triggers: bool = True
-    before_minutes: int = attrs.field(default=120, validator=_not_negative)
-    after_minutes: int = attrs.field(default=30, validator=_not_negative)
+    before_minutes: int = attrs.field(default=120, validator=not_negative)
+    after_minutes: int = attrs.field(default=30, validator=not_negative)
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retries: int = attrs.field(default=4, validator=_not_negative)
-    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retries: int = attrs.field(default=4, validator=not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
 
     @property
     def configured(self) -> bool:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, at_least_one, not_negative, positive
 
 __all__ = ["TABLE", "JsmSettings", "ServiceMap"]
 
@@ -60,21 +60,6 @@ def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str
     ServiceMap.parse(value)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
-def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
-
-
 @attrs.frozen
 class JsmSettings:
     """``[plugins.jsm]``. The source runs when ``token`` or ``replies`` is set.
@@ -103,11 +88,11 @@ class JsmSettings:
     token: Secret | None = None
     services: list[str] = attrs.field(factory=list, validator=_service_map)
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retries: int = attrs.field(default=4, validator=_not_negative)
-    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
-    max_pages: int = attrs.field(default=20, validator=_at_least_one)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retries: int = attrs.field(default=4, validator=not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
+    max_pages: int = attrs.field(default=20, validator=at_least_one)
 
     @property
     def configured(self) -> bool:
