@@ -10,6 +10,12 @@
   :func:`check_sink_contract`, :func:`check_secret_not_leaked`: the tracker sink kit.
 * :func:`running_service`: ``retroflow serve``'s app on a loopback port, to send a webhook
   receiver real HTTP.
+* :func:`check_public_imports`, :func:`check_entry_point`, :func:`check_import_stays_light`:
+  a plugin package as installed: its imports, its entry point, what loading it costs.
+
+The fixtures plugin tests share are in :mod:`retroflow.testing.pytest_plugin` (a pytest
+plugin, loaded wherever retroflow is installed); the contract suite every tracker sink runs
+is :class:`retroflow.testing.sink_contract.SinkContract`.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ __all__ = [
     "RecordingSleep",
     "RunningService",
     "build",
+    "check_entry_point",
+    "check_import_stays_light",
     "check_public_imports",
     "check_secret_not_leaked",
     "check_sink_contract",
@@ -427,4 +435,39 @@ def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:
                     for alias in node.names
                     if alias.name.split(".")[0] == "retroflow"
                 )
-    assert not problems, "uses retroflow's private API:\n" + "\n".join(problems)
+    if problems:  # raised, not asserted: the message is the list, however pytest rewrites asserts
+        raise AssertionError("uses retroflow's private API:\n" + "\n".join(problems))
+
+
+def check_entry_point(name: str, *, sink: bool = False, reads: Iterable[str] = ()) -> Plugins:
+    """Load the installed plugin ``name`` from the ``retroflow`` entry-point group, as
+    retroflow does, and check that it registers the settings table ``[plugins.<name>]`` and
+    either (``sink``) a tracker sink called ``name``, or a timeline source that goes by
+    ``name`` when registered directly and asks for the arguments ``reads`` (``("incident",)``
+    for a second-round source). Returns the plugins, for further checks."""
+    import importlib.metadata
+
+    found = [e for e in importlib.metadata.entry_points(group="retroflow") if e.name == name]
+    assert len(found) == 1, f"{len(found)} entry points named {name!r} in the group 'retroflow'"
+    plugin = found[0].load()
+    plugins = make_plugins((name, plugin), default_plugins=False)
+    assert name in plugins.settings.names(), f"no settings table [plugins.{name}] is registered"
+    if sink:
+        assert plugins.tracker_sinks.get(name).name == name
+        return plugins
+    assert getattr(plugin, "__name__", None) == name, f"{plugin!r} does not go by {name!r} when registered directly"
+    (impl,) = plugins.implementations("retroflow_timeline_source")
+    assert set(reads) <= set(impl.argnames), f"the source asks for {impl.argnames}, not all of {sorted(reads)}"
+    return plugins
+
+
+def check_import_stays_light(modules: Iterable[str], heavy: str) -> None:
+    """Importing ``modules`` in a fresh interpreter does not import ``heavy`` (an HTTP
+    client, an SDK): every command loads every plugin, so a plugin imports what costs time
+    only when it is used."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {', '.join(modules)}; print({heavy!r} in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", f"importing {', '.join(modules)} imports {heavy}"
