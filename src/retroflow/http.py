@@ -11,8 +11,9 @@ so a client passes its library's exceptions in as they are.
 
 * :func:`retry_after_seconds`, :func:`backoff`, :func:`asked_or_backoff`,
   :class:`RetryBudget`, :class:`RetryLimits`, :func:`rate_limit_error`: rate limits;
-* :class:`RetryPolicy`, :func:`send_with_retries`: the retry loop of a read-only client
-  (a timeline source): 429, 5xx and network failures tried again within the budget;
+* :class:`RetryPolicy`, :func:`send_with_retries`, :class:`SourceClient`: the retry loop of
+  a read-only client (a timeline source): 429, 5xx and network failures tried again within
+  the budget;
 * :func:`sending`: telling an export that a create request is about to go out;
 * :func:`certainly_not_sent`, :func:`describe`, :func:`error_text`: failures;
 * :func:`json_or_none`, :func:`timestamp_or_none`: reading answers;
@@ -45,6 +46,8 @@ __all__ = [
     "RetryBudget",
     "RetryLimits",
     "RetryPolicy",
+    "SourceClient",
+    "SourceRequestSettings",
     "asked_or_backoff",
     "backoff",
     "certainly_not_sent",
@@ -185,6 +188,23 @@ class RetryLimits:
     timeout: float
     max_retry_wait: float
     max_retries: int
+
+    @classmethod
+    def of_source(cls, settings: SourceRequestSettings) -> RetryLimits:
+        """A timeline source's: ``request_timeout`` for one request."""
+        return cls(settings.request_timeout, settings.max_retry_wait, settings.max_retries)
+
+
+class SourceRequestSettings(Protocol):
+    """The request settings of a timeline source's table (its ``timeout`` is the whole
+    source's, so one request's is ``request_timeout``)."""
+
+    @property
+    def request_timeout(self) -> float: ...
+    @property
+    def max_retry_wait(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
 
 
 def asked_or_backoff(headers: Mapping[str, str], attempt: int, clock: Callable[[], datetime] | None = None) -> float:
@@ -379,6 +399,51 @@ def send_with_retries(send: Callable[[], R], policy: RetryPolicy[R], *, what: st
             raise policy.error(_retries_spent(policy, status, what, wait, budget.attempt + 1))
         log.warning(f"{policy.table} retrying", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
         budget.spend(wait)
+
+
+class SourceClient(Generic[R]):
+    """What a timeline source's HTTP client shares: one session carrying the source's
+    headers (its credentials among them), GET requests retried by :func:`send_with_retries`
+    within the settings' budget, and a clock for ``Retry-After`` dates.
+
+    :param service: the server's name in messages; ``table``: the settings table.
+    :param session: a ``requests.Session`` (tests pass one ``responses`` serves).
+    :param transport_errors: the session's transport exceptions (``(requests.RequestException,)``).
+    :param wait: seconds to wait after a 429 or 5xx (default: ``Retry-After``, else back-off).
+    :param place: where the server is, for "unreachable" messages.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        table: str,
+        settings: SourceRequestSettings,
+        *,
+        session: Any,
+        headers: Mapping[str, str],
+        sleep: Callable[[float], None],
+        clock: Callable[[], datetime],
+        transport_errors: tuple[type[BaseException], ...],
+        wait: Callable[[R, int], float] | None = None,
+        place: str = "",
+    ) -> None:
+        self._clock = clock
+        self._session = session
+        session.headers.update(headers)
+        limits = RetryLimits.of_source(settings)
+        wait = wait or (lambda response, attempt: asked_or_backoff(response.headers, attempt, clock))
+        self._retrying = RetryPolicy[R](service, table, limits, sleep, transport_errors, wait=wait, place=place)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def send_get(self, url: str, *, what: str, params: Mapping[str, Any] | None = None) -> R:
+        """``GET url`` until it is answered other than 429 or 5xx (see :func:`send_with_retries`)."""
+        timeout = self._retrying.limits.timeout
+        query = None if params is None else dict(params)
+        return send_with_retries(
+            lambda: self._session.get(url, params=query, timeout=timeout), self._retrying, what=what
+        )
 
 
 def _retries_spent(policy: RetryPolicy[Any], status: int, what: str, wait: float, tries: int) -> str:

@@ -12,25 +12,35 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from retroflow import hookimpl
 from retroflow.clock import utcnow
+from retroflow.config import Config
 from retroflow.model import Gap, Incident
 
-__all__ = ["SkippedRecords", "SourcePlugin", "Window", "incident_window", "skipped"]
+__all__ = ["Margins", "SkippedRecords", "SourcePlugin", "Window", "incident_window", "skipped"]
 
 #: A time range, start first.
 Window = tuple[datetime, datetime]
 
 
-def incident_window(incident: Incident, *, before_minutes: float, after_minutes: float, now: datetime) -> Window | None:
+class Margins(Protocol):
+    """The settings of a source that reads around the incident."""
+
+    @property
+    def before_minutes(self) -> float: ...
+    @property
+    def after_minutes(self) -> float: ...
+
+
+def incident_window(incident: Incident, margins: Margins, now: datetime) -> Window | None:
     """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
     was resolved (or ``now``, while it is not); ``None`` when its creation time is unknown."""
     if incident.created is None:
         return None
-    start = incident.created - timedelta(minutes=before_minutes)
-    end = (incident.resolved or now) + timedelta(minutes=after_minutes)
+    start = incident.created - timedelta(minutes=margins.before_minutes)
+    end = (incident.resolved or now) + timedelta(minutes=margins.after_minutes)
     return start, max(start, end)
 
 
@@ -68,8 +78,9 @@ class SkippedRecords:
 
 
 class SourcePlugin:
-    """A base for a timeline source plugin object: set ``table`` (its name and settings
-    table) and ``settings_class`` (the attrs class of ``[plugins.<table>]``), which it registers.
+    """A base for a timeline source plugin object: set ``table`` (its name, its settings
+    table and the source its gaps name) and ``settings_class`` (the attrs class of
+    ``[plugins.<table>]``, with a ``configured`` property), which it registers.
 
     :param session: the HTTP session for live requests (tests pass one ``responses``
         serves); ``None``: the client makes its own.
@@ -91,3 +102,13 @@ class SourcePlugin:
     @hookimpl
     def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
         register(self.table, self.settings_class)
+
+    def configured(self, config: Config) -> Any:
+        """The plugin's settings when its table says enough to run (``settings.configured``),
+        else ``None`` (the source then returns ``None``: it does not know the incident)."""
+        settings = config.settings_for(self.table)
+        return settings if settings is not None and settings.configured else None
+
+    def gap(self, reason: str, count: int = 1) -> Gap:
+        """A gap of this source's collection (:func:`skipped`)."""
+        return skipped(self.table, reason, count)

@@ -104,3 +104,51 @@ def test_5xx_past_the_retries_says_the_status() -> None:
     with pytest.raises(SourceError, match=r"Acme failed with HTTP 502 \(alerts\), 4 tries"):
         send_with_retries(send, _policy(sleep, wait=lambda reply, attempt: 0.5), what="alerts")
     assert sleep.calls == [0.5, 0.5, 0.5]
+
+
+class _Session:
+    """A session that answers from a list and records what it was sent."""
+
+    def __init__(self, *replies: _Reply) -> None:
+        self.headers: dict[str, str] = {}
+        self.replies = list(replies)
+        self.sent: list[tuple[str, Any, float]] = []
+        self.closed = False
+
+    def get(self, url: str, *, params: Any, timeout: float) -> _Reply:
+        self.sent.append((url, params, timeout))
+        return self.replies.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@attrs.frozen
+class _SourceSettings:
+    request_timeout: float = 7.0
+    max_retry_wait: float = 60.0
+    max_retries: int = 2
+
+
+def test_a_source_client_sends_its_headers_and_reads_retry_after_dates_by_its_clock() -> None:
+    from retroflow.http import SourceClient
+
+    sleep = RecordingSleep()
+    session = _Session(_Reply(503, {"Retry-After": "Wed, 25 Nov 2026 12:00:09"}), _Reply(200))
+    client = SourceClient[_Reply](
+        "Acme",
+        "acme",
+        _SourceSettings(),
+        session=session,
+        headers={"X-Key": "k"},
+        sleep=sleep,
+        clock=lambda: NOW,
+        transport_errors=(_Refused,),
+    )
+
+    assert client.send_get("https://acme.example/x", params={"a": 1}, what="x").status_code == 200
+    client.close()
+
+    assert session.headers == {"X-Key": "k"} and session.closed
+    assert session.sent == [("https://acme.example/x", {"a": 1}, 7.0)] * 2  # request_timeout per request
+    assert sleep.calls == [9.0]

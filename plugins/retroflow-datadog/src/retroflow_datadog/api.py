@@ -18,7 +18,7 @@ import requests
 import structlog
 
 from retroflow import SourceError, format_timestamp, utcnow
-from retroflow.http import RetryLimits, RetryPolicy, asked_or_backoff, json_or_none, send_with_retries
+from retroflow.http import SourceClient, asked_or_backoff, json_or_none
 
 from .settings import TABLE, DatadogSettings
 
@@ -44,7 +44,7 @@ def search_query(selectors: list[str], change_sources: list[str]) -> str:
     return f"{query} ({' OR '.join(selectors)})" if selectors else query
 
 
-class DatadogApi:
+class DatadogApi(SourceClient[requests.Response]):
     """GET requests to one Datadog site with the API and application keys.
 
     :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
@@ -63,28 +63,19 @@ class DatadogApi:
         if settings.api_key is None or settings.app_key is None:
             raise SourceError(f"{_KEYS} are not both set")
         self.settings = settings
-        self._clock = clock
-        self._retrying = RetryPolicy[requests.Response](
+        keys = {"DD-API-KEY": settings.api_key.reveal(), "DD-APPLICATION-KEY": settings.app_key.reveal()}
+        super().__init__(
             "Datadog",
             TABLE,
-            RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries),
-            sleep,
-            (requests.RequestException,),
+            settings,
+            session=session or requests.Session(),
+            headers={"Accept": "application/json", "User-Agent": "retroflow-datadog", **keys},
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
             wait=self._wait,
             place=f"at {settings.api_url}",
         )
-        self._session = session or requests.Session()
-        self._session.headers.update(
-            {
-                "Accept": "application/json",
-                "User-Agent": "retroflow-datadog",
-                "DD-API-KEY": settings.api_key.reveal(),
-                "DD-APPLICATION-KEY": settings.app_key.reveal(),
-            }
-        )
-
-    def close(self) -> None:
-        self._session.close()
 
     def get(self, path: str, params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
         """The JSON object of ``GET path``; 429, 5xx and network failures are tried again
@@ -93,12 +84,7 @@ class DatadogApi:
         :raises SourceError: refused (naming the settings, never the keys), or still failing
             when the budget is spent.
         """
-        url = self.settings.api_url + path
-        response = send_with_retries(
-            lambda: self._session.get(url, params=dict(params), timeout=self.settings.request_timeout),
-            self._retrying,
-            what=what,
-        )
+        response = self.send_get(self.settings.api_url + path, params=params, what=what)
         if response.status_code < 300:
             return _decoded(response, what)
         raise SourceError(_refusal(response, what))

@@ -8,12 +8,10 @@ replies; it wins when both are set), and returns ``None`` when neither is set.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from retroflow import Config, Gap, Incident, SourceResult, format_timestamp, hookimpl
-from retroflow.sources import SourcePlugin, Window, skipped
-from retroflow.sources import incident_window as window_around
+from retroflow.sources import SourcePlugin, Window, incident_window
 
 from . import mapping
 from .saved import read_pages
@@ -23,17 +21,6 @@ if TYPE_CHECKING:
     from .api import EventPages
 
 __all__ = ["DatadogSource", "incident_window", "plugin"]
-
-
-def incident_window(incident: Incident, settings: DatadogSettings, now: datetime) -> Window | None:
-    """The window of ``settings``' ``before_minutes`` and ``after_minutes`` around the incident."""
-    return window_around(
-        incident, before_minutes=settings.before_minutes, after_minutes=settings.after_minutes, now=now
-    )
-
-
-def _gap(reason: str, count: int = 1) -> Gap:
-    return skipped(mapping.SOURCE, reason, count)
 
 
 class DatadogSource(SourcePlugin):
@@ -46,8 +33,8 @@ class DatadogSource(SourcePlugin):
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: DatadogSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
+        settings: DatadogSettings | None = self.configured(config)
+        if settings is None:
             return None
         services = settings.service_map()
         wanted = list(incident.services) or services.names()
@@ -55,14 +42,16 @@ class DatadogSource(SourcePlugin):
         gaps: list[Gap] = []
         if settings.replies is not None:
             items, bad = read_pages(settings.replies)
-            gaps.extend(map(_gap, bad))
+            gaps.extend(map(self.gap, bad))
         elif window is None:
-            return SourceResult(gaps=[_gap(f"no window to search: incident {incident.id} has no creation time")])
+            return SourceResult(gaps=[self.gap(f"no window to search: incident {incident.id} has no creation time")])
         else:
             pages = self.fetch(settings, wanted, window)
             items = pages.events
             if pages.truncated:
-                gaps.append(_gap(f"more events than {settings.max_pages} page(s) hold: the first {len(items)} kept"))
+                gaps.append(
+                    self.gap(f"more events than {settings.max_pages} page(s) hold: the first {len(items)} kept")
+                )
         skips = mapping.Skips()
         events = mapping.events_of(
             items,
@@ -74,7 +63,7 @@ class DatadogSource(SourcePlugin):
         )
         gaps.extend(skips.gaps())
         if not events:
-            gaps.append(_gap(_nothing_found(wanted, window)))
+            gaps.append(self.gap(_nothing_found(wanted, window)))
         return SourceResult(events=events, gaps=gaps)
 
     def fetch(self, settings: DatadogSettings, services: list[str], window: Window) -> EventPages:

@@ -18,7 +18,7 @@ import requests
 import structlog
 
 from retroflow import SourceError, utcnow
-from retroflow.http import RetryLimits, RetryPolicy, backoff, json_or_none, retry_after_seconds, send_with_retries
+from retroflow.http import SourceClient, backoff, json_or_none, retry_after_seconds
 
 from .replies import Replies
 from .settings import TABLE, HoneycombSettings
@@ -34,7 +34,7 @@ class DatasetNotFound(SourceError):
     """Honeycomb does not know the dataset (HTTP 404)."""
 
 
-class HoneycombApi:
+class HoneycombApi(SourceClient[requests.Response]):
     """GET requests to one Honeycomb environment, with its configuration key.
 
     :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
@@ -53,26 +53,18 @@ class HoneycombApi:
         if settings.api_key is None:
             raise SourceError(f"{_KEY} is not set")
         self.settings = settings
-        self._clock = clock
-        self._retrying = RetryPolicy[requests.Response](
+        key = settings.api_key.reveal()
+        super().__init__(
             "Honeycomb",
             TABLE,
-            RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries),
-            sleep,
-            (requests.RequestException,),
+            settings,
+            session=session or requests.Session(),
+            headers={"Accept": "application/json", "User-Agent": "retroflow-honeycomb", "X-Honeycomb-Team": key},
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
             wait=self._wait,
         )
-        self._session = session or requests.Session()
-        self._session.headers.update(
-            {
-                "Accept": "application/json",
-                "User-Agent": "retroflow-honeycomb",
-                "X-Honeycomb-Team": settings.api_key.reveal(),
-            }
-        )
-
-    def close(self) -> None:
-        self._session.close()
 
     def get(self, path: str, *, what: str) -> Any:
         """The decoded JSON of ``GET path``; 429, 5xx and network failures are tried again
@@ -82,15 +74,10 @@ class HoneycombApi:
         :raises SourceError: refused (naming the setting, never the key), or still failing
             when the budget is spent.
         """
-        response = send_with_retries(
-            lambda: self._session.get(self.settings.api + path, timeout=self.settings.request_timeout),
-            self._retrying,
-            what=what,
-        )
-        status = response.status_code
-        if status < 300:
+        response = self.send_get(self.settings.api + path, what=what)
+        if response.status_code < 300:
             return json_or_none(response)
-        if status == 404:
+        if response.status_code == 404:
             raise DatasetNotFound(f"{what}: not found (HTTP 404)")
         raise SourceError(_refusal(response, what))
 

@@ -8,28 +8,14 @@ saved replies; it wins when both are set), and returns ``None`` when neither is 
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from retroflow import Config, Event, Gap, Incident, SourceResult, format_timestamp, hookimpl
-from retroflow.sources import SourcePlugin, Window, skipped
-from retroflow.sources import incident_window as window_around
+from retroflow import Config, Event, Incident, SourceResult, format_timestamp, hookimpl
+from retroflow.sources import SourcePlugin, Window, incident_window, skipped
 
 from . import mapping
 from .replies import Replies, read_replies
 from .settings import ENVIRONMENT, TABLE, HoneycombSettings
 
 __all__ = ["HoneycombSource", "incident_window", "plugin"]
-
-
-def incident_window(incident: Incident, settings: HoneycombSettings, now: datetime) -> Window | None:
-    """The window of ``settings``' ``before_minutes`` and ``after_minutes`` around the incident."""
-    return window_around(
-        incident, before_minutes=settings.before_minutes, after_minutes=settings.after_minutes, now=now
-    )
-
-
-def _gap(reason: str, count: int = 1) -> Gap:
-    return skipped(mapping.SOURCE, reason, count)
 
 
 class HoneycombSource(SourcePlugin):
@@ -42,8 +28,8 @@ class HoneycombSource(SourcePlugin):
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: HoneycombSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
+        settings: HoneycombSettings | None = self.configured(config)
+        if settings is None:
             return None
         window = incident_window(incident, settings, self._now())
         owners = dict(settings.dataset_map().datasets_of(incident.services))  # dataset → service
@@ -53,10 +39,10 @@ class HoneycombSource(SourcePlugin):
             owners = {dataset: mapped.get(dataset, dataset) for dataset in replies.markers}
         elif window is None:
             return SourceResult(
-                gaps=[_gap(f"no window to read markers in: incident {incident.id} has no creation time")]
+                gaps=[self.gap(f"no window to read markers in: incident {incident.id} has no creation time")]
             )
         elif not owners:
-            return SourceResult(gaps=[_gap("no dataset to read: the incident names no service and none is mapped")])
+            return SourceResult(gaps=[self.gap("no dataset to read: the incident names no service and none is mapped")])
         else:
             replies = self.fetch(settings, [*owners, *([ENVIRONMENT] if settings.environment_markers else [])])
         return _result(replies, owners, window)
@@ -79,12 +65,13 @@ def _result(replies: Replies, owners: dict[str, str], window: Window | None) -> 
     for dataset, markers in replies.markers.items():
         service = None if dataset == ENVIRONMENT else owners.get(dataset, dataset)
         events.extend(mapping.marker_events(markers, dataset=dataset, service=service, window=window, skips=skips))
-    gaps = [*map(_gap, replies.missing), *skips.gaps()]
+    gaps = [*(skipped(mapping.SOURCE, reason) for reason in replies.missing), *skips.gaps()]
     for dataset, triggers in replies.triggers.items():
         firing = mapping.firing_triggers(triggers)
         if firing:
             gaps.append(
-                _gap(
+                skipped(
+                    mapping.SOURCE,
                     f"triggers of {dataset} firing when collected: {', '.join(firing)} (the API gives no history "
                     "of firings; see the alerts they sent)",
                     len(firing),
@@ -92,7 +79,7 @@ def _result(replies: Replies, owners: dict[str, str], window: Window | None) -> 
             )
     if not events:
         when = f" between {format_timestamp(window[0])} and {format_timestamp(window[1])}" if window else ""
-        gaps.append(_gap(f"no markers on {', '.join(replies.markers) or 'any dataset'}{when}"))
+        gaps.append(skipped(mapping.SOURCE, f"no markers on {', '.join(replies.markers) or 'any dataset'}{when}"))
     return SourceResult(events=events, gaps=gaps)
 
 

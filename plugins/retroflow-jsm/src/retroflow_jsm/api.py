@@ -20,7 +20,7 @@ import requests
 import structlog
 
 from retroflow import SourceError, utcnow
-from retroflow.http import RetryLimits, RetryPolicy, asked_or_backoff, json_or_none, send_with_retries
+from retroflow.http import SourceClient, json_or_none
 
 from .replies import Replies, unwrap, unwrap_list
 from .settings import TABLE, JsmSettings
@@ -35,7 +35,7 @@ class AlertNotFound(SourceError):
     """The API does not know the alert asked for (HTTP 404)."""
 
 
-class JsmApi:
+class JsmApi(SourceClient[requests.Response]):
     """GET requests to JSM Operations or Opsgenie (setting ``api``).
 
     :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
@@ -56,25 +56,23 @@ class JsmApi:
         if not settings.is_opsgenie and not (settings.cloud_id and settings.email):
             raise SourceError(f'[plugins.{TABLE}] cloud_id and email are needed for api = "jsm"')
         self.settings = settings
-        self._clock = clock
-        self._retrying = RetryPolicy[requests.Response](
+        opened = session or requests.Session()
+        headers = {"Accept": "application/json", "User-Agent": "retroflow-jsm"}
+        if settings.is_opsgenie:
+            headers["Authorization"] = f"GenieKey {settings.token.reveal()}"
+        else:
+            opened.auth = (str(settings.email), settings.token.reveal())
+        super().__init__(
             self._name,
             TABLE,
-            RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries),
-            sleep,
-            (requests.RequestException,),
-            wait=lambda response, attempt: asked_or_backoff(response.headers, attempt, self._clock),
+            settings,
+            session=opened,
+            headers=headers,
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
         )
-        self._session = session or requests.Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "retroflow-jsm"})
-        if settings.is_opsgenie:
-            self._session.headers["Authorization"] = f"GenieKey {settings.token.reveal()}"
-        else:
-            self._session.auth = (str(settings.email), settings.token.reveal())
         self._alerts = settings.base_url + ("/v2/alerts" if settings.is_opsgenie else "/v1/alerts")
-
-    def close(self) -> None:
-        self._session.close()
 
     def get(self, url: str, params: Mapping[str, Any], *, what: str) -> Any:
         """The decoded JSON of ``GET url``; 429, 5xx and network failures are tried again
@@ -84,15 +82,10 @@ class JsmApi:
         :raises SourceError: refused (naming the settings, never the token), or still failing
             when the budget is spent.
         """
-        response = send_with_retries(
-            lambda: self._session.get(url, params=dict(params), timeout=self.settings.request_timeout),
-            self._retrying,
-            what=what,
-        )
-        status = response.status_code
-        if status < 300:
+        response = self.send_get(url, params=params, what=what)
+        if response.status_code < 300:
             return json_or_none(response)
-        if status == 404:
+        if response.status_code == 404:
             raise AlertNotFound(f"{what}: not found (HTTP 404)")
         raise SourceError(self._refusal(response, what))
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow import Config, Gap, RetroRequest, SourceError, SourceResult, hookimpl
+from retroflow import Config, RetroRequest, SourceError, SourceResult, hookimpl
 from retroflow.sources import SourcePlugin, skipped
 
 from . import mapping
@@ -53,10 +53,6 @@ def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
     return None
 
 
-def _gap(reason: str) -> Gap:
-    return skipped(mapping.SOURCE, reason)
-
-
 class JsmSource(SourcePlugin):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
@@ -67,8 +63,8 @@ class JsmSource(SourcePlugin):
 
     @hookimpl
     def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
-        settings: JsmSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
+        settings: JsmSettings | None = self.configured(config)
+        if settings is None:
             return None
         if settings.replies is not None:
             replies = read_replies(settings.replies)
@@ -118,9 +114,13 @@ def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:
         incident = mapping.incident_of(replies.alert, events, context)
     except mapping.BadRecord as exc:
         raise SourceError(f"alert {context.alert_id} cannot be read: {exc}") from None
-    gaps = [*map(_gap, replies.notes_on_limits), *skips.gaps()]
+    gaps = [*(skipped(mapping.SOURCE, reason) for reason in replies.notes_on_limits), *skips.gaps()]
     if not replies.logs:
-        gaps.append(_gap(f"alert {context.alert_id} has no log: no page, acknowledgement or escalation is known"))
+        gaps.append(
+            skipped(
+                mapping.SOURCE, f"alert {context.alert_id} has no log: no page, acknowledgement or escalation is known"
+            )
+        )
     return SourceResult(incident=incident, events=events, gaps=gaps)
 
 
