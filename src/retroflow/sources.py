@@ -3,7 +3,8 @@ records skipped and counted rather than crashing the source.
 
 * :class:`SourcePlugin`: a base for a source plugin object with an injectable ``session``,
   ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
-* :func:`incident_window`: the time range a second-round source reads around an incident;
+* :func:`incident_window`, :func:`change_window`: the time a second-round source reads
+  around an incident;
 * :class:`SkippedRecords`, :func:`skipped`: unreadable records as counted gaps.
 """
 
@@ -14,12 +15,23 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
+import attrs
+
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.config import Config
-from retroflow.model import Gap, Incident
+from retroflow.model import Gap, Incident, Timeline, format_timestamp
 
-__all__ = ["Margins", "SkippedRecords", "SourcePlugin", "Window", "incident_window", "skipped"]
+__all__ = [
+    "ChangeWindow",
+    "Margins",
+    "SkippedRecords",
+    "SourcePlugin",
+    "Window",
+    "change_window",
+    "incident_window",
+    "skipped",
+]
 
 #: A time range, start first.
 Window = tuple[datetime, datetime]
@@ -42,6 +54,32 @@ def incident_window(incident: Incident, margins: Margins, now: datetime) -> Wind
     start = incident.created - timedelta(minutes=margins.before_minutes)
     end = (incident.resolved or now) + timedelta(minutes=margins.after_minutes)
     return start, max(start, end)
+
+
+@attrs.frozen
+class ChangeWindow:
+    """The time a change source (commits, deploys) reads in, both ends included."""
+
+    since: datetime
+    until: datetime
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.since <= moment <= self.until
+
+    def __str__(self) -> str:
+        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
+
+
+def change_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> ChangeWindow | None:
+    """From ``hours`` before the incident began (its first moment on the timeline, or its
+    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
+    says when it began. The window the change sources (retroflow-git, GitHub deploys) read."""
+    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
+    if not known:
+        return None
+    began = min(known)
+    ended = timeline.moments.resolve or incident.resolved or now
+    return ChangeWindow(since=began - timedelta(hours=hours), until=max(began, ended))
 
 
 def skipped(source: str, reason: str, count: int = 1) -> Gap:

@@ -66,3 +66,7 @@ class GitSettings:
     repos: list[RepoSettings] = attrs.field(factory=list)
     window_hours: float = attrs.field(default=24.0, validator=positive)
     timeout: float | None = attrs.field(default=None, validator=positive)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.repos)
