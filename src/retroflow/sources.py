@@ -5,13 +5,14 @@ records skipped and counted rather than crashing the source.
   ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
 * :func:`incident_window`, :func:`change_window`: the time a second-round source reads
   around an incident;
-* :class:`SkippedRecords`, :func:`skipped`: unreadable records as counted gaps.
+* :class:`BadRecord`, :func:`record_time`, :class:`SkippedRecords`, :func:`skipped`:
+  unreadable records, skipped and counted as gaps.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -20,9 +21,10 @@ import attrs
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.config import Config
-from retroflow.model import Gap, Incident, Timeline, format_timestamp
+from retroflow.model import Gap, Incident, Timeline, format_timestamp, parse_timestamp
 
 __all__ = [
+    "BadRecord",
     "ChangeWindow",
     "Margins",
     "SkippedRecords",
@@ -30,6 +32,7 @@ __all__ = [
     "Window",
     "change_window",
     "incident_window",
+    "record_time",
     "skipped",
 ]
 
@@ -54,6 +57,25 @@ def incident_window(incident: Incident, margins: Margins, now: datetime) -> Wind
     start = incident.created - timedelta(minutes=margins.before_minutes)
     end = (incident.resolved or now) + timedelta(minutes=margins.after_minutes)
     return start, max(start, end)
+
+
+class BadRecord(ValueError):
+    """A record a source cannot turn into an event (the message says why): it is skipped
+    and counted (:class:`SkippedRecords`), never a crash."""
+
+
+def record_time(record: Mapping[str, Any], key: str) -> datetime:
+    """``record[key]``, an ISO 8601 time with an offset, as an aware UTC datetime.
+
+    :raises BadRecord: it is missing or not such a time.
+    """
+    value = record.get(key)
+    if not isinstance(value, str):
+        raise BadRecord(f"missing {key!r}")
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise BadRecord(f"{key} {value!r} is not an ISO 8601 time with an offset") from None
 
 
 @attrs.frozen

@@ -17,17 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from retroflow import Event, EventKind
-from retroflow.sources import SkippedRecords
+from retroflow.sources import BadRecord, SkippedRecords
 
 from .settings import ENVIRONMENT
 
 __all__ = ["SOURCE", "BadRecord", "Skips", "firing_triggers", "marker_event", "marker_events"]
 
 SOURCE = "honeycomb"
-
-
-class BadRecord(ValueError):
-    """A record this module cannot read (the message says why)."""
 
 
 class Skips(SkippedRecords):

@@ -23,8 +23,9 @@ from typing import Any
 
 import attrs
 
-from retroflow import Event, EventKind, Incident, parse_timestamp, stable_id
-from retroflow.sources import SkippedRecords
+from retroflow import Event, EventKind, Incident, stable_id
+from retroflow.sources import BadRecord, SkippedRecords
+from retroflow.sources import record_time as _timestamp
 
 from .settings import ServiceMap
 
@@ -69,10 +70,6 @@ _RUNBOOK = re.compile(r"runbook|playbook|wiki", re.IGNORECASE)
 _TOOLS = frozenset({"system", "opsgenie", "jsm", "jira service management", "atlassian"})
 
 
-class BadRecord(ValueError):
-    """A record this module cannot turn into an event (the message says why)."""
-
-
 class Skips(SkippedRecords):
     """Records skipped so far, by what they were, with the first reason of each."""
 
@@ -88,16 +85,6 @@ def _text(value: Any) -> str | None:
 
 def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
-
-
-def _timestamp(record: Mapping[str, Any], key: str) -> datetime:
-    value = record.get(key)
-    if not isinstance(value, str):
-        raise BadRecord(f"missing {key!r}")
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        raise BadRecord(f"{key} {value!r} is not an ISO 8601 time with an offset") from None
 
 
 @attrs.frozen
