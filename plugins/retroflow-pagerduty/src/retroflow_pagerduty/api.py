@@ -25,7 +25,7 @@ import attrs
 import httpx2
 import pagerduty
 
-from retroflow import SourceError, format_timestamp, parse_timestamp, utcnow
+from retroflow import RetroflowError, SourceError, format_timestamp, parse_timestamp, utcnow
 from retroflow.http import error_text, retry_after_seconds
 
 from .replies import IncidentNotFound, Replies, Sleep
@@ -162,15 +162,10 @@ class PagerDutyApi:
                     raise SourceError(f"PagerDuty refused {what}: check {_SETTING}") from None
                 response = exc.response
             except pagerduty.Error as exc:  # a network error or timeout
-                problem = tls_problem(exc, self.settings.api)
-                if problem is not None:
-                    raise SourceError(f"PagerDuty API unreachable: {problem}") from None
                 failures += 1
-                cause = type(exc.__cause__ or exc).__name__
-                if failures > self.settings.retries:
-                    raise SourceError(
-                        f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})"
-                    ) from None
+                failed = self._network_error(exc, what, failures, SourceError)
+                if failed is not None:
+                    raise failed from None
                 self._sleep(self._backoff(failures))
                 continue
             status = response.status_code
@@ -204,6 +199,28 @@ class PagerDutyApi:
                 continue
             message = _error_message(response)
             raise SourceError(f"PagerDuty refused {what} (HTTP {status})" + (f": {message}" if message else ""))
+
+    def _network_error(
+        self,
+        exc: pagerduty.Error,
+        what: str,
+        failures: int,
+        error: type[RetroflowError],
+        *,
+        not_retried: str | None = None,
+    ) -> RetroflowError | None:
+        """The error for the ``failures``-th network failure of a request, or ``None`` to
+        try again: a TLS problem at once, else after ``retries`` (or at once, saying
+        ``not_retried``, for a request that is not retried)."""
+        problem = tls_problem(exc, self.settings.api)
+        if problem is not None:
+            return error(f"PagerDuty API unreachable: {problem}")
+        cause = type(exc.__cause__ or exc).__name__
+        if not_retried is not None:
+            return error(f"PagerDuty API unreachable while {what} ({cause}): {not_retried}")
+        if failures > self.settings.retries:
+            return error(f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})")
+        return None
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.settings.max_wait, 0.5 * 2 ** (attempt - 1)))

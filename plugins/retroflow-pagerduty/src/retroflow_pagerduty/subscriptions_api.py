@@ -13,7 +13,6 @@ from retroflow import RetroflowError, Secret
 
 from .api import PAGE_SIZE, PAGINATION_LIMIT, PagerDutyApi, _error_message, _retry_after
 from .subscriptions import READ_SCOPE, WRITE_SCOPE, Created, Filter, Subscription
-from .tls import tls_problem
 
 __all__ = ["PATH", "SubscriptionsApi"]
 
@@ -101,17 +100,12 @@ class SubscriptionsApi(PagerDutyApi):
             try:
                 response = self._send(method, path, params, body, what)
             except pagerduty.Error as exc:  # a network error or timeout
-                problem = tls_problem(exc, self.settings.api)
-                if problem is not None:
-                    raise RetroflowError(f"PagerDuty API unreachable: {problem}") from None
                 failures += 1
-                cause = type(exc.__cause__ or exc).__name__
-                if not retry:
-                    raise RetroflowError(f"PagerDuty API unreachable while {what} ({cause}): {MAYBE_MADE}") from None
-                if failures > self.settings.retries:
-                    raise RetroflowError(
-                        f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})"
-                    ) from None
+                failed = self._network_error(
+                    exc, what, failures, RetroflowError, not_retried=None if retry else MAYBE_MADE
+                )
+                if failed is not None:
+                    raise failed from None
                 self._sleep(self._backoff(failures))
                 continue
             status = response.status_code
