@@ -2,7 +2,8 @@
 
 * :func:`make_plugins`: a fresh plugin manager, entry-point autoload off, with the
   plugins you pass registered after the default ones.
-* :func:`make_config`: a validated :class:`~retroflow.config.Config` from TOML text.
+* :func:`make_config`: a validated :class:`~retroflow.config.Config` from TOML text;
+  :func:`config_for`: one for a plugin alone.
 * :func:`make_incident`, :func:`make_event`: factories with sensible defaults.
 * :func:`build`: build a retro in one call.
 * :func:`check_source_contract`: what every timeline source must do, checked against yours.
@@ -64,6 +65,7 @@ __all__ = [
     "check_secret_not_leaked",
     "check_sink_contract",
     "check_source_contract",
+    "config_for",
     "make_config",
     "make_drafts",
     "make_event",
@@ -100,6 +102,12 @@ def make_config(
     if plugins is not None:
         config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
     return config
+
+
+def config_for(plugin: object, toml: str, base_dir: Path | None = None) -> Config:
+    """A validated config for ``plugin`` alone (no default plugins) from TOML text, read as
+    if from ``<base_dir or cwd>/retroflow.toml``."""
+    return make_config(toml, plugins=make_plugins(plugin, default_plugins=False), base_dir=base_dir)
 
 
 def make_incident(**overrides: Any) -> Incident:

@@ -6,6 +6,8 @@ Installed with retroflow, so a plugin's tests have these without a ``conftest.py
 * ``mocked``: a ``responses.RequestsMock`` (requests not registered fail; registered ones
   need not all be sent);
 * ``session``: a ``requests.Session`` for a source to send through ``mocked``;
+* ``kit``: the test's own ``conftest.py`` module, its helpers as attributes (under
+  ``--import-mode=importlib`` a test module cannot count on importing its conftest);
 * ``retro_with``: :func:`~retroflow.testing.make_retro_for_export`; ``drafts``:
   :func:`~retroflow.testing.make_drafts`;
 * for a tracker sink whose tests provide the fixture ``sink_under_test`` (a
@@ -20,6 +22,8 @@ costs nothing where they are not installed. A ``conftest.py`` fixture of the sam
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -54,6 +58,15 @@ def session() -> Iterator[requests.Session]:
 
     with requests.Session() as opened:
         yield opened
+
+
+@pytest.fixture
+def kit(request: pytest.FixtureRequest) -> ModuleType:
+    wanted = Path(request.path).parent / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        if isinstance(plugin, ModuleType) and plugin.__file__ and Path(plugin.__file__) == wanted:
+            return plugin
+    raise LookupError(f"no conftest.py beside {request.path}")
 
 
 @pytest.fixture
