@@ -102,4 +102,13 @@ def github_sink() -> SinkUnderTest:
         secret_env="GITHUB_TOKEN",
         sink=GitHubSink,
         fake=FakeGitHub(),
+        refusals=tuple(
+            ({"status": status, "json": {"message": said, "documentation_url": "https://docs.github.com/rest"}}, words)
+            for status, said, words in [
+                (401, "Bad credentials", ("[plugins.github] token", "Bad credentials")),
+                (403, "Resource not accessible by personal access token", ("[plugins.github] repo",)),
+                (404, "Not Found", ("[plugins.github] repo (acme/shop)", "Not Found")),
+                (410, "Issues are disabled for this repo", ("[plugins.github] repo", "Issues are disabled")),
+            ]
+        ),
     )

@@ -57,6 +57,7 @@ _CATEGORIES = {
     "won't do": ("done", "Won't Do"),
 }
 BULK_LIMIT = 50
+NO_PERMISSION = "You do not have permission to create issues in this project."
 
 
 class FakeJira:
@@ -105,4 +106,9 @@ def jira_sink() -> SinkUnderTest:
         secret_env="JIRA_TOKEN",
         sink=JiraSink,
         fake=FakeJira(),
+        refusals=(
+            ({"status": 401, "json": {}}, ("[plugins.jira] email and token",)),
+            ({"status": 403, "json": {"errorMessages": [NO_PERMISSION]}}, ("project", NO_PERMISSION)),
+            ({"status": 404, "json": {"errorMessages": ["Not found"]}}, ("[plugins.jira] url",)),
+        ),
     )

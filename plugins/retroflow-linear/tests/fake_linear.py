@@ -12,7 +12,7 @@ from retroflow_linear import LinearSink
 
 from retroflow.testing.sink_contract import SinkUnderTest
 
-__all__ = ["GRAPHQL", "TOKEN", "FakeLinear", "created", "linear_sink", "node", "nodes"]
+__all__ = ["GRAPHQL", "TOKEN", "FakeLinear", "created", "graphql_error", "linear_sink", "node", "nodes"]
 
 GRAPHQL = "https://api.linear.app/graphql"
 #: A distinctive fake key: it must never appear in an error message or a log line.
@@ -49,6 +49,19 @@ def node(n: int | str, kind: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def graphql_error(message: str, code: str, status: int = 400) -> dict[str, Any]:
+    return {
+        "errors": [
+            {
+                "message": message,
+                "extensions": {"type": "invalid input", "code": code, "statusCode": status, "userError": True},
+            }
+        ],
+        "data": None,
+    }
+
+
+TOKEN_KEY = "[plugins.linear] token"
 _KINDS = {"open": "unstarted", "in progress": "started", "done": "completed", "won't do": "canceled"}
 
 
@@ -91,4 +104,8 @@ def linear_sink() -> SinkUnderTest:
         secret_env="LINEAR_API_KEY",
         sink=LinearSink,
         fake=FakeLinear(),
+        refusals=(
+            ({"status": 400, "json": graphql_error("Not authenticated", "AUTHENTICATION_ERROR", 401)}, (TOKEN_KEY,)),
+            ({"status": 403, "json": graphql_error("Forbidden", "FORBIDDEN", 403)}, (TOKEN_KEY, "Forbidden")),
+        ),
     )

@@ -86,6 +86,10 @@ class SinkUnderTest:
     :ivar secret_env: the environment variable ``table`` reads ``secret`` from.
     :ivar sink: the sink class, constructed as ``sink(sleep=..., clock=...)``.
     :ivar fake: the fake tracker.
+    :ivar refusals: the tracker's refusals of a create that are about the whole call
+        (credentials, permissions, the project or repository), each as ``(reply, words)``:
+        the ``responses`` keywords of the reply, and what the error must say (the setting
+        to check, the tracker's own words).
     :ivar now: the sink's clock.
     """
 
@@ -97,6 +101,7 @@ class SinkUnderTest:
     secret_env: str
     sink: Callable[..., TrackerSink]
     fake: FakeTracker
+    refusals: tuple[tuple[Mapping[str, Any], tuple[str, ...]], ...] = ()
     now: datetime = NOW
 
     def config(self, extra: str = "", *, base_dir: Path | None = None, **options: Any) -> Config:
@@ -263,16 +268,19 @@ class SinkContract:
         mocked: responses.RequestsMock,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        sink_under_test.fake.answer_create(mocked, status=401)
+        refusals = [({"status": 401}, (f"[plugins.{sink_under_test.name}]", "token")), *sink_under_test.refusals]
+        for reply, words in refusals:
+            mocked.reset()
+            sink_under_test.fake.answer_create(mocked, **reply)
 
-        with structlog.testing.capture_logs() as logs, pytest.raises(TrackerError) as caught:
-            client.create(make_drafts(make_retro_for_export(2)))
+            with structlog.testing.capture_logs() as logs, pytest.raises(TrackerError) as caught:
+                client.create(make_drafts(make_retro_for_export(2)))
 
-        assert f"[plugins.{sink_under_test.name}]" in str(caught.value) and "token" in str(caught.value)
-        assert not caught.value.ambiguous
-        check_secret_not_leaked(sink_under_test.secret, caught.value, caplog.text, logs)
-        assert "Authorization" in mocked.calls[0].request.headers  # it was sent, and not leaked
-        assert len(mocked.calls) == 1
+            assert all(word in str(caught.value) for word in words), (reply, str(caught.value))
+            assert not caught.value.ambiguous, reply
+            check_secret_not_leaked(sink_under_test.secret, caught.value, caplog.text, logs)
+            assert "Authorization" in mocked.calls[0].request.headers  # it was sent, and not leaked
+            assert len(mocked.calls) == 1, "a refusal about the whole call was retried or followed"
 
     @pytest.mark.parametrize("case", range(len(_transport_failures())))
     def test_a_failure_is_ambiguous_only_when_the_request_may_have_reached_the_tracker(
