@@ -9,7 +9,8 @@ sources share too. Each sink keeps only what is particular to its tracker.
 
 * :class:`RequestFailure`, :func:`not_sent_after`, :func:`create_each`: failures, and
   creating one by one;
-* :func:`parse_owner_map`, :class:`SinkBase`, :func:`lazy_exports`: settings and loading;
+* :func:`parse_owner_map`, :class:`SinkBase`, :class:`ClientBase`, :func:`lazy_exports`:
+  settings and loading;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`,
   :func:`render_sections`, :class:`Markup`, :data:`MARKDOWN`: ticket content.
 """
@@ -22,18 +23,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from retroflow.clock import utcnow
 from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
-from retroflow.http import sending
+from retroflow.http import RequestSettings, check_request_settings, sending
 from retroflow.model import ActionItem, Factor, Retro, format_timestamp
 from retroflow.roles import TicketDraft, TicketRef, TrackerClient
 
 __all__ = [
     "MARKDOWN",
     "PRIORITY_THRESHOLDS",
+    "ClientBase",
     "Line",
     "Markup",
     "RequestFailure",
@@ -157,6 +159,37 @@ def lazy_exports(module: str, exports: Mapping[str, str]) -> Callable[[str], Any
         return _import_object(path)
 
     return __getattr__
+
+
+S = TypeVar("S", bound=RequestSettings)
+
+
+class ClientBase(Generic[S]):
+    """A base for a sink's client: the constructor :meth:`SinkBase.open` calls. It keeps
+    the validated ``settings``, ``where`` they are (for messages), the injectable ``sleep``
+    and ``clock``, checks the request settings (:func:`check_request_settings`), and calls
+    :meth:`setup` with ``session`` (tests pass one a fake serves; ``None``: a new one)."""
+
+    def __init__(
+        self,
+        settings: S,
+        *,
+        where: str,
+        sleep: Callable[[float], None],
+        clock: Callable[[], datetime],
+        session: Any = None,
+    ) -> None:
+        self.settings = settings
+        self._where = where
+        self._sleep = sleep
+        self._clock = clock
+        check_request_settings(settings, where)
+        self.setup(session)
+
+    def setup(self, session: Any) -> None:
+        """Check the tracker's own settings (a :class:`ConfigError` naming the key) and
+        open the connection."""
+        raise NotImplementedError
 
 
 class SinkBase:
