@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pluggy
 
 from retroflow.clock import utcnow
-from retroflow.config import INPUT_PATH, Config, Secret, at_least_one, not_negative, positive
+from retroflow.config import INPUT_PATH, Config, Secret, at_least_one, not_negative, positive, region_url
 from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
 from retroflow.logs import redact_text
 from retroflow.model import (
@@ -135,6 +135,7 @@ __all__ = [
     "parse_timestamp",
     "positive",
     "redact_text",
+    "region_url",
     "stable_id",
     "utcnow",
 ]

@@ -136,6 +136,17 @@ def not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float | 
         raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
 
 
+def region_url(urls: Mapping[str, str], value: str) -> str:
+    """An ``api`` setting as a URL: a region's name (a key of ``urls``, any case) is its URL,
+    an https:// URL is taken as given (trailing slash removed). For an attrs converter:
+    a named function ``converter=_api_url`` that calls this."""
+    url = urls.get(value.lower(), value).rstrip("/")
+    if not url.startswith("https://"):
+        names = ", ".join(f'"{name}"' for name in urls)
+        raise ValueError(f"api: expected {names} or an https:// URL, got {value!r}")
+    return url
+
+
 def at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
     """An attrs validator: the value is 1 or more (or ``None``)."""
     if value is not None and value < 1:

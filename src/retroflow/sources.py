@@ -5,6 +5,7 @@ records skipped and counted rather than crashing the source.
   ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
 * :func:`incident_window`, :func:`change_window`: the time a second-round source reads
   around an incident;
+* :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
 * :class:`BadRecord`, :func:`record_time`, :class:`SkippedRecords`, :func:`skipped`:
   unreadable records, skipped and counted as gaps.
 """
@@ -20,12 +21,13 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.clock import utcnow
-from retroflow.config import Config
+from retroflow.config import Config, not_negative, positive
 from retroflow.model import Gap, Incident, Timeline, format_timestamp, parse_timestamp
 
 __all__ = [
     "BadRecord",
     "ChangeWindow",
+    "HttpSourceSettings",
     "Margins",
     "SkippedRecords",
     "SourcePlugin",
@@ -107,6 +109,24 @@ def change_window(incident: Incident, timeline: Timeline, hours: float, now: dat
 def skipped(source: str, reason: str, count: int = 1) -> Gap:
     """A gap of ``source``'s collection: ``count`` things it skipped, and why."""
     return Gap(source, "collect", "skipped", reason, count)
+
+
+@attrs.frozen
+class HttpSourceSettings:
+    """A base for the settings of a timeline source that reads an HTTP API: subclass it
+    (``@attrs.frozen``) and add the source's own keys; these come first.
+
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds one HTTP request may take.
+    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
+        network, is tried again.
+    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
+    """
+
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retries: int = attrs.field(default=4, validator=not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
 
 
 class SkippedRecords:

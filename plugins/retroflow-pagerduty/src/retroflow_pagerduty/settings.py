@@ -6,7 +6,7 @@ from pathlib import Path
 
 import attrs
 
-from retroflow import INPUT_PATH, Secret, at_least_one, not_negative, positive
+from retroflow import INPUT_PATH, Secret, at_least_one, not_negative, positive, region_url
 
 __all__ = ["API_URLS", "TABLE", "PagerDutySettings"]
 
@@ -17,10 +17,7 @@ API_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.c
 
 
 def _api_url(value: str) -> str:
-    url = API_URLS.get(value.lower(), value).rstrip("/")
-    if not url.startswith("https://"):
-        raise ValueError(f'api: expected "us", "eu" or an https:// URL, got {value!r}')
-    return url
+    return region_url(API_URLS, value)
 
 
 @attrs.frozen
