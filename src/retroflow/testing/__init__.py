@@ -66,6 +66,7 @@ __all__ = [
     "check_sink_contract",
     "check_source_contract",
     "config_for",
+    "json_refs",
     "make_config",
     "make_drafts",
     "make_event",
@@ -479,3 +480,20 @@ def check_import_stays_light(modules: Iterable[str], heavy: str) -> None:
     code = f"import sys, {', '.join(modules)}; print({heavy!r} in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False", f"importing {', '.join(modules)} imports {heavy}"
+
+
+def json_refs(node: Any, prefix: str) -> set[str]:
+    """The ``$ref`` targets below ``node`` (an OpenAPI or Swagger document, or part of one)
+    that start with ``prefix``, with the prefix removed: what a script extracting a vendor
+    spec's operations follows to take the schemas they use."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(prefix):
+            found.add(ref.removeprefix(prefix))
+        for value in node.values():
+            found |= json_refs(value, prefix)
+    elif isinstance(node, list):
+        for value in node:
+            found |= json_refs(value, prefix)
+    return found

@@ -163,10 +163,7 @@ class PagerDutyApi:
                 response = exc.response
             except pagerduty.Error as exc:  # a network error or timeout
                 failures += 1
-                failed = self._network_error(exc, what, failures, SourceError)
-                if failed is not None:
-                    raise failed from None
-                self._sleep(self._backoff(failures))
+                self._wait_after_network_error(exc, what, failures, SourceError)
                 continue
             status = response.status_code
             if status < 300:
@@ -200,7 +197,7 @@ class PagerDutyApi:
             message = _error_message(response)
             raise SourceError(f"PagerDuty refused {what} (HTTP {status})" + (f": {message}" if message else ""))
 
-    def _network_error(
+    def _wait_after_network_error(
         self,
         exc: pagerduty.Error,
         what: str,
@@ -208,19 +205,21 @@ class PagerDutyApi:
         error: type[RetroflowError],
         *,
         not_retried: str | None = None,
-    ) -> RetroflowError | None:
-        """The error for the ``failures``-th network failure of a request, or ``None`` to
-        try again: a TLS problem at once, else after ``retries`` (or at once, saying
-        ``not_retried``, for a request that is not retried)."""
+    ) -> None:
+        """Back off before trying again after the ``failures``-th network failure of a
+        request, or raise ``error``: a TLS problem at once, else after ``retries`` (or at
+        once, saying ``not_retried``, for a request that is not retried). Called in the
+        ``except`` block, so the error is raised ``from None``: the client's exception (its
+        text can carry the URL) is not even its context."""
         problem = tls_problem(exc, self.settings.api)
-        if problem is not None:
-            return error(f"PagerDuty API unreachable: {problem}")
         cause = type(exc.__cause__ or exc).__name__
+        if problem is not None:
+            raise error(f"PagerDuty API unreachable: {problem}") from None
         if not_retried is not None:
-            return error(f"PagerDuty API unreachable while {what} ({cause}): {not_retried}")
+            raise error(f"PagerDuty API unreachable while {what} ({cause}): {not_retried}") from None
         if failures > self.settings.retries:
-            return error(f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})")
-        return None
+            raise error(f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})") from None
+        self._sleep(self._backoff(failures))
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.settings.max_wait, 0.5 * 2 ** (attempt - 1)))

@@ -101,12 +101,9 @@ class SubscriptionsApi(PagerDutyApi):
                 response = self._send(method, path, params, body, what)
             except pagerduty.Error as exc:  # a network error or timeout
                 failures += 1
-                failed = self._network_error(
+                self._wait_after_network_error(
                     exc, what, failures, RetroflowError, not_retried=None if retry else MAYBE_MADE
                 )
-                if failed is not None:
-                    raise failed from None
-                self._sleep(self._backoff(failures))
                 continue
             status = response.status_code
             if status < 300:
