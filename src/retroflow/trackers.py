@@ -9,8 +9,8 @@ sources share too. Each sink keeps only what is particular to its tracker.
 
 * :class:`RequestFailure`, :func:`not_sent_after`, :func:`create_each`: failures, and
   creating one by one;
-* :func:`parse_owner_map`, :class:`SinkBase`, :class:`ClientBase`, :func:`lazy_exports`:
-  settings and loading;
+* :func:`parse_owner_map`, :class:`SinkBase`, :class:`ClientBase`, :func:`sink_hooks`,
+  :func:`lazy_exports`: settings and loading;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`,
   :func:`render_sections`, :class:`Markup`, :data:`MARKDOWN`: ticket content.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.config import Config
 from retroflow.errors import ConfigError, TrackerError
@@ -51,6 +52,7 @@ __all__ = [
     "priority_name",
     "priority_rank",
     "render_sections",
+    "sink_hooks",
     "ticket_sections",
 ]
 
@@ -232,6 +234,26 @@ class SinkBase:
         client_class = _import_object(self.client)
         client: TrackerClient = client_class(settings, where=where, sleep=self._sleep, clock=self._clock)
         return client
+
+
+def sink_hooks(
+    sink: type[SinkBase], settings: type[Any]
+) -> tuple[Callable[[Callable[[str, type[Any]], None]], None], Callable[[Callable[[Any], None]], None]]:
+    """The hook implementations of a sink plugin's module: its settings table
+    (``[plugins.<sink.name>]``, read into ``settings``) and the sink itself::
+
+        retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(AcmeSink, AcmeSettings)
+    """
+
+    @hookimpl
+    def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
+        register(sink.name, settings)
+
+    @hookimpl
+    def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
+        register(sink())
+
+    return retroflow_register_settings, retroflow_register_tracker_sinks
 
 
 # --- ticket content -----------------------------------------------------------------------
