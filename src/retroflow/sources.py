@@ -6,15 +6,20 @@ records skipped and counted rather than crashing the source.
 * :func:`incident_window`, :func:`change_window`: the time a second-round source reads
   around an incident;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
+* :func:`saved_directory`, :func:`load_saved_reply`, :func:`page_order`: saved API replies
+  read instead of the API (setting ``replies``);
 * :class:`BadRecord`, :func:`record_time`, :class:`SkippedRecords`, :func:`skipped`:
   unreadable records, skipped and counted as gaps.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import attrs
@@ -22,6 +27,7 @@ import attrs
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.config import Config, not_negative, positive
+from retroflow.errors import SourceError
 from retroflow.model import Gap, Incident, Timeline, format_timestamp, parse_timestamp
 
 __all__ = [
@@ -34,7 +40,10 @@ __all__ = [
     "Window",
     "change_window",
     "incident_window",
+    "load_saved_reply",
+    "page_order",
     "record_time",
+    "saved_directory",
     "skipped",
 ]
 
@@ -78,6 +87,34 @@ def record_time(record: Mapping[str, Any], key: str) -> datetime:
         return parse_timestamp(value)
     except ValueError:
         raise BadRecord(f"{key} {value!r} is not an ISO 8601 time with an offset") from None
+
+
+def saved_directory(directory: Path, service: str, table: str) -> Path:
+    """``directory`` of saved API replies (setting ``replies``), checked to be one.
+
+    :raises SourceError: it is not a directory (naming ``[plugins.<table>] replies``).
+    """
+    if not directory.is_dir():
+        raise SourceError(f"saved {service} replies: {directory} is not a directory ([plugins.{table}] replies)")
+    return directory
+
+
+def load_saved_reply(path: Path, service: str) -> Any:
+    """A saved API reply: the JSON in ``path``.
+
+    :raises SourceError: the file cannot be read or is not JSON (naming it).
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"saved {service} reply {path}: {exc}") from None
+
+
+def page_order(path: Path) -> tuple[int, str]:
+    """The order of saved pages of one list: by the last number in the file's name
+    (``logs.json``, ``logs.2.json``, ``logs.10.json``), then by name."""
+    numbers = re.findall(r"\d+", path.stem)
+    return (int(numbers[-1]) if numbers else 0, path.name)
 
 
 @attrs.frozen

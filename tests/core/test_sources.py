@@ -100,3 +100,22 @@ def test_http_source_settings_check_their_values() -> None:
         HttpSourceSettings(max_retries=-1)
     with pytest.raises(ValueError, match="request_timeout: expected a positive number"):
         HttpSourceSettings(request_timeout=0)
+
+
+def test_saved_replies_are_read_in_page_order_with_errors_naming_the_file(tmp_path: Any) -> None:
+    from retroflow import SourceError
+    from retroflow.sources import load_saved_reply, page_order, saved_directory
+
+    for name in ("logs.json", "logs.10.json", "logs.2.json"):
+        (tmp_path / name).write_text('{"n": 1}', encoding="utf-8")
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    assert [p.name for p in sorted(tmp_path.glob("logs*.json"), key=page_order)] == [
+        "logs.json",
+        "logs.2.json",
+        "logs.10.json",
+    ]
+    assert load_saved_reply(saved_directory(tmp_path, "Acme", "acme") / "logs.json", "Acme") == {"n": 1}
+    with pytest.raises(SourceError, match=r"saved Acme reply .*bad\.json: "):
+        load_saved_reply(tmp_path / "bad.json", "Acme")
+    with pytest.raises(SourceError, match=r"is not a directory \(\[plugins\.acme\] replies\)"):
+        saved_directory(tmp_path / "nowhere", "Acme", "acme")
