@@ -124,13 +124,19 @@ class EngineSettings:
     timeline_owner_rota: list[str] = attrs.field(factory=list)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
+# attrs validators for settings tables (plugins' too): the message names the key; ``None``
+# (a setting left unset) passes.
+
+
+def positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """An attrs validator: the value is above 0 (or ``None``)."""
+    if value is not None and value <= 0:
         raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
 
 
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
+def not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """An attrs validator: the value is 0 or more (or ``None``)."""
+    if value is not None and value < 0:
         raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
 
 
@@ -202,6 +208,23 @@ class ServiceAuth:
         return bool(self.tokens or self.proxy_header)
 
 
+def region_url(urls: Mapping[str, str], value: str) -> str:
+    """An ``api`` setting as a URL: a region's name (a key of ``urls``, any case) is its URL,
+    an https:// URL is taken as given (trailing slash removed). For an attrs converter:
+    a named function ``converter=_api_url`` that calls this."""
+    url = urls.get(value.lower(), value).rstrip("/")
+    if not url.startswith("https://"):
+        names = ", ".join(f'"{name}"' for name in urls)
+        raise ValueError(f"api: expected {names} or an https:// URL, got {value!r}")
+    return url
+
+
+def at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    """An attrs validator: the value is 1 or more (or ``None``)."""
+    if value is not None and value < 1:
+        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
+
+
 @attrs.frozen
 class ServiceSettings:
     """The ``[service]`` table: ``retroflow serve``, ``worker`` and ``watch``, and the job
@@ -234,23 +257,23 @@ class ServiceSettings:
     """
 
     host: str = "127.0.0.1"
-    port: int = attrs.field(default=8787, validator=_not_negative)
-    draft_delay: float = attrs.field(default=600.0, validator=_not_negative)
-    workers: int = attrs.field(default=2, validator=_not_negative)
-    max_attempts: int = attrs.field(default=5, validator=_positive)
-    retry_delay: float = attrs.field(default=30.0, validator=_positive)
-    max_retry_delay: float = attrs.field(default=3600.0, validator=_positive)
-    lease_seconds: float = attrs.field(default=300.0, validator=_positive)
-    shutdown_grace: float = attrs.field(default=30.0, validator=_not_negative)
-    poll_interval: float = attrs.field(default=300.0, validator=_positive)
-    poll_lookback: float = attrs.field(default=86400.0, validator=_positive)
+    port: int = attrs.field(default=8787, validator=not_negative)
+    draft_delay: float = attrs.field(default=600.0, validator=not_negative)
+    workers: int = attrs.field(default=2, validator=not_negative)
+    max_attempts: int = attrs.field(default=5, validator=positive)
+    retry_delay: float = attrs.field(default=30.0, validator=positive)
+    max_retry_delay: float = attrs.field(default=3600.0, validator=positive)
+    lease_seconds: float = attrs.field(default=300.0, validator=positive)
+    shutdown_grace: float = attrs.field(default=30.0, validator=not_negative)
+    poll_interval: float = attrs.field(default=300.0, validator=positive)
+    poll_lookback: float = attrs.field(default=86400.0, validator=positive)
     export: list[str] = attrs.field(factory=list)
     pagerduty_note: bool = False
     retro_url: str | None = None
     services: list[str] = attrs.field(factory=list)
     urgencies: list[str] = attrs.field(factory=list)
     priorities: list[str] = attrs.field(factory=list)
-    max_body_bytes: int = attrs.field(default=1_048_576, validator=_positive)
+    max_body_bytes: int = attrs.field(default=1_048_576, validator=positive)
     jobs: Literal["table", "procrastinate"] = "table"
     auth: ServiceAuth = attrs.field(factory=ServiceAuth)
 

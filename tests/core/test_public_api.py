@@ -23,7 +23,9 @@ def test_check_public_imports_finds_private_imports(tmp_path: Path) -> None:
 
 
 def test_check_public_imports_allows_the_public_modules_only(tmp_path: Path) -> None:
-    (tmp_path / "ok.py").write_text("from retroflow.trackers import describe, ticket_sections\n")
+    (tmp_path / "ok.py").write_text(
+        "from retroflow.http import describe\nfrom retroflow.trackers import ticket_sections\n"
+    )
     check_public_imports(tmp_path)
     check_public_imports(tmp_path, test_kit=False)
     (tmp_path / "sub").mkdir()
@@ -47,7 +49,13 @@ def test_a_plugin_package_may_not_import_the_test_kit(tmp_path: Path) -> None:
 
 
 def test_the_public_modules_are_the_ones_plugins_are_told_about() -> None:
-    assert PUBLIC_MODULES == ("retroflow", "retroflow.trackers", "retroflow.testing")
+    assert PUBLIC_MODULES == (
+        "retroflow",
+        "retroflow.http",
+        "retroflow.sources",
+        "retroflow.trackers",
+        "retroflow.testing",
+    )
 
 
 def test_the_plugin_template_uses_only_the_public_api() -> None:

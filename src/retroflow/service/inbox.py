@@ -29,10 +29,11 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from retroflow.clock import utcnow
 from retroflow.config import ServiceSettings
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import WebhookDelivery
-from retroflow.service.jobs import JobQueue, utcnow
+from retroflow.service.jobs import JobQueue
 from retroflow.service.lifecycle import apply_event
 from retroflow.service.sql import driver
 from retroflow.store.database import _short as short_error

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from retroflow.clock import utcnow
 from retroflow.errors import RetroflowError
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.sql import driver
@@ -45,10 +46,6 @@ from retroflow.store.schema import JobState
 __all__ = ["Claim", "Job", "JobBackend", "JobQueue", "NewJob", "TableJobs", "backoff"]
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @attrs.frozen

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 
+from retroflow.clock import utcnow
 from retroflow.config import Config
 from retroflow.engine import describe_error
 from retroflow.plugins import Plugins
@@ -27,7 +28,7 @@ from retroflow.roles import IncidentFeed
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import WebhookDelivery
 from retroflow.service.inbox import Received, record_delivery
-from retroflow.service.jobs import JobQueue, utcnow
+from retroflow.service.jobs import JobQueue
 from retroflow.store import schema as t
 
 __all__ = ["OVERLAP", "PollResult", "poll_once", "watch"]

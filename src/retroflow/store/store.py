@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from retroflow.clock import utcnow
 from retroflow.errors import RetroflowError
 from retroflow.model import Event, Retro, Timeline
 from retroflow.serialize import factor_to_dict, from_document, to_document
@@ -37,10 +38,6 @@ InTransaction = Callable[[sa.Connection, Retro], None]
 
 class VersionTaken(RetroflowError):
     """Another build stored the version number this one was asked to store under."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @attrs.frozen
