@@ -14,7 +14,6 @@ records skipped and counted rather than crashing the source.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import time
@@ -29,6 +28,7 @@ from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.config import not_negative, positive
 from retroflow.errors import SourceError
+from retroflow.lazy import import_object
 
 if TYPE_CHECKING:
     from retroflow.config import Config
@@ -212,8 +212,7 @@ def settings_class_of(named: type[Any] | str) -> type[Any]:
     """A settings class, or the one ``"module:Class"`` names (imported now)."""
     if not isinstance(named, str):
         return named
-    module, _, name = named.partition(":")
-    found: type[Any] = getattr(importlib.import_module(module), name)
+    found: type[Any] = import_object(named)
     return found
 
 

@@ -17,10 +17,9 @@ sources share too. Each sink keeps only what is particular to its tracker.
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -29,6 +28,7 @@ from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.errors import ConfigError, TrackerError
 from retroflow.http import RequestSettings, check_request_settings, sending
+from retroflow.lazy import import_object, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow.config import Config
@@ -147,27 +147,6 @@ def parse_owner_map(entries: Sequence[str], where: str, *, user: str = "id", key
     return mapping
 
 
-def _import_object(path: str) -> Any:
-    """``"package.module:name"`` → that object, importing the module."""
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def lazy_exports(module: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that imports each of ``exports`` (name → ``"module:name"``)
-    when it is first asked for: ``__getattr__ = lazy_exports(__name__, {"AcmeClient":
-    AcmeSink.client})`` keeps ``from acme_plugin import AcmeClient`` working while loading
-    the plugin imports no HTTP library."""
-
-    def __getattr__(name: str) -> Any:
-        path = exports.get(name)
-        if path is None:
-            raise AttributeError(f"module {module!r} has no attribute {name!r}")
-        return _import_object(path)
-
-    return __getattr__
-
-
 S = TypeVar("S", bound=RequestSettings)
 
 
@@ -236,7 +215,7 @@ class SinkBase:
     def open(self, config: Config) -> TrackerClient:
         """A client for the configured tracker (see :attr:`client`)."""
         settings, where = self.configured(config)
-        client_class = _import_object(self.client)
+        client_class = import_object(self.client)
         client: TrackerClient = client_class(settings, where=where, sleep=self._sleep, clock=self._clock)
         return client
 

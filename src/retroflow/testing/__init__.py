@@ -409,7 +409,14 @@ def running_service(config: Config, plugins: Plugins, *, workers: int = 0) -> It
 #: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
 #: the HTTP helpers, the source and tracker-sink helpers and this kit. The rest of retroflow is private
 #: and may change.
-PUBLIC_MODULES = ("retroflow", "retroflow.http", "retroflow.sources", "retroflow.trackers", "retroflow.testing")
+PUBLIC_MODULES = (
+    "retroflow",
+    "retroflow.http",
+    "retroflow.lazy",
+    "retroflow.sources",
+    "retroflow.trackers",
+    "retroflow.testing",
+)
 
 
 def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:
