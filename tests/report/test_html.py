@@ -23,7 +23,7 @@ from retroflow.default_plugins.renderers.html import (
     render_html,
     stored_tickets,
 )
-from retroflow.default_plugins.renderers.timeline_chart import BINS, LANES
+from retroflow.default_plugins.renderers.timeline_chart import BINS, LANES, _moment_levels
 from retroflow.errors import ConfigError
 from retroflow.model import Event, Factor, Finding, Incident, Retro, Timeline
 from retroflow.roles import TicketRef, TicketStatus, document_bytes
@@ -289,6 +289,32 @@ def test_time_ticks_and_day_labels_for_a_long_incident() -> None:
     ticks = re.findall(r'<text class="tick-label"[^>]*>([^<]+)</text>', text)
     assert 3 <= len(ticks) <= 11
     assert any(re.match(r"\d\d \w\w\w \d\d:\d\d", tick) for tick in ticks), "a new day is named"
+
+
+def test_a_day_of_changes_before_the_incident_does_not_squash_its_minutes() -> None:
+    """A git source reads a day back: the chart still spans the incident (with some lead),
+    and the change of the day before sits at its left edge, named and linked."""
+    events = [
+        make_event("change", -20 * 60, summary="deploy checkout v41", native_id="c1"),
+        make_event("alert", 0, native_id="a1"),
+        make_event("ack", 5, native_id="k1"),
+        make_event("resolution", 40, native_id="r1"),
+    ]
+    text = render_html(Retro(incident=Incident(id="LEAD"), timeline=Timeline.from_events(events)))
+    ticks = re.findall(r'<text class="tick-label"[^>]*>([^<]+)</text>', text)
+    assert all(re.fullmatch(r"\d\d:\d\d", tick) for tick in ticks), ticks  # minutes, not a day
+    assert len(ticks) >= 4
+    assert re.search(r'class="tick-label earlier"[^>]*>\u2190 since \d\d \w\w\w \d\d:\d\d<', text)
+    mark = re.search(
+        r'<a class="mark" href="#[^"]+"><title>[^<]*deploy checkout v41[^<]*</title><circle [^>]*cx="([\d.]+)"', text
+    )
+    assert mark is not None and float(mark.group(1)) < 200, "at the left edge of the lanes"
+
+
+def test_key_moment_labels_near_the_right_edge_do_not_overlap() -> None:
+    # "resolved" at the right edge is drawn left of its line, over "mitigated" before it.
+    assert _moment_levels([(930.0, "mitigated"), (1040.0, "resolved")]) == [0, 1]
+    assert _moment_levels([(300.0, "signal"), (600.0, "alert")]) == [0, 0]
 
 
 def test_retroflow_retro_gives_the_renderer_its_settings(tmp_path: Path) -> None:

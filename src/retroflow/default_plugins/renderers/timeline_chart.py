@@ -87,25 +87,41 @@ class _Bin:
 class _Scale:
     start: datetime
     end: datetime
+    #: When the timeline begins long before the incident (a change window of hours, the
+    #: git history of a day): its first event, whose time is gathered at the left edge.
+    earliest: datetime | None = None
 
     @property
     def span(self) -> timedelta:
         return self.end - self.start
 
     def x(self, at: datetime) -> float:
-        return LEFT + (WIDTH - LEFT - RIGHT) * ((at - self.start) / self.span)
+        """Where ``at`` is; a time before :attr:`start` is at the left edge."""
+        return LEFT + (WIDTH - LEFT - RIGHT) * ((max(at, self.start) - self.start) / self.span)
 
     def bin_x(self, position: int) -> float:
         return LEFT + (WIDTH - LEFT - RIGHT) * position / BINS
+
+
+#: How far before the incident began the chart reaches at least, and as a share of the
+#: incident's own length: earlier events are gathered at the left edge, so that a day of
+#: changes before it does not squash the incident's minutes into a few pixels.
+LEAD_MINIMUM = timedelta(minutes=30)
+LEAD_SHARE = 0.5
 
 
 def _scale(events: Sequence[Event], moments: Moments) -> _Scale:
     known = [m for m in attrs.astuple(moments, recurse=False) if m is not None]
     start = min([events[0].at, *known])
     end = max([events[-1].at, *known])
+    earliest = None
+    if moments.start is not None:
+        lead = max(LEAD_MINIMUM, (end - moments.start) * LEAD_SHARE)
+        if start < moments.start - lead:
+            start, earliest = moments.start - lead, start
     if end - start < timedelta(minutes=2):  # one instant, or nearly: show some room around it
         start, end = start - timedelta(minutes=1), end + timedelta(minutes=1)
-    return _Scale(start, end)
+    return _Scale(start, end, earliest)
 
 
 def _binned(events: Sequence[Event], scale: _Scale) -> list[dict[int, _Bin]]:
@@ -115,7 +131,7 @@ def _binned(events: Sequence[Event], scale: _Scale) -> list[dict[int, _Bin]]:
     lane_of, signal = _LANE_OF, EventKind.SIGNAL
     start, per_second, last = scale.start, BINS / scale.span.total_seconds(), BINS - 1
     for event in events:
-        position = min(last, int((event.at - start).total_seconds() * per_second))
+        position = max(0, min(last, int((event.at - start).total_seconds() * per_second)))
         bins = lanes[lane_of[event.kind]]
         found = bins.get(position)
         if found is None:
@@ -178,9 +194,18 @@ def _axis(scale: _Scale, bottom: float) -> list[str]:
     if tick < scale.start:
         tick += delta
     out = [f'<line class="axis" x1="{LEFT}" y1="{bottom:.1f}" x2="{WIDTH - RIGHT}" y2="{bottom:.1f}"/>']
+    if scale.earliest is not None:  # the left edge holds everything since then
+        since = scale.earliest.strftime("%d %b %H:%M")
+        out.append(
+            f'<text class="tick-label earlier" x="{LEFT - 8}" y="{bottom + 17:.1f}" text-anchor="end">'
+            f"\u2190 since {since}</text>"
+        )
     day = None
     while tick <= scale.end:
         x = scale.x(tick)
+        if scale.earliest is not None and x < LEFT + 24:  # the "since" label's place
+            tick += delta
+            continue
         label = tick.strftime("%H:%M")
         if tick.date() != day:
             label = tick.strftime("%d %b %H:%M") if day is not None or step >= 1440 else label
@@ -191,15 +216,31 @@ def _axis(scale: _Scale, bottom: float) -> list[str]:
     return out
 
 
-def _moment_levels(xs: Sequence[float], width: float = 64) -> list[int]:
-    """A label row for each key moment (in time order), so that close labels do not overlap."""
-    ends: list[float] = []
+#: The width of a character of a key moment's label, in the chart's units (an estimate).
+CHAR_WIDTH = 7
+
+
+def _label_extent(x: float, text: str) -> tuple[float, float]:
+    """Where a key moment's label at ``x`` reaches, left and right (as :func:`_moment_label`
+    places it: right of its line, or left of it near the chart's right edge)."""
+    width = 3 + CHAR_WIDTH * len(text)
+    return (x - width, x) if x + width > WIDTH - RIGHT else (x, x + width)
+
+
+def _moment_levels(labels: Sequence[tuple[float, str]], gap: float = 6) -> list[int]:
+    """A label row for each key moment (``(x, text)``, in time order), so that no two
+    labels on a row overlap."""
+    rows: list[list[tuple[float, float]]] = []
     levels = []
-    for x in xs:
-        level = next((i for i, end in enumerate(ends) if x - end >= width), len(ends))
-        if level == len(ends):
-            ends.append(x)
-        ends[level] = x
+    for x, text in labels:
+        left, right = _label_extent(x, text)
+        level = next(
+            (i for i, row in enumerate(rows) if all(right + gap <= a or b + gap <= left for a, b in row)),
+            len(rows),
+        )
+        if level == len(rows):
+            rows.append([])
+        rows[level].append((left, right))
         levels.append(level)
     return levels
 
@@ -210,13 +251,14 @@ def _moment_layout(moments: Moments, scale: _Scale) -> list[tuple[datetime, str,
         ((at, name) for name in MOMENT_LABELS if (at := getattr(moments, name)) is not None),
         key=lambda item: (item[0], list(MOMENT_LABELS).index(item[1])),
     )
-    levels = _moment_levels([scale.x(at) for at, _name in known])
+    levels = _moment_levels([(scale.x(at), _SHORT_MOMENTS[name]) for at, name in known])
     return [(at, name, level) for (at, name), level in zip(known, levels, strict=True)]
 
 
 def _moment_label(x: float, y: float, text: str) -> str:
     """A key moment's label, right of its line, or left of it near the chart's right edge."""
-    if x + 3 + 7 * len(text) > WIDTH - RIGHT:
+    left, _right = _label_extent(x, text)
+    if left < x:
         return f'<text x="{x - 3:.1f}" y="{y:.1f}" text-anchor="end">{text}</text>'
     return f'<text x="{x + 3:.1f}" y="{y:.1f}">{text}</text>'
 
