@@ -313,7 +313,7 @@ def test_a_day_of_changes_before_the_incident_does_not_squash_its_minutes() -> N
 
 def test_key_moment_labels_near_the_right_edge_do_not_overlap() -> None:
     # "resolved" at the right edge is drawn left of its line, over "mitigated" before it.
-    assert _moment_levels([(930.0, "mitigated"), (1040.0, "resolved")]) == [0, 1]
+    assert _moment_levels([(870.0, "mitigated"), (940.0, "resolved")]) == [0, 1]
     assert _moment_levels([(300.0, "signal"), (600.0, "alert")]) == [0, 0]
 
 
