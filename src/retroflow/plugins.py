@@ -41,39 +41,36 @@ ENTRY_POINT_GROUP = "retroflow"
 LOAD_PLUGINS_ENV = "RETROFLOW_LOAD_PLUGINS"
 TRACE_ENV = "RETROFLOW_TRACE"
 
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "retroflow.default_plugins.file",
-    "retroflow.default_plugins.change_before_incident",
-    "retroflow.default_plugins.impact_math",
-    "retroflow.default_plugins.markdown",
-    "retroflow.default_plugins.json_renderer",
-    "retroflow.default_plugins.renderers.html",
-    "retroflow.default_plugins.technical_conditions",
-    "retroflow.default_plugins.human_conditions",
-    "retroflow.default_plugins.conditions.misleading_signal",
-    "retroflow.default_plugins.process_conditions",
-    "retroflow.default_plugins.action_review",
-    "retroflow.default_plugins.rice",
-    "retroflow.default_plugins.wsjf",
-    "retroflow.default_plugins.store_commands",
-    "retroflow.default_plugins.outcomes.metrics",
-    "retroflow.commands.outcomes",
-    "retroflow.default_plugins.service_commands",
-)
+#: The default plugins, by plugin name (what ``retroflow plugins`` lists, gaps name and
+#: ``block_plugins`` takes): the module that is the plugin. Grouped by the stage they
+#: serve; a plugin's name stays when its module moves, since documents carry it.
+DEFAULT_PLUGINS: dict[str, str] = {
+    "file": "retroflow.default_plugins.sources.file",
+    "change-before-incident": "retroflow.default_plugins.conditions.change_before_incident",
+    "impact-math": "retroflow.default_plugins.scoring.impact_math",
+    "markdown": "retroflow.default_plugins.renderers.markdown",
+    "json-renderer": "retroflow.default_plugins.renderers.json",
+    "html": "retroflow.default_plugins.renderers.html",
+    "technical-conditions": "retroflow.default_plugins.conditions.technical",
+    "human-conditions": "retroflow.default_plugins.conditions.human",
+    "misleading-signal": "retroflow.default_plugins.conditions.misleading_signal",
+    "process-conditions": "retroflow.default_plugins.conditions.process",
+    "action-review": "retroflow.default_plugins.review.action_review",
+    "rice": "retroflow.default_plugins.scoring.rice",
+    "wsjf": "retroflow.default_plugins.scoring.wsjf",
+    "store-commands": "retroflow.default_plugins.store_commands",
+    "metrics": "retroflow.default_plugins.outcomes.metrics",
+    "outcomes": "retroflow.commands.outcomes",
+    "service-commands": "retroflow.default_plugins.service_commands",
+}
 
-#: The default plugins that add commands (``retroflow_register_commands``): the only ones
-#: loaded to list and find commands (``retroflow --help``), which then imports no heuristic.
-#: Commands live in ``retroflow.commands``; the store's have not moved there yet. A test
-#: checks that no other default plugin adds commands.
-COMMAND_PLUGINS: tuple[str, ...] = tuple(
-    m for m in DEFAULT_PLUGINS if m.startswith("retroflow.commands.") or m.endswith("_commands")
-)
+#: The default plugins that add commands (``retroflow_register_commands``), by name: the
+#: only ones loaded to list and find commands (``retroflow --help``), which then imports no
+#: heuristic. The commands live in ``retroflow.commands``. A test checks that no other
+#: default plugin adds commands.
+COMMAND_PLUGINS: tuple[str, ...] = ("store-commands", "outcomes", "service-commands")
 
 log = get_logger(__name__)
-
-
-def _default_plugin_name(module_name: str) -> str:
-    return module_name.rsplit(".", 1)[-1].replace("_", "-")
 
 
 def _only_from_env() -> list[str] | None:
@@ -100,7 +97,7 @@ def get_plugin_manager(
     :param extra_plugins: plugin objects, or ``(name, plugin)`` pairs, registered after
         the others (tests, embedding).
     :param default_plugins: register the built-in plugins (or only these of them, by
-        module name, e.g. :data:`COMMAND_PLUGINS`).
+        name, e.g. :data:`COMMAND_PLUGINS`).
     :param trace: write hook calls into the log (default: ``$RETROFLOW_TRACE``).
     :raises PluginError: a plugin cannot be imported or implements an unknown hook.
     """
@@ -109,12 +106,10 @@ def get_plugin_manager(
     for name in block:
         pm.set_blocked(name)
     if default_plugins:
-        for module_name in DEFAULT_PLUGINS if default_plugins is True else default_plugins:
-            name = _default_plugin_name(module_name)
+        for name in DEFAULT_PLUGINS if default_plugins is True else default_plugins:
             if pm.is_blocked(name):
                 continue
-            module = importlib.import_module(module_name)
-            _register(pm, module, name)
+            _register(pm, importlib.import_module(DEFAULT_PLUGINS[name]), name)
     env_only = _only_from_env()
     if env_only is not None:
         only = env_only
@@ -159,11 +154,7 @@ def unknown_plugin_names(
     if not any(names for _, names in lists) and not blocked:
         return []  # nothing to check: skip reading every installed distribution
     installed = {entry_point.name for _dist, entry_point in _entry_points()}
-    known = (
-        installed
-        | {_default_plugin_name(m) for m in DEFAULT_PLUGINS}
-        | {n for n, plugin in pm.list_name_plugin() if plugin is not None}
-    )
+    known = installed | set(DEFAULT_PLUGINS) | {n for n, plugin in pm.list_name_plugin() if plugin is not None}
     problems = [
         f"{where}: no installed plugin named {name!r} (installed: {', '.join(sorted(installed)) or 'none'})"
         for where, names in lists
@@ -329,19 +320,18 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     import retroflow
 
     infos = []
-    default_names = {_default_plugin_name(m) for m in DEFAULT_PLUGINS}
     for name, plugin in pm.list_name_plugin():
         if plugin is None:  # blocked
             continue
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
         dist = _DISTS.get(id(plugin))
-        if name in default_names:
+        if name in DEFAULT_PLUGINS:
             version = retroflow.__version__
         elif dist:
             version = dist.rsplit(" ", 1)[-1]
         else:
             version = "unknown"
-        infos.append(PluginInfo(name=name or "?", version=version, hooks=hooks, default=name in default_names))
+        infos.append(PluginInfo(name=name or "?", version=version, hooks=hooks, default=name in DEFAULT_PLUGINS))
     return sorted(infos, key=lambda i: (not i.default, i.name))
 
 

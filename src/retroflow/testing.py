@@ -391,7 +391,7 @@ def running_service(config: Config, plugins: Plugins, *, workers: int = 0) -> It
         sock.close()
 
 
-PUBLIC_MODULES = ("retroflow", "retroflow.trackers", "retroflow.testing")
+PUBLIC_MODULES = ("retroflow", "retroflow.trackers", "retroflow.app", "retroflow.testing")
 
 
 def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:

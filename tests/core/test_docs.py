@@ -139,10 +139,10 @@ def test_every_hook_is_called_by_retroflow(monkeypatch: pytest.MonkeyPatch, tmp_
     def with_plugin(**kwargs: Any) -> Any:
         return get_plugin_manager(**kwargs, extra_plugins=[plugin])
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", with_plugin)
     runner = CliRunner()
-    assert runner.invoke(cli_module.cli, ["hello"]).stdout == "hello from a plugin\n"
-    result = runner.invoke(cli_module.cli, ["-q", "retro", "EVERY-1", "--out", str(tmp_path)])
+    obj = {"plugin_manager_factory": with_plugin}
+    assert runner.invoke(cli_module.cli, ["hello"], obj=obj).stdout == "hello from a plugin\n"
+    result = runner.invoke(cli_module.cli, ["-q", "retro", "EVERY-1", "--out", str(tmp_path)], obj=obj)
     assert result.exit_code == 0, result.output
     # The automation's hooks: a delivery to retroflow serve, drafted by its worker.
     plugins = Plugins(with_plugin(load_entrypoints=False))

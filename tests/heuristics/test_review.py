@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from retroflow import hookimpl
-from retroflow.default_plugins.action_review import Reviewer, ReviewSettings
+from retroflow.default_plugins.review.action_review import Reviewer, ReviewSettings
 from retroflow.engine import build_retro
 from retroflow.model import ActionItem, Factor, SourceResult, Verification
 from retroflow.request import RetroRequest
@@ -116,7 +116,7 @@ def test_the_engine_gives_the_reviewer_the_registered_metric_names():
 def test_every_proposed_action_names_an_outcome_metric(busy_events):
     from pathlib import Path
 
-    from retroflow.default_plugins.file import read_events, read_incident
+    from retroflow.default_plugins.sources.file import read_events, read_incident
     from retroflow.plugins import Plugins, get_plugin_manager
 
     names = set(Plugins(get_plugin_manager(load_entrypoints=False)).outcome_metrics.names())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retroflow.default_plugins import technical_conditions
+from retroflow.default_plugins.conditions import technical as technical_conditions
 from retroflow.errors import ConfigError
 from retroflow.testing import build, make_event, make_incident
 

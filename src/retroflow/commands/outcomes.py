@@ -16,7 +16,7 @@ import click
 import orjson
 
 from retroflow import hookimpl
-from retroflow.cli import App, handle_errors, write_atomically
+from retroflow.app import App, handle_errors, write_atomically
 from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
 # The store, the statistics and the heuristics' kit are imported inside the commands:
@@ -31,7 +31,7 @@ def retroflow_register_settings(register: Any) -> None:
 
 @contextmanager
 def _opened(app: App) -> Iterator[Any]:
-    from retroflow.store.commands import store_for
+    from retroflow.store.build import store_for
 
     store = store_for(app.config)
     try:

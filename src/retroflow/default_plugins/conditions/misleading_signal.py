@@ -33,7 +33,7 @@ from retroflow.default_plugins._plugin_kit import (
     service_named,
     strength,
 )
-from retroflow.default_plugins._timeline_facts import TimelineFacts, cite, facts_of, quoted
+from retroflow.default_plugins.conditions.facts import TimelineFacts, cite, facts_of, quoted
 from retroflow.model import (
     ActionItem,
     Category,

@@ -26,7 +26,6 @@ from markupsafe import Markup
 import retroflow
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins.action_review import TOO_MANY_ACTIONS
 from retroflow.default_plugins.renderers.condense import PER_ROW, Row, condense, row_finder
 from retroflow.default_plugins.renderers.texts import (
     DURATION_LABELS,
@@ -38,6 +37,7 @@ from retroflow.default_plugins.renderers.texts import (
     verdict,
 )
 from retroflow.default_plugins.renderers.timeline_chart import LANES, timeline_svg
+from retroflow.default_plugins.review.action_review import TOO_MANY_ACTIONS
 from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Retro
 from retroflow.roles import TicketRef, TicketStatus
 

@@ -36,7 +36,7 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import (
+from retroflow.default_plugins.conditions.facts import (
     AUTOMATION_ACTORS,
     cite,
     created_within,

@@ -22,7 +22,7 @@ from retroflow.default_plugins._plugin_kit import (
     propose,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import affected_services, cite, facts_of, minutes, quoted
+from retroflow.default_plugins.conditions.facts import affected_services, cite, facts_of, minutes, quoted
 from retroflow.model import (
     ActionItem,
     Category,

@@ -1,5 +1,6 @@
-"""What the CLI does with the store; the commands themselves are in
-:mod:`retroflow.default_plugins.store_commands`."""
+"""Building a retro with its human input applied, and storing it as a new version: what
+``retroflow retro``, the store's commands (:mod:`retroflow.commands.store`) and the
+service's draft job share."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ import attrs
 from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import SettingsTable
-from retroflow.default_plugins._timeline_facts import facts_of, is_person
+from retroflow.default_plugins.conditions.facts import facts_of, is_person
 from retroflow.model import ActionItem, EventKind, Finding, Retro
 
 RELIES_ON_MEMORY = "relies-on-memory"

@@ -35,7 +35,7 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import (
+from retroflow.default_plugins.conditions.facts import (
     affected_services,
     cite,
     created_within,

@@ -29,7 +29,7 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import (
+from retroflow.default_plugins.conditions.facts import (
     cite,
     facts_of,
     is_alert_trigger,
