@@ -10,9 +10,8 @@
   the proposers) are made here (:meth:`SettingsTable.hook`, :func:`scoring_model_hook`,
   :func:`proposals_hook`).
 
-Hook implementations return lists, not generators: the engine runs each implementation
-isolated (timeout, errors become gaps), and a generator would do its work only later,
-when the engine iterates it outside that isolation.
+Hook implementations may return generators: the engine iterates what an implementation
+returns inside its isolated call (timeout, errors become gaps), never later.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
 )
 from retroflow.default_plugins.conditions.facts import TimelineFacts, cite, facts_of, quoted
+from retroflow.default_plugins.conditions.keys import MISLEADING_SIGNAL
 from retroflow.model import (
     ActionItem,
     Category,
@@ -48,7 +49,6 @@ from retroflow.model import (
     format_duration,
 )
 
-KEY = "misleading-signal"
 LOOKED_ELSEWHERE = "looked-elsewhere"
 LOOKED_HEALTHY = "looked-healthy"
 
@@ -184,7 +184,7 @@ def _factor(
     held = turned.at - belief.at
     signal = facts.first_by_service.get(culprit)
     return Factor(
-        key=KEY,
+        key=MISLEADING_SIGNAL,
         layer=Layer.HUMAN,
         title=title,
         explanation=(
@@ -212,9 +212,8 @@ def _and(names: Iterable[str]) -> str:
 
 
 @hookimpl
-def retroflow_find_factors(timeline: Timeline) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(timeline))
+def retroflow_find_factors(timeline: Timeline) -> Iterator[Factor]:
+    return find_factors(timeline)
 
 
 # --- the proposer --------------------------------------------------------------------------
@@ -243,7 +242,7 @@ def _show_the_right_signal(incident: Incident, factor: Factor) -> ActionItem:
         )
     return propose(
         incident,
-        KEY,
+        MISLEADING_SIGNAL,
         service,
         *looked,
         title=title,
@@ -254,4 +253,4 @@ def _show_the_right_signal(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-retroflow_propose_actions = proposals_hook({KEY: _show_the_right_signal})
+retroflow_propose_actions = proposals_hook({MISLEADING_SIGNAL: _show_the_right_signal})

@@ -50,6 +50,7 @@ from retroflow.default_plugins.conditions.facts import (
     runbook_of,
     started,
 )
+from retroflow.default_plugins.conditions.keys import LATE_ESCALATION, MISSING_RUNBOOK, RECURRENCE, SLOW_MITIGATION
 from retroflow.model import (
     ActionItem,
     Category,
@@ -65,11 +66,6 @@ from retroflow.model import (
     Verification,
     format_duration,
 )
-
-SLOW_MITIGATION = "slow-mitigation"
-MISSING_RUNBOOK = "missing-runbook"
-LATE_ESCALATION = "late-escalation"
-RECURRENCE = "recurrence"
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 #: Words that say nothing about *which* failure a title describes.
@@ -113,7 +109,7 @@ def find_factors(
     config: Config,
     past_actions: PastActions | None = None,
 ) -> Iterator[Factor]:
-    """The factors this plugin finds (the hook below returns them as a list)."""
+    """The factors this plugin finds, one heuristic after the other."""
     settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     triggers = [a for a in facts.of_kind(EventKind.ALERT) if is_alert_trigger(a)]
@@ -376,9 +372,8 @@ def retroflow_find_factors(
     history: tuple[Incident, ...],
     config: Config,
     past_actions: PastActions | None,
-) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(incident, timeline, history, config, past_actions))
+) -> Iterator[Factor]:
+    return find_factors(incident, timeline, history, config, past_actions)
 
 
 # --- proposers -------------------------------------------------------------------------

@@ -226,9 +226,8 @@ class Reviewer:
 
 
 @hookimpl
-def retroflow_review_actions(retro: Retro, config: Config, outcome_metrics: tuple[str, ...]) -> list[Finding]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(review_retro(retro, SETTINGS.read(config), outcome_metrics))
+def retroflow_review_actions(retro: Retro, config: Config, outcome_metrics: tuple[str, ...]) -> Iterator[Finding]:
+    return review_retro(retro, SETTINGS.read(config), outcome_metrics)
 
 
 def review_retro(retro: Retro, settings: ReviewSettings, metrics: Iterable[str] = ()) -> Iterator[Finding]:
