@@ -280,8 +280,7 @@ def retro(
 def _renderer(plugins: Plugins, name: str) -> Renderer:
     if name not in plugins.renderers:
         raise click.UsageError(f"unknown format {name!r} (available: {', '.join(plugins.renderers.names())})")
-    renderer: Renderer = plugins.renderers.get(name)
-    return renderer
+    return plugins.renderers.get(name)
 
 
 def _output_directory(out: str | None, config: Config) -> Path:

@@ -15,11 +15,11 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
-from retroflow.errors import ConfigError
+from retroflow.errors import ConfigError, PluginError
 from retroflow.logs import register_basic_auth, register_secret
 
 __all__ = [
@@ -33,6 +33,8 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+T = TypeVar("T")
 
 CONFIG_ENV = "RETROFLOW_CONFIG"
 CONFIG_NAME = "retroflow.toml"
@@ -241,11 +243,25 @@ class Config:
                     self._settings[table] = None  # has required keys: not configured
         _report(found, problems)
 
-    def settings_for(self, table: str) -> Any:
+    @typing.overload
+    def settings_for(self, table: str) -> Any: ...
+
+    @typing.overload
+    def settings_for(self, table: str, cls: type[T]) -> T | None: ...
+
+    def settings_for(self, table: str, cls: type[T] | None = None) -> Any:
         """The validated settings of ``[plugins.<table>]``: an instance of the class the
         plugin declared, its defaults when the table is absent, or ``None`` when the table
-        is absent and the class has required keys (the plugin is not configured)."""
-        return self._settings.get(table)
+        is absent and the class has required keys (the plugin is not configured).
+
+        :param cls: the class the plugin declared the table with: the result is then typed
+            (``T | None``), and a table declared with another class is an error.
+        :raises PluginError: the table holds settings of a class other than ``cls``.
+        """
+        settings = self._settings.get(table)
+        if cls is not None and settings is not None and not isinstance(settings, cls):
+            raise PluginError(f"[plugins.{table}] holds {type(settings).__name__} settings, not {cls.__name__}")
+        return settings
 
     def is_configured(self, table: str) -> bool:
         return table in self.plugin_tables

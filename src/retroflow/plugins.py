@@ -18,8 +18,8 @@ import importlib
 import os
 import sys
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import attrs
 import pluggy
@@ -27,6 +27,9 @@ import pluggy
 from retroflow import hookspecs
 from retroflow.errors import PluginError
 from retroflow.logs import get_logger
+
+if TYPE_CHECKING:
+    from retroflow.roles import IncidentFeed, OutcomeMetric, Renderer, ScoringModel, TrackerSink, WebhookReceiver
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -71,6 +74,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
 COMMAND_PLUGINS: tuple[str, ...] = ("store-commands", "outcomes", "service-commands")
 
 log = get_logger(__name__)
+
+R = TypeVar("R")
 
 
 def _only_from_env() -> list[str] | None:
@@ -342,15 +347,16 @@ def hook_implementations(pm: pluggy.PluginManager, hook_name: str) -> list[plugg
     return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
 
 
-class Registry:
-    """Named objects plugins registered for one role; records which plugin gave which."""
+class Registry(Generic[R]):
+    """Named objects plugins registered for one role; records which plugin gave which.
+    Typed by the role (``Registry[ScoringModel]``), as the hook that fills it is."""
 
     def __init__(self, role: str) -> None:
         self.role = role
-        self._items: dict[str, Any] = {}
+        self._items: dict[str, R] = {}
         self._owners: dict[str, str] = {}
 
-    def add(self, plugin_name: str, item: Any, *, name: str | None = None) -> None:
+    def add(self, plugin_name: str, item: R, *, name: str | None = None) -> None:
         key = name if name is not None else getattr(item, "name", None)
         if not isinstance(key, str) or not key:
             raise PluginError(f"plugin {plugin_name!r} registered a {self.role} without a name")
@@ -359,7 +365,7 @@ class Registry:
         self._items[key] = item
         self._owners[key] = plugin_name
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> R:
         try:
             return self._items[name]
         except KeyError:
@@ -382,31 +388,52 @@ class Plugins:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        self.settings = self._collect_register("retroflow_register_settings", "settings table", pair=True)
-        self.scoring_models = self._collect_register("retroflow_register_scoring_models", "scoring model")
-        self.renderers = self._collect_register("retroflow_register_renderers", "renderer")
-        self.tracker_sinks = self._collect_register("retroflow_register_tracker_sinks", "tracker sink")
-        self.outcome_metrics = self._collect_register("retroflow_register_outcome_metrics", "outcome metric")
-        self.webhooks = self._collect_register("retroflow_register_webhooks", "webhook receiver")
-        self.incident_feeds = self._collect_register("retroflow_register_incident_feeds", "incident feed")
+        self.settings: Registry[type[Any]] = self._settings()
+        self.scoring_models: Registry[ScoringModel] = self._collect_register(
+            "retroflow_register_scoring_models", "scoring model"
+        )
+        self.renderers: Registry[Renderer] = self._collect_register("retroflow_register_renderers", "renderer")
+        self.tracker_sinks: Registry[TrackerSink] = self._collect_register(
+            "retroflow_register_tracker_sinks", "tracker sink"
+        )
+        self.outcome_metrics: Registry[OutcomeMetric] = self._collect_register(
+            "retroflow_register_outcome_metrics", "outcome metric"
+        )
+        self.webhooks: Registry[WebhookReceiver] = self._collect_register(
+            "retroflow_register_webhooks", "webhook receiver"
+        )
+        self.incident_feeds: Registry[IncidentFeed] = self._collect_register(
+            "retroflow_register_incident_feeds", "incident feed"
+        )
 
-    def _collect_register(self, hook_name: str, role: str, *, pair: bool = False) -> Registry:
-        registry = Registry(role)
+    def _settings(self) -> Registry[type[Any]]:
+        """The settings tables plugins declare (``register(table, attrs_class)``)."""
+        registry: Registry[type[Any]] = Registry("settings table")
+
+        def register(plugin_name: str, table: str, item: type[Any]) -> None:
+            if not attrs.has(item):
+                raise PluginError(
+                    f"plugin {plugin_name!r} declared settings [plugins.{table}] with {item!r}, which is not an attrs class"
+                )
+            registry.add(plugin_name, item, name=table)
+
+        self._call_register("retroflow_register_settings", register)
+        return registry
+
+    def _collect_register(self, hook_name: str, role: str) -> Registry[Any]:
+        """The objects plugins register for ``role`` through ``hook_name`` (``register(obj)``)."""
+        registry: Registry[Any] = Registry(role)
+        self._call_register(hook_name, registry.add)
+        return registry
+
+    def _call_register(self, hook_name: str, add: Callable[..., None]) -> None:
+        """Call each implementation of a ``register_*`` hook with a ``register`` that records
+        the plugin's name; a failure fails the load, naming the plugin."""
         for impl in self.implementations(hook_name):
             plugin_name = impl.plugin_name
 
             def register(*args: Any, _plugin: str = plugin_name) -> None:
-                if pair:
-                    table, item = args
-                    if not attrs.has(item):
-                        raise PluginError(
-                            f"plugin {_plugin!r} declared settings [plugins.{table}] with "
-                            f"{item!r}, which is not an attrs class"
-                        )
-                    registry.add(_plugin, item, name=table)
-                else:
-                    (item,) = args
-                    registry.add(_plugin, item)
+                add(_plugin, *args)
 
             try:
                 self.call(impl, register=register)
@@ -414,7 +441,6 @@ class Plugins:
                 raise
             except Exception as exc:
                 raise PluginError(f"plugin {plugin_name!r} failed in {hook_name}: {exc}") from exc
-        return registry
 
     def implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
         """Implementations in the order pluggy would call them (tryfirst first)."""

@@ -186,11 +186,17 @@ class OutcomeMetric(Protocol):
         resolve themselves) rather than a fall (most metrics).
     """
 
-    name: str
-    title: str
-    kind: MetricKind
-    per: Exposure
-    higher_is_better: bool
+    # Read-only properties, so that frozen attrs classes follow the protocol.
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def kind(self) -> MetricKind: ...
+    @property
+    def per(self) -> Exposure: ...
+    @property
+    def higher_is_better(self) -> bool: ...
 
     def observe(self, incident: IncidentRecord) -> float | None:
         """What ``incident`` contributes: for a count, how many (``1`` for the incident

@@ -6,7 +6,7 @@ See ``docs/outcomes.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
 
 @hookimpl
-def retroflow_register_settings(register: Any) -> None:
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
     register(TABLE, OutcomeSettings)
 
 

@@ -157,10 +157,10 @@ def export_actions(
         if unknown:
             raise RetroflowError(f"incident {incident_id!r} has no action {unknown[0]!r} in its newest retro")
         actions = [known[a] for a in wanted]
-    run = _Run(store, retro, sink, config, sleep, now, lease_seconds, max_rate_limit_waits, max_wait, checkpoint)
-    if client is None:
-        client = sink.open(config)
-    run.client = client
+    client = client if client is not None else sink.open(config)
+    run = _Run(
+        store, retro, sink, client, config, sleep, now, lease_seconds, max_rate_limit_waits, max_wait, checkpoint
+    )
     if dry_run:
         return run.dry_run(actions)
     return run.export(actions, retro_url, reclaim)
@@ -172,6 +172,7 @@ class _Run:
         store: Store,
         retro: Retro,
         sink: TrackerSink,
+        client: TrackerClient,
         config: Config,
         sleep: Callable[[float], None],
         now: Callable[[], datetime],
@@ -191,7 +192,7 @@ class _Run:
         self.max_rate_limit_waits = max_rate_limit_waits
         self.max_wait = max_wait
         self.checkpoint = checkpoint or (lambda stage: None)
-        self.client: Any = None
+        self.client = client
         self.items: dict[str, ExportItem] = {}
         self.create_calls = 0
         self.find_calls = 0

@@ -44,6 +44,8 @@ from retroflow.roles import TicketRef, TicketStatus
 if TYPE_CHECKING:
     import jinja2
 
+    from retroflow.roles import Renderer
+
 __all__ = ["TABLE", "HtmlRenderer", "HtmlSettings", "render_html", "template_environment"]
 
 #: The settings table: ``[plugins.html]``.
@@ -326,15 +328,15 @@ class HtmlRenderer:
         store knows."""
         if config is None:
             return render_html(retro)
-        settings = config.settings_for(TABLE) or HtmlSettings()
+        settings = config.settings_for(TABLE, HtmlSettings) or HtmlSettings()
         return render_html(retro, settings=settings, tickets=stored_tickets(config, retro.incident.id))
 
 
 @hookimpl
-def retroflow_register_settings(register: Any) -> None:
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
     register(TABLE, HtmlSettings)
 
 
 @hookimpl(trylast=True)
-def retroflow_register_renderers(register: Any) -> None:
+def retroflow_register_renderers(register: Callable[[Renderer], None]) -> None:
     register(HtmlRenderer())

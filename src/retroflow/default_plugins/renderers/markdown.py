@@ -7,8 +7,8 @@ thousands of log lines never become thousands of rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
 from retroflow.default_plugins.renderers.condense import MAX_ROWS, PER_ROW, Row, condense
@@ -22,6 +22,9 @@ from retroflow.default_plugins.renderers.texts import (
     verdict,
 )
 from retroflow.model import LAYER_ORDER, ActionItem, Event, Factor, Layer, Retro
+
+if TYPE_CHECKING:
+    from retroflow.roles import Renderer
 
 __all__ = ["MAX_ROWS", "MarkdownRenderer", "condense", "human_duration", "render_markdown"]
 
@@ -261,5 +264,5 @@ class MarkdownRenderer:
 
 
 @hookimpl(trylast=True)
-def retroflow_register_renderers(register: Any) -> None:
+def retroflow_register_renderers(register: Callable[[Renderer], None]) -> None:
     register(MarkdownRenderer())

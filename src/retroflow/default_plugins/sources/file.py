@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,13 +61,13 @@ class FileSourceSettings:
 
 
 @hookimpl
-def retroflow_register_settings(register: Any) -> None:
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
     register(TABLE, FileSourceSettings)
 
 
 @hookimpl
 def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
-    settings: FileSourceSettings = config.settings_for(TABLE) or FileSourceSettings()
+    settings = config.settings_for(TABLE, FileSourceSettings) or FileSourceSettings()
     files = [*settings.events, *request.event_files]
     if not files and request.incident_file is None and settings.incident is None:
         return None
