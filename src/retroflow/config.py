@@ -188,7 +188,6 @@ class Config:
         path: Path | None,
         engine: EngineSettings,
         plugin_tables: Mapping[str, Mapping[str, Any]],
-        raw: Mapping[str, Any],
         service: ServiceSettings | None = None,
     ) -> None:
         self.path = path
@@ -196,12 +195,11 @@ class Config:
         #: The ``[service]`` table (defaults when absent).
         self.service = service or ServiceSettings()
         self.plugin_tables = dict(plugin_tables)
-        self.raw = raw
         self._settings: dict[str, Any] = {}
 
     @classmethod
     def empty(cls) -> Config:
-        return cls(None, EngineSettings(), {}, {})
+        return cls(None, EngineSettings(), {})
 
     @property
     def label(self) -> str:
@@ -263,9 +261,6 @@ class Config:
             raise PluginError(f"[plugins.{table}] holds {type(settings).__name__} settings, not {cls.__name__}")
         return settings
 
-    def is_configured(self, table: str) -> bool:
-        return table in self.plugin_tables
-
     def missing_inputs(self) -> list[str]:
         """A problem for each input path (a settings key marked :data:`INPUT_PATH`) of the
         validated plugin tables that does not exist, naming the table and the key."""
@@ -312,7 +307,7 @@ def load_config(path: Path | None, problems: list[str] | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _report([f"{path}: cannot read: {exc}"], problems)
-        return Config(path, EngineSettings(), {}, {})
+        return Config(path, EngineSettings(), {})
     return parse_config(text, path, problems)
 
 
@@ -324,7 +319,7 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         _report([f"{label}: invalid TOML: {exc}"], problems)
-        return Config(path, EngineSettings(), {}, {})
+        return Config(path, EngineSettings(), {})
     found = [
         f"{label}: unknown top-level key {key!r} (expected [retroflow], [service] or [plugins.NAME])"
         for key in sorted(set(raw) - {"retroflow", "service", "plugins"})
@@ -349,7 +344,7 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
             found.append(f"{label}: plugins.{name}: expected a table ([plugins.{name}])")
     tables = {name: table for name, table in plugins.items() if isinstance(table, dict)}
     _report(found, problems)
-    return Config(path, engine, tables, raw, service)
+    return Config(path, engine, tables, service)
 
 
 def _table(raw: Mapping[str, Any], name: str, cls: type[Any], label: str, base_dir: Path, found: list[str]) -> Any:

@@ -346,14 +346,14 @@ def _build(
         actions=actions,
         history=history,
         scoring_model=scoring.name,
-        narrative=narrate(factors, timeline),
+        narrative=narrate(factors),
         past_actions=judged,
         timeline_owner=timeline_owner(incident, timeline, config),
     )
     if amend is not None:
         retro = amend(retro)
         # Human input may have confirmed, rejected or added factors: tell the story again.
-        retro = attrs.evolve(retro, narrative=narrate(retro.factors, retro.timeline))
+        retro = attrs.evolve(retro, narrative=narrate(retro.factors))
     retro = _review(plugins, config, retro, gaps, progress)
     retro = _score(retro, scoring, config, gaps, progress)
     return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))

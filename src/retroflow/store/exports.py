@@ -23,6 +23,7 @@ times.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import time
 import uuid
@@ -45,11 +46,11 @@ from retroflow.trackers import on_sending
 
 __all__ = [
     "ExportItem",
+    "ExportOutcome",
     "ExportReport",
     "SyncReport",
     "export_actions",
     "export_key",
-    "normalise_state",
     "sync_status",
 ]
 
@@ -70,20 +71,28 @@ def export_key(incident_id: str, action_id: str, sink: str) -> str:
     return "retroflow-" + digest[:24]
 
 
+class ExportOutcome(enum.StrEnum):
+    """What happened to one action in an export run."""
+
+    CREATED = "created"
+    RECONCILED = "reconciled"  # found by key after an ambiguous failure or crash
+    ALREADY_EXPORTED = "already exported"
+    WAITING = "waiting for search lag"
+    NEEDS_RECONCILE = "needs reconcile"
+    FAILED = "failed"
+    IN_FLIGHT = "in flight elsewhere"
+    WOULD_CREATE = "would create"  # a dry run
+    WOULD_RECONCILE = "would reconcile"  # a dry run
+
+
 @attrs.frozen
 class ExportItem:
-    """What happened to one action in an export run.
-
-    ``outcome`` is one of: ``created``, ``reconciled`` (found by key after an ambiguous
-    failure or crash), ``already exported``, ``waiting for search lag``,
-    ``needs reconcile``, ``failed``, ``in flight elsewhere``, and for a dry run
-    ``would create`` or ``would reconcile``.
-    """
+    """What happened to one action in an export run (:class:`ExportOutcome`)."""
 
     action_id: str
     title: str
     key: str
-    outcome: str
+    outcome: ExportOutcome = attrs.field(converter=ExportOutcome)
     external_id: str | None = None
     url: str | None = None
     error: str | None = None
@@ -91,7 +100,7 @@ class ExportItem:
 
 
 #: Outcomes after which the action has its ticket.
-SETTLED = frozenset({"created", "reconciled", "already exported"})
+SETTLED = frozenset({ExportOutcome.CREATED, ExportOutcome.RECONCILED, ExportOutcome.ALREADY_EXPORTED})
 
 
 @attrs.frozen
@@ -220,7 +229,7 @@ class _Run:
             ).all()
         return {row.action_id: row for row in rows}
 
-    def _item(self, action: ActionItem, outcome: str, **kwargs: Any) -> None:
+    def _item(self, action: ActionItem, outcome: ExportOutcome, **kwargs: Any) -> None:
         key = export_key(self.incident_id, action.id, self.sink.name)
         self.items[action.id] = ExportItem(action.id, action.title, key, outcome, **kwargs)
 
@@ -231,12 +240,12 @@ class _Run:
         for action in actions:
             row = rows.get(action.id)
             if row is not None and row.state == ExportState.DONE:
-                self._item(action, "already exported", external_id=row.external_id, url=row.url)
+                self._item(action, ExportOutcome.ALREADY_EXPORTED, external_id=row.external_id, url=row.url)
             elif row is not None and row.state in (ExportState.IN_FLIGHT, ExportState.NEEDS_RECONCILE):
-                self._item(action, "would reconcile", error=row.last_error)
+                self._item(action, ExportOutcome.WOULD_RECONCILE, error=row.last_error)
             else:
                 draft = self._draft(action)
-                self._item(action, "would create", preview=dict(self.client.preview(draft)))
+                self._item(action, ExportOutcome.WOULD_CREATE, preview=dict(self.client.preview(draft)))
         return self.report(actions, dry_run=True)
 
     def _draft(self, action: ActionItem, retro_url: str | None = None) -> TicketDraft:
@@ -284,12 +293,12 @@ class _Run:
         """The item of an action this run does not send: its row is done, held by another
         run, or waiting to be reconciled."""
         if row.state == ExportState.DONE:
-            self._item(action, "already exported", external_id=row.external_id, url=row.url)
+            self._item(action, ExportOutcome.ALREADY_EXPORTED, external_id=row.external_id, url=row.url)
         elif row.state == ExportState.IN_FLIGHT:
             until = f" until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC" if row.lease_until else ""
-            self._item(action, "in flight elsewhere", error=f"claimed by another export{until}")
+            self._item(action, ExportOutcome.IN_FLIGHT, error=f"claimed by another export{until}")
         else:
-            self._item(action, "needs reconcile", error=row.last_error)
+            self._item(action, ExportOutcome.NEEDS_RECONCILE, error=row.last_error)
 
     def _write_intents(self, actions: Sequence[ActionItem]) -> None:
         """One outbox row per action, written (and committed) before any request."""
@@ -327,12 +336,12 @@ class _Run:
         try:
             ref = self.client.find(row.key)
         except TrackerError as exc:
-            self._item(action, "needs reconcile", error=f"search failed: {_message(exc)}")
+            self._item(action, ExportOutcome.NEEDS_RECONCILE, error=f"search failed: {_message(exc)}")
             return
         if ref is not None:
             with self.store.begin() as conn:
                 self._mark_done(conn, {row.id: ref}, None, self.now())
-            self._item(action, "reconciled", external_id=ref.external_id, url=ref.url)
+            self._item(action, ExportOutcome.RECONCILED, external_id=ref.external_id, url=ref.url)
             return
         since = self.now() - (row.last_attempt_at or row.updated_at)
         lag = timedelta(seconds=float(self.sink.search_lag))
@@ -342,7 +351,7 @@ class _Run:
             left = (lag - since).total_seconds()
             self._item(
                 action,
-                "waiting for search lag",
+                ExportOutcome.WAITING,
                 error=f"not found yet; {self.sink.name} search may lag {self.sink.search_lag:g} s "
                 f"(retry in {left:.0f} s)",
             )
@@ -395,7 +404,7 @@ class _Run:
             )
         for action in actions:
             if action.id not in taken:
-                self._item(action, "in flight elsewhere", error="claimed by another export")
+                self._item(action, ExportOutcome.IN_FLIGHT, error="claimed by another export")
         return [a for a in actions if a.id in taken]
 
     def _create_batch(self, batch: Sequence[ActionItem], retro_url: str | None) -> None:
@@ -431,7 +440,7 @@ class _Run:
             )
             results = None
         now = self.now()
-        outcomes: list[tuple[ActionItem, str, dict[str, Any]]] = []
+        outcomes: list[tuple[ActionItem, ExportOutcome, dict[str, Any]]] = []
         with self.store.begin() as conn:
             row_ids = self._row_ids(conn, [a.id for a in claimed])
             created: dict[int, TicketRef] = {}
@@ -459,12 +468,16 @@ class _Run:
                         updated_at=now,
                     )
                 )
-                outcomes.append((action, "needs reconcile" if ambiguous else "failed", {"error": error}))
+                outcomes.append(
+                    (action, ExportOutcome.NEEDS_RECONCILE if ambiguous else ExportOutcome.FAILED, {"error": error})
+                )
             recorded = self._mark_done(conn, created, token, now)
             for action in claimed:
                 ref = created.get(row_ids[action.id])
                 if ref is not None:
-                    outcome = "created" if row_ids[action.id] in recorded else "already exported"
+                    outcome = (
+                        ExportOutcome.CREATED if row_ids[action.id] in recorded else ExportOutcome.ALREADY_EXPORTED
+                    )
                     outcomes.append((action, outcome, {"external_id": ref.external_id, "url": ref.url}))
         for action, outcome, extra in outcomes:
             self._item(action, outcome, **extra)
@@ -539,37 +552,6 @@ def _message(exc: BaseException) -> str:
 
 # -- status read-back -----------------------------------------------------------------
 
-_STATES = {
-    "open": "open",
-    "todo": "open",
-    "to do": "open",
-    "backlog": "open",
-    "in progress": "in progress",
-    "in_progress": "in progress",
-    "in-progress": "in progress",
-    "started": "in progress",
-    "done": "done",
-    "closed": "done",
-    "completed": "done",
-    "resolved": "done",
-    "won't do": "won't do",
-    "wont do": "won't do",
-    "wont_do": "won't do",
-    "won't fix": "won't do",
-    "canceled": "won't do",
-    "cancelled": "won't do",
-    "missing": "missing",
-    "deleted": "missing",
-    "not found": "missing",
-}
-
-
-def normalise_state(state: str) -> str:
-    """One of ``open``, ``in progress``, ``done``, ``won't do``, ``missing`` (unknown
-    words kept)."""
-    cleaned = state.strip().lower().replace("\u2019", "'")
-    return _STATES.get(cleaned, cleaned)
-
 
 @attrs.frozen
 class SyncReport:
@@ -617,7 +599,7 @@ def sync_status(
                     status = by_external.get(link.external_id)
                     if status is None:
                         continue
-                    state = normalise_state(status.state)
+                    state = status.state
                     values: dict[str, Any] = {"state": state, "synced_at": stamp}
                     if state != link.state:
                         changed += 1

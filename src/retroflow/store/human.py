@@ -19,7 +19,6 @@ store, so a reviewed file wins.
 from __future__ import annotations
 
 import enum
-import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -606,9 +605,6 @@ def _make(where: str, cls: type[Any], **kwargs: Any) -> Any:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{where}: {exc}") from None
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _toml_value(value: Any) -> str:

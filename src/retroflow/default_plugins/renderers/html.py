@@ -39,6 +39,7 @@ from retroflow.default_plugins.renderers.texts import (
 from retroflow.default_plugins.renderers.timeline_chart import LANES, timeline_svg
 from retroflow.default_plugins.review.action_review import TOO_MANY_ACTIONS
 from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Retro
+from retroflow.narrative import LEAD
 from retroflow.roles import TicketRef, TicketStatus
 
 if TYPE_CHECKING:
@@ -286,6 +287,7 @@ def _context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str
         "rows": _table_rows(rows),
         "event_count": len(events),
         "layers": _layers(retro.factors),
+        "narrative_lead": LEAD if retro.narrative else None,
         "evidence_shown": PER_ROW,
         "events_by_id": retro.timeline.index,
         "row_anchor": anchor,

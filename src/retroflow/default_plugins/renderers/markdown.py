@@ -22,6 +22,7 @@ from retroflow.default_plugins.renderers.texts import (
     verdict,
 )
 from retroflow.model import LAYER_ORDER, ActionItem, Event, Factor, Layer, Retro
+from retroflow.narrative import LEAD
 
 if TYPE_CHECKING:
     from retroflow.roles import Renderer
@@ -105,7 +106,7 @@ def _lines_for_factors(retro: Retro) -> list[str]:
             return ["Every condition the heuristics found was rejected in review.", "", *rejected]
         return ["No contributing conditions were found by the installed heuristics.", ""]
     by_id = retro.timeline.index
-    out = [retro.narrative[0], ""] if retro.narrative else []
+    out = [LEAD, ""] if retro.narrative else []
     for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
         factors = [f for f in retro.factors if f.layer is layer]
         if not factors:

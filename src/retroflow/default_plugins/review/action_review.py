@@ -30,6 +30,7 @@ from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import SettingsTable
 from retroflow.default_plugins.conditions.facts import facts_of, is_person
 from retroflow.model import ActionItem, EventKind, Finding, Retro
+from retroflow.narrative import narrative_lines
 
 RELIES_ON_MEMORY = "relies-on-memory"
 VAGUE = "vague"
@@ -250,7 +251,7 @@ def review_retro(retro: Retro, settings: ReviewSettings, metrics: Iterable[str] 
             "long lists are rarely finished.",
             suggestion=f"Commit to the top {settings.max_actions} by score and park the rest explicitly.",
         )
-    for number, line in enumerate(retro.narrative, start=1):
+    for number, line in enumerate(narrative_lines(retro), start=1):
         yield from reviewer.blameless(line, "retro", f"narrative line {number}")
     for event in human_events:
         yield from reviewer.blameless(event.summary, "retro", f"{event.kind.value} {event.id} ({event.at:%H:%M})")
