@@ -14,12 +14,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from retroflow.app import App, handle_errors, incident_ref, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
+
+if TYPE_CHECKING:
+    from retroflow.roles import TrackerSink
+    from retroflow.store.exports import ExportReport
 
 # The store and the domain model are imported inside the commands: `retroflow --help` and
 # retro builds without the store should not pay for SQLAlchemy, Alembic and attrs classes.
@@ -420,13 +424,9 @@ def export_command(
     Safe to re-run: actions already exported are skipped, and a run that failed part-way
     is reconciled by searching the tracker for each ticket's key before re-creating it.
     """
-    from retroflow.errors import PluginError
     from retroflow.store.exports import export_actions
 
-    try:
-        sink = app.plugins.tracker_sinks.get(sink_name)
-    except PluginError as exc:
-        raise ConfigError(str(exc)) from None
+    sink = _sinks(app, [sink_name])[sink_name]
     with _opened(app, create=False) as store:
         report = export_actions(
             store,
@@ -439,46 +439,58 @@ def export_command(
             reclaim=reclaim,
         )
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "incident": report.incident_id,
-                    "sink": report.sink,
-                    "dry_run": report.dry_run,
-                    "items": [
-                        {
-                            "action": i.action_id,
-                            "title": i.title,
-                            "key": i.key,
-                            "outcome": i.outcome,
-                            "external_id": i.external_id,
-                            "url": i.url,
-                            "error": i.error,
-                            "preview": i.preview,
-                        }
-                        for i in report.items
-                    ],
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        click.echo(json.dumps(_report_data(report), indent=2, default=str))
     else:
-        for item in report.items:
-            where = f" {item.external_id}" if item.external_id else ""
-            where += f" {item.url}" if item.url else ""
-            click.echo(f"{item.outcome}:{where} {item.title} [{item.action_id}]")
-            if item.error:
-                click.echo(f"    {item.error}")
-            if item.preview is not None:
-                for line in json.dumps(
-                    item.preview, indent=2, sort_keys=True, default=str, ensure_ascii=False
-                ).splitlines():
-                    click.echo(f"    {line}")
-        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items()))
-        click.echo(f"{report.sink}: {counts or 'no actions'}", err=True)
+        _echo_report(report)
     if not dry_run and not report.complete:
         sys.exit(1)
+
+
+def _sinks(app: App, names: Iterable[str]) -> dict[str, TrackerSink]:
+    """The tracker sinks named (a name no plugin registered is a configuration error)."""
+    from retroflow.errors import PluginError
+
+    registry = app.plugins.tracker_sinks
+    try:
+        return {name: registry.get(name) for name in names}
+    except PluginError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _report_data(report: ExportReport) -> dict[str, Any]:
+    """An export's report as ``--json`` writes it."""
+    items = [
+        {
+            "action": i.action_id,
+            "title": i.title,
+            "key": i.key,
+            "outcome": i.outcome,
+            "external_id": i.external_id,
+            "url": i.url,
+            "error": i.error,
+            "preview": i.preview,
+        }
+        for i in report.items
+    ]
+    return {"incident": report.incident_id, "sink": report.sink, "dry_run": report.dry_run, "items": items}
+
+
+def _echo_report(report: ExportReport) -> None:
+    """An export's report as lines: one per action (with its error or preview), then the
+    counts on standard error."""
+    for item in report.items:
+        where = f" {item.external_id}" if item.external_id else ""
+        where += f" {item.url}" if item.url else ""
+        click.echo(f"{item.outcome}:{where} {item.title} [{item.action_id}]")
+        if item.error:
+            click.echo(f"    {item.error}")
+        if item.preview is not None:
+            for line in json.dumps(
+                item.preview, indent=2, sort_keys=True, default=str, ensure_ascii=False
+            ).splitlines():
+                click.echo(f"    {line}")
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.counts().items()))
+    click.echo(f"{report.sink}: {counts or 'no actions'}", err=True)
 
 
 # -- followup -----------------------------------------------------------------------------
@@ -545,15 +557,9 @@ def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: b
 @handle_errors
 def followup_sync(app: App, sink_names: tuple[str, ...]) -> None:
     """Read each exported ticket's state back from its tracker and store it."""
-    from retroflow.errors import PluginError
     from retroflow.store.exports import sync_status
 
-    registry = app.plugins.tracker_sinks
-    names = list(sink_names) or registry.names()
-    try:
-        sinks = {name: registry.get(name) for name in names}
-    except PluginError as exc:
-        raise ConfigError(str(exc)) from None
+    sinks = _sinks(app, sink_names or app.plugins.tracker_sinks.names())
     with _reading(app) as store:
         if store is None:
             click.echo("nothing stored yet: no tickets to read")

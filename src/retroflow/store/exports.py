@@ -413,9 +413,41 @@ class _Run:
         if not claimed:
             return
         self.checkpoint("claimed")
-        drafts = [self._draft(a, retro_url) for a in claimed]
-        results: Sequence[TicketRef | TrackerError] | None = None
-        whole: TrackerError | None = None
+        results, whole = self._send([self._draft(a, retro_url) for a in claimed], token)
+        self.checkpoint("sent")
+        now = self.now()
+        outcomes: list[tuple[ActionItem, ExportOutcome, dict[str, Any]]] = []
+        with self.store.begin() as conn:
+            row_ids = self._row_ids(conn, [a.id for a in claimed])
+            created: dict[int, TicketRef] = {}
+            for i, action in enumerate(claimed):
+                row_id = row_ids[action.id]
+                result: TicketRef | TrackerError | Any = whole if results is None else results[i]
+                if isinstance(result, TicketRef):
+                    created[row_id] = result
+                    continue
+                ambiguous, error = self._mark_failed(conn, row_id, token, result, now)
+                outcomes.append(
+                    (action, ExportOutcome.NEEDS_RECONCILE if ambiguous else ExportOutcome.FAILED, {"error": error})
+                )
+            recorded = self._mark_done(conn, created, token, now)
+            for action in claimed:
+                ref = created.get(row_ids[action.id])
+                if ref is not None:
+                    outcome = (
+                        ExportOutcome.CREATED if row_ids[action.id] in recorded else ExportOutcome.ALREADY_EXPORTED
+                    )
+                    outcomes.append((action, outcome, {"external_id": ref.external_id, "url": ref.url}))
+        for action, outcome, extra in outcomes:
+            self._item(action, outcome, **extra)
+        self.checkpoint("committed")
+
+    def _send(
+        self, drafts: list[TicketDraft], token: str
+    ) -> tuple[Sequence[TicketRef | TrackerError] | None, TrackerError | None]:
+        """Create the tickets of ``drafts``, waiting out rate limits (up to
+        ``max_rate_limit_waits`` times): one result per draft, or the error that failed the
+        whole request."""
         waits = 0
         while True:
             self.create_calls += 1
@@ -431,57 +463,37 @@ class _Run:
                     self.sleep(delay)
                     self._mark_sending(token)
                     continue
-                whole = exc
+                return None, exc
             break
-        self.checkpoint("sent")
-        if results is not None and len(results) != len(drafts):
-            whole = TrackerError(
-                f"{self.sink.name} returned {len(results)} result(s) for {len(drafts)} draft(s)", ambiguous=True
+        if len(results) != len(drafts):
+            message = f"{self.sink.name} returned {len(results)} result(s) for {len(drafts)} draft(s)"
+            return None, TrackerError(message, ambiguous=True)
+        return results, None
+
+    def _mark_failed(
+        self, conn: sa.Connection, row_id: int, token: str, result: object, now: datetime
+    ) -> tuple[bool, str]:
+        """Record that the create of row ``row_id`` failed (``result``: its error, or what
+        the sink returned instead of a ticket): whether that is ambiguous (it may have
+        landed: reconcile) or certain (retry), and the error."""
+        if isinstance(result, TrackerError):
+            ambiguous, error = result.ambiguous, _message(result)
+        else:
+            ambiguous, error = True, f"{self.sink.name} returned {type(result).__name__}, not a TicketRef"
+        conn.execute(
+            sa.update(t.exports)
+            .where(t.exports.c.id == row_id, t.exports.c.claim_token == token)
+            .values(
+                state=ExportState.NEEDS_RECONCILE if ambiguous else ExportState.FAILED,
+                claim_token=None,
+                lease_until=None,
+                last_error=error,
+                # An ambiguous request may have landed any time until now.
+                last_attempt_at=now if ambiguous else t.exports.c.last_attempt_at,
+                updated_at=now,
             )
-            results = None
-        now = self.now()
-        outcomes: list[tuple[ActionItem, ExportOutcome, dict[str, Any]]] = []
-        with self.store.begin() as conn:
-            row_ids = self._row_ids(conn, [a.id for a in claimed])
-            created: dict[int, TicketRef] = {}
-            for i, action in enumerate(claimed):
-                row_id = row_ids[action.id]
-                result: TicketRef | TrackerError | Any = whole if results is None else results[i]
-                if isinstance(result, TicketRef):
-                    created[row_id] = result
-                    continue
-                if isinstance(result, TrackerError):
-                    ambiguous, error = result.ambiguous, _message(result)
-                else:
-                    ambiguous, error = True, f"{self.sink.name} returned {type(result).__name__}, not a TicketRef"
-                state = ExportState.NEEDS_RECONCILE if ambiguous else ExportState.FAILED
-                conn.execute(
-                    sa.update(t.exports)
-                    .where(t.exports.c.id == row_id, t.exports.c.claim_token == token)
-                    .values(
-                        state=state,
-                        claim_token=None,
-                        lease_until=None,
-                        last_error=error,
-                        # An ambiguous request may have landed any time until now.
-                        last_attempt_at=now if ambiguous else t.exports.c.last_attempt_at,
-                        updated_at=now,
-                    )
-                )
-                outcomes.append(
-                    (action, ExportOutcome.NEEDS_RECONCILE if ambiguous else ExportOutcome.FAILED, {"error": error})
-                )
-            recorded = self._mark_done(conn, created, token, now)
-            for action in claimed:
-                ref = created.get(row_ids[action.id])
-                if ref is not None:
-                    outcome = (
-                        ExportOutcome.CREATED if row_ids[action.id] in recorded else ExportOutcome.ALREADY_EXPORTED
-                    )
-                    outcomes.append((action, outcome, {"external_id": ref.external_id, "url": ref.url}))
-        for action, outcome, extra in outcomes:
-            self._item(action, outcome, **extra)
-        self.checkpoint("committed")
+        )
+        return ambiguous, error
 
     def _mark_sending(self, token: str) -> None:
         """The claimed rows' create is about to be sent (again): record the moment, which

@@ -189,8 +189,32 @@ def _past_action_lines(retro: Retro) -> list[str]:
 
 
 def render_markdown(retro: Retro) -> str:
+    out = _heading_lines(retro)
+    out += _summary_lines(retro)
+    out += _timeline_lines(retro)
+    out += ["## Contributing conditions", ""]
+    out += _lines_for_factors(retro)
+    out += [f"## Actions (prioritised by {retro.scoring_model or 'no model'})", ""]
+    if retro.actions:
+        out += _lines_for_actions(retro.actions, retro.factors)
+    else:
+        out.append("No actions were proposed.")
+    out.append("")
+    out += _past_action_lines(retro)
+    if retro.findings:
+        out += ["## Review findings", ""]
+        out += [f"- ⚠ `{f.rule}`: {f.message} Suggestion: {f.suggestion}" for f in retro.findings]
+        out.append("")
+    if retro.gaps:
+        out += ["## Data gaps", "", "What retroflow could not see; conclusions above may miss it.", ""]
+        out += [f"- **{g.plugin}** ({g.stage}, {g.kind}): {g.reason}" for g in retro.gaps]
+        out.append("")
+    return "\n".join(out)
+
+
+def _heading_lines(retro: Retro) -> list[str]:
+    """The title, the incident's facts, the timeline owner and the links."""
     incident = retro.incident
-    moments = retro.timeline.moments
     out: list[str] = [f"# Retrospective: {incident.title or incident.id}", ""]
     facts = [f"**Incident** {incident.id}"]
     if incident.services:
@@ -208,52 +232,36 @@ def render_markdown(retro: Retro) -> str:
         out += [f"**Timeline owner** {owner.name} ({owner.reason}): reconstructs the timeline before the review.", ""]
     if incident.links:
         out += ["Links: " + ", ".join(f"<{link}>" for link in incident.links), ""]
+    return out
 
-    out += ["## Summary", ""]
-    durations = moments.durations()
-    out += ["| Measure | Value |", "|---|---|"]
-    out += [f"| {DURATION_LABELS[name]} | {human_duration(value)} |" for name, value in durations.items()]
+
+def _summary_lines(retro: Retro) -> list[str]:
+    """The durations and the key moments, as two tables."""
+    moments = retro.timeline.moments
+    out = ["## Summary", "", "| Measure | Value |", "|---|---|"]
+    out += [f"| {DURATION_LABELS[name]} | {human_duration(value)} |" for name, value in moments.durations().items()]
     out += ["", "| Moment | Time (UTC) |", "|---|---|"]
     for name, label in MOMENT_LABELS.items():
         value = getattr(moments, name)
         out.append(f"| {label} | {value.strftime('%Y-%m-%d %H:%M:%S') if value else '—'} |")
-    out.append("")
+    return [*out, ""]
 
+
+def _timeline_lines(retro: Retro) -> list[str]:
+    """The condensed timeline, the date shown where a day begins."""
     events = retro.timeline.events
-    out += [f"## Timeline (UTC, {len(events):,} events)", ""]
-    if events:
-        rows = condense(events)
-        day = None
-        out += ["| Time | What happened |", "|---|---|"]
-        for row in rows:
-            label = row.label()
-            if row.start.date() != day:
-                day = row.start.date()
-                label = f"{day.isoformat()} {label}"
-            out.append(f"| {label} | {_cell(_row_text(row))} |")
-    else:
-        out.append("No events were collected.")
-    out.append("")
-
-    out += ["## Contributing conditions", ""]
-    out += _lines_for_factors(retro)
-
-    out += [f"## Actions (prioritised by {retro.scoring_model or 'no model'})", ""]
-    if retro.actions:
-        out += _lines_for_actions(retro.actions, retro.factors)
-    else:
-        out.append("No actions were proposed.")
-    out.append("")
-    out += _past_action_lines(retro)
-    if retro.findings:
-        out += ["## Review findings", ""]
-        out += [f"- ⚠ `{f.rule}`: {f.message} Suggestion: {f.suggestion}" for f in retro.findings]
-        out.append("")
-    if retro.gaps:
-        out += ["## Data gaps", "", "What retroflow could not see; conclusions above may miss it.", ""]
-        out += [f"- **{g.plugin}** ({g.stage}, {g.kind}): {g.reason}" for g in retro.gaps]
-        out.append("")
-    return "\n".join(out)
+    out = [f"## Timeline (UTC, {len(events):,} events)", ""]
+    if not events:
+        return [*out, "No events were collected.", ""]
+    day = None
+    out += ["| Time | What happened |", "|---|---|"]
+    for row in condense(events):
+        label = row.label()
+        if row.start.date() != day:
+            day = row.start.date()
+            label = f"{day.isoformat()} {label}"
+        out.append(f"| {label} | {_cell(_row_text(row))} |")
+    return [*out, ""]
 
 
 class MarkdownRenderer:

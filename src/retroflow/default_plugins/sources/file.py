@@ -144,103 +144,27 @@ def read_events(path: Path) -> tuple[list[Event], Gap | None]:
     return events, gap
 
 
+_LONG_ID, _LONG_SOURCE = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
+_LONG_ACTOR, _LONG_SERVICE = MAX_LENGTH["actor"], MAX_LENGTH["service"]
+_DEEP = 2 * MAX_DETAILS_DEPTH  # a line shorter than this cannot nest deeper
+_BACKSLASH = ord("\\")
+
+
 def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap | None:
-    """Parse JSON Lines into ``events``; the hot loop of the file source.
+    """Parse JSON Lines into ``events``; the hot loop of the file source. One bad line is
+    skipped with its reason, whatever it is: it never drops the file.
 
     orjson parses strict JSON (RFC 8259) about 2.5× faster than the ``json`` module
     (bench/bench_build.py): ``NaN`` is refused, and integers beyond 64 bits become floats.
     """
     skipped = 0
     first_problem = ""
-    loads = orjson.loads
-    fromisoformat = datetime.fromisoformat
-    aliases = KIND_ALIASES
-    response = EventKind.RESPONSE
-    message = EventKind.MESSAGE
-    earliest, latest = EARLIEST, LATEST
-    depth = MAX_DETAILS_DEPTH
-    deep = 2 * depth  # a line shorter than this cannot nest deeper
-    long_id, long_source = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
-    long_actor, long_service = MAX_LENGTH["actor"], MAX_LENGTH["service"]
-    backslash = ord("\\")
+    append = events.append
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
         try:
-            record = loads(line)
-            if type(record) is not dict:
-                raise ValueError("not a JSON object")
-            at = fromisoformat(record["at"])
-            if at.tzinfo is not UTC:  # "+00:00" and "Z" parse to the UTC singleton
-                if at.utcoffset() is None:
-                    raise ValueError(f"'at' {record['at']!r} has no UTC offset")
-                if not earliest <= at < latest:  # before converting, which could overflow
-                    raise ValueError(time_problem(at))
-                at = at.astimezone(UTC)
-            elif not earliest <= at < latest:
-                raise ValueError(time_problem(at))
-            word = record["kind"]
-            kind = aliases.get(word) or aliases[word.lower()]
-            summary = record["summary"]
-            if type(summary) is not str:
-                raise ValueError("'summary' is not a string")
-            native_id = record.get("id")
-            if native_id is None:
-                native_id = stable_id(line.strip().decode())
-            elif type(native_id) is not str:
-                if type(native_id) not in (int, float):
-                    raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
-                native_id = str(native_id)
-            details = record.get("details") or {}
-            if type(details) is not dict:
-                raise ValueError("'details' is not an object")
-            if kind is response and word != "response" and "action" not in details:
-                # "escalate", "assign": the word is the hand-off the heuristics look for.
-                details = {**details, "action": word.lower()}
-            elif kind is message and word.lower() == BELIEF and "belief" not in details:
-                details = {**details, "belief": True}  # as the Slack source marks beliefs
-            source = record.get("source") or TABLE
-            if type(source) is not str or ":" in source:
-                raise ValueError(f"'source' {source!r} must be a string without ':'")
-            actor = record.get("actor")
-            if actor is not None and type(actor) is not str:
-                actor = str(actor)
-            service = record.get("service")
-            if service is not None and type(service) is not str:
-                service = str(service)
-            link = record.get("link")
-            if len(record) > 3 and not _KNOWN.issuperset(record):
-                unknown = sorted(set(record) - _KNOWN)
-                raise ValueError(f"unknown field(s) {', '.join(unknown)}")
-            # Positional arguments, in Event's field order: measurably faster than keywords
-            # at 100,000 events (bench/bench_build.py).
-            event = Event(
-                at,
-                source,
-                kind,
-                summary,
-                native_id,
-                actor,
-                service,
-                link if link is None or type(link) is str else str(link),
-                details,
-            )
-            # orjson refuses lone surrogates, NaN and non-string keys. What it lets through
-            # and the engine would drop: an escaped NUL, text longer than the store's
-            # columns, nesting only a line with that many brackets can have. Rare: check
-            # those lines in full, to say why here.
-            if (
-                (backslash in line and b"\\u0000" in line)  # the byte first: several times faster
-                or len(native_id) > long_id
-                or len(source) > long_source
-                or (actor is not None and len(actor) > long_actor)
-                or (service is not None and len(service) > long_service)
-                or (len(line) > deep and line.count(b"{") + line.count(b"[") > depth)
-            ):
-                problem = event_problem(event)
-                if problem:
-                    raise ValueError(problem.replace("'native_id'", "'id'"))  # the file's word
-            events.append(event)
+            append(_event_of(line))
         except KeyError as exc:
             skipped += 1
             first_problem = first_problem or f"line {number}: unknown kind or missing field {exc}"
@@ -248,9 +172,108 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             skipped += 1
             first_problem = first_problem or f"line {number}, column {exc.colno}: not JSON ({exc.msg})"
         except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError) as exc:
-            # One bad line is skipped with its reason, whatever it is: it never drops the file.
             skipped += 1
             first_problem = first_problem or f"line {number}: {exc}"
     if skipped:
         return Gap(NAME, "collect", "skipped", f"{path.name}: {skipped} line(s) skipped ({first_problem})", skipped)
     return None
+
+
+def _event_of(line: bytes) -> Event:
+    """The event one line holds.
+
+    :raises ValueError: (or KeyError, TypeError …) the line is not a valid event; the
+        message says why.
+    """
+    record = orjson.loads(line)
+    if type(record) is not dict:
+        raise ValueError("not a JSON object")
+    at = _timestamp(record["at"])
+    word = record["kind"]
+    kind = KIND_ALIASES.get(word) or KIND_ALIASES[word.lower()]
+    summary = record["summary"]
+    if type(summary) is not str:
+        raise ValueError("'summary' is not a string")
+    native_id = record.get("id")
+    if native_id is None:
+        native_id = stable_id(line.strip().decode())
+    elif type(native_id) is not str:
+        if type(native_id) not in (int, float):
+            raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
+        native_id = str(native_id)
+    details = _details(record, kind, word)
+    source = record.get("source") or TABLE
+    if type(source) is not str or ":" in source:
+        raise ValueError(f"'source' {source!r} must be a string without ':'")
+    actor = record.get("actor")
+    if actor is not None and type(actor) is not str:
+        actor = str(actor)
+    service = record.get("service")
+    if service is not None and type(service) is not str:
+        service = str(service)
+    link = record.get("link")
+    if len(record) > 3 and not _KNOWN.issuperset(record):
+        raise ValueError(f"unknown field(s) {', '.join(sorted(set(record) - _KNOWN))}")
+    # Positional arguments, in Event's field order: measurably faster than keywords at
+    # 100,000 events (bench/bench_build.py).
+    event = Event(
+        at,
+        source,
+        kind,
+        summary,
+        native_id,
+        actor,
+        service,
+        link if link is None or type(link) is str else str(link),
+        details,
+    )
+    _check_rare(line, event)
+    return event
+
+
+def _check_rare(line: bytes, event: Event) -> None:
+    """orjson refuses lone surrogates, NaN and non-string keys. What it lets through and the
+    engine would drop: an escaped NUL, text longer than the store's columns, nesting only a
+    line with that many brackets can have. Rare: those lines are checked in full, to say why.
+
+    :raises ValueError: the line's event breaks one of the engine's rules.
+    """
+    if (
+        (_BACKSLASH in line and b"\\u0000" in line)  # the byte first: several times faster
+        or len(event.native_id) > _LONG_ID
+        or len(event.source) > _LONG_SOURCE
+        or (event.actor is not None and len(event.actor) > _LONG_ACTOR)
+        or (event.service is not None and len(event.service) > _LONG_SERVICE)
+        or (len(line) > _DEEP and line.count(b"{") + line.count(b"[") > MAX_DETAILS_DEPTH)
+    ):
+        problem = event_problem(event)
+        if problem:
+            raise ValueError(problem.replace("'native_id'", "'id'"))  # the file's word
+
+
+def _timestamp(value: str) -> datetime:
+    """An event's ``at``, in UTC: it must have an offset, and be in the range retroflow keeps."""
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is not UTC:  # "+00:00" and "Z" parse to the UTC singleton
+        if at.utcoffset() is None:
+            raise ValueError(f"'at' {value!r} has no UTC offset")
+        if not EARLIEST <= at < LATEST:  # before converting, which could overflow
+            raise ValueError(time_problem(at))
+        return at.astimezone(UTC)
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(time_problem(at))
+    return at
+
+
+def _details(record: dict[str, Any], kind: EventKind, word: str) -> dict[str, Any]:
+    """An event's ``details``, with what its kind's word says: ``escalate``, ``assign``
+    (responses) are the hand-off the heuristics look for; ``belief`` marks a message as one
+    (as the Slack source marks beliefs)."""
+    details = record.get("details") or {}
+    if type(details) is not dict:
+        raise ValueError("'details' is not an object")
+    if kind is EventKind.RESPONSE and word != "response" and "action" not in details:
+        return {**details, "action": word.lower()}
+    if kind is EventKind.MESSAGE and word.lower() == BELIEF and "belief" not in details:
+        return {**details, "belief": True}
+    return details
