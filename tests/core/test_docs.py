@@ -30,7 +30,7 @@ from retroflow import (
 from retroflow import cli as cli_module
 from retroflow._hookdocs import hook_functions, render
 from retroflow.config import load_config
-from retroflow.plugins import Plugins, get_plugin_manager
+from retroflow.plugins import DEFAULT_PLUGINS, Plugins, get_plugin_manager
 from retroflow.store.fake import FakeTrackerSink
 from retroflow.testing import make_event, make_incident, running_service
 
@@ -250,11 +250,25 @@ def test_every_hook_is_used_by_retroflow(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "page",
     ["install.md", "configuration.md", "hooks.md", "writing-plugins.md", "testing-plugins.md", "event-format.md",
-     "json-schema.md", "model.md", "outcomes.md", "automation.md"],
+     "json-schema.md", "model.md", "outcomes.md", "automation.md", "architecture.md"],
 )  # fmt: skip
 def test_documentation_pages_exist_and_are_linked_from_the_index(page: str) -> None:
     assert (ROOT / "docs" / page).is_file()
     assert f"]({page})" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+
+
+def test_the_layout_page_names_only_modules_that_exist() -> None:
+    """docs/architecture.md draws src/retroflow/: every module and folder it names is there,
+    and every default plugin's module is on it."""
+    tree = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split("```")[1]
+    package = ROOT / "src" / "retroflow"
+    there = {str(p.relative_to(package)) + ("/" if p.is_dir() else "") for p in package.rglob("*")}
+    named = set(re.findall(r"(?<![\w./])((?:\w+/)*\w+(?:\.py|/))(?![\w.-])", tree.split("\n", 2)[2]))
+    missing = sorted(n for n in named if not any(p == n or p.endswith("/" + n) for p in there))
+    assert not missing, f"docs/architecture.md names what is not there: {missing}"
+    for module in DEFAULT_PLUGINS.values():
+        path = module.removeprefix("retroflow.").replace(".", "/") + ".py"
+        assert path.rsplit("/", 1)[-1] in tree, f"{path} is not on docs/architecture.md"
 
 
 @pytest.mark.parametrize("table", ["retroflow", "service"])

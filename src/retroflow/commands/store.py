@@ -115,6 +115,11 @@ def _age(value: timedelta) -> str:
     return f"{hours}h" if hours else f"{int(value.total_seconds() // 60)}m"
 
 
+def _echo_json(rows: Iterable[dict[str, Any]]) -> None:
+    """A listing's ``--json`` output: its rows as one JSON array."""
+    click.echo(json.dumps(list(rows), indent=2))
+
+
 def _done_hint(app: App, incident: str) -> None:
     app.progress("input", f"recorded; it is applied on the next build (retroflow retro {incident})")
 
@@ -133,21 +138,16 @@ def retros_command(app: App, as_json: bool) -> None:
     with _reading(app) as store:
         summaries = store.list_retros() if store is not None else []
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "incident": s.incident_id,
-                        "title": s.title,
-                        "versions": s.versions,
-                        "latest_version": s.latest_version,
-                        "latest_built_at": format_timestamp(s.latest_built_at),
-                        "actions": s.actions,
-                    }
-                    for s in summaries
-                ],
-                indent=2,
-            )
+        _echo_json(
+            {
+                "incident": s.incident_id,
+                "title": s.title,
+                "versions": s.versions,
+                "latest_version": s.latest_version,
+                "latest_built_at": format_timestamp(s.latest_built_at),
+                "actions": s.actions,
+            }
+            for s in summaries
         )
         return
     if not summaries:
@@ -516,25 +516,20 @@ def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: b
     if owner is not None:
         items = [f for f in items if f.owner == owner]
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "incident": f.incident_id,
-                        "action": f.action_id,
-                        "title": f.title,
-                        "owner": f.owner,
-                        "due": f.due.isoformat() if f.due else None,
-                        "age_days": round(f.age.total_seconds() / 86400, 2),
-                        "state": f.state,
-                        "tracker": f.tracker,
-                        "external_id": f.external_id,
-                        "url": f.url,
-                    }
-                    for f in items
-                ],
-                indent=2,
-            )
+        _echo_json(
+            {
+                "incident": f.incident_id,
+                "action": f.action_id,
+                "title": f.title,
+                "owner": f.owner,
+                "due": f.due.isoformat() if f.due else None,
+                "age_days": round(f.age.total_seconds() / 86400, 2),
+                "state": f.state,
+                "tracker": f.tracker,
+                "external_id": f.external_id,
+                "url": f.url,
+            }
+            for f in items
         )
         return
     if not items:
