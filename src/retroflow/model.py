@@ -203,6 +203,8 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """The object's own copy of ``value``, so that changing the caller's dict changes no
     frozen object. What is not a mapping is kept as given, for the engine to drop with a
     source's other malformed items (:func:`retroflow.validation.checked_result`)."""
+    if type(value) is dict:  # the usual case, first: an ABC check costs more than the copy
+        return value.copy()
     if value is None:
         return {}
     return dict(value) if isinstance(value, Mapping) else value

@@ -148,6 +148,9 @@ _LONG_ID, _LONG_SOURCE = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
 _LONG_ACTOR, _LONG_SERVICE = MAX_LENGTH["actor"], MAX_LENGTH["service"]
 _DEEP = 2 * MAX_DETAILS_DEPTH  # a line shorter than this cannot nest deeper
 _BACKSLASH = ord("\\")
+_fromisoformat = datetime.fromisoformat
+#: Kinds whose word may add to the details (see :func:`_details`).
+_WORDED = frozenset({EventKind.RESPONSE, EventKind.MESSAGE})
 
 
 def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap | None:
@@ -180,15 +183,17 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
 
 
 def _event_of(line: bytes) -> Event:
-    """The event one line holds.
+    """The event one line holds; the common case inline (100,000 lines: a call costs), the
+    rare ones in :func:`_timestamp`, :func:`_details` and :func:`_problem`.
 
-    :raises ValueError: (or KeyError, TypeError …) the line is not a valid event; the
-        message says why.
+    :raises ValueError: (or KeyError, TypeError …) the line is not a valid event.
     """
     record = orjson.loads(line)
     if type(record) is not dict:
         raise ValueError("not a JSON object")
-    at = _timestamp(record["at"])
+    at = _fromisoformat(record["at"])
+    if at.tzinfo is not UTC or not EARLIEST <= at < LATEST:  # "Z", "+00:00": the UTC singleton
+        at = _timestamp(at, record["at"])
     word = record["kind"]
     kind = KIND_ALIASES.get(word) or KIND_ALIASES[word.lower()]
     summary = record["summary"]
@@ -201,7 +206,9 @@ def _event_of(line: bytes) -> Event:
         if type(native_id) not in (int, float):
             raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
         native_id = str(native_id)
-    details = _details(record, kind, word)
+    details = record.get("details") or {}
+    if type(details) is not dict or kind in _WORDED:
+        details = _details(details, kind, word)
     source = record.get("source") or TABLE
     if type(source) is not str or ":" in source:
         raise ValueError(f"'source' {source!r} must be a string without ':'")
@@ -214,62 +221,49 @@ def _event_of(line: bytes) -> Event:
     link = record.get("link")
     if len(record) > 3 and not _KNOWN.issuperset(record):
         raise ValueError(f"unknown field(s) {', '.join(sorted(set(record) - _KNOWN))}")
-    # Positional arguments, in Event's field order: measurably faster than keywords at
-    # 100,000 events (bench/bench_build.py).
-    event = Event(
-        at,
-        source,
-        kind,
-        summary,
-        native_id,
-        actor,
-        service,
-        link if link is None or type(link) is str else str(link),
-        details,
-    )
-    _check_rare(line, event)
+    # Positional arguments, in Event's field order: measurably faster than keywords.
+    link = link if link is None or type(link) is str else str(link)
+    event = Event(at, source, kind, summary, native_id, actor, service, link, details)
+    # What orjson lets through and the engine would drop (an escaped NUL, text longer than
+    # the store's columns, deep nesting) is rare: only such lines are checked in full.
+    if (
+        (_BACKSLASH in line and b"\\u0000" in line)  # the byte first: several times faster
+        or len(native_id) > _LONG_ID
+        or len(source) > _LONG_SOURCE
+        or (actor is not None and len(actor) > _LONG_ACTOR)
+        or (service is not None and len(service) > _LONG_SERVICE)
+        or (len(line) > _DEEP and line.count(b"{") + line.count(b"[") > MAX_DETAILS_DEPTH)
+    ):
+        _problem(event)
     return event
 
 
-def _check_rare(line: bytes, event: Event) -> None:
-    """orjson refuses lone surrogates, NaN and non-string keys. What it lets through and the
-    engine would drop: an escaped NUL, text longer than the store's columns, nesting only a
-    line with that many brackets can have. Rare: those lines are checked in full, to say why.
-
-    :raises ValueError: the line's event breaks one of the engine's rules.
-    """
-    if (
-        (_BACKSLASH in line and b"\\u0000" in line)  # the byte first: several times faster
-        or len(event.native_id) > _LONG_ID
-        or len(event.source) > _LONG_SOURCE
-        or (event.actor is not None and len(event.actor) > _LONG_ACTOR)
-        or (event.service is not None and len(event.service) > _LONG_SERVICE)
-        or (len(line) > _DEEP and line.count(b"{") + line.count(b"[") > MAX_DETAILS_DEPTH)
-    ):
-        problem = event_problem(event)
-        if problem:
-            raise ValueError(problem.replace("'native_id'", "'id'"))  # the file's word
+def _problem(event: Event) -> None:
+    """:raises ValueError: ``event`` breaks one of the engine's rules (named as the file
+    names its fields)."""
+    problem = event_problem(event)
+    if problem:
+        raise ValueError(problem.replace("'native_id'", "'id'"))
 
 
-def _timestamp(value: str) -> datetime:
-    """An event's ``at``, in UTC: it must have an offset, and be in the range retroflow keeps."""
-    at = datetime.fromisoformat(value)
-    if at.tzinfo is not UTC:  # "+00:00" and "Z" parse to the UTC singleton
+def _timestamp(at: datetime, text: str) -> datetime:
+    """``at`` (parsed from ``text``) in UTC: it must have an offset, and be in the range
+    retroflow keeps."""
+    if at.tzinfo is not UTC:
         if at.utcoffset() is None:
-            raise ValueError(f"'at' {value!r} has no UTC offset")
+            raise ValueError(f"'at' {text!r} has no UTC offset")
         if not EARLIEST <= at < LATEST:  # before converting, which could overflow
             raise ValueError(time_problem(at))
-        return at.astimezone(UTC)
+        at = at.astimezone(UTC)
     if not EARLIEST <= at < LATEST:
         raise ValueError(time_problem(at))
     return at
 
 
-def _details(record: dict[str, Any], kind: EventKind, word: str) -> dict[str, Any]:
+def _details(details: Any, kind: EventKind, word: str) -> dict[str, Any]:
     """An event's ``details``, with what its kind's word says: ``escalate``, ``assign``
     (responses) are the hand-off the heuristics look for; ``belief`` marks a message as one
     (as the Slack source marks beliefs)."""
-    details = record.get("details") or {}
     if type(details) is not dict:
         raise ValueError("'details' is not an object")
     if kind is EventKind.RESPONSE and word != "response" and "action" not in details:
