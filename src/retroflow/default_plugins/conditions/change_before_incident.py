@@ -53,7 +53,7 @@ retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    """The factors this plugin finds (the hook below returns them as a list)."""
+    """The factors this plugin finds."""
     settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     signal = facts.first_signal
