@@ -146,8 +146,7 @@ RULES = ((LOOKED_ELSEWHERE, looked_elsewhere), (LOOKED_HEALTHY, looked_healthy))
 
 
 def find_factors(timeline: Timeline) -> Iterator[Factor]:
-    """The factor this plugin finds: for the first
-    belief that a rule finds misleading."""
+    """The factor this plugin finds: for the first belief that a rule finds misleading."""
     facts = facts_of(timeline)
     end = facts.first(EventKind.MITIGATION) or facts.first(EventKind.RESOLUTION)
     if end is None:
