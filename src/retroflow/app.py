@@ -178,9 +178,8 @@ def echo_error(exc: RetroflowError) -> None:
 
 
 def _debugging(ctx: click.Context) -> bool:
-    """``--debug`` was given (a command run outside the ``retroflow`` group has no App)."""
-    app = ctx.find_object(App)
-    return app is not None and app.debug
+    """``--debug`` was given: the group's callback puts the :class:`App` on every context."""
+    return bool(getattr(ctx.find_object(App), "debug", False))
 
 
 def handle_errors(func: F) -> F:
