@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from retroflow.config import INPUT_PATH, Config, Secret
+    from retroflow.clock import utcnow
+    from retroflow.config import INPUT_PATH, Config, Secret, at_least_one, not_negative, positive, region_url
     from retroflow.errors import ConfigError, PluginError, RetroflowError, SourceError, TrackerError, WebhookRejected
     from retroflow.logs import redact_text
     from retroflow.model import (
@@ -79,7 +80,8 @@ hookimpl = pluggy.HookimplMarker("retroflow")
 # with the package: a plugin that only needs ``hookimpl`` to load, and ``retroflow --help``,
 # do not pay for the domain model, the configuration types and the roles.
 _HOMES = {
-    "retroflow.config": ("INPUT_PATH", "Config", "Secret"),
+    "retroflow.clock": ("utcnow",),
+    "retroflow.config": ("INPUT_PATH", "Config", "Secret", "at_least_one", "not_negative", "positive", "region_url"),
     "retroflow.errors": (
         "ConfigError",
         "PluginError",
@@ -226,11 +228,16 @@ __all__ = [
     "WebhookReceiver",
     "WebhookRejected",
     "__version__",
+    "at_least_one",
     "document_bytes",
     "format_duration",
     "format_timestamp",
     "hookimpl",
+    "not_negative",
     "parse_timestamp",
+    "positive",
     "redact_text",
+    "region_url",
     "stable_id",
+    "utcnow",
 ]

@@ -9,7 +9,9 @@ references, ``token = "env:PAGERDUTY_TOKEN"``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -25,9 +27,11 @@ from retroflow.logs import register_basic_auth, register_secret
 __all__ = [
     "CONFIG_ENV",
     "INPUT_PATH",
+    "AuthToken",
     "Config",
     "EngineSettings",
     "Secret",
+    "ServiceAuth",
     "ServiceSettings",
     "find_config_file",
     "load_config",
@@ -122,14 +126,105 @@ class EngineSettings:
     timeline_owner_rota: list[str] = attrs.field(factory=list)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
+# attrs validators for settings tables (plugins' too): the message names the key; ``None``
+# (a setting left unset) passes.
+
+
+def positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """An attrs validator: the value is above 0 (or ``None``)."""
+    if value is not None and value <= 0:
         raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
 
 
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
+def not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    """An attrs validator: the value is 0 or more (or ``None``)."""
+    if value is not None and value < 0:
         raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+#: The shortest token ``[service.auth]`` accepts: a token is a password anyone can try.
+MIN_TOKEN_LENGTH = 16
+
+
+def _user_name(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{attribute.name}: expected a name without control characters, got {value!r}")
+
+
+@attrs.frozen
+class AuthToken:
+    """One writer of ``retroflow serve``'s pages: ``user`` (recorded as the author of what
+    they write) signs in with ``token``."""
+
+    user: str = attrs.field(validator=_user_name)
+    token: Secret = attrs.field()
+
+    @token.validator
+    def _long_enough(self, attribute: attrs.Attribute[Any], value: Secret) -> None:
+        if len(value.reveal()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"token of {self.user!r} ({value.env}): shorter than {MIN_TOKEN_LENGTH} characters")
+
+
+def _networks(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{attribute.name}: {item!r} is not an IP address or network") from None
+
+
+@attrs.frozen
+class ServiceAuth:
+    """``[service.auth]``: who may write through ``retroflow serve``'s pages (reading needs
+    nothing; see ``docs/html.md``). Nobody, unless configured.
+
+    :ivar tokens: writers who sign in with a token (``{user = "alice", token = "env:NAME"}``).
+    :ivar proxy_header: a header a trusted proxy in front sets to the signed-in user's name
+        (e.g. ``X-Forwarded-User``); believed only from ``trusted_proxies``.
+    :ivar trusted_proxies: the addresses (or networks) of that proxy.
+    """
+
+    tokens: list[AuthToken] = attrs.field(factory=list)
+    proxy_header: str | None = attrs.field(default=None)
+    trusted_proxies: list[str] = attrs.field(factory=lambda: ["127.0.0.1", "::1"], validator=_networks)
+
+    @tokens.validator
+    def _distinct(self, attribute: attrs.Attribute[Any], value: list[AuthToken]) -> None:
+        users = [t.user for t in value]
+        twice = sorted({u for u in users if users.count(u) > 1})
+        if twice:
+            raise ValueError(f"tokens: user {twice[0]!r} is listed twice")
+        secrets = [t.token.reveal() for t in value]
+        if len(set(secrets)) != len(secrets):
+            raise ValueError("tokens: two users share a token (each writer needs their own)")
+
+    @proxy_header.validator
+    def _header(self, attribute: attrs.Attribute[Any], value: str | None) -> None:
+        if value is not None and not _HEADER_NAME.match(value):
+            raise ValueError(f"proxy_header: {value!r} is not an HTTP header name")
+
+    @property
+    def configured(self) -> bool:
+        """Whether anyone can write at all."""
+        return bool(self.tokens or self.proxy_header)
+
+
+def region_url(urls: Mapping[str, str], value: str) -> str:
+    """An ``api`` setting as a URL: a region's name (a key of ``urls``, any case) is its URL,
+    an https:// URL is taken as given (trailing slash removed). For an attrs converter:
+    a named function ``converter=_api_url`` that calls this."""
+    url = urls.get(value.lower(), value).rstrip("/")
+    if not url.startswith("https://"):
+        names = ", ".join(f'"{name}"' for name in urls)
+        raise ValueError(f"api: expected {names} or an https:// URL, got {value!r}")
+    return url
+
+
+def at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    """An attrs validator: the value is 1 or more (or ``None``)."""
+    if value is not None and value < 1:
+        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
 
 
 @attrs.frozen
@@ -157,26 +252,32 @@ class ServiceSettings:
     :ivar services: / :ivar urgencies: / :ivar priorities: draft only incidents of these
         (empty: all).
     :ivar max_body_bytes: the largest webhook body accepted (larger: 413).
+    :ivar jobs: where jobs wait and which workers run them: ``"table"``, retroflow's own
+        job table (any database), or ``"procrastinate"``, procrastinate's queue in the same
+        PostgreSQL database (the ``procrastinate`` extra; scale-out, ``docs/automation.md``).
+    :ivar auth: who may write (record human input) through the served pages.
     """
 
     host: str = "127.0.0.1"
-    port: int = attrs.field(default=8787, validator=_not_negative)
-    draft_delay: float = attrs.field(default=600.0, validator=_not_negative)
-    workers: int = attrs.field(default=2, validator=_not_negative)
-    max_attempts: int = attrs.field(default=5, validator=_positive)
-    retry_delay: float = attrs.field(default=30.0, validator=_positive)
-    max_retry_delay: float = attrs.field(default=3600.0, validator=_positive)
-    lease_seconds: float = attrs.field(default=300.0, validator=_positive)
-    shutdown_grace: float = attrs.field(default=30.0, validator=_not_negative)
-    poll_interval: float = attrs.field(default=300.0, validator=_positive)
-    poll_lookback: float = attrs.field(default=86400.0, validator=_positive)
+    port: int = attrs.field(default=8787, validator=not_negative)
+    draft_delay: float = attrs.field(default=600.0, validator=not_negative)
+    workers: int = attrs.field(default=2, validator=not_negative)
+    max_attempts: int = attrs.field(default=5, validator=positive)
+    retry_delay: float = attrs.field(default=30.0, validator=positive)
+    max_retry_delay: float = attrs.field(default=3600.0, validator=positive)
+    lease_seconds: float = attrs.field(default=300.0, validator=positive)
+    shutdown_grace: float = attrs.field(default=30.0, validator=not_negative)
+    poll_interval: float = attrs.field(default=300.0, validator=positive)
+    poll_lookback: float = attrs.field(default=86400.0, validator=positive)
     export: list[str] = attrs.field(factory=list)
     pagerduty_note: bool = False
     retro_url: str | None = None
     services: list[str] = attrs.field(factory=list)
     urgencies: list[str] = attrs.field(factory=list)
     priorities: list[str] = attrs.field(factory=list)
-    max_body_bytes: int = attrs.field(default=1_048_576, validator=_positive)
+    max_body_bytes: int = attrs.field(default=1_048_576, validator=positive)
+    jobs: Literal["table", "procrastinate"] = "table"
+    auth: ServiceAuth = attrs.field(factory=ServiceAuth)
 
 
 class Config:

@@ -36,6 +36,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "LOAD_PLUGINS_ENV",
     "PluginInfo",
+    "PluginManager",
     "Plugins",
     "get_plugin_manager",
 ]
@@ -78,6 +79,15 @@ log = get_logger(__name__)
 R = TypeVar("R")
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's plugin manager, which also knows the distribution each installed plugin
+    came from (``"name version"`` by plugin name, for ``retroflow plugins``)."""
+
+    def __init__(self, project_name: str = ENTRY_POINT_GROUP) -> None:
+        super().__init__(project_name)
+        self.distributions: dict[str, str] = {}
+
+
 def _only_from_env() -> list[str] | None:
     value = os.environ.get(LOAD_PLUGINS_ENV)
     if value is None:
@@ -93,7 +103,7 @@ def get_plugin_manager(
     extra_plugins: Iterable[object] = (),
     default_plugins: bool | Sequence[str] = True,
     trace: bool | None = None,
-) -> pluggy.PluginManager:
+) -> PluginManager:
     """Build a plugin manager with the hook specs, default plugins and installed plugins.
 
     :param load_entrypoints: load plugins from the ``retroflow`` entry-point group.
@@ -104,39 +114,21 @@ def get_plugin_manager(
     :param default_plugins: register the built-in plugins (or only these of them, by
         name, e.g. :data:`COMMAND_PLUGINS`).
     :param trace: write hook calls into the log (default: ``$RETROFLOW_TRACE``).
-    :raises PluginError: a plugin cannot be imported or implements an unknown hook.
+    :raises PluginError: a plugin cannot be imported, implements an unknown hook, or wraps
+        a hook (``hookwrapper=True`` or ``wrapper=True``: see :func:`_refuse_wrappers`).
     """
-    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm = PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
     for name in block:
         pm.set_blocked(name)
     if default_plugins:
-        for name in DEFAULT_PLUGINS if default_plugins is True else default_plugins:
-            if pm.is_blocked(name):
-                continue
-            _register(pm, importlib.import_module(DEFAULT_PLUGINS[name]), name)
+        _register_defaults(pm, list(DEFAULT_PLUGINS) if default_plugins is True else default_plugins)
     env_only = _only_from_env()
     if env_only is not None:
         only = env_only
     if load_entrypoints and (only is None or only):
-        for dist, entry_point in _entry_points():
-            if only is not None and entry_point.name not in only:
-                continue
-            if pm.is_blocked(entry_point.name) or pm.has_plugin(entry_point.name):
-                continue
-            try:
-                plugin = entry_point.load()
-            except Exception as exc:
-                raise PluginError(f"plugin {entry_point.name!r} (from {dist}) failed to import: {exc}") from exc
-            _register(pm, plugin, entry_point.name, dist=dist)
-    for plugin in extra_plugins:
-        extra_name: str | None
-        if isinstance(plugin, tuple):  # (name, plugin)
-            extra_name, plugin = plugin
-        else:
-            extra_name = getattr(plugin, "__name__", None) or type(plugin).__name__
-            extra_name = extra_name if not pm.has_plugin(extra_name) else None
-        _register(pm, plugin, extra_name)
+        _register_installed(pm, only)
+    _register_extras(pm, extra_plugins)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -145,6 +137,38 @@ def get_plugin_manager(
     if trace if trace is not None else bool(os.environ.get(TRACE_ENV)):
         enable_tracing(pm)
     return pm
+
+
+def _register_defaults(pm: PluginManager, names: Sequence[str]) -> None:
+    """The default plugins named (keys of :data:`DEFAULT_PLUGINS`) that are not blocked."""
+    for name in names:
+        if not pm.is_blocked(name):
+            _register(pm, importlib.import_module(DEFAULT_PLUGINS[name]), name)
+
+
+def _register_installed(pm: PluginManager, only: Sequence[str] | None) -> None:
+    """The plugins of the ``retroflow`` entry-point group (those in ``only``, if given)."""
+    for dist, entry_point in _entry_points():
+        if only is not None and entry_point.name not in only:
+            continue
+        if pm.is_blocked(entry_point.name) or pm.has_plugin(entry_point.name):
+            continue
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:
+            raise PluginError(f"plugin {entry_point.name!r} (from {dist}) failed to import: {exc}") from exc
+        _register(pm, plugin, entry_point.name, dist=dist)
+
+
+def _register_extras(pm: PluginManager, extra_plugins: Iterable[object]) -> None:
+    for plugin in extra_plugins:
+        extra_name: str | None
+        if isinstance(plugin, tuple):  # (name, plugin)
+            extra_name, plugin = plugin
+        else:
+            extra_name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            extra_name = extra_name if not pm.has_plugin(extra_name) else None
+        _register(pm, plugin, extra_name)
 
 
 def unknown_plugin_names(
@@ -288,16 +312,34 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, dist: 
     except pluggy.PluginValidationError as exc:
         shown = name or repr(plugin)
         raise PluginError(f"plugin {shown!r}: {_without_object_reprs(str(exc), exc.plugin, shown)}") from exc
-    if registered is not None and dist is not None:
-        _DISTS[id(plugin)] = dist
+    if registered is None:  # blocked
+        return
+    _refuse_wrappers(pm, plugin, registered)
+    if dist is not None and isinstance(pm, PluginManager):
+        pm.distributions[registered] = dist
+
+
+def _refuse_wrappers(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Refuse a plugin that wraps a hook: retroflow calls the implementations of every hook
+    one at a time, each isolated (:func:`hook_implementations`), so a wrapper would never
+    run; better a clear error when the plugin loads than a wrapper silently ignored."""
+    wrapped = sorted(
+        caller.name
+        for caller in pm.get_hookcallers(plugin) or ()
+        for impl in caller.get_hookimpls()
+        if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper)
+    )
+    if wrapped:
+        pm.unregister(plugin)
+        raise PluginError(
+            f"plugin {name!r} wraps {', '.join(wrapped)} (hookwrapper=True or wrapper=True): retroflow calls each "
+            "implementation of its hooks on its own, one at a time, so a hook wrapper would never run; "
+            "implement the hook without hookwrapper/wrapper"
+        )
 
 
 def _without_object_reprs(message: str, plugin: object, name: str) -> str:
     return message.replace(repr(plugin), repr(name))
-
-
-# Which distribution an entry-point plugin came from, for `retroflow plugins`.
-_DISTS: dict[int, str] = {}
 
 
 # Plugin managers whose hook calls are traced (the engine calls implementations one by
@@ -329,7 +371,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
         if plugin is None:  # blocked
             continue
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
-        dist = _DISTS.get(id(plugin))
+        dist = pm.distributions.get(name) if isinstance(pm, PluginManager) else None
         if name in DEFAULT_PLUGINS:
             version = retroflow.__version__
         elif dist:

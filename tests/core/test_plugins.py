@@ -80,6 +80,70 @@ def test_entry_point_plugins_load_with_their_versions(installed: list[str]) -> N
     assert "alpha" in Plugins(pm).renderers
 
 
+def test_a_plugin_s_distribution_is_known_to_its_own_manager_only(installed: list[str]) -> None:
+    """The distribution is kept on the manager, by plugin name: the same module registered
+    by hand in another manager is not reported as installed (a global keyed by ``id()`` did,
+    and ids are reused once an object is gone)."""
+    pm = get_plugin_manager()
+    assert pm.distributions["beta"] == "retroflow-beta 1.2.1"
+    again = get_plugin_manager(load_entrypoints=False, extra_plugins=[("by-hand", pm.get_plugin("beta"))])
+    info = {i.name: i for i in describe_plugins(again)}
+    assert info["by-hand"].version == "unknown"
+
+
+class _Wrapper:
+    @hookimpl(wrapper=True)
+    def retroflow_find_factors(self):  # type: ignore[no-untyped-def]
+        return (yield)
+
+
+class _OldStyleWrapper:
+    @hookimpl(hookwrapper=True)
+    def retroflow_register_renderers(self, register):  # type: ignore[no-untyped-def]
+        yield
+
+
+class _WrapsOneOfTwo:
+    @hookimpl
+    def retroflow_register_scoring_models(self, register):  # type: ignore[no-untyped-def]
+        pass
+
+    @hookimpl(wrapper=True)
+    def retroflow_review_actions(self):  # type: ignore[no-untyped-def]
+        return (yield)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "hooks"),
+    [
+        (_Wrapper(), "retroflow_find_factors"),
+        (_OldStyleWrapper(), "retroflow_register_renderers"),
+        (_WrapsOneOfTwo(), "retroflow_review_actions"),
+    ],
+)
+def test_a_hook_wrapper_is_refused_at_load_naming_the_plugin_and_the_hook(plugin: object, hooks: str) -> None:
+    """The engine calls implementations one at a time, so a wrapper would silently never
+    run: it is refused when the plugin loads."""
+    with pytest.raises(PluginError, match=rf"plugin 'wrapping' wraps {hooks} \(hookwrapper=True or wrapper=True\)"):
+        get_plugin_manager(load_entrypoints=False, extra_plugins=[("wrapping", plugin)])
+
+
+def test_a_hook_wrapper_of_an_installed_plugin_is_refused(
+    installed: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "rf_wrap.py").write_text(
+        "from retroflow import hookimpl\n\n@hookimpl(wrapper=True)\ndef retroflow_find_factors():\n    return (yield)\n",
+        encoding="utf-8",
+    )
+    point = ("retroflow-wrap 0.1", importlib.metadata.EntryPoint("wrap", "rf_wrap", "retroflow"))
+    monkeypatch.setattr(plugins_module, "_entry_points", lambda: iter([point]))
+    try:
+        with pytest.raises(PluginError, match="plugin 'wrap' wraps retroflow_find_factors"):
+            get_plugin_manager()
+    finally:
+        sys.modules.pop("rf_wrap", None)
+
+
 def test_environment_variable_loads_only_some_or_none(installed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RETROFLOW_LOAD_PLUGINS", "beta")
     assert "alpha" not in _names(get_plugin_manager()) and "beta" in _names(get_plugin_manager())

@@ -168,7 +168,7 @@ def test_the_base64_of_a_basic_auth_pair_is_masked_without_the_word_basic(monkey
 
 
 def test_a_trackers_error_text_is_redacted_before_it_is_cut() -> None:
-    from retroflow.trackers import ERROR_TEXT_LIMIT, error_text
+    from retroflow.http import ERROR_TEXT_LIMIT, error_text
 
     register_secret("cut-me-0123456789-secret")
     text = "_" * (ERROR_TEXT_LIMIT - 8) + "cut-me-0123456789-secret and more"

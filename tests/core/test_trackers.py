@@ -23,6 +23,18 @@ from retroflow import (
     TrackerError,
     Verification,
 )
+from retroflow.http import (
+    RetryBudget,
+    backoff,
+    certainly_not_sent,
+    check_request_settings,
+    describe,
+    json_or_none,
+    looks_like_url,
+    rate_limit_error,
+    retry_after_seconds,
+    timestamp_or_none,
+)
 from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
@@ -38,27 +50,17 @@ from retroflow.trackers import (
     MARKDOWN,
     PRIORITY_THRESHOLDS,
     RequestFailure,
-    RetryBudget,
     SinkBase,
     Span,
-    backoff,
-    certainly_not_sent,
-    check_request_settings,
     create_each,
-    describe,
-    json_or_none,
     lazy_exports,
-    looks_like_url,
     not_sent_after,
     one_line,
     parse_owner_map,
     priority_name,
     priority_rank,
-    rate_limit_error,
     render_sections,
-    retry_after_seconds,
     ticket_sections,
-    timestamp_or_none,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -115,7 +117,7 @@ def test_the_retry_budget_bounds_retries_and_seconds() -> None:
 
 
 def test_a_wait_and_each_later_draft_tell_the_export_a_create_is_about_to_be_sent() -> None:
-    from retroflow.trackers import on_sending, sending
+    from retroflow.http import on_sending, sending
 
     heard: list[str] = []
     sending()  # outside an export: nothing to tell

@@ -86,3 +86,35 @@ def save_screenshot(page: Any, name: str, tmp_path: Path, *, docs: bool = True, 
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     return path
+
+
+# -- the served pages (retroflow serve) -----------------------------------------------------
+
+#: The writer of the pages' tests, and their token (set in the environment by ``site_config``).
+WRITER, WRITER_TOKEN, TOKEN_ENV = "alice", "alice-s-token-7f3e9b2c", "RETROFLOW_TEST_WRITER_TOKEN"
+
+
+def site_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, auth: str | None = None) -> tuple[Any, Any]:
+    """A config and plugins for ``retroflow serve``'s pages: the example's events and incident
+    (the file source), a database and output under ``tmp_path``, the HTML format, and
+    ``[service.auth]`` (default: the test writer's token; ``""``: none)."""
+    from retroflow.testing import make_config, make_plugins
+
+    monkeypatch.setenv(TOKEN_ENV, WRITER_TOKEN)
+    if auth is None:
+        auth = f'tokens = [{{user = "{WRITER}", token = "env:{TOKEN_ENV}"}}]'
+    text = (
+        f'[retroflow]\ndatabase = "sqlite:///{tmp_path / "retroflow.db"}"\noutput = "out"\nformats = ["html"]\n'
+        f'[plugins.file]\nevents = ["{EXAMPLE / "events.jsonl"}"]\nincident = "{EXAMPLE / "incident.json"}"\n'
+        f"[service.auth]\n{auth}\n"
+    )
+    plugins = make_plugins()
+    return make_config(text, plugins=plugins, base_dir=tmp_path), plugins
+
+
+def store_retro(config: Any, plugins: Any, incident: str = "CHK-1042") -> Retro:
+    """Build and store the retro of ``incident`` as ``retroflow retro`` does."""
+    from retroflow.request import RetroRequest
+    from retroflow.store.build import build_and_store
+
+    return build_and_store(RetroRequest(incident), plugins=plugins, config=config, progress=lambda *_: None)

@@ -301,3 +301,58 @@ def test_retroflow_retro_gives_the_renderer_its_settings(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["-q", "--config", str(config), "retro", "CHK-1042", "-f", "html", "-o", "-"])
     assert result.exit_code == 0, result.output
     assert "Beyond engineering: finance." in result.stdout and "<td>dana</td>" in result.stdout
+
+
+def _judged(retro: Retro) -> Retro:
+    """``retro`` with past actions judged: one improved (a count), one inconclusive (a
+    duration), one done action whose metric is not an outcome metric."""
+    from datetime import timedelta
+
+    from retroflow.model import DoneAction, Outcome, OutcomeWindow, PastActions, Verdict
+
+    began = retro.incident.created
+    done = began - timedelta(days=40)
+
+    def window(days: int, value: float, count: float | None) -> OutcomeWindow:
+        start = done + timedelta(days=days)
+        return OutcomeWindow(start, start + timedelta(days=30), n=4, value=value, count=count)
+
+    improved = Outcome(
+        DoneAction("a1", "INC-900", "Canary <checkout> deploys", "incident-rate", "checkout", done, "tracker:jira"),
+        Verdict.IMPROVED, window(-30, 3.0, 3.0), window(7, 0.5, 0.5), effect=0.17, ci=(0.05, 0.6), p=0.004, q=0.008,
+        reason="3 incidents before, 0.5 after",
+    )  # fmt: skip
+    inconclusive = Outcome(
+        DoneAction("a2", "INC-900", "Alert on pool saturation", "time-to-detect", "checkout", done, "tracker:jira"),
+        Verdict.INCONCLUSIVE, window(-30, 1260.0, None), window(7, 900.0, None), effect=0.71, p=0.4, q=0.4,
+        reason="too few incidents to tell",
+    )  # fmt: skip
+    unmeasured = DoneAction("a3", "INC-901", "Write the runbook", "", "checkout", done, "import")
+    past = PastActions(("checkout", "payments"), began, 6, (improved, inconclusive), (unmeasured,))
+    return attrs.evolve(retro, past_actions=past)
+
+
+def test_the_past_actions_section_answers_the_standing_question(example_retro: Retro) -> None:
+    text = render_html(_judged(example_retro))
+    section = text[text.index('<section id="past-actions"') : text.index("</section>", text.index('id="past-actions"'))]
+    assert '<li><a href="#past-actions">Past actions</a></li>' in text
+    assert "Done actions on checkout, payments, judged on the history known when this incident began" in section
+    assert '<tr class="verdict-improved">' in section and "Canary &lt;checkout&gt; deploys" in section
+    assert "×0.17 (0.05–0.60)" in section and "<td>0.004</td>" in section
+    assert "Write the runbook" in section and "none: not an outcome metric" in section
+    charts = re.findall(r'<figure class="outcome-chart"><svg .*?</svg>', section, re.S)
+    assert len(charts) == 2, "a before-and-after chart per measured action, from outcomes/plots.py"
+    assert "incident-rate on checkout: before and after “Canary &lt;checkout&gt; deploys”" in charts[0]
+    assert "before: 21 min (n = 4)" in charts[1], "a duration metric's values as durations"
+    assert "<script" not in section
+    assert render_html(_judged(example_retro)) == text, "same retro, same bytes"
+
+
+def test_past_actions_without_history_or_not_looked_up(example_retro: Retro) -> None:
+    from retroflow.model import Gap, PastActions
+
+    assert 'id="past-actions"' not in render_html(example_retro), "built without the store: the agenda asks"
+    empty = attrs.evolve(example_retro, past_actions=PastActions(("checkout",), None, 0))
+    assert "No history of checkout yet" in render_html(empty)
+    failed = attrs.evolve(example_retro, gaps=(Gap(plugin="outcomes", stage="outcomes", kind="error", reason="x"),))
+    assert "the store's history could not be read (see Data gaps)" in render_html(failed)

@@ -144,7 +144,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def configure(tmp_path: Path, demo: DemoPlugin) -> Callable[..., tuple[Config, Plugins]]:
+def configure(
+    tmp_path: Path, demo: DemoPlugin, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[Config, Plugins]]:
     """``configure(url, service="draft_delay = 0", plugins=[...])``: a config whose
     ``[retroflow] database`` is ``url`` and output is ``tmp_path/out``, with the demo
     plugin and ``plugins``."""
@@ -152,6 +154,9 @@ def configure(tmp_path: Path, demo: DemoPlugin) -> Callable[..., tuple[Config, P
     def make(
         url: str, service: str = "", plugins: tuple[object, ...] = (), retroflow: str = ""
     ) -> tuple[Config, Plugins]:
+        # $RETROFLOW_DATABASE (tests/conftest.py sets a SQLite file) wins over the config's
+        # database: without this, the PostgreSQL half of these tests ran on SQLite.
+        monkeypatch.delenv("RETROFLOW_DATABASE", raising=False)
         registered = make_plugins(("demo", demo), *plugins)
         text = f'[retroflow]\ndatabase = "{url}"\noutput = "out"\n{retroflow}\n[service]\n{service}\n'
         return make_config(text, plugins=registered, base_dir=tmp_path), registered

@@ -1,7 +1,10 @@
 """``retroflow`` in a process of its own with test plugins added: a timeline source, and a
 tracker keeping its tickets in a JSON file every process shares. Either can be told to
 stop dead at one point (``RETROFLOW_TEST_BLOCK=collect`` or ``create``), after writing
-``RETROFLOW_TEST_MARKER``, so that a test can ``kill -9`` the process there.
+``RETROFLOW_TEST_MARKER``, so that a test can ``kill -9`` the process there. With
+``RETROFLOW_TEST_BUILDS`` set, every build of the source takes
+``RETROFLOW_TEST_BUILD_SECONDS`` (default 0) and appends ``incident start|end time pid``
+lines to that file (tests count builds and check that two of one incident never overlap).
 
     python worker_process.py [retroflow arguments...]
 """
@@ -49,10 +52,28 @@ def _block(point: str) -> None:
             time.sleep(1)
 
 
+def _record_build(incident: str) -> None:
+    builds = os.environ.get("RETROFLOW_TEST_BUILDS")
+    if not builds:
+        return
+    _append(builds, f"{incident} start {time.time():.6f} {os.getpid()}\n")
+    time.sleep(float(os.environ.get("RETROFLOW_TEST_BUILD_SECONDS") or 0))
+    _append(builds, f"{incident} end {time.time():.6f} {os.getpid()}\n")
+
+
+def _append(path: str, line: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(descriptor, line.encode())  # one small append: whole, whichever process writes
+    finally:
+        os.close(descriptor)
+
+
 class Source:
     @hookimpl
     def retroflow_timeline_source(self, request: Any) -> SourceResult:
         _block("collect")
+        _record_build(request.incident_ref)
         incident = Incident(
             id=request.incident_ref, title="Checkout down", created=T0 - timedelta(hours=1), resolved=T0
         )

@@ -303,7 +303,7 @@ def test_a_create_sent_after_rate_limit_waits_is_given_its_search_lag_from_the_s
 
 def test_a_wait_inside_the_client_moves_the_attempt_time_too(stored: Store, clock) -> None:  # type: ignore[no-untyped-def]
     """A sink that waits out a rate limit itself (RetryBudget) before sending."""
-    from retroflow.trackers import RetryBudget
+    from retroflow.http import RetryBudget
 
     @attrs.frozen
     class Limits:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,6 @@ from typing import Any
 import pytest
 import requests
 from retroflow_datadog import DatadogSource
-
-from retroflow import Config
-from retroflow.testing import make_config, make_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "dd-api-key-0123456789abcdef"
@@ -32,19 +28,8 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DD_APP_KEY", APP_KEY)
 
 
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        yield s
-
-
 def source(session: requests.Session | None = None, sleep: Any = None) -> DatadogSource:
     return DatadogSource(session=session, sleep=sleep or (lambda s: None), now=lambda: NOW)
-
-
-def config_for(plugin: DatadogSource, table: str, tmp_path: Path | None = None) -> Config:
-    base = tmp_path or Path.cwd()
-    return make_config(table, plugins=make_plugins(plugin, default_plugins=False), path=base / "retroflow.toml")
 
 
 LIVE = '[plugins.datadog]\napi_key = "env:DD_API_KEY"\napp_key = "env:DD_APP_KEY"\n'

@@ -1,22 +1,15 @@
-"""The plugin imports only retroflow's public API (``retroflow.testing.PUBLIC_MODULES``)."""
+"""The plugin imports only retroflow's public API, and its entry point registers the source and its table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from retroflow.testing import check_public_imports
-
-SOURCE = Path(__file__).parents[1] / "src" / "retroflow_datadog"
+from retroflow.testing import check_entry_point, check_public_imports
 
 
-def test_the_plugin_imports_only_retroflow_s_public_api():
-    check_public_imports(SOURCE, test_kit=False)
+def test_the_plugin_imports_only_retroflow_s_public_api() -> None:
+    check_public_imports(Path(__file__).parents[1] / "src" / "retroflow_datadog", test_kit=False)
 
 
-def test_the_entry_point_registers_the_plugin_under_its_table_name():
-    from importlib.metadata import entry_points
-
-    (entry,) = [e for e in entry_points(group="retroflow") if e.name == "datadog"]
-    plugin = entry.load()
-    assert plugin.__name__ == "datadog"
-    assert hasattr(plugin, "retroflow_timeline_source")
+def test_the_entry_point_registers_the_source_and_its_table() -> None:
+    check_entry_point("datadog", reads=("incident",))

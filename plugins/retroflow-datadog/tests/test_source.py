@@ -14,9 +14,9 @@ import responses
 
 from retroflow import EventKind, RetroRequest, SourceResult, hookimpl
 from retroflow.engine import build_retro
-from retroflow.testing import T0, check_source_contract, make_incident, make_plugins
+from retroflow.testing import T0, check_source_contract, config_for, make_incident, make_plugins
 
-from .conftest import API_KEY, APP_KEY, LIVE, config_for, fixture, source
+from .conftest import API_KEY, APP_KEY, LIVE, fixture, source
 from .test_mapping import monitor_event
 
 EVENTS = "https://api.datadoghq.com/api/v2/events"

@@ -25,7 +25,6 @@ from retroflow.testing import (
     make_plugins,
 )
 
-from .conftest import NOW, TOKEN
 from .deploy_kit import (
     REPO,
     SIGNAL,
@@ -42,6 +41,7 @@ from .deploy_kit import (
     status,
     timeline,
 )
+from .fake_github import NOW, TOKEN
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

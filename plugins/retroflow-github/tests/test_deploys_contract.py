@@ -17,7 +17,6 @@ from retroflow_github.deploys import DeployRepo, Window
 from retroflow import RetroRequest, parse_timestamp
 from retroflow.testing import check_source_contract
 
-from .conftest import TOKEN
 from .deploy_kit import (
     DEPLOYS_SPEC,
     REPO,
@@ -32,6 +31,7 @@ from .deploy_kit import (
     status,
     timeline,
 )
+from .fake_github import TOKEN
 
 PYGITHUB = Path(__file__).parent / "fixtures" / "pygithub-replies" / "repos" / "PyGithub" / "PyGithub"
 EVERYTHING = Window(parse_timestamp("2000-01-01T00:00:00Z"), parse_timestamp("2100-01-01T00:00:00Z"))

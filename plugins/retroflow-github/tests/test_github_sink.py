@@ -6,10 +6,7 @@ Replies are built from the ``issue`` example in GitHub's OpenAPI description (se
 
 from __future__ import annotations
 
-import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -22,35 +19,9 @@ from retroflow_github import GitHubSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import ConfigError, TicketRef, TrackerError
-from retroflow.testing import check_secret_not_leaked, check_sink_contract, make_config, make_plugins
+from retroflow.testing import make_config, make_plugins
 
-API = "https://api.github.com"
-ISSUES = f"{API}/repos/acme/shop/issues"
-SPEC = json.loads((Path(__file__).parent / "spec" / "github-issues.extract.json").read_text(encoding="utf-8"))
-EXAMPLE = SPEC["components"]["examples"]["issue"]["value"]
-
-
-def issue_json(
-    number: int, *, body: str = "", labels: tuple[str, ...] = ("retroflow",), **fields: Any
-) -> dict[str, Any]:
-    """The spec's example issue with this number, body, labels and fields."""
-    issue = copy.deepcopy(EXAMPLE)
-    issue.pop("pull_request", None)
-    issue.update(
-        number=number,
-        id=1000 + number,
-        url=f"{ISSUES}/{number}",
-        html_url=f"https://github.com/acme/shop/issues/{number}",
-        body=body,
-        labels=[{"id": i, "name": name, "color": "ededed", "default": False} for i, name in enumerate(labels)],
-        state="open",
-        state_reason=None,
-        closed_at=None,
-        created_at="2026-11-03T10:00:00Z",
-        updated_at="2026-11-10T10:00:00Z",
-    )
-    issue.update(fields)
-    return issue
+from .fake_github import ISSUES, issue_json
 
 
 def refused() -> requests.ConnectionError:
@@ -59,17 +30,6 @@ def refused() -> requests.ConnectionError:
 
 
 # --- plugin and settings -------------------------------------------------------------------
-
-
-def test_the_sink_meets_the_tracker_sink_contract(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
-    """Registers the sink and its table; opens a TrackerClient; says which keys a missing
-    table needs."""
-    monkeypatch.setenv("GITHUB_TOKEN", token)
-    config = make_config(
-        '[plugins.github]\nrepo = "acme/shop"\ntoken = "env:GITHUB_TOKEN"\n',
-        plugins=make_plugins(retroflow_github, default_plugins=False),
-    )
-    check_sink_contract(retroflow_github, "github", config, required="repo and token")
 
 
 def test_a_repo_without_owner_names_the_repo_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,18 +43,6 @@ def test_a_repo_without_owner_names_the_repo_setting(monkeypatch: pytest.MonkeyP
 
 
 # --- what an issue says --------------------------------------------------------------------
-
-
-def test_preview_is_exactly_the_body_create_sends(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
-) -> None:
-    client = make_client()
-    draft = drafts(retro_with(1))[0]
-    mocked.post(ISSUES, json=issue_json(41, body="x"), status=201)
-
-    client.create([draft])
-
-    assert json.loads(mocked.calls[0].request.body) == client.preview(draft)
 
 
 def test_the_issue_carries_everything_the_action_says_and_the_key(
@@ -189,8 +137,6 @@ def test_a_dropped_marker_label_is_logged(
 @pytest.mark.parametrize(
     ("status", "headers", "waited"),
     [
-        (429, {"retry-after": "7"}, 7.0),
-        (429, {"retry-after": "Wed, 25 Nov 2026 12:00:12 GMT"}, 12.0),  # the clock says 12:00:00
         (403, {"retry-after": "5"}, 5.0),  # secondary rate limit
         (
             403,
@@ -223,81 +169,7 @@ def test_rate_limits_are_waited_out(
     assert sleep.calls == [waited]
 
 
-def test_a_rate_limit_over_the_budget_fails_with_retry_after(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
-) -> None:
-    mocked.post(ISSUES, status=429, headers={"retry-after": "600"})
-
-    with pytest.raises(TrackerError, match="max_retry_wait") as caught:
-        make_client().create(drafts(retro_with(2)))
-
-    assert caught.value.retry_after == 600.0 and not caught.value.ambiguous
-    assert sleep.calls == []
-
-
 # --- failures ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "message", "setting"),
-    [
-        (401, "Bad credentials", "[plugins.github] token"),
-        (403, "Resource not accessible by personal access token", "[plugins.github] repo"),
-        (404, "Not Found", "[plugins.github] repo (acme/shop)"),
-        (410, "Issues are disabled for this repo", "[plugins.github] repo"),
-    ],
-)
-def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
-    make_client: Any,
-    retro_with: Any,
-    drafts: Any,
-    mocked: responses.RequestsMock,
-    token: str,
-    caplog: pytest.LogCaptureFixture,
-    status: int,
-    message: str,
-    setting: str,
-) -> None:
-    mocked.post(ISSUES, json={"message": message, "documentation_url": "https://docs.github.com/rest"}, status=status)
-
-    with structlog.testing.capture_logs() as logs, pytest.raises(TrackerError) as caught:
-        make_client().create(drafts(retro_with(2)))
-
-    assert setting in str(caught.value) and message in str(caught.value)
-    assert not caught.value.ambiguous
-    check_secret_not_leaked(token, caught.value, caplog.text, logs)
-    assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {token}"  # it was sent, and not leaked
-    assert len(mocked.calls) == 1
-
-
-@pytest.mark.parametrize(
-    ("reply", "ambiguous"),
-    [
-        ({"status": 500}, True),
-        ({"status": 502}, True),
-        ({"body": requests.ReadTimeout("read timed out")}, True),
-        ({"body": requests.ConnectionError("Connection aborted: RemoteDisconnected")}, True),
-        ({"body": requests.ConnectTimeout("connect timed out")}, False),
-        ({"body": refused()}, False),
-        ({"status": 422, "json": {"message": "Validation Failed", "documentation_url": "x"}}, False),
-    ],
-)
-def test_failures_are_classified_ambiguous_or_certain(
-    make_client: Any,
-    retro_with: Any,
-    drafts: Any,
-    mocked: responses.RequestsMock,
-    reply: dict[str, Any],
-    ambiguous: bool,
-) -> None:
-    mocked.post(ISSUES, **reply)
-
-    try:
-        (result,) = make_client().create(drafts(retro_with(1)))
-    except TrackerError as exc:  # a certain failure about the whole call is raised
-        result = exc
-    assert isinstance(result, TrackerError)
-    assert result.ambiguous is ambiguous
 
 
 # --- find ----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,6 @@ from typing import Any
 import pytest
 import requests
 from retroflow_honeycomb import HoneycombSource
-
-from retroflow import Config
-from retroflow.testing import make_config, make_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "hcxik_01hqk4k4hyz0123456789abcdef"
@@ -30,15 +26,5 @@ def key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HONEYCOMB_API_KEY", API_KEY)
 
 
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        yield s
-
-
 def source(session: requests.Session | None = None, sleep: Any = None) -> HoneycombSource:
     return HoneycombSource(session=session, sleep=sleep or (lambda s: None), now=lambda: NOW)
-
-
-def config_for(plugin: HoneycombSource, table: str, tmp_path: Path) -> Config:
-    return make_config(table, plugins=make_plugins(plugin, default_plugins=False), path=tmp_path / "retroflow.toml")

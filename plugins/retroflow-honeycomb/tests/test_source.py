@@ -18,11 +18,12 @@ from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
     check_source_contract,
+    config_for,
     make_incident,
     make_plugins,
 )
 
-from .conftest import API_KEY, LIVE, config_for, fixture, source
+from .conftest import API_KEY, LIVE, fixture, source
 from .test_mapping import marker
 
 US = "https://api.honeycomb.io"

@@ -21,27 +21,9 @@ from retroflow_jira import JiraSink
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import ConfigError, TicketRef, TrackerError
-from retroflow.testing import check_secret_not_leaked, check_sink_contract, make_config, make_plugins
+from retroflow.testing import make_config, make_plugins
 
-SITE = "https://example.atlassian.net"
-API = f"{SITE}/rest/api/2"
-BULK = f"{API}/issue/bulk"
-SEARCH = f"{API}/search/jql"
-
-
-def bulk_reply(start: int, count: int, failed: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
-    """A CreatedIssues body: issues for the elements not in ``failed``, errors for the rest."""
-    failed = failed or {}
-    issues = [
-        {"id": str(10000 + start + i), "key": f"OPS-{start + i + 1}", "self": f"{API}/issue/{10000 + start + i}"}
-        for i in range(count)
-        if i not in failed
-    ]
-    errors = [
-        {"elementErrors": {"errorMessages": [], "errors": errs}, "failedElementNumber": i, "status": 400}
-        for i, errs in sorted(failed.items())
-    ]
-    return {"issues": issues, "errors": errors}
+from .fake_jira import API, BULK, SEARCH, SITE, bulk_reply, issue
 
 
 def sent_bodies(mocked: responses.RequestsMock, url: str) -> list[dict[str, Any]]:
@@ -57,15 +39,7 @@ def refused() -> requests.ConnectionError:
 # --- plugin and settings -------------------------------------------------------------------
 
 
-def test_the_sink_meets_the_tracker_sink_contract(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
-    """Registers the sink and its table; opens a TrackerClient; says which keys a missing
-    table needs."""
-    monkeypatch.setenv("JIRA_TOKEN", token)
-    config = make_config(
-        f'[plugins.jira]\nurl = "{SITE}"\nproject = "OPS"\ntoken = "env:JIRA_TOKEN"\nemail = "a@b.c"\n',
-        plugins=make_plugins(retroflow_jira, default_plugins=False),
-    )
-    check_sink_contract(retroflow_jira, "jira", config, required="url, project and token")
+def test_the_sink_batches_50_and_waits_out_the_search_lag() -> None:
     sink = make_plugins(retroflow_jira, default_plugins=False).tracker_sinks.get("jira")
     assert sink.max_batch == 50
     assert sink.search_lag > 0
@@ -275,44 +249,6 @@ def test_a_failed_remote_link_does_not_lose_the_created_ticket(
 # --- rate limits -----------------------------------------------------------------------------
 
 
-def test_429_with_retry_after_seconds_waits_then_retries(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
-) -> None:
-    mocked.post(BULK, status=429, headers={"Retry-After": "7"})
-    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
-
-    (ref,) = make_client("remote_link = false\n").create(drafts(retro_with(1)))
-
-    assert isinstance(ref, TicketRef)
-    assert sleep.calls == [7.0]
-
-
-def test_429_with_retry_after_as_an_http_date_waits_until_then(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
-) -> None:
-    # The fixture's clock says 2026-11-25T12:00:00Z.
-    mocked.post(BULK, status=429, headers={"Retry-After": "Wed, 25 Nov 2026 12:00:12 GMT"})
-    mocked.post(BULK, json=bulk_reply(0, 1), status=201)
-
-    (ref,) = make_client("remote_link = false\n").create(drafts(retro_with(1)))
-
-    assert isinstance(ref, TicketRef)
-    assert sleep.calls == [12.0]
-
-
-def test_a_retry_after_over_the_budget_fails_at_once_with_retry_after(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
-) -> None:
-    mocked.post(BULK, status=429, headers={"Retry-After": "3600"})
-
-    with pytest.raises(TrackerError, match="max_retry_wait") as caught:
-        make_client().create(drafts(retro_with(1)))
-
-    assert caught.value.retry_after == 3600.0
-    assert not caught.value.ambiguous
-    assert sleep.calls == []
-
-
 def test_waiting_on_429s_is_bounded_in_total(
     make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock, sleep: Any
 ) -> None:
@@ -327,39 +263,6 @@ def test_waiting_on_429s_is_bounded_in_total(
 
 
 # --- failures ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "setting"),
-    [
-        (401, {}, "[plugins.jira] email and token"),
-        (403, {"errorMessages": ["You do not have permission to create issues in this project."]}, "project"),
-        (404, {"errorMessages": ["Not found"]}, "[plugins.jira] url"),
-    ],
-)
-def test_auth_and_not_found_errors_name_the_setting_and_never_the_token(
-    make_client: Any,
-    retro_with: Any,
-    drafts: Any,
-    mocked: responses.RequestsMock,
-    token: str,
-    caplog: pytest.LogCaptureFixture,
-    status: int,
-    body: dict[str, Any],
-    setting: str,
-) -> None:
-    mocked.post(BULK, json=body, status=status)
-    client = make_client()
-
-    with structlog.testing.capture_logs() as logs, pytest.raises(TrackerError) as caught:
-        client.create(drafts(retro_with(1)))
-
-    message = str(caught.value)
-    assert setting in message
-    assert not caught.value.ambiguous
-    check_secret_not_leaked(token, caught.value, caplog.text, logs)
-    # And the request did carry the credentials, so the test would notice a leak.
-    assert mocked.calls[0].request.headers["Authorization"].startswith("Basic ")
 
 
 @pytest.mark.parametrize(
@@ -472,19 +375,6 @@ def test_server_deployment_searches_with_start_at(make_client: Any, mocked: resp
 
 
 # --- status --------------------------------------------------------------------------------------
-
-
-def issue(issue_id: str, category: str, resolution: str | None = None, changed: str = "2026-11-20T09:30:00.000+0000"):
-    return {
-        "id": issue_id,
-        "key": f"OPS-{issue_id}",
-        "fields": {
-            "status": {"name": category.title(), "statusCategory": {"key": category}},
-            "resolution": {"name": resolution} if resolution else None,
-            "statuscategorychangedate": changed,
-            "updated": "2026-11-21T10:00:00.000+0000",
-        },
-    }
 
 
 def test_status_maps_status_categories_and_the_wont_do_resolution(

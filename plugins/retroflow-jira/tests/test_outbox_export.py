@@ -21,10 +21,8 @@ from retroflow.store import open_store
 from retroflow.store.exports import export_actions, export_key, sync_status
 from retroflow.testing import make_config, make_plugins
 
-SITE = "https://example.atlassian.net"
-API = f"{SITE}/rest/api/2"
-BULK = f"{API}/issue/bulk"
-SEARCH = f"{API}/search/jql"
+from .fake_jira import BULK, SEARCH, SITE
+
 CONFIG = f"""
 [plugins.jira]
 url = "{SITE}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,6 @@ from typing import Any
 import pytest
 import requests
 from retroflow_jsm import JsmSource
-
-from retroflow import Config
-from retroflow.testing import make_config, make_plugins
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "atlassian-api-token-0123456789abcdef"
@@ -35,18 +31,8 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPSGENIE_KEY", GENIE_KEY)
 
 
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        yield s
-
-
 def source(session: requests.Session | None = None, sleep: Any = None) -> JsmSource:
     return JsmSource(session=session, sleep=sleep or (lambda s: None), now=lambda: datetime(2026, 11, 3, tzinfo=UTC))
-
-
-def config_for(plugin: JsmSource, table: str, tmp_path: Path) -> Config:
-    return make_config(table, plugins=make_plugins(plugin, default_plugins=False), path=tmp_path / "retroflow.toml")
 
 
 def save(directory: Path, files: dict[str, Any]) -> Path:

@@ -13,7 +13,7 @@ import responses
 from retroflow_jsm import parse_alert_ref
 
 from retroflow import EventKind, RetroRequest, SourceError, SourceResult
-from retroflow.testing import RecordingSleep, check_secret_not_leaked, check_source_contract
+from retroflow.testing import RecordingSleep, check_secret_not_leaked, check_source_contract, config_for
 
 from .conftest import (
     CLOUD_ID,
@@ -23,7 +23,6 @@ from .conftest import (
     OPSGENIE_ALERTS,
     OPSGENIE_LIVE,
     TOKEN,
-    config_for,
     fixture,
     save,
     source,

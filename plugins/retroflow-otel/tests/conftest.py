@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from retroflow_otel import plugin
 
 from retroflow import Incident, SourceResult
@@ -99,27 +98,3 @@ def run(base_dir: Path, settings: str = 'paths = ["*.jsonl"]', **incident_fields
 
 def reasons(result: SourceResult) -> list[str]:
     return [gap.reason for gap in result.gaps]
-
-
-class Kit:
-    """The helpers above, for tests (with ``--import-mode=importlib`` tests cannot import
-    this conftest, so they get them through the ``kit`` fixture)."""
-
-    FIXTURES = FIXTURES
-    CREATED = CREATED
-    RESOLVED = RESOLVED
-    nanos = staticmethod(nanos)
-    at = staticmethod(at)
-    record = staticmethod(record)
-    span = staticmethod(span)
-    logs = staticmethod(logs)
-    traces = staticmethod(traces)
-    write_lines = staticmethod(write_lines)
-    incident = staticmethod(incident)
-    run = staticmethod(run)
-    reasons = staticmethod(reasons)
-
-
-@pytest.fixture
-def kit() -> type[Kit]:
-    return Kit

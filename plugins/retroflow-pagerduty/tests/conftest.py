@@ -117,22 +117,3 @@ def source_for(sleeps: Sleeps) -> Callable[..., tuple[PagerDutySource, Config]]:
         return source, config
 
     return make
-
-
-class Kit:
-    """The helpers above, for tests (with ``--import-mode=importlib`` tests cannot import
-    this conftest, so they get them through the ``kit`` fixture)."""
-
-    TOKEN = TOKEN
-    SETTINGS = SETTINGS
-    FIXTURES = FIXTURES
-    load = staticmethod(load)
-    spec_incident = staticmethod(spec_incident)
-    published_log_entries = staticmethod(published_log_entries)
-    fake_account = staticmethod(fake_account)
-    big_account = staticmethod(big_account)
-
-
-@pytest.fixture
-def kit() -> type[Kit]:
-    return Kit

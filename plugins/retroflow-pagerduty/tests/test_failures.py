@@ -168,3 +168,39 @@ def test_settings_are_validated_with_the_key_named(kit):
         make_config('[plugins.pagerduty]\ntoken = "u+abcdef"\n', plugins=plugins)
     with pytest.raises(ConfigError, match="concurrency"):
         make_config('[plugins.pagerduty]\ntoken = "env:PAGERDUTY_TOKEN"\nconcurrency = 0\n', plugins=plugins)
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "ratelimit-reset"])
+def test_a_rate_limit_date_without_a_zone_is_gmt_as_in_every_client(kit, sleeps, header):
+    """PagerDuty reads ``Retry-After`` as retroflow.http does: a date naming no zone is GMT
+    (RFC 9110), not ignored in favour of the back-off."""
+    from datetime import UTC, datetime
+
+    from retroflow_pagerduty import PagerDutySource
+
+    from retroflow.testing import make_config
+
+    fake = kit.fake_account()
+    fake.script(INCIDENT, reply(429, RATE_LIMITED, {header: "Wed, 25 Nov 2026 12:00:07"}))
+    source = PagerDutySource(
+        transport=fake.transport, sleep=sleeps, now=lambda: datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    )
+    config = make_config(kit.SETTINGS, plugins=make_plugins(source, default_plugins=False), base_dir=kit.FIXTURES)
+    assert collect(source, config).incident.id == "PT4KHLK"
+    assert sleeps == [7.0]
+
+
+def test_pagerduty_s_error_text_is_quoted_with_secrets_masked(kit, source_for):
+    fake = kit.fake_account()
+    echoed = {
+        "error": {
+            "code": 2001,
+            "message": "Invalid Input Provided",
+            "errors": ["Token token=u+SecretValue123 is not valid"],
+        }
+    }
+    fake.script(INCIDENT, reply(400, echoed))
+    source, config = source_for(fake)
+    with pytest.raises(SourceError, match="Invalid Input Provided") as caught:
+        collect(source, config)
+    assert "SecretValue123" not in str(caught.value)

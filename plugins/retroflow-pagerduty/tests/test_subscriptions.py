@@ -111,6 +111,14 @@ def test_the_events_are_documented_webhook_event_types():
     assert len(set(EVENTS)) == len(EVENTS)
 
 
+def test_a_subscription_sends_every_event_that_moves_an_incident_lifecycle():
+    """The intake starts and cancels drafts on these: a subscription without one of them
+    would leave a resolve or a reopen unseen."""
+    from retroflow_pagerduty.webhooks import LIFECYCLE
+
+    assert set(LIFECYCLE) <= set(EVENTS)
+
+
 def test_one_subscription_per_service_and_team_each_with_its_own_secret(fake, run):
     result = run("subscribe", "--url", URL, "--service", "PSVC1", "--service", "PSVC2", "--team", "PTEAM1")
     assert result.exit_code == 0, result.stderr

@@ -14,7 +14,7 @@ from retroflow_slack import SlackSource
 from retroflow_slack.testing import FakeSlack, serve
 
 from retroflow import Config, Incident, RetroRequest, SourceResult
-from retroflow.testing import make_config, make_plugins
+from retroflow.testing import config_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "xoxb-1111-2222-testtokenvalue"
@@ -137,47 +137,23 @@ def live(fake: FakeSlack, sleeps: Sleeps) -> Iterator[Callable[..., SourceResult
 
         def collect(toml: str = 'token = "env:SLACK_BOT_TOKEN"\n', incident: Incident | None = None) -> Any:
             source = SlackSource(base_url=base_url, sleep=sleeps)
-            config = config_for(source, toml)
+            config = slack_config(source, toml)
             return source.retroflow_timeline_source(config, incident or default_incident())
 
         yield collect
 
 
-def config_for(source: SlackSource, table: str, base_dir: Path | None = None) -> Config:
-    return make_config(
-        "[plugins.slack]\n" + table, plugins=make_plugins(source, default_plugins=False), base_dir=base_dir
-    )
+def slack_config(source: SlackSource, table: str, base_dir: Path | None = None) -> Config:
+    return config_for(source, "[plugins.slack]\n" + table, base_dir)
 
 
 def from_export(folder: Path, extra: str = "", incident_: Incident | None = None) -> SourceResult:
     source = SlackSource()
-    config = config_for(source, f'export = "{folder}"\n{extra}')
+    config = slack_config(source, f'export = "{folder}"\n{extra}')
     result = source.retroflow_timeline_source(config, incident_ or incident())
     assert result is not None
     return result
 
 
-class Kit:
-    """The helpers above, for tests (with ``--import-mode=importlib`` tests cannot import
-    this conftest, so they get them through the ``kit`` fixture)."""
-
-    TOKEN = TOKEN
-    CHANNEL = CHANNEL
-    CREATED = CREATED
-    RESOLVED = RESOLVED
-    LINK = LINK
-    FIXTURES = FIXTURES
-    USERS = USERS
-    load = staticmethod(load)
-    ts = staticmethod(ts)
-    incident = staticmethod(incident)
-    incident_channel = staticmethod(incident_channel)
-    write_export = staticmethod(write_export)
-    config_for = staticmethod(config_for)
-    from_export = staticmethod(from_export)
-    request = RetroRequest("INC-1042")
-
-
-@pytest.fixture
-def kit() -> type[Kit]:
-    return Kit
+#: The request the tests build retros for.
+request = RetroRequest("INC-1042")

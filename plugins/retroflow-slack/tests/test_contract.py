@@ -62,7 +62,7 @@ def spec_workspace(kit: Any) -> FakeSlack:
 def collect(fake: FakeSlack, kit: Any, incident: Incident) -> Any:
     with serve(fake) as base_url:
         source = SlackSource(base_url=base_url, sleep=lambda seconds: None)
-        config = kit.config_for(source, 'token = "env:SLACK_BOT_TOKEN"\nchannel = "C012AB3CD"\n')
+        config = kit.slack_config(source, 'token = "env:SLACK_BOT_TOKEN"\nchannel = "C012AB3CD"\n')
         return source.retroflow_timeline_source(config, incident)
 
 

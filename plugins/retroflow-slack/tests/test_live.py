@@ -132,13 +132,13 @@ def test_the_channel_comes_from_the_incident_s_link_in_its_details(live: Any, fa
 
 def test_unconfigured_the_source_says_nothing(kit: Any) -> None:
     source = SlackSource()
-    assert source.retroflow_timeline_source(kit.config_for(source, ""), kit.incident()) is None
+    assert source.retroflow_timeline_source(kit.slack_config(source, ""), kit.incident()) is None
 
 
 def test_the_source_contract_holds_live(fake: FakeSlack, kit: Any) -> None:
     with serve(fake) as base_url:
         source = SlackSource(base_url=base_url, sleep=lambda s: None)
-        config = kit.config_for(source, 'token = "env:SLACK_BOT_TOKEN"\n')
+        config = kit.slack_config(source, 'token = "env:SLACK_BOT_TOKEN"\n')
         result = check_source_contract(source, RetroRequest("INC-1042"), config, incident=kit.incident())
     assert len(result.events) == 7
 
@@ -148,10 +148,10 @@ def test_settings_errors_name_the_key(kit: Any) -> None:
 
     source = SlackSource()
     with pytest.raises(ConfigError, match="workspace_url: expected an https:// URL"):
-        kit.config_for(source, 'workspace_url = "acme.slack.com"\n')
+        kit.slack_config(source, 'workspace_url = "acme.slack.com"\n')
     with pytest.raises(ConfigError, match="token: expected an environment reference"):
-        kit.config_for(source, 'token = "xoxb-pasted-in"\n')
-    assert kit.config_for(source, 'key_reaction = ":rotating_light:"\n').settings_for("slack").key_reaction == (
+        kit.slack_config(source, 'token = "xoxb-pasted-in"\n')
+    assert kit.slack_config(source, 'key_reaction = ":rotating_light:"\n').settings_for("slack").key_reaction == (
         "rotating_light"
     )
 

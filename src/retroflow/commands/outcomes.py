@@ -109,16 +109,11 @@ def outcomes_command(
 
 
 def _plot(app: App, directory: Path, history: Any, metrics: Any, report: Any, since: Any, until: Any) -> None:
-    from retroflow.outcomes.plots import service_charts
-    from retroflow.outcomes.report import table_rows
-    from retroflow.outcomes.verdicts import HistoryIndex
+    from retroflow.outcomes.plots import report_charts
 
-    index = HistoryIndex(history.incidents, as_of=until)
-    services = sorted({row.service for row in report.rows})
-    for service in services:
-        rows = table_rows(index, report.metrics, [service], since=since, period="month")
+    for service, charts in report_charts(history, report, since=since, until=until).items():
         safe = _file_name(service)
-        for name, svg in service_charts(service, rows, report.outcomes, report.unmeasured).items():
+        for name, svg in charts.items():
             target = directory / f"{safe}-{name}.svg"
             write_atomically(target, svg)
             app.progress("plot", f"wrote {target}")

@@ -184,10 +184,9 @@ def _job_line(job: Any) -> str:
 
 
 def _jobs_backend(app: App) -> Any:
-    from retroflow.service.database import open_service_database
-    from retroflow.service.jobs import TableJobs
+    from retroflow.service.server import open_jobs
 
-    return TableJobs(open_service_database(app.config))
+    return open_jobs(app.config)[1]
 
 
 @click.group("jobs", invoke_without_command=True)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,14 +105,6 @@ def _resolved(app: App, store: Any, incident: str) -> str:
 
 def _author(author: str | None) -> str:
     return author if author is not None else os.environ.get("USER", "")
-
-
-def _age(value: timedelta) -> str:
-    days = value.days
-    if days >= 1:
-        return f"{days}d"
-    hours = int(value.total_seconds() // 3600)
-    return f"{hours}h" if hours else f"{int(value.total_seconds() // 60)}m"
 
 
 def _echo_json(rows: Iterable[dict[str, Any]]) -> None:
@@ -208,16 +200,14 @@ def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, 
     build any KEY is recorded.
     """
     from retroflow.store import FactorVerdict
+    from retroflow.store.human import unknown_factor
 
     verdict = FactorVerdict(key, "confirmed" if confirm else "rejected", reason=reason, author=_author(author))
     with _opened(app) as store:
         incident_id = _resolved(app, store, incident)
-        keys = store.factor_keys(incident_id)
-        if keys is not None and key not in keys:
-            has = f"its factors: {', '.join(keys)}" if keys else "it has no factors"
-            raise click.BadParameter(
-                f"the newest retro of {incident_id} has no factor {key!r}; {has}", param_hint="KEY"
-            )
+        problem = unknown_factor(store.factor_keys(incident_id), key, incident_id)
+        if problem is not None:
+            raise click.BadParameter(problem, param_hint="KEY")
         store.add_input(incident_id, verdict)
     _done_hint(app, incident)
 
@@ -302,34 +292,39 @@ def input_action(
     --verify-metric, --verify-service and --verify-target say how to tell the action worked
     (an edit may change one of them and keep the others).
     """
-    from retroflow.store import ActionEdit, NewAction
+    from retroflow.store import NewAction
+    from retroflow.store.human import InputRefused, action_input
 
-    parts = {"metric": verify_metric, "service": verify_service, "target": verify_target}
-    verify = {part: value for part, value in parts.items() if value is not None}
-    fields: dict[str, Any] = {"owner": owner, "effort": effort, "category": category, "verify": verify}
-    fields["due"] = due.date() if due else None
-    item: ActionEdit | NewAction
-    if action_id:
-        item = ActionEdit(action_id, title=title, change=change, author=_author(author), **fields)
-        if not item.changes_anything():
-            raise click.UsageError(
-                "say what to change: --title, --change, --owner, --effort, --due, --category, "
-                "--verify-metric, --verify-service or --verify-target"
-            )
-    else:
-        if not title:
-            raise click.UsageError("a new action needs --title (or give ACTION_ID to edit one)")
-        if verify and "metric" not in verify:
-            raise click.UsageError("--verify-target and --verify-service need --verify-metric (what to measure)")
-        from retroflow.model import stable_id
-
-        new_id = "h" + stable_id(incident, title, datetime.now(UTC).isoformat())[:15]
-        item = NewAction(title=title, change=change or "", id=new_id, author=_author(author), **fields)
+    try:
+        item = action_input(
+            incident,
+            action_id,
+            author=_author(author),
+            now=datetime.now(UTC),
+            title=title,
+            change=change,
+            owner=owner,
+            effort=effort,
+            category=category,
+            due=due.date() if due else None,
+            verify={"metric": verify_metric, "service": verify_service, "target": verify_target},
+        )
+    except InputRefused as exc:
+        raise click.UsageError(_ACTION_USAGE.get(exc.reason, str(exc))) from None
     with _opened(app) as store:
         store.add_input(_resolved(app, store, incident), item)
     if isinstance(item, NewAction):
         click.echo(item.id)
     _done_hint(app, incident)
+
+
+#: ``retroflow input action``'s words for the input rules (:class:`InputRefused` reasons).
+_ACTION_USAGE = {
+    "nothing": "say what to change: --title, --change, --owner, --effort, --due, --category, "
+    "--verify-metric, --verify-service or --verify-target",
+    "title": "a new action needs --title (or give ACTION_ID to edit one)",
+    "metric": "--verify-target and --verify-service need --verify-metric (what to measure)",
+}
 
 
 @input_group.command("withdraw")
@@ -535,15 +530,14 @@ def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: b
     if not items:
         click.echo("no open actions")
         return
-    by_owner: dict[str, list[Any]] = {}
-    for item in items:
-        by_owner.setdefault(item.owner or "(no owner)", []).append(item)
-    for name in sorted(by_owner, key=lambda n: (n == "(no owner)", -max(i.age for i in by_owner[n]), n)):
+    from retroflow.store.store import age_text, by_owner
+
+    for name, owned in by_owner(items):
         click.echo(f"{name}:")
-        for f in by_owner[name]:
+        for f in owned:
             ticket = f" {f.tracker} {f.external_id}" if f.external_id else ""
             due = f" due {f.due}" if f.due else ""
-            click.echo(f"  {_age(f.age):>5}  {f.state}{ticket}{due}  {f.incident_id}: {f.title}")
+            click.echo(f"  {age_text(f.age):>5}  {f.state}{ticket}{due}  {f.incident_id}: {f.title}")
 
 
 @followup_group.command("sync")

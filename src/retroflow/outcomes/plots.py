@@ -18,9 +18,20 @@ from html import escape
 import attrs
 
 from retroflow.model import DoneAction, Outcome, OutcomeWindow, format_duration
-from retroflow.outcomes.report import PeriodRow
+from retroflow.outcomes.history import History
+from retroflow.outcomes.report import OutcomeReport, PeriodRow, table_rows
+from retroflow.outcomes.verdicts import HistoryIndex
 
-__all__ = ["Mark", "Point", "Series", "duration_step", "number_step", "service_charts", "time_chart"]
+__all__ = [
+    "Mark",
+    "Point",
+    "Series",
+    "duration_step",
+    "number_step",
+    "report_charts",
+    "service_charts",
+    "time_chart",
+]
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 34, 44
@@ -313,3 +324,16 @@ def service_charts(
             f"{service}: alerts per incident, monthly", [alerts], marks=marks, format_value=lambda v: f"{v:.2g}"
         ),
     }
+
+
+def report_charts(
+    history: History, report: OutcomeReport, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Mapping[str, str]]:
+    """The standard charts of every service of ``report`` (monthly, whatever the report's
+    period), by service: what ``retroflow outcomes --plot`` writes and ``/outcomes`` shows."""
+    index = HistoryIndex(history.incidents, as_of=until)
+    charts = {}
+    for service in sorted({row.service for row in report.rows}):
+        rows = table_rows(index, report.metrics, [service], since=since, period="month")
+        charts[service] = service_charts(service, rows, report.outcomes, report.unmeasured)
+    return charts

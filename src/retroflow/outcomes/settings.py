@@ -6,22 +6,12 @@ from typing import Any
 
 import attrs
 
-from retroflow.config import Config
+from retroflow.config import Config, at_least_one, not_negative
 
 __all__ = ["TABLE", "OutcomeSettings", "outcome_settings"]
 
 #: The settings table's name.
 TABLE = "outcomes"
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be 0 or more, got {value}")
 
 
 def _fraction(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -51,13 +41,13 @@ class OutcomeSettings:
         same intervals on every run).
     """
 
-    window_days: int = attrs.field(default=90, validator=_positive)
-    settle_days: int = attrs.field(default=7, validator=_not_negative)
+    window_days: int = attrs.field(default=90, validator=at_least_one)
+    settle_days: int = attrs.field(default=7, validator=not_negative)
     equivalence: float = attrs.field(default=0.2, validator=_fraction)
     confidence: float = attrs.field(default=0.95, validator=_fraction)
     fdr: float = attrs.field(default=0.1, validator=_fraction)
-    min_durations: int = attrs.field(default=10, validator=_positive)
-    resamples: int = attrs.field(default=2000, validator=_positive)
+    min_durations: int = attrs.field(default=10, validator=at_least_one)
+    resamples: int = attrs.field(default=2000, validator=at_least_one)
     seed: int = 0
 
 

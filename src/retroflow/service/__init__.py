@@ -9,7 +9,10 @@
 * :mod:`~retroflow.service.inbox`: durable intake of deliveries, group-committed;
 * :mod:`~retroflow.service.draft`: the job that builds, stores, writes, exports and notifies;
 * :mod:`~retroflow.service.worker`: job threads, leases, heartbeats, graceful stop;
-* :mod:`~retroflow.service.app`: the Starlette app (webhooks, health);
+* :mod:`~retroflow.service.app`: the Starlette app (webhooks, health, pages);
+* :mod:`~retroflow.service.pages`: the pages people read retros and record input with
+  (:mod:`~retroflow.service.auth`: who may write, CSRF; :mod:`~retroflow.service.diff`:
+  what changed between versions);
 * :mod:`~retroflow.service.server`: ``serve`` and ``worker`` processes;
 * :mod:`~retroflow.service.poller`: ``watch``, the polling fallback.
 

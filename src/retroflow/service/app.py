@@ -1,4 +1,5 @@
-"""The ASGI app of ``retroflow serve`` (Starlette): webhook intake and health endpoints.
+"""The ASGI app of ``retroflow serve`` (Starlette): webhook intake, health endpoints, and
+the pages people read retros and record input with (:mod:`~retroflow.service.pages`).
 
 Every delivery to ``POST /webhooks/<receiver>`` goes through the same steps, in this
 order (``../shared/reference/RELIABILITY.md``), and is answered only once its fate is
@@ -44,8 +45,9 @@ from retroflow.plugins import Plugins, hook_implementations
 from retroflow.roles import WebhookReceiver
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.inbox import Inbox, Received
-from retroflow.service.jobs import TableJobs
-from retroflow.service.worker import Workers
+from retroflow.service.jobs import JobQueue
+from retroflow.service.pages import Pages, page_routes
+from retroflow.service.worker import JobRunner
 
 __all__ = ["INTAKE_TIMEOUT", "Service", "create_app", "plugin_routes"]
 
@@ -69,9 +71,9 @@ class Service:
     config: Config
     plugins: Plugins
     database: ServiceDatabase
-    jobs: TableJobs
+    jobs: JobQueue
     inbox: Inbox | None = None
-    workers: Workers | None = None
+    workers: JobRunner | None = None
     accepting: bool = True
     receivers: dict[str, WebhookReceiver] = attrs.field(factory=dict)
 
@@ -200,7 +202,7 @@ def plugin_routes(plugins: Plugins) -> list[BaseRoute]:
 
 
 def create_app(service: Service, routes: Iterable[BaseRoute] = (), *, lifecycle: bool = True) -> Starlette:
-    """The app: the core's routes, the plugins', then ``routes``.
+    """The app: the core's routes and pages, the plugins', then ``routes``.
 
     :param lifecycle: start the service (inbox, workers) with the app and stop it with it.
     """
@@ -214,7 +216,10 @@ def create_app(service: Service, routes: Iterable[BaseRoute] = (), *, lifecycle:
         finally:
             if lifecycle:
                 await run_in_threadpool(service.stop)
+            app.state.pages.close()
 
-    app = Starlette(routes=[*core_routes(), *plugin_routes(service.plugins), *routes], lifespan=lifespan)
+    pages = [*page_routes()]
+    app = Starlette(routes=[*core_routes(), *pages, *plugin_routes(service.plugins), *routes], lifespan=lifespan)
     app.state.service = service
+    app.state.pages = Pages(service)
     return app

@@ -17,6 +17,10 @@ again after any failure or crash (a worker killed mid-job) with the same effect:
    took the job; the PagerDuty note looks for itself before it is added).
 
 A step that fails raises; the worker retries the job with backoff.
+
+The ``rebuild`` job (:func:`run_rebuild`), queued by the served pages when people record
+input, is step 2 alone, without a resolve: the next version built and stored as
+``retroflow retro`` does.
 """
 
 from __future__ import annotations
@@ -43,9 +47,22 @@ from retroflow.store import schema as t
 from retroflow.store.build import build_and_store, store_for
 from retroflow.store.exports import export_actions
 
-__all__ = ["JOB_FUNCTIONS", "AlreadyDrafted", "JobContext", "run_draft"]
+__all__ = [
+    "JOB_FUNCTIONS",
+    "REBUILD",
+    "AlreadyDrafted",
+    "JobContext",
+    "publisher",
+    "rebuild_key",
+    "run_draft",
+    "run_rebuild",
+]
 
 log = structlog.get_logger(__name__)
+
+
+#: The job kind that rebuilds a stored retro after people recorded input (served pages).
+REBUILD = "rebuild"
 
 
 class AlreadyDrafted(RetroflowError):
@@ -112,11 +129,7 @@ def _build_and_store(draft: _Draft, context: JobContext) -> tuple[int, bool]:
     """The version of the draft, and whether this run stored it (``False``: another run
     of the job did, while this one was building)."""
     config, plugins = context.config, context.plugins
-    renderers = [plugins.renderers.get(name) for name in config.engine.formats]
-    directory = config.engine.output
-    if not directory.is_absolute():
-        directory = config.base_dir / directory
-    write = Publisher(config, plugins, renderers, directory, progress=_progress)
+    write = publisher(config, plugins)
 
     def publish(retro: Retro) -> None:
         if _state(context.database, draft).drafted_resolved_at == draft.resolved_at:
@@ -141,6 +154,39 @@ def _build_and_store(draft: _Draft, context: JobContext) -> tuple[int, bool]:
     except AlreadyDrafted:
         return int(_state(context.database, draft).drafted_version), False
     return retro.version, True
+
+
+def publisher(config: Config, plugins: Plugins) -> Publisher:
+    """Writes a retro's documents as ``retroflow retro`` does: the configured formats, into
+    the configured output directory."""
+    renderers = [plugins.renderers.get(name) for name in config.engine.formats]
+    directory = config.engine.output
+    if not directory.is_absolute():
+        directory = config.base_dir / directory
+    return Publisher(config, plugins, renderers, directory, progress=_progress)
+
+
+def rebuild_key(incident_id: str) -> str:
+    """The lock key of an incident's rebuild: one queued (quick inputs in a row give one
+    rebuild) and one running at a time."""
+    return f"{REBUILD}:{incident_id}"
+
+
+def run_rebuild(payload: Mapping[str, Any], context: JobContext) -> str:
+    """Build and store a new version of a stored retro (after people recorded input), as
+    ``retroflow retro`` does: human input applied, documents written. ``payload``: the
+    ``incident_id`` and the ``ref`` its newest version was built from."""
+    incident_id = str(payload["incident_id"])
+    structlog.contextvars.bind_contextvars(incident=incident_id)
+    try:
+        config, plugins = context.config, context.plugins
+        request = RetroRequest(incident_ref=str(payload.get("ref") or incident_id))
+        retro = build_and_store(
+            request, plugins=plugins, config=config, progress=_progress, publish=publisher(config, plugins)
+        )
+        return f"{retro.incident.id}: stored version {retro.version}"
+    finally:
+        structlog.contextvars.unbind_contextvars("incident")
 
 
 def _stored(config: Config, draft: _Draft, version: int) -> tuple[Retro, str]:
@@ -214,4 +260,4 @@ def _progress(stage: str, message: str) -> None:
 
 
 #: The job functions by kind: what any backend runs (the embedded table, procrastinate).
-JOB_FUNCTIONS: dict[str, Callable[[Mapping[str, Any], JobContext], str]] = {DRAFT: run_draft}
+JOB_FUNCTIONS: dict[str, Callable[[Mapping[str, Any], JobContext], str]] = {DRAFT: run_draft, REBUILD: run_rebuild}

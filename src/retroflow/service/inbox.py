@@ -29,10 +29,11 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from retroflow.clock import utcnow
 from retroflow.config import ServiceSettings
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import WebhookDelivery
-from retroflow.service.jobs import JobBackend, utcnow
+from retroflow.service.jobs import JobQueue
 from retroflow.service.lifecycle import apply_event
 from retroflow.service.sql import driver
 from retroflow.store.database import _short as short_error
@@ -73,7 +74,7 @@ def _short(exc: BaseException) -> str:
 
 
 def record_delivery(
-    conn: sa.Connection, jobs: JobBackend, received: Received, settings: ServiceSettings, now: datetime
+    conn: sa.Connection, jobs: JobQueue, received: Received, settings: ServiceSettings, now: datetime
 ) -> IntakeResult:
     """Store ``received`` in the inbox and apply it to its incident, in ``conn``'s
     transaction; a delivery already stored (same receiver and event id) changes nothing."""
@@ -136,7 +137,7 @@ class Inbox:
     def __init__(
         self,
         database: ServiceDatabase,
-        jobs: JobBackend,
+        jobs: JobQueue,
         settings: ServiceSettings,
         *,
         on_scheduled: Callable[[], None] | None = None,

@@ -1,13 +1,13 @@
 """Jobs: what runs later, and the backends that hold them.
 
-:class:`JobBackend` is the interface the rest of the service uses. :class:`TableJobs` is
-the embedded backend: the ``jobs`` table in retroflow's own database, claimed with a
-lease. Scale-out on PostgreSQL with procrastinate (issue 10 item 7) is another
-implementation of the same interface running the same job functions
-(:data:`retroflow.service.draft.JOB_FUNCTIONS`): ``schedule`` becomes a ``defer`` inside
-the caller's transaction with ``queueing_lock=lock_key``, ``cancel`` deletes the queued
-job, the claim/heartbeat/finish cycle is procrastinate's worker, and ``lock_key`` is its
-``lock`` (see ``docs/automation.md``, "Scale-out").
+:class:`JobQueue` is the interface the rest of the service uses; :class:`JobBackend` adds
+the lease cycle of retroflow's own workers. :class:`TableJobs` is the embedded backend:
+the ``jobs`` table in retroflow's own database, claimed with a lease. Scale-out on PostgreSQL with procrastinate (issue 10 item 7) is another
+:class:`JobQueue` running the same job functions
+(:data:`retroflow.service.draft.JOB_FUNCTIONS`): ``schedule`` is a ``defer`` inside the
+caller's transaction with ``queueing_lock`` and ``lock`` both ``lock_key``, ``cancel``
+cancels the queued job, and the claim/heartbeat/finish cycle is procrastinate's worker
+(:mod:`retroflow.service.procrastinate_jobs`; ``docs/automation.md``, "Scale-out").
 
 Semantics of the embedded backend:
 
@@ -29,26 +29,23 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from retroflow.clock import utcnow
 from retroflow.errors import RetroflowError
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.sql import driver
 from retroflow.store import schema as t
 from retroflow.store.schema import JobState
 
-__all__ = ["Claim", "Job", "JobBackend", "NewJob", "TableJobs", "backoff"]
+__all__ = ["Claim", "Job", "JobBackend", "JobQueue", "NewJob", "TableJobs", "backoff"]
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @attrs.frozen
@@ -107,17 +104,32 @@ def backoff(attempt: int, first: float, longest: float) -> float:
     return float(min(longest, first * 2 ** max(0, attempt - 1)))
 
 
-class JobBackend(Protocol):
-    """Where jobs wait and how workers take them (see the module's doc)."""
+class JobQueue(Protocol):
+    """Where jobs wait: what the intake, the lifecycle, ``watch`` and ``retroflow jobs``
+    use, whichever backend runs the jobs (:class:`TableJobs`, or procrastinate's queue:
+    :mod:`retroflow.service.procrastinate_jobs`)."""
 
     def schedule(self, conn: sa.Connection, job: NewJob) -> int:
-        """Queue ``job`` in the caller's transaction ``conn``, or move the queued job of
-        its ``lock_key`` to its ``run_after`` and payload; return the job's id."""
+        """Queue ``job`` in the caller's transaction ``conn``, or replace the queued job of
+        its ``lock_key`` by it (one pending job per key); return the job's id."""
         ...
 
     def cancel(self, conn: sa.Connection, lock_key: str, reason: str) -> int | None:
         """Cancel the queued job of ``lock_key`` in ``conn``; its id, or ``None``."""
         ...
+
+    def jobs(self, state: str | None = None, limit: int = 200) -> list[Job]:
+        """Jobs, newest first."""
+        ...
+
+    def requeue(self, job_id: int) -> Job:
+        """Queue a failed or cancelled job again, now, with its attempts reset."""
+        ...
+
+
+class JobBackend(JobQueue, Protocol):
+    """A queue whose jobs retroflow's own workers claim with a lease
+    (:class:`~retroflow.service.worker.Workers`; see the module's doc)."""
 
     def claim(self, worker: str, kinds: Sequence[str], lease: float) -> Claim | None:
         """Take the next due job of ``kinds`` for ``lease`` seconds, or ``None``."""
@@ -138,14 +150,6 @@ class JobBackend(Protocol):
 
     def release(self, claim: Claim) -> bool:
         """Give the lease back without counting the attempt (a worker stopping)."""
-        ...
-
-    def jobs(self, state: str | None = None, limit: int = 200) -> list[Job]:
-        """Jobs, newest first."""
-        ...
-
-    def requeue(self, job_id: int) -> Job:
-        """Queue a failed or cancelled job again, now, with its attempts reset."""
         ...
 
 

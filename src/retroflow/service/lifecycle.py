@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from retroflow.config import ServiceSettings
 from retroflow.model import format_timestamp
 from retroflow.service.events import IncidentEvent, Lifecycle
-from retroflow.service.jobs import JobBackend, NewJob
+from retroflow.service.jobs import JobQueue, NewJob
 from retroflow.service.sql import Driver, driver
 
 __all__ = ["DRAFT", "SAME_RESOLVE", "Decision", "apply_event", "lock_key", "passes_filters"]
@@ -82,7 +82,7 @@ class _State:
 
 
 def apply_event(
-    conn: sa.Connection, jobs: JobBackend, event: IncidentEvent, settings: ServiceSettings, now: datetime
+    conn: sa.Connection, jobs: JobQueue, event: IncidentEvent, settings: ServiceSettings, now: datetime
 ) -> Decision:
     """Apply ``event`` to its incident's lifecycle in the caller's transaction ``conn``,
     scheduling or cancelling the draft job through ``jobs``."""
@@ -149,7 +149,7 @@ def _insert(
 
 
 def _reopen(
-    conn: sa.Connection, sql: Driver, jobs: JobBackend, event: IncidentEvent, row: _State | None, now: datetime
+    conn: sa.Connection, sql: Driver, jobs: JobQueue, event: IncidentEvent, row: _State | None, now: datetime
 ) -> Decision:
     if row is None:
         _insert(sql, event, now, status=OPEN, changed_at=event.occurred_at)
@@ -167,7 +167,7 @@ def _reopen(
 def _resolve(
     conn: sa.Connection,
     sql: Driver,
-    jobs: JobBackend,
+    jobs: JobQueue,
     event: IncidentEvent,
     row: _State | None,
     settings: ServiceSettings,

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 
+from retroflow.clock import utcnow
 from retroflow.config import Config
 from retroflow.engine import describe_error
 from retroflow.plugins import Plugins
@@ -27,7 +28,7 @@ from retroflow.roles import IncidentFeed
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import WebhookDelivery
 from retroflow.service.inbox import Received, record_delivery
-from retroflow.service.jobs import JobBackend, utcnow
+from retroflow.service.jobs import JobQueue
 from retroflow.store import schema as t
 
 __all__ = ["OVERLAP", "PollResult", "poll_once", "watch"]
@@ -67,7 +68,7 @@ def _move_checkpoint(conn: sa.Connection, feed: str, to: datetime, now: datetime
 
 
 def poll_feed(
-    name: str, feed: IncidentFeed, config: Config, database: ServiceDatabase, jobs: JobBackend, now: datetime
+    name: str, feed: IncidentFeed, config: Config, database: ServiceDatabase, jobs: JobQueue, now: datetime
 ) -> PollResult:
     """Poll one feed from its checkpoint (the first time: ``[service] poll_lookback`` ago)."""
     since = checkpoint(database, name) or now - timedelta(seconds=config.service.poll_lookback)
@@ -88,7 +89,7 @@ def poll_feed(
 
 
 def poll_once(
-    config: Config, plugins: Plugins, database: ServiceDatabase, jobs: JobBackend, *, now: datetime | None = None
+    config: Config, plugins: Plugins, database: ServiceDatabase, jobs: JobQueue, *, now: datetime | None = None
 ) -> list[PollResult]:
     """Poll every configured feed once."""
     now = now or utcnow()
@@ -104,7 +105,7 @@ def watch(
     config: Config,
     plugins: Plugins,
     database: ServiceDatabase,
-    jobs: JobBackend,
+    jobs: JobQueue,
     stop: threading.Event,
     *,
     on_poll: Callable[[list[PollResult]], None],

@@ -18,26 +18,56 @@ from collections.abc import Callable
 from retroflow.config import Config
 from retroflow.plugins import Plugins
 from retroflow.service.app import Service, create_app
-from retroflow.service.database import open_service_database
+from retroflow.service.database import ServiceDatabase, open_service_database
 from retroflow.service.draft import JobContext
 from retroflow.service.inbox import Inbox
-from retroflow.service.jobs import Claim, TableJobs
-from retroflow.service.worker import Workers
+from retroflow.service.jobs import Claim, JobQueue, TableJobs
+from retroflow.service.worker import JobRunner, Workers
 
-__all__ = ["bind", "build_service", "run_server", "run_workers"]
+__all__ = ["bind", "build_service", "open_jobs", "run_server", "run_workers"]
 
 Progress = Callable[[str, str], None]
 
 
+def open_jobs(config: Config, plugins: Plugins | None = None) -> tuple[ServiceDatabase, JobQueue]:
+    """Open the database (migrating it) and the job queue ``[service] jobs`` names
+    (procrastinate's: checked, its schema applied when missing).
+
+    :param plugins: what the jobs run with, in a process that runs them.
+    :raises ConfigError: procrastinate is asked for and not installed, or the database is
+        not PostgreSQL.
+    """
+    if config.service.jobs != "procrastinate":
+        database = open_service_database(config)
+        return database, TableJobs(database)
+    from retroflow.service import procrastinate_jobs as p
+
+    p.check_settings(config)
+    database = open_service_database(config)
+    p.ensure_schema(database)
+
+    def context(attempt: int) -> JobContext:
+        assert plugins is not None
+        return JobContext(config, plugins, database, attempt=attempt)
+
+    return database, p.ProcrastinateJobs(database, config.service, context=context if plugins is not None else None)
+
+
 def build_service(config: Config, plugins: Plugins, *, intake: bool, threads: int) -> Service:
     """Open the database (migrating it) and assemble the intake and ``threads`` workers."""
-    database = open_service_database(config)
-    jobs = TableJobs(database)
+    database, jobs = open_jobs(config, plugins)
+    workers: JobRunner | None = None
+    if threads and isinstance(jobs, TableJobs):
 
-    def context(claim: Claim) -> JobContext:
-        return JobContext(config, plugins, database, attempt=claim.attempt)
+        def context(claim: Claim) -> JobContext:
+            return JobContext(config, plugins, database, attempt=claim.attempt)
 
-    workers = Workers(jobs, context, config.service, threads=threads) if threads else None
+        workers = Workers(jobs, context, config.service, threads=threads)
+    elif threads:
+        from retroflow.service.procrastinate_jobs import ProcrastinateJobs, ProcrastinateWorkers
+
+        assert isinstance(jobs, ProcrastinateJobs)
+        workers = ProcrastinateWorkers(jobs, config.service, threads=threads)
     inbox = Inbox(database, jobs, config.service, on_scheduled=workers.wake if workers else None) if intake else None
     return Service(config, plugins, database, jobs, inbox, workers)
 

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -29,11 +29,30 @@ from retroflow.engine import describe_error
 from retroflow.service.draft import JOB_FUNCTIONS, JobContext
 from retroflow.service.jobs import Claim, JobBackend, backoff
 
-__all__ = ["Workers", "worker_name"]
+__all__ = ["JobRunner", "Workers", "worker_name"]
 
 log = structlog.get_logger(__name__)
 
 JobFunction = Callable[[Mapping[str, Any], JobContext], str]
+
+
+class JobRunner(Protocol):
+    """What runs a process's jobs: :class:`Workers` (the table backend), or
+    :class:`~retroflow.service.procrastinate_jobs.ProcrastinateWorkers`."""
+
+    name: str
+    threads: int
+
+    def start(self) -> None: ...
+
+    def wake(self) -> None:
+        """A job may be due now: look at once."""
+        ...
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop taking jobs; let running ones finish for ``grace`` seconds (default
+        ``[service] shutdown_grace``)."""
+        ...
 
 
 def worker_name() -> str:

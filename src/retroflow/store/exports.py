@@ -28,21 +28,22 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 
+from retroflow.clock import utcnow
 from retroflow.config import Config
 from retroflow.errors import RetroflowError, TrackerError
+from retroflow.http import on_sending
 from retroflow.logs import get_logger, redact_text
 from retroflow.model import ActionItem, Retro
 from retroflow.roles import TicketDraft, TicketRef, TicketStatus, TrackerClient, TrackerSink
 from retroflow.store import schema as t
 from retroflow.store.schema import ExportState
 from retroflow.store.store import Store
-from retroflow.trackers import on_sending
 
 __all__ = [
     "ExportItem",
@@ -59,10 +60,6 @@ log = get_logger(__name__)
 #: Test seam: called with "claimed" (lease committed, nothing sent), "sent" (the tracker
 #: answered, nothing recorded) and "committed" (results recorded), once per batch.
 Checkpoint = Callable[[str], None]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def export_key(incident_id: str, action_id: str, sink: str) -> str:
@@ -135,7 +132,7 @@ def export_actions(
     action_ids: Iterable[str] | None = None,
     retro_url: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
     lease_seconds: float = 600.0,
     reclaim: bool = False,
     max_rate_limit_waits: int = 5,
@@ -577,7 +574,7 @@ def sync_status(
     sinks: Mapping[str, TrackerSink] | Iterable[TrackerSink],
     config: Config,
     *,
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
     clients: Mapping[str, TrackerClient] | None = None,
 ) -> SyncReport:
     """Ask each sink for the state of its tickets and store it (state, when it changed,

@@ -56,10 +56,14 @@ __all__ = [
     "AddedEvent",
     "FactorVerdict",
     "HumanInput",
+    "InputRefused",
     "NewAction",
+    "action_input",
     "build_with_input",
     "input_file_path",
     "load_input_file",
+    "new_action_id",
+    "unknown_factor",
 ]
 
 #: The ``source`` of events people add, and ``proposed_by`` of actions they add.
@@ -281,6 +285,68 @@ class NewAction:
 
 
 InputItem = FactorVerdict | AddedEvent | ActionEdit | NewAction
+
+
+class InputRefused(ValueError):
+    """Input that cannot be recorded as given; the message says what to change, ``reason``
+    which rule it broke (``nothing``, ``title`` or ``metric``: a command words it its way)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def unknown_factor(keys: Sequence[str] | None, key: str, incident_id: str) -> str | None:
+    """Why a verdict on factor ``key`` cannot be recorded (``None``: it can). ``keys`` are
+    the factors of the newest stored retro, kept and rejected; ``None`` before its first
+    build, when any key is recorded."""
+    if keys is None or key in keys:
+        return None
+    has = f"its factors: {', '.join(keys)}" if keys else "it has no factors"
+    return f"the newest retro of {incident_id} has no factor {key!r}; {has}"
+
+
+def new_action_id(incident: str, title: str, now: datetime) -> str:
+    """The id of an action a person adds: stable once recorded, unique per addition."""
+    return "h" + stable_id(incident, title, now.isoformat())[:15]
+
+
+def action_input(
+    incident: str,
+    action_id: str | None,
+    *,
+    author: str,
+    now: datetime,
+    title: str | None = None,
+    change: str | None = None,
+    verify: Mapping[str, str | None] | None = None,
+    **fields: Any,
+) -> ActionEdit | NewAction:
+    """An edit of action ``action_id``, or (no id) a new action: what ``retroflow input
+    action`` and the served form record. ``fields``: ``owner``, ``effort``, ``due``,
+    ``category``; ``verify``: its ``metric``, ``service``, ``target`` (``None``: not given).
+
+    :raises InputRefused: nothing to change, or a new action without a title, or a
+        verification without a metric.
+    :raises ValueError: a value that is not one of its choices (naming it).
+    """
+    parts = {part: value for part, value in (verify or {}).items() if value is not None}
+    if action_id:
+        edit = ActionEdit(action_id, title=title, change=change, author=author, verify=parts, **fields)
+        if not edit.changes_anything():
+            raise InputRefused(
+                "say what to change: title, change, owner, effort, due, category, or the verification's "
+                "metric, service or target",
+                "nothing",
+            )
+        return edit
+    if not title:
+        raise InputRefused("a new action needs a title (or the id of the action to edit)", "title")
+    if parts and "metric" not in parts:
+        raise InputRefused("a verification's target and service need its metric (what to measure)", "metric")
+    return NewAction(
+        title=title, change=change or "", id=new_action_id(incident, title, now), author=author, verify=parts, **fields
+    )
 
 
 @attrs.frozen

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from retroflow.clock import utcnow
 from retroflow.errors import RetroflowError
 from retroflow.model import Event, Retro, Timeline
 from retroflow.serialize import factor_to_dict, from_document, to_document
@@ -19,7 +20,16 @@ from retroflow.store.database import sqlite_file_lock
 from retroflow.store.events import load_events, store_timeline
 from retroflow.store.human import ActionEdit, AddedEvent, FactorVerdict, HumanInput, InputItem
 
-__all__ = ["FollowUp", "InputRecord", "RetroSummary", "Store", "VersionSummary", "VersionTaken"]
+__all__ = [
+    "FollowUp",
+    "InputRecord",
+    "RetroSummary",
+    "Store",
+    "VersionSummary",
+    "VersionTaken",
+    "age_text",
+    "by_owner",
+]
 
 
 #: Called inside the transaction that stores a retro (see :meth:`Store.save_retro`).
@@ -28,10 +38,6 @@ InTransaction = Callable[[sa.Connection, Retro], None]
 
 class VersionTaken(RetroflowError):
     """Another build stored the version number this one was asked to store under."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @attrs.frozen
@@ -83,6 +89,27 @@ class FollowUp:
     url: str | None = None
     state: str = "not exported"
     state_changed_at: datetime | None = None
+
+
+NO_OWNER = "(no owner)"
+
+
+def by_owner(items: Iterable[FollowUp]) -> list[tuple[str, list[FollowUp]]]:
+    """Follow-ups by owner: the owner of the oldest open action first, unowned last."""
+    grouped: dict[str, list[FollowUp]] = {}
+    for item in items:
+        grouped.setdefault(item.owner or NO_OWNER, []).append(item)
+    order = sorted(grouped, key=lambda n: (n == NO_OWNER, -max(i.age for i in grouped[n]), n))
+    return [(name, grouped[name]) for name in order]
+
+
+def age_text(value: timedelta) -> str:
+    """An age in its largest whole unit: ``3d``, ``5h``, ``12m``."""
+    days = value.days
+    if days >= 1:
+        return f"{days}d"
+    hours = int(value.total_seconds() // 3600)
+    return f"{hours}h" if hours else f"{int(value.total_seconds() // 60)}m"
 
 
 #: The kind of a record that withdraws an earlier one (its id is the target).
@@ -309,8 +336,9 @@ class Store:
             raise RetroflowError(f"the store has no {what} for incident {incident_id!r} (see: retroflow retros)")
         return row
 
-    def retro(self, incident_id: str, version: int | None = None) -> Retro:
-        """A stored retro (the newest version unless ``version`` is given).
+    def retro(self, incident_id: str, version: int | None = None, *, events: bool = True) -> Retro:
+        """A stored retro (the newest version unless ``version`` is given); ``events=False``
+        leaves its timeline's events out (what compares versions needs none).
 
         :raises RetroflowError: no such incident or version.
         """
@@ -319,8 +347,10 @@ class Store:
             document = dict(row.document)
             document["timeline"] = []
             retro = from_document(document)
-            events = self._load_events(conn, row.id)
-        return attrs.evolve(retro, timeline=Timeline(events=tuple(events), moments=retro.timeline.moments))
+            if not events:
+                return retro
+            loaded = self._load_events(conn, row.id)
+        return attrs.evolve(retro, timeline=Timeline(events=tuple(loaded), moments=retro.timeline.moments))
 
     def latest_retro(self, incident_id: str) -> Retro:
         """The newest retro version of ``incident_id``."""

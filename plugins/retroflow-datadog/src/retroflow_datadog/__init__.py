@@ -6,8 +6,9 @@ Configured in ``[plugins.datadog]``; see the README.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import DatadogSettings, ServiceMap
@@ -22,13 +23,6 @@ TABLE = "datadog"
 from .plugin import DatadogSource, incident_window, plugin  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-_HOMES = {
-    "DatadogSettings": ".settings",
-    "ServiceMap": ".settings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__, {"DatadogSettings": ".settings:DatadogSettings", "ServiceMap": ".settings:ServiceMap"}
+)

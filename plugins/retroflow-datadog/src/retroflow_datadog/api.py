@@ -1,7 +1,7 @@
 """Talking to Datadog's Events API v2 over plain ``requests``: bounded retries, cursor pages.
 
-Waits come from :mod:`retroflow.trackers` (``Retry-After`` parsing, back-off, the retry
-budget), so every retroflow client waits out rate limits the same way. One search
+Retries come from :mod:`retroflow.http` (``Retry-After`` parsing, back-off, the retry
+budget, the retry loop), so every retroflow client waits out rate limits the same way. One search
 (``GET /api/v2/events``) finds the monitor alerts and the changes of the incident's services
 in its window: ``⌈events / page_size⌉`` requests, at most ``max_pages``.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import attrs
 import requests
 import structlog
 
-from retroflow import SourceError, format_timestamp
-from retroflow.trackers import RetryBudget, backoff, describe, json_or_none, rate_limit_error, retry_after_seconds
+from retroflow import SourceError, format_timestamp, utcnow
+from retroflow.http import SourceClient, asked_or_backoff, json_or_none
 
 from .settings import TABLE, DatadogSettings
 
@@ -27,15 +27,6 @@ __all__ = ["DatadogApi", "EventPages", "search_query"]
 log = structlog.get_logger(__name__)
 EVENTS_PATH = "/api/v2/events"
 _KEYS = f"[plugins.{TABLE}] api_key and app_key"
-
-
-@attrs.frozen
-class _RetryLimits:
-    """The request settings :class:`RetryBudget` reads, from this plugin's names."""
-
-    timeout: float
-    max_retry_wait: float
-    max_retries: int
 
 
 @attrs.frozen
@@ -53,7 +44,7 @@ def search_query(selectors: list[str], change_sources: list[str]) -> str:
     return f"{query} ({' OR '.join(selectors)})" if selectors else query
 
 
-class DatadogApi:
+class DatadogApi(SourceClient[requests.Response]):
     """GET requests to one Datadog site with the API and application keys.
 
     :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
@@ -67,26 +58,24 @@ class DatadogApi:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if settings.api_key is None or settings.app_key is None:
             raise SourceError(f"{_KEYS} are not both set")
         self.settings = settings
-        self._sleep = sleep
-        self._clock = clock
-        self._limits = _RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries)
-        self._session = session or requests.Session()
-        self._session.headers.update(
-            {
-                "Accept": "application/json",
-                "User-Agent": "retroflow-datadog",
-                "DD-API-KEY": settings.api_key.reveal(),
-                "DD-APPLICATION-KEY": settings.app_key.reveal(),
-            }
+        keys = {"DD-API-KEY": settings.api_key.reveal(), "DD-APPLICATION-KEY": settings.app_key.reveal()}
+        super().__init__(
+            "Datadog",
+            TABLE,
+            settings,
+            session=session or requests.Session(),
+            headers={"Accept": "application/json", "User-Agent": "retroflow-datadog", **keys},
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
+            wait=self._wait,
+            place=f"at {settings.api_url}",
         )
-
-    def close(self) -> None:
-        self._session.close()
 
     def get(self, path: str, params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
         """The JSON object of ``GET path``; 429, 5xx and network failures are tried again
@@ -95,34 +84,10 @@ class DatadogApi:
         :raises SourceError: refused (naming the settings, never the keys), or still failing
             when the budget is spent.
         """
-        budget = RetryBudget(self._limits, self._sleep)
-        url = self.settings.api_url + path
-        while True:
-            response: requests.Response | None = None
-            try:
-                response = self._session.get(url, params=dict(params), timeout=self.settings.request_timeout)
-            except requests.RequestException as exc:
-                failure = describe(exc)
-            if response is None:  # raised here, outside the except block: no context to leak
-                wait = backoff(budget.attempt)
-                if budget.exceeded(wait):
-                    raise SourceError(
-                        f"Datadog at {self.settings.api_url} unreachable ({what}): {failure}, {budget.attempt + 1} tries"
-                    )
-                budget.spend(wait)
-                continue
-            status = response.status_code
-            if status < 300:
-                return _decoded(response, what)
-            if status != 429 and status < 500:
-                raise SourceError(_refusal(response, what))
-            wait = self._wait(response, budget.attempt)
-            if budget.exceeded(wait):
-                if status == 429:
-                    raise SourceError(rate_limit_error("Datadog", TABLE, what, wait, self.settings.max_retry_wait))
-                raise SourceError(f"Datadog failed with HTTP {status} ({what}), {budget.attempt + 1} tries")
-            log.warning("datadog retrying", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
-            budget.spend(wait)
+        response = self.send_get(self.settings.api_url + path, params=params, what=what)
+        if response.status_code < 300:
+            return _decoded(response, what)
+        raise SourceError(_refusal(response, what))
 
     def _wait(self, response: requests.Response, attempt: int) -> float:
         """Seconds to wait: ``X-RateLimit-Reset`` (seconds until the window resets), else
@@ -130,8 +95,7 @@ class DatadogApi:
         reset = response.headers.get("X-RateLimit-Reset", "").strip()
         if reset.isdigit():
             return float(reset)
-        asked = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
-        return backoff(attempt) if asked is None else asked
+        return asked_or_backoff(response.headers, attempt, self._clock)
 
     def search(self, query: str, start: datetime, end: datetime) -> EventPages:
         """Every event matching ``query`` between ``start`` and ``end``, oldest first,

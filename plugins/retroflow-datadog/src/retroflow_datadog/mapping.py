@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from retroflow import Event, EventKind, Gap, parse_timestamp
+from retroflow.sources import BadRecord
 
 from .settings import ServiceMap
 
@@ -35,10 +36,6 @@ _STATUSES = {"error": "triggered", "failure": "triggered", "warning": "warn", "s
 _TITLE = re.compile(r"^\s*(?:\[P\d\]\s*)?\[(re-?triggered|triggered|recovered|warn\w*|no data)\b[^\]]*\]\s*", re.I)
 _URL = re.compile(r"https?://[^\s)\]>|\"']+")
 _RUNBOOK = re.compile(r"runbook|playbook|wiki", re.I)
-
-
-class BadRecord(ValueError):
-    """An event this module cannot read (the message says why)."""
 
 
 @attrs.define

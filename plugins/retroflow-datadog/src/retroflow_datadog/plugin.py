@@ -8,18 +8,14 @@ replies; it wins when both are set), and returns ``None`` when neither is set.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
+from retroflow.sources import SourcePlugin, Window, incident_window
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    import requests
-
     from retroflow import Config, Gap, Incident, SourceResult
 
     from .api import EventPages
@@ -30,54 +26,19 @@ if TYPE_CHECKING:
 
 __all__ = ["DatadogSource", "incident_window", "plugin"]
 
-Window = tuple[datetime, datetime]
 
-
-def incident_window(incident: Incident, settings: DatadogSettings, now: datetime) -> Window | None:
-    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
-    was resolved (or now, while it is not); ``None`` when its creation time is unknown."""
-    if incident.created is None:
-        return None
-    start = incident.created - timedelta(minutes=settings.before_minutes)
-    end = (incident.resolved or now) + timedelta(minutes=settings.after_minutes)
-    return start, max(start, end)
-
-
-def _gap(reason: str, count: int = 1) -> Gap:
-    from retroflow import Gap
-
-    from . import mapping
-
-    return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
-
-
-class DatadogSource:
+class DatadogSource(SourcePlugin):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
     """
 
-    def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._session = session
-        self._sleep = sleep
-        self._now = now
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import DatadogSettings
-
-        register(TABLE, DatadogSettings)
+    table = TABLE
+    settings_class = "retroflow_datadog.settings:DatadogSettings"
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: DatadogSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
+        settings: DatadogSettings | None = self.configured(config)
+        if settings is None:
             return None
         from retroflow import SourceResult
 
@@ -90,14 +51,16 @@ class DatadogSource:
         gaps: list[Gap] = []
         if settings.replies is not None:
             items, bad = read_pages(settings.replies)
-            gaps.extend(map(_gap, bad))
+            gaps.extend(map(self.gap, bad))
         elif window is None:
-            return SourceResult(gaps=[_gap(f"no window to search: incident {incident.id} has no creation time")])
+            return SourceResult(gaps=[self.gap(f"no window to search: incident {incident.id} has no creation time")])
         else:
             pages = self.fetch(settings, wanted, window)
             items = pages.events
             if pages.truncated:
-                gaps.append(_gap(f"more events than {settings.max_pages} page(s) hold: the first {len(items)} kept"))
+                gaps.append(
+                    self.gap(f"more events than {settings.max_pages} page(s) hold: the first {len(items)} kept")
+                )
         skips = mapping.Skips()
         events = mapping.events_of(
             items,
@@ -109,7 +72,7 @@ class DatadogSource:
         )
         gaps.extend(skips.gaps())
         if not events:
-            gaps.append(_gap(_nothing_found(wanted, window)))
+            gaps.append(self.gap(_nothing_found(wanted, window)))
         return SourceResult(events=events, gaps=gaps)
 
     def fetch(self, settings: DatadogSettings, services: list[str], window: Window) -> EventPages:

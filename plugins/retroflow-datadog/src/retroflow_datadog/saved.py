@@ -8,23 +8,15 @@ search saved page by page is ``events.json``, ``events.2.json``, ``events.3.json
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from retroflow import SourceError
+from retroflow.sources import load_saved_reply, page_order, saved_directory
 
 from .settings import TABLE
 
 __all__ = ["read_pages"]
-
-_NUMBER = re.compile(r"(\d+)")
-
-
-def _page_order(path: Path) -> tuple[int, str]:
-    numbers = _NUMBER.findall(path.stem)
-    return (int(numbers[-1]) if numbers else 0, path.name)
 
 
 def read_pages(directory: Path) -> tuple[list[Any], list[str]]:
@@ -32,18 +24,14 @@ def read_pages(directory: Path) -> tuple[list[Any], list[str]]:
 
     :raises SourceError: no such directory, no ``events*.json``, or a file that is not JSON.
     """
-    if not directory.is_dir():
-        raise SourceError(f"saved Datadog replies: {directory} is not a directory ([plugins.{TABLE}] replies)")
-    files = sorted(directory.glob("events*.json"), key=_page_order)
+    saved_directory(directory, "Datadog", TABLE)
+    files = sorted(directory.glob("events*.json"), key=page_order)
     if not files:
         raise SourceError(f"saved Datadog replies: no events.json in {directory}")
     events: list[Any] = []
     bad: list[str] = []
     for path in files:
-        try:
-            reply = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise SourceError(f"saved Datadog reply {path}: {exc}") from None
+        reply = load_saved_reply(path, "Datadog")
         data = reply.get("data") if isinstance(reply, dict) else None
         if isinstance(data, list):
             events.extend(data)

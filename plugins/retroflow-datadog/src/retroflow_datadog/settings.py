@@ -8,7 +8,8 @@ from typing import Any
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, at_least_one, not_negative
+from retroflow.sources import HttpSourceSettings
 
 from . import TABLE
 
@@ -96,30 +97,19 @@ def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str
     ServiceMap.parse(value)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
 def _page_size(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
     if not 1 <= value <= 1000:
         raise ValueError(f"{attribute.name}: expected 1 to 1000 (the API's most), got {value!r}")
 
 
-def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
-
-
 @attrs.frozen
-class DatadogSettings:
+class DatadogSettings(HttpSourceSettings):
     """``[plugins.datadog]``. The source runs when ``api_key`` and ``app_key``, or
     ``replies``, are set.
+
+    ``timeout``, ``request_timeout``, ``max_retries`` and ``max_retry_wait`` come from
+    :class:`~retroflow.sources.HttpSourceSettings` (a 429 whose ``X-RateLimit-Reset`` asks for
+    more than ``max_retry_wait`` fails at once).
 
     :ivar api_key: an API key, as an environment reference (``"env:DD_API_KEY"``).
     :ivar app_key: an application key with ``events_read``, as an environment reference.
@@ -132,12 +122,6 @@ class DatadogSettings:
     :ivar before_minutes: how long before the incident was created to look.
     :ivar after_minutes: how long after it was resolved to look.
     :ivar replies: a directory of saved API replies to read instead of the API.
-    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
-    :ivar request_timeout: seconds one HTTP request may take.
-    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
-        network, is tried again.
-    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in
-        all (a 429 whose ``X-RateLimit-Reset`` asks for more fails at once).
     :ivar page_size: events per page (the API allows up to 1000).
     :ivar max_pages: the most pages read; more events than that are a recorded gap.
     """
@@ -147,15 +131,11 @@ class DatadogSettings:
     site: str = attrs.field(default="datadoghq.com", converter=_site)
     services: list[str] = attrs.field(factory=list, validator=_service_map)
     change_sources: list[str] = attrs.field(factory=lambda: ["deploy", "deployment", "change"])
-    before_minutes: int = attrs.field(default=120, validator=_not_negative)
-    after_minutes: int = attrs.field(default=30, validator=_not_negative)
+    before_minutes: int = attrs.field(default=120, validator=not_negative)
+    after_minutes: int = attrs.field(default=30, validator=not_negative)
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retries: int = attrs.field(default=4, validator=_not_negative)
-    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
     page_size: int = attrs.field(default=1000, validator=_page_size)
-    max_pages: int = attrs.field(default=10, validator=_at_least_one)
+    max_pages: int = attrs.field(default=10, validator=at_least_one)
 
     @property
     def configured(self) -> bool:

@@ -9,13 +9,11 @@ so does a shallow clone whose history starts inside the window; the others are s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
+from retroflow.sources import ChangeWindow as Window
+from retroflow.sources import SourcePlugin, change_window
 
 from . import TABLE
 
@@ -27,32 +25,7 @@ if TYPE_CHECKING:
 # Reading the history, the mapping and the settings are imported when the source runs:
 # every command loads every plugin, most without running it (``retroflow --help``).
 
-__all__ = ["GitSource", "Window", "incident_window", "plugin", "read_repository"]
-
-
-@attrs.frozen
-class Window:
-    """The time changes are read in, both ends included."""
-
-    since: datetime
-    until: datetime
-
-    def __str__(self) -> str:
-        from retroflow import format_timestamp
-
-        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
-
-
-def incident_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> Window | None:
-    """From ``hours`` before the incident began (its first moment on the timeline, or its
-    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
-    says when it began."""
-    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
-    if not known:
-        return None
-    began = min(known)
-    ended = timeline.moments.resolve or incident.resolved or now
-    return Window(since=began - timedelta(hours=hours), until=max(began, ended))
+__all__ = ["GitSource", "Window", "plugin", "read_repository"]
 
 
 def _gap(kind: str, reason: str) -> Gap:
@@ -88,32 +61,23 @@ def read_repository(repo: RepoSettings, window: Window, timeout: float) -> tuple
     return events, gaps
 
 
-class GitSource:
-    """The plugin; :data:`plugin` is the instance the entry point registers.
+class GitSource(SourcePlugin):
+    """The plugin; :data:`plugin` is the instance the entry point registers (``now``: the
+    current time, the window's end for an incident not resolved yet)."""
 
-    :param now: the current time, the window's end for an incident not resolved yet.
-    """
-
-    def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._now = now or (lambda: datetime.now(UTC))
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import GitSettings
-
-        register(TABLE, GitSettings)
+    table = TABLE
+    settings_class = "retroflow_git.settings:GitSettings"
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
-        settings: GitSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.repos:
+        settings: GitSettings | None = self.configured(config)
+        if settings is None:
             return None
         from retroflow import SourceResult
 
         from .history import GitError
 
-        window = incident_window(incident, timeline, settings.window_hours, self._now())
+        window = change_window(incident, timeline, settings.window_hours, self._now())
         if window is None:
             reason = "no source says when the incident began (no first signal, no creation time): no window to read"
             return SourceResult(gaps=[_gap("skipped", reason)])

@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from retroflow import positive
+
 from . import TABLE
 
 __all__ = ["TABLE", "GitSettings", "RepoSettings"]
@@ -20,11 +22,6 @@ def _not_blank(instance: Any, attribute: attrs.Attribute[Any], value: str) -> No
 def _web_url(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and not value.startswith(("https://", "http://")):
         raise ValueError(f"{attribute.name}: expected the repository's web address (https://…), got {value!r}")
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
 
 
 def _no_trailing_slash(value: str | None) -> str | None:
@@ -67,5 +64,9 @@ class GitSettings:
     """
 
     repos: list[RepoSettings] = attrs.field(factory=list)
-    window_hours: float = attrs.field(default=24.0, validator=_positive)
-    timeout: float | None = attrs.field(default=None, validator=_positive)
+    window_hours: float = attrs.field(default=24.0, validator=positive)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.repos)

@@ -10,13 +10,12 @@ through :class:`retroflow_github._http.GitHubHttp`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow import Secret, hookimpl
-from retroflow.trackers import SinkBase, lazy_exports
+from retroflow import Secret
+from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_github._client import GitHubClient
@@ -74,11 +73,5 @@ class GitHubSink(SinkBase):
 __getattr__ = lazy_exports(__name__, {"GitHubClient": GitHubSink.client})
 
 
-@hookimpl
-def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
-    register(TABLE, GitHubSettings)
-
-
-@hookimpl
-def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
-    register(GitHubSink())
+#: The plugin's hooks: the settings table and the sink.
+retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(GitHubSink, GitHubSettings)

@@ -9,27 +9,17 @@ API's index trails by minutes) and matches the body marker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
-from retroflow.trackers import (
-    check_request_settings,
-    create_each,
-    json_or_none,
-    looks_like_url,
-    parse_owner_map,
-    timestamp_or_none,
-)
-from retroflow_github import _text
+from retroflow.http import json_or_none, looks_like_url, timestamp_or_none
+from retroflow.trackers import ClientBase, create_each, parse_owner_map
+from retroflow_github import GitHubSettings, _text
 from retroflow_github._http import Access, GitHubFailure, GitHubHttp
-
-if TYPE_CHECKING:
-    from retroflow_github import GitHubSettings
 
 log = structlog.get_logger(__name__)
 
@@ -37,20 +27,11 @@ SINK = "github"
 PAGE_SIZE = 100
 
 
-class GitHubClient:
+class GitHubClient(ClientBase[GitHubSettings]):
     """A connection to one repository's issues with validated settings (:class:`GitHubSettings`)."""
 
-    def __init__(
-        self,
-        settings: GitHubSettings,
-        *,
-        where: str,
-        sleep: Callable[[float], None],
-        clock: Callable[[], datetime],
-        session: requests.Session | None = None,
-    ) -> None:
-        self.settings = settings
-        self._where = where
+    def setup(self, session: requests.Session | None) -> None:
+        settings, where = self.settings, self._where
         owner, sep, name = settings.repo.partition("/")
         if not sep or not owner or not name or "/" in name:
             raise ConfigError(f'{where} repo: expected "owner/name", got {settings.repo!r}')
@@ -60,11 +41,16 @@ class GitHubClient:
             raise ConfigError(f"{where} api_url: expected a URL like https://api.github.com")
         if not settings.marker_label.strip():
             raise ConfigError(f"{where} marker_label: must not be empty")
-        check_request_settings(settings, where)
         self._assignees = parse_owner_map(settings.assignees, where, user="login")
         access = Access(table=SINK, where=where, needs="Issues read and write access", gone="issues are disabled on")
         self._http = GitHubHttp(
-            self._api, token=settings.token, limits=settings, access=access, sleep=sleep, clock=clock, session=session
+            self._api,
+            token=settings.token,
+            limits=settings,
+            access=access,
+            sleep=self._sleep,
+            clock=self._clock,
+            session=session,
         )
 
     def _request(

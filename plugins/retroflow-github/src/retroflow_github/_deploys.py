@@ -24,7 +24,7 @@ import attrs
 import requests
 
 from retroflow import Event, EventKind, Gap, RetroflowError, SourceResult, parse_timestamp
-from retroflow.trackers import json_or_none
+from retroflow.http import json_or_none
 
 from ._http import Access, GitHubHttp
 from ._saved import SavedReplies

@@ -19,8 +19,7 @@ import requests
 import structlog
 
 from retroflow import Secret
-from retroflow.trackers import (
-    RequestFailure,
+from retroflow.http import (
     RequestSettings,
     RetryBudget,
     backoff,
@@ -31,6 +30,7 @@ from retroflow.trackers import (
     rate_limit_error,
     retry_after_seconds,
 )
+from retroflow.trackers import RequestFailure
 
 log = structlog.get_logger(__name__)
 

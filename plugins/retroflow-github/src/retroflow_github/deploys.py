@@ -14,22 +14,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Secret, hookimpl
-from retroflow.trackers import looks_like_url
+from retroflow import Secret, hookimpl, not_negative, positive, utcnow
+from retroflow.http import looks_like_url
+from retroflow.sources import ChangeWindow as Window
+from retroflow.sources import SourcePlugin, change_window
 
 if TYPE_CHECKING:
     from retroflow import Config, Incident, SourceResult, Timeline
 
-# The domain model is imported when the source runs: every command loads every plugin,
-# most without running it (``retroflow --help``).
+# The model is imported when the source runs: every command loads every plugin.
 
-__all__ = ["TABLE", "DeployRepo", "GitHubDeploySettings", "GitHubDeploySource", "Window", "incident_window", "plugin"]
+__all__ = ["TABLE", "DeployRepo", "GitHubDeploySettings", "GitHubDeploySource", "Window", "plugin"]
 
 TABLE = "github-deploys"
 
@@ -47,16 +48,6 @@ def _owner_name(instance: Any, attribute: attrs.Attribute[Any], value: str) -> N
 def _not_blank(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     if not value.strip():
         raise ValueError(f"{attribute.name}: must not be empty")
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
 
 
 def _api_url(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -116,74 +107,46 @@ class GitHubDeploySettings:
     token: Secret | None = None
     api_url: str = attrs.field(default="https://api.github.com", validator=_api_url)
     replies: Path | None = None
-    window_hours: float = attrs.field(default=24.0, validator=_positive)
+    window_hours: float = attrs.field(default=24.0, validator=positive)
     states: list[str] = attrs.field(factory=lambda: list(DEFAULT_STATES), validator=_states)
-    max_pages: int = attrs.field(default=5, validator=_positive)
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retry_wait: float = attrs.field(default=20.0, validator=_positive)
-    max_retries: int = attrs.field(default=3, validator=_not_negative)
+    max_pages: int = attrs.field(default=5, validator=positive)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retry_wait: float = attrs.field(default=20.0, validator=positive)
+    max_retries: int = attrs.field(default=3, validator=not_negative)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.repos)
 
 
-@attrs.frozen
-class Window:
-    """The time deploys are read in, both ends included."""
-
-    since: datetime
-    until: datetime
-
-    def __contains__(self, moment: object) -> bool:
-        return isinstance(moment, datetime) and self.since <= moment <= self.until
-
-    def __str__(self) -> str:
-        from retroflow import format_timestamp
-
-        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
-
-
-def incident_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> Window | None:
-    """From ``hours`` before the incident began (its first moment on the timeline, or its
-    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
-    says when it began. The same rule as retroflow-git's window."""
-    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
-    if not known:
-        return None
-    began = min(known)
-    ended = timeline.moments.resolve or incident.resolved or now
-    return Window(since=began - timedelta(hours=hours), until=max(began, ended))
-
-
-class GitHubDeploySource:
+class GitHubDeploySource(SourcePlugin):
     """The plugin; :data:`plugin` is the instance the entry point registers. Tests pass a
     ``session`` (mocked), a ``sleep`` that does not sleep and a fixed ``clock``."""
+
+    table = TABLE
+    settings_class = GitHubDeploySettings
 
     def __init__(
         self,
         *,
         session: Any = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._session = session
-        self._sleep = sleep
-        self._clock = clock or (lambda: datetime.now(UTC))
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        register(TABLE, GitHubDeploySettings)
+        super().__init__(session=session, sleep=sleep, now=clock)
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
-        settings: GitHubDeploySettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.repos:
+        settings: GitHubDeploySettings | None = self.configured(config)
+        if settings is None:
             return None
-        window = incident_window(incident, timeline, settings.window_hours, self._clock())
+        window = change_window(incident, timeline, settings.window_hours, self._now())
         if window is None:
-            reason = "no source says when the incident began (no first signal, no creation time): no window to read"
-            from retroflow import Gap, SourceResult
+            from retroflow import SourceResult
 
-            return SourceResult(gaps=[Gap(TABLE, "collect", "skipped", reason)])
+            reason = "no source says when the incident began (no first signal, no creation time): no window to read"
+            return SourceResult(gaps=[self.gap(reason)])
         from ._deploys import DeployHistory  # the HTTP client: imported when used
 
         history = DeployHistory.open(
@@ -191,7 +154,7 @@ class GitHubDeploySource:
             where=f"{config.label}: [plugins.{TABLE}]",
             session=self._session,
             sleep=self._sleep,
-            clock=self._clock,
+            clock=self._now,
         )
         return history.collect(window)
 

@@ -16,6 +16,8 @@ import json
 import sys
 from typing import Any
 
+from retroflow.testing import json_refs
+
 #: Schemas neither plugin reads.
 _NEVER_READ = {
     "repository",
@@ -71,17 +73,8 @@ EXTRACTS: dict[str, dict[str, Any]] = {
 
 
 def refs(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/"):
-            found.add(ref)
-        for value in node.values():
-            found |= refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= refs(value)
-    return found
+    """The components ``node`` refers to, as their ``$ref``."""
+    return {"#/components/" + ref for ref in json_refs(node, "#/components/")}
 
 
 def main(path: str, name: str) -> None:

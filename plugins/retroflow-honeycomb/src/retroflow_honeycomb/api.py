@@ -2,7 +2,7 @@
 
 ``GET /1/markers/{dataset}`` and ``GET /1/triggers/{dataset}`` each answer with the whole
 list (no paging, no time filter), so a retro costs one request per dataset for markers and
-one for triggers. Waits come from :mod:`retroflow.trackers`, as for every retroflow client.
+one for triggers. Retries come from :mod:`retroflow.http`, as for every retroflow client.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import attrs
 import requests
 import structlog
 
-from retroflow import SourceError
-from retroflow.trackers import RetryBudget, backoff, describe, json_or_none, rate_limit_error, retry_after_seconds
+from retroflow import SourceError, utcnow
+from retroflow.http import SourceClient, backoff, json_or_none, retry_after_seconds
 
 from .replies import Replies
 from .settings import TABLE, HoneycombSettings
@@ -35,16 +34,7 @@ class DatasetNotFound(SourceError):
     """Honeycomb does not know the dataset (HTTP 404)."""
 
 
-@attrs.frozen
-class _RetryLimits:
-    """The request settings :class:`RetryBudget` reads, from this plugin's names."""
-
-    timeout: float
-    max_retry_wait: float
-    max_retries: int
-
-
-class HoneycombApi:
+class HoneycombApi(SourceClient[requests.Response]):
     """GET requests to one Honeycomb environment, with its configuration key.
 
     :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
@@ -58,25 +48,23 @@ class HoneycombApi:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if settings.api_key is None:
             raise SourceError(f"{_KEY} is not set")
         self.settings = settings
-        self._sleep = sleep
-        self._clock = clock
-        self._limits = _RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries)
-        self._session = session or requests.Session()
-        self._session.headers.update(
-            {
-                "Accept": "application/json",
-                "User-Agent": "retroflow-honeycomb",
-                "X-Honeycomb-Team": settings.api_key.reveal(),
-            }
+        key = settings.api_key.reveal()
+        super().__init__(
+            "Honeycomb",
+            TABLE,
+            settings,
+            session=session or requests.Session(),
+            headers={"Accept": "application/json", "User-Agent": "retroflow-honeycomb", "X-Honeycomb-Team": key},
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
+            wait=self._wait,
         )
-
-    def close(self) -> None:
-        self._session.close()
 
     def get(self, path: str, *, what: str) -> Any:
         """The decoded JSON of ``GET path``; 429, 5xx and network failures are tried again
@@ -86,33 +74,12 @@ class HoneycombApi:
         :raises SourceError: refused (naming the setting, never the key), or still failing
             when the budget is spent.
         """
-        budget = RetryBudget(self._limits, self._sleep)
-        while True:
-            response: requests.Response | None = None
-            try:
-                response = self._session.get(self.settings.api + path, timeout=self.settings.request_timeout)
-            except requests.RequestException as exc:
-                failure = describe(exc)
-            if response is None:  # raised here, outside the except block: no context to leak
-                wait = backoff(budget.attempt)
-                if budget.exceeded(wait):
-                    raise SourceError(f"Honeycomb unreachable ({what}): {failure}, {budget.attempt + 1} tries")
-                budget.spend(wait)
-                continue
-            status = response.status_code
-            if status < 300:
-                return json_or_none(response)
-            if status == 404:
-                raise DatasetNotFound(f"{what}: not found (HTTP 404)")
-            if status != 429 and status < 500:
-                raise SourceError(_refusal(response, what))
-            wait = self._wait(response, budget.attempt)
-            if budget.exceeded(wait):
-                if status == 429:
-                    raise SourceError(rate_limit_error("Honeycomb", TABLE, what, wait, self.settings.max_retry_wait))
-                raise SourceError(f"Honeycomb failed with HTTP {status} ({what}), {budget.attempt + 1} tries")
-            log.warning("honeycomb retrying", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
-            budget.spend(wait)
+        response = self.send_get(self.settings.api + path, what=what)
+        if response.status_code < 300:
+            return json_or_none(response)
+        if response.status_code == 404:
+            raise DatasetNotFound(f"{what}: not found (HTTP 404)")
+        raise SourceError(_refusal(response, what))
 
     def _wait(self, response: requests.Response, attempt: int) -> float:
         """``Retry-After``, else the reset of the ``RateLimit`` headers, else back-off."""

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
-
-from retroflow import Event, EventKind, Gap
+from retroflow import Event, EventKind
+from retroflow.sources import BadRecord, SkippedRecords
 
 from .settings import ENVIRONMENT
 
@@ -27,26 +26,11 @@ __all__ = ["SOURCE", "BadRecord", "Skips", "firing_triggers", "marker_event", "m
 SOURCE = "honeycomb"
 
 
-class BadRecord(ValueError):
-    """A record this module cannot read (the message says why)."""
-
-
-@attrs.define
-class Skips:
+class Skips(SkippedRecords):
     """Records skipped so far, by what they were, with the first reason of each."""
 
-    counts: dict[str, int] = attrs.field(factory=dict)
-    first_reason: dict[str, str] = attrs.field(factory=dict)
-
-    def add(self, what: str, reason: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-        self.first_reason.setdefault(what, reason)
-
-    def gaps(self) -> list[Gap]:
-        return [
-            Gap(SOURCE, "collect", "skipped", f"{what}: {count} skipped ({self.first_reason[what]})", count)
-            for what, count in sorted(self.counts.items())
-        ]
+    source = SOURCE
+    unit = ""
 
 
 def _text(value: Any) -> str | None:

@@ -8,19 +8,15 @@ saved replies; it wins when both are set), and returns ``None`` when neither is 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
+from retroflow.sources import SourcePlugin, Window, incident_window, skipped
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    import requests
-
-    from retroflow import Config, Event, Gap, Incident, SourceResult
+    from retroflow import Config, Event, Incident, SourceResult
 
     from .replies import Replies
     from .settings import HoneycombSettings
@@ -30,54 +26,19 @@ if TYPE_CHECKING:
 
 __all__ = ["HoneycombSource", "incident_window", "plugin"]
 
-Window = tuple[datetime, datetime]
 
-
-def incident_window(incident: Incident, settings: HoneycombSettings, now: datetime) -> Window | None:
-    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
-    was resolved (or now, while it is not); ``None`` when its creation time is unknown."""
-    if incident.created is None:
-        return None
-    start = incident.created - timedelta(minutes=settings.before_minutes)
-    end = (incident.resolved or now) + timedelta(minutes=settings.after_minutes)
-    return start, max(start, end)
-
-
-def _gap(reason: str, count: int = 1) -> Gap:
-    from retroflow import Gap
-
-    from . import mapping
-
-    return Gap(mapping.SOURCE, "collect", "skipped", reason, count)
-
-
-class HoneycombSource:
+class HoneycombSource(SourcePlugin):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
     """
 
-    def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._session = session
-        self._sleep = sleep
-        self._now = now
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import HoneycombSettings
-
-        register(TABLE, HoneycombSettings)
+    table = TABLE
+    settings_class = "retroflow_honeycomb.settings:HoneycombSettings"
 
     @hookimpl
     def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: HoneycombSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
+        settings: HoneycombSettings | None = self.configured(config)
+        if settings is None:
             return None
         from retroflow import SourceResult
 
@@ -92,10 +53,10 @@ class HoneycombSource:
             owners = {dataset: mapped.get(dataset, dataset) for dataset in replies.markers}
         elif window is None:
             return SourceResult(
-                gaps=[_gap(f"no window to read markers in: incident {incident.id} has no creation time")]
+                gaps=[self.gap(f"no window to read markers in: incident {incident.id} has no creation time")]
             )
         elif not owners:
-            return SourceResult(gaps=[_gap("no dataset to read: the incident names no service and none is mapped")])
+            return SourceResult(gaps=[self.gap("no dataset to read: the incident names no service and none is mapped")])
         else:
             replies = self.fetch(settings, [*owners, *([ENVIRONMENT] if settings.environment_markers else [])])
         return _result(replies, owners, window)
@@ -123,12 +84,13 @@ def _result(replies: Replies, owners: dict[str, str], window: Window | None) -> 
     for dataset, markers in replies.markers.items():
         service = None if dataset == ENVIRONMENT else owners.get(dataset, dataset)
         events.extend(mapping.marker_events(markers, dataset=dataset, service=service, window=window, skips=skips))
-    gaps = [*map(_gap, replies.missing), *skips.gaps()]
+    gaps = [*(skipped(mapping.SOURCE, reason) for reason in replies.missing), *skips.gaps()]
     for dataset, triggers in replies.triggers.items():
         firing = mapping.firing_triggers(triggers)
         if firing:
             gaps.append(
-                _gap(
+                skipped(
+                    mapping.SOURCE,
                     f"triggers of {dataset} firing when collected: {', '.join(firing)} (the API gives no history "
                     "of firings; see the alerts they sent)",
                     len(firing),
@@ -136,7 +98,7 @@ def _result(replies: Replies, owners: dict[str, str], window: Window | None) -> 
             )
     if not events:
         when = f" between {format_timestamp(window[0])} and {format_timestamp(window[1])}" if window else ""
-        gaps.append(_gap(f"no markers on {', '.join(replies.markers) or 'any dataset'}{when}"))
+        gaps.append(skipped(mapping.SOURCE, f"no markers on {', '.join(replies.markers) or 'any dataset'}{when}"))
     return SourceResult(events=events, gaps=gaps)
 
 

@@ -7,13 +7,13 @@ A directory of saved replies holds, per dataset, ``markers.<dataset>.json`` (the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from retroflow import SourceError
+from retroflow.sources import load_saved_reply, saved_directory
 
 __all__ = ["Replies", "read_replies"]
 
@@ -27,25 +27,19 @@ class Replies:
     missing: list[str] = attrs.field(factory=list)
 
 
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SourceError(f"saved Honeycomb reply {path}: {exc}") from None
-
-
 def read_replies(directory: Path) -> Replies:
     """Every ``markers.*.json`` and ``triggers.*.json`` in ``directory``.
 
     :raises SourceError: no such directory, no markers file, or a file that is not JSON.
     """
-    if not directory.is_dir():
-        raise SourceError(f"saved Honeycomb replies: {directory} is not a directory ([plugins.honeycomb] replies)")
+    saved_directory(directory, "Honeycomb", "honeycomb")
     replies = Replies()
     for path in sorted(directory.glob("markers.*.json")):
-        replies.markers[path.name.removeprefix("markers.").removesuffix(".json")] = _load(path)
+        replies.markers[path.name.removeprefix("markers.").removesuffix(".json")] = load_saved_reply(path, "Honeycomb")
     for path in sorted(directory.glob("triggers.*.json")):
-        replies.triggers[path.name.removeprefix("triggers.").removesuffix(".json")] = _load(path)
+        replies.triggers[path.name.removeprefix("triggers.").removesuffix(".json")] = load_saved_reply(
+            path, "Honeycomb"
+        )
     if not replies.markers:
         raise SourceError(f"saved Honeycomb replies: no markers.<dataset>.json in {directory}")
     return replies

@@ -8,7 +8,8 @@ from typing import Any
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, not_negative, region_url
+from retroflow.sources import HttpSourceSettings
 
 from . import TABLE
 
@@ -22,10 +23,7 @@ ENVIRONMENT = "__all__"
 
 
 def _api_url(value: str) -> str:
-    url = API_URLS.get(value.lower(), value).rstrip("/")
-    if not url.startswith("https://"):
-        raise ValueError(f'api: expected "us", "eu" or an https:// URL, got {value!r}')
-    return url
+    return region_url(API_URLS, value)
 
 
 @attrs.frozen
@@ -63,19 +61,12 @@ def _dataset_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str
     DatasetMap.parse(value)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
 @attrs.frozen
-class HoneycombSettings:
+class HoneycombSettings(HttpSourceSettings):
     """``[plugins.honeycomb]``. The source runs when ``api_key`` or ``replies`` is set.
+
+    ``timeout``, ``request_timeout``, ``max_retries`` and ``max_retry_wait`` come from
+    :class:`~retroflow.sources.HttpSourceSettings`.
 
     :ivar api_key: a configuration key (header ``X-Honeycomb-Team``) that may read markers
         and triggers, as an environment reference (``"env:HONEYCOMB_API_KEY"``).
@@ -87,11 +78,6 @@ class HoneycombSettings:
     :ivar before_minutes: how long before the incident was created markers count.
     :ivar after_minutes: how long after it was resolved markers count.
     :ivar replies: a directory of saved API replies to read instead of the API.
-    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
-    :ivar request_timeout: seconds one HTTP request may take.
-    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
-        network, is tried again.
-    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
     """
 
     api_key: Secret | None = None
@@ -99,13 +85,9 @@ class HoneycombSettings:
     datasets: list[str] = attrs.field(factory=list, validator=_dataset_map)
     environment_markers: bool = False
     triggers: bool = True
-    before_minutes: int = attrs.field(default=120, validator=_not_negative)
-    after_minutes: int = attrs.field(default=30, validator=_not_negative)
+    before_minutes: int = attrs.field(default=120, validator=not_negative)
+    after_minutes: int = attrs.field(default=30, validator=not_negative)
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retries: int = attrs.field(default=4, validator=_not_negative)
-    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
 
     @property
     def configured(self) -> bool:

@@ -6,13 +6,12 @@ Registered through the ``retroflow`` entry point as the plugin ``jira``; configu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from retroflow import Secret, hookimpl
-from retroflow.trackers import SinkBase, lazy_exports
+from retroflow import Secret
+from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_jira._client import JiraClient
@@ -89,11 +88,5 @@ class JiraSink(SinkBase):
 __getattr__ = lazy_exports(__name__, {"JiraClient": JiraSink.client})
 
 
-@hookimpl
-def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
-    register(TABLE, JiraSettings)
-
-
-@hookimpl
-def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
-    register(JiraSink())
+#: The plugin's hooks: the settings table and the sink.
+retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(JiraSink, JiraSettings)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 import structlog
@@ -27,25 +27,20 @@ from jira import JIRA, JIRAError
 from jira.resilientsession import parse_error_msg
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
-from retroflow.trackers import (
+from retroflow.http import (
     RetryBudget,
     backoff,
     certainly_not_sent,
-    check_request_settings,
     describe,
     error_text,
     json_or_none,
     looks_like_url,
-    not_sent_after,
-    parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
     sending,
 )
-from retroflow_jira import _text
-
-if TYPE_CHECKING:
-    from retroflow_jira import JiraSettings
+from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map
+from retroflow_jira import JiraSettings, _text
 
 log = structlog.get_logger(__name__)
 
@@ -81,21 +76,11 @@ def _parse_jira_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-class JiraClient:
+class JiraClient(ClientBase[JiraSettings]):
     """A connection to one Jira site with validated settings (see :class:`JiraSettings`)."""
 
-    def __init__(
-        self,
-        settings: JiraSettings,
-        *,
-        where: str,
-        sleep: Callable[[float], None],
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.settings = settings
-        self._where = where
-        self._sleep = sleep
-        self._clock = clock
+    def setup(self, session: None) -> None:
+        settings, where = self.settings, self._where
         self._base = settings.url.rstrip("/")
         if not looks_like_url(self._base):
             raise ConfigError(f"{where} url: expected the site's base URL like https://example.atlassian.net")
@@ -104,7 +89,6 @@ class JiraClient:
         self._cloud = settings.deployment == "cloud"
         if self._cloud and not settings.email:
             raise ConfigError(f'{where} email: required with deployment = "cloud" (the account of the API token)')
-        check_request_settings(settings, where)
         self._assignees = parse_owner_map(settings.assignees, where, user="accountId")
         auth: dict[str, Any] = (
             {"basic_auth": settings.token.basic_auth(settings.email or "")}

@@ -12,6 +12,8 @@ import json
 import sys
 from typing import Any
 
+from retroflow.testing import json_refs
+
 OPERATIONS = {
     "/rest/api/3/issue/bulk": ["post"],
     "/rest/api/3/search/jql": ["get"],
@@ -22,17 +24,8 @@ SHALLOW = {"IssueBean", "IssueUpdateDetails"}
 
 
 def refs(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-            found.add(ref.rsplit("/", 1)[1])
-        for value in node.values():
-            found |= refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= refs(value)
-    return found
+    """The names of the schemas ``node`` refers to."""
+    return {ref.rsplit("/", 1)[-1] for ref in json_refs(node, "#/components/schemas/")}
 
 
 def main(path: str) -> None:

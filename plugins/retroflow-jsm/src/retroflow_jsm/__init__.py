@@ -6,8 +6,9 @@ saved API replies. Configured in ``[plugins.jsm]``; see the README.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import JsmSettings, ServiceMap
@@ -22,13 +23,4 @@ TABLE = "jsm"
 from .plugin import AlertRef, JsmSource, parse_alert_ref, plugin  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-_HOMES = {
-    "JsmSettings": ".settings",
-    "ServiceMap": ".settings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"JsmSettings": ".settings:JsmSettings", "ServiceMap": ".settings:ServiceMap"})

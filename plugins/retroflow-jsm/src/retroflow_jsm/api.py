@@ -4,7 +4,7 @@ The two APIs are one mapping apart: JSM Operations (``api.atlassian.com/jsm/ops/
 {cloudId}/v1/alerts``, basic auth with an Atlassian account's email and API token) is the
 Opsgenie surface rehosted; Opsgenie (``api.opsgenie.com/v2/alerts``, ``GenieKey`` auth)
 answers until 2027-04-05. A retro costs ``1 + ⌈logs/100⌉ + ⌈notes/100⌉`` requests (one more
-for a list whose last page is exactly full). Waits come from :mod:`retroflow.trackers`, as
+for a list whose last page is exactly full). Retries come from :mod:`retroflow.http`, as
 for every retroflow client.
 """
 
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import attrs
 import requests
 import structlog
 
-from retroflow import SourceError
-from retroflow.trackers import RetryBudget, backoff, describe, json_or_none, rate_limit_error, retry_after_seconds
+from retroflow import SourceError, utcnow
+from retroflow.http import SourceClient, json_or_none
 
 from .replies import Replies, unwrap, unwrap_list
 from .settings import TABLE, JsmSettings
@@ -36,16 +35,7 @@ class AlertNotFound(SourceError):
     """The API does not know the alert asked for (HTTP 404)."""
 
 
-@attrs.frozen
-class _RetryLimits:
-    """The request settings :class:`RetryBudget` reads, from this plugin's names."""
-
-    timeout: float
-    max_retry_wait: float
-    max_retries: int
-
-
-class JsmApi:
+class JsmApi(SourceClient[requests.Response]):
     """GET requests to JSM Operations or Opsgenie (setting ``api``).
 
     :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
@@ -59,26 +49,30 @@ class JsmApi:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if settings.token is None:
             raise SourceError(f"[plugins.{TABLE}] token is not set")
         if not settings.is_opsgenie and not (settings.cloud_id and settings.email):
             raise SourceError(f'[plugins.{TABLE}] cloud_id and email are needed for api = "jsm"')
         self.settings = settings
-        self._sleep = sleep
-        self._clock = clock
-        self._limits = _RetryLimits(settings.request_timeout, settings.max_retry_wait, settings.max_retries)
-        self._session = session or requests.Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "retroflow-jsm"})
+        opened = session or requests.Session()
+        headers = {"Accept": "application/json", "User-Agent": "retroflow-jsm"}
         if settings.is_opsgenie:
-            self._session.headers["Authorization"] = f"GenieKey {settings.token.reveal()}"
+            headers["Authorization"] = f"GenieKey {settings.token.reveal()}"
         else:
-            self._session.auth = (str(settings.email), settings.token.reveal())
+            opened.auth = (str(settings.email), settings.token.reveal())
+        super().__init__(
+            self._name,
+            TABLE,
+            settings,
+            session=opened,
+            headers=headers,
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
+        )
         self._alerts = settings.base_url + ("/v2/alerts" if settings.is_opsgenie else "/v1/alerts")
-
-    def close(self) -> None:
-        self._session.close()
 
     def get(self, url: str, params: Mapping[str, Any], *, what: str) -> Any:
         """The decoded JSON of ``GET url``; 429, 5xx and network failures are tried again
@@ -88,34 +82,12 @@ class JsmApi:
         :raises SourceError: refused (naming the settings, never the token), or still failing
             when the budget is spent.
         """
-        budget = RetryBudget(self._limits, self._sleep)
-        while True:
-            response: requests.Response | None = None
-            try:
-                response = self._session.get(url, params=dict(params), timeout=self.settings.request_timeout)
-            except requests.RequestException as exc:
-                failure = describe(exc)
-            if response is None:  # raised here, outside the except block: no context to leak
-                wait = backoff(budget.attempt)
-                if budget.exceeded(wait):
-                    raise SourceError(f"{self._name} unreachable ({what}): {failure}, {budget.attempt + 1} tries")
-                budget.spend(wait)
-                continue
-            status = response.status_code
-            if status < 300:
-                return json_or_none(response)
-            if status == 404:
-                raise AlertNotFound(f"{what}: not found (HTTP 404)")
-            if status != 429 and status < 500:
-                raise SourceError(self._refusal(response, what))
-            asked = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
-            wait = backoff(budget.attempt) if asked is None else asked
-            if budget.exceeded(wait):
-                if status == 429:
-                    raise SourceError(rate_limit_error(self._name, TABLE, what, wait, self.settings.max_retry_wait))
-                raise SourceError(f"{self._name} failed with HTTP {status} ({what}), {budget.attempt + 1} tries")
-            log.warning("jsm retrying", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
-            budget.spend(wait)
+        response = self.send_get(url, params=params, what=what)
+        if response.status_code < 300:
+            return json_or_none(response)
+        if response.status_code == 404:
+            raise AlertNotFound(f"{what}: not found (HTTP 404)")
+        raise SourceError(self._refusal(response, what))
 
     @property
     def _name(self) -> str:

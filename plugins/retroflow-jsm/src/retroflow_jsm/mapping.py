@@ -23,7 +23,9 @@ from typing import Any
 
 import attrs
 
-from retroflow import Event, EventKind, Gap, Incident, parse_timestamp, stable_id
+from retroflow import Event, EventKind, Incident, stable_id
+from retroflow.sources import BadRecord, SkippedRecords
+from retroflow.sources import record_time as _timestamp
 
 from .settings import ServiceMap
 
@@ -68,26 +70,10 @@ _RUNBOOK = re.compile(r"runbook|playbook|wiki", re.IGNORECASE)
 _TOOLS = frozenset({"system", "opsgenie", "jsm", "jira service management", "atlassian"})
 
 
-class BadRecord(ValueError):
-    """A record this module cannot turn into an event (the message says why)."""
-
-
-@attrs.define
-class Skips:
+class Skips(SkippedRecords):
     """Records skipped so far, by what they were, with the first reason of each."""
 
-    counts: dict[str, int] = attrs.field(factory=dict)
-    first_reason: dict[str, str] = attrs.field(factory=dict)
-
-    def add(self, what: str, reason: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-        self.first_reason.setdefault(what, reason)
-
-    def gaps(self) -> list[Gap]:
-        return [
-            Gap(SOURCE, "collect", "skipped", f"{what}: {count} record(s) skipped ({self.first_reason[what]})", count)
-            for what, count in sorted(self.counts.items())
-        ]
+    source = SOURCE
 
 
 # --- small readers --------------------------------------------------------------------
@@ -99,16 +85,6 @@ def _text(value: Any) -> str | None:
 
 def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
-
-
-def _timestamp(record: Mapping[str, Any], key: str) -> datetime:
-    value = record.get(key)
-    if not isinstance(value, str):
-        raise BadRecord(f"missing {key!r}")
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        raise BadRecord(f"{key} {value!r} is not an ISO 8601 time with an offset") from None
 
 
 @attrs.frozen

@@ -11,21 +11,17 @@ when the reference is not an alert's.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow import hookimpl
+from retroflow import SourceError, hookimpl
+from retroflow.sources import SourcePlugin, skipped
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    import requests
-
-    from retroflow import Config, Gap, RetroRequest, SourceResult
+    from retroflow import Config, RetroRequest, SourceResult
 
     from .replies import Replies
     from .settings import JsmSettings
@@ -61,41 +57,18 @@ def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
     return None
 
 
-def _gap(reason: str) -> Gap:
-    from retroflow import Gap
-
-    from . import mapping
-
-    return Gap(mapping.SOURCE, "collect", "skipped", reason)
-
-
-class JsmSource:
+class JsmSource(SourcePlugin):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
     """
 
-    def __init__(
-        self,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
-        self._session = session
-        self._sleep = sleep
-        self._now = now
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import JsmSettings
-
-        register(TABLE, JsmSettings)
+    table = TABLE
+    settings_class = "retroflow_jsm.settings:JsmSettings"
 
     @hookimpl
     def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
-        settings: JsmSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
+        settings: JsmSettings | None = self.configured(config)
+        if settings is None:
             return None
         if settings.replies is not None:
             from .replies import read_replies
@@ -111,7 +84,6 @@ class JsmSource:
 
     def fetch(self, settings: JsmSettings, ref: AlertRef) -> Replies:
         """The live replies for ``ref``."""
-        from retroflow import SourceError
 
         from .api import AlertNotFound, JsmApi  # requests: imported when used
 
@@ -127,7 +99,6 @@ class JsmSource:
 
 def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSettings) -> None:
     """Saved replies describe one alert: refuse to pass them off as another."""
-    from retroflow import SourceError
 
     alert = replies.alert
     known = {str(alert[key]) for key in ("id", "tinyId", "alias") if alert.get(key)}
@@ -144,7 +115,7 @@ def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSetting
 
 def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:
     """Map the replies onto the model; records that cannot be read become gaps."""
-    from retroflow import SourceError, SourceResult
+    from retroflow import SourceResult
 
     from . import mapping
 
@@ -155,9 +126,13 @@ def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:
         incident = mapping.incident_of(replies.alert, events, context)
     except mapping.BadRecord as exc:
         raise SourceError(f"alert {context.alert_id} cannot be read: {exc}") from None
-    gaps = [*map(_gap, replies.notes_on_limits), *skips.gaps()]
+    gaps = [*(skipped(mapping.SOURCE, reason) for reason in replies.notes_on_limits), *skips.gaps()]
     if not replies.logs:
-        gaps.append(_gap(f"alert {context.alert_id} has no log: no page, acknowledgement or escalation is known"))
+        gaps.append(
+            skipped(
+                mapping.SOURCE, f"alert {context.alert_id} has no log: no page, acknowledgement or escalation is known"
+            )
+        )
     return SourceResult(incident=incident, events=events, gaps=gaps)
 
 

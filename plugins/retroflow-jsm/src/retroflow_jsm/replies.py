@@ -15,8 +15,6 @@ file               the reply of
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,12 +22,11 @@ from typing import Any
 import attrs
 
 from retroflow import SourceError
+from retroflow.sources import load_saved_reply, page_order, saved_directory
 
 from .settings import TABLE
 
 __all__ = ["Replies", "read_replies", "unwrap", "unwrap_list"]
-
-_NUMBER = re.compile(r"(\d+)")
 
 
 @attrs.frozen
@@ -57,25 +54,13 @@ def unwrap_list(reply: Any) -> list[Any] | None:
     return items if isinstance(items, list) else None
 
 
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SourceError(f"saved JSM reply {path}: {exc}") from None
-
-
-def _page_order(path: Path) -> tuple[int, str]:
-    numbers = _NUMBER.findall(path.stem)
-    return (int(numbers[-1]) if numbers else 0, path.name)
-
-
 def _pages(directory: Path, name: str, problems: list[str]) -> list[Any]:
-    files = sorted(directory.glob(f"{name}*.json"), key=_page_order)
+    files = sorted(directory.glob(f"{name}*.json"), key=page_order)
     if not files:
         problems.append(f"saved replies in {directory} lack {name}.json")
     items: list[Any] = []
     for path in files:
-        page = unwrap_list(_load(path))
+        page = unwrap_list(load_saved_reply(path, "JSM"))
         if page is None:
             problems.append(f"saved reply {path.name} holds no list of {name}")
         items.extend(page or [])
@@ -88,11 +73,10 @@ def read_replies(directory: Path) -> Replies:
     :raises SourceError: no such directory, no ``alert.json`` with an ``id``, or a file that
         is not JSON.
     """
-    if not directory.is_dir():
-        raise SourceError(f"saved JSM replies: {directory} is not a directory ([plugins.{TABLE}] replies)")
+    saved_directory(directory, "JSM", TABLE)
     if not (directory / "alert.json").is_file():
         raise SourceError(f"saved JSM replies: {directory / 'alert.json'} not found")
-    alert = unwrap(_load(directory / "alert.json"))
+    alert = unwrap(load_saved_reply(directory / "alert.json", "JSM"))
     if not isinstance(alert, Mapping) or not alert.get("id"):
         raise SourceError(f'saved JSM reply {directory / "alert.json"}: expected an alert with an "id"')
     problems: list[str] = []

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, at_least_one
+from retroflow.sources import HttpSourceSettings
 
 from . import TABLE
 
@@ -61,24 +62,12 @@ def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str
     ServiceMap.parse(value)
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
-def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
-
-
 @attrs.frozen
-class JsmSettings:
+class JsmSettings(HttpSourceSettings):
     """``[plugins.jsm]``. The source runs when ``token`` or ``replies`` is set.
+
+    ``timeout``, ``request_timeout``, ``max_retries`` and ``max_retry_wait`` come from
+    :class:`~retroflow.sources.HttpSourceSettings`.
 
     :ivar api: ``"jsm"`` (Jira Service Management Operations, the default), ``"opsgenie"``
         or ``"opsgenie-eu"`` (the Opsgenie API, until it stops on 2027-04-05).
@@ -90,11 +79,6 @@ class JsmSettings:
     :ivar services: ``"service=tag:<tag>"`` or ``"service=team:<team>"`` entries saying which
         alerts are which service; else an alert's ``service`` detail or ``service:<x>`` tag.
     :ivar replies: a directory of saved API replies to read instead of the API.
-    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
-    :ivar request_timeout: seconds one HTTP request may take.
-    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
-        network, is tried again.
-    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
     :ivar max_pages: the most pages of logs (and of notes) read, 100 entries each.
     """
 
@@ -104,11 +88,7 @@ class JsmSettings:
     token: Secret | None = None
     services: list[str] = attrs.field(factory=list, validator=_service_map)
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    max_retries: int = attrs.field(default=4, validator=_not_negative)
-    max_retry_wait: float = attrs.field(default=60.0, validator=_not_negative)
-    max_pages: int = attrs.field(default=20, validator=_at_least_one)
+    max_pages: int = attrs.field(default=20, validator=at_least_one)
 
     @property
     def configured(self) -> bool:

@@ -6,13 +6,12 @@ Registered through the ``retroflow`` entry point as the plugin ``linear``; confi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from retroflow import Secret, hookimpl
-from retroflow.trackers import SinkBase, lazy_exports
+from retroflow import Secret
+from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_linear._client import LinearClient
@@ -68,11 +67,5 @@ class LinearSink(SinkBase):
 __getattr__ = lazy_exports(__name__, {"LinearClient": LinearSink.client})
 
 
-@hookimpl
-def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
-    register(TABLE, LinearSettings)
-
-
-@hookimpl
-def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
-    register(LinearSink())
+#: The plugin's hooks: the settings table and the sink.
+retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(LinearSink, LinearSettings)

@@ -9,34 +9,27 @@ created by an earlier attempt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 import structlog
 
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
-from retroflow.trackers import (
-    RequestFailure,
+from retroflow.http import (
     RetryBudget,
     backoff,
     certainly_not_sent,
-    check_request_settings,
-    create_each,
     describe,
     error_text,
     json_or_none,
     looks_like_url,
-    parse_owner_map,
     rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
 )
-from retroflow_linear import _text
-
-if TYPE_CHECKING:
-    from retroflow_linear import LinearSettings
+from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map
+from retroflow_linear import LinearSettings, _text
 
 log = structlog.get_logger(__name__)
 
@@ -79,27 +72,15 @@ STATES = {
 }
 
 
-class LinearClient:
+class LinearClient(ClientBase[LinearSettings]):
     """A connection to one Linear workspace with validated settings (:class:`LinearSettings`)."""
 
-    def __init__(
-        self,
-        settings: LinearSettings,
-        *,
-        where: str,
-        sleep: Callable[[float], None],
-        clock: Callable[[], datetime],
-        session: requests.Session | None = None,
-    ) -> None:
-        self.settings = settings
-        self._where = where
-        self._sleep = sleep
-        self._clock = clock
+    def setup(self, session: requests.Session | None) -> None:
+        settings, where = self.settings, self._where
         if not settings.team_id.strip():
             raise ConfigError(f"{where} team_id: expected the id of the team issues are created in")
         if not looks_like_url(settings.api_url):
             raise ConfigError(f"{where} api_url: expected a URL like https://api.linear.app/graphql")
-        check_request_settings(settings, where)
         self._assignees = parse_owner_map(settings.assignees, where, user="userId")
         secret = settings.token.reveal()
         self._session = session or requests.Session()

@@ -8,8 +8,9 @@ incident's window, into condensed ``signal`` events. Configured in ``[plugins.ot
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import OtelSettings
@@ -26,10 +27,4 @@ from .plugin import OtelSource, Window, plugin  # noqa: E402
 from .signature import signature  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-_HOMES = {"OtelSettings": ".settings"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"OtelSettings": ".settings:OtelSettings"})

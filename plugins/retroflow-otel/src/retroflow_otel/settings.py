@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from retroflow import positive
+
 from . import TABLE
 
 __all__ = ["SEVERITIES", "TABLE", "OtelSettings"]
@@ -29,11 +31,6 @@ def _severity_name(value: str) -> str:
 def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name}: expected 0 or more minutes, got {value!r}")
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
 
 
 @attrs.frozen
@@ -59,7 +56,7 @@ class OtelSettings:
     condense: bool = True
     minutes_before: float = attrs.field(default=60.0, validator=_not_negative)
     minutes_after: float = attrs.field(default=30.0, validator=_not_negative)
-    timeout: float | None = attrs.field(default=None, validator=_positive)
+    timeout: float | None = attrs.field(default=None, validator=positive)
 
     @property
     def threshold(self) -> int:

@@ -6,8 +6,9 @@ API replies. Configured in ``[plugins.pagerduty]``; see ``docs/pagerduty.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import PagerDutySettings
@@ -22,10 +23,4 @@ TABLE = "pagerduty"
 from .plugin import PagerDutySource, parse_incident_ref, plugin  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-_HOMES = {"PagerDutySettings": ".settings"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"PagerDutySettings": ".settings:PagerDutySettings"})

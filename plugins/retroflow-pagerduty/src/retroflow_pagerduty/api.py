@@ -15,18 +15,18 @@ the incident is given by number, whose id must be learnt first).
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 import httpx2
 import pagerduty
 
-from retroflow import SourceError, format_timestamp, parse_timestamp
+from retroflow import RetroflowError, SourceError, format_timestamp, parse_timestamp, utcnow
+from retroflow.http import error_text, retry_after_seconds
 
 from .replies import IncidentNotFound, Replies, Sleep
 from .settings import PagerDutySettings
@@ -81,28 +81,21 @@ def _single_attempt(client: pagerduty.RestApiV2Client) -> None:
     client.max_http_attempts = -1
 
 
-def _retry_after(response: httpx2.Response) -> float | None:
+def _retry_after(response: httpx2.Response, clock: Callable[[], datetime]) -> float | None:
     """Seconds the API asked to wait: ``ratelimit-reset`` (seconds until the window
-    resets), else ``Retry-After`` (seconds or an HTTP date)."""
+    resets), else ``Retry-After`` (seconds or an HTTP date), each read as every retroflow
+    client reads ``Retry-After`` (:func:`retroflow.http.retry_after_seconds`: a date
+    without a zone is GMT)."""
     for header in ("ratelimit-reset", "retry-after"):
-        value = response.headers.get(header)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        if when.tzinfo is not None:
-            return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        seconds = retry_after_seconds(response.headers.get(header), clock)
+        if seconds is not None:
+            return seconds
     return None
 
 
 def _error_message(response: httpx2.Response) -> str:
-    """PagerDuty's own words about a failed request (never headers, so never the key)."""
+    """PagerDuty's own words about a failed request (never headers, so never the key; a
+    secret the API echoes is masked, see :func:`retroflow.http.error_text`)."""
     try:
         body = response.json()
     except ValueError:
@@ -114,7 +107,7 @@ def _error_message(response: httpx2.Response) -> str:
     errors = error.get("errors")
     if isinstance(errors, list) and errors:
         message = f"{message}: {'; '.join(map(str, errors[:3]))}"
-    return message[:300]
+    return error_text(message)
 
 
 class PagerDutyApi:
@@ -122,6 +115,7 @@ class PagerDutyApi:
 
     :param transport: an httpx2 transport (tests pass :class:`httpx2.MockTransport`).
     :param sleep: how to wait before trying again (tests pass a recorder).
+    :param clock: the current time, for ``Retry-After`` dates.
     """
 
     def __init__(
@@ -130,11 +124,13 @@ class PagerDutyApi:
         *,
         transport: httpx2.BaseTransport | None = None,
         sleep: Sleep = time.sleep,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if settings.token is None:
             raise SourceError(f"{_SETTING} is not set")
         self.settings = settings
         self._sleep = sleep
+        self._clock = clock
         kwargs: dict[str, Any] = {} if transport is None else {"transport": transport}
         context = ssl_context(settings.ca_bundle)
         if context is not None:
@@ -166,16 +162,8 @@ class PagerDutyApi:
                     raise SourceError(f"PagerDuty refused {what}: check {_SETTING}") from None
                 response = exc.response
             except pagerduty.Error as exc:  # a network error or timeout
-                problem = tls_problem(exc, self.settings.api)
-                if problem is not None:
-                    raise SourceError(f"PagerDuty API unreachable: {problem}") from None
                 failures += 1
-                cause = type(exc.__cause__ or exc).__name__
-                if failures > self.settings.retries:
-                    raise SourceError(
-                        f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})"
-                    ) from None
-                self._sleep(self._backoff(failures))
+                self._wait_after_network_error(exc, what, failures, SourceError)
                 continue
             status = response.status_code
             if status < 300:
@@ -196,7 +184,7 @@ class PagerDutyApi:
                         f"PagerDuty rate limit: {what} still refused after {rate_limited} tries (HTTP 429); "
                         "raise [plugins.pagerduty] rate_limit_retries or try later"
                     )
-                asked = _retry_after(response)
+                asked = _retry_after(response, self._clock)
                 wait = self._backoff(rate_limited) if asked is None else asked
                 self._sleep(min(wait, self.settings.max_wait))
                 continue
@@ -208,6 +196,30 @@ class PagerDutyApi:
                 continue
             message = _error_message(response)
             raise SourceError(f"PagerDuty refused {what} (HTTP {status})" + (f": {message}" if message else ""))
+
+    def _wait_after_network_error(
+        self,
+        exc: pagerduty.Error,
+        what: str,
+        failures: int,
+        error: type[RetroflowError],
+        *,
+        not_retried: str | None = None,
+    ) -> None:
+        """Back off before trying again after the ``failures``-th network failure of a
+        request, or raise ``error``: a TLS problem at once, else after ``retries`` (or at
+        once, saying ``not_retried``, for a request that is not retried). Called in the
+        ``except`` block, so the error is raised ``from None``: the client's exception (its
+        text can carry the URL) is not even its context."""
+        problem = tls_problem(exc, self.settings.api)
+        cause = type(exc.__cause__ or exc).__name__
+        if problem is not None:
+            raise error(f"PagerDuty API unreachable: {problem}") from None
+        if not_retried is not None:
+            raise error(f"PagerDuty API unreachable while {what} ({cause}): {not_retried}") from None
+        if failures > self.settings.retries:
+            raise error(f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})") from None
+        self._sleep(self._backoff(failures))
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.settings.max_wait, 0.5 * 2 ** (attempt - 1)))
@@ -240,7 +252,7 @@ class IncidentCollector:
     def __init__(self, api: PagerDutyApi, *, now: Callable[[], datetime] | None = None) -> None:
         self.api = api
         self.settings = api.settings
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or utcnow
         self._limits: list[str] = []
         self._skipped_pages: dict[str, int] = {}
 

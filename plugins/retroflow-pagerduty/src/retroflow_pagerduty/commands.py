@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,6 +60,23 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
     """The ``pagerduty`` command group; ``transport`` and ``sleep`` as the plugin has them
     (tests pass a fake API)."""
 
+    @click.group("pagerduty")
+    def group() -> None:
+        """PagerDuty webhook subscriptions, for automatic retros."""
+
+    opened = _opener(transport, sleep)
+    group.add_command(_subscribe_command(opened))
+    group.add_command(_subscriptions_command(opened))
+    return group
+
+
+Opener = Callable[[App, "str | None"], AbstractContextManager["SubscriptionsApi"]]
+
+
+def _opener(transport: httpx2.BaseTransport | None, sleep: Sleep) -> Opener:
+    """``opened(app, token)``: the subscription API on the plugin's settings (``--token``
+    instead of the configured key, if given), closed on exit."""
+
     @contextmanager
     def opened(app: App, token: str | None) -> Iterator[SubscriptionsApi]:
         from .subscriptions_api import SubscriptionsApi
@@ -70,11 +87,11 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
         finally:
             api.close()
 
-    @click.group("pagerduty")
-    def group() -> None:
-        """PagerDuty webhook subscriptions, for automatic retros."""
+    return opened
 
-    @group.command("subscribe")
+
+def _subscribe_command(opened: Opener) -> click.Command:
+    @click.command("subscribe")
     @click.option("--url", required=True, callback=_https_url, help="The https:// URL PagerDuty delivers to.")
     @click.option("--service", "services", multiple=True, metavar="ID", callback=_ids, help="A service (repeatable).")
     @click.option("--team", "teams", multiple=True, metavar="ID", callback=_ids, help="A team (repeatable).")
@@ -114,7 +131,11 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
             finally:
                 report.close()
 
-    @group.command("subscriptions")
+    return subscribe
+
+
+def _subscriptions_command(opened: Opener) -> click.Command:
+    @click.command("subscriptions")
     @click.option("--enable", multiple=True, metavar="ID", callback=_ids, help="Re-enable a temporarily disabled one.")
     @click.option("--ping", multiple=True, metavar="ID", callback=_ids, help="Have PagerDuty send a test delivery.")
     @click.option("--url", help="Only those delivering to this URL.")
@@ -135,7 +156,7 @@ def pagerduty_group(*, transport: httpx2.BaseTransport | None = None, sleep: Sle
             found = [s for s in api.list_all() if url is None or same_url(s.url, url)]
         _list(found, as_json)
 
-    return group
+    return subscriptions
 
 
 def _settings(app: App, token: str | None) -> PagerDutySettings:

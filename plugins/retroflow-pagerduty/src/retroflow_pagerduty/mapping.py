@@ -19,7 +19,9 @@ from typing import Any
 
 import attrs
 
-from retroflow import Event, EventKind, Gap, Incident, parse_timestamp
+from retroflow import Event, EventKind, Gap, Incident
+from retroflow.sources import BadRecord, SkippedRecords
+from retroflow.sources import record_time as _timestamp
 
 __all__ = [
     "LOG_ENTRY_KINDS",
@@ -72,32 +74,10 @@ _MANUAL_CHANNELS = frozenset({"web_trigger", "mobile"})
 _RUNBOOK = re.compile(r"runbook|playbook|wiki", re.IGNORECASE)
 
 
-class BadRecord(ValueError):
-    """A record this module cannot turn into an event (the message says why)."""
+class Skips(SkippedRecords):
+    """Records skipped so far, by what they were, with the first reason of each."""
 
-
-@attrs.define
-class Skips:
-    """Records skipped so far, by what they were (``log_entries``, ``alerts``, ...)."""
-
-    counts: dict[str, int] = attrs.field(factory=dict)
-    first_reason: dict[str, str] = attrs.field(factory=dict)
-
-    def add(self, what: str, reason: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-        self.first_reason.setdefault(what, reason)
-
-    def gaps(self) -> tuple[Gap, ...]:
-        return tuple(
-            Gap(
-                SOURCE,
-                "collect",
-                "skipped",
-                f"{what}: {count} record(s) skipped ({self.first_reason[what]})",
-                count,
-            )
-            for what, count in sorted(self.counts.items())
-        )
+    source = SOURCE
 
 
 # --- small readers --------------------------------------------------------------------
@@ -138,16 +118,6 @@ def _required_text(record: Mapping[str, Any], key: str) -> str:
     if not _text(value):
         raise BadRecord(f"missing {key!r}")
     return str(value)
-
-
-def _timestamp(record: Mapping[str, Any], key: str) -> datetime:
-    value = record.get(key)
-    if not isinstance(value, str):
-        raise BadRecord(f"missing {key!r}")
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        raise BadRecord(f"{key} {value!r} is not an ISO 8601 time with an offset") from None
 
 
 def _optional_timestamp(record: Mapping[str, Any], key: str) -> datetime | None:

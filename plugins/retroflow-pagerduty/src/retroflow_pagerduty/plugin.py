@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import hookimpl
+from retroflow import hookimpl, utcnow
 
 from . import TABLE
 
@@ -145,7 +145,7 @@ class PagerDutySource:
         """A REST API client with this plugin's transport and sleep."""
         from .api import PagerDutyApi
 
-        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep)
+        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep, clock=self._now or utcnow)
 
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""

@@ -17,12 +17,11 @@ order of the number in the name).
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from retroflow import SourceError
+from retroflow.sources import load_saved_reply, page_order, saved_directory
 
 from .replies import Replies
 
@@ -30,19 +29,6 @@ __all__ = ["LISTS", "read_replies"]
 
 #: The list files of a saved incident, and the key of the list in each reply.
 LISTS = {"log_entries": "log_entries", "alerts": "alerts", "notes": "notes", "incidents": "incidents"}
-_PAGE_NUMBER = re.compile(r"(\d+)")
-
-
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SourceError(f"saved PagerDuty reply {path}: {exc}") from None
-
-
-def _page_order(path: Path) -> tuple[int, str]:
-    numbers = _PAGE_NUMBER.findall(path.stem)
-    return (int(numbers[-1]) if numbers else 0, path.name)
 
 
 def read_replies(directory: Path) -> tuple[Replies, list[str]]:
@@ -50,9 +36,10 @@ def read_replies(directory: Path) -> tuple[Replies, list[str]]:
 
     :raises SourceError: no such directory, no ``incident.json``, or a file that is not JSON.
     """
-    if not directory.is_dir():
-        raise SourceError(f"saved PagerDuty replies: {directory} is not a directory ([plugins.pagerduty] replies)")
-    incident_reply = _load(directory / "incident.json") if (directory / "incident.json").is_file() else None
+    saved_directory(directory, "PagerDuty", "pagerduty")
+    incident_reply = (
+        load_saved_reply(directory / "incident.json", "PagerDuty") if (directory / "incident.json").is_file() else None
+    )
     if incident_reply is None:
         raise SourceError(f"saved PagerDuty replies: {directory / 'incident.json'} not found")
     incident = incident_reply.get("incident") if isinstance(incident_reply, dict) else None
@@ -62,14 +49,14 @@ def read_replies(directory: Path) -> tuple[Replies, list[str]]:
     skipped_pages: dict[str, int] = {}
     missing: list[str] = []
     for name, key in LISTS.items():
-        files = sorted(directory.glob(f"{name}*.json"), key=_page_order)
+        files = sorted(directory.glob(f"{name}*.json"), key=page_order)
         if not files:
             if name != "incidents":
                 missing.append(f"{name}.json")
             continue
         items: list[Any] = []
         for path in files:
-            reply = _load(path)
+            reply = load_saved_reply(path, "PagerDuty")
             page = reply.get(key) if isinstance(reply, dict) else None
             if isinstance(page, list):
                 items.extend(page)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from retroflow import INPUT_PATH, Secret
+from retroflow import INPUT_PATH, Secret, at_least_one, not_negative, positive, region_url
 
 from . import TABLE
 
@@ -18,25 +17,7 @@ API_URLS = {"us": "https://api.pagerduty.com", "eu": "https://api.eu.pagerduty.c
 
 
 def _api_url(value: str) -> str:
-    url = API_URLS.get(value.lower(), value).rstrip("/")
-    if not url.startswith("https://"):
-        raise ValueError(f'api: expected "us", "eu" or an https:// URL, got {value!r}')
-    return url
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
-
-
-def _at_least_one(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name}: expected 1 or more, got {value!r}")
+    return region_url(API_URLS, value)
 
 
 @attrs.frozen
@@ -72,13 +53,13 @@ class PagerDutySettings:
     api: str = attrs.field(default="us", converter=_api_url)
     from_email: str | None = None
     replies: Path | None = None
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    retries: int = attrs.field(default=3, validator=_not_negative)
-    rate_limit_retries: int = attrs.field(default=5, validator=_not_negative)
-    max_wait: float = attrs.field(default=30.0, validator=_positive)
-    history_days: int = attrs.field(default=90, validator=_not_negative)
-    concurrency: int = attrs.field(default=4, validator=_at_least_one)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    retries: int = attrs.field(default=3, validator=not_negative)
+    rate_limit_retries: int = attrs.field(default=5, validator=not_negative)
+    max_wait: float = attrs.field(default=30.0, validator=positive)
+    history_days: int = attrs.field(default=90, validator=not_negative)
+    concurrency: int = attrs.field(default=4, validator=at_least_one)
     ca_bundle: Path | None = attrs.field(default=None, metadata=INPUT_PATH)
     webhook_secrets: list[Secret] = attrs.field(factory=list)
 

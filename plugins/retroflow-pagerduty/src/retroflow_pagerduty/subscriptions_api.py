@@ -13,7 +13,6 @@ from retroflow import RetroflowError, Secret
 
 from .api import PAGE_SIZE, PAGINATION_LIMIT, PagerDutyApi, _error_message, _retry_after
 from .subscriptions import READ_SCOPE, WRITE_SCOPE, Created, Filter, Subscription
-from .tls import tls_problem
 
 __all__ = ["PATH", "SubscriptionsApi"]
 
@@ -101,25 +100,17 @@ class SubscriptionsApi(PagerDutyApi):
             try:
                 response = self._send(method, path, params, body, what)
             except pagerduty.Error as exc:  # a network error or timeout
-                problem = tls_problem(exc, self.settings.api)
-                if problem is not None:
-                    raise RetroflowError(f"PagerDuty API unreachable: {problem}") from None
                 failures += 1
-                cause = type(exc.__cause__ or exc).__name__
-                if not retry:
-                    raise RetroflowError(f"PagerDuty API unreachable while {what} ({cause}): {MAYBE_MADE}") from None
-                if failures > self.settings.retries:
-                    raise RetroflowError(
-                        f"PagerDuty API unreachable: {what} failed {failures} time(s) ({cause})"
-                    ) from None
-                self._sleep(self._backoff(failures))
+                self._wait_after_network_error(
+                    exc, what, failures, RetroflowError, not_retried=None if retry else MAYBE_MADE
+                )
                 continue
             status = response.status_code
             if status < 300:
                 return self._decode(response, what) if response.content else {}
             if status == 429 and rate_limited < self.settings.rate_limit_retries:
                 rate_limited += 1
-                asked = _retry_after(response)
+                asked = _retry_after(response, self._clock)
                 self._sleep(min(self._backoff(rate_limited) if asked is None else asked, self.settings.max_wait))
                 continue
             if status >= 500 and retry:

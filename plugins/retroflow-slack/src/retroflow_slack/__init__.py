@@ -6,8 +6,9 @@ Live through slack-sdk's ``WebClient`` or from a workspace export folder. Config
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import SlackSettings
@@ -22,12 +23,4 @@ TABLE = "slack"
 from .plugin import SlackSource, plugin  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-_HOMES = {
-    "SlackSettings": ".settings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {"SlackSettings": ".settings:SlackSettings"})

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from retroflow import Secret
+from retroflow import Secret, not_negative, positive
 
 from . import TABLE
 
 __all__ = ["TABLE", "SlackSettings"]
-
-
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name}: expected a positive number, got {value!r}")
-
-
-def _not_negative(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name}: expected 0 or more, got {value!r}")
 
 
 def _reaction_name(value: str) -> str:
@@ -72,16 +61,16 @@ class SlackSettings:
     token: Secret | None = None
     export: Path | None = None
     channel: str | None = None
-    margin_minutes: float = attrs.field(default=30.0, validator=_not_negative)
+    margin_minutes: float = attrs.field(default=30.0, validator=not_negative)
     key_reaction: str = attrs.field(default="pushpin", converter=_reaction_name)
     alert_bots: list[str] | None = None
     services: list[str] = attrs.field(factory=list)
     workspace_url: str | None = attrs.field(default=None, converter=_workspace_url)
-    timeout: float | None = attrs.field(default=None, validator=_positive)
-    request_timeout: float = attrs.field(default=10.0, validator=_positive)
-    rate_limit_retries: int = attrs.field(default=5, validator=_not_negative)
-    max_wait: float = attrs.field(default=30.0, validator=_positive)
-    max_messages: int = attrs.field(default=10_000, validator=_positive)
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    rate_limit_retries: int = attrs.field(default=5, validator=not_negative)
+    max_wait: float = attrs.field(default=30.0, validator=positive)
+    max_messages: int = attrs.field(default=10_000, validator=positive)
 
     @property
     def configured(self) -> bool:

@@ -15,9 +15,10 @@ page shell with the styles, ``report.html.j2`` the report, in named blocks that 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,7 +39,7 @@ from retroflow.default_plugins.renderers.texts import (
 )
 from retroflow.default_plugins.renderers.timeline_chart import LANES, timeline_svg
 from retroflow.default_plugins.review.action_review import TOO_MANY_ACTIONS
-from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Retro
+from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Outcome, PastActions, Retro
 from retroflow.narrative import LEAD
 from retroflow.roles import TicketRef, TicketStatus
 
@@ -47,7 +48,16 @@ if TYPE_CHECKING:
 
     from retroflow.roles import Renderer
 
-__all__ = ["TABLE", "HtmlRenderer", "HtmlSettings", "render_html", "template_environment"]
+__all__ = [
+    "TABLE",
+    "HtmlRenderer",
+    "HtmlSettings",
+    "Tickets",
+    "render_html",
+    "report_context",
+    "template_environment",
+    "tickets_of",
+]
 
 #: The settings table: ``[plugins.html]``.
 TABLE = "html"
@@ -245,18 +255,74 @@ def stored_tickets(config: Config, incident_id: str) -> Tickets:
     try:
         store = open_store(database_url(config), upgrade=False, create=False)
         try:
-            links = [link for link in store.links() if link.incident_id == incident_id]
+            return tickets_of(store.links(), incident_id)
         finally:
             store.close()
     except NothingStored:
         return Tickets()
     except (RetroflowError, SQLAlchemyError) as exc:
         return Tickets(problem=f"tracker states could not be read from the store: {exc}")
+
+
+def tickets_of(links: Sequence[Any], incident_id: str) -> Tickets:
+    """The tickets of ``incident_id``'s actions among the store's tracker ``links``."""
+    links = [link for link in links if link.incident_id == incident_id]
     by_action: dict[str, list[TicketStatus]] = {}
     for link in links:
         ref = TicketRef(sink=link.sink, external_id=link.external_id, url=link.url, key=link.key)
         by_action.setdefault(link.action_id, []).append(TicketStatus(ref, link.state, link.state_changed_at))
     return Tickets(by_action={action: tuple(found) for action, found in by_action.items()})
+
+
+# -- past actions -------------------------------------------------------------------------
+
+#: The most before-and-after charts the past-actions section draws (the table lists all).
+MOST_PAST_CHARTS = 6
+
+
+def _is_duration(outcome: Outcome) -> bool:
+    # A duration metric's windows hold medians (no count); a count metric's hold counts.
+    return outcome.before.count is None and outcome.after.count is None
+
+
+def past_action_chart(outcome: Outcome) -> str:
+    """The metric of a done action over its two windows, before and after, the action
+    marked: an SVG of :func:`retroflow.outcomes.plots.time_chart`."""
+    from retroflow.outcomes.plots import Mark, Point, Series, duration_step, number_step, time_chart
+
+    action = outcome.action
+    duration = _is_duration(outcome)
+
+    def shown(value: float) -> str:
+        return human_duration(timedelta(seconds=value)) if duration else f"{value:.2g}"
+
+    points = [
+        Point(window.start, window.end, window.value, f"{name}: " + ("no data" if window.value is None else
+              f"{shown(window.value)} (n = {window.n})"))
+        for name, window in (("before", outcome.before), ("after", outcome.after))
+    ]  # fmt: skip
+    return time_chart(
+        f"{action.metric} on {action.service or 'all services'}: before and after “{action.title}”",
+        [Series(action.metric, points, "bars")],
+        marks=[Mark(action.done_at, f"{action.done_at:%Y-%m-%d} done: {action.title} ({outcome.verdict})")],
+        format_value=shown,
+        step=duration_step if duration else number_step,
+    )
+
+
+def past_action_charts(past: PastActions | None) -> list[Markup]:
+    """Charts of the first :data:`MOST_PAST_CHARTS` measured past actions (SVG escaped by
+    :mod:`retroflow.outcomes.plots`)."""
+    if past is None:
+        return []
+    measured = [o for o in past.outcomes if o.before.value is not None or o.after.value is not None]
+    return [Markup(past_action_chart(o)) for o in measured[:MOST_PAST_CHARTS]]
+
+
+def ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "∞" if math.isinf(value) else f"{value:.2f}"
 
 
 # -- the page ---------------------------------------------------------------------------
@@ -270,7 +336,8 @@ def _layers(factors: Sequence[Factor]) -> list[tuple[str, list[Factor]]]:
     ]
 
 
-def _context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str, Any]:
+def report_context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str, Any]:
+    """What ``report.html.j2`` is rendered with (pages that extend it add their own)."""
     events = retro.timeline.events
     rows = condense(events)
     anchor = _anchor_of(rows)
@@ -305,12 +372,15 @@ def _context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str
         "timeline_owner": timeline_owner(retro, settings),
         "participants": participants(retro),
         "invite": settings.invite,
-        "past_actions": None,  # filled once retros carry outcome verdicts (issue 11)
+        "past_actions": retro.past_actions,
+        "past_gap": any(g.stage == "outcomes" for g in retro.gaps),
+        "past_charts": past_action_charts(retro.past_actions),
         "version": retroflow.__version__,
         "duration": human_duration,
         "timestamp": lambda at: at.strftime("%Y-%m-%d %H:%M:%S") if at else "—",
         "hms": lambda at: at.strftime("%H:%M:%S"),
         "Markup": Markup,
+        "ratio": ratio,
     }
 
 
@@ -318,7 +388,7 @@ def render_html(retro: Retro, *, settings: HtmlSettings | None = None, tickets: 
     """The report of ``retro`` as one HTML page (``settings``: ``[plugins.html]``;
     ``tickets``: the actions' tracker states)."""
     template = template_environment().get_template("report.html.j2")
-    return template.render(_context(retro, settings or HtmlSettings(), tickets or Tickets()))
+    return template.render(report_context(retro, settings or HtmlSettings(), tickets or Tickets()))
 
 
 class HtmlRenderer:

@@ -2,7 +2,8 @@
 
 * :func:`make_plugins`: a fresh plugin manager, entry-point autoload off, with the
   plugins you pass registered after the default ones.
-* :func:`make_config`: a validated :class:`~retroflow.config.Config` from TOML text.
+* :func:`make_config`: a validated :class:`~retroflow.config.Config` from TOML text;
+  :func:`config_for`: one for a plugin alone.
 * :func:`make_incident`, :func:`make_event`: factories with sensible defaults.
 * :func:`build`: build a retro in one call.
 * :func:`check_source_contract`: what every timeline source must do, checked against yours.
@@ -10,6 +11,12 @@
   :func:`check_sink_contract`, :func:`check_secret_not_leaked`: the tracker sink kit.
 * :func:`running_service`: ``retroflow serve``'s app on a loopback port, to send a webhook
   receiver real HTTP.
+* :func:`check_public_imports`, :func:`check_entry_point`, :func:`check_import_stays_light`:
+  a plugin package as installed: its imports, its entry point, what loading it costs.
+
+The fixtures plugin tests share are in :mod:`retroflow.testing.pytest_plugin` (a pytest
+plugin, loaded wherever retroflow is installed); the contract suite every tracker sink runs
+is :class:`retroflow.testing.sink_contract.SinkContract`.
 """
 
 from __future__ import annotations
@@ -52,10 +59,14 @@ __all__ = [
     "RecordingSleep",
     "RunningService",
     "build",
+    "check_entry_point",
+    "check_import_stays_light",
     "check_public_imports",
     "check_secret_not_leaked",
     "check_sink_contract",
     "check_source_contract",
+    "config_for",
+    "json_refs",
     "make_config",
     "make_drafts",
     "make_event",
@@ -92,6 +103,12 @@ def make_config(
     if plugins is not None:
         config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
     return config
+
+
+def config_for(plugin: object, toml: str, base_dir: Path | None = None) -> Config:
+    """A validated config for ``plugin`` alone (no default plugins) from TOML text, read as
+    if from ``<base_dir or cwd>/retroflow.toml``."""
+    return make_config(toml, plugins=make_plugins(plugin, default_plugins=False), base_dir=base_dir)
 
 
 def make_incident(**overrides: Any) -> Incident:
@@ -315,8 +332,6 @@ def check_sink_contract(plugin: object, name: str, config: Config, *, required: 
     return client
 
 
-#: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
-#: the tracker-sink helpers and this kit. The rest of retroflow is private and may change.
 class RunningService:
     """``retroflow serve``'s app on a loopback port (see :func:`running_service`).
 
@@ -391,7 +406,18 @@ def running_service(config: Config, plugins: Plugins, *, workers: int = 0) -> It
         sock.close()
 
 
-PUBLIC_MODULES = ("retroflow", "retroflow.trackers", "retroflow.app", "retroflow.testing")
+#: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
+#: the HTTP helpers, the source and tracker-sink helpers, what commands build on and this kit. The rest of retroflow is private
+#: and may change.
+PUBLIC_MODULES = (
+    "retroflow",
+    "retroflow.app",
+    "retroflow.http",
+    "retroflow.lazy",
+    "retroflow.sources",
+    "retroflow.trackers",
+    "retroflow.testing",
+)
 
 
 def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:
@@ -426,4 +452,56 @@ def check_public_imports(package_dir: Path, *, test_kit: bool = True) -> None:
                     for alias in node.names
                     if alias.name.split(".")[0] == "retroflow"
                 )
-    assert not problems, "uses retroflow's private API:\n" + "\n".join(problems)
+    if problems:  # raised, not asserted: the message is the list, however pytest rewrites asserts
+        raise AssertionError("uses retroflow's private API:\n" + "\n".join(problems))
+
+
+def check_entry_point(name: str, *, sink: bool = False, reads: Iterable[str] = ()) -> Plugins:
+    """Load the installed plugin ``name`` from the ``retroflow`` entry-point group, as
+    retroflow does, and check that it registers the settings table ``[plugins.<name>]`` and
+    either (``sink``) a tracker sink called ``name``, or a timeline source that goes by
+    ``name`` when registered directly and asks for the arguments ``reads`` (``("incident",)``
+    for a second-round source). Returns the plugins, for further checks."""
+    import importlib.metadata
+
+    found = [e for e in importlib.metadata.entry_points(group="retroflow") if e.name == name]
+    assert len(found) == 1, f"{len(found)} entry points named {name!r} in the group 'retroflow'"
+    plugin = found[0].load()
+    plugins = make_plugins((name, plugin), default_plugins=False)
+    assert name in plugins.settings.names(), f"no settings table [plugins.{name}] is registered"
+    if sink:
+        assert plugins.tracker_sinks.get(name).name == name
+        return plugins
+    assert getattr(plugin, "__name__", None) == name, f"{plugin!r} does not go by {name!r} when registered directly"
+    (impl,) = plugins.implementations("retroflow_timeline_source")
+    assert set(reads) <= set(impl.argnames), f"the source asks for {impl.argnames}, not all of {sorted(reads)}"
+    return plugins
+
+
+def check_import_stays_light(modules: Iterable[str], heavy: str) -> None:
+    """Importing ``modules`` in a fresh interpreter does not import ``heavy`` (an HTTP
+    client, an SDK): every command loads every plugin, so a plugin imports what costs time
+    only when it is used."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {', '.join(modules)}; print({heavy!r} in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", f"importing {', '.join(modules)} imports {heavy}"
+
+
+def json_refs(node: Any, prefix: str) -> set[str]:
+    """The ``$ref`` targets below ``node`` (an OpenAPI or Swagger document, or part of one)
+    that start with ``prefix``, with the prefix removed: what a script extracting a vendor
+    spec's operations follows to take the schemas they use."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(prefix):
+            found.add(ref.removeprefix(prefix))
+        for value in node.values():
+            found |= json_refs(value, prefix)
+    elif isinstance(node, list):
+        for value in node:
+            found |= json_refs(value, prefix)
+    return found

@@ -1,0 +1,9 @@
+"""The Jira sink against retroflow's sink contract suite."""
+
+from __future__ import annotations
+
+from retroflow.testing.sink_contract import SinkContract
+
+
+class TestJiraSinkContract(SinkContract):
+    pass

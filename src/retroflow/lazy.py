@@ -1,0 +1,40 @@
+"""Names imported when first used, so that loading a plugin (every command loads every
+plugin, ``retroflow --help`` included) imports no more than it needs.
+
+* :func:`import_object`: ``"package.module:name"`` (or ``".module:name"`` relative to a
+  package) → that object;
+* :func:`lazy_exports`: a module ``__getattr__`` built from such paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["import_object", "lazy_exports"]
+
+
+def import_object(path: str, package: str | None = None) -> Any:
+    """``"package.module:name"`` → that object, importing the module; a module starting
+    with a dot is relative to ``package``."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module, package), name)
+
+
+def lazy_exports(module: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each of ``exports`` (name → ``"module:name"``,
+    the module absolute or relative to ``module``) when it is first asked for::
+
+        __getattr__ = lazy_exports(__name__, {"AcmeSettings": ".settings:AcmeSettings"})
+
+    keeps ``from acme_plugin import AcmeSettings`` working while loading the plugin imports
+    neither the settings nor what they need."""
+
+    def __getattr__(name: str) -> Any:
+        path = exports.get(name)
+        if path is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        return import_object(path, module)
+
+    return __getattr__

@@ -1,0 +1,255 @@
+"""What timeline source plugins share: the plugin object's seams, the incident's window, and
+records skipped and counted rather than crashing the source.
+
+* :class:`SourcePlugin`: a base for a source plugin object with an injectable ``session``,
+  ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
+* :func:`incident_window`, :func:`change_window`: the time a second-round source reads
+  around an incident;
+* :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
+* :func:`saved_directory`, :func:`load_saved_reply`, :func:`page_order`: saved API replies
+  read instead of the API (setting ``replies``);
+* :class:`BadRecord`, :func:`record_time`, :class:`SkippedRecords`, :func:`skipped`:
+  unreadable records, skipped and counted as gaps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import attrs
+
+from retroflow import hookimpl
+from retroflow.clock import utcnow
+from retroflow.config import not_negative, positive
+from retroflow.errors import SourceError
+from retroflow.lazy import import_object
+
+if TYPE_CHECKING:
+    from retroflow.config import Config
+    from retroflow.model import Gap, Incident, Timeline
+
+# The domain model is imported where it is used: a source plugin's module imports this one
+# when it loads, and most commands load every plugin without running any.
+
+__all__ = [
+    "BadRecord",
+    "ChangeWindow",
+    "HttpSourceSettings",
+    "Margins",
+    "SkippedRecords",
+    "SourcePlugin",
+    "Window",
+    "change_window",
+    "incident_window",
+    "load_saved_reply",
+    "page_order",
+    "record_time",
+    "saved_directory",
+    "settings_class_of",
+    "skipped",
+]
+
+#: A time range, start first.
+Window = tuple[datetime, datetime]
+
+
+class Margins(Protocol):
+    """The settings of a source that reads around the incident."""
+
+    @property
+    def before_minutes(self) -> float: ...
+    @property
+    def after_minutes(self) -> float: ...
+
+
+def incident_window(incident: Incident, margins: Margins, now: datetime) -> Window | None:
+    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
+    was resolved (or ``now``, while it is not); ``None`` when its creation time is unknown."""
+    if incident.created is None:
+        return None
+    start = incident.created - timedelta(minutes=margins.before_minutes)
+    end = (incident.resolved or now) + timedelta(minutes=margins.after_minutes)
+    return start, max(start, end)
+
+
+class BadRecord(ValueError):
+    """A record a source cannot turn into an event (the message says why): it is skipped
+    and counted (:class:`SkippedRecords`), never a crash."""
+
+
+def record_time(record: Mapping[str, Any], key: str) -> datetime:
+    """``record[key]``, an ISO 8601 time with an offset, as an aware UTC datetime.
+
+    :raises BadRecord: it is missing or not such a time.
+    """
+    value = record.get(key)
+    if not isinstance(value, str):
+        raise BadRecord(f"missing {key!r}")
+    try:
+        from retroflow.model import parse_timestamp
+
+        return parse_timestamp(value)
+    except ValueError:
+        raise BadRecord(f"{key} {value!r} is not an ISO 8601 time with an offset") from None
+
+
+def saved_directory(directory: Path, service: str, table: str) -> Path:
+    """``directory`` of saved API replies (setting ``replies``), checked to be one.
+
+    :raises SourceError: it is not a directory (naming ``[plugins.<table>] replies``).
+    """
+    if not directory.is_dir():
+        raise SourceError(f"saved {service} replies: {directory} is not a directory ([plugins.{table}] replies)")
+    return directory
+
+
+def load_saved_reply(path: Path, service: str) -> Any:
+    """A saved API reply: the JSON in ``path``.
+
+    :raises SourceError: the file cannot be read or is not JSON (naming it).
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"saved {service} reply {path}: {exc}") from None
+
+
+def page_order(path: Path) -> tuple[int, str]:
+    """The order of saved pages of one list: by the last number in the file's name
+    (``logs.json``, ``logs.2.json``, ``logs.10.json``), then by name."""
+    numbers = re.findall(r"\d+", path.stem)
+    return (int(numbers[-1]) if numbers else 0, path.name)
+
+
+@attrs.frozen
+class ChangeWindow:
+    """The time a change source (commits, deploys) reads in, both ends included."""
+
+    since: datetime
+    until: datetime
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.since <= moment <= self.until
+
+    def __str__(self) -> str:
+        from retroflow.model import format_timestamp
+
+        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
+
+
+def change_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> ChangeWindow | None:
+    """From ``hours`` before the incident began (its first moment on the timeline, or its
+    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
+    says when it began. The window the change sources (retroflow-git, GitHub deploys) read."""
+    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
+    if not known:
+        return None
+    began = min(known)
+    ended = timeline.moments.resolve or incident.resolved or now
+    return ChangeWindow(since=began - timedelta(hours=hours), until=max(began, ended))
+
+
+def skipped(source: str, reason: str, count: int = 1) -> Gap:
+    """A gap of ``source``'s collection: ``count`` things it skipped, and why."""
+    from retroflow.model import Gap
+
+    return Gap(source, "collect", "skipped", reason, count)
+
+
+@attrs.frozen
+class HttpSourceSettings:
+    """A base for the settings of a timeline source that reads an HTTP API: subclass it
+    (``@attrs.frozen``) and add the source's own keys; these come first.
+
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds one HTTP request may take.
+    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
+        network, is tried again.
+    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
+    """
+
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retries: int = attrs.field(default=4, validator=not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
+
+
+class SkippedRecords:
+    """Records skipped so far, by what they were, with the first reason of each.
+
+    Subclass it with the ``source`` the gaps name (and ``unit``, the word after the count)::
+
+        class Skips(SkippedRecords):
+            source = "acme"
+    """
+
+    source: ClassVar[str]
+    unit: ClassVar[str] = "record(s) "
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.first_reason: dict[str, str] = {}
+
+    def add(self, what: str, reason: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+        self.first_reason.setdefault(what, reason)
+
+    def gaps(self) -> list[Gap]:
+        """One gap per kind of record, in the order of their names."""
+        return [
+            skipped(self.source, f"{what}: {count} {self.unit}skipped ({self.first_reason[what]})", count)
+            for what, count in sorted(self.counts.items())
+        ]
+
+
+def settings_class_of(named: type[Any] | str) -> type[Any]:
+    """A settings class, or the one ``"module:Class"`` names (imported now)."""
+    if not isinstance(named, str):
+        return named
+    found: type[Any] = import_object(named)
+    return found
+
+
+class SourcePlugin:
+    """A base for a timeline source plugin object: set ``table`` (its name, its settings
+    table and the source its gaps name) and ``settings_class`` (the attrs class of
+    ``[plugins.<table>]``, with a ``configured`` property), which it registers. The class
+    may be named as ``"module:Class"``, imported only when settings are registered, so that
+    loading the plugin (``retroflow --help``) does not import its settings.
+
+    :param session: the HTTP session for live requests (tests pass one ``responses``
+        serves); ``None``: the client makes its own.
+    :param sleep: how to wait before trying again (tests pass a recorder).
+    :param now: the current time.
+    """
+
+    table: ClassVar[str]
+    settings_class: ClassVar[type[Any] | str]
+
+    def __init__(
+        self, *, session: Any = None, sleep: Callable[[float], None] = time.sleep, now: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.__name__ = self.table  # the plugin's name when registered directly (tests, embedding)
+        self._session = session
+        self._sleep = sleep
+        self._now = now
+
+    @hookimpl
+    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
+        register(self.table, settings_class_of(self.settings_class))
+
+    def configured(self, config: Config) -> Any:
+        """The plugin's settings when its table says enough to run (``settings.configured``),
+        else ``None`` (the source then returns ``None``: it does not know the incident)."""
+        settings = config.settings_for(self.table)
+        return settings if settings is not None and settings.configured else None
+
+    def gap(self, reason: str, count: int = 1) -> Gap:
+        """A gap of this source's collection (:func:`skipped`)."""
+        return skipped(self.table, reason, count)

@@ -1,0 +1,121 @@
+"""retroflow.sources: what timeline source plugins share."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from retroflow import Config, Incident, SourceResult, Timeline, hookimpl
+from retroflow.sources import (
+    BadRecord,
+    ChangeWindow,
+    HttpSourceSettings,
+    SkippedRecords,
+    SourcePlugin,
+    change_window,
+    incident_window,
+    record_time,
+)
+from retroflow.testing import T0, config_for, make_event, make_incident
+
+
+@attrs.frozen
+class _Margins:
+    before_minutes: float = 30
+    after_minutes: float = 10
+
+
+def test_the_incident_window_runs_from_before_its_creation_to_after_it_resolved() -> None:
+    incident = make_incident(created=T0, resolved=T0 + timedelta(hours=1))
+    assert incident_window(incident, _Margins(), T0) == (T0 - timedelta(minutes=30), T0 + timedelta(minutes=70))
+    open_one = make_incident(created=T0, resolved=None)
+    assert incident_window(open_one, _Margins(), T0 + timedelta(hours=2))[1] == T0 + timedelta(minutes=130)  # type: ignore[index]
+    assert incident_window(make_incident(created=None), _Margins(), T0) is None
+
+
+def test_the_change_window_starts_hours_before_the_first_signal() -> None:
+    timeline = Timeline.from_events([make_event("signal", -20), make_event("resolution", 50)])
+    window = change_window(make_incident(created=T0, resolved=None), timeline, 2, T0 + timedelta(days=1))
+    assert window == ChangeWindow(T0 - timedelta(minutes=140), T0 + timedelta(minutes=50))
+    assert T0 in window and T0 + timedelta(hours=1) not in window
+    assert change_window(Incident(id="X", source="t"), Timeline.from_events([]), 2, T0) is None
+
+
+def test_skipped_records_are_counted_by_kind_with_the_first_reason() -> None:
+    class Skips(SkippedRecords):
+        source = "acme"
+
+    skips = Skips()
+    skips.add("alerts", "no id")
+    skips.add("alerts", "no time")
+    skips.add("notes", "empty")
+    assert [(g.plugin, g.reason, g.count) for g in skips.gaps()] == [
+        ("acme", "alerts: 2 record(s) skipped (no id)", 2),
+        ("acme", "notes: 1 record(s) skipped (empty)", 1),
+    ]
+
+
+def test_record_time_reads_iso_8601_with_an_offset_or_says_why_not() -> None:
+    assert record_time({"at": "2026-11-02T15:00:00+01:00"}, "at") == T0
+    with pytest.raises(BadRecord, match="missing 'at'"):
+        record_time({}, "at")
+    with pytest.raises(BadRecord, match="not an ISO 8601 time with an offset"):
+        record_time({"at": "yesterday"}, "at")
+
+
+@attrs.frozen
+class _AcmeSettings(HttpSourceSettings):
+    url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.url is not None
+
+
+class _AcmeSource(SourcePlugin):
+    table = "acme"
+    settings_class = _AcmeSettings
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config) -> SourceResult | None:
+        settings: Any = self.configured(config)
+        return None if settings is None else SourceResult(gaps=[self.gap(f"read {settings.url}")])
+
+
+def test_a_source_plugin_registers_its_table_and_runs_only_when_configured() -> None:
+    plugin = _AcmeSource()
+    assert plugin.__name__ == "acme"
+    unconfigured = config_for(plugin, "[plugins.acme]\nrequest_timeout = 5\n")
+    assert plugin.retroflow_timeline_source(unconfigured) is None
+    assert unconfigured.settings_for("acme").request_timeout == 5
+    result = plugin.retroflow_timeline_source(config_for(plugin, '[plugins.acme]\nurl = "https://acme.example"\n'))
+    assert result is not None and [(g.plugin, g.reason) for g in result.gaps] == [("acme", "read https://acme.example")]
+
+
+def test_http_source_settings_check_their_values() -> None:
+    with pytest.raises(ValueError, match="max_retries: expected 0 or more"):
+        HttpSourceSettings(max_retries=-1)
+    with pytest.raises(ValueError, match="request_timeout: expected a positive number"):
+        HttpSourceSettings(request_timeout=0)
+
+
+def test_saved_replies_are_read_in_page_order_with_errors_naming_the_file(tmp_path: Any) -> None:
+    from retroflow import SourceError
+    from retroflow.sources import load_saved_reply, page_order, saved_directory
+
+    for name in ("logs.json", "logs.10.json", "logs.2.json"):
+        (tmp_path / name).write_text('{"n": 1}', encoding="utf-8")
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    assert [p.name for p in sorted(tmp_path.glob("logs*.json"), key=page_order)] == [
+        "logs.json",
+        "logs.2.json",
+        "logs.10.json",
+    ]
+    assert load_saved_reply(saved_directory(tmp_path, "Acme", "acme") / "logs.json", "Acme") == {"n": 1}
+    with pytest.raises(SourceError, match=r"saved Acme reply .*bad\.json: "):
+        load_saved_reply(tmp_path / "bad.json", "Acme")
+    with pytest.raises(SourceError, match=r"is not a directory \(\[plugins\.acme\] replies\)"):
+        saved_directory(tmp_path / "nowhere", "Acme", "acme")
