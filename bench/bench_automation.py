@@ -173,11 +173,11 @@ def drafts(port: int, database: Path, incident: dict[str, Any], rounds: int) -> 
 
 def direct_builds(config_path: Path, incident_id: str, rounds: int) -> list[float]:
     """The baseline: the build and store ``retroflow retro`` does, in this process."""
-    from retroflow.cli import plugin_problems
+    from retroflow.app import plugin_problems
     from retroflow.config import load_config
     from retroflow.plugins import Plugins, get_plugin_manager
     from retroflow.request import RetroRequest
-    from retroflow.store.commands import build_and_store
+    from retroflow.store.build import build_and_store
 
     config = load_config(config_path)
     plugins = Plugins(get_plugin_manager())

@@ -7,25 +7,29 @@ traceback (with secrets redacted, without frame locals).
 from __future__ import annotations
 
 import atexit
-import functools
 import os
-import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from retroflow.app import (
+    App,
+    PluginManagerFactory,
+    Publisher,
+    echo_error,
+    handle_errors,
+    incident_ref,
+    plugin_problems,
+)
 from retroflow.errors import ConfigError, PluginError, RetroflowError
 from retroflow.logs import configure_logging, get_logger, redact_text
 
 if TYPE_CHECKING:
-    import pluggy
-
     from retroflow.config import Config
-    from retroflow.model import Retro
     from retroflow.plugins import Plugins
     from retroflow.roles import Renderer
 
@@ -33,153 +37,6 @@ if TYPE_CHECKING:
 # start with this module, and most of them need little of the engine.
 
 log = get_logger(__name__)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def get_plugin_manager(**kwargs: Any) -> pluggy.PluginManager:
-    """:func:`retroflow.plugins.get_plugin_manager`, imported when first called."""
-    from retroflow.plugins import get_plugin_manager as build
-
-    return build(**kwargs)
-
-
-class App:
-    """What commands share: the config and the plugins, built once, on first use."""
-
-    def __init__(self, config_option: str | None, debug: bool, trace: bool, quiet: bool = False) -> None:
-        self.config_option = config_option
-        self.debug = debug
-        self.trace = trace
-        self.quiet = quiet
-        self._config: Config | None = None
-        self._manager: pluggy.PluginManager | None = None
-        self._command_manager: pluggy.PluginManager | None = None
-        self._plugins: Plugins | None = None
-        #: The retro a command built, kept as long as the command's context: when main()
-        #: ends the process (end_process), its objects are then never freed one by one.
-        self.built: Retro | None = None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            from retroflow.config import find_config_file, load_config
-
-            self._config = load_config(find_config_file(self.config_option))
-        return self._config
-
-    @property
-    def manager(self) -> pluggy.PluginManager:
-        """The plugin manager (plugins loaded, nothing validated yet)."""
-        if self._manager is None:
-            self._manager = self.manager_for(self.config)
-        return self._manager
-
-    @property
-    def command_manager(self) -> pluggy.PluginManager:
-        """A plugin manager to find commands with: :attr:`manager` once built, else one
-        with, of the default plugins, only those that add commands
-        (:data:`~retroflow.plugins.COMMAND_PLUGINS`), so that ``retroflow --help`` does not
-        import every heuristic."""
-        if self._manager is not None:
-            return self._manager
-        if self._command_manager is None:
-            from retroflow.plugins import COMMAND_PLUGINS
-
-            self._command_manager = self.manager_for(self.config, default_plugins=COMMAND_PLUGINS)
-        return self._command_manager
-
-    def manager_for(self, config: Config, **options: Any) -> pluggy.PluginManager:
-        """A plugin manager loading and blocking the plugins ``config`` says (``options``:
-        more arguments of :func:`~retroflow.plugins.get_plugin_manager`)."""
-        return get_plugin_manager(
-            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None, **options
-        )
-
-    @property
-    def plugins(self) -> Plugins:
-        """The plugins with their registries, every plugin table validated."""
-        if self._plugins is None:
-            from retroflow.plugins import Plugins
-
-            plugins = Plugins(self.manager)
-            problems = plugin_problems(self.config, plugins)
-            if problems:
-                raise ConfigError(*problems)
-            self._plugins = plugins
-        return self._plugins
-
-    def progress(self, stage: str, message: str) -> None:
-        if not self.quiet:
-            click.echo(f"retroflow: {message}", err=True)
-
-
-def plugin_problems(config: Config, plugins: Plugins) -> list[str]:
-    """Every problem of ``config`` with ``plugins``: the plugin tables, the scoring model,
-    the formats, the sinks ``[service]`` exports to, and plugin names (to load or block)
-    that name no plugin."""
-    from retroflow.plugins import unknown_plugin_names
-
-    settings = plugins.settings
-    problems: list[str] = []
-    config.validate_plugins({name: settings.get(name) for name in settings.names()}, problems)
-    engine = config.engine
-    if engine.scoring not in plugins.scoring_models:
-        problems.append(
-            f"{config.label}: [retroflow] scoring: no scoring model named {engine.scoring!r} "
-            f"(available: {', '.join(plugins.scoring_models.names())})"
-        )
-    problems.extend(
-        f"{config.label}: [retroflow] formats: no renderer named {name!r} "
-        f"(available: {', '.join(plugins.renderers.names())})"
-        for name in engine.formats
-        if name not in plugins.renderers
-    )
-    problems.extend(
-        f"{config.label}: [service] export: no tracker sink named {name!r} "
-        f"(available: {', '.join(plugins.tracker_sinks.names()) or 'none'})"
-        for name in config.service.export
-        if name not in plugins.tracker_sinks
-    )
-    problems.extend(
-        unknown_plugin_names(plugins.pm, only=engine.load_plugins, block=engine.block_plugins, label=config.label)
-    )
-    return problems
-
-
-def _echo_error(exc: RetroflowError) -> None:
-    """One ``Error:`` line per problem of a :class:`ConfigError`; other errors print their
-    message as it is (a first line, then any detail lines)."""
-    for problem in exc.problems if isinstance(exc, ConfigError) else (str(exc),):
-        click.echo(f"Error: {redact_text(problem)}", err=True)
-
-
-def handle_errors(func: F) -> F:
-    """Turn errors into one-line messages and exit codes; show tracebacks with --debug."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        app: App | None = ctx.find_object(App)
-        try:
-            return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
-            raise  # click ends a broken pipe (``| head``) quietly, exit code 1
-        except RetroflowError as exc:
-            if app is not None and app.debug:
-                log.error("failed", exc_info=exc)
-            _echo_error(exc)
-            ctx.exit(exc.exit_code)
-        except Exception as exc:
-            if app is not None and app.debug:
-                log.error("unexpected failure", exc_info=exc)
-                hint = ""
-            else:
-                hint = " (run with --debug for the traceback)"
-            click.echo(f"Error: unexpected {type(exc).__name__}: {redact_text(str(exc))}{hint}", err=True)
-            ctx.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 #: Options of ``retroflow`` itself that may also follow the command (``retroflow retro X
@@ -241,14 +98,9 @@ class RetroflowGroup(click.Group):
         its own: one that raises is recorded (see :meth:`_load_errors`) and the others'
         commands are still there, so ``retroflow --help`` works with a broken plugin."""
         group = click.Group()
-        app = ctx.find_object(App)
-        if app is None:
-            # Click resolves the subcommand before the group callback runs, so build the
-            # App here from the parsed options; the callback then reuses it.
-            p = ctx.params
-            app = ctx.obj = App(
-                p.get("config_path"), p.get("debug", False), p.get("trace", False), p.get("quiet", False)
-            )
+        # Click resolves the subcommand before the group callback runs: the App is made here
+        # from the parsed options, and the callback then reuses it.
+        app = run_app(ctx)
         self._load_errors = []
         try:
             from retroflow.plugins import hook_implementations
@@ -321,49 +173,26 @@ def cli(ctx: click.Context, config_path: str | None, debug: bool, trace: bool, q
         level="debug" if debug or trace else "warning",
         json=None if log_format == "auto" else log_format == "json",
     )
-    if not isinstance(ctx.obj, App):
-        ctx.obj = App(config_path, debug=debug, trace=trace, quiet=quiet)
+    run_app(ctx)
 
 
-def incident_ref(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
-    """Click callback for an INCIDENT argument: an empty id, or one with control
-    characters, is a usage error."""
-    from retroflow.filenames import check_incident_ref
-
-    try:
-        return check_incident_ref(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions ``path`` should get: its own if it exists, else what ``open()``
-    would give a new file (``mkstemp`` makes every file 0600, unreadable to the team)."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Write ``content`` (str as UTF-8, or bytes) to ``path`` so a crash leaves the old
-    file or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode() if isinstance(content, str) else content
-    mode = _file_mode(path)
-    import tempfile  # with shutil, bz2 and lzma: not for commands that write nothing
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def run_app(ctx: click.Context) -> App:
+    """The run's :class:`App`, made once from the group's parsed options and what the caller
+    passed as ``obj``: ``{"plugin_manager_factory": factory}`` builds the plugin manager
+    with ``factory`` (tests and embedders register their own plugins this way)."""
+    app = ctx.find_object(App)
+    if app is None:
+        p = ctx.params
+        given: Mapping[str, Any] = ctx.obj if isinstance(ctx.obj, Mapping) else {}
+        factory: PluginManagerFactory | None = given.get("plugin_manager_factory")
+        app = ctx.obj = App(
+            p.get("config_path"),
+            p.get("debug", False),
+            p.get("trace", False),
+            p.get("quiet", False),
+            plugin_manager_factory=factory,
+        )
+    return app
 
 
 @cli.command()
@@ -413,7 +242,7 @@ def retro(
     """
     from retroflow.engine import describe_gap
     from retroflow.request import RetroRequest
-    from retroflow.store.commands import build_and_store
+    from retroflow.store.build import build_and_store
 
     config = app.config
     plugins = app.plugins
@@ -451,8 +280,7 @@ def retro(
 def _renderer(plugins: Plugins, name: str) -> Renderer:
     if name not in plugins.renderers:
         raise click.UsageError(f"unknown format {name!r} (available: {', '.join(plugins.renderers.names())})")
-    renderer: Renderer = plugins.renderers.get(name)
-    return renderer
+    return plugins.renderers.get(name)
 
 
 def _output_directory(out: str | None, config: Config) -> Path:
@@ -494,51 +322,6 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
     os.close(fd)
     os.unlink(probe)
     return None
-
-
-class Publisher:
-    """Renders a retro with every chosen renderer (each isolated, with a timeout), then
-    writes the documents: into ``directory``, or the one document to standard output
-    (``None``). Rendering all first means a failing renderer writes nothing. The draft job
-    of ``retroflow serve`` writes its documents with it too."""
-
-    def __init__(
-        self,
-        config: Config,
-        plugins: Plugins,
-        renderers: list[Renderer],
-        directory: Path | None,
-        *,
-        progress: Callable[[str, str], None],
-    ) -> None:
-        self.config = config
-        self.plugins = plugins
-        self.renderers = renderers
-        self.directory = directory
-        self.progress = progress
-        self.printed = False
-
-    def __call__(self, retro: Retro) -> None:
-        from retroflow.engine import paused_gc, render_document
-        from retroflow.filenames import incident_file_stem
-
-        config = self.config
-        timeout = config.engine.plugin_timeout
-        owner = self.plugins.renderers.owner
-        with paused_gc():
-            documents = [
-                (r, render_document(r, retro, owner=owner(r.name), timeout=timeout, config=config))
-                for r in self.renderers
-            ]
-        if self.directory is None:
-            if not self.printed:  # published again only when another build took the version
-                click.echo(documents[0][1], nl=False)
-                self.printed = True
-            return
-        for renderer, data in documents:
-            target = self.directory / f"{incident_file_stem(retro.incident.id)}.{renderer.extension}"
-            write_atomically(target, data)
-            self.progress("write", f"wrote {target}")
 
 
 @cli.command()
@@ -599,12 +382,16 @@ def config_check(app: App) -> None:
     click.echo(f"{where}: OK ({tables}; scoring {config.engine.scoring})")
 
 
-def main() -> None:
-    """The ``retroflow`` command: :data:`cli`, then :func:`end_process`."""
+def main(obj: Mapping[str, Any] | None = None) -> None:
+    """The ``retroflow`` command: :data:`cli`, then :func:`end_process`.
+
+    :param obj: click's context object; ``{"plugin_manager_factory": factory}`` builds the
+        plugin manager with ``factory`` (see :func:`run_app`).
+    """
     try:
-        cli(standalone_mode=True)
+        cli(standalone_mode=True, obj=obj)
     except ConfigError as exc:  # pragma: no cover - reached only outside commands
-        _echo_error(exc)
+        echo_error(exc)
         end_process(2)
     except SystemExit as exc:
         end_process(exc.code)

@@ -17,11 +17,11 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
-from retroflow.errors import ConfigError
+from retroflow.errors import ConfigError, PluginError
 from retroflow.logs import register_basic_auth, register_secret
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+T = TypeVar("T")
 
 CONFIG_ENV = "RETROFLOW_CONFIG"
 CONFIG_NAME = "retroflow.toml"
@@ -287,7 +289,6 @@ class Config:
         path: Path | None,
         engine: EngineSettings,
         plugin_tables: Mapping[str, Mapping[str, Any]],
-        raw: Mapping[str, Any],
         service: ServiceSettings | None = None,
     ) -> None:
         self.path = path
@@ -295,12 +296,11 @@ class Config:
         #: The ``[service]`` table (defaults when absent).
         self.service = service or ServiceSettings()
         self.plugin_tables = dict(plugin_tables)
-        self.raw = raw
         self._settings: dict[str, Any] = {}
 
     @classmethod
     def empty(cls) -> Config:
-        return cls(None, EngineSettings(), {}, {})
+        return cls(None, EngineSettings(), {})
 
     @property
     def label(self) -> str:
@@ -342,14 +342,25 @@ class Config:
                     self._settings[table] = None  # has required keys: not configured
         _report(found, problems)
 
-    def settings_for(self, table: str) -> Any:
+    @typing.overload
+    def settings_for(self, table: str) -> Any: ...
+
+    @typing.overload
+    def settings_for(self, table: str, cls: type[T]) -> T | None: ...
+
+    def settings_for(self, table: str, cls: type[T] | None = None) -> Any:
         """The validated settings of ``[plugins.<table>]``: an instance of the class the
         plugin declared, its defaults when the table is absent, or ``None`` when the table
-        is absent and the class has required keys (the plugin is not configured)."""
-        return self._settings.get(table)
+        is absent and the class has required keys (the plugin is not configured).
 
-    def is_configured(self, table: str) -> bool:
-        return table in self.plugin_tables
+        :param cls: the class the plugin declared the table with: the result is then typed
+            (``T | None``), and a table declared with another class is an error.
+        :raises PluginError: the table holds settings of a class other than ``cls``.
+        """
+        settings = self._settings.get(table)
+        if cls is not None and settings is not None and not isinstance(settings, cls):
+            raise PluginError(f"[plugins.{table}] holds {type(settings).__name__} settings, not {cls.__name__}")
+        return settings
 
     def missing_inputs(self) -> list[str]:
         """A problem for each input path (a settings key marked :data:`INPUT_PATH`) of the
@@ -397,7 +408,7 @@ def load_config(path: Path | None, problems: list[str] | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _report([f"{path}: cannot read: {exc}"], problems)
-        return Config(path, EngineSettings(), {}, {})
+        return Config(path, EngineSettings(), {})
     return parse_config(text, path, problems)
 
 
@@ -409,7 +420,7 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         _report([f"{label}: invalid TOML: {exc}"], problems)
-        return Config(path, EngineSettings(), {}, {})
+        return Config(path, EngineSettings(), {})
     found = [
         f"{label}: unknown top-level key {key!r} (expected [retroflow], [service] or [plugins.NAME])"
         for key in sorted(set(raw) - {"retroflow", "service", "plugins"})
@@ -434,7 +445,7 @@ def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Co
             found.append(f"{label}: plugins.{name}: expected a table ([plugins.{name}])")
     tables = {name: table for name, table in plugins.items() if isinstance(table, dict)}
     _report(found, problems)
-    return Config(path, engine, tables, raw, service)
+    return Config(path, engine, tables, service)
 
 
 def _table(raw: Mapping[str, Any], name: str, cls: type[Any], label: str, base_dir: Path, found: list[str]) -> Any:

@@ -54,7 +54,7 @@ from retroflow.model import (
 from retroflow.narrative import narrate
 from retroflow.plugins import Plugins
 from retroflow.request import RetroRequest
-from retroflow.roles import Renderer, ScoringContext, document_bytes
+from retroflow.roles import Renderer, ScoringContext, ScoringModel, document_bytes
 from retroflow.validation import checked_result
 
 __all__ = [
@@ -82,7 +82,10 @@ PastActionsLookup = Callable[[Incident, datetime | None], PastActions]
 
 
 @attrs.frozen
-class _Outcome:
+class _CallResult:
+    """What one isolated call of a plugin gave: a value, or a gap (and the error, when it
+    is the user's to fix)."""
+
     plugin: str
     value: Any = None
     gap: Gap | None = None
@@ -118,39 +121,41 @@ class _Call:
         except BaseException as exc:  # isolated: every failure becomes a gap
             self._result.put((False, exc))
 
-    def wait(self, deadline: float) -> _Outcome:
+    def wait(self, deadline: float) -> _CallResult:
         try:
             ok, value = self._result.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             seconds = deadline - self._started
             log.warning("plugin timed out", plugin=self.plugin, stage=self.stage, seconds=round(seconds, 3))
-            return _Outcome(
+            return _CallResult(
                 self.plugin,
                 gap=Gap(self.plugin, self.stage, "timeout", f"no answer within {seconds:g} s"),
             )
         elapsed = time.monotonic() - self._started
         if ok:
             log.debug("plugin done", plugin=self.plugin, stage=self.stage, seconds=round(elapsed, 4))
-            return _Outcome(self.plugin, value=value)
+            return _CallResult(self.plugin, value=value)
         if isinstance(value, ConfigError):  # the user's to fix, not a plugin failure to log
-            return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)), error=value)
+            return _CallResult(
+                self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)), error=value
+            )
         log.warning("plugin failed", plugin=self.plugin, stage=self.stage, error=describe_error(value))
         log.debug("plugin failure traceback", plugin=self.plugin, stage=self.stage, exc_info=value)
-        return _Outcome(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)))
+        return _CallResult(self.plugin, gap=Gap(self.plugin, self.stage, "error", describe_error(value)))
 
 
 def call_isolated(
     plugins: Plugins, hook_name: str, stage: str, timeout: float, *, skip: Container[str] = (), **kwargs: Any
-) -> list[_Outcome]:
+) -> list[_CallResult]:
     """Call each implementation of a collecting hook one at a time, isolated (except those
     of the plugins named in ``skip``)."""
-    outcomes = []
+    results = []
     for impl in plugins.implementations(hook_name):
         if impl.plugin_name in skip:
             continue
         call = _Call(impl.plugin_name, stage, _bind(plugins, impl, kwargs))
-        outcomes.append(call.wait(time.monotonic() + timeout))
-    return outcomes
+        results.append(call.wait(time.monotonic() + timeout))
+    return results
 
 
 def render_document(
@@ -164,10 +169,10 @@ def render_document(
     :raises RetroflowError: the renderer failed or ran past its timeout (there is then no
         document, and the build must not be stored as if there were).
     """
-    outcome = _Call(owner, "render", lambda: document_bytes(renderer, retro, config)).wait(time.monotonic() + timeout)
-    if outcome.gap is not None:
-        raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {outcome.gap.reason}")
-    data: bytes = outcome.value
+    result = _Call(owner, "render", lambda: document_bytes(renderer, retro, config)).wait(time.monotonic() + timeout)
+    if result.gap is not None:
+        raise RetroflowError(f"renderer {renderer.name!r} of plugin {owner!r} failed: {result.gap.reason}")
+    data: bytes = result.value
     return data
 
 
@@ -202,28 +207,28 @@ class _Provisional:
 
 def _collect_sources(
     plugins: Plugins, request: RetroRequest, config: Config, given: Sequence[tuple[str, SourceResult]] = ()
-) -> tuple[list[_Outcome], _Provisional | None]:
+) -> tuple[list[_CallResult], _Provisional | None]:
     """Run every source, in two rounds: those that ask for the ``incident`` or the
     ``timeline`` (to query their system for its services and window) run once the others
     have described it. ``given`` results count as first-round sources' (human input)."""
     impls = plugins.implementations("retroflow_timeline_source")
     later = [impl for impl in impls if _SECOND_ROUND.intersection(impl.argnames)]
-    outcomes = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
-    outcomes += [_Outcome(name, value=result) for name, result in given]
+    results = _run_sources(plugins, [impl for impl in impls if impl not in later], config, request=request)
+    results += [_CallResult(name, value=result) for name, result in given]
     provisional = None
     if later:
-        known = [(o.plugin, o.value) for o in outcomes if isinstance(o.value, SourceResult)]
+        known = [(r.plugin, r.value) for r in results if isinstance(r.value, SourceResult)]
         incident = _merge_incident(request, known)
         more: dict[str, Any] = {"request": request, "incident": incident}
         if any("timeline" in impl.argnames for impl in later):  # built only when asked for
             first = [e for _plugin, r in known for e in r.events]
             provisional = _Provisional(first, incident, Timeline.from_events(first, incident))
             more["timeline"] = provisional.timeline
-        outcomes += _run_sources(plugins, later, config, **more)
-    return outcomes, provisional
+        results += _run_sources(plugins, later, config, **more)
+    return results, provisional
 
 
-def _run_sources(plugins: Plugins, impls: list[pluggy.HookImpl], config: Config, **kwargs: Any) -> list[_Outcome]:
+def _run_sources(plugins: Plugins, impls: list[pluggy.HookImpl], config: Config, **kwargs: Any) -> list[_CallResult]:
     """Start these sources at once; wait for each until its own deadline."""
     calls = []
     for impl in impls:
@@ -231,18 +236,18 @@ def _run_sources(plugins: Plugins, impls: list[pluggy.HookImpl], config: Config,
         timeout = getattr(settings, "timeout", None) or config.engine.source_timeout
         call = _Call(impl.plugin_name, "collect", _bind(plugins, impl, {**kwargs, "config": config}))
         calls.append((call, time.monotonic() + float(timeout)))
-    outcomes = [call.wait(deadline) for call, deadline in calls]
-    for outcome in outcomes:
-        if isinstance(outcome.error, ConfigError):
-            raise outcome.error
-    return outcomes
+    results = [call.wait(deadline) for call, deadline in calls]
+    for result in results:
+        if isinstance(result.error, ConfigError):
+            raise result.error
+    return results
 
 
-def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) -> list[T]:
+def _items(result: _CallResult, expected: type[T], gaps: list[Gap], stage: str) -> list[T]:
     """The values an implementation returned, checked for type; wrong ones become gaps."""
-    if outcome.value is None:
+    if result.value is None:
         return []
-    values = outcome.value
+    values = result.value
     if isinstance(values, expected) or not isinstance(values, Iterable):
         values = [values]
     good: list[T] = []
@@ -254,7 +259,7 @@ def _items(outcome: _Outcome, expected: type[T], gaps: list[Gap], stage: str) ->
             wrong += 1
     if wrong:
         gaps.append(
-            Gap(outcome.plugin, stage, "error", f"returned {wrong} value(s) that are not {expected.__name__}", wrong)
+            Gap(result.plugin, stage, "error", f"returned {wrong} value(s) that are not {expected.__name__}", wrong)
         )
     return good
 
@@ -329,26 +334,47 @@ def _build(
     given: Sequence[tuple[str, SourceResult]],
 ) -> Retro:
     scoring = plugins.scoring_models.get(config.engine.scoring)
-    timeout = config.engine.plugin_timeout
     gaps: list[Gap] = []
+    incident, timeline, history = _collect(plugins, request, config, given, gaps, progress)
+    judged = _past_actions(past_actions, incident, timeline, gaps, progress)
+    factors = _conditions(plugins, config, incident, timeline, history, judged, gaps, progress)
+    actions = _actions(plugins, config, incident, timeline, factors, gaps, progress)
+    retro = Retro(
+        incident=incident,
+        timeline=timeline,
+        factors=factors,
+        actions=actions,
+        history=history,
+        scoring_model=scoring.name,
+        narrative=narrate(factors),
+        past_actions=judged,
+        timeline_owner=timeline_owner(incident, timeline, config),
+    )
+    if amend is not None:
+        retro = amend(retro)
+        # Human input may have confirmed, rejected or added factors: tell the story again.
+        retro = attrs.evolve(retro, narrative=narrate(retro.factors))
+    retro = _review(plugins, config, retro, gaps, progress)
+    retro = _score(retro, scoring, config, gaps, progress)
+    return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))
 
-    # 1. Reconstruct.
+
+def _collect(
+    plugins: Plugins,
+    request: RetroRequest,
+    config: Config,
+    given: Sequence[tuple[str, SourceResult]],
+    gaps: list[Gap],
+    progress: Progress,
+) -> tuple[Incident, Timeline, tuple[Incident, ...]]:
+    """Stage 1, reconstruct: every source's events merged into one timeline, the incident
+    they describe, and the past incidents before it.
+
+    :raises RetroflowError: no source knows the incident (nothing collected, nothing failed).
+    """
     progress("collect", "collecting from timeline sources")
-    results: list[tuple[str, SourceResult]] = []
-    outcomes, provisional = _collect_sources(plugins, request, config, given)
-    for outcome in outcomes:
-        if outcome.gap is not None:
-            gaps.append(outcome.gap)
-        elif outcome.value is not None:
-            if isinstance(outcome.value, SourceResult):
-                # A source is code retroflow does not control: bad items become gaps here,
-                # not an "unexpected" failure of the whole retro later.
-                result, dropped = checked_result(outcome.plugin, outcome.value)
-                gaps.extend(dropped)
-                results.append((outcome.plugin, result))
-                progress("collect", f"{outcome.plugin}: {len(result.events)} events")
-            else:
-                gaps.append(Gap(outcome.plugin, "collect", "error", "returned something that is not a SourceResult"))
+    calls, provisional = _collect_sources(plugins, request, config, given)
+    results = _source_results(calls, gaps, progress)
     if not results and not gaps:
         names = ", ".join(i.plugin_name for i in plugins.implementations("retroflow_timeline_source"))
         raise RetroflowError(
@@ -366,96 +392,128 @@ def _build(
                 history.setdefault(past.id, past)
     timeline = (provisional and provisional.reused_for(events, incident)) or Timeline.from_events(events, incident)
     progress("collect", f"timeline: {len(timeline)} events")
-    past_incidents = _past(history.values(), incident, timeline)
-    judged = _past_actions(past_actions, incident, timeline, gaps, progress)
+    return incident, timeline, _past(history.values(), incident, timeline)
 
-    # 2. Contributing conditions.
+
+def _source_results(calls: list[_CallResult], gaps: list[Gap], progress: Progress) -> list[tuple[str, SourceResult]]:
+    """What each source returned, checked: a source is code retroflow does not control, so
+    bad items become gaps here, not an "unexpected" failure of the whole retro later."""
+    results: list[tuple[str, SourceResult]] = []
+    for call in calls:
+        if call.gap is not None:
+            gaps.append(call.gap)
+        elif isinstance(call.value, SourceResult):
+            result, dropped = checked_result(call.plugin, call.value)
+            gaps.extend(dropped)
+            results.append((call.plugin, result))
+            progress("collect", f"{call.plugin}: {len(result.events)} events")
+        elif call.value is not None:
+            gaps.append(Gap(call.plugin, "collect", "error", "returned something that is not a SourceResult"))
+    return results
+
+
+def _conditions(
+    plugins: Plugins,
+    config: Config,
+    incident: Incident,
+    timeline: Timeline,
+    history: tuple[Incident, ...],
+    judged: PastActions | None,
+    gaps: list[Gap],
+    progress: Progress,
+) -> tuple[Factor, ...]:
+    """Stage 2, contributing conditions: every heuristic's factors, the first of each key
+    kept; a factor citing an event the timeline does not have is a gap."""
     progress("factors", "finding contributing conditions")
     known_ids = timeline.index
     factors: dict[str, Factor] = {}
-    for outcome in call_isolated(
+    found = _gather(
         plugins,
         "retroflow_find_factors",
         "factors",
-        timeout,
+        Factor,
+        config,
+        gaps,
         incident=incident,
         timeline=timeline,
-        history=past_incidents,
-        config=config,
+        history=history,
         past_actions=judged,
-    ):
-        if outcome.gap:
-            gaps.append(outcome.gap)
-            continue
-        for factor in _items(outcome, Factor, gaps, "factors"):
-            missing = [e for e in factor.evidence if e not in known_ids]
-            if missing:
-                gaps.append(
-                    Gap(
-                        outcome.plugin,
-                        "factors",
-                        "error",
-                        f"factor {factor.key!r} cites unknown event(s): {', '.join(missing[:3])}",
-                    )
-                )
-            elif factor.key not in factors:
-                factors[factor.key] = factor
-    ordered_factors = sorted_factors(list(factors.values()))
+    )
+    for plugin, factor in found:
+        missing = [e for e in factor.evidence if e not in known_ids]
+        if missing:
+            reason = f"factor {factor.key!r} cites unknown event(s): {', '.join(missing[:3])}"
+            gaps.append(Gap(plugin, "factors", "error", reason))
+        elif factor.key not in factors:
+            factors[factor.key] = factor
+    return sorted_factors(list(factors.values()))
 
-    # 3. System changes.
+
+def _actions(
+    plugins: Plugins,
+    config: Config,
+    incident: Incident,
+    timeline: Timeline,
+    factors: tuple[Factor, ...],
+    gaps: list[Gap],
+    progress: Progress,
+) -> tuple[ActionItem, ...]:
+    """Stage 3, system changes: every proposer's actions, the first of each id kept, each
+    naming the plugin that proposed it."""
     progress("actions", "proposing actions")
     actions: dict[str, ActionItem] = {}
-    for outcome in call_isolated(
+    proposed = _gather(
         plugins,
         "retroflow_propose_actions",
         "actions",
-        timeout,
+        ActionItem,
+        config,
+        gaps,
         incident=incident,
         timeline=timeline,
-        factors=ordered_factors,
-        config=config,
-    ):
-        if outcome.gap:
-            gaps.append(outcome.gap)
-            continue
-        for action in _items(outcome, ActionItem, gaps, "actions"):
-            if not action.proposed_by:
-                action = attrs.evolve(action, proposed_by=outcome.plugin)
-            actions.setdefault(action.id, action)
-
-    retro = Retro(
-        incident=incident,
-        timeline=timeline,
-        factors=ordered_factors,
-        actions=tuple(actions.values()),
-        history=past_incidents,
-        scoring_model=scoring.name,
-        narrative=narrate(ordered_factors, timeline),
-        past_actions=judged,
-        timeline_owner=timeline_owner(incident, timeline, config),
+        factors=factors,
     )
-    if amend is not None:
-        retro = amend(retro)
-        # Human input may have confirmed, rejected or added factors: tell the story again.
-        retro = attrs.evolve(retro, narrative=narrate(retro.factors, retro.timeline))
+    for plugin, action in proposed:
+        if not action.proposed_by:
+            action = attrs.evolve(action, proposed_by=plugin)
+        actions.setdefault(action.id, action)
+    return tuple(actions.values())
 
-    # Review.
+
+def _review(plugins: Plugins, config: Config, retro: Retro, gaps: list[Gap], progress: Progress) -> Retro:
+    """Stage 4, review: every reviewer's findings, attached to the action they are about
+    (or to the retro)."""
     progress("review", "reviewing actions")
-    findings: list[Finding] = []
     metric_names = tuple(plugins.outcome_metrics.names())
-    for outcome in call_isolated(
-        plugins, "retroflow_review_actions", "review", timeout, retro=retro, config=config, outcome_metrics=metric_names
-    ):
-        if outcome.gap:
-            gaps.append(outcome.gap)
-            continue
-        findings.extend(_items(outcome, Finding, gaps, "review"))
-    retro = _attach_findings(retro, findings)
+    findings = [
+        finding
+        for _plugin, finding in _gather(
+            plugins,
+            "retroflow_review_actions",
+            "review",
+            Finding,
+            config,
+            gaps,
+            retro=retro,
+            outcome_metrics=metric_names,
+        )
+    ]
+    return _attach_findings(retro, findings)
 
-    # 4. Prioritise.
-    progress("score", f"scoring with {scoring.name}")
-    retro = _score(retro, scoring, config, gaps)
-    return attrs.evolve(retro, gaps=tuple(sorted(set(gaps), key=lambda g: (g.stage, g.plugin, g.reason))))
+
+def _gather(
+    plugins: Plugins, hook_name: str, stage: str, expected: type[T], config: Config, gaps: list[Gap], **kwargs: Any
+) -> Iterator[tuple[str, T]]:
+    """Each ``expected`` value the implementations of ``hook_name`` return, with the plugin
+    that returned it; each called isolated, with ``[retroflow] plugin_timeout``. A call that
+    failed, and a value of the wrong type, become gaps."""
+    timeout = config.engine.plugin_timeout
+    for result in call_isolated(plugins, hook_name, stage, timeout, config=config, **kwargs):
+        if result.gap is not None:
+            gaps.append(result.gap)
+            continue
+        for value in _items(result, expected, gaps, stage):
+            yield result.plugin, value
 
 
 def timeline_owner(incident: Incident, timeline: Timeline, config: Config) -> TimelineOwner | None:
@@ -527,7 +585,10 @@ def _attach_findings(retro: Retro, findings: Sequence[Finding]) -> Retro:
     return attrs.evolve(retro, actions=actions, findings=tuple(sorted(set(retro_level), key=key)))
 
 
-def _score(retro: Retro, scoring: Any, config: Config, gaps: list[Gap]) -> Retro:
+def _score(retro: Retro, scoring: ScoringModel, config: Config, gaps: list[Gap], progress: Progress) -> Retro:
+    """Stage 5, prioritise: every action scored by the configured model, then ranked; the
+    first ``[retroflow] focus`` scored ones are the retro's focus."""
+    progress("score", f"scoring with {scoring.name}")
     context = ScoringContext(
         incident=retro.incident,
         timeline=retro.timeline,

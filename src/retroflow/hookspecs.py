@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Timeline,
     )
     from retroflow.request import RetroRequest
+    from retroflow.roles import IncidentFeed, OutcomeMetric, Renderer, ScoringModel, TrackerSink, WebhookReceiver
     from retroflow.service.events import DraftedRetro
 
 hookspec = pluggy.HookspecMarker("retroflow")
@@ -53,7 +54,7 @@ def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> N
         and ``list[ThatClass]`` a list of tables (``key = [{...}, {...}]`` or
         ``[[plugins.<table>.key]]``), validated the same way. The table is validated into an
         instance of it; every error names the file, the key (``repos[1] path``) and what was
-        expected. Read it at run time with ``config.settings_for(table)``.
+        expected. Read it at run time with ``config.settings_for(table, settings_class)``.
     :return: nothing.
     """
 
@@ -87,7 +88,7 @@ def retroflow_timeline_source(
 
     :param request: the incident reference (id, number or URL) and the options given for
         this run (:class:`retroflow.request.RetroRequest`).
-    :param config: the validated configuration; ``config.settings_for(table)`` gives this
+    :param config: the validated configuration; ``config.settings_for(table, cls)`` gives this
         plugin's settings.
     :param incident: the incident as the first round of sources described it (merged, with
         the command line's overrides); ``created`` and ``resolved`` are ``None`` when no
@@ -172,7 +173,7 @@ def retroflow_review_actions(
 
 
 @hookspec
-def retroflow_register_scoring_models(register: Callable[[Any], None]) -> None:
+def retroflow_register_scoring_models(register: Callable[[ScoringModel], None]) -> None:
     """Stage 4, prioritise: offer named scoring models.
 
     Called once when the plugin manager is built. ``[retroflow] scoring`` picks one by
@@ -186,7 +187,7 @@ def retroflow_register_scoring_models(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
+def retroflow_register_tracker_sinks(register: Callable[[TrackerSink], None]) -> None:
     """Stage 5, close the loop: offer tracker sinks that turn actions into tickets.
 
     Called once when the plugin manager is built; a sink is used only when named
@@ -199,7 +200,7 @@ def retroflow_register_tracker_sinks(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def retroflow_register_outcome_metrics(register: Callable[[Any], None]) -> None:
+def retroflow_register_outcome_metrics(register: Callable[[OutcomeMetric], None]) -> None:
     """Stage 5, close the loop: offer outcome metrics measured before and after an action.
 
     Called once when the plugin manager is built. An action's ``verify.metric`` names one;
@@ -214,7 +215,7 @@ def retroflow_register_outcome_metrics(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def retroflow_register_renderers(register: Callable[[Any], None]) -> None:
+def retroflow_register_renderers(register: Callable[[Renderer], None]) -> None:
     """Offer document formats a retro can be rendered to.
 
     Called once when the plugin manager is built. ``--format`` and ``[retroflow] formats``
@@ -229,7 +230,7 @@ def retroflow_register_renderers(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def retroflow_register_webhooks(register: Callable[[Any], None]) -> None:
+def retroflow_register_webhooks(register: Callable[[WebhookReceiver], None]) -> None:
     """Automation: offer webhook receivers, each served at ``POST /webhooks/<name>``.
 
     Called once when the plugin manager is built. ``retroflow serve`` verifies and parses
@@ -245,7 +246,7 @@ def retroflow_register_webhooks(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def retroflow_register_incident_feeds(register: Callable[[Any], None]) -> None:
+def retroflow_register_incident_feeds(register: Callable[[IncidentFeed], None]) -> None:
     """Automation: offer feeds of resolved incidents, for ``retroflow watch`` to poll.
 
     Called once when the plugin manager is built. Every configured feed is asked for the

@@ -29,17 +29,20 @@ __all__ = [
     "Factor",
     "Finding",
     "Gap",
+    "GapKind",
     "Incident",
     "IncidentRecord",
     "Layer",
     "MetricKind",
     "Moments",
+    "NarrativeLine",
     "Outcome",
     "OutcomeControl",
     "OutcomeWindow",
     "PastActions",
     "Retro",
     "Score",
+    "Severity",
     "SourceResult",
     "Timeline",
     "TimelineOwner",
@@ -197,7 +200,14 @@ def _optional_utc(value: datetime | None) -> datetime | None:
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return {} if value is None else dict(value)
+    """The object's own copy of ``value``, so that changing the caller's dict changes no
+    frozen object. What is not a mapping is kept as given, for the engine to drop with a
+    source's other malformed items (:func:`retroflow.validation.checked_result`)."""
+    if type(value) is dict:  # the usual case, first: an ABC check costs more than the copy
+        return value.copy()
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 @attrs.frozen
@@ -273,7 +283,7 @@ class Event:
     actor: str | None = None
     service: str | None = None
     link: str | None = None
-    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    details: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -319,12 +329,12 @@ class Event:
             actor=actor,
             service=service,
             link=link,
-            details=dict(details or {}),
+            details=details,
         )
 
     def sort_key(self) -> tuple[datetime, str]:
-        """Time, then source; events of one source at the same instant keep the order the
-        source gave them (see :meth:`Timeline.from_events`)."""
+        """Time, then source (sources sort their events by it); events of one source at the
+        same instant keep the order the source gave them (see :meth:`Timeline.from_events`)."""
         return (self.at, self.source)
 
 
@@ -353,6 +363,18 @@ class Moments:
     first_ack: datetime | None = None
     mitigation: datetime | None = None
     resolve: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str | None]) -> Moments:
+        """The moments a document holds (timestamps as :func:`format_timestamp` writes them)."""
+        fields = attrs.fields_dict(cls)
+        return cls(
+            **{
+                name: None if value is None else parse_timestamp(value)
+                for name, value in data.items()
+                if name in fields
+            }
+        )
 
     @property
     def start(self) -> datetime | None:
@@ -481,7 +503,7 @@ class Factor:
     explanation: str
     evidence: tuple[str, ...] = attrs.field(converter=_to_tuple)
     strength: float = 1.0
-    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    details: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
 
     @evidence.validator
     def _has_evidence(self, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -501,6 +523,11 @@ class Verification:
     service: str | None = None
     target: str | None = None
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verification:
+        """The verification a document holds."""
+        return cls(data["metric"], data.get("service"), data.get("target"))
+
 
 @attrs.frozen
 class Score:
@@ -511,6 +538,18 @@ class Score:
     inputs: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
     explanation: str = ""
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Score:
+        """The score a document holds."""
+        return cls(data["model"], data["value"], data.get("inputs") or {}, data.get("explanation", ""))
+
+
+class Severity(enum.StrEnum):
+    """How much a review finding matters."""
+
+    INFO = "info"
+    WARNING = "warning"
+
 
 @attrs.frozen
 class Finding:
@@ -520,7 +559,18 @@ class Finding:
     message: str
     suggestion: str
     target: str = "retro"  # an action id, or "retro"
-    severity: str = "warning"
+    severity: Severity = attrs.field(default=Severity.WARNING, converter=Severity)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """The finding a document holds (:func:`retroflow.serialize.finding_to_dict`)."""
+        return cls(
+            rule=data["rule"],
+            message=data["message"],
+            suggestion=data["suggestion"],
+            target=data.get("target", "retro"),
+            severity=data.get("severity", Severity.WARNING),
+        )
 
 
 def _optional_category(value: Category | str | None) -> Category | None:
@@ -581,6 +631,25 @@ def action_rank(action: ActionItem, strengths: Mapping[str, float]) -> tuple[flo
     return (-score, -(strongest[1] if strongest else 0.0), action.title, action.id)
 
 
+class GapKind(enum.StrEnum):
+    """Why something is missing from a retro."""
+
+    ERROR = "error"  # a plugin raised, or returned what it should not
+    TIMEOUT = "timeout"  # a plugin gave no answer within its timeout
+    SKIPPED = "skipped"  # data a source or the engine had to skip
+    INCOMPLETE = "incomplete"  # the data is not final yet
+
+
+def _gap_kind(value: GapKind | str) -> GapKind:
+    """A kind's word as the enum. A word that names no kind is kept as given, for the
+    engine to drop with the rest of a source's malformed items (a plugin's error in one
+    gap must not lose its events: :func:`retroflow.validation.checked_result`)."""
+    return GapKind(value) if value in _GAP_KINDS else value  # type: ignore[return-value]
+
+
+_GAP_KINDS = frozenset(GapKind)
+
+
 @attrs.frozen
 class Gap:
     """Something retroflow could not see: a source or plugin that failed, was slow, or
@@ -588,9 +657,14 @@ class Gap:
 
     plugin: str
     stage: str
-    kind: str  # "error", "timeout", "skipped", "incomplete" (the data is not final yet)
+    kind: GapKind = attrs.field(converter=_gap_kind)
     reason: str
     count: int = 1
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Gap:
+        """The gap a document holds."""
+        return cls(data["plugin"], data["stage"], data["kind"], data["reason"], data.get("count", 1))
 
 
 @attrs.frozen
@@ -748,6 +822,27 @@ class TimelineOwner:
     name: str
     reason: str
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TimelineOwner:
+        """The timeline owner a document holds."""
+        return cls(data["name"], data["reason"])
+
+
+@attrs.frozen
+class NarrativeLine:
+    """One condition in the retro's narrative ("which conditions had to line up"): the
+    factor's key and the events cited for it (its first evidence, at most
+    :data:`retroflow.narrative.EVIDENCE_PER_LINE`). Data, not text: each renderer words it
+    (:func:`retroflow.narrative.narrative_lines` gives the Markdown)."""
+
+    factor: str
+    evidence: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NarrativeLine:
+        """The line a document holds."""
+        return cls(data["factor"], data.get("evidence", ()))
+
 
 @attrs.frozen
 class Retro:
@@ -770,7 +865,7 @@ class Retro:
     gaps: tuple[Gap, ...] = ()
     history: tuple[Incident, ...] = ()
     scoring_model: str = ""
-    narrative: tuple[str, ...] = ()
+    narrative: tuple[NarrativeLine, ...] = ()
     version: int = 1
     schema_version: int = SCHEMA_VERSION
     past_actions: PastActions | None = None

@@ -18,8 +18,8 @@ import importlib
 import os
 import sys
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import attrs
 import pluggy
@@ -27,6 +27,9 @@ import pluggy
 from retroflow import hookspecs
 from retroflow.errors import PluginError
 from retroflow.logs import get_logger
+
+if TYPE_CHECKING:
+    from retroflow.roles import IncidentFeed, OutcomeMetric, Renderer, ScoringModel, TrackerSink, WebhookReceiver
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -42,35 +45,38 @@ ENTRY_POINT_GROUP = "retroflow"
 LOAD_PLUGINS_ENV = "RETROFLOW_LOAD_PLUGINS"
 TRACE_ENV = "RETROFLOW_TRACE"
 
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "retroflow.default_plugins.file",
-    "retroflow.default_plugins.change_before_incident",
-    "retroflow.default_plugins.impact_math",
-    "retroflow.default_plugins.markdown",
-    "retroflow.default_plugins.json_renderer",
-    "retroflow.default_plugins.renderers.html",
-    "retroflow.default_plugins.technical_conditions",
-    "retroflow.default_plugins.human_conditions",
-    "retroflow.default_plugins.conditions.misleading_signal",
-    "retroflow.default_plugins.process_conditions",
-    "retroflow.default_plugins.action_review",
-    "retroflow.default_plugins.rice",
-    "retroflow.default_plugins.wsjf",
-    "retroflow.default_plugins.store_commands",
-    "retroflow.default_plugins.outcomes.metrics",
-    "retroflow.commands.outcomes",
-    "retroflow.default_plugins.service_commands",
-)
+#: The default plugins, by plugin name (what ``retroflow plugins`` lists, gaps name and
+#: ``block_plugins`` takes): the module that is the plugin. Grouped by the stage they
+#: serve; a plugin's name stays when its module moves, since documents carry it.
+DEFAULT_PLUGINS: dict[str, str] = {
+    "file": "retroflow.default_plugins.sources.file",
+    "change-before-incident": "retroflow.default_plugins.conditions.change_before_incident",
+    "impact-math": "retroflow.default_plugins.scoring.impact_math",
+    "markdown": "retroflow.default_plugins.renderers.markdown",
+    "json-renderer": "retroflow.default_plugins.renderers.json",
+    "html": "retroflow.default_plugins.renderers.html",
+    "technical-conditions": "retroflow.default_plugins.conditions.technical",
+    "human-conditions": "retroflow.default_plugins.conditions.human",
+    "misleading-signal": "retroflow.default_plugins.conditions.misleading_signal",
+    "process-conditions": "retroflow.default_plugins.conditions.process",
+    "action-review": "retroflow.default_plugins.review.action_review",
+    "rice": "retroflow.default_plugins.scoring.rice",
+    "wsjf": "retroflow.default_plugins.scoring.wsjf",
+    "store-commands": "retroflow.default_plugins.store_commands",
+    "metrics": "retroflow.default_plugins.outcomes.metrics",
+    "outcomes": "retroflow.commands.outcomes",
+    "service-commands": "retroflow.default_plugins.service_commands",
+}
 
-#: The default plugins that add commands (``retroflow_register_commands``): the only ones
-#: loaded to list and find commands (``retroflow --help``), which then imports no heuristic.
-#: Commands live in ``retroflow.commands``; the store's have not moved there yet. A test
-#: checks that no other default plugin adds commands.
-COMMAND_PLUGINS: tuple[str, ...] = tuple(
-    m for m in DEFAULT_PLUGINS if m.startswith("retroflow.commands.") or m.endswith("_commands")
-)
+#: The default plugins that add commands (``retroflow_register_commands``), by name: the
+#: only ones loaded to list and find commands (``retroflow --help``), which then imports no
+#: heuristic. The commands live in ``retroflow.commands``. A test checks that no other
+#: default plugin adds commands.
+COMMAND_PLUGINS: tuple[str, ...] = ("store-commands", "outcomes", "service-commands")
 
 log = get_logger(__name__)
+
+R = TypeVar("R")
 
 
 class PluginManager(pluggy.PluginManager):
@@ -80,10 +86,6 @@ class PluginManager(pluggy.PluginManager):
     def __init__(self, project_name: str = ENTRY_POINT_GROUP) -> None:
         super().__init__(project_name)
         self.distributions: dict[str, str] = {}
-
-
-def _default_plugin_name(module_name: str) -> str:
-    return module_name.rsplit(".", 1)[-1].replace("_", "-")
 
 
 def _only_from_env() -> list[str] | None:
@@ -110,7 +112,7 @@ def get_plugin_manager(
     :param extra_plugins: plugin objects, or ``(name, plugin)`` pairs, registered after
         the others (tests, embedding).
     :param default_plugins: register the built-in plugins (or only these of them, by
-        module name, e.g. :data:`COMMAND_PLUGINS`).
+        name, e.g. :data:`COMMAND_PLUGINS`).
     :param trace: write hook calls into the log (default: ``$RETROFLOW_TRACE``).
     :raises PluginError: a plugin cannot be imported, implements an unknown hook, or wraps
         a hook (``hookwrapper=True`` or ``wrapper=True``: see :func:`_refuse_wrappers`).
@@ -120,7 +122,7 @@ def get_plugin_manager(
     for name in block:
         pm.set_blocked(name)
     if default_plugins:
-        _register_defaults(pm, DEFAULT_PLUGINS if default_plugins is True else default_plugins)
+        _register_defaults(pm, list(DEFAULT_PLUGINS) if default_plugins is True else default_plugins)
     env_only = _only_from_env()
     if env_only is not None:
         only = env_only
@@ -137,11 +139,11 @@ def get_plugin_manager(
     return pm
 
 
-def _register_defaults(pm: PluginManager, module_names: Sequence[str]) -> None:
-    for module_name in module_names:
-        name = _default_plugin_name(module_name)
+def _register_defaults(pm: PluginManager, names: Sequence[str]) -> None:
+    """The default plugins named (keys of :data:`DEFAULT_PLUGINS`) that are not blocked."""
+    for name in names:
         if not pm.is_blocked(name):
-            _register(pm, importlib.import_module(module_name), name)
+            _register(pm, importlib.import_module(DEFAULT_PLUGINS[name]), name)
 
 
 def _register_installed(pm: PluginManager, only: Sequence[str] | None) -> None:
@@ -181,11 +183,7 @@ def unknown_plugin_names(
     if not any(names for _, names in lists) and not blocked:
         return []  # nothing to check: skip reading every installed distribution
     installed = {entry_point.name for _dist, entry_point in _entry_points()}
-    known = (
-        installed
-        | {_default_plugin_name(m) for m in DEFAULT_PLUGINS}
-        | {n for n, plugin in pm.list_name_plugin() if plugin is not None}
-    )
+    known = installed | set(DEFAULT_PLUGINS) | {n for n, plugin in pm.list_name_plugin() if plugin is not None}
     problems = [
         f"{where}: no installed plugin named {name!r} (installed: {', '.join(sorted(installed)) or 'none'})"
         for where, names in lists
@@ -369,19 +367,18 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     import retroflow
 
     infos = []
-    default_names = {_default_plugin_name(m) for m in DEFAULT_PLUGINS}
     for name, plugin in pm.list_name_plugin():
         if plugin is None:  # blocked
             continue
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
         dist = pm.distributions.get(name) if isinstance(pm, PluginManager) else None
-        if name in default_names:
+        if name in DEFAULT_PLUGINS:
             version = retroflow.__version__
         elif dist:
             version = dist.rsplit(" ", 1)[-1]
         else:
             version = "unknown"
-        infos.append(PluginInfo(name=name or "?", version=version, hooks=hooks, default=name in default_names))
+        infos.append(PluginInfo(name=name or "?", version=version, hooks=hooks, default=name in DEFAULT_PLUGINS))
     return sorted(infos, key=lambda i: (not i.default, i.name))
 
 
@@ -392,15 +389,16 @@ def hook_implementations(pm: pluggy.PluginManager, hook_name: str) -> list[plugg
     return [impl for impl in reversed(caller.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
 
 
-class Registry:
-    """Named objects plugins registered for one role; records which plugin gave which."""
+class Registry(Generic[R]):
+    """Named objects plugins registered for one role; records which plugin gave which.
+    Typed by the role (``Registry[ScoringModel]``), as the hook that fills it is."""
 
     def __init__(self, role: str) -> None:
         self.role = role
-        self._items: dict[str, Any] = {}
+        self._items: dict[str, R] = {}
         self._owners: dict[str, str] = {}
 
-    def add(self, plugin_name: str, item: Any, *, name: str | None = None) -> None:
+    def add(self, plugin_name: str, item: R, *, name: str | None = None) -> None:
         key = name if name is not None else getattr(item, "name", None)
         if not isinstance(key, str) or not key:
             raise PluginError(f"plugin {plugin_name!r} registered a {self.role} without a name")
@@ -409,7 +407,7 @@ class Registry:
         self._items[key] = item
         self._owners[key] = plugin_name
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> R:
         try:
             return self._items[name]
         except KeyError:
@@ -432,31 +430,52 @@ class Plugins:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        self.settings = self._collect_register("retroflow_register_settings", "settings table", pair=True)
-        self.scoring_models = self._collect_register("retroflow_register_scoring_models", "scoring model")
-        self.renderers = self._collect_register("retroflow_register_renderers", "renderer")
-        self.tracker_sinks = self._collect_register("retroflow_register_tracker_sinks", "tracker sink")
-        self.outcome_metrics = self._collect_register("retroflow_register_outcome_metrics", "outcome metric")
-        self.webhooks = self._collect_register("retroflow_register_webhooks", "webhook receiver")
-        self.incident_feeds = self._collect_register("retroflow_register_incident_feeds", "incident feed")
+        self.settings: Registry[type[Any]] = self._settings()
+        self.scoring_models: Registry[ScoringModel] = self._collect_register(
+            "retroflow_register_scoring_models", "scoring model"
+        )
+        self.renderers: Registry[Renderer] = self._collect_register("retroflow_register_renderers", "renderer")
+        self.tracker_sinks: Registry[TrackerSink] = self._collect_register(
+            "retroflow_register_tracker_sinks", "tracker sink"
+        )
+        self.outcome_metrics: Registry[OutcomeMetric] = self._collect_register(
+            "retroflow_register_outcome_metrics", "outcome metric"
+        )
+        self.webhooks: Registry[WebhookReceiver] = self._collect_register(
+            "retroflow_register_webhooks", "webhook receiver"
+        )
+        self.incident_feeds: Registry[IncidentFeed] = self._collect_register(
+            "retroflow_register_incident_feeds", "incident feed"
+        )
 
-    def _collect_register(self, hook_name: str, role: str, *, pair: bool = False) -> Registry:
-        registry = Registry(role)
+    def _settings(self) -> Registry[type[Any]]:
+        """The settings tables plugins declare (``register(table, attrs_class)``)."""
+        registry: Registry[type[Any]] = Registry("settings table")
+
+        def register(plugin_name: str, table: str, item: type[Any]) -> None:
+            if not attrs.has(item):
+                raise PluginError(
+                    f"plugin {plugin_name!r} declared settings [plugins.{table}] with {item!r}, which is not an attrs class"
+                )
+            registry.add(plugin_name, item, name=table)
+
+        self._call_register("retroflow_register_settings", register)
+        return registry
+
+    def _collect_register(self, hook_name: str, role: str) -> Registry[Any]:
+        """The objects plugins register for ``role`` through ``hook_name`` (``register(obj)``)."""
+        registry: Registry[Any] = Registry(role)
+        self._call_register(hook_name, registry.add)
+        return registry
+
+    def _call_register(self, hook_name: str, add: Callable[..., None]) -> None:
+        """Call each implementation of a ``register_*`` hook with a ``register`` that records
+        the plugin's name; a failure fails the load, naming the plugin."""
         for impl in self.implementations(hook_name):
             plugin_name = impl.plugin_name
 
             def register(*args: Any, _plugin: str = plugin_name) -> None:
-                if pair:
-                    table, item = args
-                    if not attrs.has(item):
-                        raise PluginError(
-                            f"plugin {_plugin!r} declared settings [plugins.{table}] with "
-                            f"{item!r}, which is not an attrs class"
-                        )
-                    registry.add(_plugin, item, name=table)
-                else:
-                    (item,) = args
-                    registry.add(_plugin, item)
+                add(_plugin, *args)
 
             try:
                 self.call(impl, register=register)
@@ -464,7 +483,6 @@ class Plugins:
                 raise
             except Exception as exc:
                 raise PluginError(f"plugin {plugin_name!r} failed in {hook_name}: {exc}") from exc
-        return registry
 
     def implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
         """Implementations in the order pluggy would call them (tryfirst first)."""

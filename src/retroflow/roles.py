@@ -5,6 +5,7 @@ A plugin registers any object with these attributes; it need not inherit from an
 
 from __future__ import annotations
 
+import enum
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -110,6 +111,58 @@ class TicketRef:
     key: str | None = None
 
 
+class TicketState(enum.StrEnum):
+    """A ticket's state, in retroflow's words (each sink maps its tracker's to these)."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in progress"
+    DONE = "done"
+    WONT_DO = "won't do"
+    MISSING = "missing"  # the tracker no longer shows the ticket
+
+    @classmethod
+    def of(cls, word: str) -> TicketState:
+        """The state a tracker's word names (``closed`` is done, ``cancelled`` won't do …).
+
+        :raises ValueError: a word that names none of them.
+        """
+        cleaned = word.strip().lower().replace("\u2019", "'")
+        try:
+            return _STATE_WORDS[cleaned]
+        except KeyError:
+            raise ValueError(f"unknown ticket state {word!r} (states: {', '.join(cls)})") from None
+
+
+def _ticket_state(word: str) -> TicketState:
+    return TicketState.of(word)
+
+
+#: The words trackers use for each state.
+_STATE_WORDS = {
+    "open": TicketState.OPEN,
+    "todo": TicketState.OPEN,
+    "to do": TicketState.OPEN,
+    "backlog": TicketState.OPEN,
+    "in progress": TicketState.IN_PROGRESS,
+    "in_progress": TicketState.IN_PROGRESS,
+    "in-progress": TicketState.IN_PROGRESS,
+    "started": TicketState.IN_PROGRESS,
+    "done": TicketState.DONE,
+    "closed": TicketState.DONE,
+    "completed": TicketState.DONE,
+    "resolved": TicketState.DONE,
+    "won't do": TicketState.WONT_DO,
+    "wont do": TicketState.WONT_DO,
+    "wont_do": TicketState.WONT_DO,
+    "won't fix": TicketState.WONT_DO,
+    "canceled": TicketState.WONT_DO,
+    "cancelled": TicketState.WONT_DO,
+    "missing": TicketState.MISSING,
+    "deleted": TicketState.MISSING,
+    "not found": TicketState.MISSING,
+}
+
+
 @attrs.frozen
 class TicketStatus:
     """A ticket's state as the tracker reports it: ``open``, ``in progress``, ``done`` or
@@ -117,7 +170,7 @@ class TicketStatus:
     the ticket (deleted, moved, or invisible to the account), with no ``changed_at``."""
 
     ref: TicketRef
-    state: str
+    state: TicketState = attrs.field(converter=_ticket_state)
     changed_at: datetime | None = None
 
 
@@ -186,11 +239,17 @@ class OutcomeMetric(Protocol):
         resolve themselves) rather than a fall (most metrics).
     """
 
-    name: str
-    title: str
-    kind: MetricKind
-    per: Exposure
-    higher_is_better: bool
+    # Read-only properties, so that frozen attrs classes follow the protocol.
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def kind(self) -> MetricKind: ...
+    @property
+    def per(self) -> Exposure: ...
+    @property
+    def higher_is_better(self) -> bool: ...
 
     def observe(self, incident: IncidentRecord) -> float | None:
         """What ``incident`` contributes: for a count, how many (``1`` for the incident

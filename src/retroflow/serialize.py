@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from retroflow.model import (
     Gap,
     Incident,
     Moments,
+    NarrativeLine,
     Outcome,
     OutcomeControl,
     OutcomeWindow,
@@ -39,6 +40,7 @@ from retroflow.model import (
     format_timestamp,
     parse_timestamp,
 )
+from retroflow.narrative import narrate
 
 SCHEMA = "retroflow.retro/1"
 
@@ -207,11 +209,11 @@ def action_from_dict(data: dict[str, Any]) -> ActionItem:
         owner=data.get("owner"),
         due=date.fromisoformat(data["due"]) if data.get("due") else None,
         factors=data.get("factors", ()),
-        verify=Verification(**verify) if verify else None,
+        verify=Verification.from_dict(verify) if verify else None,
         effort=data.get("effort"),
         proposed_by=data.get("proposed_by", ""),
-        score=Score(**score) if score else None,
-        findings=[Finding(**f) for f in data.get("findings", ())],
+        score=Score.from_dict(score) if score else None,
+        findings=[Finding.from_dict(f) for f in data.get("findings", ())],
         focus=data.get("focus", False),
         details=data.get("details") or {},
     )
@@ -373,7 +375,7 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
         "durations": {name: _seconds(value) for name, value in moments.durations().items()},
         "factors": [factor_to_dict(f) for f in retro.factors],
         "rejected_factors": [factor_to_dict(f) for f in retro.rejected_factors],
-        "narrative": list(retro.narrative),
+        "narrative": [{"factor": line.factor, "evidence": list(line.evidence)} for line in retro.narrative],
         "scoring_model": retro.scoring_model,
         "actions": [action_to_dict(a) for a in retro.actions],
         "findings": [finding_to_dict(f) for f in retro.findings],
@@ -397,26 +399,34 @@ def from_document(doc: dict[str, Any]) -> Retro:
     if doc.get("schema") != SCHEMA:
         raise ValueError(f"not a {SCHEMA} document (schema: {doc.get('schema')!r})")
     incident = incident_from_dict(doc["incident"])
-    moments = doc["moments"]
+    factors = tuple(factor_from_dict(f) for f in doc["factors"])
     timeline = Timeline(
         events=tuple(event_from_dict(e) for e in doc["timeline"]),
-        moments=Moments(**{name: _parse(value) for name, value in moments.items()}),
+        moments=Moments.from_dict(doc["moments"]),
     )
     return Retro(
         incident=incident,
         timeline=timeline,
-        factors=tuple(factor_from_dict(f) for f in doc["factors"]),
+        factors=factors,
         rejected_factors=tuple(factor_from_dict(f) for f in doc.get("rejected_factors", ())),
         actions=tuple(action_from_dict(a) for a in doc["actions"]),
-        findings=tuple(Finding(**f) for f in doc["findings"]),
-        gaps=tuple(Gap(**g) for g in doc["gaps"]),
+        findings=tuple(Finding.from_dict(f) for f in doc["findings"]),
+        gaps=tuple(Gap.from_dict(g) for g in doc["gaps"]),
         history=tuple(incident_from_dict(i) for i in doc.get("history", ())),
         scoring_model=doc.get("scoring_model", ""),
-        narrative=tuple(doc.get("narrative", ())),
+        narrative=_narrative_from(doc.get("narrative", ()), factors),
         version=doc.get("version", 1),
         past_actions=past_actions_from_dict(doc.get("past_actions")),
-        timeline_owner=TimelineOwner(**owner) if (owner := doc.get("timeline_owner")) else None,
+        timeline_owner=TimelineOwner.from_dict(owner) if (owner := doc.get("timeline_owner")) else None,
     )
+
+
+def _narrative_from(data: Sequence[Any], factors: Sequence[Factor]) -> tuple[NarrativeLine, ...]:
+    """The narrative a document holds. Documents written before the narrative was data
+    hold its Markdown lines instead: made from the factors alone, it is told again from them."""
+    if any(isinstance(line, str) for line in data):
+        return narrate(factors)
+    return tuple(NarrativeLine.from_dict(line) for line in data)
 
 
 # orjson writes the document: a 100,000-event timeline is most of it, and one orjson call

@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 import orjson
 
-from retroflow.model import Event, EventKind, Gap, Incident, SourceResult, as_utc
+from retroflow.model import Event, EventKind, Gap, GapKind, Incident, SourceResult, as_utc
 from retroflow.serialize import json_default
 
 __all__ = [
@@ -227,6 +227,8 @@ def _gap_problem(item: object) -> str | None:
     fields = (item.plugin, item.stage, item.kind, item.reason)
     if not all(isinstance(value, str) for value in fields) or not isinstance(item.count, int):
         return "a Gap whose fields are not strings and a count"
+    if not isinstance(item.kind, GapKind):
+        return f"a Gap whose kind {item.kind!r} is not one of {', '.join(GapKind)}"
     return None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from retroflow import cli as cli_module
+from retroflow import app as app_module
 from retroflow import hookimpl
 from retroflow.cli import cli
 from retroflow.plugins import get_plugin_manager
@@ -26,8 +26,8 @@ from retroflow.store import open_store
 INCIDENT = '{"id": "CHK-1042", "title": "Checkout card payments failing"}'
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["-q", *args])
+def invoke(*args: str, obj: dict[str, Any] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["-q", *args], obj=obj)
 
 
 @pytest.fixture
@@ -270,7 +270,7 @@ def test_out_is_checked_before_anything_runs(
     def never(**kwargs: Any) -> Any:
         raise AssertionError("the build ran")
 
-    monkeypatch.setattr("retroflow.store.commands.build_with_input", never)
+    monkeypatch.setattr("retroflow.store.build.build_with_input", never)
     result = invoke("retro", "X", "--events", str(example_dir / "events.jsonl"), "--out", str(out))
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"Error: --out {out}: {message}")
@@ -284,7 +284,7 @@ def test_a_document_that_cannot_be_written_leaves_no_version(
     def disk_full(path: Path, content: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli_module, "write_atomically", disk_full)
+    monkeypatch.setattr(app_module, "write_atomically", disk_full)
     result = invoke("--config", str(project / "retroflow.toml"), "retro", "CHK-1042")
     assert result.exit_code == 1
     assert "No space left on device" in result.stderr
@@ -305,18 +305,18 @@ def test_a_version_taken_by_another_build_is_written_again_under_the_next(
     """Two builds of one incident at once: the later one to store rewrites its documents
     with the version it is stored as."""
     config = str(project / "retroflow.toml")
-    real = cli_module.write_atomically
+    real = app_module.write_atomically
     raced = []
 
     def racing(path: Path, content: bytes) -> None:
         if not raced:  # another build stores version 1 while this one writes
             raced.append(True)
             with monkeypatch.context() as inner:
-                inner.setattr(cli_module, "write_atomically", real)
+                inner.setattr(app_module, "write_atomically", real)
                 assert invoke("--config", config, "retro", "CHK-1042").exit_code == 0
         real(path, content)
 
-    monkeypatch.setattr(cli_module, "write_atomically", racing)
+    monkeypatch.setattr(app_module, "write_atomically", racing)
     assert invoke("--config", config, "retro", "CHK-1042").exit_code == 0
     assert versions(database) == 2
     assert json.loads((project / "out" / "CHK-1042.json").read_text())["version"] == 2
@@ -331,7 +331,7 @@ def test_ctrl_c_while_writing_exits_130_and_stores_nothing(
     def interrupted(path: Path, content: bytes) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module, "write_atomically", interrupted)
+    monkeypatch.setattr(app_module, "write_atomically", interrupted)
     result = CliRunner().invoke(cli, ["--config", str(project / "retroflow.toml"), "retro", "CHK-1042"])
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
@@ -342,6 +342,7 @@ SLOW_BUILD = """
 import sys, time
 from retroflow import hookimpl
 import retroflow.cli as cli
+from retroflow.plugins import get_plugin_manager
 
 class Slow:
     @hookimpl
@@ -349,9 +350,7 @@ class Slow:
         print("SLOW-FACTORS-RUNNING", file=sys.stderr, flush=True)
         time.sleep(60)
 
-real = cli.get_plugin_manager
-cli.get_plugin_manager = lambda **kwargs: real(extra_plugins=[Slow()], **kwargs)
-cli.main()
+cli.main(obj={"plugin_manager_factory": lambda **kwargs: get_plugin_manager(extra_plugins=[Slow()], **kwargs)})
 """
 
 
@@ -408,10 +407,19 @@ def test_a_failing_renderer_leaves_no_version_and_no_document(
     def manager(**kwargs: Any) -> Any:
         return get_plugin_manager(extra_plugins=[("bad-renderers", BadRenderers())], **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
     config = project / "retroflow.toml"
     config.write_text(config.read_text().replace('output = "out"', 'output = "out"\nplugin_timeout = 0.5'))
-    result = invoke("--config", str(config), "retro", "CHK-1042", "-f", "json", "-f", renderer)
+    result = invoke(
+        "--config",
+        str(config),
+        "retro",
+        "CHK-1042",
+        "-f",
+        "json",
+        "-f",
+        renderer,
+        obj={"plugin_manager_factory": manager},
+    )
     assert result.exit_code == 1, result.output
     error = result.stderr.splitlines()[-1]  # after the warning every failing plugin logs
     assert error.startswith(f"Error: renderer {renderer!r} of plugin 'bad-renderers' failed: ")

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from retroflow import SourceError, hookimpl
-from retroflow import cli as cli_module
-from retroflow.cli import cli, write_atomically
+from retroflow.app import write_atomically
+from retroflow.cli import cli
 from retroflow.plugins import get_plugin_manager
 
 
@@ -95,9 +95,8 @@ def test_a_source_failure_is_a_gap_not_a_failure(
     def manager(**kwargs: Any) -> Any:
         return get_plugin_manager(extra_plugins=[("pagerduty", Down())], **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
     events = str(example_dir / "events.jsonl")
-    result = run("retro", "X", "--events", events, "--out", str(tmp_path))
+    result = run("retro", "X", "--events", events, "--out", str(tmp_path), obj={"plugin_manager_factory": manager})
     assert result.exit_code == 0
     assert "data gap: pagerduty (collect, error): SourceError: PagerDuty is down" in result.stderr
     markdown = (tmp_path / "X.md").read_text()
@@ -243,30 +242,31 @@ class GoodCommands:
             click.echo("hello from a plugin")
 
 
-def with_command_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+def with_command_plugins() -> dict[str, Any]:
+    """The CLI's context object that builds its plugin manager with two command plugins."""
+
     def manager(**kwargs: Any) -> Any:
         plugins = [("broken-commands", BrokenCommands()), ("good-commands", GoodCommands())]
         return get_plugin_manager(extra_plugins=plugins, **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
+    return {"plugin_manager_factory": manager}
 
 
-def test_a_plugin_whose_commands_raise_is_named_and_help_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
-    with_command_plugins(monkeypatch)
-    result = run("--help")
+def test_a_plugin_whose_commands_raise_is_named_and_help_still_works() -> None:
+    obj = with_command_plugins()
+    result = run("--help", obj=obj)
     assert result.exit_code == 0
     assert "retro " in result.stdout and "hello" in result.stdout and "retros" in result.stdout
     assert (
         "retroflow: plugin 'broken-commands' failed in retroflow_register_commands: ValueError: cannot add my commands"
         in result.stderr
     )
-    assert run("hello").stdout == "hello from a plugin\n", "the other plugins' commands work"
-    assert run("retros").exit_code == 0, "and so do the built-in ones"
+    assert run("hello", obj=obj).stdout == "hello from a plugin\n", "the other plugins' commands work"
+    assert run("retros", obj=obj).exit_code == 0, "and so do the built-in ones"
 
 
-def test_a_command_missing_because_its_plugin_failed_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    with_command_plugins(monkeypatch)
-    result = CliRunner().invoke(cli, ["broken-thing"])
+def test_a_command_missing_because_its_plugin_failed_says_why() -> None:
+    result = CliRunner().invoke(cli, ["broken-thing"], obj=with_command_plugins())
     assert result.exit_code == 1
     assert "no command 'broken-thing'; plugin 'broken-commands' failed in retroflow_register_commands" in (
         result.stderr

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
-from retroflow import ConfigError, Secret, hookimpl
+from retroflow import ConfigError, PluginError, Secret, hookimpl
 from retroflow.config import find_config_file, load_config
 from retroflow.testing import make_plugins
 
@@ -140,6 +140,17 @@ def test_a_missing_required_key_is_named(write: Any) -> None:
 def test_an_absent_table_with_required_keys_means_not_configured(write: Any) -> None:
     path = write("retroflow.toml", "")
     assert _validated(path, Vault()).settings_for("vault") is None
+    assert _validated(path, Vault()).settings_for("vault", VaultSettings) is None
+
+
+def test_settings_for_a_class_are_that_class_or_an_error(write: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", "s3cr3t-value-123")
+    config = _validated(write("retroflow.toml", '[plugins.vault]\ntoken = "env:VAULT_TOKEN"\n'), Vault())
+    settings: VaultSettings | None = config.settings_for("vault", VaultSettings)
+    assert settings is config.settings_for("vault")
+    assert settings is not None and settings.region == "eu"
+    with pytest.raises(PluginError, match=r"\[plugins.vault\] holds VaultSettings settings, not str"):
+        config.settings_for("vault", str)
 
 
 @attrs.frozen

@@ -9,15 +9,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 import pytest
 from click.testing import CliRunner
 
-from retroflow import ActionItem, Factor, IncidentEvent, Layer, SourceResult, WebhookDelivery, hookimpl
+from retroflow import (
+    ActionItem,
+    Config,
+    Exposure,
+    Factor,
+    IncidentEvent,
+    Layer,
+    MetricKind,
+    Score,
+    SourceResult,
+    WebhookDelivery,
+    hookimpl,
+)
 from retroflow import cli as cli_module
 from retroflow._hookdocs import hook_functions, render
-from retroflow.plugins import Plugins, get_plugin_manager
-from retroflow.testing import make_config, make_event, make_incident, running_service
+from retroflow.config import load_config
+from retroflow.plugins import DEFAULT_PLUGINS, Plugins, get_plugin_manager
+from retroflow.store.fake import FakeTrackerSink
+from retroflow.testing import make_event, make_incident, running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = [name for name, _ in hook_functions()]
@@ -38,30 +53,39 @@ def test_every_hook_has_a_full_docstring(name: str) -> None:
         assert f":param {parameter}:" in doc, f"{name}: document {parameter}"
 
 
+@attrs.frozen
+class EverySettings:
+    greeting: str = "hello"
+
+
 class EveryHook:
-    """Implements every hook and records which were called."""
+    """Implements every hook and records which were *used*: for a ``register_*`` hook, not
+    that retroflow called it but that what it registered was put to work (the settings
+    read, the model scored, the renderer rendered, the sink got a ticket ...)."""
 
     __name__ = "every-hook"
 
     def __init__(self) -> None:
         self.called: set[str] = set()
         self.event = make_event("signal", 0, source="every", native_id="1")
+        self.sink = FakeTrackerSink("every")
 
     @hookimpl
     def retroflow_register_settings(self, register: Any) -> None:
-        self.called.add("retroflow_register_settings")
+        register("every", EverySettings)
 
     @hookimpl
     def retroflow_register_commands(self, cli: click.Group) -> None:
-        self.called.add("retroflow_register_commands")
-
         @cli.command("hello")
         def hello() -> None:
+            self.called.add("retroflow_register_commands")
             click.echo("hello from a plugin")
 
     @hookimpl
-    def retroflow_timeline_source(self) -> SourceResult:
+    def retroflow_timeline_source(self, config: Config) -> SourceResult:
         self.called.add("retroflow_timeline_source")
+        if isinstance(config.settings_for("every", EverySettings), EverySettings):
+            self.called.add("retroflow_register_settings")
         return SourceResult(incident=make_incident(id="EVERY-1"), events=[self.event])
 
     @hookimpl
@@ -75,34 +99,35 @@ class EveryHook:
         return [ActionItem.create(incident_id="EVERY-1", title="Page on p95 > 500 ms on checkout")]
 
     @hookimpl
-    def retroflow_review_actions(self) -> list[Any]:
+    def retroflow_review_actions(self, outcome_metrics: tuple[str, ...]) -> list[Any]:
         self.called.add("retroflow_review_actions")
+        if "every-metric" in outcome_metrics:
+            self.called.add("retroflow_register_outcome_metrics")
         return []
 
     @hookimpl
     def retroflow_register_scoring_models(self, register: Any) -> None:
-        self.called.add("retroflow_register_scoring_models")
+        register(EveryModel(self.called))
 
     @hookimpl
     def retroflow_register_tracker_sinks(self, register: Any) -> None:
-        self.called.add("retroflow_register_tracker_sinks")
+        register(self.sink)
 
     @hookimpl
     def retroflow_register_outcome_metrics(self, register: Any) -> None:
-        self.called.add("retroflow_register_outcome_metrics")
+        register(EveryMetric())
 
     @hookimpl
     def retroflow_register_renderers(self, register: Any) -> None:
-        self.called.add("retroflow_register_renderers")
+        register(EveryRenderer(self.called))
 
     @hookimpl
     def retroflow_register_webhooks(self, register: Any) -> None:
-        self.called.add("retroflow_register_webhooks")
-        register(EveryReceiver())
+        register(EveryReceiver(self.called))
 
     @hookimpl
     def retroflow_register_incident_feeds(self, register: Any) -> None:
-        self.called.add("retroflow_register_incident_feeds")
+        register(EveryFeed(self.called))
 
     @hookimpl
     def retroflow_retro_drafted(self, draft: Any) -> None:
@@ -113,14 +138,65 @@ class EveryHook:
         from starlette.responses import PlainTextResponse
         from starlette.routing import Route
 
-        self.called.add("retroflow_register_routes")
-        register(Route("/every", lambda request: PlainTextResponse("every")))
+        def every(request: Any) -> PlainTextResponse:
+            self.called.add("retroflow_register_routes")
+            return PlainTextResponse("every")
+
+        register(Route("/every", every))
 
 
+@attrs.frozen
+class EveryModel:
+    called: set[str]
+    name: str = "every"
+
+    def score(self, action: ActionItem, context: Any) -> Score:
+        self.called.add("retroflow_register_scoring_models")
+        return Score(self.name, 1.0)
+
+
+@attrs.frozen
+class EveryRenderer:
+    called: set[str]
+    name: str = "every"
+    extension: str = "every.txt"
+
+    def render(self, retro: Any) -> str:
+        self.called.add("retroflow_register_renderers")
+        return retro.incident.id
+
+
+@attrs.frozen
+class EveryMetric:
+    name: str = "every-metric"
+    title: str = "every metric"
+    kind: MetricKind = MetricKind.COUNT
+    per: Exposure = Exposure.INCIDENTS
+    higher_is_better: bool = False
+
+    def observe(self, incident: Any) -> float | None:
+        return 1.0
+
+
+@attrs.frozen
+class EveryFeed:
+    called: set[str]
+    name: str = "every"
+
+    def configured(self, config: Any) -> bool:
+        return True
+
+    def resolved_between(self, since: datetime, until: datetime, config: Any) -> list[IncidentEvent]:
+        self.called.add("retroflow_register_incident_feeds")
+        return []
+
+
+@attrs.frozen
 class EveryReceiver:
     """Takes any body as the resolve of EVERY-1 (no signature: a test)."""
 
-    name = "every"
+    called: set[str]
+    name: str = "every"
 
     def configured(self, config: Any) -> bool:
         return True
@@ -129,41 +205,70 @@ class EveryReceiver:
         pass
 
     def parse(self, body: bytes, headers: Any, config: Any) -> WebhookDelivery:
+        self.called.add("retroflow_register_webhooks")
         event = IncidentEvent("every", "EVERY-1", "resolved", datetime.now(UTC), body.decode())
         return WebhookDelivery(body.decode(), "resolved", event)
 
 
-def test_every_hook_is_called_by_retroflow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_every_hook_is_used_by_retroflow(tmp_path: Path) -> None:
+    """Each hook is called, and what each ``register_*`` hook registered is used: a hook
+    retroflow only collected from would not count."""
     plugin = EveryHook()
 
     def with_plugin(**kwargs: Any) -> Any:
         return get_plugin_manager(**kwargs, extra_plugins=[plugin])
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", with_plugin)
+    database = f"sqlite:///{tmp_path / 'every.db'}"
+    config_file = tmp_path / "retroflow.toml"
+    config_file.write_text(
+        f'[retroflow]\nscoring = "every"\ndatabase = "{database}"\n[service]\ndraft_delay = 0\nexport = ["every"]\n'
+    )
     runner = CliRunner()
-    assert runner.invoke(cli_module.cli, ["hello"]).stdout == "hello from a plugin\n"
-    result = runner.invoke(cli_module.cli, ["-q", "retro", "EVERY-1", "--out", str(tmp_path)])
+    obj = {"plugin_manager_factory": with_plugin}
+    assert runner.invoke(cli_module.cli, ["hello"], obj=obj).stdout == "hello from a plugin\n"
+    retro = ["-q", "--config", str(config_file), "retro", "EVERY-1", "-f", "every", "--out", str(tmp_path)]
+    result = runner.invoke(cli_module.cli, retro, obj=obj)
     assert result.exit_code == 0, result.output
-    # The automation's hooks: a delivery to retroflow serve, drafted by its worker.
+    watch = runner.invoke(cli_module.cli, ["-q", "--config", str(config_file), "watch", "--once"], obj=obj)
+    assert watch.exit_code == 0, watch.output
+    # The automation's hooks: a delivery to retroflow serve, drafted by its worker and
+    # exported to the sink.
     plugins = Plugins(with_plugin(load_entrypoints=False))
-    config = make_config("[service]\ndraft_delay = 0\n", plugins=plugins, base_dir=tmp_path)
+    config = load_config(config_file)
+    config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
     with running_service(config, plugins, workers=1) as server:
         assert server.get("/every") == (200, "every")
         assert server.post("/webhooks/every", b"ev-1")[0] == 202
         deadline = time.monotonic() + 60
         while "retroflow_retro_drafted" not in plugin.called and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert plugin.called == set(HOOKS)
+    if plugin.sink.tracker.tickets:
+        plugin.called.add("retroflow_register_tracker_sinks")
+    assert set(HOOKS) - plugin.called == set()
 
 
 @pytest.mark.parametrize(
     "page",
     ["install.md", "configuration.md", "hooks.md", "writing-plugins.md", "testing-plugins.md", "event-format.md",
-     "json-schema.md", "model.md", "outcomes.md", "automation.md"],
+     "json-schema.md", "model.md", "outcomes.md", "automation.md", "architecture.md"],
 )  # fmt: skip
 def test_documentation_pages_exist_and_are_linked_from_the_index(page: str) -> None:
     assert (ROOT / "docs" / page).is_file()
     assert f"]({page})" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+
+
+def test_the_layout_page_names_only_modules_that_exist() -> None:
+    """docs/architecture.md draws src/retroflow/: every module and folder it names is there,
+    and every default plugin's module is on it."""
+    tree = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split("```")[1]
+    package = ROOT / "src" / "retroflow"
+    there = {str(p.relative_to(package)) + ("/" if p.is_dir() else "") for p in package.rglob("*")}
+    named = set(re.findall(r"(?<![\w./])((?:\w+/)*\w+(?:\.py|/))(?![\w.-])", tree.split("\n", 2)[2]))
+    missing = sorted(n for n in named if not any(p == n or p.endswith("/" + n) for p in there))
+    assert not missing, f"docs/architecture.md names what is not there: {missing}"
+    for module in DEFAULT_PLUGINS.values():
+        path = module.removeprefix("retroflow.").replace(".", "/") + ".py"
+        assert path.rsplit("/", 1)[-1] in tree, f"{path} is not on docs/architecture.md"
 
 
 @pytest.mark.parametrize("table", ["retroflow", "service"])

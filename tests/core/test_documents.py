@@ -12,8 +12,8 @@ import attrs
 import jsonschema
 import pytest
 
-from retroflow.default_plugins.json_renderer import JsonRenderer
-from retroflow.default_plugins.markdown import MAX_ROWS, condense, human_duration
+from retroflow.default_plugins.renderers.json import JsonRenderer
+from retroflow.default_plugins.renderers.markdown import MAX_ROWS, condense, human_duration
 from retroflow.model import Gap, Timeline
 from retroflow.roles import document_bytes
 from retroflow.serialize import dumps, from_document, json_default, to_document
@@ -173,7 +173,7 @@ def test_markdown_names_the_actor_once_when_the_summary_already_does() -> None:
 
 
 def _render_markdown(retro: Any) -> str:
-    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.default_plugins.renderers.markdown import render_markdown
 
     return render_markdown(retro)
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from retroflow import EventKind, RetroRequest, SourceError
-from retroflow.default_plugins import file as file_source
-from retroflow.default_plugins._timeline_facts import handoff_of
-from retroflow.default_plugins.file import read_events, read_incident
+from retroflow.default_plugins.conditions.facts import handoff_of
+from retroflow.default_plugins.sources import file as file_source
+from retroflow.default_plugins.sources.file import read_events, read_incident
 from retroflow.plugins import Plugins, get_plugin_manager
 from retroflow.testing import T0, check_source_contract, make_config, make_plugins
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 import pytest
 
 from retroflow.default_plugins._plugin_kit import minutes_of, minutes_text
-from retroflow.model import Event, EventKind, Factor, Incident, Layer, Timeline, format_duration, parse_timestamp
+from retroflow.model import (
+    Event,
+    EventKind,
+    Factor,
+    Finding,
+    Gap,
+    Incident,
+    Layer,
+    Timeline,
+    format_duration,
+    parse_timestamp,
+)
 from retroflow.testing import T0, make_event
 
 
@@ -184,3 +196,53 @@ def test_a_duration_kept_in_minutes_reads_as_the_duration_itself(seconds: float)
     """Factors keep durations in minutes (details); actions write them from there."""
     value = timedelta(seconds=seconds)
     assert minutes_text(minutes_of(value)) == format_duration(value)
+
+
+# -- closed sets, readers of documents, owned details (issue 13 item 6) ----------------------
+
+
+def test_closed_sets_are_enums_with_the_words_documents_and_the_database_hold() -> None:
+    from retroflow.model import GapKind, Severity
+    from retroflow.roles import TicketState
+    from retroflow.store.exports import ExportOutcome
+
+    assert [k.value for k in GapKind] == ["error", "timeout", "skipped", "incomplete"]
+    assert [s.value for s in Severity] == ["info", "warning"]
+    assert [s.value for s in TicketState] == ["open", "in progress", "done", "won't do", "missing"]
+    assert {o.value for o in ExportOutcome} >= {"created", "reconciled", "already exported", "needs reconcile"}
+    gap = Gap("p", "collect", "timeout", "slow")
+    assert gap.kind is GapKind.TIMEOUT and json.dumps(gap.kind) == '"timeout"' and f"{gap.kind}" == "timeout"
+    assert Finding("r", "m", "s").severity is Severity.WARNING
+
+
+def test_a_ticket_state_is_read_from_the_tracker_s_word() -> None:
+    from retroflow.roles import TicketRef, TicketState, TicketStatus
+
+    ref = TicketRef(sink="x", external_id="1")
+    assert TicketStatus(ref, "Closed").state is TicketState.DONE
+    assert TicketStatus(ref, "cancelled").state is TicketState.WONT_DO
+    with pytest.raises(ValueError, match="unknown ticket state 'shelved'"):
+        TicketStatus(ref, "shelved")
+
+
+def test_the_model_reads_its_parts_of_a_document() -> None:
+    from retroflow.model import NarrativeLine, Score, TimelineOwner, Verification
+
+    assert Gap.from_dict({"plugin": "p", "stage": "s", "kind": "error", "reason": "r", "count": 2}) == Gap(
+        "p", "s", "error", "r", 2
+    )
+    assert Finding.from_dict({"rule": "r", "message": "m", "suggestion": "s", "target": "a1", "severity": "info"}) == (
+        Finding("r", "m", "s", "a1", "info")
+    )
+    assert Score.from_dict({"model": "rice", "value": 2.0}) == Score("rice", 2.0)
+    assert Verification.from_dict({"metric": "time-to-detect"}) == Verification("time-to-detect")
+    assert TimelineOwner.from_dict({"name": "ana", "reason": "rota"}) == TimelineOwner("ana", "rota")
+    assert NarrativeLine.from_dict({"factor": "k", "evidence": ["a:1"]}) == NarrativeLine("k", ("a:1",))
+
+
+def test_events_and_factors_own_their_details() -> None:
+    details = {"monitor": "cpu"}
+    event = make_event("alert", 0, details=details)
+    factor = Factor(key="k", layer="technical", title="t", explanation="e", evidence=(event.id,), details=details)
+    details["monitor"] = "changed"
+    assert event.details["monitor"] == factor.details["monitor"] == "cpu"

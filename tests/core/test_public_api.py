@@ -71,3 +71,25 @@ def test_extra_plugins_can_be_registered_under_a_name() -> None:
     retro = build([make_event("signal", 0)], plugins=[("pagerduty", Source())])
     assert any(g.plugin == "pagerduty" and g.stage == "collect" for g in retro.gaps)
     assert make_plugins(("named", Source())).pm.has_plugin("named")
+
+
+def test_no_plugin_or_command_module_imports_the_cli() -> None:
+    """Commands and plugins build on retroflow.app; retroflow.cli is the root group only."""
+    import ast
+
+    sources = [
+        *(ROOT / "src" / "retroflow").rglob("*.py"),
+        *(path for path in (ROOT / "plugins").glob("*/src/**/*.py")),
+    ]
+    importing = []
+    for path in sources:
+        if path.name == "cli.py" and path.parent.name == "retroflow":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.ImportFrom) and node.module == "retroflow":
+                names += [f"retroflow.{alias.name}" for alias in node.names]
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if "retroflow.cli" in names:
+                importing.append(str(path.relative_to(ROOT)))
+    assert importing == []

@@ -31,8 +31,8 @@ NOT_FOR_HELP = (
     "email.utils",
     "retroflow.model",
     "retroflow.engine",
-    "retroflow.default_plugins.technical_conditions",
-    "retroflow.default_plugins.markdown",
+    "retroflow.default_plugins.conditions.technical",
+    "retroflow.default_plugins.renderers.markdown",
 )
 
 
@@ -216,4 +216,4 @@ def test_the_default_plugins_that_add_commands_are_those_loaded_to_list_them() -
     adding = {
         impl.plugin.__name__ for impl in pm.hook.retroflow_register_commands.get_hookimpls() if impl.plugin is not None
     }
-    assert adding == set(plugins_module.COMMAND_PLUGINS)
+    assert adding == {plugins_module.DEFAULT_PLUGINS[name] for name in plugins_module.COMMAND_PLUGINS}

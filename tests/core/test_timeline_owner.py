@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 
 from retroflow import TimelineOwner
-from retroflow.default_plugins.json_renderer import JsonRenderer
-from retroflow.default_plugins.markdown import render_markdown
+from retroflow.default_plugins.renderers.json import JsonRenderer
+from retroflow.default_plugins.renderers.markdown import render_markdown
 from retroflow.serialize import from_document, to_document
 from retroflow.testing import build, make_event, make_incident
 

@@ -79,7 +79,7 @@ def test_each_factor_gets_a_specific_owned_verifiable_action(retro):
 
 @pytest.fixture
 def markdown(retro):
-    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.default_plugins.renderers.markdown import render_markdown
 
     return render_markdown(retro)
 

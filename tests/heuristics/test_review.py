@@ -6,9 +6,10 @@ import attrs
 import pytest
 
 from retroflow import hookimpl
-from retroflow.default_plugins.action_review import Reviewer, ReviewSettings
+from retroflow.default_plugins.review.action_review import Reviewer, ReviewSettings
 from retroflow.engine import build_retro
 from retroflow.model import ActionItem, Factor, SourceResult, Verification
+from retroflow.narrative import narrative_lines
 from retroflow.request import RetroRequest
 from retroflow.testing import build as build_with
 from retroflow.testing import make_config, make_event, make_incident, make_plugins
@@ -116,7 +117,7 @@ def test_the_engine_gives_the_reviewer_the_registered_metric_names():
 def test_every_proposed_action_names_an_outcome_metric(busy_events):
     from pathlib import Path
 
-    from retroflow.default_plugins.file import read_events, read_incident
+    from retroflow.default_plugins.sources.file import read_events, read_incident
     from retroflow.plugins import Plugins, get_plugin_manager
 
     names = set(Plugins(get_plugin_manager(load_entrypoints=False)).outcome_metrics.names())
@@ -259,5 +260,6 @@ def test_blameless_language_in_the_narrative_targets_the_retro():
     retro = build_with([make_event("page", 0, actor="bob")], plugins=[_BlamefulHeuristic()])
     finding = next(f for f in retro.findings if f.rule == "blameless-language")
     assert finding.target == "retro"
-    number = next(i for i, line in enumerate(retro.narrative, start=1) if "bob failed to ack" in line)  # not rewritten
+    lines = narrative_lines(retro)
+    number = next(i for i, line in enumerate(lines, start=1) if "bob failed to ack" in line)  # not rewritten
     assert f"Narrative line {number} says “bob failed to”" in finding.message

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from retroflow.default_plugins.impact_math import ImpactMath
-from retroflow.default_plugins.rice import Rice
-from retroflow.default_plugins.wsjf import Wsjf
+from retroflow.default_plugins.scoring.impact_math import ImpactMath
+from retroflow.default_plugins.scoring.rice import Rice
+from retroflow.default_plugins.scoring.wsjf import Wsjf
 from retroflow.model import ActionItem, Factor, Timeline
 from retroflow.roles import ScoringContext
 from retroflow.testing import T0, make_incident, make_plugins

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retroflow.default_plugins import technical_conditions
+from retroflow.default_plugins.conditions import technical as technical_conditions
 from retroflow.errors import ConfigError
 from retroflow.testing import build, make_event, make_incident
 
@@ -163,9 +163,10 @@ def test_thresholds_below_one_fail_with_the_table_and_key(retro_of, table, key):
         retro_of([make_event("log", 0)], config=f"[plugins.{table}]\n{key} = 0")
 
 
-def test_a_failing_heuristic_is_a_gap_inside_the_isolated_call(monkeypatch):
-    """Hook implementations return lists, so their work (and errors) stay in the engine's
-    isolated call: the failure becomes a gap and the other heuristics still count."""
+def test_a_heuristic_failing_while_iterated_is_a_gap_inside_the_isolated_call(monkeypatch):
+    """The hook returns the heuristics' generator as it is; the engine iterates it inside the
+    isolated call, so a failure part-way becomes a gap (not a lost retro) and the other
+    plugins' heuristics still count."""
 
     def broken(*args, **kwargs):
         yield from ()

@@ -213,7 +213,7 @@ def test_past_actions_round_trip_through_the_retro_document_and_follow_its_schem
 
 
 def test_the_markdown_section_lists_each_done_action_with_its_verdict_and_why() -> None:
-    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.default_plugins.renderers.markdown import render_markdown
 
     text = render_markdown(_retro_with_past_actions())
     section = text[text.index("## Which past retro actions measurably improved the system?") :]
@@ -234,7 +234,7 @@ def test_the_markdown_section_lists_each_done_action_with_its_verdict_and_why() 
 def test_the_markdown_section_of_an_incident_without_a_service() -> None:
     import attrs
 
-    from retroflow.default_plugins.markdown import render_markdown
+    from retroflow.default_plugins.renderers.markdown import render_markdown
     from retroflow.model import PastActions
 
     retro = attrs.evolve(_retro_with_past_actions(), past_actions=PastActions(services=(), as_of=None, incidents=0))

@@ -115,6 +115,6 @@ def site_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, auth: str | 
 def store_retro(config: Any, plugins: Any, incident: str = "CHK-1042") -> Retro:
     """Build and store the retro of ``incident`` as ``retroflow retro`` does."""
     from retroflow.request import RetroRequest
-    from retroflow.store.commands import build_and_store
+    from retroflow.store.build import build_and_store
 
     return build_and_store(RetroRequest(incident), plugins=plugins, config=config, progress=lambda *_: None)

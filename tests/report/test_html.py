@@ -148,7 +148,7 @@ def _generated(n: int, directory: Path) -> list[Event]:
     generate = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_generate", generate)
     spec.loader.exec_module(generate)
-    from retroflow.default_plugins.file import read_events
+    from retroflow.default_plugins.sources.file import read_events
 
     events, gap = read_events(generate.write(directory, n) / "events.jsonl")
     assert gap is None

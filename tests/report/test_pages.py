@@ -25,7 +25,7 @@ from retroflow.service.auth import SESSION_COOKIE, session_value
 from retroflow.service.diff import retro_diff
 from retroflow.service.draft import JobContext, rebuild_key, run_rebuild
 from retroflow.service.server import build_service
-from retroflow.store.commands import store_for
+from retroflow.store.build import store_for
 from retroflow.testing import build, make_event, make_incident
 
 from .conftest import TOKEN_ENV, WRITER, WRITER_TOKEN, Page, site_config, store_retro

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import pytest
 
-from retroflow.store.commands import store_for
+from retroflow.store.build import store_for
 from retroflow.testing import RunningService, running_service
 
 from .conftest import WRITER, WRITER_TOKEN, save_screenshot, site_config, store_retro

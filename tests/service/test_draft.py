@@ -21,7 +21,7 @@ from retroflow.service.events import WebhookDelivery
 from retroflow.service.inbox import Received, record_delivery
 from retroflow.service.jobs import TableJobs
 from retroflow.store import AddedEvent, open_store
-from retroflow.store.commands import store_for
+from retroflow.store.build import store_for
 from retroflow.store.fake import FakeTrackerSink
 
 

@@ -90,10 +90,10 @@ def test_watch_once_on_the_command_line(
 
     demo.feed.resolved = [resolved("INC-8", datetime.now(UTC) - timedelta(minutes=3))]
     (tmp_path / "retroflow.toml").write_text(f'[retroflow]\ndatabase = "{sqlite_url}"\n[service]\ndraft_delay = 0\n')
-    monkeypatch.setattr(
-        cli_module, "get_plugin_manager", lambda **kw: get_plugin_manager(extra_plugins=[("demo", demo)], **kw)
+    obj = {"plugin_manager_factory": lambda **kw: get_plugin_manager(extra_plugins=[("demo", demo)], **kw)}
+    result = CliRunner().invoke(
+        cli_module.cli, ["--config", str(tmp_path / "retroflow.toml"), "watch", "--once"], obj=obj
     )
-    result = CliRunner().invoke(cli_module.cli, ["--config", str(tmp_path / "retroflow.toml"), "watch", "--once"])
     assert result.exit_code == 0, result.output
     assert "retroflow: demo " in result.stderr and ": 1 scheduled" in result.stderr
     jobs = CliRunner().invoke(cli_module.cli, ["--config", str(tmp_path / "retroflow.toml"), "jobs", "--json"])

@@ -23,7 +23,7 @@ from retroflow.plugins import Plugins
 from retroflow.service.inbox import Received, record_delivery
 from retroflow.service.procrastinate_jobs import ProcrastinateJobs, ProcrastinateWorkers, libpq_conninfo
 from retroflow.service.server import build_service, open_jobs
-from retroflow.store.commands import store_for
+from retroflow.store.build import store_for
 
 T0 = datetime(2026, 11, 7, 3, 32, tzinfo=UTC)
 

@@ -176,9 +176,8 @@ def main() -> None:
     def manager(**kwargs: Any) -> Any:
         return get_plugin_manager(extra_plugins=[("test-source", Source()), ("test-sinks", Sinks())], **kwargs)
 
-    cli_module.get_plugin_manager = manager  # type: ignore[assignment]
     sys.argv = ["retroflow", *sys.argv[1:]]
-    cli_module.main()
+    cli_module.main(obj={"plugin_manager_factory": manager})
 
 
 if __name__ == "__main__":

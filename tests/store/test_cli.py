@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import retroflow.cli
 from retroflow import hookimpl
 from retroflow.cli import cli
 from retroflow.model import Category
@@ -43,13 +42,12 @@ def run(
     def manager(**kwargs: Any) -> Any:
         return get_plugin_manager(load_entrypoints=False, extra_plugins=extra, **kwargs)
 
-    monkeypatch.setattr(retroflow.cli, "get_plugin_manager", manager)
     monkeypatch.setenv("RETROFLOW_DATABASE", db_url)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "retroflow.toml").write_text('[retroflow]\noutput = "out"\n')
 
     def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, ["-q", *args], catch_exceptions=False)
+        return CliRunner().invoke(cli, ["-q", *args], catch_exceptions=False, obj={"plugin_manager_factory": manager})
 
     return invoke
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retroflow.default_plugins.file import read_events
+from retroflow.default_plugins.sources.file import read_events
 from retroflow.model import Event, Incident, Retro, Timeline
 from retroflow.roles import document_bytes
 from retroflow.store import Store

@@ -198,7 +198,7 @@ def test_ambiguous_failure_that_did_not_land_is_recreated_after_the_lag(stored: 
 def test_rebuilding_the_retro_does_not_export_again(stored: Store, clock, no_sleep) -> None:  # type: ignore[no-untyped-def]
     sink = FakeTrackerSink(clock=clock)
     export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
-    stored.save_retro(attrs.evolve(stored.latest_retro("INC-1"), narrative=("rebuilt",)), "INC-1")
+    stored.save_retro(attrs.evolve(stored.latest_retro("INC-1"), scoring_model="rebuilt"), "INC-1")
     report = export_actions(stored, "INC-1", sink, make_config(), now=clock, sleep=no_sleep)
     assert report.counts() == {"already exported": 3} and len(sink.tracker.create_calls) == 1
 

@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-import retroflow.cli
 from retroflow import hookimpl
 from retroflow.cli import cli
 from retroflow.config import Config
@@ -140,13 +139,12 @@ def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callabl
     def manager(**kwargs: Any) -> Any:
         return get_plugin_manager(load_entrypoints=False, extra_plugins=[Source()], **kwargs)
 
-    monkeypatch.setattr(retroflow.cli, "get_plugin_manager", manager)
     monkeypatch.setenv("RETROFLOW_DATABASE", db_url)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "retroflow.toml").write_text('[retroflow]\noutput = "out"\n\n[plugins.outcomes]\nsettle_days = 5\n')
 
     def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, ["-q", *args], catch_exceptions=False)
+        return CliRunner().invoke(cli, ["-q", *args], catch_exceptions=False, obj={"plugin_manager_factory": manager})
 
     invoke.sink = sink  # type: ignore[attr-defined]
     return invoke

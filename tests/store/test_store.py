@@ -26,10 +26,10 @@ def test_a_stored_retro_loads_back_equal(store: Store, retro: Retro) -> None:
 
 def test_rebuilding_keeps_every_version(store: Store, retro: Retro) -> None:
     store.save_retro(retro, "INC-1")
-    changed = attrs.evolve(retro, narrative=("second look",))
+    changed = attrs.evolve(retro, scoring_model="second look")
     assert store.save_retro(changed, "INC-1") == 2
-    assert store.retro("INC-1", version=1).narrative == retro.narrative != ("second look",)
-    assert store.latest_retro("INC-1").narrative == ("second look",)
+    assert store.retro("INC-1", version=1).scoring_model == retro.scoring_model != "second look"
+    assert store.latest_retro("INC-1").scoring_model == "second look"
     assert [v.version for v in store.versions("INC-1")] == [1, 2]
 
 

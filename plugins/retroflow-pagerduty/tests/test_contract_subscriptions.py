@@ -114,12 +114,13 @@ def test_every_request_and_reply_of_the_commands_fits_the_spec(kit, extract, sle
         source = PagerDutySource(transport=fake.transport, sleep=sleeps)
         return get_plugin_manager(load_entrypoints=False, extra_plugins=[source], **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
     config = tmp_path / "retroflow.toml"
     config.write_text('[plugins.pagerduty]\ntoken = "env:PAGERDUTY_TOKEN"\n', encoding="utf-8")
 
     def run(*args):
-        return CliRunner().invoke(cli_module.cli, ["--config", str(config), "pagerduty", *args])
+        return CliRunner().invoke(
+            cli_module.cli, ["--config", str(config), "pagerduty", *args], obj={"plugin_manager_factory": manager}
+        )
 
     run("subscriptions", "--json")
     run("subscriptions", "--enable", disabled["id"])

@@ -65,14 +65,15 @@ def run(fake, sleeps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         source = PagerDutySource(transport=fake.transport, sleep=sleeps)
         return get_plugin_manager(load_entrypoints=False, extra_plugins=[source], **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
     config = tmp_path / "retroflow.toml"
     config.write_text(CONFIG, encoding="utf-8")
 
     def invoke(*args: str, config_text: str | None = None) -> Result:
         if config_text is not None:
             config.write_text(config_text, encoding="utf-8")
-        return CliRunner().invoke(cli_module.cli, ["--config", str(config), "pagerduty", *args])
+        return CliRunner().invoke(
+            cli_module.cli, ["--config", str(config), "pagerduty", *args], obj={"plugin_manager_factory": manager}
+        )
 
     invoke.config = config
     return invoke

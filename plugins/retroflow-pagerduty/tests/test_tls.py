@@ -197,10 +197,11 @@ def test_config_check_reports_a_ca_bundle_that_does_not_exist(tmp_path, monkeypa
     def manager(**kwargs):
         return get_plugin_manager(load_entrypoints=False, extra_plugins=[PagerDutySource()], **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
     config = tmp_path / "retroflow.toml"
     config.write_text('[plugins.pagerduty]\ntoken = "env:PAGERDUTY_TOKEN"\nca_bundle = "certs/ca.pem"\n')
-    result = CliRunner().invoke(cli_module.cli, ["--config", str(config), "config", "check"])
+    result = CliRunner().invoke(
+        cli_module.cli, ["--config", str(config), "config", "check"], obj={"plugin_manager_factory": manager}
+    )
     assert result.exit_code == 2
     assert f"[plugins.pagerduty] ca_bundle: {tmp_path / 'certs' / 'ca.pem'}: no such file" in result.stderr
 
@@ -215,10 +216,13 @@ def test_the_subscription_commands_use_ca_bundle_too(https_api, test_ca, tmp_pat
     def manager(**kwargs):
         return get_plugin_manager(load_entrypoints=False, extra_plugins=[PagerDutySource()], **kwargs)
 
-    monkeypatch.setattr(cli_module, "get_plugin_manager", manager)
     config = tmp_path / "retroflow.toml"
     config.write_text(_toml(https_api, f'ca_bundle = "{test_ca.ca}"\n' if trusted else ""), encoding="utf-8")
-    result = CliRunner().invoke(cli_module.cli, ["--config", str(config), "pagerduty", "subscriptions", "--json"])
+    result = CliRunner().invoke(
+        cli_module.cli,
+        ["--config", str(config), "pagerduty", "subscriptions", "--json"],
+        obj={"plugin_manager_factory": manager},
+    )
     if trusted:
         assert result.exit_code == 0 and json.loads(result.stdout) == []
     else:

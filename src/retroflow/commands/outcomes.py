@@ -6,7 +6,7 @@ See ``docs/outcomes.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ import click
 import orjson
 
 from retroflow import hookimpl
-from retroflow.cli import App, handle_errors, write_atomically
+from retroflow.app import App, handle_errors, write_atomically
 from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
 # The store, the statistics and the heuristics' kit are imported inside the commands:
@@ -25,13 +25,13 @@ from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
 
 @hookimpl
-def retroflow_register_settings(register: Any) -> None:
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
     register(TABLE, OutcomeSettings)
 
 
 @contextmanager
 def _opened(app: App) -> Iterator[Any]:
-    from retroflow.store.commands import store_for
+    from retroflow.store.build import store_for
 
     store = store_for(app.config)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from retroflow.cli import App, handle_errors
+from retroflow.app import App, handle_errors
 from retroflow.errors import ConfigError, RetroflowError
 
 __all__ = ["COMMANDS", "jobs_group", "serve_command", "watch_command", "worker_command"]

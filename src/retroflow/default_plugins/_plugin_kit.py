@@ -10,9 +10,8 @@
   the proposers) are made here (:meth:`SettingsTable.hook`, :func:`scoring_model_hook`,
   :func:`proposals_hook`).
 
-Hook implementations return lists, not generators: the engine runs each implementation
-isolated (timeout, errors become gaps), and a generator would do its work only later,
-when the engine iterates it outside that isolation.
+Hook implementations may return generators: the engine iterates what an implementation
+returns inside its isolated call (timeout, errors become gaps), never later.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ import attrs
 from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.model import ActionItem, Category, Effort, Factor, Incident, Verification, format_duration
+from retroflow.roles import ScoringModel
 
 S = TypeVar("S")
 
@@ -54,18 +54,18 @@ class SettingsTable(Generic[S]):
     name: str
     settings_class: type[S]
 
-    def hook(self) -> Callable[[Any], None]:
+    def hook(self) -> Callable[[Callable[[str, type[Any]], None]], None]:
         """The ``retroflow_register_settings`` implementation that declares this table."""
 
         @hookimpl
-        def retroflow_register_settings(register: Any) -> None:
+        def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
             register(self.name, self.settings_class)
 
         return retroflow_register_settings
 
     def read(self, config: Config) -> S:
         """The validated table of ``config``, or the defaults when it is absent."""
-        return self.given(config.settings_for(self.name))
+        return config.settings_for(self.name, self.settings_class) or self.settings_class()
 
     def given(self, settings: object) -> S:
         """``settings`` when they are this table's (e.g. ``ScoringContext.settings``), else
@@ -73,11 +73,13 @@ class SettingsTable(Generic[S]):
         return settings if isinstance(settings, self.settings_class) else self.settings_class()
 
 
-def scoring_model_hook(model: object, *, trylast: bool = False) -> Callable[[Any], None]:
+def scoring_model_hook(
+    model: ScoringModel, *, trylast: bool = False
+) -> Callable[[Callable[[ScoringModel], None]], None]:
     """The ``retroflow_register_scoring_models`` implementation that offers ``model``."""
 
     @hookimpl(trylast=trylast)
-    def retroflow_register_scoring_models(register: Any) -> None:
+    def retroflow_register_scoring_models(register: Callable[[ScoringModel], None]) -> None:
         register(model)
 
     return retroflow_register_scoring_models

@@ -465,8 +465,8 @@ class _People:
     hours" and "a person" for retros and outcomes."""
 
     def __init__(self, config: Config) -> None:
-        from retroflow.default_plugins._timeline_facts import is_person
-        from retroflow.default_plugins.human_conditions import SETTINGS
+        from retroflow.default_plugins.conditions.facts import is_person
+        from retroflow.default_plugins.conditions.human import SETTINGS
 
         self._settings = SETTINGS.read(config)
         self._at_work = self._settings.working_time()

@@ -53,5 +53,4 @@ class OutcomeSettings:
 
 def outcome_settings(config: Config) -> OutcomeSettings:
     """The validated ``[plugins.outcomes]`` table, or the defaults."""
-    settings = config.settings_for(TABLE)
-    return settings if isinstance(settings, OutcomeSettings) else OutcomeSettings()
+    return config.settings_for(TABLE, OutcomeSettings) or OutcomeSettings()

@@ -33,7 +33,7 @@ import attrs
 import sqlalchemy as sa
 import structlog
 
-from retroflow.cli import Publisher
+from retroflow.app import Publisher
 from retroflow.config import Config
 from retroflow.engine import call_isolated
 from retroflow.errors import PluginError, RetroflowError
@@ -44,7 +44,7 @@ from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import DraftedRetro
 from retroflow.service.lifecycle import DRAFT, RESOLVED
 from retroflow.store import schema as t
-from retroflow.store.commands import build_and_store, store_for
+from retroflow.store.build import build_and_store, store_for
 from retroflow.store.exports import export_actions
 
 __all__ = [

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,80 +146,55 @@ def insert_events(conn: sa.Connection, chunks: Sequence[tuple[int, Sequence[Even
     would be the peak of a build's memory)."""
     if not any(events for _chunk_id, events in chunks):
         return
-    rows = ((chunk_id, i, e) for chunk_id, events in chunks for i, e in enumerate(events))
-    dumps = _details_json
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
+    if conn.dialect.name == "postgresql":
         raw: Any = conn.connection.driver_connection
         columns = ", ".join(_EVENT_COLUMNS)
         with raw.cursor() as cursor, cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
-            for chunk_id, i, e in rows:
-                copy.write_row(
-                    (
-                        chunk_id,
-                        i,
-                        e.at,
-                        e.source,
-                        e.native_id,
-                        e.kind.value,
-                        e.summary,
-                        e.actor,
-                        e.service,
-                        e.link,
-                        dumps(e.details) if e.details else None,
-                    )
-                )
+            for row in _event_rows(chunks, _as_is):
+                copy.write_row(row)
         return
-    if dialect == "sqlite":
-        # SQLAlchemy's SQLite DateTime storage format, in UTC (timestamps are aware UTC).
-        values = (
-            (
+    placeholders = ", ".join("?" * len(_EVENT_COLUMNS))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the driver's executemany takes an iterator; SQLAlchemy's wants a list
+        cursor.executemany(
+            f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})",
+            _event_rows(chunks, _sqlite_timestamp),
+        )
+    finally:
+        cursor.close()
+
+
+def _event_rows(
+    chunks: Sequence[tuple[int, Sequence[Event]]], stamp: Callable[[datetime], Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Each event's row, in :data:`_EVENT_COLUMNS` order, built once; ``stamp`` writes the
+    timestamp the way the driver takes it."""
+    dumps = _details_json
+    for chunk_id, events in chunks:
+        for i, e in enumerate(events):
+            details = dumps(e.details) if e.details else None
+            yield (
                 chunk_id,
                 i,
-                (e.at if e.at.tzinfo is UTC else as_utc(e.at)).isoformat(" ", "microseconds")[:-6],  # no "+00:00"
+                stamp(e.at),
                 e.source,
                 e.native_id,
-                e.kind,  # a str (StrEnum); sqlite3 binds it as its value
+                e.kind.value,
                 e.summary,
                 e.actor,
                 e.service,
                 e.link,
-                dumps(e.details) if e.details else None,
+                details,
             )
-            for chunk_id, i, e in rows
-        )
-        placeholders = ", ".join("?" * len(_EVENT_COLUMNS))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:  # the driver's executemany takes an iterator; SQLAlchemy's wants a list
-            cursor.executemany(f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})", values)
-        finally:
-            cursor.close()
-        return
-    conn.execute(
-        sa.insert(t.events),
-        [
-            dict(
-                zip(
-                    _EVENT_COLUMNS,
-                    (
-                        chunk_id,
-                        i,
-                        e.at,
-                        e.source,
-                        e.native_id,
-                        e.kind.value,
-                        e.summary,
-                        e.actor,
-                        e.service,
-                        e.link,
-                        dict(e.details) or None,
-                    ),
-                    strict=True,
-                )
-            )
-            for chunk_id, i, e in rows
-        ],
-    )
+
+
+def _as_is(at: datetime) -> datetime:
+    return at
+
+
+def _sqlite_timestamp(at: datetime) -> str:
+    """SQLAlchemy's SQLite DateTime storage format, in UTC (timestamps are aware UTC)."""
+    return (at if at.tzinfo is UTC else as_utc(at)).isoformat(" ", "microseconds")[:-6]  # no "+00:00"
 
 
 def load_events(conn: sa.Connection, version_id: int) -> list[Event]:

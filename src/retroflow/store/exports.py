@@ -23,6 +23,7 @@ times.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import time
 import uuid
@@ -46,11 +47,11 @@ from retroflow.store.store import Store
 
 __all__ = [
     "ExportItem",
+    "ExportOutcome",
     "ExportReport",
     "SyncReport",
     "export_actions",
     "export_key",
-    "normalise_state",
     "sync_status",
 ]
 
@@ -67,20 +68,28 @@ def export_key(incident_id: str, action_id: str, sink: str) -> str:
     return "retroflow-" + digest[:24]
 
 
+class ExportOutcome(enum.StrEnum):
+    """What happened to one action in an export run."""
+
+    CREATED = "created"
+    RECONCILED = "reconciled"  # found by key after an ambiguous failure or crash
+    ALREADY_EXPORTED = "already exported"
+    WAITING = "waiting for search lag"
+    NEEDS_RECONCILE = "needs reconcile"
+    FAILED = "failed"
+    IN_FLIGHT = "in flight elsewhere"
+    WOULD_CREATE = "would create"  # a dry run
+    WOULD_RECONCILE = "would reconcile"  # a dry run
+
+
 @attrs.frozen
 class ExportItem:
-    """What happened to one action in an export run.
-
-    ``outcome`` is one of: ``created``, ``reconciled`` (found by key after an ambiguous
-    failure or crash), ``already exported``, ``waiting for search lag``,
-    ``needs reconcile``, ``failed``, ``in flight elsewhere``, and for a dry run
-    ``would create`` or ``would reconcile``.
-    """
+    """What happened to one action in an export run (:class:`ExportOutcome`)."""
 
     action_id: str
     title: str
     key: str
-    outcome: str
+    outcome: ExportOutcome = attrs.field(converter=ExportOutcome)
     external_id: str | None = None
     url: str | None = None
     error: str | None = None
@@ -88,7 +97,7 @@ class ExportItem:
 
 
 #: Outcomes after which the action has its ticket.
-SETTLED = frozenset({"created", "reconciled", "already exported"})
+SETTLED = frozenset({ExportOutcome.CREATED, ExportOutcome.RECONCILED, ExportOutcome.ALREADY_EXPORTED})
 
 
 @attrs.frozen
@@ -154,10 +163,10 @@ def export_actions(
         if unknown:
             raise RetroflowError(f"incident {incident_id!r} has no action {unknown[0]!r} in its newest retro")
         actions = [known[a] for a in wanted]
-    run = _Run(store, retro, sink, config, sleep, now, lease_seconds, max_rate_limit_waits, max_wait, checkpoint)
-    if client is None:
-        client = sink.open(config)
-    run.client = client
+    client = client if client is not None else sink.open(config)
+    run = _Run(
+        store, retro, sink, client, config, sleep, now, lease_seconds, max_rate_limit_waits, max_wait, checkpoint
+    )
     if dry_run:
         return run.dry_run(actions)
     return run.export(actions, retro_url, reclaim)
@@ -169,6 +178,7 @@ class _Run:
         store: Store,
         retro: Retro,
         sink: TrackerSink,
+        client: TrackerClient,
         config: Config,
         sleep: Callable[[float], None],
         now: Callable[[], datetime],
@@ -188,7 +198,7 @@ class _Run:
         self.max_rate_limit_waits = max_rate_limit_waits
         self.max_wait = max_wait
         self.checkpoint = checkpoint or (lambda stage: None)
-        self.client: Any = None
+        self.client = client
         self.items: dict[str, ExportItem] = {}
         self.create_calls = 0
         self.find_calls = 0
@@ -216,7 +226,7 @@ class _Run:
             ).all()
         return {row.action_id: row for row in rows}
 
-    def _item(self, action: ActionItem, outcome: str, **kwargs: Any) -> None:
+    def _item(self, action: ActionItem, outcome: ExportOutcome, **kwargs: Any) -> None:
         key = export_key(self.incident_id, action.id, self.sink.name)
         self.items[action.id] = ExportItem(action.id, action.title, key, outcome, **kwargs)
 
@@ -227,12 +237,12 @@ class _Run:
         for action in actions:
             row = rows.get(action.id)
             if row is not None and row.state == ExportState.DONE:
-                self._item(action, "already exported", external_id=row.external_id, url=row.url)
+                self._item(action, ExportOutcome.ALREADY_EXPORTED, external_id=row.external_id, url=row.url)
             elif row is not None and row.state in (ExportState.IN_FLIGHT, ExportState.NEEDS_RECONCILE):
-                self._item(action, "would reconcile", error=row.last_error)
+                self._item(action, ExportOutcome.WOULD_RECONCILE, error=row.last_error)
             else:
                 draft = self._draft(action)
-                self._item(action, "would create", preview=dict(self.client.preview(draft)))
+                self._item(action, ExportOutcome.WOULD_CREATE, preview=dict(self.client.preview(draft)))
         return self.report(actions, dry_run=True)
 
     def _draft(self, action: ActionItem, retro_url: str | None = None) -> TicketDraft:
@@ -280,12 +290,12 @@ class _Run:
         """The item of an action this run does not send: its row is done, held by another
         run, or waiting to be reconciled."""
         if row.state == ExportState.DONE:
-            self._item(action, "already exported", external_id=row.external_id, url=row.url)
+            self._item(action, ExportOutcome.ALREADY_EXPORTED, external_id=row.external_id, url=row.url)
         elif row.state == ExportState.IN_FLIGHT:
             until = f" until {row.lease_until:%Y-%m-%d %H:%M:%S} UTC" if row.lease_until else ""
-            self._item(action, "in flight elsewhere", error=f"claimed by another export{until}")
+            self._item(action, ExportOutcome.IN_FLIGHT, error=f"claimed by another export{until}")
         else:
-            self._item(action, "needs reconcile", error=row.last_error)
+            self._item(action, ExportOutcome.NEEDS_RECONCILE, error=row.last_error)
 
     def _write_intents(self, actions: Sequence[ActionItem]) -> None:
         """One outbox row per action, written (and committed) before any request."""
@@ -323,12 +333,12 @@ class _Run:
         try:
             ref = self.client.find(row.key)
         except TrackerError as exc:
-            self._item(action, "needs reconcile", error=f"search failed: {_message(exc)}")
+            self._item(action, ExportOutcome.NEEDS_RECONCILE, error=f"search failed: {_message(exc)}")
             return
         if ref is not None:
             with self.store.begin() as conn:
                 self._mark_done(conn, {row.id: ref}, None, self.now())
-            self._item(action, "reconciled", external_id=ref.external_id, url=ref.url)
+            self._item(action, ExportOutcome.RECONCILED, external_id=ref.external_id, url=ref.url)
             return
         since = self.now() - (row.last_attempt_at or row.updated_at)
         lag = timedelta(seconds=float(self.sink.search_lag))
@@ -338,7 +348,7 @@ class _Run:
             left = (lag - since).total_seconds()
             self._item(
                 action,
-                "waiting for search lag",
+                ExportOutcome.WAITING,
                 error=f"not found yet; {self.sink.name} search may lag {self.sink.search_lag:g} s "
                 f"(retry in {left:.0f} s)",
             )
@@ -391,7 +401,7 @@ class _Run:
             )
         for action in actions:
             if action.id not in taken:
-                self._item(action, "in flight elsewhere", error="claimed by another export")
+                self._item(action, ExportOutcome.IN_FLIGHT, error="claimed by another export")
         return [a for a in actions if a.id in taken]
 
     def _create_batch(self, batch: Sequence[ActionItem], retro_url: str | None) -> None:
@@ -400,9 +410,41 @@ class _Run:
         if not claimed:
             return
         self.checkpoint("claimed")
-        drafts = [self._draft(a, retro_url) for a in claimed]
-        results: Sequence[TicketRef | TrackerError] | None = None
-        whole: TrackerError | None = None
+        results, whole = self._send([self._draft(a, retro_url) for a in claimed], token)
+        self.checkpoint("sent")
+        now = self.now()
+        outcomes: list[tuple[ActionItem, ExportOutcome, dict[str, Any]]] = []
+        with self.store.begin() as conn:
+            row_ids = self._row_ids(conn, [a.id for a in claimed])
+            created: dict[int, TicketRef] = {}
+            for i, action in enumerate(claimed):
+                row_id = row_ids[action.id]
+                result: TicketRef | TrackerError | Any = whole if results is None else results[i]
+                if isinstance(result, TicketRef):
+                    created[row_id] = result
+                    continue
+                ambiguous, error = self._mark_failed(conn, row_id, token, result, now)
+                outcomes.append(
+                    (action, ExportOutcome.NEEDS_RECONCILE if ambiguous else ExportOutcome.FAILED, {"error": error})
+                )
+            recorded = self._mark_done(conn, created, token, now)
+            for action in claimed:
+                ref = created.get(row_ids[action.id])
+                if ref is not None:
+                    outcome = (
+                        ExportOutcome.CREATED if row_ids[action.id] in recorded else ExportOutcome.ALREADY_EXPORTED
+                    )
+                    outcomes.append((action, outcome, {"external_id": ref.external_id, "url": ref.url}))
+        for action, outcome, extra in outcomes:
+            self._item(action, outcome, **extra)
+        self.checkpoint("committed")
+
+    def _send(
+        self, drafts: list[TicketDraft], token: str
+    ) -> tuple[Sequence[TicketRef | TrackerError] | None, TrackerError | None]:
+        """Create the tickets of ``drafts``, waiting out rate limits (up to
+        ``max_rate_limit_waits`` times): one result per draft, or the error that failed the
+        whole request."""
         waits = 0
         while True:
             self.create_calls += 1
@@ -418,53 +460,37 @@ class _Run:
                     self.sleep(delay)
                     self._mark_sending(token)
                     continue
-                whole = exc
+                return None, exc
             break
-        self.checkpoint("sent")
-        if results is not None and len(results) != len(drafts):
-            whole = TrackerError(
-                f"{self.sink.name} returned {len(results)} result(s) for {len(drafts)} draft(s)", ambiguous=True
+        if len(results) != len(drafts):
+            message = f"{self.sink.name} returned {len(results)} result(s) for {len(drafts)} draft(s)"
+            return None, TrackerError(message, ambiguous=True)
+        return results, None
+
+    def _mark_failed(
+        self, conn: sa.Connection, row_id: int, token: str, result: object, now: datetime
+    ) -> tuple[bool, str]:
+        """Record that the create of row ``row_id`` failed (``result``: its error, or what
+        the sink returned instead of a ticket): whether that is ambiguous (it may have
+        landed: reconcile) or certain (retry), and the error."""
+        if isinstance(result, TrackerError):
+            ambiguous, error = result.ambiguous, _message(result)
+        else:
+            ambiguous, error = True, f"{self.sink.name} returned {type(result).__name__}, not a TicketRef"
+        conn.execute(
+            sa.update(t.exports)
+            .where(t.exports.c.id == row_id, t.exports.c.claim_token == token)
+            .values(
+                state=ExportState.NEEDS_RECONCILE if ambiguous else ExportState.FAILED,
+                claim_token=None,
+                lease_until=None,
+                last_error=error,
+                # An ambiguous request may have landed any time until now.
+                last_attempt_at=now if ambiguous else t.exports.c.last_attempt_at,
+                updated_at=now,
             )
-            results = None
-        now = self.now()
-        outcomes: list[tuple[ActionItem, str, dict[str, Any]]] = []
-        with self.store.begin() as conn:
-            row_ids = self._row_ids(conn, [a.id for a in claimed])
-            created: dict[int, TicketRef] = {}
-            for i, action in enumerate(claimed):
-                row_id = row_ids[action.id]
-                result: TicketRef | TrackerError | Any = whole if results is None else results[i]
-                if isinstance(result, TicketRef):
-                    created[row_id] = result
-                    continue
-                if isinstance(result, TrackerError):
-                    ambiguous, error = result.ambiguous, _message(result)
-                else:
-                    ambiguous, error = True, f"{self.sink.name} returned {type(result).__name__}, not a TicketRef"
-                state = ExportState.NEEDS_RECONCILE if ambiguous else ExportState.FAILED
-                conn.execute(
-                    sa.update(t.exports)
-                    .where(t.exports.c.id == row_id, t.exports.c.claim_token == token)
-                    .values(
-                        state=state,
-                        claim_token=None,
-                        lease_until=None,
-                        last_error=error,
-                        # An ambiguous request may have landed any time until now.
-                        last_attempt_at=now if ambiguous else t.exports.c.last_attempt_at,
-                        updated_at=now,
-                    )
-                )
-                outcomes.append((action, "needs reconcile" if ambiguous else "failed", {"error": error}))
-            recorded = self._mark_done(conn, created, token, now)
-            for action in claimed:
-                ref = created.get(row_ids[action.id])
-                if ref is not None:
-                    outcome = "created" if row_ids[action.id] in recorded else "already exported"
-                    outcomes.append((action, outcome, {"external_id": ref.external_id, "url": ref.url}))
-        for action, outcome, extra in outcomes:
-            self._item(action, outcome, **extra)
-        self.checkpoint("committed")
+        )
+        return ambiguous, error
 
     def _mark_sending(self, token: str) -> None:
         """The claimed rows' create is about to be sent (again): record the moment, which
@@ -535,37 +561,6 @@ def _message(exc: BaseException) -> str:
 
 # -- status read-back -----------------------------------------------------------------
 
-_STATES = {
-    "open": "open",
-    "todo": "open",
-    "to do": "open",
-    "backlog": "open",
-    "in progress": "in progress",
-    "in_progress": "in progress",
-    "in-progress": "in progress",
-    "started": "in progress",
-    "done": "done",
-    "closed": "done",
-    "completed": "done",
-    "resolved": "done",
-    "won't do": "won't do",
-    "wont do": "won't do",
-    "wont_do": "won't do",
-    "won't fix": "won't do",
-    "canceled": "won't do",
-    "cancelled": "won't do",
-    "missing": "missing",
-    "deleted": "missing",
-    "not found": "missing",
-}
-
-
-def normalise_state(state: str) -> str:
-    """One of ``open``, ``in progress``, ``done``, ``won't do``, ``missing`` (unknown
-    words kept)."""
-    cleaned = state.strip().lower().replace("\u2019", "'")
-    return _STATES.get(cleaned, cleaned)
-
 
 @attrs.frozen
 class SyncReport:
@@ -613,7 +608,7 @@ def sync_status(
                     status = by_external.get(link.external_id)
                     if status is None:
                         continue
-                    state = normalise_state(status.state)
+                    state = status.state
                     values: dict[str, Any] = {"state": state, "synced_at": stamp}
                     if state != link.state:
                         changed += 1

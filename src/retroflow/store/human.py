@@ -19,7 +19,6 @@ store, so a reviewed file wins.
 from __future__ import annotations
 
 import enum
-import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -145,6 +144,7 @@ def _optional_date(value: date | str | None) -> date | None:
 
 
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
 
 
 def _choice(kind: type[E], name: str, value: E | str | None) -> E | None:
@@ -500,70 +500,13 @@ class HumanInput:
         if unknown:
             raise ValueError(f"{where}: unknown key {unknown[0]!r} (expected incident, factors, events, actions)")
         items: list[InputItem] = []
-        for i, entry in enumerate(_tables(data, "factors", where)):
-            at = f"{where}: factors[{i}]"
-            _known(entry, {"key", "status", "reason", "author"}, at)
-            items.append(
-                _make(
-                    at,
-                    FactorVerdict,
-                    key=_required(entry, "key", at),
-                    status=entry.get("status", ""),
-                    reason=entry.get("reason", ""),
-                    author=entry.get("author", ""),
-                )
-            )
-        for i, entry in enumerate(_tables(data, "events", where)):
-            at = f"{where}: events[{i}]"
-            _known(entry, {"at", "kind", "summary", "why", "actor", "id", "author"}, at)
-            when = entry.get("at")
-            if isinstance(when, str):
-                try:
-                    when = parse_timestamp(when)
-                except ValueError as exc:
-                    raise ValueError(f"{at}: at: {exc}") from None
-            if not isinstance(when, datetime):
-                raise ValueError(f"{at}: at: expected a timestamp with an offset, e.g. 2026-11-02T14:05:00Z")
-            items.append(
-                _make(
-                    at,
-                    AddedEvent,
-                    at=when,
-                    kind=_required(entry, "kind", at),
-                    summary=_required(entry, "summary", at),
-                    why=entry.get("why", ""),
-                    actor=entry.get("actor"),
-                    id=str(entry.get("id", "")),
-                    author=entry.get("author", ""),
-                )
-            )
-        edits_and_new = list(_tables(data, "actions", where))
-        for i, entry in enumerate(edits_and_new):
-            at = f"{where}: actions[{i}]"
-            keys = {"id", "new", "title", "change", "owner", "effort", "due", "category", "verify", "factors", "author"}
-            _known(entry, keys, at)
-            due = entry.get("due")
-            if isinstance(due, datetime):
-                due = due.date()
-            fields = {k: entry[k] for k in ("title", "change", "owner", "effort", "category", "verify") if k in entry}
-            if "id" in entry and not entry.get("new", False):
-                if "factors" in entry:
-                    raise ValueError(f"{at}: factors can be given for a new action only (add new = true)")
-                author = entry.get("author", "")
-                items.append(_make(at, ActionEdit, action_id=str(entry["id"]), due=due, author=author, **fields))
-            else:
-                _required(entry, "title", at)
-                items.append(
-                    _make(
-                        at,
-                        NewAction,
-                        id=str(entry.get("id", "")),
-                        due=due,
-                        factors=tuple(entry.get("factors", ())),
-                        author=entry.get("author", ""),
-                        **fields,
-                    )
-                )
+        items += [
+            _verdict_of(entry, f"{where}: factors[{i}]") for i, entry in enumerate(_tables(data, "factors", where))
+        ]
+        items += [_event_of(entry, f"{where}: events[{i}]") for i, entry in enumerate(_tables(data, "events", where))]
+        items += [
+            _action_of(entry, f"{where}: actions[{i}]") for i, entry in enumerate(_tables(data, "actions", where))
+        ]
         return cls.from_items(items)
 
     def to_toml(self, incident_id: str) -> str:
@@ -667,14 +610,73 @@ def _required(entry: Mapping[str, Any], key: str, where: str) -> Any:
     return value
 
 
-def _make(where: str, cls: type[Any], **kwargs: Any) -> Any:
+def _make(where: str, cls: type[T], **kwargs: Any) -> T:
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{where}: {exc}") from None
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+def _verdict_of(entry: Mapping[str, Any], at: str) -> FactorVerdict:
+    """A ``[[factors]]`` entry; errors name ``at``."""
+    _known(entry, {"key", "status", "reason", "author"}, at)
+    return _make(
+        at,
+        FactorVerdict,
+        key=_required(entry, "key", at),
+        status=entry.get("status", ""),
+        reason=entry.get("reason", ""),
+        author=entry.get("author", ""),
+    )
+
+
+def _event_of(entry: Mapping[str, Any], at: str) -> AddedEvent:
+    """An ``[[events]]`` entry; errors name ``at``."""
+    _known(entry, {"at", "kind", "summary", "why", "actor", "id", "author"}, at)
+    when = entry.get("at")
+    if isinstance(when, str):
+        try:
+            when = parse_timestamp(when)
+        except ValueError as exc:
+            raise ValueError(f"{at}: at: {exc}") from None
+    if not isinstance(when, datetime):
+        raise ValueError(f"{at}: at: expected a timestamp with an offset, e.g. 2026-11-02T14:05:00Z")
+    return _make(
+        at,
+        AddedEvent,
+        at=when,
+        kind=_required(entry, "kind", at),
+        summary=_required(entry, "summary", at),
+        why=entry.get("why", ""),
+        actor=entry.get("actor"),
+        id=str(entry.get("id", "")),
+        author=entry.get("author", ""),
+    )
+
+
+def _action_of(entry: Mapping[str, Any], at: str) -> ActionEdit | NewAction:
+    """An ``[[actions]]`` entry: an edit of an action by its ``id``, or a new action (no
+    ``id``, or ``new = true``); errors name ``at``."""
+    keys = {"id", "new", "title", "change", "owner", "effort", "due", "category", "verify", "factors", "author"}
+    _known(entry, keys, at)
+    due = entry.get("due")
+    if isinstance(due, datetime):
+        due = due.date()
+    fields = {k: entry[k] for k in ("title", "change", "owner", "effort", "category", "verify") if k in entry}
+    if "id" in entry and not entry.get("new", False):
+        if "factors" in entry:
+            raise ValueError(f"{at}: factors can be given for a new action only (add new = true)")
+        return _make(at, ActionEdit, action_id=str(entry["id"]), due=due, author=entry.get("author", ""), **fields)
+    _required(entry, "title", at)
+    return _make(
+        at,
+        NewAction,
+        id=str(entry.get("id", "")),
+        due=due,
+        factors=tuple(entry.get("factors", ())),
+        author=entry.get("author", ""),
+        **fields,
+    )
 
 
 def _toml_value(value: Any) -> str:

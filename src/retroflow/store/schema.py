@@ -7,7 +7,6 @@ on PostgreSQL (``timestamptz``). A retro version is immutable once written.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -450,8 +449,3 @@ feed_checkpoints = sa.Table(
     sa.Column("checkpoint", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
-
-
-def row_dict(row: Any) -> dict[str, Any]:
-    """A result row as a plain dict."""
-    return dict(row._mapping)

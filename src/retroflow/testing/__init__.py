@@ -407,10 +407,11 @@ def running_service(config: Config, plugins: Plugins, *, workers: int = 0) -> It
 
 
 #: The modules plugins may import from: ``retroflow`` (the names in ``retroflow.__all__``),
-#: the HTTP helpers, the source and tracker-sink helpers and this kit. The rest of retroflow is private
+#: the HTTP helpers, the source and tracker-sink helpers, what commands build on and this kit. The rest of retroflow is private
 #: and may change.
 PUBLIC_MODULES = (
     "retroflow",
+    "retroflow.app",
     "retroflow.http",
     "retroflow.lazy",
     "retroflow.sources",

@@ -29,7 +29,7 @@ def retroflow_register_settings(register: Any) -> None:
 
 @hookimpl
 def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
-    settings: CsvSettings | None = config.settings_for(NAME)
+    settings = config.settings_for(NAME, CsvSettings)
     if settings is None:  # no [plugins.csv] table: this source has nothing to say
         return None
     try:

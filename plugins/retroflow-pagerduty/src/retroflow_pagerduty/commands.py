@@ -26,7 +26,7 @@ import attrs
 import click
 
 from retroflow import ConfigError, RetroflowError, Secret, redact_text
-from retroflow.cli import App, handle_errors  # the CLI has no public API for plugin commands yet
+from retroflow.app import App, handle_errors
 
 from . import TABLE
 

@@ -33,7 +33,8 @@ from retroflow.default_plugins._plugin_kit import (
     service_named,
     strength,
 )
-from retroflow.default_plugins._timeline_facts import TimelineFacts, cite, facts_of, quoted
+from retroflow.default_plugins.conditions.facts import TimelineFacts, cite, facts_of, quoted
+from retroflow.default_plugins.conditions.keys import MISLEADING_SIGNAL
 from retroflow.model import (
     ActionItem,
     Category,
@@ -48,7 +49,6 @@ from retroflow.model import (
     format_duration,
 )
 
-KEY = "misleading-signal"
 LOOKED_ELSEWHERE = "looked-elsewhere"
 LOOKED_HEALTHY = "looked-healthy"
 
@@ -146,8 +146,7 @@ RULES = ((LOOKED_ELSEWHERE, looked_elsewhere), (LOOKED_HEALTHY, looked_healthy))
 
 
 def find_factors(timeline: Timeline) -> Iterator[Factor]:
-    """The factor this plugin finds (the hook below returns it as a list): for the first
-    belief that a rule finds misleading."""
+    """The factor this plugin finds: for the first belief that a rule finds misleading."""
     facts = facts_of(timeline)
     end = facts.first(EventKind.MITIGATION) or facts.first(EventKind.RESOLUTION)
     if end is None:
@@ -184,7 +183,7 @@ def _factor(
     held = turned.at - belief.at
     signal = facts.first_by_service.get(culprit)
     return Factor(
-        key=KEY,
+        key=MISLEADING_SIGNAL,
         layer=Layer.HUMAN,
         title=title,
         explanation=(
@@ -212,9 +211,8 @@ def _and(names: Iterable[str]) -> str:
 
 
 @hookimpl
-def retroflow_find_factors(timeline: Timeline) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(timeline))
+def retroflow_find_factors(timeline: Timeline) -> Iterator[Factor]:
+    return find_factors(timeline)
 
 
 # --- the proposer --------------------------------------------------------------------------
@@ -243,7 +241,7 @@ def _show_the_right_signal(incident: Incident, factor: Factor) -> ActionItem:
         )
     return propose(
         incident,
-        KEY,
+        MISLEADING_SIGNAL,
         service,
         *looked,
         title=title,
@@ -254,4 +252,4 @@ def _show_the_right_signal(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-retroflow_propose_actions = proposals_hook({KEY: _show_the_right_signal})
+retroflow_propose_actions = proposals_hook({MISLEADING_SIGNAL: _show_the_right_signal})

@@ -1,0 +1,1 @@
+"""The outcome metrics retroflow ships."""

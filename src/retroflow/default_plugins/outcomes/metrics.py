@@ -21,13 +21,17 @@ What each record holds, and where it comes from, is in ``docs/outcomes.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from retroflow import hookimpl
 from retroflow.model import Exposure, IncidentRecord, MetricKind
+
+if TYPE_CHECKING:
+    from retroflow.roles import OutcomeMetric
 
 __all__ = ["METRICS", "CountMetric", "DurationMetric"]
 
@@ -89,6 +93,6 @@ METRICS = (
 
 
 @hookimpl
-def retroflow_register_outcome_metrics(register: Any) -> None:
+def retroflow_register_outcome_metrics(register: Callable[[OutcomeMetric], None]) -> None:
     for metric in METRICS:
         register(metric)

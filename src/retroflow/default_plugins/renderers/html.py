@@ -27,7 +27,6 @@ from markupsafe import Markup
 import retroflow
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins.action_review import TOO_MANY_ACTIONS
 from retroflow.default_plugins.renderers.condense import PER_ROW, Row, condense, row_finder
 from retroflow.default_plugins.renderers.texts import (
     DURATION_LABELS,
@@ -39,11 +38,15 @@ from retroflow.default_plugins.renderers.texts import (
     verdict,
 )
 from retroflow.default_plugins.renderers.timeline_chart import LANES, timeline_svg
+from retroflow.default_plugins.review.action_review import TOO_MANY_ACTIONS
 from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Outcome, PastActions, Retro
+from retroflow.narrative import LEAD
 from retroflow.roles import TicketRef, TicketStatus
 
 if TYPE_CHECKING:
     import jinja2
+
+    from retroflow.roles import Renderer
 
 __all__ = [
     "TABLE",
@@ -351,6 +354,7 @@ def report_context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> di
         "rows": _table_rows(rows),
         "event_count": len(events),
         "layers": _layers(retro.factors),
+        "narrative_lead": LEAD if retro.narrative else None,
         "evidence_shown": PER_ROW,
         "events_by_id": retro.timeline.index,
         "row_anchor": anchor,
@@ -396,15 +400,15 @@ class HtmlRenderer:
         store knows."""
         if config is None:
             return render_html(retro)
-        settings = config.settings_for(TABLE) or HtmlSettings()
+        settings = config.settings_for(TABLE, HtmlSettings) or HtmlSettings()
         return render_html(retro, settings=settings, tickets=stored_tickets(config, retro.incident.id))
 
 
 @hookimpl
-def retroflow_register_settings(register: Any) -> None:
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
     register(TABLE, HtmlSettings)
 
 
 @hookimpl(trylast=True)
-def retroflow_register_renderers(register: Any) -> None:
+def retroflow_register_renderers(register: Callable[[Renderer], None]) -> None:
     register(HtmlRenderer())

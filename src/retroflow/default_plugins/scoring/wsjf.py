@@ -15,8 +15,8 @@ from __future__ import annotations
 import attrs
 
 from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
-from retroflow.default_plugins._scoring_inputs import ImpactSettings, effort, frequency, impact, score
-from retroflow.default_plugins.process_conditions import RECURRENCE
+from retroflow.default_plugins.conditions.keys import RECURRENCE
+from retroflow.default_plugins.scoring.inputs import ImpactSettings, effort, frequency, impact, score
 from retroflow.model import ActionItem, Category, Score
 from retroflow.roles import ScoringContext
 

@@ -28,8 +28,9 @@ import attrs
 from retroflow import hookimpl
 from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import SettingsTable
-from retroflow.default_plugins._timeline_facts import facts_of, is_person
+from retroflow.default_plugins.conditions.facts import facts_of, is_person
 from retroflow.model import ActionItem, EventKind, Finding, Retro
+from retroflow.narrative import narrative_lines
 
 RELIES_ON_MEMORY = "relies-on-memory"
 VAGUE = "vague"
@@ -226,9 +227,8 @@ class Reviewer:
 
 
 @hookimpl
-def retroflow_review_actions(retro: Retro, config: Config, outcome_metrics: tuple[str, ...]) -> list[Finding]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(review_retro(retro, SETTINGS.read(config), outcome_metrics))
+def retroflow_review_actions(retro: Retro, config: Config, outcome_metrics: tuple[str, ...]) -> Iterator[Finding]:
+    return review_retro(retro, SETTINGS.read(config), outcome_metrics)
 
 
 def review_retro(retro: Retro, settings: ReviewSettings, metrics: Iterable[str] = ()) -> Iterator[Finding]:
@@ -251,7 +251,7 @@ def review_retro(retro: Retro, settings: ReviewSettings, metrics: Iterable[str] 
             "long lists are rarely finished.",
             suggestion=f"Commit to the top {settings.max_actions} by score and park the rest explicitly.",
         )
-    for number, line in enumerate(retro.narrative, start=1):
+    for number, line in enumerate(narrative_lines(retro), start=1):
         yield from reviewer.blameless(line, "retro", f"narrative line {number}")
     for event in human_events:
         yield from reviewer.blameless(event.summary, "retro", f"{event.kind.value} {event.id} ({event.at:%H:%M})")

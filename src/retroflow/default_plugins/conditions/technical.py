@@ -12,7 +12,7 @@ Settings: ``[plugins.technical-conditions]`` (:class:`TechnicalSettings`). The h
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -29,7 +29,8 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import (
+from retroflow.default_plugins.conditions.facts import (
+    TimelineFacts,
     cite,
     facts_of,
     is_alert_trigger,
@@ -39,6 +40,7 @@ from retroflow.default_plugins._timeline_facts import (
     quoted,
     raised_by_hand,
 )
+from retroflow.default_plugins.conditions.keys import ALERT_NOISE, BLAST_RADIUS, DETECTION_GAP, NO_AUTOMATED_SIGNAL
 from retroflow.model import (
     ActionItem,
     Category,
@@ -52,11 +54,6 @@ from retroflow.model import (
     Verification,
     format_duration,
 )
-
-DETECTION_GAP = "detection-gap"
-NO_AUTOMATED_SIGNAL = "no-automated-signal"
-BLAST_RADIUS = "blast-radius"
-ALERT_NOISE = "alert-noise"
 
 #: Kinds that show a person responding (when nobody was paged).
 _RESPONSE_KINDS = frozenset({EventKind.ACK, EventKind.RESPONSE})
@@ -84,14 +81,23 @@ retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    """The factors this plugin finds (the hook below returns them as a list)."""
+    """The factors this plugin finds, one heuristic after the other."""
     settings = SETTINGS.read(config)
     facts = facts_of(timeline)
-    first = facts.first_signal
     alerts = facts.of_kind(EventKind.ALERT)
-    first_page = facts.first(EventKind.PAGE)
+    automatic = [a for a in alerts if not raised_by_hand(a)]
+    yield from _detection_gap(incident, facts, alerts, settings)
+    yield from _no_automated_signal(incident, facts, automatic)
+    yield from _blast_radius(facts, settings)
+    yield from _alert_noise([a for a in automatic if is_alert_trigger(a)], settings)
 
-    # detection-gap: first signal → first alert or page.
+
+def _detection_gap(
+    incident: Incident, facts: TimelineFacts, alerts: Sequence[Event], settings: TechnicalSettings
+) -> Iterator[Factor]:
+    """First signal → first alert or page."""
+    first = facts.first_signal
+    first_page = facts.first(EventKind.PAGE)
     detector = min(
         (e for e in (alerts[0] if alerts else None, first_page) if e is not None), key=lambda e: e.at, default=None
     )
@@ -122,10 +128,11 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
                 },
             )
 
-    # no-automated-signal: people were paged, or responded, before any alert fired (an
-    # alert a person raised by hand is people finding it, not monitoring).
-    detected = first_page or next((e for e in facts.notable if e.kind in _RESPONSE_KINDS), None)
-    automatic = [a for a in alerts if not raised_by_hand(a)]
+
+def _no_automated_signal(incident: Incident, facts: TimelineFacts, automatic: list[Event]) -> Iterator[Factor]:
+    """People were paged, or responded, before any alert fired (an alert a person raised by
+    hand is people finding it, not monitoring)."""
+    detected = facts.first(EventKind.PAGE) or next((e for e in facts.notable if e.kind in _RESPONSE_KINDS), None)
     if detected is not None and not _automated(detected) and not (automatic and automatic[0].at <= detected.at):
         # What people said before they were paged: often how the incident was found.
         reporters = [e for e in facts.notable if e.kind is EventKind.MESSAGE and e.at <= detected.at][-3:]
@@ -143,7 +150,9 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
             details={"service": service, "detected_by": detected.summary, "kind": detected.kind.value},
         )
 
-    # blast-radius: signals on several services.
+
+def _blast_radius(facts: TimelineFacts, settings: TechnicalSettings) -> Iterator[Factor]:
+    """Signals on several services."""
     if len(facts.first_by_service) >= settings.blast_radius_services:
         firsts = list(facts.first_by_service.items())
         names = [name for name, _ in firsts]
@@ -162,8 +171,9 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
             details={"services": names, "origin": origin, "threshold_services": settings.blast_radius_services},
         )
 
-    # alert-noise: many alerts, or a monitor firing again and again.
-    triggers = [a for a in automatic if is_alert_trigger(a)]
+
+def _alert_noise(triggers: list[Event], settings: TechnicalSettings) -> Iterator[Factor]:
+    """Many alerts, or a monitor firing again and again."""
     per_monitor = Counter(monitor_of(a) for a in triggers)
     flapping = sorted(
         (m for m, n in per_monitor.items() if n >= settings.flapping_triggers), key=lambda m: (-per_monitor[m], m)
@@ -207,15 +217,14 @@ def _automated(event: Event) -> bool:
 
 
 @hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(incident, timeline, config))
+def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+    return find_factors(incident, timeline, config)
 
 
 # --- proposers -------------------------------------------------------------------------
 
 
-def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
+def _detection_gap_action(incident: Incident, factor: Factor) -> ActionItem:
     service = service_named(factor)
     within = min(5, detail(factor, "threshold_minutes", 10))
     signal = detail(factor, "signal", "the first signal")
@@ -237,7 +246,7 @@ def _detection_gap(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
+def _no_automated_signal_action(incident: Incident, factor: Factor) -> ActionItem:
     service = service_named(factor)
     return propose(
         incident,
@@ -256,7 +265,7 @@ def _no_automated_signal(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _blast_radius(incident: Incident, factor: Factor) -> ActionItem:
+def _blast_radius_action(incident: Incident, factor: Factor) -> ActionItem:
     services = list(detail(factor, "services", []))
     origin = detail(factor, "origin", services[0] if services else "the failing service")
     others = [s for s in services if s != origin] or ["its dependants"]
@@ -277,7 +286,7 @@ def _blast_radius(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _alert_noise(incident: Incident, factor: Factor) -> ActionItem:
+def _alert_noise_action(incident: Incident, factor: Factor) -> ActionItem:
     monitor = detail(factor, "monitor", "the noisiest monitor")
     count = detail(factor, "monitors", {}).get(monitor, detail(factor, "alerts", 0))
     return propose(
@@ -300,9 +309,9 @@ def _alert_noise(incident: Incident, factor: Factor) -> ActionItem:
 
 
 PROPOSERS = {
-    DETECTION_GAP: _detection_gap,
-    NO_AUTOMATED_SIGNAL: _no_automated_signal,
-    BLAST_RADIUS: _blast_radius,
-    ALERT_NOISE: _alert_noise,
+    DETECTION_GAP: _detection_gap_action,
+    NO_AUTOMATED_SIGNAL: _no_automated_signal_action,
+    BLAST_RADIUS: _blast_radius_action,
+    ALERT_NOISE: _alert_noise_action,
 }
 retroflow_propose_actions = proposals_hook(PROPOSERS)

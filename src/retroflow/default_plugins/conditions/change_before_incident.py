@@ -22,7 +22,8 @@ from retroflow.default_plugins._plugin_kit import (
     propose,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import affected_services, cite, facts_of, minutes, quoted
+from retroflow.default_plugins.conditions.facts import affected_services, cite, facts_of, minutes, quoted
+from retroflow.default_plugins.conditions.keys import CHANGE_BEFORE_INCIDENT
 from retroflow.model import (
     ActionItem,
     Category,
@@ -35,8 +36,6 @@ from retroflow.model import (
     Verification,
     format_duration,
 )
-
-KEY = "change-before-incident"
 
 
 @attrs.frozen
@@ -54,7 +53,7 @@ retroflow_register_settings = SETTINGS.hook()
 
 
 def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    """The factors this plugin finds (the hook below returns them as a list)."""
+    """The factors this plugin finds."""
     settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     signal = facts.first_signal
@@ -73,7 +72,7 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
     before = minutes(last.at, signal.at)
     names = sorted({c.service for c in changes if c.service})
     yield Factor(
-        key=KEY,
+        key=CHANGE_BEFORE_INCIDENT,
         layer=Layer.TECHNICAL,
         title=f"A change to {', '.join(names) or 'the affected service'} shortly before the first signal",
         explanation=(
@@ -92,9 +91,8 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
 
 
 @hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(incident, timeline, config))
+def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
+    return find_factors(incident, timeline, config)
 
 
 def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
@@ -102,7 +100,7 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
     service = services[0]
     return propose(
         incident,
-        KEY,
+        CHANGE_BEFORE_INCIDENT,
         service,
         title=f"Gate deploys of {service} on an automated canary check that rolls back on its own",
         change=(
@@ -119,4 +117,4 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-retroflow_propose_actions = proposals_hook({KEY: _gate_deploys})
+retroflow_propose_actions = proposals_hook({CHANGE_BEFORE_INCIDENT: _gate_deploys})

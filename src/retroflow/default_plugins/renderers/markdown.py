@@ -7,8 +7,8 @@ thousands of log lines never become thousands of rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
 from retroflow.default_plugins.renderers.condense import MAX_ROWS, PER_ROW, Row, condense
@@ -22,6 +22,10 @@ from retroflow.default_plugins.renderers.texts import (
     verdict,
 )
 from retroflow.model import LAYER_ORDER, ActionItem, Event, Factor, Layer, Retro
+from retroflow.narrative import LEAD
+
+if TYPE_CHECKING:
+    from retroflow.roles import Renderer
 
 __all__ = ["MAX_ROWS", "MarkdownRenderer", "condense", "human_duration", "render_markdown"]
 
@@ -102,7 +106,7 @@ def _lines_for_factors(retro: Retro) -> list[str]:
             return ["Every condition the heuristics found was rejected in review.", "", *rejected]
         return ["No contributing conditions were found by the installed heuristics.", ""]
     by_id = retro.timeline.index
-    out = [retro.narrative[0], ""] if retro.narrative else []
+    out = [LEAD, ""] if retro.narrative else []
     for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
         factors = [f for f in retro.factors if f.layer is layer]
         if not factors:
@@ -185,55 +189,11 @@ def _past_action_lines(retro: Retro) -> list[str]:
 
 
 def render_markdown(retro: Retro) -> str:
-    incident = retro.incident
-    moments = retro.timeline.moments
-    out: list[str] = [f"# Retrospective: {incident.title or incident.id}", ""]
-    facts = [f"**Incident** {incident.id}"]
-    if incident.services:
-        facts.append(f"**Services** {', '.join(incident.services)}")
-    for label, value in (
-        ("Severity", incident.severity),
-        ("Urgency", incident.urgency),
-        ("Priority", incident.priority),
-    ):
-        if value:
-            facts.append(f"**{label}** {value}")
-    out += [" · ".join(facts), ""]
-    if retro.timeline_owner is not None:
-        owner = retro.timeline_owner
-        out += [f"**Timeline owner** {owner.name} ({owner.reason}): reconstructs the timeline before the review.", ""]
-    if incident.links:
-        out += ["Links: " + ", ".join(f"<{link}>" for link in incident.links), ""]
-
-    out += ["## Summary", ""]
-    durations = moments.durations()
-    out += ["| Measure | Value |", "|---|---|"]
-    out += [f"| {DURATION_LABELS[name]} | {human_duration(value)} |" for name, value in durations.items()]
-    out += ["", "| Moment | Time (UTC) |", "|---|---|"]
-    for name, label in MOMENT_LABELS.items():
-        value = getattr(moments, name)
-        out.append(f"| {label} | {value.strftime('%Y-%m-%d %H:%M:%S') if value else '—'} |")
-    out.append("")
-
-    events = retro.timeline.events
-    out += [f"## Timeline (UTC, {len(events):,} events)", ""]
-    if events:
-        rows = condense(events)
-        day = None
-        out += ["| Time | What happened |", "|---|---|"]
-        for row in rows:
-            label = row.label()
-            if row.start.date() != day:
-                day = row.start.date()
-                label = f"{day.isoformat()} {label}"
-            out.append(f"| {label} | {_cell(_row_text(row))} |")
-    else:
-        out.append("No events were collected.")
-    out.append("")
-
+    out = _heading_lines(retro)
+    out += _summary_lines(retro)
+    out += _timeline_lines(retro)
     out += ["## Contributing conditions", ""]
     out += _lines_for_factors(retro)
-
     out += [f"## Actions (prioritised by {retro.scoring_model or 'no model'})", ""]
     if retro.actions:
         out += _lines_for_actions(retro.actions, retro.factors)
@@ -252,6 +212,58 @@ def render_markdown(retro: Retro) -> str:
     return "\n".join(out)
 
 
+def _heading_lines(retro: Retro) -> list[str]:
+    """The title, the incident's facts, the timeline owner and the links."""
+    incident = retro.incident
+    out: list[str] = [f"# Retrospective: {incident.title or incident.id}", ""]
+    facts = [f"**Incident** {incident.id}"]
+    if incident.services:
+        facts.append(f"**Services** {', '.join(incident.services)}")
+    for label, value in (
+        ("Severity", incident.severity),
+        ("Urgency", incident.urgency),
+        ("Priority", incident.priority),
+    ):
+        if value:
+            facts.append(f"**{label}** {value}")
+    out += [" · ".join(facts), ""]
+    if retro.timeline_owner is not None:
+        owner = retro.timeline_owner
+        out += [f"**Timeline owner** {owner.name} ({owner.reason}): reconstructs the timeline before the review.", ""]
+    if incident.links:
+        out += ["Links: " + ", ".join(f"<{link}>" for link in incident.links), ""]
+    return out
+
+
+def _summary_lines(retro: Retro) -> list[str]:
+    """The durations and the key moments, as two tables."""
+    moments = retro.timeline.moments
+    out = ["## Summary", "", "| Measure | Value |", "|---|---|"]
+    out += [f"| {DURATION_LABELS[name]} | {human_duration(value)} |" for name, value in moments.durations().items()]
+    out += ["", "| Moment | Time (UTC) |", "|---|---|"]
+    for name, label in MOMENT_LABELS.items():
+        value = getattr(moments, name)
+        out.append(f"| {label} | {value.strftime('%Y-%m-%d %H:%M:%S') if value else '—'} |")
+    return [*out, ""]
+
+
+def _timeline_lines(retro: Retro) -> list[str]:
+    """The condensed timeline, the date shown where a day begins."""
+    events = retro.timeline.events
+    out = [f"## Timeline (UTC, {len(events):,} events)", ""]
+    if not events:
+        return [*out, "No events were collected.", ""]
+    day = None
+    out += ["| Time | What happened |", "|---|---|"]
+    for row in condense(events):
+        label = row.label()
+        if row.start.date() != day:
+            day = row.start.date()
+            label = f"{day.isoformat()} {label}"
+        out.append(f"| {label} | {_cell(_row_text(row))} |")
+    return [*out, ""]
+
+
 class MarkdownRenderer:
     name = "markdown"
     extension = "md"
@@ -261,5 +273,5 @@ class MarkdownRenderer:
 
 
 @hookimpl(trylast=True)
-def retroflow_register_renderers(register: Any) -> None:
+def retroflow_register_renderers(register: Callable[[Renderer], None]) -> None:
     register(MarkdownRenderer())

@@ -1,7 +1,7 @@
 """Scoring model ``impact-math``: Frequency × Impact ÷ Effort on low/medium/high = 1/2/3.
 
 Frequency, impact and effort are derived as ``docs/scoring.md`` says
-(:mod:`retroflow.default_plugins._scoring_inputs`). The classic table: a missing alert at
+(:mod:`retroflow.default_plugins.scoring.inputs`). The classic table: a missing alert at
 high frequency, high impact and low effort scores 3 × 3 ÷ 1 = 9.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 
 from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
-from retroflow.default_plugins._scoring_inputs import ImpactSettings, effort, frequency, impact, score
+from retroflow.default_plugins.scoring.inputs import ImpactSettings, effort, frequency, impact, score
 from retroflow.model import ActionItem, Score
 from retroflow.roles import ScoringContext
 

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
-from retroflow.default_plugins._scoring_inputs import ImpactSettings, confidence, effort, frequency, impact, score
+from retroflow.default_plugins.scoring.inputs import ImpactSettings, confidence, effort, frequency, impact, score
 from retroflow.model import ActionItem, Score
 from retroflow.roles import ScoringContext
 

@@ -1,5 +1,6 @@
-"""What the CLI does with the store; the commands themselves are in
-:mod:`retroflow.default_plugins.store_commands`."""
+"""Building a retro with its human input applied, and storing it as a new version: what
+``retroflow retro``, the store's commands (:mod:`retroflow.commands.store`) and the
+service's draft job share."""
 
 from __future__ import annotations
 
@@ -87,7 +88,6 @@ def build_and_store(
         retro = _with_events(build_with_input(request, human, plugins=plugins, config=config, progress=progress))
         publish(retro)
         return retro
-    from retroflow.outcomes.report import past_actions_lookup
     from retroflow.store.database import NothingStored, database_url, describe_url, open_store
     from retroflow.store.store import VersionTaken
 
@@ -99,18 +99,7 @@ def build_and_store(
     try:
         incident_id = opened.resolve_incident(request.incident_ref) if opened else request.incident_ref
         human = effective_input(config, incident_id, opened, ref=request.incident_ref)
-        if human:
-            progress("input", f"applying human input ({_describe(human)})")
-        retro = _with_events(
-            build_with_input(
-                request,
-                human,
-                plugins=plugins,
-                config=config,
-                progress=progress,
-                past_actions=past_actions_lookup(opened, config, plugins),
-            )
-        )
+        retro = _built(request, human, opened, plugins, config, progress)
         version = opened.next_version(retro.incident.id) if opened else 1
         for attempt in range(1, _VERSION_ATTEMPTS + 1):
             retro = attrs.evolve(retro, version=version)
@@ -130,6 +119,20 @@ def build_and_store(
             opened.close()
     progress("store", f"stored version {version} of {retro.incident.id} in {describe_url(url)}")
     return retro
+
+
+def _built(
+    request: RetroRequest, human: HumanInput, opened: Store | None, plugins: Plugins, config: Config, progress: Progress
+) -> Retro:
+    """The retro with ``human`` input applied and the verdicts of past done actions the
+    store knows (none before anything is stored)."""
+    from retroflow.outcomes.report import past_actions_lookup
+
+    if human:
+        progress("input", f"applying human input ({_describe(human)})")
+    lookup = past_actions_lookup(opened, config, plugins)
+    retro = build_with_input(request, human, plugins=plugins, config=config, progress=progress, past_actions=lookup)
+    return _with_events(retro)
 
 
 def _with_events(retro: Retro) -> Retro:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,13 +61,13 @@ class FileSourceSettings:
 
 
 @hookimpl
-def retroflow_register_settings(register: Any) -> None:
+def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
     register(TABLE, FileSourceSettings)
 
 
 @hookimpl
 def retroflow_timeline_source(request: RetroRequest, config: Config) -> SourceResult | None:
-    settings: FileSourceSettings = config.settings_for(TABLE) or FileSourceSettings()
+    settings = config.settings_for(TABLE, FileSourceSettings) or FileSourceSettings()
     files = [*settings.events, *request.event_files]
     if not files and request.incident_file is None and settings.incident is None:
         return None
@@ -144,103 +144,30 @@ def read_events(path: Path) -> tuple[list[Event], Gap | None]:
     return events, gap
 
 
+_LONG_ID, _LONG_SOURCE = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
+_LONG_ACTOR, _LONG_SERVICE = MAX_LENGTH["actor"], MAX_LENGTH["service"]
+_DEEP = 2 * MAX_DETAILS_DEPTH  # a line shorter than this cannot nest deeper
+_BACKSLASH = ord("\\")
+_fromisoformat = datetime.fromisoformat
+#: Kinds whose word may add to the details (see :func:`_details`).
+_WORDED = frozenset({EventKind.RESPONSE, EventKind.MESSAGE})
+
+
 def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap | None:
-    """Parse JSON Lines into ``events``; the hot loop of the file source.
+    """Parse JSON Lines into ``events``; the hot loop of the file source. One bad line is
+    skipped with its reason, whatever it is: it never drops the file.
 
     orjson parses strict JSON (RFC 8259) about 2.5× faster than the ``json`` module
     (bench/bench_build.py): ``NaN`` is refused, and integers beyond 64 bits become floats.
     """
     skipped = 0
     first_problem = ""
-    loads = orjson.loads
-    fromisoformat = datetime.fromisoformat
-    aliases = KIND_ALIASES
-    response = EventKind.RESPONSE
-    message = EventKind.MESSAGE
-    earliest, latest = EARLIEST, LATEST
-    depth = MAX_DETAILS_DEPTH
-    deep = 2 * depth  # a line shorter than this cannot nest deeper
-    long_id, long_source = MAX_LENGTH["native_id"], MAX_LENGTH["source"]
-    long_actor, long_service = MAX_LENGTH["actor"], MAX_LENGTH["service"]
-    backslash = ord("\\")
+    append = events.append
     for number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             continue
         try:
-            record = loads(line)
-            if type(record) is not dict:
-                raise ValueError("not a JSON object")
-            at = fromisoformat(record["at"])
-            if at.tzinfo is not UTC:  # "+00:00" and "Z" parse to the UTC singleton
-                if at.utcoffset() is None:
-                    raise ValueError(f"'at' {record['at']!r} has no UTC offset")
-                if not earliest <= at < latest:  # before converting, which could overflow
-                    raise ValueError(time_problem(at))
-                at = at.astimezone(UTC)
-            elif not earliest <= at < latest:
-                raise ValueError(time_problem(at))
-            word = record["kind"]
-            kind = aliases.get(word) or aliases[word.lower()]
-            summary = record["summary"]
-            if type(summary) is not str:
-                raise ValueError("'summary' is not a string")
-            native_id = record.get("id")
-            if native_id is None:
-                native_id = stable_id(line.strip().decode())
-            elif type(native_id) is not str:
-                if type(native_id) not in (int, float):
-                    raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
-                native_id = str(native_id)
-            details = record.get("details") or {}
-            if type(details) is not dict:
-                raise ValueError("'details' is not an object")
-            if kind is response and word != "response" and "action" not in details:
-                # "escalate", "assign": the word is the hand-off the heuristics look for.
-                details = {**details, "action": word.lower()}
-            elif kind is message and word.lower() == BELIEF and "belief" not in details:
-                details = {**details, "belief": True}  # as the Slack source marks beliefs
-            source = record.get("source") or TABLE
-            if type(source) is not str or ":" in source:
-                raise ValueError(f"'source' {source!r} must be a string without ':'")
-            actor = record.get("actor")
-            if actor is not None and type(actor) is not str:
-                actor = str(actor)
-            service = record.get("service")
-            if service is not None and type(service) is not str:
-                service = str(service)
-            link = record.get("link")
-            if len(record) > 3 and not _KNOWN.issuperset(record):
-                unknown = sorted(set(record) - _KNOWN)
-                raise ValueError(f"unknown field(s) {', '.join(unknown)}")
-            # Positional arguments, in Event's field order: measurably faster than keywords
-            # at 100,000 events (bench/bench_build.py).
-            event = Event(
-                at,
-                source,
-                kind,
-                summary,
-                native_id,
-                actor,
-                service,
-                link if link is None or type(link) is str else str(link),
-                details,
-            )
-            # orjson refuses lone surrogates, NaN and non-string keys. What it lets through
-            # and the engine would drop: an escaped NUL, text longer than the store's
-            # columns, nesting only a line with that many brackets can have. Rare: check
-            # those lines in full, to say why here.
-            if (
-                (backslash in line and b"\\u0000" in line)  # the byte first: several times faster
-                or len(native_id) > long_id
-                or len(source) > long_source
-                or (actor is not None and len(actor) > long_actor)
-                or (service is not None and len(service) > long_service)
-                or (len(line) > deep and line.count(b"{") + line.count(b"[") > depth)
-            ):
-                problem = event_problem(event)
-                if problem:
-                    raise ValueError(problem.replace("'native_id'", "'id'"))  # the file's word
-            events.append(event)
+            append(_event_of(line))
         except KeyError as exc:
             skipped += 1
             first_problem = first_problem or f"line {number}: unknown kind or missing field {exc}"
@@ -248,9 +175,99 @@ def _parse_lines(path: Path, lines: Iterable[bytes], events: list[Event]) -> Gap
             skipped += 1
             first_problem = first_problem or f"line {number}, column {exc.colno}: not JSON ({exc.msg})"
         except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError) as exc:
-            # One bad line is skipped with its reason, whatever it is: it never drops the file.
             skipped += 1
             first_problem = first_problem or f"line {number}: {exc}"
     if skipped:
         return Gap(NAME, "collect", "skipped", f"{path.name}: {skipped} line(s) skipped ({first_problem})", skipped)
     return None
+
+
+def _event_of(line: bytes) -> Event:
+    """The event one line holds; the common case inline (100,000 lines: a call costs), the
+    rare ones in :func:`_timestamp`, :func:`_details` and :func:`_problem`.
+
+    :raises ValueError: (or KeyError, TypeError …) the line is not a valid event.
+    """
+    record = orjson.loads(line)
+    if type(record) is not dict:
+        raise ValueError("not a JSON object")
+    at = _fromisoformat(record["at"])
+    if at.tzinfo is not UTC or not EARLIEST <= at < LATEST:  # "Z", "+00:00": the UTC singleton
+        at = _timestamp(at, record["at"])
+    word = record["kind"]
+    kind = KIND_ALIASES.get(word) or KIND_ALIASES[word.lower()]
+    summary = record["summary"]
+    if type(summary) is not str:
+        raise ValueError("'summary' is not a string")
+    native_id = record.get("id")
+    if native_id is None:
+        native_id = stable_id(line.strip().decode())
+    elif type(native_id) is not str:
+        if type(native_id) not in (int, float):
+            raise ValueError(f"'id' is {type(native_id).__name__}, not a string or a number")
+        native_id = str(native_id)
+    details = record.get("details") or {}
+    if type(details) is not dict or kind in _WORDED:
+        details = _details(details, kind, word)
+    source = record.get("source") or TABLE
+    if type(source) is not str or ":" in source:
+        raise ValueError(f"'source' {source!r} must be a string without ':'")
+    actor = record.get("actor")
+    if actor is not None and type(actor) is not str:
+        actor = str(actor)
+    service = record.get("service")
+    if service is not None and type(service) is not str:
+        service = str(service)
+    link = record.get("link")
+    if len(record) > 3 and not _KNOWN.issuperset(record):
+        raise ValueError(f"unknown field(s) {', '.join(sorted(set(record) - _KNOWN))}")
+    # Positional arguments, in Event's field order: measurably faster than keywords.
+    link = link if link is None or type(link) is str else str(link)
+    event = Event(at, source, kind, summary, native_id, actor, service, link, details)
+    # What orjson lets through and the engine would drop (an escaped NUL, text longer than
+    # the store's columns, deep nesting) is rare: only such lines are checked in full.
+    if (
+        (_BACKSLASH in line and b"\\u0000" in line)  # the byte first: several times faster
+        or len(native_id) > _LONG_ID
+        or len(source) > _LONG_SOURCE
+        or (actor is not None and len(actor) > _LONG_ACTOR)
+        or (service is not None and len(service) > _LONG_SERVICE)
+        or (len(line) > _DEEP and line.count(b"{") + line.count(b"[") > MAX_DETAILS_DEPTH)
+    ):
+        _problem(event)
+    return event
+
+
+def _problem(event: Event) -> None:
+    """:raises ValueError: ``event`` breaks one of the engine's rules (named as the file
+    names its fields)."""
+    problem = event_problem(event)
+    if problem:
+        raise ValueError(problem.replace("'native_id'", "'id'"))
+
+
+def _timestamp(at: datetime, text: str) -> datetime:
+    """``at`` (parsed from ``text``) in UTC: it must have an offset, and be in the range
+    retroflow keeps."""
+    if at.tzinfo is not UTC:
+        if at.utcoffset() is None:
+            raise ValueError(f"'at' {text!r} has no UTC offset")
+        if not EARLIEST <= at < LATEST:  # before converting, which could overflow
+            raise ValueError(time_problem(at))
+        at = at.astimezone(UTC)
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(time_problem(at))
+    return at
+
+
+def _details(details: Any, kind: EventKind, word: str) -> dict[str, Any]:
+    """An event's ``details``, with what its kind's word says: ``escalate``, ``assign``
+    (responses) are the hand-off the heuristics look for; ``belief`` marks a message as one
+    (as the Slack source marks beliefs)."""
+    if type(details) is not dict:
+        raise ValueError("'details' is not an object")
+    if kind is EventKind.RESPONSE and word != "response" and "action" not in details:
+        return {**details, "action": word.lower()}
+    if kind is EventKind.MESSAGE and word.lower() == BELIEF and "belief" not in details:
+        return {**details, "belief": True}
+    return details

@@ -16,7 +16,7 @@ Settings: ``[plugins.human-conditions]`` (:class:`HumanSettings`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,8 +36,9 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import (
+from retroflow.default_plugins.conditions.facts import (
     AUTOMATION_ACTORS,
+    TimelineFacts,
     cite,
     created_within,
     facts_of,
@@ -48,6 +49,13 @@ from retroflow.default_plugins._timeline_facts import (
     quoted,
     responders,
     started,
+)
+from retroflow.default_plugins.conditions.keys import (
+    NO_COORDINATOR,
+    OUT_OF_HOURS,
+    OWNERSHIP_CHURN,
+    RESPONDER_LOAD,
+    SLOW_ACK,
 )
 from retroflow.model import (
     ActionItem,
@@ -62,12 +70,6 @@ from retroflow.model import (
     Verification,
     format_duration,
 )
-
-SLOW_ACK = "slow-acknowledgement"
-OWNERSHIP_CHURN = "ownership-churn"
-OUT_OF_HOURS = "out-of-hours-page"
-RESPONDER_LOAD = "responder-load"
-NO_COORDINATOR = "no-coordinator"
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -169,44 +171,54 @@ retroflow_register_settings = SETTINGS.hook()
 def find_factors(
     incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
 ) -> Iterator[Factor]:
-    """The factors this plugin finds (the hook below returns them as a list)."""
+    """The factors this plugin finds, one heuristic after the other."""
     settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     pages = facts.of_kind(EventKind.PAGE)
     people = responders(facts, settings.automation_actors)
+    yield from _slow_ack(incident, facts, pages, settings)
+    yield from _ownership_churn(incident, facts, settings)
+    yield from _out_of_hours(incident, facts, pages, settings)
+    yield from _responder_load(incident, timeline, history, people, settings)
+    yield from _no_coordinator(incident, facts, people, settings)
 
-    # slow-acknowledgement: first page → first ack after it (or resolution, never acked).
-    if pages:
-        page = pages[0]
-        ack = facts.first(EventKind.ACK, after=page.at)
-        end = (
-            ack or facts.first(EventKind.MITIGATION, after=page.at) or facts.first(EventKind.RESOLUTION, after=page.at)
+
+def _slow_ack(
+    incident: Incident, facts: TimelineFacts, pages: Sequence[Event], settings: HumanSettings
+) -> Iterator[Factor]:
+    """First page → first ack after it (or the mitigation or resolution: never acked)."""
+    if not pages:
+        return
+    page = pages[0]
+    ack = facts.first(EventKind.ACK, after=page.at)
+    end = ack or facts.first(EventKind.MITIGATION, after=page.at) or facts.first(EventKind.RESOLUTION, after=page.at)
+    if end is not None and minutes(page.at, end.at) > settings.ack_minutes:
+        waited = minutes(page.at, end.at)
+        what = f"acknowledged by {ack.actor or 'someone'}" if ack else "never acknowledged"
+        yield Factor(
+            key=SLOW_ACK,
+            layer=Layer.HUMAN,
+            title=f"The first page waited {format_duration(end.at - page.at)} for an acknowledgement",
+            explanation=(
+                f"{quoted(page.summary)} at {page.at:%H:%M} was {what} "
+                f"{format_duration(end.at - page.at)} later (threshold {minutes_text(settings.ack_minutes)}); "
+                "the page did not reach a "
+                "person able to respond at once."
+            ),
+            evidence=cite([page, end]),
+            strength=strength(waited / (3 * settings.ack_minutes)),
+            details={
+                "minutes": minutes_of(end.at - page.at),
+                "threshold_minutes": settings.ack_minutes,
+                "paged": page.actor,
+                "acknowledged": bool(ack),
+                "service": main_service(incident, facts, page),
+            },
         )
-        if end is not None and minutes(page.at, end.at) > settings.ack_minutes:
-            waited = minutes(page.at, end.at)
-            what = f"acknowledged by {ack.actor or 'someone'}" if ack else "never acknowledged"
-            yield Factor(
-                key=SLOW_ACK,
-                layer=Layer.HUMAN,
-                title=f"The first page waited {format_duration(end.at - page.at)} for an acknowledgement",
-                explanation=(
-                    f"{quoted(page.summary)} at {page.at:%H:%M} was {what} "
-                    f"{format_duration(end.at - page.at)} later (threshold {minutes_text(settings.ack_minutes)}); "
-                    "the page did not reach a "
-                    "person able to respond at once."
-                ),
-                evidence=cite([page, end]),
-                strength=strength(waited / (3 * settings.ack_minutes)),
-                details={
-                    "minutes": minutes_of(end.at - page.at),
-                    "threshold_minutes": settings.ack_minutes,
-                    "paged": page.actor,
-                    "acknowledged": bool(ack),
-                    "service": main_service(incident, facts, page),
-                },
-            )
 
-    # ownership-churn: escalations/reassignments before the fix.
+
+def _ownership_churn(incident: Incident, facts: TimelineFacts, settings: HumanSettings) -> Iterator[Factor]:
+    """Escalations and reassignments before the fix."""
     fix = facts.first(EventKind.MITIGATION) or facts.first(EventKind.RESOLUTION)
     if fix is not None:
         handoffs = [e for e in facts.notable if e.at <= fix.at and handoff_of(e)]
@@ -232,7 +244,11 @@ def find_factors(
                 },
             )
 
-    # out-of-hours-page: pages outside the paged person's working hours.
+
+def _out_of_hours(
+    incident: Incident, facts: TimelineFacts, pages: Sequence[Event], settings: HumanSettings
+) -> Iterator[Factor]:
+    """Pages outside the paged person's working hours."""
     outside: list[tuple[Event, str]] = []
     at_work = settings.working_time()
     for page in pages:
@@ -262,7 +278,15 @@ def find_factors(
             },
         )
 
-    # responder-load: the same people in other incidents shortly before.
+
+def _responder_load(
+    incident: Incident,
+    timeline: Timeline,
+    history: tuple[Incident, ...],
+    people: Mapping[str, Event],
+    settings: HumanSettings,
+) -> Iterator[Factor]:
+    """The same people in other incidents shortly before."""
     start = started(incident, timeline)
     if start is not None and history and people:
         recent = created_within(history, start, timedelta(hours=settings.load_window_hours))
@@ -289,7 +313,11 @@ def find_factors(
                 details={"people": {n: busy[n] for n in names}, "window_hours": settings.load_window_hours},
             )
 
-    # no-coordinator: many responders and nobody coordinating.
+
+def _no_coordinator(
+    incident: Incident, facts: TimelineFacts, people: Mapping[str, Event], settings: HumanSettings
+) -> Iterator[Factor]:
+    """Many responders and nobody coordinating."""
     if len(people) >= settings.coordinator_responders and not any(_coordinates(e) for e in facts.notable):
         names = list(people)
         yield Factor(
@@ -318,15 +346,14 @@ def _coordinates(event: Event) -> bool:
 @hookimpl
 def retroflow_find_factors(
     incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
-) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(incident, timeline, history, config))
+) -> Iterator[Factor]:
+    return find_factors(incident, timeline, history, config)
 
 
 # --- proposers -------------------------------------------------------------------------
 
 
-def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
+def _slow_ack_action(incident: Incident, factor: Factor) -> ActionItem:
     service = service_named(factor)
     return propose(
         incident,
@@ -344,7 +371,7 @@ def _slow_ack(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
+def _ownership_churn_action(incident: Incident, factor: Factor) -> ActionItem:
     service = service_named(factor)
     fixer = detail(factor, "fixer")
     return propose(
@@ -363,7 +390,7 @@ def _ownership_churn(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
+def _out_of_hours_action(incident: Incident, factor: Factor) -> ActionItem:
     service = service_named(factor)
     return propose(
         incident,
@@ -381,7 +408,7 @@ def _out_of_hours(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
+def _responder_load_action(incident: Incident, factor: Factor) -> ActionItem:
     people = detail(factor, "people", {})
     return propose(
         incident,
@@ -400,7 +427,7 @@ def _responder_load(incident: Incident, factor: Factor) -> ActionItem:
     )
 
 
-def _no_coordinator(incident: Incident, factor: Factor) -> ActionItem:
+def _no_coordinator_action(incident: Incident, factor: Factor) -> ActionItem:
     count = len(detail(factor, "responders", []))
     return propose(
         incident,
@@ -421,10 +448,10 @@ def _no_coordinator(incident: Incident, factor: Factor) -> ActionItem:
 
 
 PROPOSERS = {
-    SLOW_ACK: _slow_ack,
-    OWNERSHIP_CHURN: _ownership_churn,
-    OUT_OF_HOURS: _out_of_hours,
-    RESPONDER_LOAD: _responder_load,
-    NO_COORDINATOR: _no_coordinator,
+    SLOW_ACK: _slow_ack_action,
+    OWNERSHIP_CHURN: _ownership_churn_action,
+    OUT_OF_HOURS: _out_of_hours_action,
+    RESPONDER_LOAD: _responder_load_action,
+    NO_COORDINATOR: _no_coordinator_action,
 }
 retroflow_propose_actions = proposals_hook(PROPOSERS)

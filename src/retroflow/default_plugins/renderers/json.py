@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
 from retroflow.model import Retro
 from retroflow.serialize import dumps, dumps_bytes
+
+if TYPE_CHECKING:
+    from retroflow.roles import Renderer
 
 
 class JsonRenderer:
@@ -23,5 +27,5 @@ class JsonRenderer:
 
 
 @hookimpl(trylast=True)
-def retroflow_register_renderers(register: Any) -> None:
+def retroflow_register_renderers(register: Callable[[Renderer], None]) -> None:
     register(JsonRenderer())

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -35,7 +35,7 @@ from retroflow.default_plugins._plugin_kit import (
     strength,
     threshold,
 )
-from retroflow.default_plugins._timeline_facts import (
+from retroflow.default_plugins.conditions.facts import (
     affected_services,
     cite,
     created_within,
@@ -50,6 +50,7 @@ from retroflow.default_plugins._timeline_facts import (
     runbook_of,
     started,
 )
+from retroflow.default_plugins.conditions.keys import LATE_ESCALATION, MISSING_RUNBOOK, RECURRENCE, SLOW_MITIGATION
 from retroflow.model import (
     ActionItem,
     Category,
@@ -65,11 +66,6 @@ from retroflow.model import (
     Verification,
     format_duration,
 )
-
-SLOW_MITIGATION = "slow-mitigation"
-MISSING_RUNBOOK = "missing-runbook"
-LATE_ESCALATION = "late-escalation"
-RECURRENCE = "recurrence"
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 #: Words that say nothing about *which* failure a title describes.
@@ -113,7 +109,7 @@ def find_factors(
     config: Config,
     past_actions: PastActions | None = None,
 ) -> Iterator[Factor]:
-    """The factors this plugin finds (the hook below returns them as a list)."""
+    """The factors this plugin finds, one heuristic after the other."""
     settings = SETTINGS.read(config)
     facts = facts_of(timeline)
     triggers = [a for a in facts.of_kind(EventKind.ALERT) if is_alert_trigger(a)]
@@ -135,26 +131,7 @@ def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: P
     slow = False
     details: dict[str, Any] = {"service": mitigation.service or (incident.services[0] if incident.services else None)}
     if decision is not None:
-        took = minutes(decision.at, mitigation.at)
-        started = next(
-            (e for e in before if e.at >= decision.at and e.kind is EventKind.CHANGE and e is not mitigation), None
-        )
-        text = (
-            f"{format_duration(mitigation.at - decision.at)} from the decision {quoted(decision.summary)} "
-            f"({decision.at:%H:%M}) to mitigation"
-        )
-        if started is not None:
-            text += (
-                f" ({format_duration(started.at - decision.at)} until {quoted(started.summary, 50)} began, "
-                f"{format_duration(mitigation.at - started.at)} for it to finish)"
-            )
-        parts.append(text + f"; threshold {minutes_text(settings.decision_minutes)}")
-        evidence += [decision, started]
-        details.update(
-            decision_minutes=minutes_of(mitigation.at - decision.at),
-            threshold_decision_minutes=settings.decision_minutes,
-        )
-        slow = took > settings.decision_minutes
+        slow = _from_decision(decision, mitigation, before, settings, parts, evidence, details)
     if ack is not None:
         took = minutes(ack.at, mitigation.at)
         parts.append(
@@ -187,6 +164,39 @@ def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: P
         strength=strength(longest / (2 * settings.ack_to_mitigation_minutes)),
         details=details,
     )
+
+
+def _from_decision(
+    decision: Event,
+    mitigation: Event,
+    before: list[Event],
+    settings: ProcessSettings,
+    parts: list[str],
+    evidence: list[Event | None],
+    details: dict[str, Any],
+) -> bool:
+    """Decision → mitigation, said in ``parts``, cited in ``evidence`` and measured in
+    ``details`` (with the change that carried it out, when one began in between): whether
+    it took longer than ``decision_minutes``."""
+    started = next(
+        (e for e in before if e.at >= decision.at and e.kind is EventKind.CHANGE and e is not mitigation), None
+    )
+    text = (
+        f"{format_duration(mitigation.at - decision.at)} from the decision {quoted(decision.summary)} "
+        f"({decision.at:%H:%M}) to mitigation"
+    )
+    if started is not None:
+        text += (
+            f" ({format_duration(started.at - decision.at)} until {quoted(started.summary, 50)} began, "
+            f"{format_duration(mitigation.at - started.at)} for it to finish)"
+        )
+    parts.append(text + f"; threshold {minutes_text(settings.decision_minutes)}")
+    evidence += [decision, started]
+    details.update(
+        decision_minutes=minutes_of(mitigation.at - decision.at),
+        threshold_decision_minutes=settings.decision_minutes,
+    )
+    return minutes(decision.at, mitigation.at) > settings.decision_minutes
 
 
 def _missing_runbook(incident: Incident, triggers: list[Event]) -> Iterator[Factor]:
@@ -292,6 +302,11 @@ def _judged(incident_id: str, past_actions: PastActions | None) -> list[tuple[di
     return judged
 
 
+#: A past incident like this one: the incident, the alerts of this one it also had, and why
+#: it is alike (in words).
+_Match = tuple[Incident, list[Event], str]
+
+
 def _recurrence(
     incident: Incident,
     timeline: Timeline,
@@ -305,23 +320,9 @@ def _recurrence(
         return
     facts = facts_of(timeline)
     services = set(affected_services(incident, facts))
-    first_alert: dict[str, Event] = {}
-    for alert in triggers:
-        first_alert.setdefault(monitor_of(alert).lower(), alert)
-    title = _words(incident.title)
-    matches: list[tuple[Incident, list[Event], str]] = []
-    for past in created_within(history, start, timedelta(days=settings.recurrence_days)):
-        if not services & set(past.services):
-            continue
-        past_alerts = [str(a).lower() for a in (past.details.get("alerts") or past.details.get("monitors") or ())]
-        same = [first_alert[a] for a in past_alerts if a in first_alert]
-        if same:
-            matches.append((past, same, "the same alert " + ", ".join(repr(monitor_of(e)) for e in same)))
-        elif _similarity(title, _words(past.title)) >= settings.title_similarity:
-            matches.append((past, [], f"a similar title ({quoted(past.title, 60)})"))
+    matches = _similar_past(incident, history, triggers, services, start, settings)
     if not matches:
         return
-    matches.sort(key=lambda m: m[0].created or start, reverse=True)
     evidence = cite(
         [e for _, events, _ in matches for e in events] or [facts.first_signal or next(iter(timeline.events), None)]
     )
@@ -330,27 +331,9 @@ def _recurrence(
     described = []
     pasts: list[dict[str, Any]] = []
     for past, _events, why in matches:
-        assert past.created is not None
-        days = (start - past.created) / timedelta(days=1)
-        actions = [a for a in (past.details.get("actions") or ()) if isinstance(a, dict) and a.get("title")]
-        listed = "; ".join(f"{quoted(str(a['title']), 60)} ({a.get('status') or 'status unknown'})" for a in actions)
-        judged = _judged(past.id, past_actions)
-        described.append(
-            f"{past.id} {days:.0f} days earlier on {', '.join(sorted(services & set(past.services)))} with {why}"
-            + (f"; its retro's actions: {listed}" if listed else "; no retro actions are known for it")
-            + "".join(f"; {text}" for _, text in judged)
-        )
-        pasts.append(
-            {
-                "id": past.id,
-                "title": past.title,
-                "days_before": round(days, 1),
-                "actions": [
-                    {"title": str(a["title"]), "status": a.get("status"), "owner": a.get("owner")} for a in actions
-                ],
-                "outcomes": [outcome for outcome, _ in judged],
-            }
-        )
+        text, summary = _described(past, why, start, services, past_actions)
+        described.append(text)
+        pasts.append(summary)
     first_evidence = next((e for _, events, _ in matches for e in events), None)
     yield Factor(
         key=RECURRENCE,
@@ -369,6 +352,59 @@ def _recurrence(
     )
 
 
+def _similar_past(
+    incident: Incident,
+    history: tuple[Incident, ...],
+    triggers: list[Event],
+    services: set[str],
+    start: datetime,
+    settings: ProcessSettings,
+) -> list[_Match]:
+    """The past incidents within ``recurrence_days`` on one of ``services`` that had the
+    same alert, or else a similar title; newest first."""
+    first_alert: dict[str, Event] = {}
+    for alert in triggers:
+        first_alert.setdefault(monitor_of(alert).lower(), alert)
+    title = _words(incident.title)
+    matches: list[_Match] = []
+    for past in created_within(history, start, timedelta(days=settings.recurrence_days)):
+        if not services & set(past.services):
+            continue
+        past_alerts = [str(a).lower() for a in (past.details.get("alerts") or past.details.get("monitors") or ())]
+        same = [first_alert[a] for a in past_alerts if a in first_alert]
+        if same:
+            matches.append((past, same, "the same alert " + ", ".join(repr(monitor_of(e)) for e in same)))
+        elif _similarity(title, _words(past.title)) >= settings.title_similarity:
+            matches.append((past, [], f"a similar title ({quoted(past.title, 60)})"))
+    matches.sort(key=lambda m: m[0].created or start, reverse=True)
+    return matches
+
+
+def _described(
+    past: Incident, why: str, start: datetime, services: set[str], past_actions: PastActions | None
+) -> tuple[str, dict[str, Any]]:
+    """A past incident in words (when, where, why alike, its retro's actions and what they
+    did), and as the factor's details keep it."""
+    assert past.created is not None
+    days = (start - past.created) / timedelta(days=1)
+    actions = [a for a in (past.details.get("actions") or ()) if isinstance(a, dict) and a.get("title")]
+    listed = "; ".join(f"{quoted(str(a['title']), 60)} ({a.get('status') or 'status unknown'})" for a in actions)
+    judged = _judged(past.id, past_actions)
+    text = (
+        f"{past.id} {days:.0f} days earlier on {', '.join(sorted(services & set(past.services)))} with {why}"
+        + (f"; its retro's actions: {listed}" if listed else "; no retro actions are known for it")
+        + "".join(f"; {text}" for _, text in judged)
+    )
+    summary = {
+        "id": past.id,
+        "title": past.title,
+        "days_before": round(days, 1),
+        "actions": [{"title": str(a["title"]), "status": a.get("status"), "owner": a.get("owner")} for a in actions],
+        "outcomes": [outcome for outcome, _ in judged],
+    }
+    return text, summary
+
+
 @hookimpl
 def retroflow_find_factors(
     incident: Incident,
@@ -376,9 +412,8 @@ def retroflow_find_factors(
     history: tuple[Incident, ...],
     config: Config,
     past_actions: PastActions | None,
-) -> list[Factor]:
-    # A list, not a generator: the work happens inside the engine's isolated call.
-    return list(find_factors(incident, timeline, history, config, past_actions))
+) -> Iterator[Factor]:
+    return find_factors(incident, timeline, history, config, past_actions)
 
 
 # --- proposers -------------------------------------------------------------------------

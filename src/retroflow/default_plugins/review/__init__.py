@@ -1,0 +1,1 @@
+"""Action review retroflow ships: checks every proposed action against the house rules."""

@@ -1,0 +1,1 @@
+"""Scoring models retroflow ships (impact-math, RICE, WSJF) and the inputs they share."""

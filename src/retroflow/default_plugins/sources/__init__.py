@@ -1,0 +1,1 @@
+"""Timeline sources retroflow ships: the file source (JSON Lines events, incident metadata)."""
