@@ -1,6 +1,6 @@
-"""The JSON document of a retro (schema ``retroflow.retro/1``) and back.
+"""The JSON document of a retro (schema ``retroflow.retro/2``) and back.
 
-``docs/json-schema.md`` documents the fields; ``src/retroflow/schema/retro-1.schema.json``
+``docs/json-schema.md`` documents the fields; ``src/retroflow/schema/retro-2.schema.json``
 is the machine-readable schema. :func:`to_document` and :func:`from_document` round-trip:
 ``from_document(to_document(r)) == r``.
 """
@@ -42,7 +42,9 @@ from retroflow.model import (
 )
 from retroflow.narrative import narrate
 
-SCHEMA = "retroflow.retro/1"
+SCHEMA = "retroflow.retro/2"
+#: Schemas :func:`from_document` reads: version 1 held the narrative as Markdown lines.
+READABLE_SCHEMAS = ("retroflow.retro/1", SCHEMA)
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -357,7 +359,7 @@ def past_actions_from_dict(data: dict[str, Any] | None) -> PastActions | None:
 
 
 def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
-    """The retro as plain JSON-able data (schema ``retroflow.retro/1``); without the
+    """The retro as plain JSON-able data (schema ``retroflow.retro/2``); without the
     ``timeline`` key when ``timeline`` is false."""
     moments = retro.timeline.moments
     doc: dict[str, Any] = {
@@ -396,7 +398,7 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
 
 def from_document(doc: dict[str, Any]) -> Retro:
     """Rebuild a :class:`Retro` from :func:`to_document` output."""
-    if doc.get("schema") != SCHEMA:
+    if doc.get("schema") not in READABLE_SCHEMAS:
         raise ValueError(f"not a {SCHEMA} document (schema: {doc.get('schema')!r})")
     incident = incident_from_dict(doc["incident"])
     factors = tuple(factor_from_dict(f) for f in doc["factors"])
@@ -422,8 +424,9 @@ def from_document(doc: dict[str, Any]) -> Retro:
 
 
 def _narrative_from(data: Sequence[Any], factors: Sequence[Factor]) -> tuple[NarrativeLine, ...]:
-    """The narrative a document holds. Documents written before the narrative was data
-    hold its Markdown lines instead: made from the factors alone, it is told again from them."""
+    """The narrative a document holds. Version 1 documents (and those written within it
+    before the narrative was data) hold its Markdown lines instead: made from the factors
+    alone, it is told again from them."""
     if any(isinstance(line, str) for line in data):
         return narrate(factors)
     return tuple(NarrativeLine.from_dict(line) for line in data)

@@ -40,7 +40,7 @@ def test_retro_on_the_example_writes_markdown_and_json(example_config: Path, tmp
 def test_out_dash_writes_one_format_to_stdout(example_config: Path) -> None:
     result = run("-q", "--config", str(example_config), "retro", "CHK-1042", "-f", "json", "--out", "-")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["schema"] == "retroflow.retro/1"
+    assert json.loads(result.stdout)["schema"] == "retroflow.retro/2"
     assert result.stderr == ""
 
 

@@ -22,7 +22,7 @@ from retroflow.testing import build, make_event
 
 @pytest.fixture(scope="module")
 def schema() -> Any:
-    return json.loads(resources.files("retroflow").joinpath("schema/retro-1.schema.json").read_text())
+    return json.loads(resources.files("retroflow").joinpath("schema/retro-2.schema.json").read_text())
 
 
 def _sample() -> Any:
@@ -41,7 +41,7 @@ def _sample() -> Any:
 def test_json_document_matches_its_schema(schema: Any) -> None:
     document = json.loads(dumps(_sample()))
     jsonschema.Draft202012Validator(schema).validate(document)
-    assert document["schema"] == "retroflow.retro/1"
+    assert document["schema"] == "retroflow.retro/2"
     assert {"key", "layer", "evidence"} <= set(document["factors"][0])
     assert {"title", "score", "findings"} <= set(document["actions"][0])
 

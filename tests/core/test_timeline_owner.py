@@ -15,7 +15,7 @@ from retroflow.serialize import from_document, to_document
 from retroflow.testing import build, make_event, make_incident
 
 SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "src/retroflow/schema/retro-1.schema.json").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[2] / "src/retroflow/schema/retro-2.schema.json").read_text(encoding="utf-8")
 )
 
 

@@ -4,6 +4,10 @@ it cites), and its Markdown wording (a lead line, then one line per factor)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import jsonschema
+import pytest
 
 from retroflow.model import Factor, NarrativeLine, Retro, Timeline
 from retroflow.narrative import LEAD, narrate, narrative_lines
@@ -14,6 +18,9 @@ from retroflow.testing import make_event, make_incident
 def _retro(factors: list[Factor], events: list) -> Retro:  # type: ignore[type-arg]
     timeline = Timeline.from_events(events)
     return Retro(incident=make_incident(), timeline=timeline, factors=tuple(factors), narrative=narrate(factors))
+
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "src" / "retroflow" / "schema"
 
 
 def test_one_line_per_factor_grouped_by_layer_with_linked_evidence():
@@ -73,6 +80,17 @@ def test_a_document_with_the_old_markdown_narrative_still_loads(retro_of):
     the narrative is told again from the factors, as it was made."""
     retro = retro_of([make_event("log", 0, service="checkout"), make_event("alert", 30, service="checkout")])
     old = to_document(retro)
+    old["schema"] = "retroflow.retro/1"
     old["narrative"] = list(narrative_lines(retro))
     assert all(isinstance(line, str) for line in old["narrative"])
+    jsonschema.validate(old, json.loads((SCHEMAS / "retro-1.schema.json").read_text(encoding="utf-8")))
     assert from_document(old) == retro
+
+
+def test_the_narrative_s_change_of_type_is_a_new_schema_version(retro_of):
+    retro = retro_of([make_event("log", 0, service="checkout"), make_event("alert", 30, service="checkout")])
+    document = json.loads(dumps(retro))
+    assert document["schema"] == "retroflow.retro/2"
+    jsonschema.validate(document, json.loads((SCHEMAS / "retro-2.schema.json").read_text(encoding="utf-8")))
+    with pytest.raises(jsonschema.ValidationError):  # a reader of version 1 is told, not misled
+        jsonschema.validate(document, json.loads((SCHEMAS / "retro-1.schema.json").read_text(encoding="utf-8")))

@@ -166,7 +166,7 @@ def test_a_chart_escapes_text_and_shows_gaps_and_no_data() -> None:
 
 
 RETRO_SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "src" / "retroflow" / "schema" / "retro-1.schema.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[2] / "src" / "retroflow" / "schema" / "retro-2.schema.json").read_text(encoding="utf-8")
 )
 
 

@@ -214,7 +214,7 @@ def test_outcomes_end_to_end(run: Callable[..., Result], tmp_path: Path) -> None
     past = document["past_actions"]
     assert past["services"] == ["checkout"] and past["as_of"] == "2027-04-01T14:00:00Z"
     assert [(a["id"], a["verdict"]) for a in past["actions"]] == [(judged["id"], "improved")]
-    jsonschema.validate(document, json.loads((SCHEMAS / "retro-1.schema.json").read_text(encoding="utf-8")))
+    jsonschema.validate(document, json.loads((SCHEMAS / "retro-2.schema.json").read_text(encoding="utf-8")))
     markdown = (tmp_path / "out" / "INC-2.md").read_text(encoding="utf-8")
     assert "## Which past retro actions measurably improved the system?" in markdown
     assert (
