@@ -134,7 +134,13 @@ class TicketState(enum.StrEnum):
 
 
 def _ticket_state(word: str) -> TicketState:
-    return TicketState.of(word)
+    """A tracker's word as a state; a word naming none of them (a workflow's own "in
+    review", or one a store written by an earlier retroflow kept as given) counts as
+    ``open``: not closed, so the action is still followed up."""
+    try:
+        return TicketState.of(word)
+    except ValueError:
+        return TicketState.OPEN
 
 
 #: The words trackers use for each state.
