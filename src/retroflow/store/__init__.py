@@ -17,8 +17,9 @@ and :func:`retroflow.store.exports.export_actions` / :func:`~retroflow.store.exp
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from retroflow.store.database import (
@@ -64,15 +65,7 @@ _HOMES = {
     ),
     "retroflow.store.store": ("FollowUp", "RetroSummary", "Store", "VersionSummary"),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOME_OF[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, {name: f"{module}:{name}" for module, names in _HOMES.items() for name in names})
 
 
 def __dir__() -> list[str]:
