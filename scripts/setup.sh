@@ -9,9 +9,9 @@ PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 args=(-e ".[dev]")
 inputs=(pyproject.toml scripts/setup.sh)
-# A plugin another plugin's requirements name (retroflow-jsm's tests need retroflow-pagerduty)
-# is installed in a first pip run: pip looks such a requirement up on the package index, where
-# it is not, unless it is already installed.
+# A plugin another plugin's requirements name is installed in a first pip run: pip looks such
+# a requirement up on the package index, where it is not, unless it is already installed.
+# (None does now: retroflow-jsm's parity test uses retroflow-pagerduty only when installed.)
 needed=() others=()
 for plugin in plugins/*/; do
     [ -f "$plugin/pyproject.toml" ] || continue
