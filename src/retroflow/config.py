@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -415,6 +414,8 @@ def load_config(path: Path | None, problems: list[str] | None = None) -> Config:
 def parse_config(text: str, path: Path, problems: list[str] | None = None) -> Config:
     """Validate the engine part of config ``text`` as if read from ``path`` (errors name
     it; relative paths are relative to its directory). ``problems`` as in :func:`load_config`."""
+    import tomllib  # here: most commands run without a config file (and `--help`)
+
     label = str(path)
     try:
         raw = tomllib.loads(text)

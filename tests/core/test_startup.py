@@ -29,6 +29,8 @@ NOT_FOR_HELP = (
     "asyncio",
     "importlib.metadata",
     "email.utils",
+    "tomllib",  # read only when there is a config file
+    "orjson",
     "retroflow.model",
     "retroflow.engine",
     "retroflow.default_plugins.conditions.technical",

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
 from retroflow import hookimpl
 from retroflow.app import App, handle_errors, write_atomically
@@ -103,6 +102,8 @@ def outcomes_command(
     if plot_dir:
         _plot(app, Path(plot_dir), history, metrics, report, since, until)
     if as_json:
+        import orjson  # here: `retroflow --help` imports this module to list its commands
+
         click.echo(orjson.dumps(to_json(report), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE), nl=False)
     else:
         click.echo(render_text(report), nl=False)
