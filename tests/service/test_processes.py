@@ -11,43 +11,38 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from retroflow import IncidentEvent, Lifecycle, WebhookDelivery
-from retroflow.config import load_config
 from retroflow.service.database import open_service_database
 from retroflow.service.inbox import Received, record_delivery
 from retroflow.service.jobs import TableJobs
 from retroflow.store import open_store
 
-SCRIPT = Path(__file__).with_name("worker_process.py")
+from .processes import Processes
+
 SECRET = "process-secret-1234"
 
 
-class World:
+class World(Processes):
     """A config, its database and the processes started on it."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.dir = tmp_path
         self.db = tmp_path / "retroflow.db"
-        self.config_path = tmp_path / "retroflow.toml"
-        self.config_path.write_text(
+        super().__init__(
+            tmp_path,
             f'[retroflow]\ndatabase = "sqlite:///{self.db}"\noutput = "out"\n\n'
             "[service]\ndraft_delay = 0\nlease_seconds = 2\nshutdown_grace = 1\nretry_delay = 1\n"
-            'export = ["filetracker"]\n'
+            'export = ["filetracker"]\n',
+            name="process",
+            timeout=60,
         )
-        self.tickets = tmp_path / "tickets.json"
-        self.marker = tmp_path / "blocked"
-        self.config = load_config(self.config_path)
         self.database = open_service_database(self.config)
         self.jobs = TableJobs(self.database)
-        self.processes: list[subprocess.Popen[bytes]] = []
 
     def resolve(self, incident: str = "INC-9") -> None:
         from datetime import UTC, datetime
@@ -66,29 +61,7 @@ class World:
             "RETROFLOW_TEST_SECRET": SECRET,
             "RETROFLOW_TEST_BLOCK": block or "",
         }
-        log = open(self.dir / f"process-{len(self.processes)}.log", "wb")  # noqa: SIM115 - kept by Popen
-        process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--config", str(self.config_path), *args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def log(self, process: subprocess.Popen[bytes]) -> str:
-        return (self.dir / f"process-{self.processes.index(process)}.log").read_text()
-
-    def wait_for(self, condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.1)
-        logs = "\n".join(f"--- process {i}\n{self.log(p)}" for i, p in enumerate(self.processes))
-        raise AssertionError(f"timed out waiting for {what}\n{logs}")
+        return self.spawn(list(args), env)
 
     def job(self) -> Any:
         [job] = self.jobs.jobs()
@@ -102,14 +75,8 @@ class World:
         with open_store(f"sqlite:///{self.db}") as store:
             return len(store.latest_retro("INC-9").actions)
 
-    def ticket_keys(self) -> list[str]:
-        return [t["key"] for t in json.loads(self.tickets.read_text())] if self.tickets.exists() else []
-
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
+        self.kill_all()
         self.database.close()
 
 

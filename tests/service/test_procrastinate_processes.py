@@ -10,47 +10,40 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from retroflow import IncidentEvent, Lifecycle, WebhookDelivery
-from retroflow.config import load_config
 from retroflow.service.inbox import Received, record_delivery
 from retroflow.service.procrastinate_jobs import ProcrastinateJobs
 from retroflow.service.server import open_jobs
 from retroflow.store import open_store
 
+from .processes import Processes
+
 pytestmark = pytest.mark.postgres
 
-SCRIPT = Path(__file__).with_name("worker_process.py")
 
-
-class Cluster:
+class Cluster(Processes):
     """A config on the test's PostgreSQL schema, the queue, and the worker processes."""
 
     def __init__(self, tmp_path: Path, url: str) -> None:
-        self.dir = tmp_path
         self.url = url
-        self.config_path = tmp_path / "retroflow.toml"
-        self.config_path.write_text(
+        super().__init__(
+            tmp_path,
             f'[retroflow]\ndatabase = "{url}"\noutput = "out"\n\n'
             '[service]\njobs = "procrastinate"\ndraft_delay = 0\nlease_seconds = 3\nshutdown_grace = 2\n'
-            'retry_delay = 1\nexport = ["filetracker"]\n'
+            'retry_delay = 1\nexport = ["filetracker"]\n',
+            name="worker",
+            timeout=45,
         )
         self.builds = tmp_path / "builds.txt"
-        self.tickets = tmp_path / "tickets.json"
-        self.marker = tmp_path / "blocked"
-        self.config = load_config(self.config_path)
         self.database, jobs = open_jobs(self.config)
         assert isinstance(jobs, ProcrastinateJobs)
         self.jobs = jobs
-        self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(
         self, *, threads: int = 2, block: str = "", build_seconds: float = 0, command: tuple[str, ...] = ("worker",)
@@ -64,31 +57,10 @@ class Cluster:
             "RETROFLOW_TEST_BUILDS": str(self.builds),
             "RETROFLOW_TEST_BUILD_SECONDS": str(build_seconds),
         }
-        log = open(self.dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - kept by Popen
-        process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--config", str(self.config_path), *command, "--workers", str(threads)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def log(self, process: subprocess.Popen[bytes]) -> str:
-        return (self.dir / f"worker-{self.processes.index(process)}.log").read_text(errors="replace")
+        return self.spawn([*command, "--workers", str(threads)], env)
 
     def running(self, process: subprocess.Popen[bytes]) -> bool:
         return "job thread(s) as" in self.log(process)
-
-    def wait_for(self, condition: Callable[[], Any], what: str, timeout: float = 45) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if value := condition():
-                return value
-            time.sleep(0.1)
-        logs = "\n".join(f"--- worker {i}\n{self.log(p)}" for i, p in enumerate(self.processes))
-        raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
     def event(self, kind: str, incident: str, at: datetime) -> str:
         """A resolve or reopen, recorded as the intake records a delivery (its job deferred
@@ -114,18 +86,12 @@ class Cluster:
         with open_store(self.url) as store:
             return len(store.latest_retro(incident).actions)
 
-    def ticket_keys(self) -> list[str]:
-        return [t["key"] for t in json.loads(self.tickets.read_text())] if self.tickets.exists() else []
-
     def stop(self, process: subprocess.Popen[bytes]) -> int:
         os.kill(process.pid, signal.SIGTERM)
         return process.wait(30)
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
+        self.kill_all()
         self.database.close()
 
 
