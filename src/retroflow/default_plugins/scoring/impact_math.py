@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
-from retroflow.default_plugins.scoring.inputs import ImpactSettings, effort, frequency, impact, score
+from retroflow.default_plugins.scoring.inputs import ImpactSettings, effort, frequency, impact, model_plugin, score
 from retroflow.model import ActionItem, Score
 from retroflow.roles import ScoringContext
 
@@ -36,6 +35,6 @@ class ImpactMath:
         )
 
 
-SETTINGS = SettingsTable(ImpactMath.name, ImpactMathSettings)
-retroflow_register_settings = SETTINGS.hook()
-retroflow_register_scoring_models = scoring_model_hook(ImpactMath(), trylast=True)
+SETTINGS, retroflow_register_settings, retroflow_register_scoring_models = model_plugin(
+    ImpactMath(), ImpactMathSettings, trylast=True
+)

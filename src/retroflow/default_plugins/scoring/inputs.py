@@ -15,19 +15,23 @@
   strength), or ``details["confidence"]`` (0–1).
 
 Everything is derived from the retro itself: no clock is read, so scores are repeatable.
-:func:`score` makes the :class:`~retroflow.model.Score` every model returns.
+:func:`score` makes the :class:`~retroflow.model.Score` every model returns, and
+:func:`model_plugin` declares a model and its settings table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
 from retroflow.model import ActionItem, Score, format_duration
-from retroflow.roles import ScoringContext
+from retroflow.roles import ScoringContext, ScoringModel
+
+S = TypeVar("S", bound="ImpactSettings")
 
 LEVELS = {"low": 1, "medium": 2, "high": 3}
 NAMES = {value: name for name, value in LEVELS.items()}
@@ -70,16 +74,12 @@ class Impact(Level):
 
 
 @attrs.frozen
-class Effort:
-    name: str
-    assumed: bool
-
-    @property
-    def level(self) -> int:
-        return LEVELS[self.name]
+class Effort(Level):
+    """The action's effort on the scale; ``why`` is ``"given"``, or ``"assumed"`` when the
+    action says none."""
 
     def describe(self) -> str:
-        return self.name + (" (assumed)" if self.assumed else "")
+        return self.name + (f" ({self.why})" if self.why != "given" else "")
 
 
 def frequency(action: ActionItem, context: ScoringContext) -> Frequency:
@@ -137,13 +137,25 @@ def score(model: str, value: float, inputs: Mapping[str, Any], explanation: str)
     return Score(model=model, value=value, inputs=inputs, explanation=f"{explanation} = {value:g}")
 
 
+def model_plugin(
+    model: ScoringModel, settings_class: type[S], *, trylast: bool = False
+) -> tuple[SettingsTable[S], Callable[..., None], Callable[..., None]]:
+    """What a default model's module declares: its settings table, named after the model
+    (``[plugins.<name>]``: the engine passes it as ``context.settings``, read back with
+    ``SETTINGS.given``), and the ``retroflow_register_settings`` and
+    ``retroflow_register_scoring_models`` implementations that declare the table and offer
+    the model."""
+    table = SettingsTable(model.name, settings_class)
+    return table, table.hook(), scoring_model_hook(model, trylast=trylast)
+
+
 def effort(action: ActionItem) -> Effort:
     if action.effort is not None:
-        return Effort(action.effort.value, False)
+        return Effort(LEVELS[action.effort.value], "given")
     given = action.details.get("effort")
     if given in LEVELS:
-        return Effort(str(given), False)
-    return Effort("medium", True)
+        return Effort(LEVELS[given], "given")
+    return Effort(LEVELS["medium"], "assumed")
 
 
 def confidence(action: ActionItem, context: ScoringContext) -> tuple[float, str]:

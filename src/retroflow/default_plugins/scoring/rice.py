@@ -15,8 +15,15 @@ from typing import Any
 
 import attrs
 
-from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
-from retroflow.default_plugins.scoring.inputs import ImpactSettings, confidence, effort, frequency, impact, score
+from retroflow.default_plugins.scoring.inputs import (
+    ImpactSettings,
+    confidence,
+    effort,
+    frequency,
+    impact,
+    model_plugin,
+    score,
+)
 from retroflow.model import ActionItem, Score
 from retroflow.roles import ScoringContext
 
@@ -61,6 +68,4 @@ class Rice:
         )
 
 
-SETTINGS = SettingsTable(Rice.name, RiceSettings)
-retroflow_register_settings = SETTINGS.hook()
-retroflow_register_scoring_models = scoring_model_hook(Rice())
+SETTINGS, retroflow_register_settings, retroflow_register_scoring_models = model_plugin(Rice(), RiceSettings)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import attrs
 
-from retroflow.default_plugins._plugin_kit import SettingsTable, scoring_model_hook
 from retroflow.default_plugins.conditions.keys import RECURRENCE
-from retroflow.default_plugins.scoring.inputs import ImpactSettings, effort, frequency, impact, score
+from retroflow.default_plugins.scoring.inputs import ImpactSettings, effort, frequency, impact, model_plugin, score
 from retroflow.model import ActionItem, Category, Score
 from retroflow.roles import ScoringContext
 
@@ -65,6 +64,4 @@ class Wsjf:
         )
 
 
-SETTINGS = SettingsTable(Wsjf.name, WsjfSettings)
-retroflow_register_settings = SETTINGS.hook()
-retroflow_register_scoring_models = scoring_model_hook(Wsjf())
+SETTINGS, retroflow_register_settings, retroflow_register_scoring_models = model_plugin(Wsjf(), WsjfSettings)
