@@ -28,7 +28,6 @@ from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
-    minutes_of,
     minutes_text,
     proposals_hook,
     propose,
@@ -45,7 +44,6 @@ from retroflow.default_plugins.conditions.facts import (
     handoff_of,
     is_person,
     main_service,
-    minutes,
     quoted,
     responders,
     started,
@@ -57,6 +55,7 @@ from retroflow.default_plugins.conditions.keys import (
     RESPONDER_LOAD,
     SLOW_ACK,
 )
+from retroflow.default_plugins.conditions.wait import Wait
 from retroflow.model import (
     ActionItem,
     Category,
@@ -68,7 +67,6 @@ from retroflow.model import (
     Layer,
     Timeline,
     Verification,
-    format_duration,
 )
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -192,28 +190,22 @@ def _slow_ack(
     page = pages[0]
     ack = facts.first(EventKind.ACK, after=page.at)
     end = ack or facts.first(EventKind.MITIGATION, after=page.at) or facts.first(EventKind.RESOLUTION, after=page.at)
-    if end is not None and minutes(page.at, end.at) > settings.ack_minutes:
-        waited = minutes(page.at, end.at)
+    if end is None:
+        return
+    wait = Wait(page, end, settings.ack_minutes)
+    if wait.too_long:
         what = f"acknowledged by {ack.actor or 'someone'}" if ack else "never acknowledged"
-        yield Factor(
-            key=SLOW_ACK,
-            layer=Layer.HUMAN,
-            title=f"The first page waited {format_duration(end.at - page.at)} for an acknowledgement",
+        yield wait.factor(
+            SLOW_ACK,
+            Layer.HUMAN,
+            title=f"The first page waited {wait.took} for an acknowledgement",
             explanation=(
-                f"{quoted(page.summary)} at {page.at:%H:%M} was {what} "
-                f"{format_duration(end.at - page.at)} later (threshold {minutes_text(settings.ack_minutes)}); "
-                "the page did not reach a "
-                "person able to respond at once."
+                f"{quoted(page.summary)} at {page.at:%H:%M} was {what} {wait.took} later ({wait.threshold}); "
+                "the page did not reach a person able to respond at once."
             ),
-            evidence=cite([page, end]),
-            strength=strength(waited / (3 * settings.ack_minutes)),
-            details={
-                "minutes": minutes_of(end.at - page.at),
-                "threshold_minutes": settings.ack_minutes,
-                "paged": page.actor,
-                "acknowledged": bool(ack),
-                "service": main_service(incident, facts, page),
-            },
+            paged=page.actor,
+            acknowledged=bool(ack),
+            service=main_service(incident, facts, page),
         )
 
 

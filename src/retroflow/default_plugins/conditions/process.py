@@ -51,6 +51,7 @@ from retroflow.default_plugins.conditions.facts import (
     started,
 )
 from retroflow.default_plugins.conditions.keys import LATE_ESCALATION, MISSING_RUNBOOK, RECURRENCE, SLOW_MITIGATION
+from retroflow.default_plugins.conditions.wait import Wait
 from retroflow.model import (
     ActionItem,
     Category,
@@ -234,41 +235,28 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
         ),
         None,
     )
-    limit = settings.escalation_minutes
     escalated = escalation is not None and (ack is None or escalation.at <= ack.at)
     if escalated:
         assert escalation is not None
-        end = escalation
-        took = format_duration(end.at - page.at)
-        title = f"The unacknowledged page escalated only after {took}"
-        text = (
-            f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {took} before {quoted(end.summary)}"
-        )
+        wait = Wait(page, escalation, settings.escalation_minutes)
+        title = f"The unacknowledged page escalated only after {wait.took}"
+        text = f"stayed unacknowledged for {wait.took} before {quoted(escalation.summary)}"
     elif ack is not None and escalation is None:
-        end = ack
-        took = format_duration(end.at - page.at)
-        title = f"The unacknowledged page did not escalate for {took}"
-        text = f"{quoted(page.summary)} at {page.at:%H:%M} stayed unacknowledged for {took} and never escalated"
+        wait = Wait(page, ack, settings.escalation_minutes)
+        title = f"The unacknowledged page did not escalate for {wait.took}"
+        text = f"stayed unacknowledged for {wait.took} and never escalated"
     else:
         return
-    waited = minutes(page.at, end.at)
-    if waited <= limit:
-        return
-    text += f" (threshold {minutes_text(limit)})"
-    yield Factor(
-        key=LATE_ESCALATION,
-        layer=Layer.PROCESS,
-        title=title,
-        explanation=text + "; the escalation policy waited instead of bringing in a second person.",
-        evidence=cite([page, end]),
-        strength=strength(waited / (3 * limit)),
-        details={
-            "minutes": minutes_of(end.at - page.at),
-            "threshold_minutes": limit,
-            "escalated": escalated,
-            "service": page.service or (incident.services[0] if incident.services else None),
-        },
-    )
+    if wait.too_long:
+        yield wait.factor(
+            LATE_ESCALATION,
+            Layer.PROCESS,
+            title=title,
+            explanation=f"{quoted(page.summary)} at {page.at:%H:%M} {text} ({wait.threshold}); "
+            "the escalation policy waited instead of bringing in a second person.",
+            escalated=escalated,
+            service=page.service or (incident.services[0] if incident.services else None),
+        )
 
 
 def _words(text: str) -> set[str]:

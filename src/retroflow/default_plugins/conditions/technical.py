@@ -21,7 +21,6 @@ from retroflow.config import Config
 from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
-    minutes_of,
     minutes_text,
     proposals_hook,
     propose,
@@ -35,12 +34,12 @@ from retroflow.default_plugins.conditions.facts import (
     facts_of,
     is_alert_trigger,
     main_service,
-    minutes,
     monitor_of,
     quoted,
     raised_by_hand,
 )
 from retroflow.default_plugins.conditions.keys import ALERT_NOISE, BLAST_RADIUS, DETECTION_GAP, NO_AUTOMATED_SIGNAL
+from retroflow.default_plugins.conditions.wait import Wait
 from retroflow.model import (
     ActionItem,
     Category,
@@ -52,7 +51,6 @@ from retroflow.model import (
     Layer,
     Timeline,
     Verification,
-    format_duration,
 )
 
 #: Kinds that show a person responding (when nobody was paged).
@@ -101,32 +99,25 @@ def _detection_gap(
     detector = min(
         (e for e in (alerts[0] if alerts else None, first_page) if e is not None), key=lambda e: e.at, default=None
     )
-    if first is not None and detector is not None and detector is not first:
-        gap = minutes(first.at, detector.at)
-        if gap > settings.detection_gap_minutes:
-            service = main_service(incident, facts, first)
-            yield Factor(
-                key=DETECTION_GAP,
-                layer=Layer.TECHNICAL,
-                title=f"{format_duration(detector.at - first.at)} passed between the first signal and the first "
-                f"{detector.kind.value}",
-                explanation=(
-                    f"The first signal ({quoted(first.summary)}, {service or 'unknown service'}) showed at "
-                    f"{first.at:%H:%M}; the first {detector.kind.value} ({quoted(detector.summary)}) came at "
-                    f"{detector.at:%H:%M}, {format_duration(detector.at - first.at)} later "
-                    f"(threshold {minutes_text(settings.detection_gap_minutes)}). "
-                    "The signal existed; nothing that tells a person was watching it."
-                ),
-                evidence=cite([first, detector]),
-                strength=strength(gap / (3 * settings.detection_gap_minutes)),
-                details={
-                    "minutes": minutes_of(detector.at - first.at),
-                    "threshold_minutes": settings.detection_gap_minutes,
-                    "service": service,
-                    "signal": first.summary,
-                    "detected_by": detector.kind.value,
-                },
-            )
+    if first is None or detector is None or detector is first:
+        return
+    wait = Wait(first, detector, settings.detection_gap_minutes)
+    if wait.too_long:
+        service = main_service(incident, facts, first)
+        yield wait.factor(
+            DETECTION_GAP,
+            Layer.TECHNICAL,
+            title=f"{wait.took} passed between the first signal and the first {detector.kind.value}",
+            explanation=(
+                f"The first signal ({quoted(first.summary)}, {service or 'unknown service'}) showed at "
+                f"{first.at:%H:%M}; the first {detector.kind.value} ({quoted(detector.summary)}) came at "
+                f"{detector.at:%H:%M}, {wait.took} later ({wait.threshold}). "
+                "The signal existed; nothing that tells a person was watching it."
+            ),
+            service=service,
+            signal=first.summary,
+            detected_by=detector.kind.value,
+        )
 
 
 def _no_automated_signal(incident: Incident, facts: TimelineFacts, automatic: list[Event]) -> Iterator[Factor]:
