@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from retroflow.lazy import lazy_exports
+from retroflow.lazy import exports_by_module, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow.clock import utcnow
@@ -145,7 +145,7 @@ _HOMES = {
     ),
     "retroflow.service.events": ("DraftedRetro", "IncidentEvent", "Lifecycle", "WebhookDelivery"),
 }
-_exported = lazy_exports(__name__, {name: f"{module}:{name}" for module, names in _HOMES.items() for name in names})
+_exported = lazy_exports(__name__, exports_by_module(_HOMES))
 
 
 def __getattr__(name: str) -> Any:
