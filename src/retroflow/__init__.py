@@ -8,10 +8,11 @@ private and may change.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+from retroflow.lazy import exports_by_module, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow.clock import utcnow
@@ -144,17 +145,12 @@ _HOMES = {
     ),
     "retroflow.service.events": ("DraftedRetro", "IncidentEvent", "Lifecycle", "WebhookDelivery"),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+_exported = lazy_exports(__name__, exports_by_module(_HOMES))
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        value: Any = _version()
-    elif name in _HOME_OF:
-        value = getattr(importlib.import_module(_HOME_OF[name]), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
+    value = _version() if name == "__version__" else _exported(name)
+    globals()[name] = value  # kept: later lookups do not come back here
     return value
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
 import click
 
 from retroflow.errors import ConfigError, RetroflowError
@@ -250,27 +251,19 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
+@attrs.define(eq=False)
 class Publisher:
     """Renders a retro with every chosen renderer (each isolated, with a timeout), then
     writes the documents: into ``directory``, or the one document to standard output
     (``None``). Rendering all first means a failing renderer writes nothing. The draft job
     of ``retroflow serve`` writes its documents with it too."""
 
-    def __init__(
-        self,
-        config: Config,
-        plugins: Plugins,
-        renderers: list[Renderer],
-        directory: Path | None,
-        *,
-        progress: Callable[[str, str], None],
-    ) -> None:
-        self.config = config
-        self.plugins = plugins
-        self.renderers = renderers
-        self.directory = directory
-        self.progress = progress
-        self.printed = False
+    config: Config
+    plugins: Plugins
+    renderers: list[Renderer]
+    directory: Path | None
+    progress: Callable[[str, str], None] = attrs.field(kw_only=True)
+    printed: bool = attrs.field(default=False, init=False)
 
     def __call__(self, retro: Retro) -> None:
         from retroflow.engine import paused_gc, render_document

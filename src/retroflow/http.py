@@ -104,15 +104,20 @@ def backoff(attempt: int) -> float:
     return float(BACKOFF_BASE * 2**attempt)
 
 
-class RequestSettings(Protocol):
-    """The request settings every sink's table has."""
+class _RetryBudgetSettings(Protocol):
+    """The budget for waits on rate limits that every table of request settings has."""
 
-    @property
-    def timeout(self) -> float: ...
     @property
     def max_retry_wait(self) -> float: ...
     @property
     def max_retries(self) -> int: ...
+
+
+class RequestSettings(_RetryBudgetSettings, Protocol):
+    """The request settings every sink's table has."""
+
+    @property
+    def timeout(self) -> float: ...
 
 
 class RetryBudget:
@@ -194,16 +199,12 @@ class RetryLimits:
         return cls(settings.request_timeout, settings.max_retry_wait, settings.max_retries)
 
 
-class SourceRequestSettings(Protocol):
+class SourceRequestSettings(_RetryBudgetSettings, Protocol):
     """The request settings of a timeline source's table (its ``timeout`` is the whole
     source's, so one request's is ``request_timeout``)."""
 
     @property
     def request_timeout(self) -> float: ...
-    @property
-    def max_retry_wait(self) -> float: ...
-    @property
-    def max_retries(self) -> int: ...
 
 
 def asked_or_backoff(headers: Mapping[str, str], attempt: int, clock: Callable[[], datetime] | None = None) -> float:

@@ -3,16 +3,17 @@ plugin, ``retroflow --help`` included) imports no more than it needs.
 
 * :func:`import_object`: ``"package.module:name"`` (or ``".module:name"`` relative to a
   package) → that object;
-* :func:`lazy_exports`: a module ``__getattr__`` built from such paths.
+* :func:`lazy_exports`: a module ``__getattr__`` built from such paths;
+* :func:`exports_by_module`: those paths from a table of names by module.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["import_object", "lazy_exports"]
+__all__ = ["exports_by_module", "import_object", "lazy_exports"]
 
 
 def import_object(path: str, package: str | None = None) -> Any:
@@ -38,3 +39,10 @@ def lazy_exports(module: str, exports: Mapping[str, str]) -> Callable[[str], Any
         return import_object(path, module)
 
     return __getattr__
+
+
+def exports_by_module(homes: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """``{"module": ("Name", ...)}`` → the ``{"Name": "module:Name"}`` of
+    :func:`lazy_exports`, for a package that exports many names of a few modules under
+    their own names."""
+    return {name: f"{module}:{name}" for module, names in homes.items() for name in names}

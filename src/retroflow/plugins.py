@@ -459,18 +459,19 @@ class Plugins:
                 )
             registry.add(plugin_name, item, name=table)
 
-        self._call_register("retroflow_register_settings", register)
+        self.call_register("retroflow_register_settings", register)
         return registry
 
     def _collect_register(self, hook_name: str, role: str) -> Registry[Any]:
         """The objects plugins register for ``role`` through ``hook_name`` (``register(obj)``)."""
         registry: Registry[Any] = Registry(role)
-        self._call_register(hook_name, registry.add)
+        self.call_register(hook_name, registry.add)
         return registry
 
-    def _call_register(self, hook_name: str, add: Callable[..., None]) -> None:
-        """Call each implementation of a ``register_*`` hook with a ``register`` that records
-        the plugin's name; a failure fails the load, naming the plugin."""
+    def call_register(self, hook_name: str, add: Callable[..., None]) -> None:
+        """Call each implementation of a ``register_*`` hook with a ``register`` that passes
+        the plugin's name and what it registers to ``add``; a failure (of the plugin, or an
+        error ``add`` raises) fails the caller, naming the plugin."""
         for impl in self.implementations(hook_name):
             plugin_name = impl.plugin_name
 

@@ -22,6 +22,7 @@ from retroflow import (
     Timeline,
     TrackerError,
     Verification,
+    utcnow,
 )
 from retroflow.http import (
     RetryBudget,
@@ -35,6 +36,7 @@ from retroflow.http import (
     retry_after_seconds,
     timestamp_or_none,
 )
+from retroflow.lazy import exports_by_module
 from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
@@ -309,6 +311,16 @@ def test_lazy_exports_import_a_name_when_first_asked_for() -> None:
     assert getattr_("Client") is _OpenedClient
     with pytest.raises(AttributeError, match="module 'acme_plugin' has no attribute 'Other'"):
         getattr_("Other")
+
+
+def test_exports_by_module_gives_each_name_its_module() -> None:
+    homes = {".settings": ("AcmeSettings", "ServiceMap"), "retroflow.clock": ("utcnow",)}
+    assert exports_by_module(homes) == {
+        "AcmeSettings": ".settings:AcmeSettings",
+        "ServiceMap": ".settings:ServiceMap",
+        "utcnow": "retroflow.clock:utcnow",
+    }
+    assert lazy_exports("retroflow", exports_by_module(homes))("utcnow") is utcnow
 
 
 # --- ticket content -------------------------------------------------------------------------

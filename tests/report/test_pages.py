@@ -281,6 +281,15 @@ def test_a_write_failing_the_csrf_check_is_refused(site: Site, csrf: str | None,
     assert site.records() == [] and site.rebuild_jobs() == []
 
 
+@pytest.mark.parametrize("path, outcome", [("/signin", "Not signed in"), ("/signout", "Not signed out")])
+def test_signing_in_or_out_checks_the_form_and_its_csrf_token(site: Site, path: str, outcome: str) -> None:
+    forged = site.post(path, {"token": WRITER_TOKEN}, csrf="x" * 43)
+    assert forged.status_code == 403 and f"{outcome}: the form&#39;s CSRF token is missing" in forged.text
+    assert SESSION_COOKIE not in forged.cookies
+    not_a_form = site.client.post(path, json={"token": WRITER_TOKEN}, follow_redirects=False)
+    assert not_a_form.status_code == 415 and outcome in not_a_form.text and "expected a form" in not_a_form.text
+
+
 # -- the forms record what the CLI records ---------------------------------------------------
 
 

@@ -41,7 +41,7 @@ from starlette.routing import BaseRoute, Route
 from retroflow.config import Config
 from retroflow.engine import describe_error
 from retroflow.errors import PluginError, WebhookRejected
-from retroflow.plugins import Plugins, hook_implementations
+from retroflow.plugins import Plugins
 from retroflow.roles import WebhookReceiver
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.inbox import Inbox, Received
@@ -185,19 +185,13 @@ def plugin_routes(plugins: Plugins) -> list[BaseRoute]:
     :raises PluginError: a plugin raised, or registered something that is not a route.
     """
     routes: list[BaseRoute] = []
-    for impl in hook_implementations(plugins.pm, "retroflow_register_routes"):
 
-        def register(route: Any, _plugin: str = impl.plugin_name) -> None:
-            if not isinstance(route, BaseRoute):
-                raise PluginError(f"plugin {_plugin!r} registered {route!r}, which is not a Starlette route")
-            routes.append(route)
+    def add(plugin_name: str, route: Any) -> None:
+        if not isinstance(route, BaseRoute):
+            raise PluginError(f"plugin {plugin_name!r} registered {route!r}, which is not a Starlette route")
+        routes.append(route)
 
-        try:
-            plugins.call(impl, register=register)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r} failed in retroflow_register_routes: {exc}") from exc
+    plugins.call_register("retroflow_register_routes", add)
     return routes
 
 

@@ -126,33 +126,28 @@ class _Failed(Exception):
     written again without it."""
 
 
+@attrs.define(eq=False)
 class Inbox:
     """The intake's writer thread (see the module's doc).
 
-    :param on_scheduled: called after a commit that scheduled a draft job due now (to wake
+    :ivar on_scheduled: called after a commit that scheduled a draft job due now (to wake
         the workers of this process instead of waiting for their next poll).
-    :param max_batch: most deliveries in one transaction.
+    :ivar max_batch: most deliveries in one transaction.
+    :ivar batches: transactions written so far.
     """
 
-    def __init__(
-        self,
-        database: ServiceDatabase,
-        jobs: JobQueue,
-        settings: ServiceSettings,
-        *,
-        on_scheduled: Callable[[], None] | None = None,
-        now: Callable[[], datetime] = utcnow,
-        max_batch: int = 256,
-    ) -> None:
-        self.database = database
-        self.jobs = jobs
-        self.settings = settings
-        self.on_scheduled = on_scheduled
-        self.now = now
-        self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+    database: ServiceDatabase
+    jobs: JobQueue
+    settings: ServiceSettings
+    on_scheduled: Callable[[], None] | None = attrs.field(default=None, kw_only=True)
+    now: Callable[[], datetime] = attrs.field(default=utcnow, kw_only=True)
+    max_batch: int = attrs.field(default=256, kw_only=True)
+    batches: int = attrs.field(default=0, init=False)
+    _queue: queue.SimpleQueue[_Pending | None] = attrs.field(factory=queue.SimpleQueue, init=False)
+    _thread: threading.Thread = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
         self._thread = threading.Thread(target=self._run, name="retroflow-inbox", daemon=True)
-        self.batches = 0
 
     def start(self) -> None:
         self._thread.start()

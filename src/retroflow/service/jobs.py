@@ -294,19 +294,8 @@ class TableJobs:
     def finish(self, claim: Claim, result: str) -> bool:
         now = self.now()
         with self.database.transaction() as conn:
-            changed = conn.execute(
-                sa.update(t.jobs)
-                .where(self._owned(claim))
-                .values(
-                    state=JobState.DONE,
-                    result=result,
-                    lease_until=None,
-                    claim_token=None,
-                    finished_at=now,
-                    updated_at=now,
-                )
-            ).rowcount
-        return bool(changed)
+            values = {"state": JobState.DONE, "result": result, "finished_at": now}
+            return self._leave(conn, claim, values, now) != "lost"
 
     def retry_later(self, claim: Claim, error: str, delay: float) -> str:
         now = self.now()

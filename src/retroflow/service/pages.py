@@ -468,9 +468,13 @@ async def outcomes_page(request: Request) -> Response:
 
 
 class _FormRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A POST whose form cannot be used: ``status`` is the answer's; ``csrf``, whether it
+    failed the CSRF check (the form itself was read)."""
+
+    def __init__(self, status: int, message: str, *, csrf: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.csrf = csrf
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -488,6 +492,16 @@ async def _form(request: Request) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         raise _FormRefused(400, "the form could not be read") from None
     return {name: values[0] for name, values in fields.items()}
+
+
+async def _checked_form(request: Request, outcome: str) -> dict[str, str]:
+    """The form of a POST (:func:`_form`) that passed the CSRF check; one that failed it is
+    refused with a message that starts with ``outcome`` ("Not signed in")."""
+    form = await _form(request)
+    problem = csrf_problem(request, form)
+    if problem is not None:
+        raise _FormRefused(403, f"{outcome}: {problem}.", csrf=True)
+    return form
 
 
 def _refused(request: Request, viewer: Viewer, why: str) -> Response:
@@ -511,12 +525,11 @@ async def record_input(request: Request, kind: str) -> Response:
             "These pages are read-only: writing needs [service.auth] (a token or a trusted proxy header).")  # fmt: skip
         return _refused(request, viewer, why)
     try:
-        form = await _form(request)
+        form = await _checked_form(request, "Not recorded")
     except _FormRefused as exc:
+        if exc.csrf:
+            return _refused(request, viewer, str(exc))
         return _message(request, exc.status, "Not recorded", str(exc), viewer=viewer)
-    problem = csrf_problem(request, form)
-    if problem is not None:
-        return _refused(request, viewer, f"Not recorded: {problem}.")
     incident = request.path_params["incident"]
     try:
         incident_id, before, anchor = await run_in_threadpool(pages.record, incident, kind, form, viewer.user or "")
@@ -547,12 +560,9 @@ async def signin(request: Request) -> Response:
     if not auth.tokens:
         return _message(request, 404, "Not found", "Signing in with a token is not configured ([service.auth] tokens).")
     try:
-        form = await _form(request)
+        form = await _checked_form(request, "Not signed in")
     except _FormRefused as exc:
         return _message(request, exc.status, "Not signed in", str(exc))
-    problem = csrf_problem(request, form)
-    if problem is not None:
-        return _message(request, 403, "Not signed in", f"Not signed in: {problem}.")
     token = matching_token(auth, form.get("token", ""))
     target = _next(form.get("next"))
     if token is None:
@@ -568,12 +578,9 @@ async def signin(request: Request) -> Response:
 
 async def signout(request: Request) -> Response:
     try:
-        form = await _form(request)
+        await _checked_form(request, "Not signed out")
     except _FormRefused as exc:
         return _message(request, exc.status, "Not signed out", str(exc))
-    problem = csrf_problem(request, form)
-    if problem is not None:
-        return _message(request, 403, "Not signed out", f"Not signed out: {problem}.")
     response = RedirectResponse("/", status_code=303)
     end_session(response, request)
     return response

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow.lazy import lazy_exports
+from retroflow.lazy import exports_by_module, lazy_exports
 
 if TYPE_CHECKING:
     from retroflow.store.database import (
@@ -65,7 +65,7 @@ _HOMES = {
     ),
     "retroflow.store.store": ("FollowUp", "RetroSummary", "Store", "VersionSummary"),
 }
-__getattr__ = lazy_exports(__name__, {name: f"{module}:{name}" for module, names in _HOMES.items() for name in names})
+__getattr__ = lazy_exports(__name__, exports_by_module(_HOMES))
 
 
 def __dir__() -> list[str]:

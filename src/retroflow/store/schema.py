@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.schema import SchemaItem
 
 from retroflow.validation import MAX_LENGTH
 
@@ -166,11 +167,24 @@ events = sa.Table(
     sa.Index("ix_events_chunk_position", "chunk_id", "position"),
 )
 
-factors = sa.Table(
+
+def _version_part(name: str, *columns: SchemaItem) -> sa.Table:
+    """A table of one part of a retro version (its factors, actions, …): rows numbered by
+    ``id``, each of one version, found by it and deleted with it."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False
+        ),
+        *columns,
+        sa.Index(f"ix_{name}_version", "retro_version_id"),
+    )
+
+
+factors = _version_part(
     "factors",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("key", sa.String(200), nullable=False),
     sa.Column("layer", sa.String(20), nullable=False),
@@ -179,14 +193,10 @@ factors = sa.Table(
     sa.Column("evidence", _json(), nullable=False),
     sa.Column("strength", sa.Float, nullable=False),
     sa.Column("details", _json(), nullable=False),
-    sa.Index("ix_factors_version", "retro_version_id"),
 )
 
-actions = sa.Table(
+actions = _version_part(
     "actions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("incident_id", sa.String(200), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("action_id", sa.String(100), nullable=False),
@@ -199,34 +209,25 @@ actions = sa.Table(
     sa.Column("proposed_by", sa.String(200), nullable=False),
     sa.Column("factor_keys", _json(), nullable=False),
     sa.Column("focus", sa.Boolean, nullable=False),
-    sa.Index("ix_actions_version", "retro_version_id"),
     sa.Index("ix_actions_incident_action", "incident_id", "action_id"),
 )
 
-scores = sa.Table(
+scores = _version_part(
     "scores",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("action_id", sa.String(100), nullable=False),
     sa.Column("model", sa.String(100), nullable=False),
     sa.Column("value", sa.Float, nullable=False),
     sa.Column("inputs", _json(), nullable=False),
     sa.Column("explanation", sa.Text, nullable=False),
-    sa.Index("ix_scores_version", "retro_version_id"),
 )
 
-findings = sa.Table(
+findings = _version_part(
     "findings",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("target", sa.String(100), nullable=False),
     sa.Column("rule", sa.String(100), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("suggestion", sa.Text, nullable=False),
     sa.Column("severity", sa.String(20), nullable=False),
-    sa.Index("ix_findings_version", "retro_version_id"),
 )
 
 human_input = sa.Table(
