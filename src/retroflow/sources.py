@@ -2,7 +2,11 @@
 records skipped and counted rather than crashing the source.
 
 * :class:`SourcePlugin`: a base for a source plugin object with an injectable ``session``,
-  ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
+  ``sleep`` and ``now`` (tests pass fakes) that registers its settings table, and its
+  three kinds, each running :meth:`~SourcePlugin.collect` once configured:
+  :class:`NamedIncidentSource` (reads the incident a retro is asked for),
+  :class:`AroundIncidentSource` (reads around the incident the others described) and
+  :class:`ChangeSource` (reads the changes of :func:`change_window`);
 * :func:`incident_window`, :func:`change_window`: the time a second-round source reads
   around an incident;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
@@ -35,16 +39,20 @@ from retroflow.lazy import import_object
 
 if TYPE_CHECKING:
     from retroflow.config import Config
-    from retroflow.model import Gap, Incident, Timeline
+    from retroflow.model import Gap, Incident, SourceResult, Timeline
+    from retroflow.request import RetroRequest
 
 # The domain model is imported where it is used: a source plugin's module imports this one
 # when it loads, and most commands load every plugin without running any.
 
 __all__ = [
+    "AroundIncidentSource",
     "BadRecord",
+    "ChangeSource",
     "ChangeWindow",
     "HttpSourceSettings",
     "Margins",
+    "NamedIncidentSource",
     "SkippedRecords",
     "SourceApi",
     "SourcePlugin",
@@ -257,6 +265,60 @@ class SourcePlugin:
     def gap(self, reason: str, count: int = 1) -> Gap:
         """A gap of this source's collection (:func:`skipped`)."""
         return skipped(self.table, reason, count)
+
+
+class NamedIncidentSource(SourcePlugin):
+    """A source of the first round: it reads the incident the retro is asked for
+    (``request.incident_ref``), once configured, with :meth:`collect`."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
+        settings = self.configured(config)
+        return None if settings is None else self.collect(settings, request)
+
+    def collect(self, settings: Any, request: RetroRequest) -> SourceResult | None:
+        """What it read with its ``settings`` (``None``: the reference is not its own)."""
+        raise NotImplementedError
+
+
+class AroundIncidentSource(SourcePlugin):
+    """A source of the second round: it reads around the incident the first round
+    described (its services, its window), once configured, with :meth:`collect`."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
+        settings = self.configured(config)
+        return None if settings is None else self.collect(settings, incident)
+
+    def collect(self, settings: Any, incident: Incident) -> SourceResult:
+        """What it read with its ``settings`` around ``incident``."""
+        raise NotImplementedError
+
+
+#: Why a change source read nothing: nothing says when the incident began.
+_NO_WINDOW = "no source says when the incident began (no first signal, no creation time): no window to read"
+
+
+class ChangeSource(SourcePlugin):
+    """A source of the changes (commits, deploys) made in the :func:`change_window` of
+    its settings' ``window_hours``, once configured, with :meth:`collect`; without a window
+    it reads nothing and says why in a gap."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
+        settings = self.configured(config)
+        if settings is None:
+            return None
+        window = change_window(incident, timeline, settings.window_hours, self._now())
+        if window is None:
+            from retroflow.model import SourceResult
+
+            return SourceResult(gaps=[self.gap(_NO_WINDOW)])
+        return self.collect(settings, window, config)
+
+    def collect(self, settings: Any, window: ChangeWindow, config: Config) -> SourceResult:
+        """The changes in ``window`` (``config``: for the engine's settings)."""
+        raise NotImplementedError
 
 
 class SourceApi(SourceClient[Any]):
