@@ -7,8 +7,8 @@ records skipped and counted rather than crashing the source.
   :class:`NamedIncidentSource` (reads the incident a retro is asked for),
   :class:`AroundIncidentSource` (reads around the incident the others described) and
   :class:`ChangeSource` (reads the changes of :func:`change_window`);
-* :func:`incident_window`, :func:`change_window`: the time a second-round source reads
-  around an incident;
+* :func:`incident_window`, :func:`open_ended_window`, :func:`change_window`: the time a
+  second-round source reads around an incident;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
 * :class:`SourceApi`: a base for the ``requests`` client of such a source (credentials,
   retries, refusals in the server's words);
@@ -60,6 +60,7 @@ __all__ = [
     "change_window",
     "incident_window",
     "load_saved_reply",
+    "open_ended_window",
     "page_order",
     "record_time",
     "saved_directory",
@@ -88,6 +89,17 @@ def incident_window(incident: Incident, margins: Margins, now: datetime) -> Wind
     start = incident.created - timedelta(minutes=margins.before_minutes)
     end = (incident.resolved or now) + timedelta(minutes=margins.after_minutes)
     return start, max(start, end)
+
+
+def open_ended_window(
+    incident: Incident, before_minutes: float, after_minutes: float
+) -> tuple[datetime | None, datetime | None]:
+    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
+    was resolved; an end whose time is unknown is ``None`` (open): the window of a source
+    that reads everything when it cannot tell (a folder of files, a chat channel)."""
+    start = incident.created - timedelta(minutes=before_minutes) if incident.created else None
+    end = incident.resolved + timedelta(minutes=after_minutes) if incident.resolved else None
+    return start, end
 
 
 class BadRecord(ValueError):

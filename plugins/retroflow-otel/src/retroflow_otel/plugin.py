@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow.sources import AroundIncidentSource
+from retroflow.sources import AroundIncidentSource, open_ended_window
 
 from . import TABLE
 
@@ -54,9 +54,7 @@ class Window:
     def around(cls, incident: Incident, settings: OtelSettings) -> Window:
         """From ``minutes_before`` before the incident was created to ``minutes_after``
         after it was resolved."""
-        start = incident.created - timedelta(minutes=settings.minutes_before) if incident.created else None
-        end = incident.resolved + timedelta(minutes=settings.minutes_after) if incident.resolved else None
-        return cls(start, end)
+        return cls(*open_ended_window(incident, settings.minutes_before, settings.minutes_after))
 
     @property
     def known(self) -> bool:
