@@ -169,9 +169,17 @@ class Reader:
             known = self._signatures[text] = signature(text)
         return known
 
+    def _gather(self, key: tuple[Any, ...], at: int, item: Any, severity: int, scope: Any, resource: Any) -> None:
+        """Add a record or span to the bucket of ``key`` (one event to be), opening it."""
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            self.buckets[key] = Bucket(at, item, severity, scope, resource)
+        else:
+            bucket.add(at, item, severity, scope, resource)
+
     def _logs(self, resource_logs: list[Any], number: int, report: FileReport) -> None:
         threshold, start, end, condense = attrs.astuple(self.selection)
-        buckets, signatures, sign = self.buckets, self._signatures, self._signature
+        gather, signatures, sign = self._gather, self._signatures, self._signature
         read = outside = 0
         for resource, service, scope, records in _scoped(resource_logs, "scopeLogs", "logRecords"):
             read += len(records)
@@ -199,11 +207,7 @@ class Reader:
                         if condense
                         else (LOG, service, shape, at, text, record.get("traceId"), record.get("spanId"))
                     )
-                    bucket = buckets.get(key)
-                    if bucket is None:
-                        buckets[key] = Bucket(at, record, severity, scope, resource)
-                    else:
-                        bucket.add(at, record, severity, scope, resource)
+                    gather(key, at, record, severity, scope, resource)
                 except (AttributeError, TypeError, ValueError) as exc:
                     report.skip_record(number, _record_problem("log record", exc))
         report.log_records += read
@@ -211,7 +215,7 @@ class Reader:
 
     def _spans(self, resource_spans: list[Any], number: int, report: FileReport) -> None:
         _threshold, start, end, condense = attrs.astuple(self.selection)
-        buckets, sign = self.buckets, self._signature
+        gather, sign = self._gather, self._signature
         read = outside = 0
         for resource, service, scope, spans in _scoped(resource_spans, "scopeSpans", "spans"):
             read += len(spans)
@@ -232,11 +236,7 @@ class Reader:
                         if condense
                         else (SPAN, service, shape, at, span.get("traceId"), span.get("spanId"))
                     )
-                    bucket = buckets.get(key)
-                    if bucket is None:
-                        buckets[key] = Bucket(at, span, _SPAN_SEVERITY, scope, resource)
-                    else:
-                        bucket.add(at, span, _SPAN_SEVERITY, scope, resource)
+                    gather(key, at, span, _SPAN_SEVERITY, scope, resource)
                 except (AttributeError, TypeError, ValueError) as exc:
                     report.skip_record(number, _record_problem("span", exc))
         report.spans += read
