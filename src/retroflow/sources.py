@@ -2,10 +2,16 @@
 records skipped and counted rather than crashing the source.
 
 * :class:`SourcePlugin`: a base for a source plugin object with an injectable ``session``,
-  ``sleep`` and ``now`` (tests pass fakes) that registers its settings table;
-* :func:`incident_window`, :func:`change_window`: the time a second-round source reads
-  around an incident;
+  ``sleep`` and ``now`` (tests pass fakes) that registers its settings table, and its
+  three kinds, each running :meth:`~SourcePlugin.collect` once configured:
+  :class:`NamedIncidentSource` (reads the incident a retro is asked for),
+  :class:`AroundIncidentSource` (reads around the incident the others described) and
+  :class:`ChangeSource` (reads the changes of :func:`change_window`);
+* :func:`incident_window`, :func:`open_ended_window`, :func:`change_window`: the time a
+  second-round source reads around an incident;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
+* :class:`SourceApi`: a base for the ``requests`` client of such a source (credentials,
+  retries, refusals in the server's words);
 * :func:`saved_directory`, :func:`load_saved_reply`, :func:`page_order`: saved API replies
   read instead of the API (setting ``replies``);
 * :class:`BadRecord`, :func:`record_time`, :class:`SkippedRecords`, :func:`skipped`:
@@ -28,26 +34,33 @@ from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.config import not_negative, positive
 from retroflow.errors import SourceError
+from retroflow.http import ERROR_TEXT_LIMIT, SourceClient, asked_or_backoff, json_or_none
 from retroflow.lazy import import_object
 
 if TYPE_CHECKING:
     from retroflow.config import Config
-    from retroflow.model import Gap, Incident, Timeline
+    from retroflow.model import Gap, Incident, SourceResult, Timeline
+    from retroflow.request import RetroRequest
 
 # The domain model is imported where it is used: a source plugin's module imports this one
 # when it loads, and most commands load every plugin without running any.
 
 __all__ = [
+    "AroundIncidentSource",
     "BadRecord",
+    "ChangeSource",
     "ChangeWindow",
     "HttpSourceSettings",
     "Margins",
+    "NamedIncidentSource",
     "SkippedRecords",
+    "SourceApi",
     "SourcePlugin",
     "Window",
     "change_window",
     "incident_window",
     "load_saved_reply",
+    "open_ended_window",
     "page_order",
     "record_time",
     "saved_directory",
@@ -76,6 +89,17 @@ def incident_window(incident: Incident, margins: Margins, now: datetime) -> Wind
     start = incident.created - timedelta(minutes=margins.before_minutes)
     end = (incident.resolved or now) + timedelta(minutes=margins.after_minutes)
     return start, max(start, end)
+
+
+def open_ended_window(
+    incident: Incident, before_minutes: float, after_minutes: float
+) -> tuple[datetime | None, datetime | None]:
+    """From ``before_minutes`` before the incident was created to ``after_minutes`` after it
+    was resolved; an end whose time is unknown is ``None`` (open): the window of a source
+    that reads everything when it cannot tell (a folder of files, a chat channel)."""
+    start = incident.created - timedelta(minutes=before_minutes) if incident.created else None
+    end = incident.resolved + timedelta(minutes=after_minutes) if incident.resolved else None
+    return start, end
 
 
 class BadRecord(ValueError):
@@ -253,3 +277,157 @@ class SourcePlugin:
     def gap(self, reason: str, count: int = 1) -> Gap:
         """A gap of this source's collection (:func:`skipped`)."""
         return skipped(self.table, reason, count)
+
+
+class NamedIncidentSource(SourcePlugin):
+    """A source of the first round: it reads the incident the retro is asked for
+    (``request.incident_ref``), once configured, with :meth:`collect`."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
+        settings = self.configured(config)
+        return None if settings is None else self.collect(settings, request)
+
+    def collect(self, settings: Any, request: RetroRequest) -> SourceResult | None:
+        """What it read with its ``settings`` (``None``: the reference is not its own)."""
+        raise NotImplementedError
+
+
+class AroundIncidentSource(SourcePlugin):
+    """A source of the second round: it reads around the incident the first round
+    described (its services, its window), once configured, with :meth:`collect`."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
+        settings = self.configured(config)
+        return None if settings is None else self.collect(settings, incident)
+
+    def collect(self, settings: Any, incident: Incident) -> SourceResult:
+        """What it read with its ``settings`` around ``incident``."""
+        raise NotImplementedError
+
+
+#: Why a change source read nothing: nothing says when the incident began.
+_NO_WINDOW = "no source says when the incident began (no first signal, no creation time): no window to read"
+
+
+class ChangeSource(SourcePlugin):
+    """A source of the changes (commits, deploys) made in the :func:`change_window` of
+    its settings' ``window_hours``, once configured, with :meth:`collect`; without a window
+    it reads nothing and says why in a gap."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
+        settings = self.configured(config)
+        if settings is None:
+            return None
+        window = change_window(incident, timeline, settings.window_hours, self._now())
+        if window is None:
+            from retroflow.model import SourceResult
+
+            return SourceResult(gaps=[self.gap(_NO_WINDOW)])
+        return self.collect(settings, window, config)
+
+    def collect(self, settings: Any, window: ChangeWindow, config: Config) -> SourceResult:
+        """The changes in ``window`` (``config``: for the engine's settings)."""
+        raise NotImplementedError
+
+
+class SourceApi(SourceClient[Any]):
+    """A base for the ``requests`` client of a source that reads one HTTP API: its
+    ``settings`` (:class:`HttpSourceSettings`), one session carrying a JSON ``Accept``, a
+    ``retroflow-<table>`` ``User-Agent`` and the credentials, GETs retried within the
+    settings' budget (:class:`retroflow.http.SourceClient`), and refusals told in the
+    server's own words, never with the credentials.
+
+    Subclass it with ``service`` (the server's name in messages) and ``table``, define
+    :meth:`credentials`, and override :meth:`said` and :meth:`hint` (and :meth:`wait`,
+    ``place``, ``not_found``) where the API needs it. The plugin depends on ``requests``
+    (retroflow does not): it is imported when a client is made.
+
+    :param session: a ``requests.Session`` (tests pass one ``responses`` serves).
+    :param sleep: how to wait before trying again (tests pass a recorder).
+    :param clock: the current time, for ``Retry-After`` dates.
+    """
+
+    table: ClassVar[str]
+    #: Raised for a 404 (``None``: a 404 is refused like any other status).
+    not_found: ClassVar[type[SourceError] | None] = None
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        session: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        import requests  # the plugin's dependency, not retroflow's
+
+        self.settings = settings
+        opened = session or requests.Session()
+        headers = {"Accept": "application/json", "User-Agent": f"retroflow-{self.table}", **self.credentials(opened)}
+        super().__init__(
+            self.service,
+            self.table,
+            settings,
+            session=opened,
+            headers=headers,
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
+            wait=self.wait,
+            place=self.place,
+        )
+
+    @property
+    def service(self) -> str:
+        """The server's name in messages (``"Datadog"``)."""
+        raise NotImplementedError
+
+    @property
+    def place(self) -> str:
+        """Where the server is, for "unreachable" messages (``""``: not said)."""
+        return ""
+
+    def credentials(self, session: Any) -> Mapping[str, str]:
+        """The headers that carry the credentials (or set them on ``session``, as basic
+        auth), from ``self.settings``.
+
+        :raises SourceError: they are not set (naming the settings).
+        """
+        raise NotImplementedError
+
+    def wait(self, response: Any, attempt: int) -> float:
+        """Seconds to wait after a 429 or 5xx: ``Retry-After``, else back-off."""
+        return asked_or_backoff(response.headers, attempt, self._clock)
+
+    def get_json(self, url: str, *, what: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON of ``GET url`` (``None``: empty or not JSON); 429, 5xx and
+        network failures are tried again within the budget.
+
+        :raises SourceError: ``not_found`` for a 404 when the class names one; else
+            refused (:meth:`refusal`), or still failing when the budget is spent.
+        """
+        response = self.send_get(url, params=params, what=what)
+        if response.status_code < 300:
+            return json_or_none(response)
+        if response.status_code == 404 and self.not_found is not None:
+            raise self.not_found(f"{what}: not found (HTTP 404)")
+        raise SourceError(self.refusal(response, what))
+
+    def refusal(self, response: Any, what: str) -> str:
+        """A refused request in words: the status, what the server said (:meth:`said`,
+        never headers, so never the credentials) and, after 401 or 403, :meth:`hint`."""
+        status = response.status_code
+        said = self.said(json_or_none(response))[:ERROR_TEXT_LIMIT]
+        refused = f"{self.service} refused {what} (HTTP {status})" + (f": {said}" if said else "")
+        return f"{refused}: {self.hint(status)}" if status in (401, 403) else refused
+
+    def said(self, body: Any) -> str:
+        """The server's own words in the decoded JSON ``body`` of a refusal (``""``: none)."""
+        return ""
+
+    def hint(self, status: int) -> str:
+        """What to check after a 401 or 403: the settings, never their values."""
+        return f"check [plugins.{self.table}]"

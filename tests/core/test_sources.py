@@ -11,12 +11,14 @@ import pytest
 from retroflow import Config, Incident, SourceResult, Timeline, hookimpl
 from retroflow.sources import (
     BadRecord,
+    ChangeSource,
     ChangeWindow,
     HttpSourceSettings,
     SkippedRecords,
     SourcePlugin,
     change_window,
     incident_window,
+    open_ended_window,
     record_time,
 )
 from retroflow.testing import T0, config_for, make_event, make_incident
@@ -34,6 +36,13 @@ def test_the_incident_window_runs_from_before_its_creation_to_after_it_resolved(
     open_one = make_incident(created=T0, resolved=None)
     assert incident_window(open_one, _Margins(), T0 + timedelta(hours=2))[1] == T0 + timedelta(minutes=130)  # type: ignore[index]
     assert incident_window(make_incident(created=None), _Margins(), T0) is None
+
+
+def test_the_open_ended_window_is_open_where_a_time_is_unknown() -> None:
+    incident = make_incident(created=T0, resolved=T0 + timedelta(hours=1))
+    assert open_ended_window(incident, 30, 10) == (T0 - timedelta(minutes=30), T0 + timedelta(minutes=70))
+    assert open_ended_window(make_incident(created=None, resolved=None), 30, 10) == (None, None)
+    assert open_ended_window(make_incident(created=T0, resolved=None), 30, 10) == (T0 - timedelta(minutes=30), None)
 
 
 def test_the_change_window_starts_hours_before_the_first_signal() -> None:
@@ -119,3 +128,31 @@ def test_saved_replies_are_read_in_page_order_with_errors_naming_the_file(tmp_pa
         load_saved_reply(tmp_path / "bad.json", "Acme")
     with pytest.raises(SourceError, match=r"is not a directory \(\[plugins\.acme\] replies\)"):
         saved_directory(tmp_path / "nowhere", "Acme", "acme")
+
+
+@attrs.frozen
+class _ChangeSettings(HttpSourceSettings):
+    window_hours: float = 2
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+
+class _Changes(ChangeSource):
+    table = "changes"
+    settings_class = _ChangeSettings
+
+    def collect(self, settings: Any, window: ChangeWindow, config: Config) -> SourceResult:
+        return SourceResult(gaps=[self.gap(f"read {window}")])
+
+
+def test_a_change_source_reads_its_window_or_says_there_is_none() -> None:
+    plugin = _Changes(now=lambda: T0)
+    config = config_for(plugin, "[plugins.changes]\n")
+    timeline = Timeline.from_events([])
+    read = plugin.retroflow_timeline_source(config, make_incident(created=T0, resolved=None), timeline)
+    assert read is not None and [g.reason for g in read.gaps] == [f"read {ChangeWindow(T0 - timedelta(hours=2), T0)}"]
+    unknown = plugin.retroflow_timeline_source(config, make_incident(created=None), timeline)
+    assert unknown is not None and [(g.plugin, g.kind) for g in unknown.gaps] == [("changes", "skipped")]
+    assert "no source says when the incident began" in unknown.gaps[0].reason

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow import hookimpl
-from retroflow.sources import SourcePlugin, Window, incident_window
+from retroflow.sources import AroundIncidentSource, Window, incident_window
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    from retroflow import Config, Gap, Incident, SourceResult
+    from retroflow import Gap, Incident, SourceResult
 
     from .api import EventPages
     from .settings import DatadogSettings
@@ -27,19 +26,14 @@ if TYPE_CHECKING:
 __all__ = ["DatadogSource", "incident_window", "plugin"]
 
 
-class DatadogSource(SourcePlugin):
-    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
-    their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
-    """
+class DatadogSource(AroundIncidentSource):
+    """The plugin: the monitor alerts and changes of the incident's services in its window.
+    :data:`plugin` is the instance the entry point registers."""
 
     table = TABLE
     settings_class = "retroflow_datadog.settings:DatadogSettings"
 
-    @hookimpl
-    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: DatadogSettings | None = self.configured(config)
-        if settings is None:
-            return None
+    def collect(self, settings: DatadogSettings, incident: Incident) -> SourceResult:
         from retroflow import SourceResult
 
         from . import mapping

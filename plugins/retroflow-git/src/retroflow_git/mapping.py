@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -74,17 +75,7 @@ def commit_event(commit: Commit, repo: RepoSettings) -> Event:
             details["pull_request_link"] = f"{repo.url}/pull/{number}"
     if commit.subject.startswith('Revert "'):
         details["revert"] = True
-    return Event(
-        at=commit.committed,
-        source=SOURCE,
-        kind=EventKind.CHANGE,
-        summary=summary,
-        native_id=f"{repo.service}@{commit.sha}",
-        actor=commit.author or None,
-        service=repo.service,
-        link=f"{repo.url}/commit/{commit.sha}" if repo.url else None,
-        details=details,
-    )
+    return _change(repo, commit.committed, summary, commit.sha, commit.author or None, f"commit/{commit.sha}", details)
 
 
 def tag_event(tag: Tag, repo: RepoSettings) -> Event:
@@ -93,14 +84,23 @@ def tag_event(tag: Tag, repo: RepoSettings) -> Event:
     details: dict[str, Any] = {"change": "release", "tag": tag.name, "sha": tag.sha}
     if tag.subject:
         details["subject"] = tag.subject
+    page = f"releases/tag/{quote(tag.name, safe='/')}"
+    return _change(repo, tag.created, summary, f"tag/{tag.name}", tag.tagger, page, details)
+
+
+def _change(
+    repo: RepoSettings, at: datetime, summary: str, name: str, actor: str | None, page: str, details: dict[str, Any]
+) -> Event:
+    """A change of ``repo``'s service: its id is ``<service>@<name>``, its link the
+    repository's ``page`` (when the repository has a web address)."""
     return Event(
-        at=tag.created,
+        at=at,
         source=SOURCE,
         kind=EventKind.CHANGE,
         summary=summary,
-        native_id=f"{repo.service}@tag/{tag.name}",
-        actor=tag.tagger,
+        native_id=f"{repo.service}@{name}",
+        actor=actor,
         service=repo.service,
-        link=f"{repo.url}/releases/tag/{quote(tag.name, safe='/')}" if repo.url else None,
+        link=f"{repo.url}/{page}" if repo.url else None,
         details=details,
     )

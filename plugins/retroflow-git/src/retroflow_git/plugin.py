@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow import hookimpl
+from retroflow.sources import ChangeSource
 from retroflow.sources import ChangeWindow as Window
-from retroflow.sources import SourcePlugin, change_window
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    from retroflow import Config, Event, Gap, Incident, SourceResult, Timeline
+    from retroflow import Config, Event, Gap, SourceResult
 
     from .settings import GitSettings, RepoSettings
 
@@ -61,26 +60,19 @@ def read_repository(repo: RepoSettings, window: Window, timeout: float) -> tuple
     return events, gaps
 
 
-class GitSource(SourcePlugin):
-    """The plugin; :data:`plugin` is the instance the entry point registers (``now``: the
-    current time, the window's end for an incident not resolved yet)."""
+class GitSource(ChangeSource):
+    """The plugin: the commits and tags of the mapped repositories in the change window.
+    :data:`plugin` is the instance the entry point registers (``now``: the current time,
+    the window's end for an incident not resolved yet)."""
 
     table = TABLE
     settings_class = "retroflow_git.settings:GitSettings"
 
-    @hookimpl
-    def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
-        settings: GitSettings | None = self.configured(config)
-        if settings is None:
-            return None
+    def collect(self, settings: GitSettings, window: Window, config: Config) -> SourceResult:
         from retroflow import SourceResult
 
         from .history import GitError
 
-        window = change_window(incident, timeline, settings.window_hours, self._now())
-        if window is None:
-            reason = "no source says when the incident began (no first signal, no creation time): no window to read"
-            return SourceResult(gaps=[_gap("skipped", reason)])
         timeout = settings.timeout or config.engine.source_timeout
         events: list[Event] = []
         gaps: list[Gap] = []

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from retroflow import Secret, hookimpl, not_negative, positive, utcnow
+from retroflow import Secret, not_negative, positive, utcnow
 from retroflow.http import looks_like_url
+from retroflow.sources import ChangeSource
 from retroflow.sources import ChangeWindow as Window
-from retroflow.sources import SourcePlugin, change_window
 
 if TYPE_CHECKING:
-    from retroflow import Config, Incident, SourceResult, Timeline
+    from retroflow import Config, SourceResult
 
 # The model is imported when the source runs: every command loads every plugin.
 
@@ -120,7 +120,7 @@ class GitHubDeploySettings:
         return bool(self.repos)
 
 
-class GitHubDeploySource(SourcePlugin):
+class GitHubDeploySource(ChangeSource):
     """The plugin; :data:`plugin` is the instance the entry point registers. Tests pass a
     ``session`` (mocked), a ``sleep`` that does not sleep and a fixed ``clock``."""
 
@@ -136,17 +136,7 @@ class GitHubDeploySource(SourcePlugin):
     ) -> None:
         super().__init__(session=session, sleep=sleep, now=clock)
 
-    @hookimpl
-    def retroflow_timeline_source(self, config: Config, incident: Incident, timeline: Timeline) -> SourceResult | None:
-        settings: GitHubDeploySettings | None = self.configured(config)
-        if settings is None:
-            return None
-        window = change_window(incident, timeline, settings.window_hours, self._now())
-        if window is None:
-            from retroflow import SourceResult
-
-            reason = "no source says when the incident began (no first signal, no creation time): no window to read"
-            return SourceResult(gaps=[self.gap(reason)])
+    def collect(self, settings: GitHubDeploySettings, window: Window, config: Config) -> SourceResult:
         from ._deploys import DeployHistory  # the HTTP client: imported when used
 
         history = DeployHistory.open(

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow import hookimpl
-from retroflow.sources import SourcePlugin, Window, incident_window, skipped
+from retroflow.sources import AroundIncidentSource, Window, incident_window, skipped
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    from retroflow import Config, Event, Incident, SourceResult
+    from retroflow import Event, Incident, SourceResult
 
     from .replies import Replies
     from .settings import HoneycombSettings
@@ -27,19 +26,14 @@ if TYPE_CHECKING:
 __all__ = ["HoneycombSource", "incident_window", "plugin"]
 
 
-class HoneycombSource(SourcePlugin):
-    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
-    their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
-    """
+class HoneycombSource(AroundIncidentSource):
+    """The plugin: the markers of the incident's datasets in its window. :data:`plugin` is
+    the instance the entry point registers."""
 
     table = TABLE
     settings_class = "retroflow_honeycomb.settings:HoneycombSettings"
 
-    @hookimpl
-    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: HoneycombSettings | None = self.configured(config)
-        if settings is None:
-            return None
+    def collect(self, settings: HoneycombSettings, incident: Incident) -> SourceResult:
         from retroflow import SourceResult
 
         from .replies import read_replies

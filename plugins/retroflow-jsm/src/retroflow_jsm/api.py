@@ -10,17 +10,15 @@ for every retroflow client.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 import structlog
 
-from retroflow import SourceError, utcnow
-from retroflow.http import SourceClient, json_or_none
+from retroflow import SourceError
+from retroflow.sources import SourceApi
 
 from .replies import Replies, unwrap, unwrap_list
 from .settings import TABLE, JsmSettings
@@ -35,96 +33,65 @@ class AlertNotFound(SourceError):
     """The API does not know the alert asked for (HTTP 404)."""
 
 
-class JsmApi(SourceClient[requests.Response]):
-    """GET requests to JSM Operations or Opsgenie (setting ``api``).
+class JsmApi(SourceApi):
+    """GET requests to JSM Operations or Opsgenie (setting ``api``)."""
 
-    :param session: a :class:`requests.Session` (tests pass one ``responses`` serves).
-    :param sleep: how to wait before trying again (tests pass a recorder).
-    :param clock: the current time, for ``Retry-After`` dates.
-    """
-
-    def __init__(
-        self,
-        settings: JsmSettings,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        if settings.token is None:
-            raise SourceError(f"[plugins.{TABLE}] token is not set")
-        if not settings.is_opsgenie and not (settings.cloud_id and settings.email):
-            raise SourceError(f'[plugins.{TABLE}] cloud_id and email are needed for api = "jsm"')
-        self.settings = settings
-        opened = session or requests.Session()
-        headers = {"Accept": "application/json", "User-Agent": "retroflow-jsm"}
-        if settings.is_opsgenie:
-            headers["Authorization"] = f"GenieKey {settings.token.reveal()}"
-        else:
-            opened.auth = (str(settings.email), settings.token.reveal())
-        super().__init__(
-            self._name,
-            TABLE,
-            settings,
-            session=opened,
-            headers=headers,
-            sleep=sleep,
-            clock=clock,
-            transport_errors=(requests.RequestException,),
-        )
-        self._alerts = settings.base_url + ("/v2/alerts" if settings.is_opsgenie else "/v1/alerts")
-
-    def get(self, url: str, params: Mapping[str, Any], *, what: str) -> Any:
-        """The decoded JSON of ``GET url``; 429, 5xx and network failures are tried again
-        within the budget.
-
-        :raises AlertNotFound: 404.
-        :raises SourceError: refused (naming the settings, never the token), or still failing
-            when the budget is spent.
-        """
-        response = self.send_get(url, params=params, what=what)
-        if response.status_code < 300:
-            return json_or_none(response)
-        if response.status_code == 404:
-            raise AlertNotFound(f"{what}: not found (HTTP 404)")
-        raise SourceError(self._refusal(response, what))
+    table = TABLE
+    not_found = AlertNotFound
 
     @property
-    def _name(self) -> str:
+    def service(self) -> str:
         return "Opsgenie" if self.settings.is_opsgenie else "Jira Service Management"
 
-    def _refusal(self, response: requests.Response, what: str) -> str:
-        """The API's own words (``message``, or ``errors`` titles), never the token."""
-        status = response.status_code
-        body = json_or_none(response)
-        said = ""
-        if isinstance(body, Mapping):
-            errors = body.get("errors")
-            details = (
-                [e.get("detail") or e.get("title") for e in errors if isinstance(e, Mapping)]
-                if isinstance(errors, list)
-                else []
+    @property
+    def _alerts(self) -> str:
+        return str(self.settings.base_url) + ("/v2/alerts" if self.settings.is_opsgenie else "/v1/alerts")
+
+    def credentials(self, session: requests.Session) -> dict[str, str]:
+        """A ``GenieKey`` header (Opsgenie), or basic auth with the email (JSM)."""
+        settings: JsmSettings = self.settings
+        if settings.token is None:
+            raise SourceError(f"[plugins.{TABLE}] token is not set")
+        if settings.is_opsgenie:
+            return {"Authorization": f"GenieKey {settings.token.reveal()}"}
+        if not (settings.cloud_id and settings.email):
+            raise SourceError(f'[plugins.{TABLE}] cloud_id and email are needed for api = "jsm"')
+        session.auth = (settings.email, settings.token.reveal())
+        return {}
+
+    def said(self, body: Any) -> str:
+        """The API's ``message``, or its ``errors``' details or titles."""
+        if not isinstance(body, Mapping):
+            return ""
+        errors = body.get("errors")
+        details = (
+            [e.get("detail") or e.get("title") for e in errors if isinstance(e, Mapping)]
+            if isinstance(errors, list)
+            else []
+        )
+        return str(body.get("message") or "; ".join(str(d) for d in details if d))
+
+    def hint(self, status: int) -> str:
+        if self.settings.is_opsgenie:
+            return (
+                f"check [plugins.{TABLE}] token; an Opsgenie API key that may read alerts, of the account's region "
+                '(api = "opsgenie-eu" for EU)'
             )
-            said = str(body.get("message") or "; ".join(str(d) for d in details if d))[:300]
-        said = f": {said}" if said else ""
-        if status in (401, 403):
-            keys = "token" if self.settings.is_opsgenie else "email, token and cloud_id"
-            hint = (
-                'an Opsgenie API key that may read alerts, of the account\'s region (api = "opsgenie-eu" for EU)'
-                if self.settings.is_opsgenie
-                else "the account needs JSM Operations access and the read:ops-alert scope"
-            )
-            return f"{self._name} refused {what} (HTTP {status}){said}: check [plugins.{TABLE}] {keys}; {hint}"
-        return f"{self._name} refused {what} (HTTP {status}){said}"
+        return (
+            f"check [plugins.{TABLE}] email, token and cloud_id; "
+            "the account needs JSM Operations access and the read:ops-alert scope"
+        )
 
     # --- one alert ------------------------------------------------------------------------
 
     def collect(self, identifier: str, *, tiny: bool = False) -> Replies:
         """The alert (by id, or by tiny id on Opsgenie), its logs and its notes."""
         params = {"identifierType": "tiny" if tiny else "id"} if self.settings.is_opsgenie else {}
-        alert = unwrap(self.get(f"{self._alerts}/{quote(identifier, safe='')}", params, what=f"alert {identifier}"))
+        alert = unwrap(
+            self.get_json(f"{self._alerts}/{quote(identifier, safe='')}", params=params, what=f"alert {identifier}")
+        )
         if not isinstance(alert, Mapping) or not alert.get("id"):
-            raise SourceError(f"{self._name} answered the alert request without an alert")
+            raise SourceError(f"{self.service} answered the alert request without an alert")
         alert_id = str(alert["id"])
         limits: list[str] = []
         logs = self._list(alert_id, "logs", limits)
@@ -141,7 +108,7 @@ class JsmApi(SourceClient[requests.Response]):
             params["size"] = PAGE_SIZE
         items: list[Any] = []
         for page in range(1, self.settings.max_pages + 1):
-            reply = self.get(url, params, what=f"{name} of alert {alert_id}, page {page}")
+            reply = self.get_json(url, params=params, what=f"{name} of alert {alert_id}, page {page}")
             found = unwrap_list(reply)
             if found is None:
                 limits.append(f"{name}: page {page} holds no list")

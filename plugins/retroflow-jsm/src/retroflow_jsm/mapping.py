@@ -180,17 +180,27 @@ def _recipient(text: str, context: AlertContext, owner: Any) -> tuple[str | None
     return person or context.person(owner), channel
 
 
+def _listed(record: Any, key: str) -> tuple[Mapping[str, Any], str, datetime, str]:
+    """A log line or a note: the record, its text (``key``), its time, and its ``offset``
+    in the list (else an id made of its time and text).
+
+    :raises BadRecord: not an object, no ``key`` text or no valid ``createdAt``.
+    """
+    if not isinstance(record, Mapping):
+        raise BadRecord("not a JSON object")
+    text = _text(record.get(key))
+    if text is None:
+        raise BadRecord(f"missing {key!r}")
+    offset = _text(record.get("offset")) or stable_id(record.get("createdAt"), text)
+    return record, text, _timestamp(record, "createdAt"), offset
+
+
 def log_event(entry: Any, context: AlertContext) -> Event | None:
     """One log line as an event, or ``None`` for a line that is left out.
 
     :raises BadRecord: not an object, no ``log`` text or no valid ``createdAt``.
     """
-    if not isinstance(entry, Mapping):
-        raise BadRecord("not a JSON object")
-    text = _text(entry.get("log"))
-    if text is None:
-        raise BadRecord("missing 'log'")
-    at = _timestamp(entry, "createdAt")
+    entry, text, at, offset = _listed(entry, "log")
     rule = _rule_for(text)
     if rule is None:
         kind, action = EventKind.RESPONSE, "update"
@@ -210,7 +220,6 @@ def log_event(entry: Any, context: AlertContext) -> Event | None:
             actor = None  # the escalation policy escalated; whoever it reached is paged next
     if actor is None and _text(entry.get("owner")):
         details["owner"] = entry["owner"]
-    offset = _text(entry.get("offset")) or stable_id(entry.get("createdAt"), text)
     return Event.create(
         at=at,
         source=SOURCE,
@@ -228,13 +237,7 @@ def note_event(note: Any, context: AlertContext) -> Event:
 
     :raises BadRecord: not an object, no ``note`` text or no valid ``createdAt``.
     """
-    if not isinstance(note, Mapping):
-        raise BadRecord("not a JSON object")
-    text = _text(note.get("note"))
-    if text is None:
-        raise BadRecord("missing 'note'")
-    at = _timestamp(note, "createdAt")
-    offset = _text(note.get("offset")) or stable_id(note.get("createdAt"), text)
+    note, text, at, offset = _listed(note, "note")
     return Event.create(
         at=at,
         source=SOURCE,

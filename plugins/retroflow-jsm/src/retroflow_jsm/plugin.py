@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow import SourceError, hookimpl
-from retroflow.sources import SourcePlugin, skipped
+from retroflow import SourceError
+from retroflow.sources import NamedIncidentSource, skipped
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    from retroflow import Config, RetroRequest, SourceResult
+    from retroflow import RetroRequest, SourceResult
 
     from .replies import Replies
     from .settings import JsmSettings
@@ -57,19 +57,14 @@ def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
     return None
 
 
-class JsmSource(SourcePlugin):
-    """The plugin. :data:`plugin` is the instance the entry point registers; tests make
-    their own with a ``session`` that ``responses`` serves and a ``sleep`` that does not.
-    """
+class JsmSource(NamedIncidentSource):
+    """The plugin: the alert the retro is asked for, its logs and its notes. :data:`plugin`
+    is the instance the entry point registers."""
 
     table = TABLE
     settings_class = "retroflow_jsm.settings:JsmSettings"
 
-    @hookimpl
-    def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
-        settings: JsmSettings | None = self.configured(config)
-        if settings is None:
-            return None
+    def collect(self, settings: JsmSettings, request: RetroRequest) -> SourceResult | None:
         if settings.replies is not None:
             from .replies import read_replies
 

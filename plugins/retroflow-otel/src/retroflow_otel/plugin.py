@@ -9,19 +9,19 @@ after it was resolved. With neither time known it keeps everything and says so i
 from __future__ import annotations
 
 import glob
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow import hookimpl
+from retroflow.sources import AroundIncidentSource, open_ended_window
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    from retroflow import Config, Gap, Incident, SourceResult
+    from retroflow import Gap, Incident, SourceResult
 
     from .reader import FileReport, Selection
     from .settings import OtelSettings
@@ -54,9 +54,7 @@ class Window:
     def around(cls, incident: Incident, settings: OtelSettings) -> Window:
         """From ``minutes_before`` before the incident was created to ``minutes_after``
         after it was resolved."""
-        start = incident.created - timedelta(minutes=settings.minutes_before) if incident.created else None
-        end = incident.resolved + timedelta(minutes=settings.minutes_after) if incident.resolved else None
-        return cls(start, end)
+        return cls(*open_ended_window(incident, settings.minutes_before, settings.minutes_after))
 
     @property
     def known(self) -> bool:
@@ -164,23 +162,14 @@ def collect(settings: OtelSettings, incident: Incident) -> SourceResult:
     return SourceResult(events=events, gaps=gaps)
 
 
-class OtelSource:
-    """The plugin; :data:`plugin` is the instance the entry point registers."""
+class OtelSource(AroundIncidentSource):
+    """The plugin: the errors of the telemetry files in the incident's window.
+    :data:`plugin` is the instance the entry point registers."""
 
-    def __init__(self) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+    table = TABLE
+    settings_class = "retroflow_otel.settings:OtelSettings"
 
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import OtelSettings
-
-        register(TABLE, OtelSettings)
-
-    @hookimpl
-    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: OtelSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.paths:
-            return None
+    def collect(self, settings: OtelSettings, incident: Incident) -> SourceResult:
         return collect(settings, incident)
 
 

@@ -10,6 +10,7 @@ off the key is the record itself (its time, text and ids).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,17 @@ def _record_problem(what: str, exc: Exception) -> str:
     return f"{what}: {exc}"
 
 
+def _scoped(resources: list[Any], scopes_key: str, items_key: str) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """The two levels OTLP nests records in (``resourceLogs`` → ``scopeLogs`` →
+    ``logRecords``, and the same for spans): each scope's items, with their resource, its
+    service and the scope. A level that is not an object raises, as reading it would."""
+    for entry in resources:
+        resource = entry.get("resource")
+        service = service_of(resource)
+        for scoped in entry.get(scopes_key) or ():
+            yield resource, service, scoped.get("scope"), scoped.get(items_key) or ()
+
+
 class Reader:
     """Reads OTLP files into :attr:`buckets`, one file at a time (buckets span files)."""
 
@@ -157,85 +169,75 @@ class Reader:
             known = self._signatures[text] = signature(text)
         return known
 
+    def _gather(self, key: tuple[Any, ...], at: int, item: Any, severity: int, scope: Any, resource: Any) -> None:
+        """Add a record or span to the bucket of ``key`` (one event to be), opening it."""
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            self.buckets[key] = Bucket(at, item, severity, scope, resource)
+        else:
+            bucket.add(at, item, severity, scope, resource)
+
     def _logs(self, resource_logs: list[Any], number: int, report: FileReport) -> None:
         threshold, start, end, condense = attrs.astuple(self.selection)
-        buckets, signatures, sign = self.buckets, self._signatures, self._signature
+        gather, signatures, sign = self._gather, self._signatures, self._signature
         read = outside = 0
-        for resource_log in resource_logs:
-            resource = resource_log.get("resource")
-            service = service_of(resource)
-            for scope_log in resource_log.get("scopeLogs") or ():
-                records = scope_log.get("logRecords") or ()
-                read += len(records)
-                scope = scope_log.get("scope")
-                for record in records:
-                    try:
-                        severity = record.get("severityNumber")
-                        if type(severity) is not int or not severity:
-                            severity = severity_of(record)
-                        if severity < threshold:
-                            continue
-                        at = record.get("timeUnixNano")
-                        if not at or at == "0":  # unset: the spec says to use the observed time
-                            at = record.get("observedTimeUnixNano")
-                        at = int(at)
-                        if at < start or at > end:
-                            outside += 1
-                            continue
-                        body = record.get("body")
-                        text = body.get("stringValue") if body else None
-                        if type(text) is not str:
-                            text = text_of(body) or record.get("eventName") or ""
-                        shape = signatures.get(text) or sign(text)
-                        key = (
-                            (LOG, service, shape, at // MINUTE_NS)
-                            if condense
-                            else (LOG, service, shape, at, text, record.get("traceId"), record.get("spanId"))
-                        )
-                        bucket = buckets.get(key)
-                        if bucket is None:
-                            buckets[key] = Bucket(at, record, severity, scope, resource)
-                        else:
-                            bucket.add(at, record, severity, scope, resource)
-                    except (AttributeError, TypeError, ValueError) as exc:
-                        report.skip_record(number, _record_problem("log record", exc))
+        for resource, service, scope, records in _scoped(resource_logs, "scopeLogs", "logRecords"):
+            read += len(records)
+            for record in records:
+                try:
+                    severity = record.get("severityNumber")
+                    if type(severity) is not int or not severity:
+                        severity = severity_of(record)
+                    if severity < threshold:
+                        continue
+                    at = record.get("timeUnixNano")
+                    if not at or at == "0":  # unset: the spec says to use the observed time
+                        at = record.get("observedTimeUnixNano")
+                    at = int(at)
+                    if at < start or at > end:
+                        outside += 1
+                        continue
+                    body = record.get("body")
+                    text = body.get("stringValue") if body else None
+                    if type(text) is not str:
+                        text = text_of(body) or record.get("eventName") or ""
+                    shape = signatures.get(text) or sign(text)
+                    key = (
+                        (LOG, service, shape, at // MINUTE_NS)
+                        if condense
+                        else (LOG, service, shape, at, text, record.get("traceId"), record.get("spanId"))
+                    )
+                    gather(key, at, record, severity, scope, resource)
+                except (AttributeError, TypeError, ValueError) as exc:
+                    report.skip_record(number, _record_problem("log record", exc))
         report.log_records += read
         report.outside += outside
 
     def _spans(self, resource_spans: list[Any], number: int, report: FileReport) -> None:
         _threshold, start, end, condense = attrs.astuple(self.selection)
-        buckets, sign = self.buckets, self._signature
+        gather, sign = self._gather, self._signature
         read = outside = 0
-        for resource_span in resource_spans:
-            resource = resource_span.get("resource")
-            service = service_of(resource)
-            for scope_span in resource_span.get("scopeSpans") or ():
-                spans = scope_span.get("spans") or ()
-                read += len(spans)
-                scope = scope_span.get("scope")
-                for span in spans:
-                    try:
-                        status = span.get("status")
-                        code = status.get("code") if status else None
-                        if code != _STATUS_ERROR and code != "STATUS_CODE_ERROR":
-                            continue
-                        # The error is known when the span ends: that is its time on the timeline.
-                        at = int(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"))
-                        if at < start or at > end:
-                            outside += 1
-                            continue
-                        shape = sign(span.get("name") or "")
-                        key = (
-                            (SPAN, service, shape, at // MINUTE_NS)
-                            if condense
-                            else (SPAN, service, shape, at, span.get("traceId"), span.get("spanId"))
-                        )
-                        bucket = buckets.get(key)
-                        if bucket is None:
-                            buckets[key] = Bucket(at, span, _SPAN_SEVERITY, scope, resource)
-                        else:
-                            bucket.add(at, span, _SPAN_SEVERITY, scope, resource)
-                    except (AttributeError, TypeError, ValueError) as exc:
-                        report.skip_record(number, _record_problem("span", exc))
+        for resource, service, scope, spans in _scoped(resource_spans, "scopeSpans", "spans"):
+            read += len(spans)
+            for span in spans:
+                try:
+                    status = span.get("status")
+                    code = status.get("code") if status else None
+                    if code != _STATUS_ERROR and code != "STATUS_CODE_ERROR":
+                        continue
+                    # The error is known when the span ends: that is its time on the timeline.
+                    at = int(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"))
+                    if at < start or at > end:
+                        outside += 1
+                        continue
+                    shape = sign(span.get("name") or "")
+                    key = (
+                        (SPAN, service, shape, at // MINUTE_NS)
+                        if condense
+                        else (SPAN, service, shape, at, span.get("traceId"), span.get("spanId"))
+                    )
+                    gather(key, at, span, _SPAN_SEVERITY, scope, resource)
+                except (AttributeError, TypeError, ValueError) as exc:
+                    report.skip_record(number, _record_problem("span", exc))
         report.spans += read
         report.outside += outside

@@ -59,6 +59,10 @@ class OtelSettings:
     timeout: float | None = attrs.field(default=None, validator=positive)
 
     @property
+    def configured(self) -> bool:
+        return bool(self.paths)
+
+    @property
     def threshold(self) -> int:
         """The lowest ``severityNumber`` kept."""
         return SEVERITIES[self.severity]

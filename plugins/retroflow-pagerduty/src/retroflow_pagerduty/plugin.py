@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from retroflow import hookimpl, utcnow
+from retroflow.sources import NamedIncidentSource
 
 from . import TABLE
 
@@ -60,7 +61,7 @@ def parse_incident_ref(text: str) -> IncidentRef | None:
     return None
 
 
-class PagerDutySource:
+class PagerDutySource(NamedIncidentSource):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own with a fake ``transport`` and a ``sleep`` that does not sleep.
 
@@ -70,6 +71,9 @@ class PagerDutySource:
         creation time).
     """
 
+    table = TABLE
+    settings_class = "retroflow_pagerduty.settings:PagerDutySettings"
+
     def __init__(
         self,
         *,
@@ -77,16 +81,8 @@ class PagerDutySource:
         sleep: Sleep = time.sleep,
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        super().__init__(sleep=sleep, now=now or utcnow)
         self._transport = transport
-        self._sleep = sleep
-        self._now = now
-
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import PagerDutySettings
-
-        register(TABLE, PagerDutySettings)
 
     @hookimpl
     def retroflow_register_commands(self, cli: click.Group) -> None:
@@ -94,11 +90,7 @@ class PagerDutySource:
 
         cli.add_command(pagerduty_group(transport=self._transport, sleep=self._sleep))
 
-    @hookimpl
-    def retroflow_timeline_source(self, request: RetroRequest, config: Config) -> SourceResult | None:
-        settings: PagerDutySettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
-            return None
+    def collect(self, settings: PagerDutySettings, request: RetroRequest) -> SourceResult | None:
         from retroflow import Gap
 
         from . import mapping
@@ -145,7 +137,7 @@ class PagerDutySource:
         """A REST API client with this plugin's transport and sleep."""
         from .api import PagerDutyApi
 
-        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep, clock=self._now or utcnow)
+        return PagerDutyApi(settings, transport=self._transport, sleep=self._sleep, clock=self._now)
 
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""

@@ -31,6 +31,7 @@ from typing import Any
 import attrs
 
 from retroflow import Event, EventKind, Gap, Incident
+from retroflow.sources import open_ended_window
 
 from .text import MAX_SUMMARY, Services, readable, summary_of, typing_of
 
@@ -59,10 +60,8 @@ class Window:
 
     @classmethod
     def around(cls, incident: Incident, margin_minutes: float) -> Window:
-        margin = timedelta(minutes=margin_minutes)
-        oldest = (incident.created - margin).timestamp() if incident.created else None
-        latest = (incident.resolved + margin).timestamp() if incident.resolved else None
-        return cls(oldest, latest)
+        start, end = open_ended_window(incident, margin_minutes, margin_minutes)
+        return cls(start.timestamp() if start else None, end.timestamp() if end else None)
 
     def holds(self, ts: float) -> bool:
         return (self.oldest is None or ts >= self.oldest) and (self.latest is None or ts <= self.latest)

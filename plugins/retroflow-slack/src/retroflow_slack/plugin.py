@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from retroflow import hookimpl
+from retroflow.sources import AroundIncidentSource
 
 from . import TABLE
 
 if TYPE_CHECKING:
-    from retroflow import Config, Gap, Incident, SourceResult
+    from retroflow import Gap, Incident, SourceResult
 
     from .channel import ChannelRef
     from .mapping import Context, Names, Window
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["SlackSource", "plugin"]
 
 
-class SlackSource:
+class SlackSource(AroundIncidentSource):
     """The plugin. :data:`plugin` is the instance the entry point registers; tests make
     their own pointed at a fake Web API, with a ``sleep`` that does not sleep.
 
@@ -39,22 +39,14 @@ class SlackSource:
     :param sleep: how to wait before retrying a rate-limited request.
     """
 
+    table = TABLE
+    settings_class = "retroflow_slack.settings:SlackSettings"
+
     def __init__(self, *, base_url: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.__name__ = TABLE  # the plugin's name when registered directly (tests, embedding)
+        super().__init__(sleep=sleep)
         self._base_url = base_url
-        self._sleep = sleep
 
-    @hookimpl
-    def retroflow_register_settings(self, register: Callable[[str, type[Any]], None]) -> None:
-        from .settings import SlackSettings
-
-        register(TABLE, SlackSettings)
-
-    @hookimpl
-    def retroflow_timeline_source(self, config: Config, incident: Incident) -> SourceResult | None:
-        settings: SlackSettings | None = config.settings_for(TABLE)
-        if settings is None or not settings.configured:
-            return None
+    def collect(self, settings: SlackSettings, incident: Incident) -> SourceResult:
         from .channel import ChannelRef, channel_from_incident
         from .mapping import Window
         from .text import Services
