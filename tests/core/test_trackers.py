@@ -34,6 +34,7 @@ from retroflow.http import (
     rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
+    transport_failure,
 )
 from retroflow.testing import (
     RecordingSleep,
@@ -200,6 +201,17 @@ def test_describe_says_what_happened_without_urls_or_secrets() -> None:
     for exc, words in cases.items():
         assert describe(exc) == words
         assert "abc" not in describe(exc) and "secret" not in describe(exc)
+
+
+def test_a_transport_failure_says_what_failed_and_whether_the_request_reached_the_server() -> None:
+    refused = transport_failure("Acme", _refused(), "create an issue", place="at https://acme.example")
+    lost = transport_failure("Acme", ReadTimeout("https://acme.example/?token=abc"), "search")
+
+    assert refused == (
+        "Acme at https://acme.example failed (create an issue): connection refused; the request did not reach Acme",
+        False,
+    )
+    assert lost == ("Acme failed (search): read timeout; the request may have reached Acme", True)
 
 
 def test_drafts_not_sent_after_a_failure_carry_its_wait() -> None:

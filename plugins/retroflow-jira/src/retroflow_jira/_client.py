@@ -30,14 +30,13 @@ from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, Tracker
 from retroflow.http import (
     RetryBudget,
     backoff,
-    certainly_not_sent,
-    describe,
     error_text,
     json_or_none,
     looks_like_url,
     rate_limit_error,
     retry_after_seconds,
     sending,
+    transport_failure,
 )
 from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map
 from retroflow_jira import JiraSettings, _text
@@ -139,11 +138,8 @@ class JiraClient(ClientBase[JiraSettings]):
                 if not status:
                     transport = TrackerError(f"Jira gave no usable answer ({what})", ambiguous=True)
             except requests.RequestException as exc:
-                sent = not certainly_not_sent(exc)
-                detail = "the request may have reached Jira" if sent else "the request did not reach Jira"
-                transport = TrackerError(
-                    f"Jira at {self._base} failed ({what}): {describe(exc)}; {detail}", ambiguous=sent
-                )
+                message, sent = transport_failure("Jira", exc, what, place=f"at {self._base}")
+                transport = TrackerError(message, ambiguous=sent)
             if transport is not None:
                 raise transport
             if status is None:

@@ -19,14 +19,13 @@ from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, Tracker
 from retroflow.http import (
     RetryBudget,
     backoff,
-    certainly_not_sent,
-    describe,
     error_text,
     json_or_none,
     looks_like_url,
     rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
+    transport_failure,
 )
 from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map
 from retroflow_linear import LinearSettings, _text
@@ -105,11 +104,8 @@ class LinearClient(ClientBase[LinearSettings]):
             try:
                 response = self._session.post(self.settings.api_url, json=body, timeout=self.settings.timeout)
             except requests.RequestException as exc:
-                sent = not certainly_not_sent(exc)
-                detail = "the request may have reached Linear" if sent else "the request did not reach Linear"
-                raise RequestFailure(
-                    f"Linear failed ({what}): {describe(exc)}; {detail}", whole_call=True, ambiguous=sent
-                ) from None
+                message, sent = transport_failure("Linear", exc, what)
+                raise RequestFailure(message, whole_call=True, ambiguous=sent) from None
             reply = json_or_none(response)
             errors = reply.get("errors") if isinstance(reply, dict) else None
             codes = {_code(e) for e in errors or []}
