@@ -8,7 +8,7 @@ same things in the ticket. This module holds those parts; waiting out rate limit
 sources share too. Each sink keeps only what is particular to its tracker.
 
 * :class:`RequestFailure`, :func:`not_sent_after`, :func:`create_each`: failures, and
-  creating one by one;
+  creating one by one; :func:`statuses_in_order`: reading states back;
 * :func:`parse_owner_map`, :class:`SinkBase`, :class:`ClientBase`, :func:`sink_hooks`,
   :func:`lazy_exports`: settings and loading;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`,
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -29,11 +29,12 @@ from retroflow.clock import utcnow
 from retroflow.errors import ConfigError, TrackerError
 from retroflow.http import RequestSettings, check_request_settings, sending
 from retroflow.lazy import import_object, lazy_exports
+from retroflow.logs import get_logger
 
 if TYPE_CHECKING:
     from retroflow.config import Config
     from retroflow.model import ActionItem, Factor, Retro
-    from retroflow.roles import TicketDraft, TicketRef, TrackerClient
+    from retroflow.roles import TicketDraft, TicketRef, TicketStatus, TrackerClient
 
 # The model is imported where used: every tracker sink imports this module when it loads,
 # and most commands load every plugin without exporting.
@@ -58,10 +59,13 @@ __all__ = [
     "priority_rank",
     "render_sections",
     "sink_hooks",
+    "statuses_in_order",
     "ticket_sections",
 ]
 
 T = TypeVar("T")
+
+log = get_logger(__name__)
 
 #: Evidence events listed per factor in a ticket (the rest are counted).
 EVIDENCE_LIMIT = 10
@@ -127,6 +131,30 @@ def create_each(
 def not_sent_after(cause: TrackerError) -> TrackerError:
     """The error for a draft not sent because an earlier request of the call failed."""
     return TrackerError(f"not sent after an earlier failure: {cause}", retry_after=cause.retry_after)
+
+
+def statuses_in_order(
+    refs: Sequence[TicketRef],
+    found: Mapping[str, T],
+    status_of: Callable[[TicketRef, T], TicketStatus],
+    *,
+    sink: str,
+) -> list[TicketStatus]:
+    """``status`` from what the tracker answered: one status per ref, in order,
+    ``status_of(ref, found[ref.external_id])``, or ``missing`` (and a warning in the log) for
+    a ticket the answer does not hold: deleted, moved out of sight, or no longer visible to
+    the account."""
+    from retroflow.roles import TicketStatus
+
+    statuses = []
+    for ref in refs:
+        ticket = found.get(ref.external_id)
+        if ticket is None:
+            log.warning(f"{sink} ticket not found for status", ticket=ref.external_id)
+            statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
+        else:
+            statuses.append(status_of(ref, ticket))
+    return statuses
 
 
 # --- settings -----------------------------------------------------------------------------

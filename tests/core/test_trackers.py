@@ -61,6 +61,7 @@ from retroflow.trackers import (
     priority_name,
     priority_rank,
     render_sections,
+    statuses_in_order,
     ticket_sections,
 )
 
@@ -244,6 +245,26 @@ def test_json_or_none_and_timestamp_or_none() -> None:
 
 
 # --- settings -------------------------------------------------------------------------------
+
+
+def test_statuses_come_in_the_order_of_the_refs_and_a_ticket_not_answered_for_is_missing() -> None:
+    import structlog
+
+    from retroflow import TicketStatus
+
+    refs = [TicketRef(sink="acme", external_id=i) for i in ("3", "gone", "1")]
+    found = {"1": "done", "3": "open", "9": "done"}
+    with structlog.testing.capture_logs() as logs:
+        statuses = statuses_in_order(
+            refs, found, lambda ref, state: TicketStatus(ref=ref, state=state, changed_at=NOW), sink="acme"
+        )
+
+    assert [(s.ref, s.state, s.changed_at) for s in statuses] == [
+        (refs[0], "open", NOW),
+        (refs[1], "missing", None),
+        (refs[2], "done", NOW),
+    ]
+    assert [(e["event"], e["ticket"]) for e in logs] == [("acme ticket not found for status", "gone")]
 
 
 def test_owner_maps_are_trimmed_and_malformed_entries_named() -> None:

@@ -38,7 +38,7 @@ from retroflow.http import (
     sending,
     transport_failure,
 )
-from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map
+from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map, statuses_in_order
 from retroflow_jira import JiraSettings, _text
 
 log = structlog.get_logger(__name__)
@@ -349,18 +349,10 @@ class JiraClient(ClientBase[JiraSettings]):
             for issue in self._search(jql, fields=STATUS_FIELDS, max_results=len(chunk), reconcile=numeric):
                 by_id[str(issue.get("id"))] = issue
                 by_id[str(issue.get("key"))] = issue
-        statuses = []
-        for ref in refs:
-            issue = by_id.get(ref.external_id)
-            if issue is None:
-                # Deleted, moved out of sight, or no longer visible to this account.
-                log.warning("jira ticket not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
-                continue
-            statuses.append(self._status_of(ref, issue.get("fields") or {}))
-        return statuses
+        return statuses_in_order(refs, by_id, self._status_of, sink=SINK)
 
-    def _status_of(self, ref: TicketRef, fields: Mapping[str, Any]) -> TicketStatus:
+    def _status_of(self, ref: TicketRef, issue: Mapping[str, Any]) -> TicketStatus:
+        fields = issue.get("fields") or {}
         category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
         resolution = (fields.get("resolution") or {}).get("name")
         if category == "done":

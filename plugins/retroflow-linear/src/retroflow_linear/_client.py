@@ -27,7 +27,7 @@ from retroflow.http import (
     timestamp_or_none,
     transport_failure,
 )
-from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map
+from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map, statuses_in_order
 from retroflow_linear import LinearSettings, _text
 
 log = structlog.get_logger(__name__)
@@ -245,15 +245,7 @@ class LinearClient(ClientBase[LinearSettings]):
                 after = page.get("endCursor")
                 if not page.get("hasNextPage") or not after:
                     break
-        statuses = []
-        for ref in refs:
-            node = found.get(ref.external_id)
-            if node is None:
-                log.warning("linear issue not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
-                continue
-            statuses.append(_status_of(ref, node))
-        return statuses
+        return statuses_in_order(refs, found, _status_of, sink=SINK)
 
 
 def _status_of(ref: TicketRef, node: Mapping[str, Any]) -> TicketStatus:
