@@ -9,8 +9,8 @@ sources share too. Each sink keeps only what is particular to its tracker.
 
 * :class:`RequestFailure`, :func:`not_sent_after`, :func:`create_each`: failures, and
   creating one by one; :func:`statuses_in_order`: reading states back;
-* :func:`parse_owner_map`, :class:`SinkBase`, :class:`ClientBase`, :func:`sink_hooks`,
-  :func:`lazy_exports`: settings and loading;
+* :class:`TrackerSettings`, :func:`parse_owner_map`, :class:`SinkBase`,
+  :class:`ClientBase`, :func:`sink_hooks`, :func:`lazy_exports`: settings and loading;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`,
   :func:`render_sections`, :class:`Markup`, :data:`MARKDOWN`: ticket content.
 """
@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import attrs
 
 from retroflow import hookimpl
 from retroflow.clock import utcnow
@@ -49,6 +51,7 @@ __all__ = [
     "Section",
     "SinkBase",
     "Span",
+    "TrackerSettings",
     "action_factors",
     "create_each",
     "lazy_exports",
@@ -158,6 +161,24 @@ def statuses_in_order(
 
 
 # --- settings -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TrackerSettings:
+    """The request settings every tracker sink's table has (a
+    :class:`~retroflow.http.RequestSettings`); a sink's settings class extends it with the
+    keys of its own tracker (``@attrs.frozen class AcmeSettings(TrackerSettings): ...``).
+    They are keyword-only, so the subclass's required keys may follow them.
+
+    :ivar timeout: seconds to wait for the tracker to answer one request.
+    :ivar max_retry_wait: most seconds spent waiting on rate limits in one call; a longer
+        wait (``Retry-After``, a reset time) fails the call with ``retry_after`` set instead.
+    :ivar max_retries: most retries of one request after a rate limit.
+    """
+
+    timeout: float = 30.0
+    max_retry_wait: float = 60.0
+    max_retries: int = 3
 
 
 def parse_owner_map(entries: Sequence[str], where: str, *, user: str = "id", key: str = "assignees") -> dict[str, str]:

@@ -53,6 +53,7 @@ from retroflow.trackers import (
     RequestFailure,
     SinkBase,
     Span,
+    TrackerSettings,
     create_each,
     lazy_exports,
     not_sent_after,
@@ -314,6 +315,31 @@ def test_a_sink_reads_its_table_or_says_it_is_not_configured() -> None:
     sink = _Sink(sleep=slept.append, clock=lambda: NOW)
     sink._sleep(1.0)
     assert slept == [1.0] and sink._clock() == NOW
+
+
+@attrs.frozen
+class _TrackerSettings(TrackerSettings):
+    project: str
+
+
+class _TrackerPlugin:
+    from retroflow import hookimpl
+
+    @hookimpl
+    def retroflow_register_settings(self, register: object) -> None:
+        register("acme", _TrackerSettings)  # type: ignore[operator]
+
+
+def test_a_sink_s_settings_extend_the_request_settings_every_tracker_table_has() -> None:
+    plugins = make_plugins(_TrackerPlugin(), default_plugins=False)
+
+    default = make_config('[plugins.acme]\nproject = "OPS"\n', plugins=plugins).settings_for("acme")
+    tuned = make_config('[plugins.acme]\nproject = "OPS"\nmax_retries = 0\ntimeout = 5\n', plugins=plugins)
+
+    assert default == _TrackerSettings("OPS", timeout=30.0, max_retry_wait=60.0, max_retries=3)
+    assert tuned.settings_for("acme") == _TrackerSettings("OPS", timeout=5.0, max_retries=0)
+    with pytest.raises(ConfigError, match=r"\[plugins.acme\] project: required key is missing"):
+        make_config("[plugins.acme]\ntimeout = 5\n", plugins=plugins)
 
 
 class _OpenedClient:
