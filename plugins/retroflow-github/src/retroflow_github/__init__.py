@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
 
 
-TABLE = "github"
-
-
 @attrs.frozen
 class GitHubSettings(TrackerSettings):
     """``[plugins.github]``: the keys below and the request settings of
@@ -54,7 +51,7 @@ class GitHubSettings(TrackerSettings):
 class GitHubSink(SinkBase):
     """The ``github`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
 
-    name = TABLE
+    name = "github"  # also the settings table, [plugins.github]
     required = "repo and token"
     #: One request per issue (GitHub has no bulk create); a small batch bounds a call.
     max_batch = 20

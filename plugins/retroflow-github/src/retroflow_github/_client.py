@@ -18,12 +18,12 @@ import structlog
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.http import json_or_none, looks_like_url, timestamp_or_none
 from retroflow.trackers import ClientBase, create_each, parse_owner_map
-from retroflow_github import GitHubSettings, _text
+from retroflow_github import GitHubSettings, GitHubSink, _text
 from retroflow_github._http import Access, GitHubFailure, GitHubHttp
 
 log = structlog.get_logger(__name__)
 
-SINK = "github"
+SINK = GitHubSink.name
 PAGE_SIZE = 100
 
 

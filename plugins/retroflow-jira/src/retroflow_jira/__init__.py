@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
 
 
-TABLE = "jira"
-
-
 @attrs.frozen
 class JiraSettings(TrackerSettings):
     """``[plugins.jira]``: the keys below and the request settings of
@@ -68,7 +65,7 @@ class JiraSink(SinkBase):
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
 
-    name = TABLE
+    name = "jira"  # also the settings table, [plugins.jira]
     required = "url, project and token"
     #: Jira's bulk create takes at most 50 issues per request.
     max_batch = 50

@@ -39,11 +39,11 @@ from retroflow.http import (
     transport_failure,
 )
 from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map, statuses_in_order
-from retroflow_jira import JiraSettings, _text
+from retroflow_jira import JiraSettings, JiraSink, _text
 
 log = structlog.get_logger(__name__)
 
-SINK = "jira"
+SINK = JiraSink.name
 BULK_LIMIT = 50
 #: Most ids Jira reconciles (read-after-write) in one search.
 RECONCILE_LIMIT = 50

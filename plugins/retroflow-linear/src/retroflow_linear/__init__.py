@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
 
 
-TABLE = "linear"
-
-
 @attrs.frozen
 class LinearSettings(TrackerSettings):
     """``[plugins.linear]``: the keys below and the request settings of
@@ -48,7 +45,7 @@ class LinearSettings(TrackerSettings):
 class LinearSink(SinkBase):
     """The ``linear`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
 
-    name = TABLE
+    name = "linear"  # also the settings table, [plugins.linear]
     required = "token and team_id"
     #: One ``issueCreate`` per issue; a small batch bounds a call.
     max_batch = 20

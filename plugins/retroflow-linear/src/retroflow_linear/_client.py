@@ -28,11 +28,11 @@ from retroflow.http import (
     transport_failure,
 )
 from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map, statuses_in_order
-from retroflow_linear import LinearSettings, _text
+from retroflow_linear import LinearSettings, LinearSink, _text
 
 log = structlog.get_logger(__name__)
 
-SINK = "linear"
+SINK = LinearSink.name
 PAGE_SIZE = 50
 
 ISSUE_CREATE = """mutation IssueCreate($input: IssueCreateInput!) {
