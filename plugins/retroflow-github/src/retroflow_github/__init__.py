@@ -25,8 +25,7 @@ __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
 
 @attrs.frozen
 class GitHubSettings(TrackerSettings):
-    """``[plugins.github]``: the keys below and the request settings of
-    :class:`~retroflow.trackers.TrackerSettings` (``timeout``, ``max_retry_wait``, ``max_retries``).
+    """``[plugins.github]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
 
     :ivar repo: the repository issues are created in, ``"owner/name"``.
     :ivar token: an environment reference (``"env:GITHUB_TOKEN"``) to a token with Issues

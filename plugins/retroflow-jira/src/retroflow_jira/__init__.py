@@ -21,8 +21,7 @@ __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
 
 @attrs.frozen
 class JiraSettings(TrackerSettings):
-    """``[plugins.jira]``: the keys below and the request settings of
-    :class:`~retroflow.trackers.TrackerSettings` (``timeout``, ``max_retry_wait``, ``max_retries``).
+    """``[plugins.jira]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
 
     :ivar url: the site, e.g. ``https://example.atlassian.net`` or a Server/Data Center base URL.
     :ivar project: the project key tickets are created in, e.g. ``OPS``.

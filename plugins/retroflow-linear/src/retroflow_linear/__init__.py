@@ -21,8 +21,7 @@ __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
 
 @attrs.frozen
 class LinearSettings(TrackerSettings):
-    """``[plugins.linear]``: the keys below and the request settings of
-    :class:`~retroflow.trackers.TrackerSettings` (``timeout``, ``max_retry_wait``, ``max_retries``).
+    """``[plugins.linear]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
 
     :ivar token: an environment reference (``"env:LINEAR_API_KEY"``) to a personal API key
         (sent as ``Authorization: <key>``) or, with ``auth = "oauth"``, an OAuth access token
