@@ -298,11 +298,16 @@ class _Sink(SinkBase):
 
 
 class _Plugin:
+    """Registers ``[plugins.acme]`` read into ``settings``."""
+
     from retroflow import hookimpl
+
+    def __init__(self, settings: type = _Settings) -> None:
+        self.settings = settings
 
     @hookimpl
     def retroflow_register_settings(self, register: object) -> None:
-        register("acme", _Settings)  # type: ignore[operator]
+        register("acme", self.settings)  # type: ignore[operator]
 
 
 def test_a_sink_reads_its_table_or_says_it_is_not_configured() -> None:
@@ -322,16 +327,8 @@ class _TrackerSettings(TrackerSettings):
     project: str
 
 
-class _TrackerPlugin:
-    from retroflow import hookimpl
-
-    @hookimpl
-    def retroflow_register_settings(self, register: object) -> None:
-        register("acme", _TrackerSettings)  # type: ignore[operator]
-
-
 def test_a_sink_s_settings_extend_the_request_settings_every_tracker_table_has() -> None:
-    plugins = make_plugins(_TrackerPlugin(), default_plugins=False)
+    plugins = make_plugins(_Plugin(_TrackerSettings), default_plugins=False)
 
     default = make_config('[plugins.acme]\nproject = "OPS"\n', plugins=plugins).settings_for("acme")
     tuned = make_config('[plugins.acme]\nproject = "OPS"\nmax_retries = 0\ntimeout = 5\n', plugins=plugins)
