@@ -15,7 +15,8 @@ so a client passes its library's exceptions in as they are.
   a read-only client (a timeline source): 429, 5xx and network failures tried again within
   the budget;
 * :func:`sending`: telling an export that a create request is about to go out;
-* :func:`certainly_not_sent`, :func:`describe`, :func:`error_text`: failures;
+* :func:`certainly_not_sent`, :func:`describe`, :func:`transport_failure`,
+  :func:`error_text`: failures;
 * :func:`json_or_none`, :func:`timestamp_or_none`: reading answers;
 * :func:`check_request_settings`, :func:`looks_like_url`: request settings.
 """
@@ -59,6 +60,7 @@ __all__ = [
     "send_with_retries",
     "sending",
     "timestamp_or_none",
+    "transport_failure",
 ]
 
 log = get_logger(__name__)
@@ -452,3 +454,21 @@ def _retries_spent(policy: RetryPolicy[Any], status: int, what: str, wait: float
     if status == 429:
         return rate_limit_error(policy.service, policy.table, what, wait, policy.limits.max_retry_wait)
     return f"{policy.service} failed with HTTP {status} ({what}), {tries} tries"
+
+
+# --- a request that failed on the wire ----------------------------------------------------
+
+
+def transport_failure(service: str, exc: BaseException, what: str, *, place: str = "") -> tuple[str, bool]:
+    """The message for a request that failed on the wire with ``exc`` (a client library's
+    transport exception), and whether it may have reached ``service`` (so the failure is
+    ambiguous: see :func:`certainly_not_sent`).
+
+    The message says what was being done, what went wrong in :func:`describe`'s words and
+    whether the request reached the server: ``"Jira at https://… failed (search issues):
+    connect timeout; the request did not reach Jira"`` (``place``: ``"at https://…"``).
+    """
+    sent = not certainly_not_sent(exc)
+    reached = "may have reached" if sent else "did not reach"
+    where = f"{service} {place}".strip()
+    return f"{where} failed ({what}): {describe(exc)}; the request {reached} {service}", sent

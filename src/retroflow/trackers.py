@@ -8,9 +8,9 @@ same things in the ticket. This module holds those parts; waiting out rate limit
 sources share too. Each sink keeps only what is particular to its tracker.
 
 * :class:`RequestFailure`, :func:`not_sent_after`, :func:`create_each`: failures, and
-  creating one by one;
-* :func:`parse_owner_map`, :class:`SinkBase`, :class:`ClientBase`, :func:`sink_hooks`,
-  :func:`lazy_exports`: settings and loading;
+  creating one by one; :func:`statuses_in_order`: reading states back;
+* :class:`TrackerSettings`, :func:`parse_owner_map`, :class:`SinkBase`,
+  :class:`ClientBase`, :func:`sink_hooks`, :func:`lazy_exports`: settings and loading;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`,
   :func:`render_sections`, :class:`Markup`, :data:`MARKDOWN`: ticket content.
 """
@@ -19,21 +19,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import attrs
 
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.errors import ConfigError, TrackerError
 from retroflow.http import RequestSettings, check_request_settings, sending
 from retroflow.lazy import import_object, lazy_exports
+from retroflow.logs import get_logger
 
 if TYPE_CHECKING:
     from retroflow.config import Config
     from retroflow.model import ActionItem, Factor, Retro
-    from retroflow.roles import TicketDraft, TicketRef, TrackerClient
+    from retroflow.roles import TicketDraft, TicketRef, TicketStatus, TrackerClient
 
 # The model is imported where used: every tracker sink imports this module when it loads,
 # and most commands load every plugin without exporting.
@@ -48,6 +51,7 @@ __all__ = [
     "Section",
     "SinkBase",
     "Span",
+    "TrackerSettings",
     "action_factors",
     "create_each",
     "lazy_exports",
@@ -58,10 +62,13 @@ __all__ = [
     "priority_rank",
     "render_sections",
     "sink_hooks",
+    "statuses_in_order",
     "ticket_sections",
 ]
 
 T = TypeVar("T")
+
+log = get_logger(__name__)
 
 #: Evidence events listed per factor in a ticket (the rest are counted).
 EVIDENCE_LIMIT = 10
@@ -129,7 +136,49 @@ def not_sent_after(cause: TrackerError) -> TrackerError:
     return TrackerError(f"not sent after an earlier failure: {cause}", retry_after=cause.retry_after)
 
 
+def statuses_in_order(
+    refs: Sequence[TicketRef],
+    found: Mapping[str, T],
+    status_of: Callable[[TicketRef, T], TicketStatus],
+    *,
+    sink: str,
+) -> list[TicketStatus]:
+    """``status`` from what the tracker answered: one status per ref, in order,
+    ``status_of(ref, found[ref.external_id])``, or ``missing`` (and a warning in the log) for
+    a ticket the answer does not hold: deleted, moved out of sight, or no longer visible to
+    the account."""
+    from retroflow.roles import TicketStatus
+
+    statuses = []
+    for ref in refs:
+        ticket = found.get(ref.external_id)
+        if ticket is None:
+            log.warning(f"{sink} ticket not found for status", ticket=ref.external_id)
+            statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
+        else:
+            statuses.append(status_of(ref, ticket))
+    return statuses
+
+
 # --- settings -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TrackerSettings:
+    """The request settings every tracker sink's table has (a
+    :class:`~retroflow.http.RequestSettings`); a sink's settings class extends it with the
+    keys of its own tracker (``@attrs.frozen class AcmeSettings(TrackerSettings): ...``).
+    They are keyword-only, so the subclass's required keys may follow them.
+
+    :ivar timeout: seconds to wait for the tracker to answer one request.
+    :ivar max_retry_wait: most seconds spent waiting on rate limits in one call; a longer
+        wait (``Retry-After``, a reset time) fails the call with ``retry_after`` set instead.
+    :ivar max_retries: most retries of one request after a rate limit.
+    """
+
+    timeout: float = 30.0
+    max_retry_wait: float = 60.0
+    max_retries: int = 3
 
 
 def parse_owner_map(entries: Sequence[str], where: str, *, user: str = "id", key: str = "assignees") -> dict[str, str]:

@@ -35,6 +35,7 @@ from retroflow.http import (
     rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
+    transport_failure,
 )
 from retroflow.lazy import exports_by_module
 from retroflow.testing import (
@@ -54,6 +55,7 @@ from retroflow.trackers import (
     RequestFailure,
     SinkBase,
     Span,
+    TrackerSettings,
     create_each,
     lazy_exports,
     not_sent_after,
@@ -62,6 +64,7 @@ from retroflow.trackers import (
     priority_name,
     priority_rank,
     render_sections,
+    statuses_in_order,
     ticket_sections,
 )
 
@@ -204,6 +207,17 @@ def test_describe_says_what_happened_without_urls_or_secrets() -> None:
         assert "abc" not in describe(exc) and "secret" not in describe(exc)
 
 
+def test_a_transport_failure_says_what_failed_and_whether_the_request_reached_the_server() -> None:
+    refused = transport_failure("Acme", _refused(), "create an issue", place="at https://acme.example")
+    lost = transport_failure("Acme", ReadTimeout("https://acme.example/?token=abc"), "search")
+
+    assert refused == (
+        "Acme at https://acme.example failed (create an issue): connection refused; the request did not reach Acme",
+        False,
+    )
+    assert lost == ("Acme failed (search): read timeout; the request may have reached Acme", True)
+
+
 def test_drafts_not_sent_after_a_failure_carry_its_wait() -> None:
     error = not_sent_after(TrackerError("rate limited", retry_after=30.0))
     assert str(error) == "not sent after an earlier failure: rate limited"
@@ -236,6 +250,26 @@ def test_json_or_none_and_timestamp_or_none() -> None:
 # --- settings -------------------------------------------------------------------------------
 
 
+def test_statuses_come_in_the_order_of_the_refs_and_a_ticket_not_answered_for_is_missing() -> None:
+    import structlog
+
+    from retroflow import TicketStatus
+
+    refs = [TicketRef(sink="acme", external_id=i) for i in ("3", "gone", "1")]
+    found = {"1": "done", "3": "open", "9": "done"}
+    with structlog.testing.capture_logs() as logs:
+        statuses = statuses_in_order(
+            refs, found, lambda ref, state: TicketStatus(ref=ref, state=state, changed_at=NOW), sink="acme"
+        )
+
+    assert [(s.ref, s.state, s.changed_at) for s in statuses] == [
+        (refs[0], "open", NOW),
+        (refs[1], "missing", None),
+        (refs[2], "done", NOW),
+    ]
+    assert [(e["event"], e["ticket"]) for e in logs] == [("acme ticket not found for status", "gone")]
+
+
 def test_owner_maps_are_trimmed_and_malformed_entries_named() -> None:
     assert parse_owner_map([" alice = a1 ", "bob=b2"], "x.toml: [plugins.t]") == {"alice": "a1", "bob": "b2"}
     for bad in ("alice", "=a1", "alice=", " = "):
@@ -266,11 +300,16 @@ class _Sink(SinkBase):
 
 
 class _Plugin:
+    """Registers ``[plugins.acme]`` read into ``settings``."""
+
     from retroflow import hookimpl
+
+    def __init__(self, settings: type = _Settings) -> None:
+        self.settings = settings
 
     @hookimpl
     def retroflow_register_settings(self, register: object) -> None:
-        register("acme", _Settings)  # type: ignore[operator]
+        register("acme", self.settings)  # type: ignore[operator]
 
 
 def test_a_sink_reads_its_table_or_says_it_is_not_configured() -> None:
@@ -283,6 +322,23 @@ def test_a_sink_reads_its_table_or_says_it_is_not_configured() -> None:
     sink = _Sink(sleep=slept.append, clock=lambda: NOW)
     sink._sleep(1.0)
     assert slept == [1.0] and sink._clock() == NOW
+
+
+@attrs.frozen
+class _TrackerSettings(TrackerSettings):
+    project: str
+
+
+def test_a_sink_s_settings_extend_the_request_settings_every_tracker_table_has() -> None:
+    plugins = make_plugins(_Plugin(_TrackerSettings), default_plugins=False)
+
+    default = make_config('[plugins.acme]\nproject = "OPS"\n', plugins=plugins).settings_for("acme")
+    tuned = make_config('[plugins.acme]\nproject = "OPS"\nmax_retries = 0\ntimeout = 5\n', plugins=plugins)
+
+    assert default == _TrackerSettings("OPS", timeout=30.0, max_retry_wait=60.0, max_retries=3)
+    assert tuned.settings_for("acme") == _TrackerSettings("OPS", timeout=5.0, max_retries=0)
+    with pytest.raises(ConfigError, match=r"\[plugins.acme\] project: required key is missing"):
+        make_config("[plugins.acme]\ntimeout = 5\n", plugins=plugins)
 
 
 class _OpenedClient:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ EXAMPLE = SPEC["components"]["examples"]["issue"]["value"]
 TOKEN = "github_pat_11FAKE0fake0github0token0e7c"
 __all__ = ["API", "ISSUES", "NOW", "TOKEN", "FakeGitHub", "github_sink", "issue_json"]
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+RATE_LIMITED = {"message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest"}
+#: GitHub's validation-error reply to an issue whose assignee it does not accept.
+INVALID_ASSIGNEE = {
+    "message": "Validation Failed",
+    "errors": [{"resource": "Issue", "code": "invalid", "field": "assignees", "value": ["alice-gh"]}],
+    "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
+}
 
 
 def issue_json(
@@ -76,6 +84,14 @@ class FakeGitHub:
     def answer_create(self, mocked: responses.RequestsMock, **reply: Any) -> None:
         mocked.add(responses.POST, ISSUES, **reply)
 
+    def accept_creates_but_reject(self, mocked: responses.RequestsMock, count: int, rejected: int) -> str:
+        for index in range(count):
+            if index == rejected:
+                mocked.post(ISSUES, json=INVALID_ASSIGNEE, status=422)
+            else:
+                self.accept_creates(mocked, 1)
+        return "Validation Failed; assignees invalid"
+
     def serve_lookup(self, mocked: responses.RequestsMock, key: str, external_id: str | None) -> None:
         found = [] if external_id is None else [issue_json(int(external_id), body=f"<!-- retroflow:{key} -->")]
         mocked.get(ISSUES, json=found)
@@ -111,4 +127,13 @@ def github_sink() -> SinkUnderTest:
                 (410, "Issues are disabled for this repo", ("[plugins.github] repo", "Issues are disabled")),
             ]
         ),
+        rate_limits=(
+            ({"status": 403, "json": RATE_LIMITED, "headers": {"retry-after": "5"}}, 5.0),  # a secondary limit
+            # The primary limit spent: no requests left until its reset, 30 s after NOW.
+            ({"status": 403, "json": RATE_LIMITED, "headers": _spent_until(NOW + timedelta(seconds=30))}, 30.0),
+        ),
     )
+
+
+def _spent_until(reset: datetime) -> dict[str, str]:
+    return {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(reset.timestamp()))}

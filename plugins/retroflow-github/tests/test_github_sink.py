@@ -16,18 +16,11 @@ import responses
 import retroflow_github
 import structlog
 from retroflow_github import GitHubSink
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import ConfigError, TicketRef, TrackerError
 from retroflow.testing import make_config, make_plugins
 
 from .fake_github import ISSUES, issue_json
-
-
-def refused() -> requests.ConnectionError:
-    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
-    return requests.ConnectionError(MaxRetryError(None, "/repos/acme/shop/issues", reason))  # type: ignore[arg-type]
-
 
 # --- plugin and settings -------------------------------------------------------------------
 
@@ -87,25 +80,6 @@ def test_create_sends_one_request_per_draft_and_returns_refs_in_order(
     assert mocked.calls[0].request.headers["Accept"] == "application/vnd.github+json"
 
 
-def test_a_draft_github_rejects_does_not_stop_the_others(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
-) -> None:
-    mocked.post(ISSUES, json=issue_json(7), status=201)
-    invalid = {
-        "message": "Validation Failed",
-        "errors": [{"resource": "Issue", "code": "invalid", "field": "assignees", "value": ["alice-gh"]}],
-        "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
-    }
-    mocked.post(ISSUES, json=invalid, status=422)
-    mocked.post(ISSUES, json=issue_json(9), status=201)
-
-    first, second, third = make_client().create(drafts(retro_with(3)))
-
-    assert isinstance(first, TicketRef) and isinstance(third, TicketRef)
-    assert isinstance(second, TrackerError) and not second.ambiguous
-    assert "Validation Failed; assignees invalid" in str(second)
-
-
 def test_after_an_ambiguous_failure_the_rest_are_reported_not_sent(
     make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
 ) -> None:
@@ -129,44 +103,6 @@ def test_a_dropped_marker_label_is_logged(
         make_client().create(drafts(retro_with(1)))
 
     assert [e["event"] for e in logs] == ["github dropped the marker label"]
-
-
-# --- rate limits ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "headers", "waited"),
-    [
-        (403, {"retry-after": "5"}, 5.0),  # secondary rate limit
-        (
-            403,
-            {
-                "x-ratelimit-remaining": "0",
-                "x-ratelimit-reset": str(int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp())),
-            },
-            30.0,
-        ),
-    ],
-)
-def test_rate_limits_are_waited_out(
-    make_client: Any,
-    retro_with: Any,
-    drafts: Any,
-    mocked: responses.RequestsMock,
-    sleep: Any,
-    status: int,
-    headers: dict[str, str],
-    waited: float,
-) -> None:
-    mocked.post(
-        ISSUES, json={"message": "API rate limit exceeded", "documentation_url": "x"}, status=status, headers=headers
-    )
-    mocked.post(ISSUES, json=issue_json(7), status=201)
-
-    (ref,) = make_client().create(drafts(retro_with(1)))
-
-    assert isinstance(ref, TicketRef)
-    assert sleep.calls == [waited]
 
 
 # --- failures ------------------------------------------------------------------------------

@@ -78,6 +78,12 @@ class FakeJira:
     def answer_create(self, mocked: responses.RequestsMock, **reply: Any) -> None:
         mocked.add(responses.POST, BULK, **reply)
 
+    def accept_creates_but_reject(self, mocked: responses.RequestsMock, count: int, rejected: int) -> str:
+        failed = {rejected: {"assignee": "User cannot be assigned issues."}}
+        mocked.post(BULK, json=bulk_reply(self._created, count, failed=failed), status=201)
+        self._created += count
+        return "assignee: User cannot be assigned issues."
+
     def serve_lookup(self, mocked: responses.RequestsMock, key: str, external_id: str | None) -> None:
         found = [] if external_id is None else [{"id": external_id, "key": f"OPS-{external_id}"}]
         mocked.get(SEARCH, json={"isLast": True, "issues": found})
@@ -111,4 +117,5 @@ def jira_sink() -> SinkUnderTest:
             ({"status": 403, "json": {"errorMessages": [NO_PERMISSION]}}, ("project", NO_PERMISSION)),
             ({"status": 404, "json": {"errorMessages": ["Not found"]}}, ("[plugins.jira] url",)),
         ),
+        rate_limits=(({"status": 429, "json": {}}, 1.0),),  # no Retry-After: back off 1 s
     )

@@ -18,22 +18,16 @@ import responses
 import retroflow_jira
 import structlog
 from retroflow_jira import JiraSink
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import ConfigError, TicketRef, TrackerError
 from retroflow.testing import make_config, make_plugins
+from retroflow.testing.sink_contract import refused_connection
 
 from .fake_jira import API, BULK, SEARCH, SITE, bulk_reply, issue
 
 
 def sent_bodies(mocked: responses.RequestsMock, url: str) -> list[dict[str, Any]]:
     return [json.loads(call.request.body) for call in mocked.calls if call.request.url.split("?")[0] == url]
-
-
-def refused() -> requests.ConnectionError:
-    """What requests raises when nothing listens on the port."""
-    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
-    return requests.ConnectionError(MaxRetryError(None, "/rest/api/2/issue/bulk", reason))  # type: ignore[arg-type]
 
 
 # --- plugin and settings -------------------------------------------------------------------
@@ -273,7 +267,7 @@ def test_waiting_on_429s_is_bounded_in_total(
         ({"body": requests.ReadTimeout("read timed out")}, True),
         ({"body": requests.ConnectionError("Connection aborted: RemoteDisconnected")}, True),
         ({"body": requests.ConnectTimeout("connect timed out")}, False),
-        ({"body": refused()}, False),
+        ({"body": refused_connection()}, False),
         ({"status": 400, "json": {"errorMessages": ["bad request"]}}, False),
     ],
 )
@@ -298,7 +292,7 @@ def test_failures_are_classified_ambiguous_or_certain(
 @pytest.mark.parametrize(
     ("raised", "words"),
     [
-        (lambda: refused(), "connection refused; the request did not reach Jira"),
+        (refused_connection, "connection refused; the request did not reach Jira"),
         (lambda: requests.ReadTimeout("read timed out"), "read timeout; the request may have reached Jira"),
         (lambda: requests.ConnectionError("Connection aborted"), "connection lost; the request may have reached Jira"),
     ],

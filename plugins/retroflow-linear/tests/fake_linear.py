@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import responses
 import retroflow_linear
 from retroflow_linear import LinearSink
 
-from retroflow.testing.sink_contract import SinkUnderTest
+from retroflow.testing.sink_contract import NOW, SinkUnderTest
 
 __all__ = ["GRAPHQL", "TOKEN", "FakeLinear", "created", "graphql_error", "linear_sink", "node", "nodes"]
 
@@ -62,6 +63,8 @@ def graphql_error(message: str, code: str, status: int = 400) -> dict[str, Any]:
 
 
 TOKEN_KEY = "[plugins.linear] token"
+RATE_LIMITED = graphql_error("Rate limit exceeded", "RATELIMITED")
+_RESET = str(int((NOW + timedelta(seconds=20)).timestamp() * 1000))
 _KINDS = {"open": "unstarted", "in progress": "started", "done": "completed", "won't do": "canceled"}
 
 
@@ -80,6 +83,15 @@ class FakeLinear:
 
     def answer_create(self, mocked: responses.RequestsMock, **reply: Any) -> None:
         mocked.add(responses.POST, GRAPHQL, **reply)
+
+    def accept_creates_but_reject(self, mocked: responses.RequestsMock, count: int, rejected: int) -> str:
+        for index in range(count):
+            if index == rejected:
+                mocked.post(GRAPHQL, json=graphql_error("Argument Validation Error", "INVALID_INPUT"))
+                mocked.post(GRAPHQL, json=nodes())  # the sink looks the id up: no issue, a real failure
+            else:
+                self.accept_creates(mocked, 1)
+        return "Argument Validation Error"
 
     def serve_lookup(self, mocked: responses.RequestsMock, key: str, external_id: str | None) -> None:
         found = [] if external_id is None else [node(external_id, "unstarted")]
@@ -108,4 +120,6 @@ def linear_sink() -> SinkUnderTest:
             ({"status": 400, "json": graphql_error("Not authenticated", "AUTHENTICATION_ERROR", 401)}, (TOKEN_KEY,)),
             ({"status": 403, "json": graphql_error("Forbidden", "FORBIDDEN", 403)}, (TOKEN_KEY, "Forbidden")),
         ),
+        # Linear says RATELIMITED in a 400's body, with the reset in epoch milliseconds.
+        rate_limits=(({"status": 400, "json": RATE_LIMITED, "headers": {"X-RateLimit-Requests-Reset": _RESET}}, 20.0),),
     )

@@ -14,20 +14,15 @@ from typing import Any
 import pytest
 import requests
 import responses
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from retroflow import TicketRef, TrackerError
+from retroflow.testing.sink_contract import refused_connection
 
 from .fake_linear import GRAPHQL, created, graphql_error, node, nodes
 
 
 def sent(call: Any) -> dict[str, Any]:
     return dict(json.loads(call.request.body))
-
-
-def refused() -> requests.ConnectionError:
-    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
-    return requests.ConnectionError(MaxRetryError(None, "/graphql", reason))  # type: ignore[arg-type]
 
 
 # --- plugin and settings -------------------------------------------------------------------
@@ -108,21 +103,6 @@ def test_a_retried_create_that_collides_returns_the_issue_made_before(
     assert sent(mocked.calls[1])["variables"] == {"id": issue_id}
 
 
-def test_a_draft_linear_rejects_does_not_stop_the_others(
-    make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
-) -> None:
-    mocked.post(GRAPHQL, json=created(1))
-    mocked.post(GRAPHQL, json=graphql_error("Argument Validation Error", "INVALID_INPUT"))
-    mocked.post(GRAPHQL, json=nodes())  # no issue with that id: a real failure
-    mocked.post(GRAPHQL, json=created(3))
-
-    first, second, third = make_client().create(drafts(retro_with(3)))
-
-    assert isinstance(first, TicketRef) and isinstance(third, TicketRef)
-    assert isinstance(second, TrackerError) and not second.ambiguous
-    assert "Argument Validation Error" in str(second)
-
-
 def test_a_200_with_an_unreadable_body_is_ambiguous(
     make_client: Any, retro_with: Any, drafts: Any, mocked: responses.RequestsMock
 ) -> None:
@@ -145,40 +125,6 @@ def test_an_unknown_team_names_the_team_id_setting(
     assert isinstance(result, TrackerError) and "[plugins.linear] team_id" in str(result)
 
 
-# --- rate limits ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "headers", "waited"),
-    [
-        (
-            400,
-            graphql_error("Rate limit exceeded", "RATELIMITED"),
-            {"X-RateLimit-Requests-Reset": str(int(datetime(2026, 11, 25, 12, 0, 20, tzinfo=UTC).timestamp() * 1000))},
-            20.0,
-        ),
-    ],
-)
-def test_rate_limits_are_waited_out(
-    make_client: Any,
-    retro_with: Any,
-    drafts: Any,
-    mocked: responses.RequestsMock,
-    sleep: Any,
-    status: int,
-    body: dict[str, Any],
-    headers: dict[str, str],
-    waited: float,
-) -> None:
-    mocked.post(GRAPHQL, json=body, status=status, headers=headers)
-    mocked.post(GRAPHQL, json=created(1))
-
-    (ref,) = make_client().create(drafts(retro_with(1)))
-
-    assert isinstance(ref, TicketRef)
-    assert sleep.calls == [waited]
-
-
 # --- failures ------------------------------------------------------------------------------
 
 
@@ -190,7 +136,7 @@ def test_rate_limits_are_waited_out(
         ({"body": requests.ReadTimeout("read timed out")}, True),
         ({"body": requests.ConnectionError("Connection aborted: RemoteDisconnected")}, True),
         ({"body": requests.ConnectTimeout("connect timed out")}, False),
-        ({"body": refused()}, False),
+        ({"body": refused_connection()}, False),
     ],
 )
 def test_failures_are_classified_ambiguous_or_certain(

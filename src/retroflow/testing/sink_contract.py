@@ -4,8 +4,9 @@ What every sink must do, whatever its tracker: register itself and its settings 
 send exactly the body :meth:`~retroflow.TrackerClient.preview` shows, give one result per
 draft in order, export each ticket once through retroflow's outbox (a second export sends
 nothing), read states back, wait out rate limits as ``Retry-After`` asks (seconds or an
-HTTP date, with or without a zone) and fail at once over the budget, tell a failure that
-may have reached the tracker from one that certainly did not, and never leak its secret.
+HTTP date, with or without a zone) and the tracker's own rate-limit replies, and fail at
+once over the budget, let a draft the tracker rejects fail alone, tell a failure that may
+have reached the tracker from one that certainly did not, and never leak its secret.
 
 A sink's tests run it by subclassing :class:`SinkContract` and providing a fixture
 ``sink_under_test`` (a :class:`SinkUnderTest`) whose :class:`FakeTracker` answers like the
@@ -55,7 +56,14 @@ STATES = ("open", "in progress", "done", "won't do")
 
 
 class FakeTracker(Protocol):
-    """The tracker's API as the contract needs it, registered on a ``responses`` mock."""
+    """The tracker's API as the contract needs it, registered on a ``responses`` mock.
+
+    A fake may also have ``accept_creates_but_reject(mocked, count, rejected) -> str``:
+    answer the creates of the next ``count`` drafts with new tickets, except the draft at
+    index ``rejected``, which the tracker refuses for a reason about that draft alone (a
+    field it does not accept); return the words of the refusal the error must quote.
+    Without it, the contract's test of that is skipped.
+    """
 
     def accept_creates(self, mocked: responses.RequestsMock, count: int) -> list[str]:
         """Answer the creates of the next ``count`` drafts with new tickets (in as many
@@ -90,6 +98,10 @@ class SinkUnderTest:
         (credentials, permissions, the project or repository), each as ``(reply, words)``:
         the ``responses`` keywords of the reply, and what the error must say (the setting
         to check, the tracker's own words).
+    :ivar rate_limits: the tracker's own rate-limit replies to a create, besides a 429 with
+        ``Retry-After`` (a reset time in a header of its own, a rate-limit error in the body),
+        each as ``(reply, waited)``: the ``responses`` keywords of the reply, and the seconds
+        the sink must wait before it creates the ticket (counted from :attr:`now`).
     :ivar now: the sink's clock.
     """
 
@@ -102,6 +114,7 @@ class SinkUnderTest:
     sink: Callable[..., TrackerSink]
     fake: FakeTracker
     refusals: tuple[tuple[Mapping[str, Any], tuple[str, ...]], ...] = ()
+    rate_limits: tuple[tuple[Mapping[str, Any], float], ...] = ()
     now: datetime = NOW
 
     def config(self, extra: str = "", *, base_dir: Path | None = None, **options: Any) -> Config:
@@ -250,6 +263,22 @@ class SinkContract:
         assert isinstance(ref, TicketRef)
         assert sleep.calls == [waited]
 
+    def test_the_tracker_s_own_rate_limit_replies_are_waited_out(
+        self, sink_under_test: SinkUnderTest, mocked: responses.RequestsMock, sleep: RecordingSleep
+    ) -> None:
+        if not sink_under_test.rate_limits:
+            pytest.skip("the sink under test names no rate-limit replies of its tracker")
+        for reply, waited in sink_under_test.rate_limits:
+            mocked.reset()
+            sleep.calls.clear()
+            sink_under_test.fake.answer_create(mocked, **reply)
+            sink_under_test.fake.accept_creates(mocked, 1)
+
+            (ref,) = sink_under_test.open(sleep).create(make_drafts(make_retro_for_export(1)))
+
+            assert isinstance(ref, TicketRef), (reply, ref)
+            assert sleep.calls == [waited], reply
+
     def test_a_rate_limit_over_the_budget_fails_at_once_with_retry_after(
         self, sink_under_test: SinkUnderTest, client: TrackerClient, mocked: responses.RequestsMock, sleep: Any
     ) -> None:
@@ -295,3 +324,17 @@ class SinkContract:
             result = exc
         assert isinstance(result, TrackerError)
         assert result.ambiguous is ambiguous, (reply, str(result))
+
+    def test_a_draft_the_tracker_rejects_fails_alone(
+        self, sink_under_test: SinkUnderTest, client: TrackerClient, mocked: responses.RequestsMock
+    ) -> None:
+        reject = getattr(sink_under_test.fake, "accept_creates_but_reject", None)
+        if reject is None:
+            pytest.skip("the fake tracker has no accept_creates_but_reject")
+        words = reject(mocked, 3, 1)
+
+        first, second, third = client.create(make_drafts(make_retro_for_export(3)))
+
+        assert isinstance(first, TicketRef) and isinstance(third, TicketRef), (first, third)
+        assert isinstance(second, TrackerError) and not second.ambiguous, second
+        assert words in str(second)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from retroflow import Secret
-from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
+from retroflow.trackers import SinkBase, TrackerSettings, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_github._client import GitHubClient
@@ -23,12 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
 
 
-TABLE = "github"
-
-
 @attrs.frozen
-class GitHubSettings:
-    """``[plugins.github]``.
+class GitHubSettings(TrackerSettings):
+    """``[plugins.github]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
 
     :ivar repo: the repository issues are created in, ``"owner/name"``.
     :ivar token: an environment reference (``"env:GITHUB_TOKEN"``) to a token with Issues
@@ -39,9 +36,6 @@ class GitHubSettings:
         with it. Setting labels needs push access: GitHub silently drops them otherwise.
     :ivar assignees: ``"owner=login"`` entries mapping an action's owner to a GitHub login.
     :ivar in_progress_labels: labels that make an open issue count as "in progress".
-    :ivar timeout: seconds to wait for GitHub to answer one request.
-    :ivar max_retry_wait: most seconds spent waiting on rate limits in one call.
-    :ivar max_retries: most retries of one request after a rate limit.
     """
 
     repo: str
@@ -51,15 +45,12 @@ class GitHubSettings:
     marker_label: str = "retroflow"
     assignees: list[str] = attrs.field(factory=list)
     in_progress_labels: list[str] = attrs.field(factory=lambda: ["in progress"])
-    timeout: float = 30.0
-    max_retry_wait: float = 60.0
-    max_retries: int = 3
 
 
 class GitHubSink(SinkBase):
     """The ``github`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
 
-    name = TABLE
+    name = "github"  # also the settings table, [plugins.github]
     required = "repo and token"
     #: One request per issue (GitHub has no bulk create); a small batch bounds a call.
     max_batch = 20

@@ -18,12 +18,12 @@ import structlog
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.http import json_or_none, looks_like_url, timestamp_or_none
 from retroflow.trackers import ClientBase, create_each, parse_owner_map
-from retroflow_github import GitHubSettings, _text
+from retroflow_github import GitHubSettings, GitHubSink, _text
 from retroflow_github._http import Access, GitHubFailure, GitHubHttp
 
 log = structlog.get_logger(__name__)
 
-SINK = "github"
+SINK = GitHubSink.name
 PAGE_SIZE = 100
 
 
@@ -35,16 +35,16 @@ class GitHubClient(ClientBase[GitHubSettings]):
         owner, sep, name = settings.repo.partition("/")
         if not sep or not owner or not name or "/" in name:
             raise ConfigError(f'{where} repo: expected "owner/name", got {settings.repo!r}')
-        self._repo_path = f"/repos/{owner}/{name}"
-        self._api = settings.api_url.rstrip("/")
-        if not looks_like_url(self._api):
+        api = settings.api_url.rstrip("/")
+        if not looks_like_url(api):
             raise ConfigError(f"{where} api_url: expected a URL like https://api.github.com")
         if not settings.marker_label.strip():
             raise ConfigError(f"{where} marker_label: must not be empty")
         self._assignees = parse_owner_map(settings.assignees, where, user="login")
         access = Access(table=SINK, where=where, needs="Issues read and write access", gone="issues are disabled on")
+        self._issues = f"{api}/repos/{owner}/{name}/issues"
         self._http = GitHubHttp(
-            self._api,
+            api,
             token=settings.token,
             limits=settings,
             access=access,
@@ -52,18 +52,6 @@ class GitHubClient(ClientBase[GitHubSettings]):
             clock=self._clock,
             session=session,
         )
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        what: str,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-    ) -> requests.Response:
-        """Send one request with the shared policy (:class:`GitHubHttp`)."""
-        return self._http.request(method, url, what=what, repo=self.settings.repo, params=params, body=body)
 
     # --- create -----------------------------------------------------------------------
 
@@ -92,8 +80,8 @@ class GitHubClient(ClientBase[GitHubSettings]):
         return create_each(drafts, self._create_one)
 
     def _create_one(self, draft: TicketDraft) -> TicketRef:
-        response = self._request(
-            "POST", f"{self._api}{self._repo_path}/issues", what="create an issue", body=self.preview(draft)
+        response = self._http.request(
+            "POST", self._issues, what="create an issue", repo=self.settings.repo, body=self.preview(draft)
         )
         issue = json_or_none(response)
         if not isinstance(issue, dict) or "number" not in issue:
@@ -124,8 +112,8 @@ class GitHubClient(ClientBase[GitHubSettings]):
             "direction": "asc",
             "per_page": PAGE_SIZE,
         }
-        url = f"{self._api}{self._repo_path}/issues"
-        for response, page in self._http.pages(url, what="list issues", repo=self.settings.repo, params=params):
+        pages = self._http.pages(self._issues, what="list issues", repo=self.settings.repo, params=params)
+        for response, page in pages:
             if not isinstance(page, list):
                 raise TrackerError(f"GitHub answered the issue list with HTTP {response.status_code} and no list")
             for issue in page:
@@ -136,9 +124,9 @@ class GitHubClient(ClientBase[GitHubSettings]):
     def status(self, refs: Sequence[TicketRef]) -> Sequence[TicketStatus]:
         statuses = []
         for ref in refs:
-            url = f"{self._api}{self._repo_path}/issues/{ref.external_id}"
+            url, what = f"{self._issues}/{ref.external_id}", f"read issue #{ref.external_id}"
             try:
-                issue = json_or_none(self._request("GET", url, what=f"read issue #{ref.external_id}"))
+                issue = json_or_none(self._http.request("GET", url, what=what, repo=self.settings.repo))
             except GitHubFailure as exc:
                 if exc.status not in (404, 410) or not self._repo_visible():
                     raise TrackerError(str(exc), ambiguous=exc.ambiguous, retry_after=exc.retry_after) from None
@@ -153,7 +141,7 @@ class GitHubClient(ClientBase[GitHubSettings]):
     def _repo_visible(self) -> bool:
         """Whether a 404 is about one deleted issue rather than the repository or the token."""
         try:
-            self._request("GET", f"{self._api}{self._repo_path}/issues", what="list issues", params={"per_page": 1})
+            self._http.request("GET", self._issues, what="list issues", repo=self.settings.repo, params={"per_page": 1})
         except TrackerError:
             return False
         return True

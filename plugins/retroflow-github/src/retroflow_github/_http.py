@@ -23,12 +23,11 @@ from retroflow.http import (
     RequestSettings,
     RetryBudget,
     backoff,
-    certainly_not_sent,
-    describe,
     error_text,
     json_or_none,
     rate_limit_error,
     retry_after_seconds,
+    transport_failure,
 )
 from retroflow.trackers import RequestFailure
 
@@ -118,11 +117,8 @@ class GitHubHttp:
             try:
                 response = self.session.request(method, url, params=params, json=body, timeout=self._limits.timeout)
             except requests.RequestException as exc:
-                sent = not certainly_not_sent(exc)
-                detail = "the request may have reached GitHub" if sent else "the request did not reach GitHub"
-                raise GitHubFailure(
-                    f"GitHub at {self.api} failed ({what}): {describe(exc)}; {detail}", status=None, ambiguous=sent
-                ) from None
+                message, sent = transport_failure("GitHub", exc, what, place=f"at {self.api}")
+                raise GitHubFailure(message, status=None, ambiguous=sent) from None
             if response.ok:
                 self._note_remaining(response)
                 return response

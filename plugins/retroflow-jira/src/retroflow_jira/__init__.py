@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from retroflow import Secret
-from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
+from retroflow.trackers import SinkBase, TrackerSettings, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_jira._client import JiraClient
@@ -19,12 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
 
 
-TABLE = "jira"
-
-
 @attrs.frozen
-class JiraSettings:
-    """``[plugins.jira]``.
+class JiraSettings(TrackerSettings):
+    """``[plugins.jira]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
 
     :ivar url: the site, e.g. ``https://example.atlassian.net`` or a Server/Data Center base URL.
     :ivar project: the project key tickets are created in, e.g. ``OPS``.
@@ -43,10 +40,6 @@ class JiraSettings:
         no due date field).
     :ivar wont_do_resolutions: resolutions that make a done ticket count as "won't do".
     :ivar remote_link: add a remote link from each ticket to the incident and the retro.
-    :ivar timeout: seconds to wait for Jira to answer one request.
-    :ivar max_retry_wait: most seconds spent waiting on rate limits (429) in one call; a
-        longer ``Retry-After`` fails the call with ``retry_after`` set instead.
-    :ivar max_retries: most retries of one request after a 429.
     """
 
     url: str
@@ -63,9 +56,6 @@ class JiraSettings:
         factory=lambda: ["Won't Do", "Won't Fix", "Declined", "Duplicate", "Cannot Reproduce"]
     )
     remote_link: bool = True
-    timeout: float = 30.0
-    max_retry_wait: float = 60.0
-    max_retries: int = 3
 
 
 class JiraSink(SinkBase):
@@ -74,7 +64,7 @@ class JiraSink(SinkBase):
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
 
-    name = TABLE
+    name = "jira"  # also the settings table, [plugins.jira]
     required = "url, project and token"
     #: Jira's bulk create takes at most 50 issues per request.
     max_batch = 50

@@ -30,21 +30,20 @@ from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, Tracker
 from retroflow.http import (
     RetryBudget,
     backoff,
-    certainly_not_sent,
-    describe,
     error_text,
     json_or_none,
     looks_like_url,
     rate_limit_error,
     retry_after_seconds,
     sending,
+    transport_failure,
 )
-from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map
-from retroflow_jira import JiraSettings, _text
+from retroflow.trackers import ClientBase, not_sent_after, parse_owner_map, statuses_in_order
+from retroflow_jira import JiraSettings, JiraSink, _text
 
 log = structlog.get_logger(__name__)
 
-SINK = "jira"
+SINK = JiraSink.name
 BULK_LIMIT = 50
 #: Most ids Jira reconciles (read-after-write) in one search.
 RECONCILE_LIMIT = 50
@@ -139,11 +138,8 @@ class JiraClient(ClientBase[JiraSettings]):
                 if not status:
                     transport = TrackerError(f"Jira gave no usable answer ({what})", ambiguous=True)
             except requests.RequestException as exc:
-                sent = not certainly_not_sent(exc)
-                detail = "the request may have reached Jira" if sent else "the request did not reach Jira"
-                transport = TrackerError(
-                    f"Jira at {self._base} failed ({what}): {describe(exc)}; {detail}", ambiguous=sent
-                )
+                message, sent = transport_failure("Jira", exc, what, place=f"at {self._base}")
+                transport = TrackerError(message, ambiguous=sent)
             if transport is not None:
                 raise transport
             if status is None:
@@ -353,18 +349,10 @@ class JiraClient(ClientBase[JiraSettings]):
             for issue in self._search(jql, fields=STATUS_FIELDS, max_results=len(chunk), reconcile=numeric):
                 by_id[str(issue.get("id"))] = issue
                 by_id[str(issue.get("key"))] = issue
-        statuses = []
-        for ref in refs:
-            issue = by_id.get(ref.external_id)
-            if issue is None:
-                # Deleted, moved out of sight, or no longer visible to this account.
-                log.warning("jira ticket not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
-                continue
-            statuses.append(self._status_of(ref, issue.get("fields") or {}))
-        return statuses
+        return statuses_in_order(refs, by_id, self._status_of, sink=SINK)
 
-    def _status_of(self, ref: TicketRef, fields: Mapping[str, Any]) -> TicketStatus:
+    def _status_of(self, ref: TicketRef, issue: Mapping[str, Any]) -> TicketStatus:
+        fields = issue.get("fields") or {}
         category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
         resolution = (fields.get("resolution") or {}).get("name")
         if category == "done":

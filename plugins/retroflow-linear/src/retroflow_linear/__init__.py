@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from retroflow import Secret
-from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
+from retroflow.trackers import SinkBase, TrackerSettings, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_linear._client import LinearClient
@@ -19,12 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
 
 
-TABLE = "linear"
-
-
 @attrs.frozen
-class LinearSettings:
-    """``[plugins.linear]``.
+class LinearSettings(TrackerSettings):
+    """``[plugins.linear]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
 
     :ivar token: an environment reference (``"env:LINEAR_API_KEY"``) to a personal API key
         (sent as ``Authorization: <key>``) or, with ``auth = "oauth"``, an OAuth access token
@@ -34,9 +31,6 @@ class LinearSettings:
     :ivar label_ids: ids of labels every issue gets.
     :ivar assignees: ``"owner=userId"`` entries mapping an action's owner to a Linear user id.
     :ivar api_url: the GraphQL endpoint.
-    :ivar timeout: seconds to wait for Linear to answer one request.
-    :ivar max_retry_wait: most seconds spent waiting on rate limits in one call.
-    :ivar max_retries: most retries of one request after a rate limit.
     """
 
     token: Secret
@@ -45,15 +39,12 @@ class LinearSettings:
     label_ids: list[str] = attrs.field(factory=list)
     assignees: list[str] = attrs.field(factory=list)
     api_url: str = "https://api.linear.app/graphql"
-    timeout: float = 30.0
-    max_retry_wait: float = 60.0
-    max_retries: int = 3
 
 
 class LinearSink(SinkBase):
     """The ``linear`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
 
-    name = TABLE
+    name = "linear"  # also the settings table, [plugins.linear]
     required = "token and team_id"
     #: One ``issueCreate`` per issue; a small batch bounds a call.
     max_batch = 20

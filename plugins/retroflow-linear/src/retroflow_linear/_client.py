@@ -19,21 +19,20 @@ from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, Tracker
 from retroflow.http import (
     RetryBudget,
     backoff,
-    certainly_not_sent,
-    describe,
     error_text,
     json_or_none,
     looks_like_url,
     rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
+    transport_failure,
 )
-from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map
-from retroflow_linear import LinearSettings, _text
+from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_owner_map, statuses_in_order
+from retroflow_linear import LinearSettings, LinearSink, _text
 
 log = structlog.get_logger(__name__)
 
-SINK = "linear"
+SINK = LinearSink.name
 PAGE_SIZE = 50
 
 ISSUE_CREATE = """mutation IssueCreate($input: IssueCreateInput!) {
@@ -105,11 +104,8 @@ class LinearClient(ClientBase[LinearSettings]):
             try:
                 response = self._session.post(self.settings.api_url, json=body, timeout=self.settings.timeout)
             except requests.RequestException as exc:
-                sent = not certainly_not_sent(exc)
-                detail = "the request may have reached Linear" if sent else "the request did not reach Linear"
-                raise RequestFailure(
-                    f"Linear failed ({what}): {describe(exc)}; {detail}", whole_call=True, ambiguous=sent
-                ) from None
+                message, sent = transport_failure("Linear", exc, what)
+                raise RequestFailure(message, whole_call=True, ambiguous=sent) from None
             reply = json_or_none(response)
             errors = reply.get("errors") if isinstance(reply, dict) else None
             codes = {_code(e) for e in errors or []}
@@ -249,15 +245,7 @@ class LinearClient(ClientBase[LinearSettings]):
                 after = page.get("endCursor")
                 if not page.get("hasNextPage") or not after:
                     break
-        statuses = []
-        for ref in refs:
-            node = found.get(ref.external_id)
-            if node is None:
-                log.warning("linear issue not found for status", issue=ref.external_id)
-                statuses.append(TicketStatus(ref=ref, state="missing", changed_at=None))
-                continue
-            statuses.append(_status_of(ref, node))
-        return statuses
+        return statuses_in_order(refs, found, _status_of, sink=SINK)
 
 
 def _status_of(ref: TicketRef, node: Mapping[str, Any]) -> TicketStatus:
