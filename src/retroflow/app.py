@@ -83,6 +83,8 @@ class App:
         #: The retro a command built, kept as long as the command's context: when main()
         #: ends the process (end_process), its objects are then never freed one by one.
         self.built: Retro | None = None
+        #: The commands plugins add (``retroflow_register_commands``), made once per run.
+        self.plugin_commands: click.Group | None = None
 
     @property
     def config(self) -> Config:

@@ -96,11 +96,17 @@ class RetroflowGroup(click.Group):
     def _plugin_commands(self, ctx: click.Context) -> click.Group:
         """The commands plugins add, each plugin's ``retroflow_register_commands`` called on
         its own: one that raises is recorded (see :meth:`_load_errors`) and the others'
-        commands are still there, so ``retroflow --help`` works with a broken plugin."""
-        group = click.Group()
+        commands are still there, so ``retroflow --help`` works with a broken plugin.
+        Made once per run (``--help`` asks for each command in turn)."""
         # Click resolves the subcommand before the group callback runs: the App is made here
         # from the parsed options, and the callback then reuses it.
         app = run_app(ctx)
+        if app.plugin_commands is None:
+            app.plugin_commands = self._collect_plugin_commands(app)
+        return app.plugin_commands
+
+    def _collect_plugin_commands(self, app: App) -> click.Group:
+        group = click.Group()
         self._load_errors = []
         try:
             from retroflow.plugins import hook_implementations
