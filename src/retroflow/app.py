@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
 import click
 
 from retroflow.errors import ConfigError, RetroflowError
+from retroflow.lazy import lazy_exports
 from retroflow.logs import get_logger, redact_text
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from retroflow.config import Config
     from retroflow.model import Retro
     from retroflow.plugins import Plugins
-    from retroflow.roles import Renderer
+    from retroflow.publisher import Publisher
 
 # Everything else is imported where it is used: `retroflow --help`, and every command,
 # start with this module, and most of them need little of the engine.
@@ -110,17 +110,24 @@ class App:
         if self._manager is not None:
             return self._manager
         if self._command_manager is None:
+            from retroflow.config_file import find_config_file
             from retroflow.plugins import COMMAND_PLUGINS
 
-            self._command_manager = self.manager_for(self.config, default_plugins=COMMAND_PLUGINS)
+            # Without a config file, nothing is read (nor retroflow.config imported): every
+            # plugin is loaded, none blocked.
+            config = self._config
+            if config is None and find_config_file(self.config_option) is not None:
+                config = self.config
+            self._command_manager = self.manager_for(config, default_plugins=COMMAND_PLUGINS)
         return self._command_manager
 
-    def manager_for(self, config: Config, **options: Any) -> pluggy.PluginManager:
-        """A plugin manager loading and blocking the plugins ``config`` says (``options``:
-        more arguments of :func:`~retroflow.plugins.get_plugin_manager`)."""
-        return self.plugin_manager_factory(
-            only=config.engine.load_plugins, block=config.engine.block_plugins, trace=self.trace or None, **options
-        )
+    def manager_for(self, config: Config | None, **options: Any) -> pluggy.PluginManager:
+        """A plugin manager loading and blocking the plugins ``config`` says (``None``: no
+        config file, so all of them, none blocked; ``options``: more arguments of
+        :func:`~retroflow.plugins.get_plugin_manager`)."""
+        only = config.engine.load_plugins if config is not None else None
+        block = config.engine.block_plugins if config is not None else []
+        return self.plugin_manager_factory(only=only, block=block, trace=self.trace or None, **options)
 
     @property
     def plugins(self) -> Plugins:
@@ -253,38 +260,6 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
-@attrs.define(eq=False)
-class Publisher:
-    """Renders a retro with every chosen renderer (each isolated, with a timeout), then
-    writes the documents: into ``directory``, or the one document to standard output
-    (``None``). Rendering all first means a failing renderer writes nothing. The draft job
-    of ``retroflow serve`` writes its documents with it too."""
-
-    config: Config
-    plugins: Plugins
-    renderers: list[Renderer]
-    directory: Path | None
-    progress: Callable[[str, str], None] = attrs.field(kw_only=True)
-    printed: bool = attrs.field(default=False, init=False)
-
-    def __call__(self, retro: Retro) -> None:
-        from retroflow.engine import paused_gc, render_document
-        from retroflow.filenames import incident_file_stem
-
-        config = self.config
-        timeout = config.engine.plugin_timeout
-        owner = self.plugins.renderers.owner
-        with paused_gc():
-            documents = [
-                (r, render_document(r, retro, owner=owner(r.name), timeout=timeout, config=config))
-                for r in self.renderers
-            ]
-        if self.directory is None:
-            if not self.printed:  # published again only when another build took the version
-                click.echo(documents[0][1], nl=False)
-                self.printed = True
-            return
-        for renderer, data in documents:
-            target = self.directory / f"{incident_file_stem(retro.incident.id)}.{renderer.extension}"
-            write_atomically(target, data)
-            self.progress("write", f"wrote {target}")
+# The Publisher (an attrs class) is made when first used: `retroflow --help` imports this
+# module and makes no attrs class (each costs it about 2 ms).
+__getattr__ = lazy_exports(__name__, {"Publisher": "retroflow.publisher:Publisher"})

@@ -19,7 +19,6 @@ import click
 from retroflow.app import (
     App,
     PluginManagerFactory,
-    Publisher,
     echo_error,
     handle_errors,
     incident_ref,
@@ -247,6 +246,7 @@ def retro(
     and the build is stored as a new version of the retro unless --no-store is given.
     """
     from retroflow.engine import describe_gap
+    from retroflow.publisher import Publisher
     from retroflow.request import RetroRequest
     from retroflow.store.build import build_and_store
 

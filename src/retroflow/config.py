@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
+from retroflow.config_file import CONFIG_ENV, find_config_file
 from retroflow.errors import ConfigError, PluginError
 from retroflow.logs import register_basic_auth, register_secret
 
@@ -39,8 +40,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-CONFIG_ENV = "RETROFLOW_CONFIG"
-CONFIG_NAME = "retroflow.toml"
 ENV_PREFIX = "env:"
 
 #: Field metadata for a settings key naming input the plugin reads (a ``Path``, a list of
@@ -376,23 +375,6 @@ class Config:
                     if path is not None and not Path(path).exists():
                         problems.append(f"{self.label}: [plugins.{table}] {field.alias}: {path}: no such file")
         return problems
-
-
-def find_config_file(option: str | os.PathLike[str] | None, cwd: Path | None = None) -> Path | None:
-    """``--config``, then ``$RETROFLOW_CONFIG``, then ``./retroflow.toml``; ``None`` if none."""
-    if option:
-        path = Path(option)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found (given with --config)")
-        return path
-    from_env = os.environ.get(CONFIG_ENV)
-    if from_env:
-        path = Path(from_env)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found (given in ${CONFIG_ENV})")
-        return path
-    candidate = (cwd or Path.cwd()) / CONFIG_NAME
-    return candidate if candidate.is_file() else None
 
 
 def load_config(path: Path | None, problems: list[str] | None = None) -> Config:

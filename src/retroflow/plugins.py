@@ -21,7 +21,6 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-import attrs
 import pluggy
 
 from retroflow import hookspecs
@@ -368,8 +367,9 @@ def enable_tracing(pm: pluggy.PluginManager) -> None:
     _TRACED.add(pm)
 
 
-@attrs.frozen
-class PluginInfo:
+class PluginInfo(NamedTuple):
+    """A plugin as ``retroflow plugins`` lists it."""
+
     name: str
     version: str
     hooks: tuple[str, ...]
@@ -464,6 +464,8 @@ class Plugins:
 
     def _settings(self) -> Registry[type[Any]]:
         """The settings tables plugins declare (``register(table, attrs_class)``)."""
+        import attrs
+
         registry: Registry[type[Any]] = Registry("settings table")
 
         def register(plugin_name: str, table: str, item: type[Any]) -> None:

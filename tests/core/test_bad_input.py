@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from retroflow import app as app_module
 from retroflow import hookimpl
+from retroflow import publisher as publisher_module
 from retroflow.cli import cli
 from retroflow.plugins import get_plugin_manager
 from retroflow.store import open_store
@@ -284,7 +284,7 @@ def test_a_document_that_cannot_be_written_leaves_no_version(
     def disk_full(path: Path, content: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(app_module, "write_atomically", disk_full)
+    monkeypatch.setattr(publisher_module, "write_atomically", disk_full)
     result = invoke("--config", str(project / "retroflow.toml"), "retro", "CHK-1042")
     assert result.exit_code == 1
     assert "No space left on device" in result.stderr
@@ -305,18 +305,18 @@ def test_a_version_taken_by_another_build_is_written_again_under_the_next(
     """Two builds of one incident at once: the later one to store rewrites its documents
     with the version it is stored as."""
     config = str(project / "retroflow.toml")
-    real = app_module.write_atomically
+    real = publisher_module.write_atomically
     raced = []
 
     def racing(path: Path, content: bytes) -> None:
         if not raced:  # another build stores version 1 while this one writes
             raced.append(True)
             with monkeypatch.context() as inner:
-                inner.setattr(app_module, "write_atomically", real)
+                inner.setattr(publisher_module, "write_atomically", real)
                 assert invoke("--config", config, "retro", "CHK-1042").exit_code == 0
         real(path, content)
 
-    monkeypatch.setattr(app_module, "write_atomically", racing)
+    monkeypatch.setattr(publisher_module, "write_atomically", racing)
     assert invoke("--config", config, "retro", "CHK-1042").exit_code == 0
     assert versions(database) == 2
     assert json.loads((project / "out" / "CHK-1042.json").read_text())["version"] == 2
@@ -331,7 +331,7 @@ def test_ctrl_c_while_writing_exits_130_and_stores_nothing(
     def interrupted(path: Path, content: bytes) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(app_module, "write_atomically", interrupted)
+    monkeypatch.setattr(publisher_module, "write_atomically", interrupted)
     result = CliRunner().invoke(cli, ["--config", str(project / "retroflow.toml"), "retro", "CHK-1042"])
     assert result.exit_code == 130
     assert "interrupted" in result.stderr

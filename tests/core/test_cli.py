@@ -271,3 +271,23 @@ def test_a_command_missing_because_its_plugin_failed_says_why() -> None:
     assert "no command 'broken-thing'; plugin 'broken-commands' failed in retroflow_register_commands" in (
         result.stderr
     )
+
+
+def test_help_asks_each_plugin_for_its_commands_once() -> None:
+    """--help asks the group for every command in turn: the plugins' commands are made once."""
+    calls: list[str] = []
+
+    class Counted:
+        @hookimpl
+        def retroflow_register_commands(self, cli: click.Group) -> None:
+            calls.append("called")
+            for name in ("one", "two", "three"):
+                cli.command(name, help=f"Command {name}.")(lambda: None)
+
+    def manager(**kwargs: Any) -> Any:
+        return get_plugin_manager(extra_plugins=[("counted", Counted())], **kwargs)
+
+    result = run("--help", obj={"plugin_manager_factory": manager})
+    assert result.exit_code == 0
+    assert all(f"Command {name}." in result.stdout for name in ("one", "two", "three"))
+    assert calls == ["called"]

@@ -16,7 +16,6 @@ import click
 
 from retroflow import hookimpl
 from retroflow.app import App, handle_errors, write_atomically
-from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
 # The store, the statistics and the heuristics' kit are imported inside the commands:
 # `retroflow --help` (which loads this plugin to list its commands) and retro builds
@@ -25,6 +24,9 @@ from retroflow.outcomes.settings import TABLE, OutcomeSettings, outcome_settings
 
 @hookimpl
 def retroflow_register_settings(register: Callable[[str, type[Any]], None]) -> None:
+    # Imported here: `retroflow --help` imports this module to list its commands.
+    from retroflow.outcomes.settings import TABLE, OutcomeSettings
+
     register(TABLE, OutcomeSettings)
 
 
@@ -88,6 +90,8 @@ def outcomes_command(
     metrics = _metrics(app)
     with _opened(app) as store:
         history = load_history(store, app.config)
+    from retroflow.outcomes.settings import outcome_settings
+
     settings = outcome_settings(app.config)
     report = build_report(
         history,

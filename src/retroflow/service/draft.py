@@ -33,12 +33,12 @@ import attrs
 import sqlalchemy as sa
 import structlog
 
-from retroflow.app import Publisher
 from retroflow.config import Config
 from retroflow.engine import call_isolated
 from retroflow.errors import PluginError, RetroflowError
 from retroflow.model import Retro, parse_timestamp
 from retroflow.plugins import Plugins
+from retroflow.publisher import Publisher
 from retroflow.request import RetroRequest
 from retroflow.service.database import ServiceDatabase
 from retroflow.service.events import DraftedRetro
