@@ -1,0 +1,174 @@
+"""The parts of :mod:`retroflow.sources` a source uses when it runs, imported then (through
+:mod:`retroflow.sources`, which exports them), not when its plugin loads: the attrs classes
+and the HTTP client base cost ``retroflow --help``, which loads every plugin, a few
+milliseconds each.
+
+* :class:`ChangeWindow`, :func:`change_window`: the time a change source reads in;
+* :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
+* :class:`SourceApi`: a base for the ``requests`` client of such a source.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from retroflow.clock import utcnow
+from retroflow.config import not_negative, positive
+from retroflow.errors import SourceError
+from retroflow.http import ERROR_TEXT_LIMIT, SourceClient, asked_or_backoff, json_or_none
+
+if TYPE_CHECKING:
+    from retroflow.model import Incident, Timeline
+
+__all__ = ["ChangeWindow", "HttpSourceSettings", "SourceApi", "change_window"]
+
+
+@attrs.frozen
+class ChangeWindow:
+    """The time a change source (commits, deploys) reads in, both ends included."""
+
+    since: datetime
+    until: datetime
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.since <= moment <= self.until
+
+    def __str__(self) -> str:
+        from retroflow.model import format_timestamp
+
+        return f"{format_timestamp(self.since)} – {format_timestamp(self.until)}"
+
+
+def change_window(incident: Incident, timeline: Timeline, hours: float, now: datetime) -> ChangeWindow | None:
+    """From ``hours`` before the incident began (its first moment on the timeline, or its
+    creation if earlier) until it resolved (``now`` if it has not); ``None`` when nothing
+    says when it began. The window the change sources (retroflow-git, GitHub deploys) read."""
+    known = [moment for moment in (timeline.moments.start, incident.created) if moment is not None]
+    if not known:
+        return None
+    began = min(known)
+    ended = timeline.moments.resolve or incident.resolved or now
+    return ChangeWindow(since=began - timedelta(hours=hours), until=max(began, ended))
+
+
+@attrs.frozen
+class HttpSourceSettings:
+    """A base for the settings of a timeline source that reads an HTTP API: subclass it
+    (``@attrs.frozen``) and add the source's own keys; these come first.
+
+    :ivar timeout: seconds the whole source may take (default: ``[retroflow] source_timeout``).
+    :ivar request_timeout: seconds one HTTP request may take.
+    :ivar max_retries: how many times a request answered with 429 or 5xx, or lost on the
+        network, is tried again.
+    :ivar max_retry_wait: the most seconds spent waiting between tries of one request, in all.
+    """
+
+    timeout: float | None = attrs.field(default=None, validator=positive)
+    request_timeout: float = attrs.field(default=10.0, validator=positive)
+    max_retries: int = attrs.field(default=4, validator=not_negative)
+    max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
+
+
+class SourceApi(SourceClient[Any]):
+    """A base for the ``requests`` client of a source that reads one HTTP API: its
+    ``settings`` (:class:`HttpSourceSettings`), one session carrying a JSON ``Accept``, a
+    ``retroflow-<table>`` ``User-Agent`` and the credentials, GETs retried within the
+    settings' budget (:class:`retroflow.http.SourceClient`), and refusals told in the
+    server's own words, never with the credentials.
+
+    Subclass it with ``service`` (the server's name in messages) and ``table``, define
+    :meth:`credentials`, and override :meth:`said` and :meth:`hint` (and :meth:`wait`,
+    ``place``, ``not_found``) where the API needs it. The plugin depends on ``requests``
+    (retroflow does not): it is imported when a client is made.
+
+    :param session: a ``requests.Session`` (tests pass one ``responses`` serves).
+    :param sleep: how to wait before trying again (tests pass a recorder).
+    :param clock: the current time, for ``Retry-After`` dates.
+    """
+
+    table: ClassVar[str]
+    #: Raised for a 404 (``None``: a 404 is refused like any other status).
+    not_found: ClassVar[type[SourceError] | None] = None
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        session: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        import requests  # the plugin's dependency, not retroflow's
+
+        self.settings = settings
+        opened = session or requests.Session()
+        headers = {"Accept": "application/json", "User-Agent": f"retroflow-{self.table}", **self.credentials(opened)}
+        super().__init__(
+            self.service,
+            self.table,
+            settings,
+            session=opened,
+            headers=headers,
+            sleep=sleep,
+            clock=clock,
+            transport_errors=(requests.RequestException,),
+            wait=self.wait,
+            place=self.place,
+        )
+
+    @property
+    def service(self) -> str:
+        """The server's name in messages (``"Datadog"``)."""
+        raise NotImplementedError
+
+    @property
+    def place(self) -> str:
+        """Where the server is, for "unreachable" messages (``""``: not said)."""
+        return ""
+
+    def credentials(self, session: Any) -> Mapping[str, str]:
+        """The headers that carry the credentials (or set them on ``session``, as basic
+        auth), from ``self.settings``.
+
+        :raises SourceError: they are not set (naming the settings).
+        """
+        raise NotImplementedError
+
+    def wait(self, response: Any, attempt: int) -> float:
+        """Seconds to wait after a 429 or 5xx: ``Retry-After``, else back-off."""
+        return asked_or_backoff(response.headers, attempt, self._clock)
+
+    def get_json(self, url: str, *, what: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON of ``GET url`` (``None``: empty or not JSON); 429, 5xx and
+        network failures are tried again within the budget.
+
+        :raises SourceError: ``not_found`` for a 404 when the class names one; else
+            refused (:meth:`refusal`), or still failing when the budget is spent.
+        """
+        response = self.send_get(url, params=params, what=what)
+        if response.status_code < 300:
+            return json_or_none(response)
+        if response.status_code == 404 and self.not_found is not None:
+            raise self.not_found(f"{what}: not found (HTTP 404)")
+        raise SourceError(self.refusal(response, what))
+
+    def refusal(self, response: Any, what: str) -> str:
+        """A refused request in words: the status, what the server said (:meth:`said`,
+        never headers, so never the credentials) and, after 401 or 403, :meth:`hint`."""
+        status = response.status_code
+        said = self.said(json_or_none(response))[:ERROR_TEXT_LIMIT]
+        refused = f"{self.service} refused {what} (HTTP {status})" + (f": {said}" if said else "")
+        return f"{refused}: {self.hint(status)}" if status in (401, 403) else refused
+
+    def said(self, body: Any) -> str:
+        """The server's own words in the decoded JSON ``body`` of a refusal (``""``: none)."""
+        return ""
+
+    def hint(self, status: int) -> str:
+        """What to check after a 401 or 403: the settings, never their values."""
+        return f"check [plugins.{self.table}]"
