@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from retroflow.lazy import lazy_exports
 from retroflow.sources import ChangeSource
-from retroflow.sources import ChangeWindow as Window
 
 from . import TABLE
 
 if TYPE_CHECKING:
     from retroflow import Config, Event, Gap, SourceResult
+    from retroflow.sources import ChangeWindow as Window
 
     from .settings import GitSettings, RepoSettings
 
@@ -92,3 +93,6 @@ class GitSource(ChangeSource):
 
 #: The instance the ``retroflow`` entry point registers.
 plugin = GitSource()
+
+
+__getattr__ = lazy_exports(__name__, {"Window": "retroflow.sources:ChangeWindow"})

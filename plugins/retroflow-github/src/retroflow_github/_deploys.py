@@ -25,10 +25,12 @@ import requests
 
 from retroflow import Event, EventKind, Gap, RetroflowError, SourceResult, parse_timestamp
 from retroflow.http import json_or_none
+from retroflow.sources import ChangeWindow as Window
 
 from ._http import Access, GitHubHttp
 from ._saved import SavedReplies
-from .deploys import TABLE, DeployRepo, GitHubDeploySettings, Window
+from .deploy_settings import DeployRepo, GitHubDeploySettings
+from .deploys import TABLE
 
 __all__ = ["SOURCE", "DeployHistory", "deployment_events", "release_event", "release_events", "run_events"]
 

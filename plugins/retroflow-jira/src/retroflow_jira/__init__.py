@@ -6,56 +6,15 @@ Registered through the ``retroflow`` entry point as the plugin ``jira``; configu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-import attrs
-
-from retroflow import Secret
-from retroflow.trackers import SinkBase, TrackerSettings, lazy_exports, sink_hooks
+from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_jira._client import JiraClient
+    from retroflow_jira.settings import JiraSettings
 
 __all__ = ["JiraClient", "JiraSettings", "JiraSink"]
-
-
-@attrs.frozen
-class JiraSettings(TrackerSettings):
-    """``[plugins.jira]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
-
-    :ivar url: the site, e.g. ``https://example.atlassian.net`` or a Server/Data Center base URL.
-    :ivar project: the project key tickets are created in, e.g. ``OPS``.
-    :ivar token: an environment reference (``"env:JIRA_TOKEN"``): a Cloud API token, or a
-        Server/Data Center personal access token.
-    :ivar email: the Atlassian account the API token belongs to (Cloud only).
-    :ivar deployment: ``"cloud"`` (basic auth with email and API token, search through
-        ``/search/jql``) or ``"server"`` (bearer personal access token, ``/search``).
-    :ivar issue_type: the issue type name (or numeric id) of created tickets.
-    :ivar labels: labels every ticket gets, besides ``retroflow`` and its idempotency label.
-    :ivar assignees: ``"owner=accountId"`` entries (``owner=username`` on Server) mapping an
-        action's owner to a Jira user; owners not listed leave the ticket unassigned.
-    :ivar priority: set the priority from the action's score (turn off when the project's
-        create screen has no priority field).
-    :ivar due_date: set the due date from the action's (turn off when the create screen has
-        no due date field).
-    :ivar wont_do_resolutions: resolutions that make a done ticket count as "won't do".
-    :ivar remote_link: add a remote link from each ticket to the incident and the retro.
-    """
-
-    url: str
-    project: str
-    token: Secret
-    email: str | None = None
-    deployment: Literal["cloud", "server"] = "cloud"
-    issue_type: str = "Task"
-    labels: list[str] = attrs.field(factory=list)
-    assignees: list[str] = attrs.field(factory=list)
-    priority: bool = True
-    due_date: bool = True
-    wont_do_resolutions: list[str] = attrs.field(
-        factory=lambda: ["Won't Do", "Won't Fix", "Declined", "Duplicate", "Cannot Reproduce"]
-    )
-    remote_link: bool = True
 
 
 class JiraSink(SinkBase):
@@ -72,11 +31,12 @@ class JiraSink(SinkBase):
     #: to show up in ``find``.
     search_lag = 120.0
     client = "retroflow_jira._client:JiraClient"
+    settings_class = "retroflow_jira.settings:JiraSettings"
 
 
 # The client (and the jira client library) is imported when first used, not when the plugin loads.
-__getattr__ = lazy_exports(__name__, {"JiraClient": JiraSink.client})
+__getattr__ = lazy_exports(__name__, {"JiraClient": JiraSink.client, "JiraSettings": JiraSink.settings_class})
 
 
 #: The plugin's hooks: the settings table and the sink.
-retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(JiraSink, JiraSettings)
+retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(JiraSink)

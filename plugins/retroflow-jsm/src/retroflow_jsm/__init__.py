@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from .refs import AlertRef, parse_alert_ref
     from .settings import JsmSettings, ServiceMap
 
 __all__ = ["TABLE", "AlertRef", "JsmSettings", "JsmSource", "ServiceMap", "parse_alert_ref", "plugin"]
@@ -20,7 +21,15 @@ TABLE = "jsm"
 
 # The plugin module itself is light (what it runs is imported when it runs); it is
 # imported here so that ``plugin`` is the instance, not the module of that name.
-from .plugin import AlertRef, JsmSource, parse_alert_ref, plugin  # noqa: E402
+from .plugin import JsmSource, plugin  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-__getattr__ = lazy_exports(__name__, {"JsmSettings": ".settings:JsmSettings", "ServiceMap": ".settings:ServiceMap"})
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "AlertRef": ".refs:AlertRef",
+        "JsmSettings": ".settings:JsmSettings",
+        "ServiceMap": ".settings:ServiceMap",
+        "parse_alert_ref": ".refs:parse_alert_ref",
+    },
+)

@@ -10,12 +10,10 @@ when the reference is not an alert's.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-import attrs
-
 from retroflow import SourceError
+from retroflow.lazy import lazy_exports
 from retroflow.sources import NamedIncidentSource, skipped
 
 from . import TABLE
@@ -23,6 +21,7 @@ from . import TABLE
 if TYPE_CHECKING:
     from retroflow import RetroRequest, SourceResult
 
+    from .refs import AlertRef, parse_alert_ref
     from .replies import Replies
     from .settings import JsmSettings
 
@@ -30,31 +29,6 @@ if TYPE_CHECKING:
 # every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["AlertRef", "JsmSource", "parse_alert_ref", "plugin"]
-
-_ID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:-\d+)?"
-_ALERT_ID = re.compile(f"^{_ID}$")
-_TINY = re.compile(r"^#?([0-9]{1,12})$")
-_URL = re.compile(rf"^https://[^/\s]+/(?:[^\s]*/)?alerts?/(?:detail/)?({_ID})(?:[/?#]\S*)?$")
-
-
-@attrs.frozen
-class AlertRef:
-    """An alert reference: its id, or (Opsgenie) its tiny id."""
-
-    value: str
-    tiny: bool = False
-
-
-def parse_alert_ref(text: str, *, tiny_allowed: bool) -> AlertRef | None:
-    """An alert id, an alert URL, or (when ``tiny_allowed``) a tiny id; else ``None``."""
-    text = text.strip()
-    if _ALERT_ID.match(text):
-        return AlertRef(text)
-    if match := _URL.match(text):
-        return AlertRef(match.group(1))
-    if tiny_allowed and (match := _TINY.match(text)):
-        return AlertRef(match.group(1), tiny=True)
-    return None
 
 
 class JsmSource(NamedIncidentSource):
@@ -71,6 +45,8 @@ class JsmSource(NamedIncidentSource):
             replies = read_replies(settings.replies)
             _check_saved_alert(replies, request.incident_ref, settings)
         else:
+            from .refs import parse_alert_ref
+
             ref = parse_alert_ref(request.incident_ref, tiny_allowed=settings.is_opsgenie)
             if ref is None:
                 return None
@@ -99,6 +75,8 @@ def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSetting
     known = {str(alert[key]) for key in ("id", "tinyId", "alias") if alert.get(key)}
     if alert.get("tinyId"):
         known.add(f"#{alert['tinyId']}")
+    from .refs import parse_alert_ref
+
     ref = parse_alert_ref(incident_ref, tiny_allowed=True)
     if incident_ref.strip() in known or (ref is not None and ref.value in known):
         return
@@ -133,3 +111,8 @@ def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:
 
 #: The instance the ``retroflow`` entry point registers.
 plugin = JsmSource()
+
+
+__getattr__ = lazy_exports(
+    __name__, {"AlertRef": "retroflow_jsm.refs:AlertRef", "parse_alert_ref": "retroflow_jsm.refs:parse_alert_ref"}
+)

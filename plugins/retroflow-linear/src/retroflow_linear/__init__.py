@@ -6,39 +6,15 @@ Registered through the ``retroflow`` entry point as the plugin ``linear``; confi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-import attrs
-
-from retroflow import Secret
-from retroflow.trackers import SinkBase, TrackerSettings, lazy_exports, sink_hooks
+from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
 
 if TYPE_CHECKING:
     from retroflow_linear._client import LinearClient
+    from retroflow_linear.settings import LinearSettings
 
 __all__ = ["LinearClient", "LinearSettings", "LinearSink"]
-
-
-@attrs.frozen
-class LinearSettings(TrackerSettings):
-    """``[plugins.linear]``, besides the request settings of :class:`~retroflow.trackers.TrackerSettings`.
-
-    :ivar token: an environment reference (``"env:LINEAR_API_KEY"``) to a personal API key
-        (sent as ``Authorization: <key>``) or, with ``auth = "oauth"``, an OAuth access token
-        (sent as ``Authorization: Bearer <token>``).
-    :ivar team_id: the id of the team issues are created in.
-    :ivar auth: ``"key"`` (personal API key) or ``"oauth"``.
-    :ivar label_ids: ids of labels every issue gets.
-    :ivar assignees: ``"owner=userId"`` entries mapping an action's owner to a Linear user id.
-    :ivar api_url: the GraphQL endpoint.
-    """
-
-    token: Secret
-    team_id: str
-    auth: Literal["key", "oauth"] = "key"
-    label_ids: list[str] = attrs.field(factory=list)
-    assignees: list[str] = attrs.field(factory=list)
-    api_url: str = "https://api.linear.app/graphql"
 
 
 class LinearSink(SinkBase):
@@ -52,11 +28,13 @@ class LinearSink(SinkBase):
     #: collides on that id and returns the issue, so no wait is needed.
     search_lag = 0.0
     client = "retroflow_linear._client:LinearClient"
+    settings_class = "retroflow_linear.settings:LinearSettings"
 
 
-# The client (and requests) is imported when first used, not when the plugin loads.
-__getattr__ = lazy_exports(__name__, {"LinearClient": LinearSink.client})
+# The client (and requests) and the settings are imported when first used, not when the
+# plugin loads.
+__getattr__ = lazy_exports(__name__, {"LinearClient": LinearSink.client, "LinearSettings": LinearSink.settings_class})
 
 
 #: The plugin's hooks: the settings table and the sink.
-retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(LinearSink, LinearSettings)
+retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(LinearSink)

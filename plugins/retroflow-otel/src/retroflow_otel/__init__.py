@@ -14,6 +14,7 @@ from retroflow.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import OtelSettings
+    from .window import Window
 
 __all__ = ["TABLE", "OtelSettings", "OtelSource", "Window", "plugin", "signature"]
 
@@ -23,8 +24,8 @@ TABLE = "otel"
 # These modules are light (what the plugin runs is imported when it runs); they are
 # imported here so that ``plugin`` and ``signature`` are what they name, not the modules
 # of those names.
-from .plugin import OtelSource, Window, plugin  # noqa: E402
+from .plugin import OtelSource, plugin  # noqa: E402
 from .signature import signature  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-__getattr__ = lazy_exports(__name__, {"OtelSettings": ".settings:OtelSettings"})
+__getattr__ = lazy_exports(__name__, {"OtelSettings": ".settings:OtelSettings", "Window": ".window:Window"})

@@ -10,73 +10,29 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
-
-from retroflow.sources import AroundIncidentSource, open_ended_window
+from retroflow.lazy import lazy_exports
+from retroflow.sources import AroundIncidentSource
 
 from . import TABLE
 
 if TYPE_CHECKING:
     from retroflow import Gap, Incident, SourceResult
 
-    from .reader import FileReport, Selection
+    from .reader import FileReport
     from .settings import OtelSettings
+    from .window import Window
 
 # The reader, the event mapping and the settings are imported when the source runs: every
 # command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["OtelSource", "Window", "plugin", "resolve_paths"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EARLIEST_NS = -(2**63)
-_LATEST_NS = 2**64
 _UNKNOWN_WINDOW = (
     "the incident's window is unknown (no source gave its created or resolved time): every record was kept"
 )
-
-
-def _unix_ns(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(microseconds=1) * 1_000
-
-
-@attrs.frozen
-class Window:
-    """The stretch of time kept; an open end is ``None``."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @classmethod
-    def around(cls, incident: Incident, settings: OtelSettings) -> Window:
-        """From ``minutes_before`` before the incident was created to ``minutes_after``
-        after it was resolved."""
-        return cls(*open_ended_window(incident, settings.minutes_before, settings.minutes_after))
-
-    @property
-    def known(self) -> bool:
-        return self.start is not None or self.end is not None
-
-    def selection(self, settings: OtelSettings) -> Selection:
-        from .reader import Selection
-
-        start = _unix_ns(self.start) if self.start else _EARLIEST_NS
-        end = _unix_ns(self.end) + 999 if self.end else _LATEST_NS  # the whole last microsecond
-        return Selection(settings.threshold, start, end, settings.condense)
-
-    def describe(self) -> str:
-        from retroflow import format_timestamp
-
-        if self.start and self.end:
-            return f"in the incident's window {format_timestamp(self.start)} – {format_timestamp(self.end)}"
-        if self.start:
-            return f"in the incident's window, from {format_timestamp(self.start)} on"
-        if self.end:
-            return f"in the incident's window, up to {format_timestamp(self.end)}"
-        return "in the files"
 
 
 def resolve_paths(patterns: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -149,6 +105,8 @@ def collect(settings: OtelSettings, incident: Incident) -> SourceResult:
 
     files, unmatched = resolve_paths(settings.paths)
     gaps = [_gap(f"no file matches {pattern} ([plugins.otel] paths)") for pattern in unmatched]
+    from .window import Window
+
     window = Window.around(incident, settings)
     if not window.known:
         gaps.append(_gap(_UNKNOWN_WINDOW))
@@ -175,3 +133,6 @@ class OtelSource(AroundIncidentSource):
 
 #: The instance the ``retroflow`` entry point registers.
 plugin = OtelSource()
+
+
+__getattr__ = lazy_exports(__name__, {"Window": "retroflow_otel.window:Window"})

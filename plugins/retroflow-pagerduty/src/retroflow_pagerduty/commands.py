@@ -22,10 +22,9 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import attrs
 import click
 
-from retroflow import ConfigError, RetroflowError, Secret, redact_text
+from retroflow import ConfigError, RetroflowError, redact_text
 from retroflow.app import App, handle_errors
 
 from . import TABLE
@@ -166,6 +165,10 @@ def _settings(app: App, token: str | None) -> PagerDutySettings:
     if settings is None:
         raise ConfigError(f"{app.config.label}: [plugins.pagerduty] is not configured")
     if token is not None:
+        import attrs
+
+        from retroflow import Secret
+
         settings = attrs.evolve(settings, token=Secret.from_reference(token, where="--token"))
     if settings.token is None:
         raise ConfigError(

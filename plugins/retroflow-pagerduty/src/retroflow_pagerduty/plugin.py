@@ -9,15 +9,13 @@ reference is not a PagerDuty one (an id like ``PT4KHLK``, a number like ``1234``
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from retroflow import hookimpl, utcnow
+from retroflow.lazy import lazy_exports
 from retroflow.sources import NamedIncidentSource
 
 from . import TABLE
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
 
     from retroflow import Config, DraftedRetro, Gap, RetroRequest, SourceResult
 
+    from .refs import IncidentRef, parse_incident_ref
     from .replies import Replies, Sleep
     from .settings import PagerDutySettings
 
@@ -35,30 +34,6 @@ if TYPE_CHECKING:
 # every command loads every plugin, most without running it (``retroflow --help``).
 
 __all__ = ["IncidentRef", "PagerDutySource", "parse_incident_ref", "plugin"]
-
-_URL = re.compile(r"^https://[A-Za-z0-9-]+(?:\.eu)?\.pagerduty\.com/incidents/([A-Za-z0-9]+)(?:[/?#].*)?$")
-_ID = re.compile(r"^[A-Z0-9]{5,30}$")
-_NUMBER = re.compile(r"^#?([0-9]{1,12})$")
-
-
-@attrs.frozen
-class IncidentRef:
-    """A PagerDuty incident reference: an id, or an incident number."""
-
-    value: str
-    by_number: bool = False
-
-
-def parse_incident_ref(text: str) -> IncidentRef | None:
-    """``PT4KHLK``, ``1234``, ``#1234`` or an incident URL; ``None`` for anything else."""
-    text = text.strip()
-    if match := _NUMBER.match(text):
-        return IncidentRef(match.group(1), by_number=True)
-    if match := _URL.match(text):
-        return IncidentRef(match.group(1))
-    if _ID.match(text):
-        return IncidentRef(text)
-    return None
 
 
 class PagerDutySource(NamedIncidentSource):
@@ -105,6 +80,8 @@ class PagerDutySource(NamedIncidentSource):
                 for name in missing
             )
         else:
+            from .refs import parse_incident_ref
+
             ref = parse_incident_ref(request.incident_ref)
             if ref is None:
                 return None
@@ -164,6 +141,8 @@ def _check_saved_incident(replies: Replies, incident_ref: str, settings: PagerDu
     known = {str(incident[key]) for key in ("id", "html_url") if incident.get(key)}
     if isinstance(incident.get("incident_number"), int):
         known |= {str(incident["incident_number"]), f"#{incident['incident_number']}"}
+    from .refs import parse_incident_ref
+
     ref = parse_incident_ref(incident_ref)
     if incident_ref.strip() in known or (ref is not None and ref.value in known):
         return
@@ -209,3 +188,12 @@ def to_result(replies: Replies, gaps: list[Gap]) -> SourceResult:
 
 #: The instance the ``retroflow`` entry point registers.
 plugin = PagerDutySource()
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "IncidentRef": "retroflow_pagerduty.refs:IncidentRef",
+        "parse_incident_ref": "retroflow_pagerduty.refs:parse_incident_ref",
+    },
+)
