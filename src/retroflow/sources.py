@@ -20,7 +20,6 @@ records skipped and counted rather than crashing the source.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -135,6 +134,8 @@ def load_saved_reply(path: Path, service: str) -> Any:
 
     :raises SourceError: the file cannot be read or is not JSON (naming it).
     """
+    import json  # here: every source plugin imports this module when it loads
+
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -8,7 +8,6 @@ are imported inside the commands: ``retroflow --help`` does not pay for them. Se
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import datetime
 from typing import Any
@@ -208,6 +207,8 @@ def _jobs_list(app: App, state: str | None, as_json: bool) -> None:
     finally:
         backend.database.close()
     if as_json:
+        import json  # here: `retroflow --help` imports this module
+
         click.echo(json.dumps([_job_data(job) for job in jobs], indent=2))
         return
     if not jobs:

@@ -7,7 +7,6 @@ SQLite file in the user's data directory; see ``docs/persistence.md``.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -109,6 +108,8 @@ def _author(author: str | None) -> str:
 
 def _echo_json(rows: Iterable[dict[str, Any]]) -> None:
     """A listing's ``--json`` output: its rows as one JSON array."""
+    import json  # here: `retroflow --help` imports this module
+
     click.echo(json.dumps(list(rows), indent=2))
 
 
@@ -434,6 +435,8 @@ def export_command(
             reclaim=reclaim,
         )
     if as_json:
+        import json  # here: `retroflow --help` imports this module
+
         click.echo(json.dumps(_report_data(report), indent=2, default=str))
     else:
         _echo_report(report)
@@ -480,6 +483,8 @@ def _echo_report(report: ExportReport) -> None:
         if item.error:
             click.echo(f"    {item.error}")
         if item.preview is not None:
+            import json  # here: `retroflow --help` imports this module
+
             for line in json.dumps(
                 item.preview, indent=2, sort_keys=True, default=str, ensure_ascii=False
             ).splitlines():

@@ -14,7 +14,6 @@ when the command line asks for its commands.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -273,6 +272,8 @@ class _Report:
     def close(self) -> None:
         references = [f"env:{c.secret.env}" for c in self.created]
         if self.as_json:
+            import json  # here: `retroflow --help` imports this module
+
             click.echo(json.dumps(self._document(references), indent=2))
         elif references:
             if self.pings:
@@ -340,11 +341,15 @@ def _enable_and_ping(api: SubscriptionsApi, enable: Sequence[str], ping: Sequenc
         if not as_json:
             click.echo(f"Sent a test delivery (pagey.ping) for subscription {subscription_id}")
     if as_json:
+        import json  # here: `retroflow --help` imports this module
+
         click.echo(json.dumps({"enabled": [s.to_json() for s in enabled], "pinged": list(ping)}, indent=2))
 
 
 def _list(found: Sequence[Subscription], as_json: bool) -> None:
     if as_json:
+        import json  # here: `retroflow --help` imports this module
+
         click.echo(json.dumps([s.to_json() for s in found], indent=2))
         return
     if not found:
