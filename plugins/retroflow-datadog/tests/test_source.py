@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +15,15 @@ import responses
 
 from retroflow import EventKind, RetroRequest, SourceResult, hookimpl
 from retroflow.engine import build_retro
-from retroflow.testing import T0, check_source_contract, config_for, make_incident, make_plugins
+from retroflow.testing import (
+    T0,
+    check_source_contract,
+    collect_source,
+    config_for,
+    make_incident,
+    make_plugins,
+    run_source,
+)
 
 from .conftest import API_KEY, APP_KEY, LIVE, fixture, source
 from .test_mapping import monitor_event
@@ -27,11 +36,8 @@ def query_of(call: Any) -> dict[str, list[str]]:
     return parse_qs(urlsplit(call.request.url).query)
 
 
-def collect(plugin: Any, toml: str, tmp_path: Path, incident: Any = INCIDENT) -> SourceResult:
-    config = config_for(plugin, toml, tmp_path)
-    result = plugin.retroflow_timeline_source(config=config, incident=incident)
-    assert isinstance(result, SourceResult)
-    return result
+#: The source run once around the test incident (or the one given).
+collect = partial(collect_source, incident=INCIDENT)
 
 
 @responses.activate
@@ -54,13 +60,22 @@ def test_one_search_for_the_incident_s_services_and_window_with_both_keys(
     assert not result.gaps
 
 
-@responses.activate
-def test_cursor_pages_are_followed_until_a_page_has_no_cursor(session: requests.Session, tmp_path: Path) -> None:
+#: The incident whose window the recorded pages (dd_events_pages.client_cassette.json) cover.
+PAGED = make_incident(created=T0.replace(year=2022, month=6, day=20, hour=17), resolved=None)
+
+
+def serve_recorded_pages() -> Any:
+    """The recorded cursor pages, served in turn; the recording (its pages and cursors)."""
     recorded = fixture("dd_events_pages.client_cassette.json")
     for page in recorded["pages"]:
         responses.get(EVENTS, json=page)
-    window = make_incident(created=T0.replace(year=2022, month=6, day=20, hour=17), resolved=None)
-    result = collect(source(session), LIVE, tmp_path, window)
+    return recorded
+
+
+@responses.activate
+def test_cursor_pages_are_followed_until_a_page_has_no_cursor(session: requests.Session, tmp_path: Path) -> None:
+    recorded = serve_recorded_pages()
+    result = collect(source(session), LIVE, tmp_path, incident=PAGED)
     cursors = [query_of(c).get("page[cursor]") for c in responses.calls]
     assert cursors == [None, [recorded["cursors"][0]], [recorded["cursors"][1]]]
     assert len(result.events) == 3
@@ -68,11 +83,8 @@ def test_cursor_pages_are_followed_until_a_page_has_no_cursor(session: requests.
 
 @responses.activate
 def test_pages_are_bounded_and_what_is_left_out_is_a_gap(session: requests.Session, tmp_path: Path) -> None:
-    recorded = fixture("dd_events_pages.client_cassette.json")
-    for page in recorded["pages"]:
-        responses.get(EVENTS, json=page)
-    window = make_incident(created=T0.replace(year=2022, month=6, day=20, hour=17), resolved=None)
-    result = collect(source(session), LIVE + "max_pages = 1\n", tmp_path, window)
+    serve_recorded_pages()
+    result = collect(source(session), LIVE + "max_pages = 1\n", tmp_path, incident=PAGED)
     assert len(responses.calls) == 1
     assert any("more events than 1 page(s) hold: the first 2 kept" in g.reason for g in result.gaps)
 
@@ -109,7 +121,7 @@ def test_mapped_tags_and_monitors_are_searched_for_the_incident_s_services(
     responses.get(EVENTS, json={"data": []})
     incident = make_incident(services=("payments-api", "checkout"))
     table = LIVE + 'services = ["payments-api=team:pay", "payments-api=monitor:4242", "search=service:search"]\n'
-    result = collect(source(session), table, tmp_path, incident)
+    result = collect(source(session), table, tmp_path, incident=incident)
     assert query_of(responses.calls[0])["filter[query]"] == [
         "source:(alert OR deploy OR deployment OR change) (team:pay OR @monitor.id:4242 OR service:checkout)"
     ]
@@ -129,16 +141,14 @@ def test_events_without_a_service_of_their_own_belong_to_the_one_service_searche
 
 
 def test_without_a_creation_time_there_is_no_window_and_no_request(tmp_path: Path) -> None:
-    result = collect(source(), LIVE, tmp_path, make_incident(id="X-1", created=None, resolved=None))
+    result = collect(source(), LIVE, tmp_path, incident=make_incident(id="X-1", created=None, resolved=None))
     assert not result.events
     (gap,) = result.gaps
     assert gap.reason == "no window to search: incident X-1 has no creation time"
 
 
 def test_not_configured_is_none(tmp_path: Path) -> None:
-    plugin = source()
-    config = config_for(plugin, "", tmp_path)
-    assert plugin.retroflow_timeline_source(config=config, incident=INCIDENT) is None
+    assert run_source(source(), "", tmp_path, incident=INCIDENT) is None
 
 
 def save_replies(directory: Path, *pages: Any) -> Path:

@@ -12,7 +12,7 @@ import pytest
 from retroflow_git import GitSource
 
 from retroflow import ConfigError, EventKind, Incident, RetroRequest, Timeline
-from retroflow.testing import T0, check_source_contract, make_config, make_event, make_plugins
+from retroflow.testing import T0, check_source_contract, make_config, make_event, make_plugins, run_source
 
 from .conftest import RepoBuilder
 
@@ -166,10 +166,7 @@ def test_a_window_without_changes_is_a_gap_that_says_what_was_read(tmp_path: Pat
 
 
 def test_not_configured_means_not_asked() -> None:
-    plugins = make_plugins(GitSource(), default_plugins=False)
-    impl = plugins.implementations("retroflow_timeline_source")[0]
-    known = {"request": RetroRequest("X"), "incident": _incident(), "timeline": _timeline()}
-    assert plugins.call(impl, config=make_config(plugins=plugins), **known) is None
+    assert run_source(GitSource(), request="X", incident=_incident(), timeline=_timeline()) is None
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from retroflow.testing import (
     check_source_contract,
     make_config,
     make_plugins,
+    run_source,
 )
 
 from .deploy_kit import (
@@ -325,10 +326,7 @@ def test_no_time_to_read_around_is_a_gap_and_costs_no_request(mocked: responses.
 
 
 def test_not_configured_means_not_asked() -> None:
-    plugins = make_plugins(source(), default_plugins=False)
-    (impl,) = plugins.implementations("retroflow_timeline_source")
-    known = {"request": RetroRequest("X"), "incident": incident(), "timeline": timeline()}
-    assert plugins.call(impl, config=make_config(plugins=plugins), **known) is None
+    assert run_source(source(), request="X", incident=incident(), timeline=timeline()) is None
 
 
 @pytest.mark.parametrize(

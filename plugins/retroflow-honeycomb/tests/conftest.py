@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 from retroflow_honeycomb import HoneycombSource
+
+from retroflow.testing import json_fixtures, make_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "hcxik_01hqk4k4hyz0123456789abcdef"
-NOW = datetime(2026, 11, 3, tzinfo=UTC)
 LIVE = '[plugins.honeycomb]\napi_key = "env:HONEYCOMB_API_KEY"\n'
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+fixture = json_fixtures(FIXTURES)
+#: The source on a test session; its clock says retroflow.testing.NOW, long after the test incidents.
+source = partial(make_source, HoneycombSource)
 
 
 @pytest.fixture(autouse=True)
 def key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HONEYCOMB_API_KEY", API_KEY)
-
-
-def source(session: requests.Session | None = None, sleep: Any = None) -> HoneycombSource:
-    return HoneycombSource(session=session, sleep=sleep or (lambda s: None), now=lambda: NOW)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
     check_source_contract,
+    collect_source,
     config_for,
     make_incident,
     make_plugins,
@@ -29,11 +31,8 @@ from .test_mapping import marker
 US = "https://api.honeycomb.io"
 INCIDENT = make_incident(id="PD-1", services=("payments",), created=T0, resolved=T0 + timedelta(hours=1))
 
-
-def collect(plugin: Any, toml: str, tmp_path: Path, incident: Any = INCIDENT) -> SourceResult:
-    result = plugin.retroflow_timeline_source(config=config_for(plugin, toml, tmp_path), incident=incident)
-    assert isinstance(result, SourceResult)
-    return result
+#: The source run once around the test incident (or the one given).
+collect = partial(collect_source, incident=INCIDENT)
 
 
 @responses.activate
@@ -78,7 +77,7 @@ def test_an_unknown_dataset_is_a_gap_and_the_others_are_still_read(session: requ
     responses.get(f"{US}/1/markers/checkout", status=404, json={"error": "dataset not found"})
     responses.get(f"{US}/1/markers/payments", json=[marker(-1)])
     incident = make_incident(services=("checkout", "payments"), created=T0, resolved=T0)
-    result = collect(source(session), LIVE + "triggers = false\n", tmp_path, incident)
+    result = collect(source(session), LIVE + "triggers = false\n", tmp_path, incident=incident)
     assert [e.service for e in result.events] == ["payments"]
     assert [g.reason for g in result.gaps] == [
         "dataset 'checkout' not found (HTTP 404): check [plugins.honeycomb] datasets"
@@ -95,9 +94,9 @@ def test_nothing_in_the_window_is_a_gap_that_says_where_and_when(session: reques
 
 
 def test_no_window_or_no_dataset_means_no_request_and_a_gap(tmp_path: Path) -> None:
-    unknown_time = collect(source(), LIVE, tmp_path, make_incident(id="X", created=None, resolved=None))
+    unknown_time = collect(source(), LIVE, tmp_path, incident=make_incident(id="X", created=None, resolved=None))
     assert [g.reason for g in unknown_time.gaps] == ["no window to read markers in: incident X has no creation time"]
-    no_service = collect(source(), LIVE, tmp_path, make_incident(services=()))
+    no_service = collect(source(), LIVE, tmp_path, incident=make_incident(services=()))
     assert "the incident names no service and none is mapped" in no_service.gaps[0].reason
 
 

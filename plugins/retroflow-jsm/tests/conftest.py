@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from retroflow_jsm import JsmSource
+
+from retroflow.testing import json_fixtures, make_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "atlassian-api-token-0123456789abcdef"
@@ -19,20 +20,15 @@ JSM_LIVE = f'[plugins.jsm]\ncloud_id = "{CLOUD_ID}"\nemail = "retro@acme.com"\nt
 OPSGENIE_LIVE = '[plugins.jsm]\napi = "opsgenie"\ntoken = "env:OPSGENIE_KEY"\n'
 JSM_ALERTS = f"https://api.atlassian.com/jsm/ops/api/{CLOUD_ID}/v1/alerts"
 OPSGENIE_ALERTS = "https://api.opsgenie.com/v2/alerts"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+fixture = json_fixtures(FIXTURES)
+#: The source on a test session; its clock says retroflow.testing.NOW, long after the test alerts.
+source = partial(make_source, JsmSource)
 
 
 @pytest.fixture(autouse=True)
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JSM_TOKEN", TOKEN)
     monkeypatch.setenv("OPSGENIE_KEY", GENIE_KEY)
-
-
-def source(session: requests.Session | None = None, sleep: Any = None) -> JsmSource:
-    return JsmSource(session=session, sleep=sleep or (lambda s: None), now=lambda: datetime(2026, 11, 3, tzinfo=UTC))
 
 
 def save(directory: Path, files: dict[str, Any]) -> Path:

@@ -13,7 +13,7 @@ import responses
 from retroflow_jsm import parse_alert_ref
 
 from retroflow import EventKind, RetroRequest, SourceError, SourceResult
-from retroflow.testing import RecordingSleep, check_secret_not_leaked, check_source_contract, config_for
+from retroflow.testing import RecordingSleep, check_secret_not_leaked, check_source_contract, config_for, run_source
 
 from .conftest import (
     CLOUD_ID,
@@ -33,9 +33,7 @@ DOCS_ID = "70413a06-38d6-4c85-92b8-5ebc900d42e2"
 
 
 def collect(plugin: Any, toml: str, tmp_path: Path, ref: str) -> SourceResult | None:
-    result = plugin.retroflow_timeline_source(request=RetroRequest(ref), config=config_for(plugin, toml, tmp_path))
-    assert result is None or isinstance(result, SourceResult)
-    return result
+    return run_source(plugin, toml, tmp_path, request=ref)
 
 
 def query_of(call: Any) -> dict[str, list[str]]:

@@ -6,7 +6,10 @@
   :func:`config_for`: one for a plugin alone.
 * :func:`make_incident`, :func:`make_event`: factories with sensible defaults.
 * :func:`build`: build a retro in one call.
-* :func:`check_source_contract`: what every timeline source must do, checked against yours.
+* :func:`check_source_contract`: what every timeline source must do, checked against yours;
+  :func:`run_source`, :func:`collect_source`: your source run once, as the engine runs it;
+  :func:`make_source`: your source plugin object on a test session and a fixed clock;
+  :func:`json_fixtures`: a reader of your tests' JSON fixture files.
 * :func:`make_retro_for_export`, :func:`make_drafts`, :class:`RecordingSleep`,
   :func:`check_sink_contract`, :func:`check_secret_not_leaked`: the tracker sink kit.
 * :func:`running_service`: ``retroflow serve``'s app on a loopback port, to send a webhook
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -54,6 +57,7 @@ from retroflow.roles import TicketDraft, TrackerClient, TrackerSink
 from retroflow.validation import checked_result
 
 __all__ = [
+    "NOW",
     "PUBLIC_MODULES",
     "T0",
     "RecordingSleep",
@@ -65,7 +69,9 @@ __all__ = [
     "check_secret_not_leaked",
     "check_sink_contract",
     "check_source_contract",
+    "collect_source",
     "config_for",
+    "json_fixtures",
     "json_refs",
     "make_config",
     "make_drafts",
@@ -73,11 +79,15 @@ __all__ = [
     "make_incident",
     "make_plugins",
     "make_retro_for_export",
+    "make_source",
+    "run_source",
     "running_service",
 ]
 
 #: A fixed instant tests build timelines around.
 T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+#: "Now" for a source under test (:func:`make_source`): the midnight after :data:`T0`.
+NOW = datetime(2026, 11, 3, tzinfo=UTC)
 
 _counter = itertools.count(1)
 
@@ -231,6 +241,77 @@ def check_source_contract(
     ], "the same request gave different events"
     assert first.incident == second.incident, "the same request gave a different incident"
     return first
+
+
+def make_source(
+    source_class: Callable[..., Any],
+    session: Any = None,
+    sleep: Callable[[float], None] | None = None,
+    *,
+    now: datetime = NOW,
+) -> Any:
+    """A source plugin object (a :class:`~retroflow.sources.SourcePlugin`) that sends
+    through ``session`` (one ``responses`` serves), waits with ``sleep`` (by default it
+    returns at once) and whose clock says ``now`` (by default :data:`NOW`)."""
+    return source_class(session=session, sleep=sleep or (lambda seconds: None), now=lambda: now)
+
+
+def json_fixtures(directory: Path) -> Callable[[str], Any]:
+    """A reader of the JSON files in ``directory`` (your tests' fixtures): the decoded
+    content of the one of a name."""
+
+    def read(name: str) -> Any:
+        import json
+
+        return json.loads((directory / name).read_text(encoding="utf-8"))
+
+    return read
+
+
+def run_source(
+    plugin: object,
+    toml: str = "",
+    base_dir: Path | None = None,
+    *,
+    request: RetroRequest | str | None = None,
+    incident: Incident | None = None,
+    timeline: Timeline | None = None,
+) -> SourceResult | None:
+    """Run ``plugin``'s timeline source once, as the engine does: with a config for it alone
+    from ``toml`` (:func:`config_for`, read in ``base_dir``) and the arguments it asks for,
+    ``request`` (a :class:`RetroRequest` or its reference; by default the incident's id),
+    ``incident`` (by default :func:`make_incident` with the request's reference) and
+    ``timeline`` (by default an empty one). Returns what it returns: a :class:`SourceResult`,
+    or ``None`` (not configured, not its incident)."""
+    if isinstance(request, str) or request is None:
+        request = RetroRequest(request if request is not None else incident.id if incident else "INC-1")
+    plugins = make_plugins(plugin, default_plugins=False)
+    impls = plugins.implementations("retroflow_timeline_source")
+    assert impls, f"{plugin!r} implements no retroflow_timeline_source"
+    result = plugins.call(
+        impls[-1],
+        request=request,
+        config=make_config(toml, plugins=plugins, base_dir=base_dir),
+        incident=incident or make_incident(id=request.incident_ref),
+        timeline=timeline or Timeline.from_events(()),
+    )
+    assert result is None or isinstance(result, SourceResult), f"expected a SourceResult or None, got {result!r}"
+    return result
+
+
+def collect_source(
+    plugin: object,
+    toml: str = "",
+    base_dir: Path | None = None,
+    *,
+    request: RetroRequest | str | None = None,
+    incident: Incident | None = None,
+    timeline: Timeline | None = None,
+) -> SourceResult:
+    """:func:`run_source`, which must give a :class:`SourceResult` (not ``None``)."""
+    result = run_source(plugin, toml, base_dir, request=request, incident=incident, timeline=timeline)
+    assert isinstance(result, SourceResult), f"expected a SourceResult, got {result!r}"
+    return result
 
 
 # --- tracker sinks ----------------------------------------------------------------------
