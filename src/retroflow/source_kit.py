@@ -5,15 +5,18 @@ milliseconds each.
 
 * :class:`ChangeWindow`, :func:`change_window`: the time a change source reads in;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
-* :class:`SourceApi`: a base for the ``requests`` client of such a source.
+* :class:`SourceApi`: a base for the ``requests`` client of such a source;
+* :class:`RecordRef`, :func:`check_saved_record`, :func:`read_record`: the record (an
+  alert, an incident) a first-round source is asked for, by id or by number.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 import attrs
 
@@ -25,7 +28,17 @@ from retroflow.http import ERROR_TEXT_LIMIT, SourceClient, asked_or_backoff, jso
 if TYPE_CHECKING:
     from retroflow.model import Incident, Timeline
 
-__all__ = ["ChangeWindow", "HttpSourceSettings", "SourceApi", "change_window"]
+__all__ = [
+    "ChangeWindow",
+    "HttpSourceSettings",
+    "RecordRef",
+    "SourceApi",
+    "change_window",
+    "check_saved_record",
+    "read_record",
+]
+
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -172,3 +185,67 @@ class SourceApi(SourceClient[Any]):
     def hint(self, status: int) -> str:
         """What to check after a 401 or 403: the settings, never their values."""
         return f"check [plugins.{self.table}]"
+
+
+@attrs.frozen
+class RecordRef:
+    """A reference to the record a retro is asked for (an alert, an incident): its id, or,
+    ``by_number``, the short number people say (``#1791``).
+
+    Subclass it for a tool's references and parse them with :meth:`first_match`.
+    """
+
+    value: str
+    by_number: bool = False
+
+    def __str__(self) -> str:
+        return f"#{self.value}" if self.by_number else self.value
+
+    @classmethod
+    def first_match(cls, text: str, patterns: Iterable[tuple[re.Pattern[str], bool]]) -> Self | None:
+        """The reference the first of ``patterns`` that matches ``text`` (stripped) gives:
+        its first group (the whole text when it has none), by number when its flag says
+        so; ``None`` when none matches."""
+        text = text.strip()
+        for pattern, by_number in patterns:
+            if match := pattern.match(text):
+                return cls(match.group(1) if pattern.groups else text, by_number)
+        return None
+
+
+def check_saved_record(
+    record: Mapping[str, Any], asked: str, ref: RecordRef | None, *, names: Iterable[str], number: str, saved: str
+) -> None:
+    """Saved replies describe one record: refuse to pass them off as another.
+
+    ``asked`` (the reference the retro is asked for; ``ref``, its parse) must be the value
+    of one of the record's ``names`` keys (its id, its URL) or its ``number`` (``1791`` or
+    ``#1791``), or parse to one of them.
+
+    :raises SourceError: it is not (``saved`` says whose replies are where: ``"saved JSM
+        replies in DIR are for alert"``).
+    """
+    known = {str(record[key]) for key in names if record.get(key)}
+    if isinstance(record.get(number), int | str) and record[number] != "":
+        known |= {str(record[number]), f"#{record[number]}"}
+    if asked.strip() in known or (ref is not None and ref.value in known):
+        return
+    raise SourceError(f"{saved} {record.get('id')} (#{record.get(number)}), not {asked!r}")
+
+
+class _Closing(Protocol):
+    def close(self) -> None: ...
+
+
+def read_record(client: _Closing, read: Callable[[], _T], not_found: type[Exception], missing: str) -> _T:
+    """What ``read()`` reads through ``client``, which is closed afterwards.
+
+    :raises SourceError: ``read`` raised ``not_found`` (``missing`` says what is missing
+        and where it was looked for).
+    """
+    try:
+        return read()
+    except not_found:
+        raise SourceError(missing) from None
+    finally:
+        client.close()

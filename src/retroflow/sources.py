@@ -12,6 +12,8 @@ records skipped and counted rather than crashing the source.
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
 * :class:`SourceApi`: a base for the ``requests`` client of such a source (credentials,
   retries, refusals in the server's words);
+* :class:`RecordRef`, :func:`check_saved_record`, :func:`read_record`: the record (an
+  alert, an incident) a first-round source is asked for, by id or by number;
 * :func:`saved_directory`, :func:`load_saved_reply`, :func:`page_order`: saved API replies
   read instead of the API (setting ``replies``);
 * :class:`BadRecord`, :func:`record_time`, :class:`SkippedRecords`, :func:`skipped`:
@@ -36,7 +38,15 @@ if TYPE_CHECKING:
     from retroflow.config import Config
     from retroflow.model import Gap, Incident, SourceResult, Timeline
     from retroflow.request import RetroRequest
-    from retroflow.source_kit import ChangeWindow, HttpSourceSettings, SourceApi, change_window
+    from retroflow.source_kit import (
+        ChangeWindow,
+        HttpSourceSettings,
+        RecordRef,
+        SourceApi,
+        change_window,
+        check_saved_record,
+        read_record,
+    )
 
 # The domain model is imported where it is used: a source plugin's module imports this one
 # when it loads, and most commands load every plugin without running any.
@@ -49,15 +59,18 @@ __all__ = [
     "HttpSourceSettings",
     "Margins",
     "NamedIncidentSource",
+    "RecordRef",
     "SkippedRecords",
     "SourceApi",
     "SourcePlugin",
     "Window",
     "change_window",
+    "check_saved_record",
     "incident_window",
     "load_saved_reply",
     "open_ended_window",
     "page_order",
+    "read_record",
     "record_time",
     "saved_directory",
     "settings_class_of",
@@ -290,5 +303,17 @@ class ChangeSource(SourcePlugin):
 # Imported when first used (what a running source needs, not a loading plugin).
 __getattr__ = lazy_exports(
     __name__,
-    exports_by_module({"retroflow.source_kit": ("ChangeWindow", "HttpSourceSettings", "SourceApi", "change_window")}),
+    exports_by_module(
+        {
+            "retroflow.source_kit": (
+                "ChangeWindow",
+                "HttpSourceSettings",
+                "RecordRef",
+                "SourceApi",
+                "change_window",
+                "check_saved_record",
+                "read_record",
+            )
+        }
+    ),
 )

@@ -156,3 +156,57 @@ def test_a_change_source_reads_its_window_or_says_there_is_none() -> None:
     unknown = plugin.retroflow_timeline_source(config, make_incident(created=None), timeline)
     assert unknown is not None and [(g.plugin, g.kind) for g in unknown.gaps] == [("changes", "skipped")]
     assert "no source says when the incident began" in unknown.gaps[0].reason
+
+
+def test_a_record_reference_is_what_the_first_matching_pattern_gives() -> None:
+    import re
+
+    from retroflow.sources import RecordRef
+
+    patterns = ((re.compile(r"^#?([0-9]+)$"), True), (re.compile(r"^[A-Z0-9]{5,}$"), False))
+    assert RecordRef.first_match(" #42 ", patterns) == RecordRef("42", by_number=True), "the first that matches wins"
+    assert RecordRef.first_match("PT4KHLK", patterns) == RecordRef("PT4KHLK"), "no group: the whole text"
+    assert RecordRef.first_match("a-b", patterns) is None
+    assert (str(RecordRef("42", by_number=True)), str(RecordRef("PT4KHLK"))) == ("#42", "PT4KHLK")
+
+
+def test_saved_replies_must_be_of_the_record_asked_for() -> None:
+    from retroflow import SourceError
+    from retroflow.sources import RecordRef, check_saved_record
+
+    record = {"id": "Q1", "url": "https://x/Q1", "number": 7}
+    for asked, ref in (("Q1", RecordRef("Q1")), ("#7", None), ("7", None), (" https://x/Q1/ ", RecordRef("Q1"))):
+        check_saved_record(record, asked, ref, names=("id", "url"), number="number", saved="saved Acme replies are for")
+    with pytest.raises(SourceError, match=r"^saved Acme replies are for Q1 \(#7\), not '#8'$"):
+        check_saved_record(
+            record,
+            "#8",
+            RecordRef("8", by_number=True),
+            names=("id",),
+            number="number",
+            saved="saved Acme replies are for",
+        )
+
+
+def test_read_record_closes_the_client_and_says_what_is_missing() -> None:
+    from retroflow import SourceError
+    from retroflow.sources import read_record
+
+    class Client:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    class Missing(Exception):
+        pass
+
+    def missing() -> None:
+        raise Missing("HTTP 404")
+
+    client = Client()
+    assert read_record(client, lambda: "read", Missing, "alert #1 not found") == "read"
+    with pytest.raises(SourceError, match=r"^alert #1 not found$") as info:
+        read_record(client, missing, Missing, "alert #1 not found")
+    assert info.value.__context__ is None or info.value.__suppress_context__
+    assert client.closed == 2

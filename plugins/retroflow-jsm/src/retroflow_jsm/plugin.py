@@ -55,35 +55,24 @@ class JsmSource(NamedIncidentSource):
 
     def fetch(self, settings: JsmSettings, ref: AlertRef) -> Replies:
         """The live replies for ``ref``."""
+        from retroflow.sources import read_record
 
         from .api import AlertNotFound, JsmApi  # requests: imported when used
 
         api = JsmApi(settings, session=self._session, sleep=self._sleep, clock=self._now)
-        try:
-            return api.collect(ref.value, tiny=ref.tiny)
-        except AlertNotFound:
-            shown = f"#{ref.value}" if ref.tiny else ref.value
-            raise SourceError(f"alert {shown} not found ([plugins.{TABLE}] api = {settings.api!r})") from None
-        finally:
-            api.close()
+        missing = f"alert {ref} not found ([plugins.{TABLE}] api = {settings.api!r})"
+        return read_record(api, lambda: api.collect(ref.value, tiny=ref.tiny), AlertNotFound, missing)
 
 
 def _check_saved_alert(replies: Replies, incident_ref: str, settings: JsmSettings) -> None:
     """Saved replies describe one alert: refuse to pass them off as another."""
+    from retroflow.sources import check_saved_record
 
-    alert = replies.alert
-    known = {str(alert[key]) for key in ("id", "tinyId", "alias") if alert.get(key)}
-    if alert.get("tinyId"):
-        known.add(f"#{alert['tinyId']}")
     from .refs import parse_alert_ref
 
     ref = parse_alert_ref(incident_ref, tiny_allowed=True)
-    if incident_ref.strip() in known or (ref is not None and ref.value in known):
-        return
-    raise SourceError(
-        f"saved JSM replies in {settings.replies} are for alert {alert.get('id')} (#{alert.get('tinyId')}), "
-        f"not {incident_ref!r}"
-    )
+    saved = f"saved JSM replies in {settings.replies} are for alert"
+    check_saved_record(replies.alert, incident_ref, ref, names=("id", "alias"), number="tinyId", saved=saved)
 
 
 def to_result(replies: Replies, settings: JsmSettings) -> SourceResult:

@@ -118,37 +118,33 @@ class PagerDutySource(NamedIncidentSource):
 
     def fetch(self, settings: PagerDutySettings, ref: IncidentRef) -> Replies:
         """The live replies for ``ref``."""
-        from retroflow import SourceError
+        from retroflow.sources import read_record
 
         from .api import IncidentCollector  # the client: imported when used
         from .replies import IncidentNotFound
 
         api = self.api(settings)
-        try:
+
+        def read() -> Replies:
             return IncidentCollector(api, now=self._now).collect(ref.value, by_number=ref.by_number)
-        except IncidentNotFound:
-            shown = f"#{ref.value}" if ref.by_number else ref.value
-            raise SourceError(f"PagerDuty incident {shown} not found") from None
-        finally:
-            api.close()
+
+        return read_record(api, read, IncidentNotFound, f"PagerDuty incident {ref} not found")
 
 
 def _check_saved_incident(replies: Replies, incident_ref: str, settings: PagerDutySettings) -> None:
     """Saved replies describe one incident: refuse to pass them off as another."""
-    from retroflow import SourceError
+    from retroflow.sources import check_saved_record
 
-    incident = replies.incident
-    known = {str(incident[key]) for key in ("id", "html_url") if incident.get(key)}
-    if isinstance(incident.get("incident_number"), int):
-        known |= {str(incident["incident_number"]), f"#{incident['incident_number']}"}
     from .refs import parse_incident_ref
 
-    ref = parse_incident_ref(incident_ref)
-    if incident_ref.strip() in known or (ref is not None and ref.value in known):
-        return
-    raise SourceError(
-        f"saved PagerDuty replies in {settings.replies} are for incident {incident.get('id')} "
-        f"(#{incident.get('incident_number')}), not {incident_ref!r}"
+    saved = f"saved PagerDuty replies in {settings.replies} are for incident"
+    check_saved_record(
+        replies.incident,
+        incident_ref,
+        parse_incident_ref(incident_ref),
+        names=("id", "html_url"),
+        number="incident_number",
+        saved=saved,
     )
 
 

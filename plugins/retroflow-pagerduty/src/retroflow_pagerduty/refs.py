@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import re
 
-import attrs
+from retroflow.sources import RecordRef
 
 __all__ = ["IncidentRef", "parse_incident_ref"]
 
-_URL = re.compile(r"^https://[A-Za-z0-9-]+(?:\.eu)?\.pagerduty\.com/incidents/([A-Za-z0-9]+)(?:[/?#].*)?$")
-_ID = re.compile(r"^[A-Z0-9]{5,30}$")
-_NUMBER = re.compile(r"^#?([0-9]{1,12})$")
+#: A number first (``12345`` is also an id's shape), an incident URL, an id: (pattern, by number).
+_PATTERNS = (
+    (re.compile(r"^#?([0-9]{1,12})$"), True),
+    (re.compile(r"^https://[A-Za-z0-9-]+(?:\.eu)?\.pagerduty\.com/incidents/([A-Za-z0-9]+)(?:[/?#].*)?$"), False),
+    (re.compile(r"^[A-Z0-9]{5,30}$"), False),
+)
 
 
-@attrs.frozen
-class IncidentRef:
-    """A PagerDuty incident reference: an id, or an incident number."""
-
-    value: str
-    by_number: bool = False
+class IncidentRef(RecordRef):
+    """A PagerDuty incident reference: an id, or an incident number (``by_number``)."""
 
 
 def parse_incident_ref(text: str) -> IncidentRef | None:
     """``PT4KHLK``, ``1234``, ``#1234`` or an incident URL; ``None`` for anything else."""
-    text = text.strip()
-    if match := _NUMBER.match(text):
-        return IncidentRef(match.group(1), by_number=True)
-    if match := _URL.match(text):
-        return IncidentRef(match.group(1))
-    if _ID.match(text):
-        return IncidentRef(text)
-    return None
+    return IncidentRef.first_match(text, _PATTERNS)
