@@ -5,6 +5,7 @@ milliseconds each.
 
 * :class:`ChangeWindow`, :func:`change_window`: the time a change source reads in;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
+  :func:`parsed_by`: a settings check by the parser that later reads the value;
 * :class:`SourceApi`: a base for the ``requests`` client of such a source;
 * :class:`RecordRef`, :func:`check_saved_record`, :func:`read_record`: the record (an
   alert, an incident) a first-round source is asked for, by id or by number.
@@ -35,6 +36,7 @@ __all__ = [
     "SourceApi",
     "change_window",
     "check_saved_record",
+    "parsed_by",
     "read_record",
 ]
 
@@ -85,6 +87,17 @@ class HttpSourceSettings:
     request_timeout: float = attrs.field(default=10.0, validator=positive)
     max_retries: int = attrs.field(default=4, validator=not_negative)
     max_retry_wait: float = attrs.field(default=60.0, validator=not_negative)
+
+
+def parsed_by(parse: Callable[[Any], object]) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """A settings check (``attrs.field(validator=parsed_by(ServiceMap.parse))``): the value
+    is one ``parse``, which reads it when the source runs, accepts; its ``ValueError`` (naming
+    the entry) says why not, when the settings are read."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        parse(value)
+
+    return check
 
 
 class SourceApi(SourceClient[Any]):

@@ -10,6 +10,7 @@ records skipped and counted rather than crashing the source.
 * :func:`incident_window`, :func:`open_ended_window`, :func:`change_window`: the time a
   second-round source reads around an incident;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
+  :func:`parsed_by`: a settings check by the parser that later reads the value;
 * :class:`SourceApi`: a base for the ``requests`` client of such a source (credentials,
   retries, refusals in the server's words);
 * :class:`RecordRef`, :func:`check_saved_record`, :func:`read_record`: the record (an
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         SourceApi,
         change_window,
         check_saved_record,
+        parsed_by,
         read_record,
     )
 
@@ -70,6 +72,7 @@ __all__ = [
     "load_saved_reply",
     "open_ended_window",
     "page_order",
+    "parsed_by",
     "read_record",
     "record_time",
     "saved_directory",
@@ -312,6 +315,7 @@ __getattr__ = lazy_exports(
                 "SourceApi",
                 "change_window",
                 "check_saved_record",
+                "parsed_by",
                 "read_record",
             )
         }

@@ -210,3 +210,21 @@ def test_read_record_closes_the_client_and_says_what_is_missing() -> None:
         read_record(client, missing, Missing, "alert #1 not found")
     assert info.value.__context__ is None or info.value.__suppress_context__
     assert client.closed == 2
+
+
+def test_parsed_by_checks_a_setting_with_the_parser_that_reads_it() -> None:
+    from retroflow.sources import parsed_by
+
+    def parse(entries: list[str]) -> dict[str, str]:
+        for i, entry in enumerate(entries):
+            if "=" not in entry:
+                raise ValueError(f"services[{i}]: expected service=value, got {entry!r}")
+        return dict(entry.split("=", 1) for entry in entries)
+
+    @attrs.frozen
+    class Settings:
+        services: list[str] = attrs.field(factory=list, validator=parsed_by(parse))
+
+    assert Settings(["payments=pay"]).services == ["payments=pay"]
+    with pytest.raises(ValueError, match=r"services\[1\]: expected service=value, got 'oops'"):
+        Settings(["payments=pay", "oops"])

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from retroflow import Secret, at_least_one, not_negative
-from retroflow.sources import HttpSourceSettings
+from retroflow.sources import HttpSourceSettings, parsed_by
 
 from . import TABLE
 
@@ -93,10 +93,6 @@ class ServiceMap:
         return list(dict.fromkeys(terms))
 
 
-def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
-    ServiceMap.parse(value)
-
-
 def _page_size(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
     if not 1 <= value <= 1000:
         raise ValueError(f"{attribute.name}: expected 1 to 1000 (the API's most), got {value!r}")
@@ -129,7 +125,7 @@ class DatadogSettings(HttpSourceSettings):
     api_key: Secret | None = None
     app_key: Secret | None = None
     site: str = attrs.field(default="datadoghq.com", converter=_site)
-    services: list[str] = attrs.field(factory=list, validator=_service_map)
+    services: list[str] = attrs.field(factory=list, validator=parsed_by(ServiceMap.parse))
     change_sources: list[str] = attrs.field(factory=lambda: ["deploy", "deployment", "change"])
     before_minutes: int = attrs.field(default=120, validator=not_negative)
     after_minutes: int = attrs.field(default=30, validator=not_negative)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from retroflow import Secret, not_negative, region_url
-from retroflow.sources import HttpSourceSettings
+from retroflow.sources import HttpSourceSettings, parsed_by
 
 from . import TABLE
 
@@ -57,10 +56,6 @@ class DatasetMap:
         return list(dict.fromkeys(found))
 
 
-def _dataset_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
-    DatasetMap.parse(value)
-
-
 @attrs.frozen
 class HoneycombSettings(HttpSourceSettings):
     """``[plugins.honeycomb]``. The source runs when ``api_key`` or ``replies`` is set.
@@ -82,7 +77,7 @@ class HoneycombSettings(HttpSourceSettings):
 
     api_key: Secret | None = None
     api: str = attrs.field(default="us", converter=_api_url)
-    datasets: list[str] = attrs.field(factory=list, validator=_dataset_map)
+    datasets: list[str] = attrs.field(factory=list, validator=parsed_by(DatasetMap.parse))
     environment_markers: bool = False
     triggers: bool = True
     before_minutes: int = attrs.field(default=120, validator=not_negative)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
 from retroflow import Secret, at_least_one
-from retroflow.sources import HttpSourceSettings
+from retroflow.sources import HttpSourceSettings, parsed_by
 
 from . import TABLE
 
@@ -58,10 +58,6 @@ class ServiceMap:
         return None
 
 
-def _service_map(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
-    ServiceMap.parse(value)
-
-
 @attrs.frozen
 class JsmSettings(HttpSourceSettings):
     """``[plugins.jsm]``. The source runs when ``token`` or ``replies`` is set.
@@ -86,7 +82,7 @@ class JsmSettings(HttpSourceSettings):
     cloud_id: str | None = None
     email: str | None = None
     token: Secret | None = None
-    services: list[str] = attrs.field(factory=list, validator=_service_map)
+    services: list[str] = attrs.field(factory=list, validator=parsed_by(ServiceMap.parse))
     replies: Path | None = None
     max_pages: int = attrs.field(default=20, validator=at_least_one)
 
