@@ -10,7 +10,19 @@ import attrs
 import pytest
 
 from retroflow import Config, Incident, RetroRequest, SourceResult, Timeline, hookimpl
-from retroflow.testing import NOW, collect_source, json_fixtures, make_event, make_incident, make_source, run_source
+from retroflow.testing import (
+    NOW,
+    collect_source,
+    environment_fixture,
+    json_fixtures,
+    make_event,
+    make_incident,
+    make_source,
+    run_source,
+)
+
+#: Used by every test of this module (autouse), as a plugin's conftest.py uses it.
+_secrets = environment_fixture(ACME_KIT_TOKEN="acme-FAKE-token")
 
 
 @attrs.frozen
@@ -74,3 +86,9 @@ def test_make_source_passes_the_session_a_quiet_sleep_and_a_fixed_clock() -> Non
 def test_json_fixtures_reads_a_file_of_the_directory_by_name(tmp_path: Path) -> None:
     (tmp_path / "reply.json").write_text('{"data": [1, 2]}', encoding="utf-8")
     assert json_fixtures(tmp_path)("reply.json") == {"data": [1, 2]}
+
+
+def test_environment_fixture_sets_the_secrets_for_every_test_where_it_is_defined() -> None:
+    import os
+
+    assert os.environ["ACME_KIT_TOKEN"] == "acme-FAKE-token"

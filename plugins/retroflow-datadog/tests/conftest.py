@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-import pytest
 from retroflow_datadog import DatadogSource
 
-from retroflow.testing import json_fixtures, make_source
+from retroflow.testing import environment_fixture, json_fixtures, make_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "dd-api-key-0123456789abcdef"
@@ -16,12 +15,5 @@ APP_KEY = "dd-app-key-fedcba9876543210"
 fixture = json_fixtures(FIXTURES)
 #: The source on a test session; its clock says retroflow.testing.NOW, long after the test incidents.
 source = partial(make_source, DatadogSource)
-
-
-@pytest.fixture(autouse=True)
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DD_API_KEY", API_KEY)
-    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
-
-
+keys = environment_fixture(DD_API_KEY=API_KEY, DD_APP_KEY=APP_KEY)
 LIVE = '[plugins.datadog]\napi_key = "env:DD_API_KEY"\napp_key = "env:DD_APP_KEY"\n'

@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-import pytest
 from retroflow_honeycomb import HoneycombSource
 
-from retroflow.testing import json_fixtures, make_source
+from retroflow.testing import environment_fixture, json_fixtures, make_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "hcxik_01hqk4k4hyz0123456789abcdef"
@@ -18,6 +17,4 @@ fixture = json_fixtures(FIXTURES)
 source = partial(make_source, HoneycombSource)
 
 
-@pytest.fixture(autouse=True)
-def key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HONEYCOMB_API_KEY", API_KEY)
+key = environment_fixture(HONEYCOMB_API_KEY=API_KEY)

@@ -7,10 +7,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pytest
 from retroflow_jsm import JsmSource
 
-from retroflow.testing import json_fixtures, make_source
+from retroflow.testing import environment_fixture, json_fixtures, make_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "atlassian-api-token-0123456789abcdef"
@@ -25,10 +24,7 @@ fixture = json_fixtures(FIXTURES)
 source = partial(make_source, JsmSource)
 
 
-@pytest.fixture(autouse=True)
-def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JSM_TOKEN", TOKEN)
-    monkeypatch.setenv("OPSGENIE_KEY", GENIE_KEY)
+secrets = environment_fixture(JSM_TOKEN=TOKEN, OPSGENIE_KEY=GENIE_KEY)
 
 
 def save(directory: Path, files: dict[str, Any]) -> Path:

@@ -9,7 +9,8 @@
 * :func:`check_source_contract`: what every timeline source must do, checked against yours;
   :func:`run_source`, :func:`collect_source`: your source run once, as the engine runs it;
   :func:`make_source`: your source plugin object on a test session and a fixed clock;
-  :func:`json_fixtures`: a reader of your tests' JSON fixture files.
+  :func:`json_fixtures`: a reader of your tests' JSON fixture files;
+  :func:`environment_fixture`: an autouse fixture putting fake secrets in the environment.
 * :func:`make_retro_for_export`, :func:`make_drafts`, :class:`RecordingSleep`,
   :func:`check_sink_contract`, :func:`check_secret_not_leaked`: the tracker sink kit.
 * :func:`running_service`: ``retroflow serve``'s app on a loopback port, to send a webhook
@@ -71,6 +72,7 @@ __all__ = [
     "check_source_contract",
     "collect_source",
     "config_for",
+    "environment_fixture",
     "json_fixtures",
     "json_refs",
     "make_config",
@@ -266,6 +268,23 @@ def json_fixtures(directory: Path) -> Callable[[str], Any]:
         return json.loads((directory / name).read_text(encoding="utf-8"))
 
     return read
+
+
+def environment_fixture(**variables: str) -> Any:
+    """A pytest fixture, used by every test where it is defined (``autouse``), that sets
+    ``variables`` in the environment for the test: your fake secrets, where your settings
+    read them (``token = "env:ACME_TOKEN"``). In a ``conftest.py``::
+
+        secrets = environment_fixture(ACME_TOKEN=TOKEN)
+    """
+    import pytest  # the test kit's: retroflow itself does not depend on pytest
+
+    @pytest.fixture(autouse=True)
+    def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+
+    return environment
 
 
 def run_source(
