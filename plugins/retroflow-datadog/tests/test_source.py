@@ -13,15 +13,14 @@ import pytest
 import requests
 import responses
 
-from retroflow import EventKind, RetroRequest, SourceResult, hookimpl
-from retroflow.engine import build_retro
+from retroflow import EventKind, RetroRequest
 from retroflow.testing import (
     T0,
+    build,
     check_source_contract,
     collect_source,
     config_for,
     make_incident,
-    make_plugins,
     run_source,
 )
 
@@ -29,7 +28,7 @@ from .conftest import API_KEY, APP_KEY, LIVE, fixture, source
 from .test_mapping import monitor_event
 
 EVENTS = "https://api.datadoghq.com/api/v2/events"
-INCIDENT = make_incident(id="PD-1", services=("payments",), created=T0, resolved=T0 + timedelta(hours=1))
+INCIDENT = make_incident(id="PD-1", services=("payments",))  # created at T0, resolved an hour later
 
 
 def query_of(call: Any) -> dict[str, list[str]]:
@@ -182,19 +181,7 @@ def test_a_deploy_and_a_monitor_from_saved_replies_fire_change_before_incident(t
                                          "tags": ["source:deploy", "service:payments"],
                                          "attributes": {"title": "Deployed payments 2.4.1"}}}  # fmt: skip
     replies = save_replies(tmp_path / "dd", {"data": [deploy, monitor_event()]})
-
-    class Pager:
-        __name__ = "pager"
-
-        @hookimpl
-        def retroflow_timeline_source(self) -> SourceResult:
-            return SourceResult(incident=INCIDENT)
-
-    plugin = source()
-    plugins = make_plugins(Pager(), plugin)
-    config = config_for(plugin, f'[plugins.datadog]\nreplies = "{replies}"\n', tmp_path)
-    config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
-    retro = build_retro(RetroRequest("PD-1"), plugins=plugins, config=config)
+    retro = build(incident=INCIDENT, plugins=[source()], config=f'[plugins.datadog]\nreplies = "{replies}"\n')
     factor = next(f for f in retro.factors if f.key == "change-before-incident")
     assert factor.evidence == ("datadog:d1", f"datadog:{monitor_event()['id']}")
     assert retro.timeline.moments.first_alert == T0 - timedelta(minutes=2)

@@ -12,24 +12,24 @@ import pytest
 import requests
 import responses
 
-from retroflow import ConfigError, RetroRequest, SourceError, SourceResult, hookimpl
-from retroflow.engine import build_retro
+from retroflow import ConfigError, RetroRequest, SourceError
 from retroflow.testing import (
     T0,
     RecordingSleep,
+    build,
     check_secret_not_leaked,
     check_source_contract,
     collect_source,
     config_for,
+    make_event,
     make_incident,
-    make_plugins,
 )
 
 from .conftest import API_KEY, LIVE, fixture, source
 from .test_mapping import marker
 
 US = "https://api.honeycomb.io"
-INCIDENT = make_incident(id="PD-1", services=("payments",), created=T0, resolved=T0 + timedelta(hours=1))
+INCIDENT = make_incident(id="PD-1", services=("payments",))  # created at T0, resolved an hour later
 
 #: The source run once around the test incident (or the one given).
 collect = partial(collect_source, incident=INCIDENT)
@@ -176,21 +176,8 @@ def test_saved_replies_without_markers_are_an_error(tmp_path: Path) -> None:
 
 def test_a_deploy_marker_fires_change_before_incident_for_its_service(tmp_path: Path) -> None:
     replies = save(tmp_path / "hc", {"markers.payments.json": [marker(-20)]})
-
-    class Pager:
-        __name__ = "pager"
-
-        @hookimpl
-        def retroflow_timeline_source(self) -> SourceResult:
-            from retroflow.testing import make_event
-
-            alert = make_event("alert", 0, source="pager", native_id="a1", service="payments", summary="5xx rate")
-            return SourceResult(incident=INCIDENT, events=[alert])
-
-    plugin = source()
-    plugins = make_plugins(Pager(), plugin)
-    config = config_for(plugin, f'[plugins.honeycomb]\nreplies = "{replies}"\n', tmp_path)
-    config.validate_plugins({name: plugins.settings.get(name) for name in plugins.settings.names()})
-    retro = build_retro(RetroRequest("PD-1"), plugins=plugins, config=config)
+    alert = make_event("alert", 0, source="pager", native_id="a1", service="payments", summary="5xx rate")
+    table = f'[plugins.honeycomb]\nreplies = "{replies}"\n'
+    retro = build([alert], incident=INCIDENT, plugins=[source()], config=table)
     factor = next(f for f in retro.factors if f.key == "change-before-incident")
     assert factor.evidence == ("honeycomb:payments/a1b2c3", "pager:a1")
