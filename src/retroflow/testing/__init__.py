@@ -318,17 +318,10 @@ def run_source(
     return result
 
 
-def collect_source(
-    plugin: object,
-    toml: str = "",
-    base_dir: Path | None = None,
-    *,
-    request: RetroRequest | str | None = None,
-    incident: Incident | None = None,
-    timeline: Timeline | None = None,
-) -> SourceResult:
-    """:func:`run_source`, which must give a :class:`SourceResult` (not ``None``)."""
-    result = run_source(plugin, toml, base_dir, request=request, incident=incident, timeline=timeline)
+def collect_source(plugin: object, toml: str = "", base_dir: Path | None = None, **given: Any) -> SourceResult:
+    """:func:`run_source` (``given``: its ``request``, ``incident`` and ``timeline``), which
+    must give a :class:`SourceResult` (not ``None``)."""
+    result = run_source(plugin, toml, base_dir, **given)
     assert isinstance(result, SourceResult), f"expected a SourceResult, got {result!r}"
     return result
 
