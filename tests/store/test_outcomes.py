@@ -123,7 +123,9 @@ def test_history_besides_an_incident_leaves_its_own_retro_out_and_keeps_its_sour
     counted: list[list[int]] = []
     real_counts = module._timeline_counts
     monkeypatch.setattr(
-        module, "_timeline_counts", lambda conn, ids, people: counted.append(list(ids)) or real_counts(conn, ids, people)
+        module,
+        "_timeline_counts",
+        lambda conn, ids, people: counted.append(list(ids)) or real_counts(conn, ids, people),
     )
     besides = load_history(store, Config.empty(), besides="INC-1")
     assert counted == [[]]  # its timeline (the largest one on a rebuild) is not counted
