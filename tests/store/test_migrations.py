@@ -31,6 +31,23 @@ def test_models_match_the_migrations(db_url: str) -> None:
     assert diff == []
 
 
+def test_sqlite_does_not_load_the_postgresql_dialect_and_postgresql_gets_its_partial_index(db_url: str) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from retroflow.store import open_store; open_store(sys.argv[1]).close(); "
+        "print(any(m.startswith('sqlalchemy.dialects.postgresql') for m in sys.modules))"
+    )
+    open_store(db_url).close()  # migrating imports Alembic, which loads every dialect
+    if db_url.startswith("sqlite"):  # a build into the database: as a rebuild opens it
+        loaded = subprocess.run([sys.executable, "-c", code, db_url], capture_output=True, text=True, check=True)
+        assert loaded.stdout.strip() == "False"
+        return
+    queued = next(i for i in metadata.tables["jobs"].indexes if i.name == "uq_jobs_queued_lock_key")
+    assert str(queued.dialect_options["postgresql"]["where"]) == "state = 'queued'"
+
+
 def test_opening_twice_is_harmless(db_url: str) -> None:
     open_store(db_url).close()
     store = open_store(db_url)

@@ -107,6 +107,33 @@ def test_history_merges_a_stored_retro_its_sources_past_incidents_and_the_import
     assert (sourced.origin, sourced.pages, sourced.alerts, sourced.auto_resolved) == ("import", 4, 3, True)
 
 
+def test_history_besides_an_incident_leaves_its_own_retro_out_and_keeps_its_sources_history(
+    store: Store, build_sample: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retroflow.outcomes import history as module
+
+    past = Incident(
+        id="PD-7",
+        source="pagerduty",
+        services=("checkout",),
+        created=T0 - timedelta(days=20),
+        resolved=T0 - timedelta(days=20) + timedelta(minutes=30),
+    )
+    store.save_retro(attrs.evolve(build_sample(), history=(past,)), "INC-1")
+    counted: list[list[int]] = []
+    real_counts = module._timeline_counts
+    monkeypatch.setattr(
+        module,
+        "_timeline_counts",
+        lambda conn, ids, people: counted.append(list(ids)) or real_counts(conn, ids, people),
+    )
+    besides = load_history(store, Config.empty(), besides="INC-1")
+    assert counted == [[]]  # its timeline (the largest one on a rebuild) is not counted
+    assert [(r.id, r.origin) for r in besides.incidents] == [("PD-7", "pagerduty")]
+    whole = load_history(store, Config.empty())
+    assert {r.id for r in whole.incidents} == {"INC-1", "PD-7"} and len(counted[1]) == 1
+
+
 @pytest.fixture
 def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """``retroflow ARGS`` with a source for INC-1 (resolved at T0) and INC-2 (150 days
@@ -261,7 +288,7 @@ def test_a_failing_lookup_is_a_gap_not_a_lost_retro(
 ) -> None:
     import retroflow.outcomes.report as report
 
-    def broken(*args: Any) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("history unreadable")
 
     assert run("retro", "INC-1").exit_code == 0  # the store exists: its history is read from now on

@@ -596,19 +596,26 @@ def _tracker_done(conn: sa.Connection, documents: Mapping[str, Mapping[str, Any]
         )
 
 
-def load_history(store: Store, config: Config) -> History:
-    """The merged history and every done action (tracker first, then the import)."""
+def load_history(store: Store, config: Config, *, besides: str | None = None) -> History:
+    """The merged history and every done action (tracker first, then the import).
+
+    :param besides: an incident whose own stored retro is left out (the history a build of
+        it judges against, which leaves it out anyway): its timeline, the largest one
+        stored when it is rebuilt, is then not counted. The history its retro got from its
+        sources is kept, and so are its done actions.
+    """
     people = _People(config)
     with store.engine.connect() as conn:
         imported, imported_actions = _imported(conn)
         newest = _newest_documents(conn)
-        counts = _timeline_counts(conn, [version_id for version_id, _ in newest], people)
+        counts = _timeline_counts(conn, [v for v, doc in newest if doc["incident"]["id"] != besides], people)
         documents = {document["incident"]["id"]: document for _, document in newest}
         done = list(_tracker_done(conn, documents))
     by_id: dict[str, list[IncidentRecord]] = {}
     sourced: list[IncidentRecord] = []
     for version_id, document in newest:
-        record = _retro_record(document, counts.get(version_id))
+        own = document["incident"]["id"] == besides
+        record = None if own else _retro_record(document, counts.get(version_id))
         if record is not None:
             by_id.setdefault(record.id, []).append(record)
         sourced += [r for r in map(_source_record, document.get("history") or ()) if r is not None]

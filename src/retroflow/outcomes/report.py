@@ -216,7 +216,9 @@ def past_actions_lookup(store: Store | None, config: Config, plugins: Plugins) -
     def look_up(incident: Incident, as_of: datetime | None) -> PastActions:
         registry = plugins.outcome_metrics
         metrics = {name: registry.get(name) for name in registry.names()}
-        history = load_history(store, config) if store is not None else History(incidents=(), actions=())
+        history = (
+            load_history(store, config, besides=incident.id) if store is not None else History(incidents=(), actions=())
+        )
         return past_actions_for(incident, as_of, history, metrics, outcome_settings(config))
 
     return look_up

@@ -165,6 +165,9 @@ def make_engine(url: str) -> sa.Engine:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
+    from retroflow.store.schema import with_postgresql_options
+
+    with_postgresql_options()
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "version_chunks",
     "version_events",
     "webhook_deliveries",
+    "with_postgresql_options",
 ]
 
 #: Constraint names the same on every database, so migrations can refer to them.
@@ -415,14 +416,18 @@ jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime()),
     sa.Index("ix_jobs_state_run_after", "state", "run_after"),
     sa.Index("ix_jobs_lock_key", "lock_key"),
-    sa.Index(
-        "uq_jobs_queued_lock_key",
-        "lock_key",
-        unique=True,
-        sqlite_where=sa.text("state = 'queued'"),
-        postgresql_where=sa.text("state = 'queued'"),
-    ),
+    sa.Index("uq_jobs_queued_lock_key", "lock_key", unique=True, sqlite_where=sa.text("state = 'queued'")),
 )
+
+
+def with_postgresql_options() -> None:
+    """Give the tables their PostgreSQL-only options (the queued jobs' partial index), once
+    a PostgreSQL database is used: SQLAlchemy validates a ``postgresql_`` keyword by
+    importing its PostgreSQL dialect, a tenth of the import of SQLAlchemy itself, which a
+    build on SQLite would pay for nothing. The migrations create the same index."""
+    queued = next(i for i in jobs.indexes if i.name == "uq_jobs_queued_lock_key")
+    queued.dialect_options["postgresql"]["where"] = sa.text("state = 'queued'")
+
 
 incident_lifecycles = sa.Table(
     "incident_lifecycles",

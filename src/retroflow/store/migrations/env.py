@@ -9,12 +9,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from retroflow.store.schema import metadata
+from retroflow.store.schema import metadata, with_postgresql_options
 
 config = context.config
 
 
 def _run(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        with_postgresql_options()
     context.configure(
         connection=connection,
         target_metadata=metadata,
