@@ -14,7 +14,6 @@ applied the moment anything imports structlog (a plugin's own ``import structlog
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import contextvars
 import functools
@@ -84,6 +83,8 @@ def register_basic_auth(user: str, secret: str) -> None:
     """Mask the base64 of ``user:secret`` from now on: what an HTTP Basic ``Authorization``
     header carries, which a server may echo in an error without the word ``Basic``. The
     padding is left out of the mask, so the form without it is caught too."""
+    import base64  # here: every command imports this module, few read basic-auth settings
+
     pair = f"{user}:{secret}".encode()
     for encoded in (base64.b64encode(pair), base64.urlsafe_b64encode(pair)):
         register_secret(encoded.decode().rstrip("="))

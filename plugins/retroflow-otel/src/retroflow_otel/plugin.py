@@ -8,7 +8,6 @@ after it was resolved. With neither time known it keeps everything and says so i
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +37,8 @@ _UNKNOWN_WINDOW = (
 def resolve_paths(patterns: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     """The files ``patterns`` name (globs expanded, sorted, each once) and the patterns
     that name none."""
+    import glob  # here: loading the plugin (every command) reads no paths
+
     files: dict[Path, None] = {}
     unmatched = []
     for pattern in patterns:
