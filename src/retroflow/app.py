@@ -8,11 +8,11 @@ Command plugins (``retroflow_register_commands``) import these from here, never 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -22,6 +22,8 @@ from retroflow.lazy import lazy_exports
 from retroflow.logs import get_logger, redact_text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pluggy
 
     from retroflow.config import Config
@@ -256,7 +258,8 @@ def write_atomically(path: Path, content: str | bytes) -> None:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 

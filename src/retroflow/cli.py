@@ -11,7 +11,6 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -28,6 +27,8 @@ from retroflow.errors import ConfigError, PluginError, RetroflowError
 from retroflow.logs import configure_logging, get_logger, redact_text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from retroflow.config import Config
     from retroflow.plugins import Plugins
     from retroflow.roles import Renderer
@@ -245,6 +246,8 @@ def retro(
     Human input (stored with 'retroflow input', and the retro-as-code file) is applied,
     and the build is stored as a new version of the retro unless --no-store is given.
     """
+    from pathlib import Path
+
     from retroflow.engine import describe_gap
     from retroflow.publisher import Publisher
     from retroflow.request import RetroRequest
@@ -296,6 +299,8 @@ def _output_directory(out: str | None, config: Config) -> Path:
     :raises ConfigError: ``--out`` is not such a directory, or ``[retroflow] output``
         cannot be written to.
     """
+    from pathlib import Path  # here: `retroflow --help` needs no paths
+
     if out is not None:
         problem = _unwritable(Path(out), create=False)
         if problem:
@@ -316,6 +321,8 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
             return "not a directory"
         if not create:
             return "no such directory"
+        from pathlib import Path
+
         directory = next((parent for parent in directory.parents if parent.exists()), Path("."))
         if not directory.is_dir():
             return f"cannot be created ({directory} is not a directory)"

@@ -5,9 +5,12 @@ when there is one."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retroflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["CONFIG_ENV", "CONFIG_NAME", "find_config_file"]
 
@@ -18,15 +21,24 @@ CONFIG_NAME = "retroflow.toml"
 def find_config_file(option: str | os.PathLike[str] | None, cwd: Path | None = None) -> Path | None:
     """``--config``, then ``$RETROFLOW_CONFIG``, then ``./retroflow.toml``; ``None`` if none."""
     if option:
-        path = Path(option)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found (given with --config)")
-        return path
+        return _existing(option, "given with --config")
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
-        path = Path(from_env)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found (given in ${CONFIG_ENV})")
-        return path
-    candidate = (cwd or Path.cwd()) / CONFIG_NAME
-    return candidate if candidate.is_file() else None
+        return _existing(from_env, f"given in ${CONFIG_ENV}")
+    # os.path, not pathlib, for the usual look: `retroflow --help` in a directory without a
+    # config file then imports no pathlib (nor urllib.parse, which it imports).
+    candidate = os.path.join(cwd if cwd is not None else os.getcwd(), CONFIG_NAME)
+    return _path(candidate) if os.path.isfile(candidate) else None
+
+
+def _existing(name: str | os.PathLike[str], given: str) -> Path:
+    path = _path(name)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found ({given})")
+    return path
+
+
+def _path(name: str | os.PathLike[str]) -> Path:
+    from pathlib import Path
+
+    return Path(name)

@@ -22,7 +22,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, TextIO
-from urllib.parse import quote, quote_plus
 
 __all__ = [
     "bound_context",
@@ -75,6 +74,8 @@ def register_secret(value: str) -> None:
     """Mask ``value`` in every log line, traceback and error message from now on, and its
     URL-encoded forms (a server may echo a query string or form body)."""
     if len(value) >= 4:
+        from urllib.parse import quote, quote_plus  # here: --help registers no secret
+
         with _lock:
             _known_secrets.update({value, quote(value, safe=""), quote_plus(value, safe="")})
 

@@ -27,7 +27,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from retroflow import hookimpl
@@ -36,6 +35,8 @@ from retroflow.errors import SourceError
 from retroflow.lazy import exports_by_module, import_object, lazy_exports
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from retroflow.config import Config
     from retroflow.model import Gap, Incident, SourceResult, Timeline
     from retroflow.request import RetroRequest

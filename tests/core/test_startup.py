@@ -46,6 +46,8 @@ NOT_FOR_HELP = (
     "retroflow.tracker_settings",
     "retroflow.publisher",
     "retroflow.outcomes.settings",
+    "pathlib",  # with urllib.parse: a path is made only where one is used
+    "urllib.parse",
 )
 
 

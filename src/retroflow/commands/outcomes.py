@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from retroflow import hookimpl
 from retroflow.app import App, handle_errors, write_atomically
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # The store, the statistics and the heuristics' kit are imported inside the commands:
 # `retroflow --help` (which loads this plugin to list its commands) and retro builds
@@ -104,6 +106,8 @@ def outcomes_command(
         window_days=window_days,
     )
     if plot_dir:
+        from pathlib import Path
+
         _plot(app, Path(plot_dir), history, metrics, report, since, until)
     if as_json:
         import orjson  # here: `retroflow --help` imports this module to list its commands

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -387,6 +386,8 @@ def input_export(app: App, incident: str, out: str | None) -> None:
     if out == "-":
         click.echo(text, nl=False)
         return
+    from pathlib import Path
+
     target = Path(out) if out else input_file_path(app.config, incident_id)
     write_atomically(target, text)
     app.progress("input", f"wrote {target}")

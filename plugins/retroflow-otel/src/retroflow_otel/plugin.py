@@ -9,7 +9,6 @@ after it was resolved. With neither time known it keeps everything and says so i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retroflow.lazy import lazy_exports
@@ -18,6 +17,8 @@ from retroflow.sources import AroundIncidentSource
 from . import TABLE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from retroflow import Gap, Incident, SourceResult
 
     from .reader import FileReport
@@ -38,6 +39,7 @@ def resolve_paths(patterns: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     """The files ``patterns`` name (globs expanded, sorted, each once) and the patterns
     that name none."""
     import glob  # here: loading the plugin (every command) reads no paths
+    from pathlib import Path
 
     files: dict[Path, None] = {}
     unmatched = []

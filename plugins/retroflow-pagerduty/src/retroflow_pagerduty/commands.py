@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -186,6 +185,8 @@ def _ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _https_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from urllib.parse import urlsplit
+
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:
         raise click.BadParameter(f"expected an https:// URL PagerDuty can reach, got {redact_text(value)!r}")
