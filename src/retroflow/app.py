@@ -88,12 +88,20 @@ class App:
         #: The commands plugins add (``retroflow_register_commands``), made once per run.
         self.plugin_commands: click.Group | None = None
 
+    @functools.cached_property
+    def config_file(self) -> Path | None:
+        """The config file of this run (``--config``, ``$RETROFLOW_CONFIG``, then
+        ``./retroflow.toml``), looked for once; ``None``: there is none."""
+        from retroflow.config_file import find_config_file
+
+        return find_config_file(self.config_option)
+
     @property
     def config(self) -> Config:
         if self._config is None:
-            from retroflow.config import find_config_file, load_config
+            from retroflow.config import load_config
 
-            self._config = load_config(find_config_file(self.config_option))
+            self._config = load_config(self.config_file)
         return self._config
 
     @property
@@ -112,14 +120,11 @@ class App:
         if self._manager is not None:
             return self._manager
         if self._command_manager is None:
-            from retroflow.config_file import find_config_file
             from retroflow.plugins import COMMAND_PLUGINS
 
             # Without a config file, nothing is read (nor retroflow.config imported): every
             # plugin is loaded, none blocked.
-            config = self._config
-            if config is None and find_config_file(self.config_option) is not None:
-                config = self.config
+            config = self.config if self._config is not None or self.config_file is not None else None
             self._command_manager = self.manager_for(config, default_plugins=COMMAND_PLUGINS)
         return self._command_manager
 

@@ -378,12 +378,12 @@ def config_check(app: App) -> None:
     references, input files that do not exist, plugin names that name no plugin, and a
     database URL that is not supported.
     """
-    from retroflow.config import find_config_file, load_config
+    from retroflow.config import load_config
     from retroflow.plugins import Plugins
     from retroflow.store.database import database_problems
 
     problems: list[str] = []
-    config = load_config(find_config_file(app.config_option), problems)
+    config = load_config(app.config_file, problems)
     plugins = Plugins(app.manager_for(config))
     problems += plugin_problems(config, plugins)
     problems += config.missing_inputs()
