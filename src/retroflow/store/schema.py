@@ -394,6 +394,10 @@ webhook_deliveries = sa.Table(
     sa.UniqueConstraint("receiver", "event_id", name="uq_webhook_deliveries_receiver_event"),
 )
 
+#: The rows the one-pending-job-per-key index covers (on SQLite and, see
+#: :func:`with_postgresql_options`, PostgreSQL).
+_QUEUED = "state = 'queued'"
+
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -416,7 +420,7 @@ jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime()),
     sa.Index("ix_jobs_state_run_after", "state", "run_after"),
     sa.Index("ix_jobs_lock_key", "lock_key"),
-    sa.Index("uq_jobs_queued_lock_key", "lock_key", unique=True, sqlite_where=sa.text("state = 'queued'")),
+    sa.Index("uq_jobs_queued_lock_key", "lock_key", unique=True, sqlite_where=sa.text(_QUEUED)),
 )
 
 
@@ -426,7 +430,7 @@ def with_postgresql_options() -> None:
     importing its PostgreSQL dialect, a tenth of the import of SQLAlchemy itself, which a
     build on SQLite would pay for nothing. The migrations create the same index."""
     queued = next(i for i in jobs.indexes if i.name == "uq_jobs_queued_lock_key")
-    queued.dialect_options["postgresql"]["where"] = sa.text("state = 'queued'")
+    queued.dialect_options["postgresql"]["where"] = sa.text(_QUEUED)
 
 
 incident_lifecycles = sa.Table(
