@@ -4,8 +4,10 @@ and the HTTP client base cost ``retroflow --help``, which loads every plugin, a 
 milliseconds each.
 
 * :class:`ChangeWindow`, :func:`change_window`: the time a change source reads in;
+  :class:`OpenWindow`: the time a source reads around an incident, open where unknown;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
   :func:`parsed_by`: a settings check by the parser that later reads the value;
+  :func:`service_entries`: a setting's ``"service=…"`` entries, read;
 * :class:`SourceApi`: a base for the ``requests`` client of such a source;
 * :class:`RecordRef`, :func:`check_saved_record`, :func:`read_record`: the record (an
   alert, an incident) a first-round source is asked for, by id or by number.
@@ -25,6 +27,7 @@ from retroflow.clock import utcnow
 from retroflow.config import not_negative, positive
 from retroflow.errors import SourceError
 from retroflow.http import ERROR_TEXT_LIMIT, SourceClient, asked_or_backoff, json_or_none
+from retroflow.sources import open_ended_window
 
 if TYPE_CHECKING:
     from retroflow.model import Incident, Timeline
@@ -32,12 +35,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ChangeWindow",
     "HttpSourceSettings",
+    "OpenWindow",
     "RecordRef",
     "SourceApi",
     "change_window",
     "check_saved_record",
     "parsed_by",
     "read_record",
+    "service_entries",
 ]
 
 _T = TypeVar("_T")
@@ -72,6 +77,28 @@ def change_window(incident: Incident, timeline: Timeline, hours: float, now: dat
 
 
 @attrs.frozen
+class OpenWindow:
+    """The time a source reads around an incident, open (``None``) at an end whose time is
+    unknown: a source that can read everything there is (a folder of files, a chat channel)
+    then reads all of that side. Subclass it (``@attrs.frozen``) for what the source does
+    with it."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def around(cls, incident: Incident, before_minutes: float, after_minutes: float) -> Self:
+        """From ``before_minutes`` before the incident was created to ``after_minutes``
+        after it was resolved (:func:`~retroflow.sources.open_ended_window`)."""
+        return cls(*open_ended_window(incident, before_minutes, after_minutes))
+
+    @property
+    def known(self) -> bool:
+        """Whether an end is known (when neither is, the window is all time)."""
+        return self.start is not None or self.end is not None
+
+
+@attrs.frozen
 class HttpSourceSettings:
     """A base for the settings of a timeline source that reads an HTTP API: subclass it
     (``@attrs.frozen``) and add the source's own keys; these come first.
@@ -98,6 +125,30 @@ def parsed_by(parse: Callable[[Any], object]) -> Callable[[Any, attrs.Attribute[
         parse(value)
 
     return check
+
+
+def service_entries(
+    entries: Iterable[str], setting: str, expected: str, read: Callable[[str], _T | None]
+) -> list[tuple[str, _T]]:
+    """The ``"service=…"`` entries of the setting ``setting`` (which tags, teams, monitors
+    or datasets belong to which retroflow service) as ``(service, read(rest))`` pairs, in
+    their order. ``read`` gives ``None`` for a rest that is not of the form ``expected``
+    describes (``'"service=tag:value"'``), or raises ``ValueError`` saying what is wrong.
+
+    :raises ValueError: naming the entry: ``services[2]: expected "service=tag:value",
+        got 'payments'``, or ``services[2]:`` and what ``read`` said.
+    """
+    pairs = []
+    for i, entry in enumerate(entries):
+        service, sep, rest = (part.strip() for part in entry.partition("="))
+        try:
+            found = read(rest) if sep and service and rest else None
+        except ValueError as exc:
+            raise ValueError(f"{setting}[{i}]: {exc}") from None
+        if found is None:
+            raise ValueError(f"{setting}[{i}]: expected {expected}, got {entry!r}")
+        pairs.append((service, found))
+    return pairs
 
 
 class SourceApi(SourceClient[Any]):

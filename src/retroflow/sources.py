@@ -7,10 +7,11 @@ records skipped and counted rather than crashing the source.
   :class:`NamedIncidentSource` (reads the incident a retro is asked for),
   :class:`AroundIncidentSource` (reads around the incident the others described) and
   :class:`ChangeSource` (reads the changes of :func:`change_window`);
-* :func:`incident_window`, :func:`open_ended_window`, :func:`change_window`: the time a
-  second-round source reads around an incident;
+* :func:`incident_window`, :func:`open_ended_window` (:class:`OpenWindow`),
+  :func:`change_window`: the time a second-round source reads around an incident;
 * :class:`HttpSourceSettings`: the request settings of a source that reads an HTTP API;
   :func:`parsed_by`: a settings check by the parser that later reads the value;
+  :func:`service_entries`: a setting's ``"service=…"`` entries, read;
 * :class:`SourceApi`: a base for the ``requests`` client of such a source (credentials,
   retries, refusals in the server's words);
 * :class:`RecordRef`, :func:`check_saved_record`, :func:`read_record`: the record (an
@@ -43,12 +44,14 @@ if TYPE_CHECKING:
     from retroflow.source_kit import (
         ChangeWindow,
         HttpSourceSettings,
+        OpenWindow,
         RecordRef,
         SourceApi,
         change_window,
         check_saved_record,
         parsed_by,
         read_record,
+        service_entries,
     )
 
 # The domain model is imported where it is used: a source plugin's module imports this one
@@ -62,6 +65,7 @@ __all__ = [
     "HttpSourceSettings",
     "Margins",
     "NamedIncidentSource",
+    "OpenWindow",
     "RecordRef",
     "SkippedRecords",
     "SourceApi",
@@ -77,6 +81,7 @@ __all__ = [
     "read_record",
     "record_time",
     "saved_directory",
+    "service_entries",
     "settings_class_of",
     "skipped",
 ]
@@ -312,12 +317,14 @@ __getattr__ = lazy_exports(
             "retroflow.source_kit": (
                 "ChangeWindow",
                 "HttpSourceSettings",
+                "OpenWindow",
                 "RecordRef",
                 "SourceApi",
                 "change_window",
                 "check_saved_record",
                 "parsed_by",
                 "read_record",
+                "service_entries",
             )
         }
     ),

@@ -45,6 +45,19 @@ def test_the_open_ended_window_is_open_where_a_time_is_unknown() -> None:
     assert open_ended_window(make_incident(created=T0, resolved=None), 30, 10) == (T0 - timedelta(minutes=30), None)
 
 
+def test_an_open_window_is_the_open_ended_window_as_a_value() -> None:
+    from retroflow.sources import OpenWindow
+
+    @attrs.frozen
+    class Kept(OpenWindow):
+        pass
+
+    window = Kept.around(make_incident(created=T0, resolved=None), 30, 10)
+    assert window == Kept(T0 - timedelta(minutes=30), None) and window.known
+    assert isinstance(window, Kept)
+    assert not OpenWindow.around(make_incident(created=None, resolved=None), 30, 10).known
+
+
 def test_the_change_window_starts_hours_before_the_first_signal() -> None:
     timeline = Timeline.from_events([make_event("signal", -20), make_event("resolution", 50)])
     window = change_window(make_incident(created=T0, resolved=None), timeline, 2, T0 + timedelta(days=1))
@@ -228,3 +241,28 @@ def test_parsed_by_checks_a_setting_with_the_parser_that_reads_it() -> None:
     assert Settings(["payments=pay"]).services == ["payments=pay"]
     with pytest.raises(ValueError, match=r"services\[1\]: expected service=value, got 'oops'"):
         Settings(["payments=pay", "oops"])
+
+
+def test_service_entries_are_read_in_order_and_a_bad_one_is_named() -> None:
+    from retroflow.sources import service_entries
+
+    def team(rest: str) -> str | None:
+        key, _, value = rest.partition(":")
+        if key == "team" and not value.isdigit():
+            raise ValueError(f"team id {value!r} is not a number")
+        return value if key == "team" else None
+
+    expected = '"service=team:ID"'
+    assert service_entries([" payments = team:7 ", "search=team:9"], "services", expected, team) == [
+        ("payments", "7"),
+        ("search", "9"),
+    ]
+    for entries, message in [
+        (["payments=team:7", "search"], r"""^services\[1\]: expected "service=team:ID", got 'search'$"""),
+        (["=team:7"], r"^services\[0\]: expected"),
+        (["payments= "], r"^services\[0\]: expected"),
+        (["payments=tag:x"], r"""^services\[0\]: expected "service=team:ID", got 'payments=tag:x'$"""),
+        (["payments=team:x"], r"^services\[0\]: team id 'x' is not a number$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            service_entries(entries, "services", expected, team)

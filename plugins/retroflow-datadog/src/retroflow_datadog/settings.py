@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from retroflow import Secret, at_least_one, not_negative
-from retroflow.sources import HttpSourceSettings, parsed_by
+from retroflow.sources import HttpSourceSettings, parsed_by, service_entries
 
 from . import TABLE
 
@@ -28,6 +28,19 @@ SITES = (
     "ddog-gov.com",
     "us2.ddog-gov.com",
 )
+
+
+def _selector(selector: str) -> tuple[str, str] | None:
+    """A ``key:value`` selector (a tag, or ``monitor:ID``); ``None`` when it is not one.
+
+    :raises ValueError: a monitor id that is not a number.
+    """
+    key, colon, value = selector.partition(":")
+    if not colon or not key or not value:
+        return None
+    if key == "monitor" and not value.isdigit():
+        raise ValueError(f"monitor id {value!r} is not a number")
+    return key, value
 
 
 def _site(value: str) -> str:
@@ -56,17 +69,12 @@ class ServiceMap:
         """:raises ValueError: an entry that is not ``service=key:value`` (naming it)."""
         tags: dict[str, str] = {}
         monitors: dict[int, str] = {}
-        for i, entry in enumerate(entries):
-            service, sep, selector = (part.strip() for part in entry.partition("="))
-            key, colon, value = selector.partition(":")
-            if not sep or not service or not colon or not key or not value:
-                raise ValueError(f'services[{i}]: expected "service=tag:value" or "service=monitor:ID", got {entry!r}')
+        expected = '"service=tag:value" or "service=monitor:ID"'
+        for service, (key, value) in service_entries(entries, "services", expected, _selector):
             if key == "monitor":
-                if not value.isdigit():
-                    raise ValueError(f"services[{i}]: monitor id {value!r} is not a number")
                 monitors[int(value)] = service
             else:
-                tags[selector] = service
+                tags[f"{key}:{value}"] = service
         return cls(tags, monitors)
 
     def service_of(self, tags: Iterable[str], monitor_id: int | None) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 
 from retroflow import Secret, not_negative, region_url
-from retroflow.sources import HttpSourceSettings, parsed_by
+from retroflow.sources import HttpSourceSettings, parsed_by, service_entries
 
 from . import TABLE
 
@@ -25,6 +25,11 @@ def _api_url(value: str) -> str:
     return region_url(API_URLS, value)
 
 
+def _slug(dataset: str) -> str | None:
+    """A dataset's slug; ``None`` for what is not one (a path)."""
+    return None if "/" in dataset else dataset
+
+
 @attrs.frozen
 class DatasetMap:
     """Which datasets belong to which service: ``"service=dataset-slug"`` entries."""
@@ -34,13 +39,7 @@ class DatasetMap:
     @classmethod
     def parse(cls, entries: Sequence[str]) -> DatasetMap:
         """:raises ValueError: an entry that is not ``service=dataset`` (naming it)."""
-        pairs = []
-        for i, entry in enumerate(entries):
-            service, sep, dataset = (part.strip() for part in entry.partition("="))
-            if not sep or not service or not dataset or "/" in dataset:
-                raise ValueError(f'datasets[{i}]: expected "service=dataset-slug", got {entry!r}')
-            pairs.append((service, dataset))
-        return cls(tuple(pairs))
+        return cls(tuple(service_entries(entries, "datasets", '"service=dataset-slug"', _slug)))
 
     def datasets_of(self, services: Iterable[str]) -> list[tuple[str, str]]:
         """``(dataset, service)`` to read for ``services``: their mapped datasets, or a

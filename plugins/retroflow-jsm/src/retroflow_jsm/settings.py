@@ -9,7 +9,7 @@ from typing import Literal
 import attrs
 
 from retroflow import Secret, at_least_one
-from retroflow.sources import HttpSourceSettings, parsed_by
+from retroflow.sources import HttpSourceSettings, parsed_by, service_entries
 
 from . import TABLE
 
@@ -26,6 +26,12 @@ API_URLS = {
 Api = Literal["jsm", "opsgenie", "opsgenie-eu"]
 
 
+def _selector(selector: str) -> tuple[str, str] | None:
+    """``tag:<tag>`` or ``team:<team>``; ``None`` when it is neither."""
+    key, colon, value = (part.strip() for part in selector.partition(":"))
+    return (key, value) if colon and value and key in ("tag", "team") else None
+
+
 @attrs.frozen
 class ServiceMap:
     """Which alerts belong to which service: ``"service=tag:<tag>"`` or
@@ -39,11 +45,8 @@ class ServiceMap:
         """:raises ValueError: an entry that is not ``service=tag:…`` or ``service=team:…``."""
         tags: dict[str, str] = {}
         teams: dict[str, str] = {}
-        for i, entry in enumerate(entries):
-            service, sep, selector = (part.strip() for part in entry.partition("="))
-            key, colon, value = (part.strip() for part in selector.partition(":"))
-            if not sep or not service or not colon or not value or key not in ("tag", "team"):
-                raise ValueError(f'services[{i}]: expected "service=tag:<tag>" or "service=team:<team>", got {entry!r}')
+        expected = '"service=tag:<tag>" or "service=team:<team>"'
+        for service, (key, value) in service_entries(entries, "services", expected, _selector):
             (tags if key == "tag" else teams)[value] = service
         return cls(tags, teams)
 
