@@ -110,7 +110,7 @@ def collect(settings: OtelSettings, incident: Incident) -> SourceResult:
     gaps = [_gap(f"no file matches {pattern} ([plugins.otel] paths)") for pattern in unmatched]
     from .window import Window
 
-    window = Window.around(incident, settings)
+    window = Window.around(incident, settings.minutes_before, settings.minutes_after)
     if not window.known:
         gaps.append(_gap(_UNKNOWN_WINDOW))
     reader = Reader(window.selection(settings))

@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from retroflow.sources import open_ended_window
+from retroflow.sources import OpenWindow
 
 if TYPE_CHECKING:
-    from retroflow import Incident
-
     from .reader import Selection
     from .settings import OtelSettings
 
@@ -28,21 +26,9 @@ def _unix_ns(at: datetime) -> int:
 
 
 @attrs.frozen
-class Window:
-    """The stretch of time kept; an open end is ``None``."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @classmethod
-    def around(cls, incident: Incident, settings: OtelSettings) -> Window:
-        """From ``minutes_before`` before the incident was created to ``minutes_after``
-        after it was resolved."""
-        return cls(*open_ended_window(incident, settings.minutes_before, settings.minutes_after))
-
-    @property
-    def known(self) -> bool:
-        return self.start is not None or self.end is not None
+class Window(OpenWindow):
+    """The stretch of time kept (``Window.around(incident, minutes_before, minutes_after)``);
+    an open end is ``None``."""
 
     def selection(self, settings: OtelSettings) -> Selection:
         from .reader import Selection

@@ -30,8 +30,8 @@ from typing import Any
 
 import attrs
 
-from retroflow import Event, EventKind, Gap, Incident
-from retroflow.sources import open_ended_window
+from retroflow import Event, EventKind, Gap
+from retroflow.sources import OpenWindow
 
 from .text import MAX_SUMMARY, Services, readable, summary_of, typing_of
 
@@ -52,19 +52,16 @@ _ALERT = re.compile(
 
 
 @attrs.frozen
-class Window:
-    """The time range read, as Unix seconds (``None``: open on that side)."""
+class Window(OpenWindow):
+    """The time range read; Slack gives its ends as Unix seconds (``None``: open on that side)."""
 
-    oldest: float | None = None
-    latest: float | None = None
+    @property
+    def oldest(self) -> float | None:
+        return self.start.timestamp() if self.start else None
 
-    @classmethod
-    def around(cls, incident: Incident, margin_minutes: float) -> Window:
-        start, end = open_ended_window(incident, margin_minutes, margin_minutes)
-        return cls(start.timestamp() if start else None, end.timestamp() if end else None)
-
-    def holds(self, ts: float) -> bool:
-        return (self.oldest is None or ts >= self.oldest) and (self.latest is None or ts <= self.latest)
+    @property
+    def latest(self) -> float | None:
+        return self.end.timestamp() if self.end else None
 
 
 class Names:

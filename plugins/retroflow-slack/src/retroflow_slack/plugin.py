@@ -59,7 +59,7 @@ class SlackSource(AroundIncidentSource):
                 "(https://<workspace>.slack.com/archives/<id>)"
             )
         workspace_url = settings.workspace_url or (linked.workspace_url if linked else None)
-        window = Window.around(incident, settings.margin_minutes)
+        window = Window.around(incident, settings.margin_minutes, settings.margin_minutes)
         services = Services.of(settings.services, incident.services)
         if settings.export is not None:
             return self._from_export(settings, ref, window, services, workspace_url)
