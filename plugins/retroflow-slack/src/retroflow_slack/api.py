@@ -22,7 +22,6 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
@@ -72,24 +71,15 @@ class BoundedRateLimitHandler(RateLimitErrorRetryHandler):
         self.max_wait = max_wait
         self._sleep = sleep
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        limited = super()._can_retry(state=state, request=request, response=response, error=error)
+    # slack-sdk passes an attempt's state, request, response and error by keyword: each
+    # method names those it reads.
+
+    def _can_retry(self, *, response: HttpResponse | None = None, **attempt: Any) -> bool:
+        limited = super()._can_retry(response=response, **attempt)
         return limited and _retry_after(response) <= self.max_wait
 
     def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
+        self, *, state: RetryState, response: HttpResponse | None = None, **_attempt: Any
     ) -> None:
         state.next_attempt_requested = True
         self._sleep(_retry_after(response))

@@ -21,9 +21,8 @@ if TYPE_CHECKING:
     from retroflow import Gap, Incident, SourceResult
 
     from .channel import ChannelRef
-    from .mapping import Context, Names, Window
+    from .mapping import Context, Window
     from .settings import SlackSettings
-    from .text import Services
 
 # The mapping, the text rules and the settings are imported when the source runs: every
 # command loads every plugin, most without running it (``retroflow --help``).
@@ -48,8 +47,6 @@ class SlackSource(AroundIncidentSource):
 
     def collect(self, settings: SlackSettings, incident: Incident) -> SourceResult:
         from .channel import ChannelRef, channel_from_incident
-        from .mapping import Window
-        from .text import Services
 
         linked = channel_from_incident(incident)
         ref = ChannelRef(settings.channel) if settings.channel else linked
@@ -58,36 +55,34 @@ class SlackSource(AroundIncidentSource):
                 "no channel: set [plugins.slack] channel, or link the incident to its Slack channel "
                 "(https://<workspace>.slack.com/archives/<id>)"
             )
-        workspace_url = settings.workspace_url or (linked.workspace_url if linked else None)
-        window = Window.around(incident, settings.margin_minutes, settings.margin_minutes)
-        services = Services.of(settings.services, incident.services)
+        context = _context(settings, incident, ref, linked)
         if settings.export is not None:
-            return self._from_export(settings, ref, window, services, workspace_url)
-        if window.oldest is None:
+            return self._from_export(settings, ref, context)
+        if context.window.oldest is None:
             return _nothing(
                 "the incident has no creation time (no other source gave one), so the channel's history "
                 "is not read live; give it one (--incident-file) or read an export"
             )
-        return self._live(settings, ref, window, services, workspace_url)
+        return self._live(settings, ref, context)
 
-    def _from_export(
-        self, settings: SlackSettings, ref: ChannelRef, window: Window, services: Services, workspace_url: str | None
-    ) -> SourceResult:
+    def _from_export(self, settings: SlackSettings, ref: ChannelRef, context: Context) -> SourceResult:
+        import attrs
+
         from retroflow import SourceResult
 
         from .export import read_export
         from .mapping import Skips, to_events
 
         assert settings.export is not None
-        exported = read_export(settings.export, ref, window)
-        context = _context(settings, exported.channel_id, exported.names, services, workspace_url, window)
+        exported = read_export(settings.export, ref, context.window)
+        context = attrs.evolve(context, channel_id=exported.channel_id, names=exported.names)
         skips = Skips()
         events = to_events(exported.messages, context, skips)
         return SourceResult(events=events, gaps=[*exported.gaps, *skips.gaps()])
 
-    def _live(
-        self, settings: SlackSettings, ref: ChannelRef, window: Window, services: Services, workspace_url: str | None
-    ) -> SourceResult:
+    def _live(self, settings: SlackSettings, ref: ChannelRef, context: Context) -> SourceResult:
+        import attrs
+
         from retroflow import Gap, SourceResult
 
         from .api import SlackApi  # the client: imported when used
@@ -96,9 +91,9 @@ class SlackSource(AroundIncidentSource):
         api = SlackApi(settings, base_url=self._base_url, sleep=self._sleep)
         lookup = _NameLookup(api)
         names = Names(lookup)
-        context = _context(settings, ref.name_or_id, names, services, workspace_url, window)
+        context = attrs.evolve(context, names=names)
         gaps: list[Gap] = []
-        messages = list(_bounded(_with_replies(api, ref.name_or_id, window), settings.max_messages, gaps))
+        messages = list(_bounded(_with_replies(api, ref.name_or_id, context.window), settings.max_messages, gaps))
         skips = Skips()
         events = to_events(messages, context, skips)
         unknown = names.unknown()
@@ -153,25 +148,20 @@ def _bounded(messages: Iterator[Mapping[str, Any]], limit: int, gaps: list[Gap])
         yield message
 
 
-def _context(
-    settings: SlackSettings,
-    channel_id: str,
-    names: Names,
-    services: Services,
-    workspace_url: str | None,
-    window: Window,
-) -> Context:
-    from .mapping import Context
+def _context(settings: SlackSettings, incident: Incident, ref: ChannelRef, linked: ChannelRef | None) -> Context:
+    """What mapping the channel's messages needs, as the settings and the incident say it:
+    the export or the API then tell the channel's id and its people's names."""
+    from .mapping import Context, Names, Window
+    from .text import Services
 
-    alert_bots = None if settings.alert_bots is None else frozenset(b.lower() for b in settings.alert_bots)
     return Context(
-        channel_id=channel_id,
-        names=names,
-        services=services,
+        channel_id=ref.name_or_id,
+        names=Names(),
+        services=Services.of(settings.services, incident.services),
         key_reaction=settings.key_reaction,
-        alert_bots=alert_bots,
-        workspace_url=workspace_url,
-        window=window,
+        alert_bots=None if settings.alert_bots is None else frozenset(b.lower() for b in settings.alert_bots),
+        workspace_url=settings.workspace_url or (linked.workspace_url if linked else None),
+        window=Window.around(incident, settings.margin_minutes, settings.margin_minutes),
     )
 
 
