@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -75,7 +75,8 @@ def commit_event(commit: Commit, repo: RepoSettings) -> Event:
             details["pull_request_link"] = f"{repo.url}/pull/{number}"
     if commit.subject.startswith('Revert "'):
         details["revert"] = True
-    return _change(repo, commit.committed, summary, commit.sha, commit.author or None, f"commit/{commit.sha}", details)
+    change = _change(repo, commit.sha, f"commit/{commit.sha}")
+    return change(at=commit.committed, summary=summary, actor=commit.author or None, details=details)
 
 
 def tag_event(tag: Tag, repo: RepoSettings) -> Event:
@@ -84,23 +85,15 @@ def tag_event(tag: Tag, repo: RepoSettings) -> Event:
     details: dict[str, Any] = {"change": "release", "tag": tag.name, "sha": tag.sha}
     if tag.subject:
         details["subject"] = tag.subject
-    page = f"releases/tag/{quote(tag.name, safe='/')}"
-    return _change(repo, tag.created, summary, f"tag/{tag.name}", tag.tagger, page, details)
+    change = _change(repo, f"tag/{tag.name}", f"releases/tag/{quote(tag.name, safe='/')}")
+    return change(at=tag.created, summary=summary, actor=tag.tagger, details=details)
 
 
-def _change(
-    repo: RepoSettings, at: datetime, summary: str, name: str, actor: str | None, page: str, details: dict[str, Any]
-) -> Event:
-    """A change of ``repo``'s service: its id is ``<service>@<name>``, its link the
-    repository's ``page`` (when the repository has a web address)."""
-    return Event(
-        at=at,
-        source=SOURCE,
-        kind=EventKind.CHANGE,
-        summary=summary,
-        native_id=f"{repo.service}@{name}",
-        actor=actor,
-        service=repo.service,
-        link=f"{repo.url}/{page}" if repo.url else None,
-        details=details,
+def _change(repo: RepoSettings, name: str, page: str) -> partial[Event]:
+    """A change event of ``repo``'s service, to be given its time, summary, actor and
+    details: its id is ``<service>@<name>``, its link the repository's ``page`` (when the
+    repository has a web address)."""
+    link = f"{repo.url}/{page}" if repo.url else None
+    return partial(
+        Event, source=SOURCE, kind=EventKind.CHANGE, native_id=f"{repo.service}@{name}", service=repo.service, link=link
     )
