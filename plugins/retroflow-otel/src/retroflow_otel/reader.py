@@ -118,6 +118,7 @@ class Reader:
     def __init__(self, selection: Selection) -> None:
         self.selection = selection
         self.buckets: dict[tuple[Any, ...], Bucket] = {}
+        self._condense = selection.condense
         self._signatures: dict[str, str] = {}
 
     def read(self, path: Path) -> FileReport:
@@ -169,8 +170,25 @@ class Reader:
             known = self._signatures[text] = signature(text)
         return known
 
-    def _gather(self, key: tuple[Any, ...], at: int, item: Any, severity: int, scope: Any, resource: Any) -> None:
-        """Add a record or span to the bucket of ``key`` (one event to be), opening it."""
+    def _gather(
+        self,
+        signal: str,
+        service: Any,
+        shape: str,
+        at: int,
+        item: Any,
+        severity: int,
+        scope: Any,
+        resource: Any,
+        *text: str,
+    ) -> None:
+        """Add a record or span to its bucket (one event to be), opening it: condensing, the
+        bucket of its signal, service, shape and minute; else its own, which adds to those
+        its time, ``text`` (a log record's) and its trace and span ids."""
+        if self._condense:
+            key = (signal, service, shape, at // MINUTE_NS)
+        else:
+            key = (signal, service, shape, at, *text, item.get("traceId"), item.get("spanId"))
         bucket = self.buckets.get(key)
         if bucket is None:
             self.buckets[key] = Bucket(at, item, severity, scope, resource)
@@ -178,7 +196,7 @@ class Reader:
             bucket.add(at, item, severity, scope, resource)
 
     def _logs(self, resource_logs: list[Any], number: int, report: FileReport) -> None:
-        threshold, start, end, condense = attrs.astuple(self.selection)
+        threshold, start, end, _condense = attrs.astuple(self.selection)
         gather, signatures, sign = self._gather, self._signatures, self._signature
         read = outside = 0
         for resource, service, scope, records in _scoped(resource_logs, "scopeLogs", "logRecords"):
@@ -202,19 +220,14 @@ class Reader:
                     if type(text) is not str:
                         text = text_of(body) or record.get("eventName") or ""
                     shape = signatures.get(text) or sign(text)
-                    key = (
-                        (LOG, service, shape, at // MINUTE_NS)
-                        if condense
-                        else (LOG, service, shape, at, text, record.get("traceId"), record.get("spanId"))
-                    )
-                    gather(key, at, record, severity, scope, resource)
+                    gather(LOG, service, shape, at, record, severity, scope, resource, text)
                 except (AttributeError, TypeError, ValueError) as exc:
                     report.skip_record(number, _record_problem("log record", exc))
         report.log_records += read
         report.outside += outside
 
     def _spans(self, resource_spans: list[Any], number: int, report: FileReport) -> None:
-        _threshold, start, end, condense = attrs.astuple(self.selection)
+        _threshold, start, end, _condense = attrs.astuple(self.selection)
         gather, sign = self._gather, self._signature
         read = outside = 0
         for resource, service, scope, spans in _scoped(resource_spans, "scopeSpans", "spans"):
@@ -230,13 +243,7 @@ class Reader:
                     if at < start or at > end:
                         outside += 1
                         continue
-                    shape = sign(span.get("name") or "")
-                    key = (
-                        (SPAN, service, shape, at // MINUTE_NS)
-                        if condense
-                        else (SPAN, service, shape, at, span.get("traceId"), span.get("spanId"))
-                    )
-                    gather(key, at, span, _SPAN_SEVERITY, scope, resource)
+                    gather(SPAN, service, sign(span.get("name") or ""), at, span, _SPAN_SEVERITY, scope, resource)
                 except (AttributeError, TypeError, ValueError) as exc:
                     report.skip_record(number, _record_problem("span", exc))
         report.spans += read
