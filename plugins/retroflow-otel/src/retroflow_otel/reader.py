@@ -10,7 +10,7 @@ off the key is the record itself (its time, text and ids).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,10 @@ MINUTE_NS = 60_000_000_000
 _STATUS_ERROR = 2
 _SPAN_SEVERITY = 17  # an error span weighs as an ERROR log record
 _SIGNATURE_CACHE_SIZE = 50_000
+
+#: How the reader reads one scope's items: ``(items, service, scope, resource, line number,
+#: report)`` → how many were outside the window.
+_ReadScope = Callable[[list[Any], Any, Any, Any, int, "FileReport"], int]
 
 
 @attrs.frozen
@@ -153,14 +157,27 @@ class Reader:
         resource_logs = document.get("resourceLogs")
         resource_spans = document.get("resourceSpans")
         if resource_logs:
-            self._logs(resource_logs, number, report)
+            report.log_records += self._scopes(resource_logs, "scopeLogs", "logRecords", self._logs, number, report)
         if resource_spans:
-            self._spans(resource_spans, number, report)
+            report.spans += self._scopes(resource_spans, "scopeSpans", "spans", self._spans, number, report)
         if not resource_logs and not resource_spans:
             if document.get("resourceMetrics"):
                 report.metrics_lines += 1
             else:
                 report.no_data_lines += 1
+
+    def _scopes(
+        self, resources: list[Any], scopes_key: str, items_key: str, read: _ReadScope, number: int, report: FileReport
+    ) -> int:
+        """Read each scope's items (log records, spans) with ``read``, which gives how many
+        were outside the window; how many items there were. A resource or scope that is not
+        an object raises: the line is then reported skipped, none of its items counted."""
+        items_read = outside = 0
+        for resource, service, scope, items in _scoped(resources, scopes_key, items_key):
+            items_read += len(items)
+            outside += read(items, service, scope, resource, number, report)
+        report.outside += outside
+        return items_read
 
     def _signature(self, text: str) -> str:
         known = self._signatures.get(text)
@@ -195,56 +212,55 @@ class Reader:
         else:
             bucket.add(at, item, severity, scope, resource)
 
-    def _logs(self, resource_logs: list[Any], number: int, report: FileReport) -> None:
+    def _logs(
+        self, records: list[Any], service: Any, scope: Any, resource: Any, number: int, report: FileReport
+    ) -> int:
+        """Gather one scope's log records at or above the threshold in the window; how many
+        were outside it."""
         threshold, start, end, _condense = attrs.astuple(self.selection)
         gather, signatures, sign = self._gather, self._signatures, self._signature
-        read = outside = 0
-        for resource, service, scope, records in _scoped(resource_logs, "scopeLogs", "logRecords"):
-            read += len(records)
-            for record in records:
-                try:
-                    severity = record.get("severityNumber")
-                    if type(severity) is not int or not severity:
-                        severity = severity_of(record)
-                    if severity < threshold:
-                        continue
-                    at = record.get("timeUnixNano")
-                    if not at or at == "0":  # unset: the spec says to use the observed time
-                        at = record.get("observedTimeUnixNano")
-                    at = int(at)
-                    if at < start or at > end:
-                        outside += 1
-                        continue
-                    body = record.get("body")
-                    text = body.get("stringValue") if body else None
-                    if type(text) is not str:
-                        text = text_of(body) or record.get("eventName") or ""
-                    shape = signatures.get(text) or sign(text)
-                    gather(LOG, service, shape, at, record, severity, scope, resource, text)
-                except (AttributeError, TypeError, ValueError) as exc:
-                    report.skip_record(number, _record_problem("log record", exc))
-        report.log_records += read
-        report.outside += outside
+        outside = 0
+        for record in records:
+            try:
+                severity = record.get("severityNumber")
+                if type(severity) is not int or not severity:
+                    severity = severity_of(record)
+                if severity < threshold:
+                    continue
+                at = record.get("timeUnixNano")
+                if not at or at == "0":  # unset: the spec says to use the observed time
+                    at = record.get("observedTimeUnixNano")
+                at = int(at)
+                if at < start or at > end:
+                    outside += 1
+                    continue
+                body = record.get("body")
+                text = body.get("stringValue") if body else None
+                if type(text) is not str:
+                    text = text_of(body) or record.get("eventName") or ""
+                shape = signatures.get(text) or sign(text)
+                gather(LOG, service, shape, at, record, severity, scope, resource, text)
+            except (AttributeError, TypeError, ValueError) as exc:
+                report.skip_record(number, _record_problem("log record", exc))
+        return outside
 
-    def _spans(self, resource_spans: list[Any], number: int, report: FileReport) -> None:
+    def _spans(self, spans: list[Any], service: Any, scope: Any, resource: Any, number: int, report: FileReport) -> int:
+        """Gather one scope's spans with status ERROR in the window; how many were outside it."""
         _threshold, start, end, _condense = attrs.astuple(self.selection)
         gather, sign = self._gather, self._signature
-        read = outside = 0
-        for resource, service, scope, spans in _scoped(resource_spans, "scopeSpans", "spans"):
-            read += len(spans)
-            for span in spans:
-                try:
-                    status = span.get("status")
-                    code = status.get("code") if status else None
-                    if code != _STATUS_ERROR and code != "STATUS_CODE_ERROR":
-                        continue
-                    # The error is known when the span ends: that is its time on the timeline.
-                    at = int(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"))
-                    if at < start or at > end:
-                        outside += 1
-                        continue
-                    gather(SPAN, service, sign(span.get("name") or ""), at, span, _SPAN_SEVERITY, scope, resource)
-                except (AttributeError, TypeError, ValueError) as exc:
-                    report.skip_record(number, _record_problem("span", exc))
-        report.spans += read
-        report.outside += outside
+        outside = 0
+        for span in spans:
+            try:
+                status = span.get("status")
+                code = status.get("code") if status else None
+                if code != _STATUS_ERROR and code != "STATUS_CODE_ERROR":
+                    continue
+                # The error is known when the span ends: that is its time on the timeline.
+                at = int(span.get("endTimeUnixNano") or span.get("startTimeUnixNano"))
+                if at < start or at > end:
+                    outside += 1
+                    continue
+                gather(SPAN, service, sign(span.get("name") or ""), at, span, _SPAN_SEVERITY, scope, resource)
+            except (AttributeError, TypeError, ValueError) as exc:
+                report.skip_record(number, _record_problem("span", exc))
+        return outside
