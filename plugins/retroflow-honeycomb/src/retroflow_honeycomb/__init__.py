@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow.lazy import lazy_exports
+from retroflow.lazy import exports_by_module, lazy_exports
 
 if TYPE_CHECKING:
     from .settings import DatasetMap, HoneycombSettings
@@ -23,6 +23,4 @@ TABLE = "honeycomb"
 from .plugin import HoneycombSource, incident_window, plugin  # noqa: E402
 
 # Loaded when first used: loading the plugin imports no more than it needs.
-__getattr__ = lazy_exports(
-    __name__, {"DatasetMap": ".settings:DatasetMap", "HoneycombSettings": ".settings:HoneycombSettings"}
-)
+__getattr__ = lazy_exports(__name__, exports_by_module({".settings": ("DatasetMap", "HoneycombSettings")}))
