@@ -67,14 +67,9 @@ class ServiceMap:
     @classmethod
     def parse(cls, entries: Sequence[str]) -> ServiceMap:
         """:raises ValueError: an entry that is not ``service=key:value`` (naming it)."""
-        tags: dict[str, str] = {}
-        monitors: dict[int, str] = {}
-        expected = '"service=tag:value" or "service=monitor:ID"'
-        for service, (key, value) in service_entries(entries, "services", expected, _selector):
-            if key == "monitor":
-                monitors[int(value)] = service
-            else:
-                tags[f"{key}:{value}"] = service
+        pairs = service_entries(entries, "services", '"service=tag:value" or "service=monitor:ID"', _selector)
+        tags = {f"{key}:{value}": service for service, (key, value) in pairs if key != "monitor"}
+        monitors = {int(value): service for service, (key, value) in pairs if key == "monitor"}
         return cls(tags, monitors)
 
     def service_of(self, tags: Iterable[str], monitor_id: int | None) -> str | None:

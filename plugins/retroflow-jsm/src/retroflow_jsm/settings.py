@@ -43,11 +43,9 @@ class ServiceMap:
     @classmethod
     def parse(cls, entries: Sequence[str]) -> ServiceMap:
         """:raises ValueError: an entry that is not ``service=tag:…`` or ``service=team:…``."""
-        tags: dict[str, str] = {}
-        teams: dict[str, str] = {}
-        expected = '"service=tag:<tag>" or "service=team:<team>"'
-        for service, (key, value) in service_entries(entries, "services", expected, _selector):
-            (tags if key == "tag" else teams)[value] = service
+        pairs = service_entries(entries, "services", '"service=tag:<tag>" or "service=team:<team>"', _selector)
+        tags = {value: service for service, (key, value) in pairs if key == "tag"}
+        teams = {value: service for service, (key, value) in pairs if key == "team"}
         return cls(tags, teams)
 
     def service_of(self, tags: Iterable[str], teams: Iterable[str]) -> str | None:
