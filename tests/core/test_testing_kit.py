@@ -12,6 +12,7 @@ import pytest
 from retroflow import Config, Incident, RetroRequest, SourceResult, Timeline, hookimpl
 from retroflow.testing import (
     NOW,
+    check_entry_point,
     collect_source,
     environment_fixture,
     json_fixtures,
@@ -74,6 +75,36 @@ def test_a_source_that_declines_is_none_for_run_source_and_a_failure_for_collect
     assert run_source(_Asked(), "", tmp_path) is None
     with pytest.raises(AssertionError, match="expected a SourceResult, got None"):
         collect_source(_Asked(), "", tmp_path)
+
+
+class _Installed:
+    """An entry point of the ``retroflow`` group, found installed."""
+
+    name = "asked"
+
+    def __init__(self, plugin: object) -> None:
+        self.plugin = plugin
+
+    def load(self) -> object:
+        return self.plugin
+
+
+class _Eager(_Asked):
+    """A source that answers whether or not its table is there."""
+
+    @hookimpl
+    def retroflow_timeline_source(self, request: RetroRequest) -> SourceResult:  # type: ignore[override]
+        return SourceResult()
+
+
+def test_check_entry_point_refuses_a_source_that_answers_without_its_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [_Installed(_Asked())])
+    check_entry_point("asked", reads=("incident",))
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [_Installed(_Eager())])
+    with pytest.raises(AssertionError, match=r"without \[plugins.asked\] the source returned SourceResult\("):
+        check_entry_point("asked")
 
 
 def test_make_source_passes_the_session_a_quiet_sleep_and_a_fixed_clock() -> None:

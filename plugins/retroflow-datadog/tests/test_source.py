@@ -21,7 +21,6 @@ from retroflow.testing import (
     collect_source,
     config_for,
     make_incident,
-    run_source,
 )
 
 from .conftest import API_KEY, APP_KEY, LIVE, fixture, source
@@ -144,10 +143,6 @@ def test_without_a_creation_time_there_is_no_window_and_no_request(tmp_path: Pat
     assert not result.events
     (gap,) = result.gaps
     assert gap.reason == "no window to search: incident X-1 has no creation time"
-
-
-def test_not_configured_is_none(tmp_path: Path) -> None:
-    assert run_source(source(), "", tmp_path, incident=INCIDENT) is None
 
 
 def save_replies(directory: Path, *pages: Any) -> Path:

@@ -12,7 +12,7 @@ import pytest
 from retroflow_git import GitSource
 
 from retroflow import ConfigError, EventKind, Incident, RetroRequest, Timeline
-from retroflow.testing import T0, check_source_contract, make_config, make_event, make_plugins, run_source
+from retroflow.testing import T0, check_source_contract, make_config, make_event, make_plugins
 
 from .conftest import RepoBuilder
 
@@ -163,10 +163,6 @@ def test_a_window_without_changes_is_a_gap_that_says_what_was_read(tmp_path: Pat
     assert result.events == ()
     (gap,) = result.gaps
     assert gap.reason == "no commits or tags in 2026-11-01T14:00:00Z – 2026-11-02T15:00:00Z in payments-api (main)"
-
-
-def test_not_configured_means_not_asked() -> None:
-    assert run_source(GitSource(), request="X", incident=_incident(), timeline=_timeline()) is None
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,6 @@ from retroflow.testing import (
     check_source_contract,
     make_config,
     make_plugins,
-    run_source,
 )
 
 from .deploy_kit import (
@@ -323,10 +322,6 @@ def test_no_time_to_read_around_is_a_gap_and_costs_no_request(mocked: responses.
     result = collect(incident=Incident(id="PAY-7"), timeline=Timeline.from_events(()))
     assert "no source says when the incident began" in result.gaps[0].reason
     assert len(mocked.calls) == 0
-
-
-def test_not_configured_means_not_asked() -> None:
-    assert run_source(source(), request="X", incident=incident(), timeline=timeline()) is None
 
 
 @pytest.mark.parametrize(

@@ -553,8 +553,9 @@ def check_entry_point(name: str, *, sink: bool = False, reads: Iterable[str] = (
     """Load the installed plugin ``name`` from the ``retroflow`` entry-point group, as
     retroflow does, and check that it registers the settings table ``[plugins.<name>]`` and
     either (``sink``) a tracker sink called ``name``, or a timeline source that goes by
-    ``name`` when registered directly and asks for the arguments ``reads`` (``("incident",)``
-    for a second-round source). Returns the plugins, for further checks."""
+    ``name`` when registered directly, asks for the arguments ``reads`` (``("incident",)``
+    for a second-round source) and, without its table, is not asked: it returns ``None``.
+    Returns the plugins, for further checks."""
     import importlib.metadata
 
     found = [e for e in importlib.metadata.entry_points(group="retroflow") if e.name == name]
@@ -568,6 +569,8 @@ def check_entry_point(name: str, *, sink: bool = False, reads: Iterable[str] = (
     assert getattr(plugin, "__name__", None) == name, f"{plugin!r} does not go by {name!r} when registered directly"
     (impl,) = plugins.implementations("retroflow_timeline_source")
     assert set(reads) <= set(impl.argnames), f"the source asks for {impl.argnames}, not all of {sorted(reads)}"
+    declined = run_source(plugin)
+    assert declined is None, f"without [plugins.{name}] the source returned {declined!r}, not None (not configured)"
     return plugins
 
 
