@@ -15,6 +15,7 @@ import responses
 
 from retroflow import EventKind, RetroRequest
 from retroflow.testing import (
+    PAYMENTS_INCIDENT,
     T0,
     build,
     check_source_contract,
@@ -27,7 +28,6 @@ from .conftest import API_KEY, APP_KEY, LIVE, fixture, source
 from .test_mapping import monitor_event
 
 EVENTS = "https://api.datadoghq.com/api/v2/events"
-INCIDENT = make_incident(id="PD-1", services=("payments",))  # created at T0, resolved an hour later
 
 
 def query_of(call: Any) -> dict[str, list[str]]:
@@ -35,7 +35,7 @@ def query_of(call: Any) -> dict[str, list[str]]:
 
 
 #: The source run once around the test incident (or the one given).
-collect = partial(collect_source, incident=INCIDENT)
+collect = partial(collect_source, incident=PAYMENTS_INCIDENT)
 
 
 @responses.activate
@@ -176,7 +176,7 @@ def test_a_deploy_and_a_monitor_from_saved_replies_fire_change_before_incident(t
                                          "tags": ["source:deploy", "service:payments"],
                                          "attributes": {"title": "Deployed payments 2.4.1"}}}  # fmt: skip
     replies = save_replies(tmp_path / "dd", {"data": [deploy, monitor_event()]})
-    retro = build(incident=INCIDENT, plugins=[source()], config=f'[plugins.datadog]\nreplies = "{replies}"\n')
+    retro = build(incident=PAYMENTS_INCIDENT, plugins=[source()], config=f'[plugins.datadog]\nreplies = "{replies}"\n')
     factor = next(f for f in retro.factors if f.key == "change-before-incident")
     assert factor.evidence == ("datadog:d1", f"datadog:{monitor_event()['id']}")
     assert retro.timeline.moments.first_alert == T0 - timedelta(minutes=2)

@@ -14,6 +14,7 @@ import responses
 
 from retroflow import ConfigError, RetroRequest, SourceError
 from retroflow.testing import (
+    PAYMENTS_INCIDENT,
     T0,
     RecordingSleep,
     build,
@@ -29,10 +30,9 @@ from .conftest import API_KEY, LIVE, fixture, source
 from .test_mapping import marker
 
 US = "https://api.honeycomb.io"
-INCIDENT = make_incident(id="PD-1", services=("payments",))  # created at T0, resolved an hour later
 
 #: The source run once around the test incident (or the one given).
-collect = partial(collect_source, incident=INCIDENT)
+collect = partial(collect_source, incident=PAYMENTS_INCIDENT)
 
 
 @responses.activate
@@ -160,7 +160,9 @@ def test_saved_replies_pass_the_source_contract(tmp_path: Path) -> None:
                                      "triggers.payments-prod.json": fixture("hc_triggers.docs.json")})  # fmt: skip
     plugin = source()
     table = f'[plugins.honeycomb]\nreplies = "{replies}"\ndatasets = ["payments=payments-prod"]\n'
-    result = check_source_contract(plugin, RetroRequest("PD-1"), config_for(plugin, table, tmp_path), incident=INCIDENT)
+    result = check_source_contract(
+        plugin, RetroRequest(PAYMENTS_INCIDENT.id), config_for(plugin, table, tmp_path), incident=PAYMENTS_INCIDENT
+    )
     assert sorted((e.native_id, e.service) for e in result.events) == [
         ("payments-prod/a1b2c3", "payments"),
         ("payments-prod/b", "payments"),
@@ -178,6 +180,6 @@ def test_a_deploy_marker_fires_change_before_incident_for_its_service(tmp_path: 
     replies = save(tmp_path / "hc", {"markers.payments.json": [marker(-20)]})
     alert = make_event("alert", 0, source="pager", native_id="a1", service="payments", summary="5xx rate")
     table = f'[plugins.honeycomb]\nreplies = "{replies}"\n'
-    retro = build([alert], incident=INCIDENT, plugins=[source()], config=table)
+    retro = build([alert], incident=PAYMENTS_INCIDENT, plugins=[source()], config=table)
     factor = next(f for f in retro.factors if f.key == "change-before-incident")
     assert factor.evidence == ("honeycomb:payments/a1b2c3", "pager:a1")

@@ -59,6 +59,7 @@ from retroflow.validation import checked_result
 
 __all__ = [
     "NOW",
+    "PAYMENTS_INCIDENT",
     "PUBLIC_MODULES",
     "T0",
     "RecordingSleep",
@@ -134,6 +135,11 @@ def make_incident(**overrides: Any) -> Incident:
     }
     values.update(overrides)
     return Incident(**values)
+
+
+#: An incident for a second-round source to read around: ``PD-1`` (as a paging tool numbers
+#: one) of the ``payments`` service, created at :data:`T0` and resolved an hour later.
+PAYMENTS_INCIDENT = make_incident(id="PD-1", services=("payments",))
 
 
 def make_event(
