@@ -152,22 +152,18 @@ def _ts(value: datetime | None) -> str | None:
 
 
 def _job_data(job: Any) -> dict[str, Any]:
+    """A job as ``retroflow jobs --json`` gives it: its fields, the lock key as ``key``, times
+    as documents write them."""
+    from retroflow.serialize import attributes, timestamps  # the model is imported when a command runs
+
     return {
-        "id": job.id,
-        "kind": job.kind,
+        **attributes(job, "id", "kind"),
         "key": job.lock_key,
-        "state": job.state,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "run_after": _ts(job.run_after),
-        "lease_until": _ts(job.lease_until),
-        "worker": job.worker,
-        "last_error": job.last_error,
-        "result": job.result,
+        **attributes(job, "state", "attempts", "max_attempts"),
+        **timestamps(job, "run_after", "lease_until"),
+        **attributes(job, "worker", "last_error", "result"),
         "payload": dict(job.payload),
-        "created_at": _ts(job.created_at),
-        "updated_at": _ts(job.updated_at),
-        "finished_at": _ts(job.finished_at),
+        **timestamps(job, "created_at", "updated_at", "finished_at"),
     }
 
 
