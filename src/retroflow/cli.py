@@ -19,8 +19,8 @@ from retroflow.app import (
     App,
     PluginManagerFactory,
     echo_error,
-    handle_errors,
     incident_ref,
+    pass_app,
     plugin_problems,
 )
 from retroflow.errors import ConfigError, PluginError, RetroflowError
@@ -258,8 +258,7 @@ def run_app(ctx: click.Context) -> App:
     is_flag=True,
     help="Do not store this build (stored human input is then not applied; the .retro.toml file still is).",
 )
-@click.pass_obj
-@handle_errors
+@pass_app
 def retro(
     app: App,
     incident: str,
@@ -370,8 +369,7 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-@handle_errors
+@pass_app
 def plugins(app: App, as_json: bool) -> None:
     """List plugins with their version and the hooks they implement."""
     import json
@@ -400,8 +398,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.pass_obj
-@handle_errors
+@pass_app
 def config_check(app: App) -> None:
     """Validate the config file and every plugin table, without running anything.
 
