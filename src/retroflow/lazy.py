@@ -5,16 +5,18 @@ plugin, ``retroflow --help`` included) imports no more than it needs.
   package) → that object;
 * :func:`lazy_exports`: a module ``__getattr__`` built from such paths, or exporting all
   of another module's ``__all__``;
-* :func:`exports_by_module`: those paths from a table of names by module.
+* :func:`exports_by_module`: those paths from a table of names by module;
+* :func:`lazy_package`: a package's ``__getattr__`` and ``__dir__`` from such a table.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["exports_by_module", "import_object", "lazy_exports"]
+__all__ = ["exports_by_module", "import_object", "lazy_exports", "lazy_package"]
 
 
 def import_object(path: str, package: str | None = None) -> Any:
@@ -60,3 +62,20 @@ def exports_by_module(homes: Mapping[str, Iterable[str]]) -> dict[str, str]:
     :func:`lazy_exports`, for a package that exports many names of a few modules under
     their own names."""
     return {name: f"{module}:{name}" for module, names in homes.items() for name in names}
+
+
+def lazy_package(
+    package: str, homes: Mapping[str, Iterable[str]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` (the :func:`lazy_exports` of ``homes``, a table as
+    :func:`exports_by_module` reads it) and its ``__dir__``, which lists its ``__all__``
+    beside what it holds already, imported or not::
+
+        __getattr__, __dir__ = lazy_package(__name__, {".settings": ("AcmeSettings",)})
+    """
+
+    def __dir__() -> list[str]:
+        namespace = vars(sys.modules[package])
+        return sorted({*namespace, *namespace.get("__all__", ())})
+
+    return lazy_exports(package, exports_by_module(homes)), __dir__

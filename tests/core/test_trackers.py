@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import types
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,7 +40,7 @@ from retroflow.http import (
     timestamp_or_none,
     transport_failure,
 )
-from retroflow.lazy import exports_by_module
+from retroflow.lazy import exports_by_module, lazy_package
 from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
@@ -397,6 +398,19 @@ def test_lazy_exports_all_of_a_module_import_it_when_one_of_its_names_is_asked_f
     with pytest.raises(AttributeError, match="module 'acme_plugin' has no attribute 'Hidden'"):
         getattr_("Hidden")  # in the module, but not in its __all__
     sys.modules.pop("acme_content")
+
+
+def test_lazy_package_lists_its_public_names_before_they_are_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    package = types.ModuleType("acme_package")
+    package.__all__ = ["Here", "utcnow"]  # type: ignore[attr-defined]
+    package.Here = 1  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "acme_package", package)
+    getattr_, dir_ = lazy_package("acme_package", {"retroflow.clock": ("utcnow",)})
+    listed = dir_()
+    assert {"Here", "utcnow", "__all__", "__name__"} <= set(listed) and listed == sorted(listed)
+    assert getattr_("utcnow") is utcnow
+    with pytest.raises(AttributeError, match="module 'acme_package' has no attribute 'Other'"):
+        getattr_("Other")
 
 
 @pytest.mark.parametrize(
