@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.errors import ConfigError, TrackerError
-from retroflow.lazy import exports_by_module, import_object, lazy_exports
+from retroflow.lazy import import_object, lazy_exports
 from retroflow.logs import get_logger
 
 if TYPE_CHECKING:
@@ -289,27 +289,5 @@ def sink_hooks(
 # commands load every plugin without exporting (the settings base is an attrs class, the
 # ticket content needs dataclasses: a few milliseconds each of `retroflow --help`).
 __getattr__ = lazy_exports(
-    __name__,
-    {
-        "TrackerSettings": "retroflow.tracker_settings:TrackerSettings",
-        **exports_by_module(
-            {
-                "retroflow.tickets": (
-                    "EVIDENCE_LIMIT",
-                    "MARKDOWN",
-                    "PRIORITY_THRESHOLDS",
-                    "Line",
-                    "Markup",
-                    "Section",
-                    "Span",
-                    "action_factors",
-                    "one_line",
-                    "priority_name",
-                    "priority_rank",
-                    "render_sections",
-                    "ticket_sections",
-                )
-            }
-        ),
-    },
+    __name__, {"TrackerSettings": "retroflow.tracker_settings:TrackerSettings"}, all_of=("retroflow.tickets",)
 )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
+import types
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +40,7 @@ from retroflow.http import (
     timestamp_or_none,
     transport_failure,
 )
-from retroflow.lazy import exports_by_module
+from retroflow.lazy import exports_by_module, lazy_package
 from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
@@ -377,6 +380,47 @@ def test_exports_by_module_gives_each_name_its_module() -> None:
         "utcnow": "retroflow.clock:utcnow",
     }
     assert lazy_exports("retroflow", exports_by_module(homes))("utcnow") is utcnow
+
+
+def test_lazy_exports_all_of_a_module_import_it_when_one_of_its_names_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "acme_content.py").write_text('__all__ = ["Shown"]\nShown = 1\nHidden = 2\nOwn = 3\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "acme_content", raising=False)
+    getattr_ = lazy_exports("acme_plugin", {"Own": f"{__name__}:_OpenedClient"}, all_of=("acme_content",))
+    for probed in ("__path__", "__wrapped__", "_private"):
+        with pytest.raises(AttributeError, match=f"module 'acme_plugin' has no attribute '{probed}'"):
+            getattr_(probed)
+    assert "acme_content" not in sys.modules, "a probe for a private name imported the module"
+    assert getattr_("Shown") == 1
+    assert getattr_("Own") is _OpenedClient, "a name given in exports comes from there"
+    with pytest.raises(AttributeError, match="module 'acme_plugin' has no attribute 'Hidden'"):
+        getattr_("Hidden")  # in the module, but not in its __all__
+    sys.modules.pop("acme_content")
+
+
+def test_lazy_package_lists_its_public_names_before_they_are_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    package = types.ModuleType("acme_package")
+    package.__all__ = ["Here", "utcnow"]  # type: ignore[attr-defined]
+    package.Here = 1  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "acme_package", package)
+    getattr_, dir_ = lazy_package("acme_package", {"retroflow.clock": ("utcnow",)})
+    listed = dir_()
+    assert {"Here", "utcnow", "__all__", "__name__"} <= set(listed) and listed == sorted(listed)
+    assert getattr_("utcnow") is utcnow
+    with pytest.raises(AttributeError, match="module 'acme_package' has no attribute 'Other'"):
+        getattr_("Other")
+
+
+@pytest.mark.parametrize(
+    ("exporter", "home"), [("retroflow.trackers", "retroflow.tickets"), ("retroflow.sources", "retroflow.source_kit")]
+)
+def test_the_plugin_kits_export_every_name_of_the_modules_they_import_lazily(exporter: str, home: str) -> None:
+    exporting, exported = importlib.import_module(exporter), importlib.import_module(home)
+    assert exported.__all__
+    for name in exported.__all__:
+        assert getattr(exporting, name) is getattr(exported, name)
 
 
 # --- ticket content -------------------------------------------------------------------------
