@@ -121,6 +121,28 @@ def test_the_retry_budget_bounds_retries_and_seconds() -> None:
     )
 
 
+def test_a_rate_limit_is_waited_out_within_the_budget_and_refused_with_its_wait_over_it() -> None:
+    import functools
+
+    import structlog
+
+    slept: list[float] = []
+    budget = RetryBudget(_Requests(), slept.append)
+    with structlog.testing.capture_logs() as logs:
+        budget.wait_out(4.0, "create", service="Acme", table="acme", refuse=TrackerError, status=429)
+    assert slept == [4.0] and budget.attempt == 1
+    assert [(e["event"], e["what"], e["status"], e["wait"], e["attempt"]) for e in logs] == [
+        ("acme rate limited", "create", 429, 4.0, 1)
+    ]
+
+    whole_call = functools.partial(RequestFailure, whole_call=True)
+    with pytest.raises(RequestFailure) as refused:
+        budget.wait_out(7.0, "create", service="Acme", table="acme", refuse=whole_call)
+    assert str(refused.value) == rate_limit_error("Acme", "acme", "create", 7.0, 10.0)
+    assert refused.value.retry_after == 7.0 and refused.value.whole_call
+    assert slept == [4.0], "a wait over the budget is not waited"
+
+
 def test_a_wait_and_each_later_draft_tell_the_export_a_create_is_about_to_be_sent() -> None:
     from retroflow.http import on_sending, sending
 
