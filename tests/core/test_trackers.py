@@ -64,6 +64,7 @@ from retroflow.trackers import (
     priority_name,
     priority_rank,
     render_sections,
+    sink_module,
     statuses_in_order,
     ticket_sections,
 )
@@ -363,6 +364,31 @@ def test_a_sink_s_settings_extend_the_request_settings_every_tracker_table_has()
         make_config("[plugins.acme]\ntimeout = 5\n", plugins=plugins)
 
 
+@attrs.frozen
+class _ThreeKeySettings(TrackerSettings):
+    url: str
+    project: str
+    token: str
+    labels: list[str] = attrs.field(factory=list)
+
+
+@pytest.mark.parametrize(
+    ("settings", "required"),
+    [(_ThreeKeySettings, "url, project and token"), (_TrackerSettings, "project"), (_Settings, "repo")],
+)
+def test_a_sink_without_required_names_the_keys_of_its_settings_that_have_no_default(
+    settings: type, required: str
+) -> None:
+    class Sink(SinkBase):
+        name = "acme"
+        settings_class = f"{__name__}:{settings.__name__}"  # named, as the plugins do
+
+    plugins = make_plugins(_Plugin(settings), default_plugins=False)
+    with pytest.raises(ConfigError, match=rf"\[plugins.acme\] is not configured: {required} are required$"):
+        Sink().configured(make_config("", plugins=plugins))
+    assert Sink.max_batch == 20, "one request per draft, in calls of a small batch"
+
+
 class _OpenedClient:
     def __init__(self, settings: object, *, where: str, sleep: object, clock: object) -> None:
         self.args = (settings, where, sleep, clock)
@@ -382,6 +408,23 @@ def test_open_imports_the_client_class_and_hands_it_settings_and_the_injected_cl
     assert sleep is print and clock() == NOW
     with pytest.raises(ConfigError, match="is not configured"):
         sink.open(make_config("", plugins=plugins))
+
+
+def test_a_sink_module_registers_the_sink_and_its_table_and_exports_its_client_and_settings_lazily() -> None:
+    import types
+
+    class Sink(_ClientSink):
+        settings_class = f"{__name__}:_Settings"
+
+    module = types.ModuleType("acme_sink")
+    module.retroflow_register_settings, module.retroflow_register_tracker_sinks, module.__getattr__ = sink_module(Sink)
+
+    plugins = make_plugins(module, default_plugins=False)
+    assert isinstance(plugins.tracker_sinks.get("acme"), Sink)
+    assert plugins.settings.get("acme") is _Settings
+    assert module._OpenedClient is _OpenedClient and module._Settings is _Settings
+    with pytest.raises(AttributeError, match="has no attribute 'Other'"):
+        module.Other  # noqa: B018
 
 
 def test_lazy_exports_import_a_name_when_first_asked_for() -> None:
