@@ -454,7 +454,7 @@ def _action(score: float | None = 4.5, **fields: object) -> ActionItem:
         "score": None if score is None else Score(model="impact-math", value=score, explanation="f × i ÷ e"),
     }
     values.update(fields)
-    return ActionItem(**values)  # type: ignore[arg-type]
+    return ActionItem(**values)
 
 
 def test_priority_ranks_follow_the_thresholds() -> None:
@@ -587,6 +587,18 @@ def test_check_sink_contract_passes_a_sink_that_meets_it_and_names_what_fails() 
     assert isinstance(check_sink_contract(plugin, "acme", config, required="repo"), _AcmeClient)
     with pytest.raises(AssertionError, match=r"expected '\[plugins.acme\] is not configured: repo and token'"):
         check_sink_contract(plugin, "acme", config, required="repo and token")
+
+
+def test_a_sink_under_test_goes_by_its_sink_s_module_and_name_unless_told_otherwise() -> None:
+    import sys
+
+    from retroflow.testing.sink_contract import SinkUnderTest
+
+    kit = {"required": "repo", "table": lambda: "", "secret": "s3cr3t", "secret_env": "ACME", "fake": object()}
+    sut = SinkUnderTest(sink=_AcmeSink, **kit)
+    assert sut.plugin is sys.modules[__name__] and sut.name == "acme"
+    told = SinkUnderTest(sink=_AcmeSink, plugin=_AcmePlugin(), name="acme-eu", **kit)
+    assert isinstance(told.plugin, _AcmePlugin) and told.name == "acme-eu"
 
 
 def test_the_sink_kit_builds_a_retro_and_its_drafts() -> None:
