@@ -90,9 +90,7 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
     )
 
 
-@hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    return find_factors(incident, timeline, config)
+retroflow_find_factors = hookimpl(find_factors)
 
 
 def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:

@@ -335,11 +335,7 @@ def _coordinates(event: Event) -> bool:
     )
 
 
-@hookimpl
-def retroflow_find_factors(
-    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
-) -> Iterator[Factor]:
-    return find_factors(incident, timeline, history, config)
+retroflow_find_factors = hookimpl(find_factors)
 
 
 # --- proposers -------------------------------------------------------------------------

@@ -210,9 +210,7 @@ def _and(names: Iterable[str]) -> str:
     return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-@hookimpl
-def retroflow_find_factors(timeline: Timeline) -> Iterator[Factor]:
-    return find_factors(timeline)
+retroflow_find_factors = hookimpl(find_factors)
 
 
 # --- the proposer --------------------------------------------------------------------------

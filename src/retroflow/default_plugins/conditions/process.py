@@ -108,7 +108,7 @@ def find_factors(
     timeline: Timeline,
     history: tuple[Incident, ...],
     config: Config,
-    past_actions: PastActions | None = None,
+    past_actions: PastActions | None,
 ) -> Iterator[Factor]:
     """The factors this plugin finds, one heuristic after the other."""
     settings = SETTINGS.read(config)
@@ -393,15 +393,7 @@ def _described(
     return text, summary
 
 
-@hookimpl
-def retroflow_find_factors(
-    incident: Incident,
-    timeline: Timeline,
-    history: tuple[Incident, ...],
-    config: Config,
-    past_actions: PastActions | None,
-) -> Iterator[Factor]:
-    return find_factors(incident, timeline, history, config, past_actions)
+retroflow_find_factors = hookimpl(find_factors)
 
 
 # --- proposers -------------------------------------------------------------------------

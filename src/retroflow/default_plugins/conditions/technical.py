@@ -207,9 +207,7 @@ def _automated(event: Event) -> bool:
     return str(details.get("trigger", "")).lower() in {"alert", "monitor"} or bool(details.get("monitor"))
 
 
-@hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    return find_factors(incident, timeline, config)
+retroflow_find_factors = hookimpl(find_factors)
 
 
 # --- proposers -------------------------------------------------------------------------
