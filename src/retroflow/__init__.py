@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from retroflow.lazy import exports_by_module, lazy_exports
+from retroflow.lazy import lazy_package
 
 if TYPE_CHECKING:
     from retroflow.clock import utcnow
@@ -145,17 +145,13 @@ _HOMES = {
     ),
     "retroflow.service.events": ("DraftedRetro", "IncidentEvent", "Lifecycle", "WebhookDelivery"),
 }
-_exported = lazy_exports(__name__, exports_by_module(_HOMES))
+_exported, __dir__ = lazy_package(__name__, _HOMES)
 
 
 def __getattr__(name: str) -> Any:
     value = _version() if name == "__version__" else _exported(name)
     globals()[name] = value  # kept: later lookups do not come back here
     return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
 
 
 def _version() -> str:

@@ -1,6 +1,7 @@
 """What the ``retroflow`` command and every command plugin share: :class:`App` (the config
-and the plugins of one run), :func:`handle_errors` (errors become messages and exit codes),
-:func:`write_atomically`, :func:`incident_ref` and the :class:`Publisher` of documents.
+and the plugins of one run), :func:`pass_app` (a command given the App, its errors become
+messages and exit codes), :func:`write_atomically`, :func:`incident_ref` and the
+:class:`Publisher` of documents.
 
 Command plugins (``retroflow_register_commands``) import these from here, never from
 :mod:`retroflow.cli`, which is the root command group and nothing a plugin builds on.
@@ -13,7 +14,7 @@ import functools
 import os
 import stat
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
@@ -40,6 +41,7 @@ __all__ = [
     "Publisher",
     "handle_errors",
     "incident_ref",
+    "pass_app",
     "plugin_problems",
     "write_atomically",
 ]
@@ -47,6 +49,8 @@ __all__ = [
 log = get_logger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Builds a plugin manager from :func:`retroflow.plugins.get_plugin_manager`'s arguments.
 #: The CLI takes one (``main(obj={"plugin_manager_factory": ...})``, or ``obj=`` of click's
@@ -224,6 +228,13 @@ def handle_errors(func: F) -> F:
             ctx.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def pass_app(command: Callable[Concatenate[App, P], R]) -> Callable[P, R]:
+    """A command's callback given the run's :class:`App` (click's ``obj``) as its first
+    argument, its errors turned into messages and exit codes (:func:`handle_errors`): what
+    every command of ``retroflow`` is, written once (``@click.pass_obj`` over ``@handle_errors``)."""
+    return click.pass_obj(handle_errors(command))
 
 
 def incident_ref(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:

@@ -19,8 +19,8 @@ from retroflow.app import (
     App,
     PluginManagerFactory,
     echo_error,
-    handle_errors,
     incident_ref,
+    pass_app,
     plugin_problems,
 )
 from retroflow.errors import ConfigError, PluginError, RetroflowError
@@ -52,9 +52,40 @@ GLOBAL_OPTIONS: dict[str, tuple[str, bool]] = {
 }
 
 
+def terminal_columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` gives it: ``COLUMNS`` if it
+    is a positive number, else the width of standard output's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns or 80
+
+
+class RetroflowContext(click.Context):
+    """click's context, but help text is wrapped to the terminal's width without importing
+    :mod:`shutil`: click's formatter imports it (and with it bz2, lzma and zlib) only to
+    ask that width, which was 3% of ``retroflow --help``."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        from click import formatting
+
+        width = self.terminal_width
+        if width is None and formatting.FORCED_WIDTH is None:  # click's test runner forces it
+            width = max(min(terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
 class RetroflowGroup(click.Group):
     """Adds the commands plugins register (``retroflow_register_commands``), takes global
     options given after the command, and exits 130 on Ctrl-C."""
+
+    context_class = RetroflowContext
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -227,8 +258,7 @@ def run_app(ctx: click.Context) -> App:
     is_flag=True,
     help="Do not store this build (stored human input is then not applied; the .retro.toml file still is).",
 )
-@click.pass_obj
-@handle_errors
+@pass_app
 def retro(
     app: App,
     incident: str,
@@ -339,8 +369,7 @@ def _unwritable(directory: Path, *, create: bool) -> str | None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-@handle_errors
+@pass_app
 def plugins(app: App, as_json: bool) -> None:
     """List plugins with their version and the hooks they implement."""
     import json
@@ -369,8 +398,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.pass_obj
-@handle_errors
+@pass_app
 def config_check(app: App) -> None:
     """Validate the config file and every plugin table, without running anything.
 

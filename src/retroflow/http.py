@@ -10,7 +10,8 @@ of ``requests`` (and the ``urllib3`` errors it wraps) are recognised by their cl
 so a client passes its library's exceptions in as they are.
 
 * :func:`retry_after_seconds`, :func:`backoff`, :func:`asked_or_backoff`,
-  :class:`RetryBudget`, :class:`RetryLimits`, :func:`rate_limit_error`: rate limits;
+  :class:`RetryBudget` (:meth:`~RetryBudget.wait_out`), :class:`RetryLimits`,
+  :func:`rate_limit_error`: rate limits;
 * :class:`RetryPolicy`, :func:`send_with_retries`, :class:`SourceClient`: the retry loop of
   a read-only client (a timeline source): 429, 5xx and network failures tried again within
   the budget;
@@ -146,6 +147,26 @@ class RetryBudget:
         self.waited += wait
         self.attempt += 1
         sending()
+
+    def wait_out(
+        self,
+        wait: float,
+        what: str,
+        *,
+        service: str,
+        table: str,
+        refuse: Callable[..., Exception],
+        status: int | None = None,
+    ) -> None:
+        """Wait out a rate limit that asks for ``wait`` seconds before ``what`` is retried
+        (logged with the ``status`` that said so), or, over the budget, raise
+        ``refuse(message, retry_after=wait)``: :func:`rate_limit_error`'s message, naming
+        ``service`` and ``[plugins.<table>] max_retry_wait``."""
+        if self.exceeded(wait):
+            message = rate_limit_error(service, table, what, wait, self._settings.max_retry_wait)
+            raise refuse(message, retry_after=wait)
+        log.warning(f"{service.lower()} rate limited", what=what, status=status, wait=wait, attempt=self.attempt + 1)
+        self.spend(wait)
 
 
 _on_sending: ContextVar[Callable[[], None] | None] = ContextVar("retroflow_on_sending", default=None)

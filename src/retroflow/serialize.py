@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import attrs
 import orjson
 
 from retroflow.model import (
@@ -57,6 +58,23 @@ def _parse(value: str | None) -> datetime | None:
 
 def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
+
+
+def attributes(record: Any, *names: str) -> dict[str, Any]:
+    """``record``'s attributes of these names, by name, as they are: the keys of a document
+    that hold an attribute unchanged."""
+    return {name: getattr(record, name) for name in names}
+
+
+def timestamps(record: Any, *names: str) -> dict[str, str | None]:
+    """``record``'s timestamps of these names, by name, as documents write them
+    (:func:`~retroflow.model.format_timestamp`; ``None`` stays ``None``)."""
+    return {name: _ts(getattr(record, name)) for name in names}
+
+
+def _required(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The values of these keys of a document, by key, as they are (each one must be there)."""
+    return {key: data[key] for key in keys}
 
 
 def incident_to_dict(incident: Incident) -> dict[str, Any]:
@@ -152,24 +170,13 @@ def factor_to_dict(factor: Factor) -> dict[str, Any]:
 
 def factor_from_dict(data: dict[str, Any]) -> Factor:
     return Factor(
-        key=data["key"],
-        layer=data["layer"],
-        title=data["title"],
-        explanation=data["explanation"],
-        evidence=data["evidence"],
-        strength=data["strength"],
+        **_required(data, "key", "layer", "title", "explanation", "evidence", "strength"),
         details=data.get("details") or {},
     )
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "message": finding.message,
-        "suggestion": finding.suggestion,
-        "target": finding.target,
-        "severity": finding.severity,
-    }
+    return attributes(finding, "rule", "message", "suggestion", "target", "severity")
 
 
 def action_to_dict(action: ActionItem) -> dict[str, Any]:
@@ -256,11 +263,7 @@ def window_from_dict(data: dict[str, Any]) -> OutcomeWindow:
 
 def done_action_to_dict(action: DoneAction) -> dict[str, Any]:
     return {
-        "id": action.id,
-        "incident": action.incident,
-        "title": action.title,
-        "service": action.service,
-        "metric": action.metric,
+        **attributes(action, "id", "incident", "title", "service", "metric"),
         "done_at": format_timestamp(action.done_at),
         "origin": action.origin,
     }
@@ -268,10 +271,7 @@ def done_action_to_dict(action: DoneAction) -> dict[str, Any]:
 
 def done_action_from_dict(data: dict[str, Any]) -> DoneAction:
     return DoneAction(
-        id=data["id"],
-        incident=data["incident"],
-        title=data["title"],
-        metric=data["metric"],
+        **_required(data, "id", "incident", "title", "metric"),
         service=data.get("service"),
         done_at=parse_timestamp(data["done_at"]),
         origin=data.get("origin", ""),
@@ -288,11 +288,7 @@ def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
         "after": window_to_dict(outcome.after),
         "effect": _finite(outcome.effect),
         "ci": None if outcome.ci is None else [_finite(outcome.ci[0]), _finite(outcome.ci[1])],
-        "p": outcome.p,
-        "q": outcome.q,
-        "method": outcome.method,
-        "needed": outcome.needed,
-        "reason": outcome.reason,
+        **attributes(outcome, "p", "q", "method", "needed", "reason"),
         "control": None
         if control is None
         else {
@@ -366,14 +362,7 @@ def to_document(retro: Retro, *, timeline: bool = True) -> dict[str, Any]:
         "schema": SCHEMA,
         "version": retro.version,
         "incident": incident_to_dict(retro.incident),
-        "moments": {
-            "first_signal": _ts(moments.first_signal),
-            "first_alert": _ts(moments.first_alert),
-            "first_page": _ts(moments.first_page),
-            "first_ack": _ts(moments.first_ack),
-            "mitigation": _ts(moments.mitigation),
-            "resolve": _ts(moments.resolve),
-        },
+        "moments": timestamps(moments, *attrs.fields_dict(Moments)),
         "durations": {name: _seconds(value) for name, value in moments.durations().items()},
         "factors": [factor_to_dict(f) for f in retro.factors],
         "rejected_factors": [factor_to_dict(f) for f in retro.rejected_factors],

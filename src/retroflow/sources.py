@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.errors import SourceError
-from retroflow.lazy import exports_by_module, import_object, lazy_exports
+from retroflow.lazy import import_object, lazy_exports
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -310,22 +310,4 @@ class ChangeSource(SourcePlugin):
 
 
 # Imported when first used (what a running source needs, not a loading plugin).
-__getattr__ = lazy_exports(
-    __name__,
-    exports_by_module(
-        {
-            "retroflow.source_kit": (
-                "ChangeWindow",
-                "HttpSourceSettings",
-                "OpenWindow",
-                "RecordRef",
-                "SourceApi",
-                "change_window",
-                "check_saved_record",
-                "parsed_by",
-                "read_record",
-                "service_entries",
-            )
-        }
-    ),
-)
+__getattr__ = lazy_exports(__name__, all_of=("retroflow.source_kit",))

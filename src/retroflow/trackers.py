@@ -10,7 +10,8 @@ sources share too. Each sink keeps only what is particular to its tracker.
 * :class:`RequestFailure`, :func:`not_sent_after`, :func:`create_each`: failures, and
   creating one by one; :func:`statuses_in_order`: reading states back;
 * :class:`TrackerSettings`, :func:`parse_owner_map`, :class:`SinkBase`,
-  :class:`ClientBase`, :func:`sink_hooks`, :func:`lazy_exports`: settings and loading;
+  :class:`ClientBase`, :func:`sink_module`, :func:`sink_hooks`, :func:`lazy_exports`:
+  settings and loading;
 * :func:`priority_rank`, :func:`priority_name`, :func:`one_line`, :func:`ticket_sections`,
   :func:`render_sections`, :class:`Markup`, :data:`MARKDOWN`: ticket content.
 """
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from retroflow import hookimpl
 from retroflow.clock import utcnow
 from retroflow.errors import ConfigError, TrackerError
-from retroflow.lazy import exports_by_module, import_object, lazy_exports
+from retroflow.lazy import import_object, lazy_exports
 from retroflow.logs import get_logger
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ __all__ = [
     "priority_rank",
     "render_sections",
     "sink_hooks",
+    "sink_module",
     "statuses_in_order",
     "ticket_sections",
 ]
@@ -220,12 +222,20 @@ class SinkBase:
     """A base for tracker sinks: injectable ``sleep`` and ``clock`` (so tests never wait
     for real), the sink's settings table read in :meth:`configured`, and :meth:`open`.
 
-    Set ``name`` (also the settings table), ``required`` (the keys a configuration needs,
-    as words for the error, e.g. ``"repo and token"``) and ``client``.
+    Set ``name`` (the plugin's name: also its settings table ``[plugins.<name>]``, and what
+    ``retroflow export --sink`` takes), ``search_lag``, ``client`` and ``settings_class``;
+    ``max_batch`` and ``required`` when the defaults do not fit.
     """
 
     name: str
-    required: str
+    #: The keys a configuration needs, as words for the error (``"repo and token"``); by
+    #: default the keys of :attr:`settings_class` that have no default, in their order.
+    required: str | None = None
+    #: Drafts per call: a tracker without bulk create gets one request per draft
+    #: (:func:`create_each`), and a small batch bounds the call.
+    max_batch: int = 20
+    #: Seconds a new ticket may take to show up in ``find`` (see :class:`~retroflow.TrackerSink`).
+    search_lag: float
     #: The client class as ``"package.module:Class"``, constructed by :meth:`open` as
     #: ``Class(settings, where=..., sleep=..., clock=...)``. It is imported when a sink is
     #: first opened: every command loads every plugin, and an HTTP client library costs
@@ -251,8 +261,18 @@ class SinkBase:
         settings = config.settings_for(self.name)
         where = f"{config.label}: [plugins.{self.name}]"
         if settings is None:
-            raise ConfigError(f"{where} is not configured: {self.required} are required")
+            raise ConfigError(f"{where} is not configured: {self.required or self._required_keys()} are required")
         return settings, where
+
+    def _required_keys(self) -> str:
+        """The keys of :attr:`settings_class` without a default, as words: ``"a, b and c"``."""
+        import attrs
+
+        from retroflow.sources import settings_class_of
+
+        fields = attrs.fields(settings_class_of(self.settings_class))
+        keys = [field.alias for field in fields if field.default is attrs.NOTHING]
+        return ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else "".join(keys)
 
     def open(self, config: Config) -> TrackerClient:
         """A client for the configured tracker (see :attr:`client`)."""
@@ -285,31 +305,26 @@ def sink_hooks(
     return retroflow_register_settings, retroflow_register_tracker_sinks
 
 
+def sink_module(
+    sink: type[SinkBase],
+) -> tuple[
+    Callable[[Callable[[str, type[Any]], None]], None], Callable[[Callable[[Any], None]], None], Callable[[str], Any]
+]:
+    """What the package module of a sink plugin defines: the hooks of :func:`sink_hooks`,
+    and its ``__getattr__``, which exports the sink's :attr:`~SinkBase.client` and
+    :attr:`~SinkBase.settings_class` under their own names, each imported when first asked
+    for (so that loading the plugin imports neither the HTTP client nor attrs)::
+
+        retroflow_register_settings, retroflow_register_tracker_sinks, __getattr__ = sink_module(AcmeSink)
+    """
+    paths = [path for path in (sink.client, sink.settings_class) if isinstance(path, str)]
+    exports = lazy_exports(sink.__module__, {path.rpartition(":")[2]: path for path in paths})
+    return (*sink_hooks(sink), exports)
+
+
 # Imported when first used: every tracker sink imports this module when it loads, and most
 # commands load every plugin without exporting (the settings base is an attrs class, the
 # ticket content needs dataclasses: a few milliseconds each of `retroflow --help`).
 __getattr__ = lazy_exports(
-    __name__,
-    {
-        "TrackerSettings": "retroflow.tracker_settings:TrackerSettings",
-        **exports_by_module(
-            {
-                "retroflow.tickets": (
-                    "EVIDENCE_LIMIT",
-                    "MARKDOWN",
-                    "PRIORITY_THRESHOLDS",
-                    "Line",
-                    "Markup",
-                    "Section",
-                    "Span",
-                    "action_factors",
-                    "one_line",
-                    "priority_name",
-                    "priority_rank",
-                    "render_sections",
-                    "ticket_sections",
-                )
-            }
-        ),
-    },
+    __name__, {"TrackerSettings": "retroflow.tracker_settings:TrackerSettings"}, all_of=("retroflow.tickets",)
 )

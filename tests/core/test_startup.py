@@ -48,6 +48,7 @@ NOT_FOR_HELP = (
     "retroflow.outcomes.settings",
     "pathlib",  # with urllib.parse: a path is made only where one is used
     "urllib.parse",
+    "shutil",  # with bz2, lzma, zlib: click imports it only to ask the terminal's width
 )
 
 
@@ -252,3 +253,23 @@ def test_the_default_plugins_that_add_commands_are_those_loaded_to_list_them() -
         impl.plugin.__name__ for impl in pm.hook.retroflow_register_commands.get_hookimpls() if impl.plugin is not None
     }
     assert adding == {plugins_module.DEFAULT_PLUGINS[name] for name in plugins_module.COMMAND_PLUGINS}
+
+
+def test_help_is_wrapped_to_the_terminal_width_columns_gives() -> None:
+    ran = run_main("--help", env={**os.environ, "COLUMNS": "60"})
+    assert ran.code == 0
+    widths = [len(line) for line in ran.stdout.splitlines()]
+    assert max(widths) <= 58 < max(len(line) for line in run_main("--help").stdout.splitlines())
+
+
+@pytest.mark.parametrize("columns", [None, "", "abc", "0", "-3", "120", "40"])
+def test_the_terminal_width_is_the_one_shutil_gives(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    import shutil
+
+    from retroflow.cli import terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns

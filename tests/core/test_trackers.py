@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
+import types
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +40,7 @@ from retroflow.http import (
     timestamp_or_none,
     transport_failure,
 )
-from retroflow.lazy import exports_by_module
+from retroflow.lazy import exports_by_module, lazy_package
 from retroflow.testing import (
     RecordingSleep,
     check_secret_not_leaked,
@@ -64,6 +67,7 @@ from retroflow.trackers import (
     priority_name,
     priority_rank,
     render_sections,
+    sink_module,
     statuses_in_order,
     ticket_sections,
 )
@@ -119,6 +123,28 @@ def test_the_retry_budget_bounds_retries_and_seconds() -> None:
     assert rate_limit_error("Acme", "acme", "create", 12, 10) == (
         "Acme is rate limiting (create): asked to wait 12 s, over the 10 s budget ([plugins.acme] max_retry_wait)"
     )
+
+
+def test_a_rate_limit_is_waited_out_within_the_budget_and_refused_with_its_wait_over_it() -> None:
+    import functools
+
+    import structlog
+
+    slept: list[float] = []
+    budget = RetryBudget(_Requests(), slept.append)
+    with structlog.testing.capture_logs() as logs:
+        budget.wait_out(4.0, "create", service="Acme", table="acme", refuse=TrackerError, status=429)
+    assert slept == [4.0] and budget.attempt == 1
+    assert [(e["event"], e["what"], e["status"], e["wait"], e["attempt"]) for e in logs] == [
+        ("acme rate limited", "create", 429, 4.0, 1)
+    ]
+
+    whole_call = functools.partial(RequestFailure, whole_call=True)
+    with pytest.raises(RequestFailure) as refused:
+        budget.wait_out(7.0, "create", service="Acme", table="acme", refuse=whole_call)
+    assert str(refused.value) == rate_limit_error("Acme", "acme", "create", 7.0, 10.0)
+    assert refused.value.retry_after == 7.0 and refused.value.whole_call
+    assert slept == [4.0], "a wait over the budget is not waited"
 
 
 def test_a_wait_and_each_later_draft_tell_the_export_a_create_is_about_to_be_sent() -> None:
@@ -341,6 +367,31 @@ def test_a_sink_s_settings_extend_the_request_settings_every_tracker_table_has()
         make_config("[plugins.acme]\ntimeout = 5\n", plugins=plugins)
 
 
+@attrs.frozen
+class _ThreeKeySettings(TrackerSettings):
+    url: str
+    project: str
+    token: str
+    labels: list[str] = attrs.field(factory=list)
+
+
+@pytest.mark.parametrize(
+    ("settings", "required"),
+    [(_ThreeKeySettings, "url, project and token"), (_TrackerSettings, "project"), (_Settings, "repo")],
+)
+def test_a_sink_without_required_names_the_keys_of_its_settings_that_have_no_default(
+    settings: type, required: str
+) -> None:
+    class Sink(SinkBase):
+        name = "acme"
+        settings_class = f"{__name__}:{settings.__name__}"  # named, as the plugins do
+
+    plugins = make_plugins(_Plugin(settings), default_plugins=False)
+    with pytest.raises(ConfigError, match=rf"\[plugins.acme\] is not configured: {required} are required$"):
+        Sink().configured(make_config("", plugins=plugins))
+    assert Sink.max_batch == 20, "one request per draft, in calls of a small batch"
+
+
 class _OpenedClient:
     def __init__(self, settings: object, *, where: str, sleep: object, clock: object) -> None:
         self.args = (settings, where, sleep, clock)
@@ -362,6 +413,23 @@ def test_open_imports_the_client_class_and_hands_it_settings_and_the_injected_cl
         sink.open(make_config("", plugins=plugins))
 
 
+def test_a_sink_module_registers_the_sink_and_its_table_and_exports_its_client_and_settings_lazily() -> None:
+    import types
+
+    class Sink(_ClientSink):
+        settings_class = f"{__name__}:_Settings"
+
+    module = types.ModuleType("acme_sink")
+    module.retroflow_register_settings, module.retroflow_register_tracker_sinks, module.__getattr__ = sink_module(Sink)
+
+    plugins = make_plugins(module, default_plugins=False)
+    assert isinstance(plugins.tracker_sinks.get("acme"), Sink)
+    assert plugins.settings.get("acme") is _Settings
+    assert module._OpenedClient is _OpenedClient and module._Settings is _Settings
+    with pytest.raises(AttributeError, match="has no attribute 'Other'"):
+        module.Other  # noqa: B018
+
+
 def test_lazy_exports_import_a_name_when_first_asked_for() -> None:
     getattr_ = lazy_exports("acme_plugin", {"Client": f"{__name__}:_OpenedClient"})
     assert getattr_("Client") is _OpenedClient
@@ -379,6 +447,47 @@ def test_exports_by_module_gives_each_name_its_module() -> None:
     assert lazy_exports("retroflow", exports_by_module(homes))("utcnow") is utcnow
 
 
+def test_lazy_exports_all_of_a_module_import_it_when_one_of_its_names_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "acme_content.py").write_text('__all__ = ["Shown"]\nShown = 1\nHidden = 2\nOwn = 3\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "acme_content", raising=False)
+    getattr_ = lazy_exports("acme_plugin", {"Own": f"{__name__}:_OpenedClient"}, all_of=("acme_content",))
+    for probed in ("__path__", "__wrapped__", "_private"):
+        with pytest.raises(AttributeError, match=f"module 'acme_plugin' has no attribute '{probed}'"):
+            getattr_(probed)
+    assert "acme_content" not in sys.modules, "a probe for a private name imported the module"
+    assert getattr_("Shown") == 1
+    assert getattr_("Own") is _OpenedClient, "a name given in exports comes from there"
+    with pytest.raises(AttributeError, match="module 'acme_plugin' has no attribute 'Hidden'"):
+        getattr_("Hidden")  # in the module, but not in its __all__
+    sys.modules.pop("acme_content")
+
+
+def test_lazy_package_lists_its_public_names_before_they_are_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    package = types.ModuleType("acme_package")
+    package.__all__ = ["Here", "utcnow"]  # type: ignore[attr-defined]
+    package.Here = 1  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "acme_package", package)
+    getattr_, dir_ = lazy_package("acme_package", {"retroflow.clock": ("utcnow",)})
+    listed = dir_()
+    assert {"Here", "utcnow", "__all__", "__name__"} <= set(listed) and listed == sorted(listed)
+    assert getattr_("utcnow") is utcnow
+    with pytest.raises(AttributeError, match="module 'acme_package' has no attribute 'Other'"):
+        getattr_("Other")
+
+
+@pytest.mark.parametrize(
+    ("exporter", "home"), [("retroflow.trackers", "retroflow.tickets"), ("retroflow.sources", "retroflow.source_kit")]
+)
+def test_the_plugin_kits_export_every_name_of_the_modules_they_import_lazily(exporter: str, home: str) -> None:
+    exporting, exported = importlib.import_module(exporter), importlib.import_module(home)
+    assert exported.__all__
+    for name in exported.__all__:
+        assert getattr(exporting, name) is getattr(exported, name)
+
+
 # --- ticket content -------------------------------------------------------------------------
 
 
@@ -389,7 +498,7 @@ def _action(score: float | None = 4.5, **fields: object) -> ActionItem:
         "score": None if score is None else Score(model="impact-math", value=score, explanation="f × i ÷ e"),
     }
     values.update(fields)
-    return ActionItem(**values)  # type: ignore[arg-type]
+    return ActionItem(**values)
 
 
 def test_priority_ranks_follow_the_thresholds() -> None:
@@ -522,6 +631,18 @@ def test_check_sink_contract_passes_a_sink_that_meets_it_and_names_what_fails() 
     assert isinstance(check_sink_contract(plugin, "acme", config, required="repo"), _AcmeClient)
     with pytest.raises(AssertionError, match=r"expected '\[plugins.acme\] is not configured: repo and token'"):
         check_sink_contract(plugin, "acme", config, required="repo and token")
+
+
+def test_a_sink_under_test_goes_by_its_sink_s_module_and_name_unless_told_otherwise() -> None:
+    import sys
+
+    from retroflow.testing.sink_contract import SinkUnderTest
+
+    kit = {"required": "repo", "table": lambda: "", "secret": "s3cr3t", "secret_env": "ACME", "fake": object()}
+    sut = SinkUnderTest(sink=_AcmeSink, **kit)
+    assert sut.plugin is sys.modules[__name__] and sut.name == "acme"
+    told = SinkUnderTest(sink=_AcmeSink, plugin=_AcmePlugin(), name="acme-eu", **kit)
+    assert isinstance(told.plugin, _AcmePlugin) and told.name == "acme-eu"
 
 
 def test_the_sink_kit_builds_a_retro_and_its_drafts() -> None:

@@ -106,6 +106,11 @@ def test_the_json_report_follows_its_schema() -> None:
     }
     assert set(first["before"]) >= {"n", "from", "to", "value"}
     assert document["unmeasured"][0]["metric"] == "runbook coverage"
+    # ``retroflow outcomes --json`` writes an action's keys in this order (orjson keeps it).
+    done = ["id", "incident", "title", "service", "metric", "done_at", "origin"]
+    assert list(document["unmeasured"][0]) == done
+    measured = ["verdict", "before", "after", "effect", "ci", "p", "q", "method", "needed", "reason", "control"]
+    assert list(first) == done + measured
     entry = document["metrics"][0]
     assert {"service", "period", "metric", "from", "to", "n", "value"} <= set(entry)
 

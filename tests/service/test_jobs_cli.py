@@ -62,6 +62,13 @@ def test_jobs_list_each_state_with_its_error_or_result(jobs: TableJobs) -> None:
     [job] = json.loads(only.stdout)
     assert (job["id"], job["state"], job["attempts"], job["key"]) == (failed, "failed", 1, "draft:pagerduty:PFAIL")
     assert job["last_error"].startswith("SourceError") and job["payload"]["incident_id"] == "PFAIL"
+    # Its keys, in the order they are written (the lock key is ``key``).
+    written = (
+        "id kind key state attempts max_attempts run_after lease_until worker last_error result payload "
+        "created_at updated_at finished_at"
+    )
+    assert list(job) == written.split()
+    assert job["created_at"].endswith("Z") and job["lease_until"] is None
 
 
 def test_retry_puts_a_failed_job_back_now(jobs: TableJobs) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import responses
-import retroflow_github
 from retroflow_github import GitHubSink
 
 from retroflow.testing.sink_contract import NOW, SinkUnderTest
@@ -107,8 +106,6 @@ class FakeGitHub:
 
 def github_sink() -> SinkUnderTest:
     return SinkUnderTest(
-        plugin=retroflow_github,
-        name="github",
         required="repo and token",
         table=lambda: (
             '[plugins.github]\nrepo = "acme/shop"\ntoken = "env:GITHUB_TOKEN"\n'

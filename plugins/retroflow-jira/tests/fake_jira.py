@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import responses
-import retroflow_jira
 from retroflow_jira import JiraSink
 
 from retroflow.testing.sink_contract import SinkUnderTest
@@ -104,8 +103,6 @@ def _table(deployment: str = "cloud") -> str:
 def jira_sink() -> SinkUnderTest:
     """``make_client(extra, deployment="server")`` opens a Server/Data Center client."""
     return SinkUnderTest(
-        plugin=retroflow_jira,
-        name="jira",
         required="url, project and token",
         table=_table,
         secret=TOKEN,

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import responses
-import retroflow_linear
 from retroflow_linear import LinearSink
 
 from retroflow.testing.sink_contract import NOW, SinkUnderTest
@@ -104,8 +103,6 @@ class FakeLinear:
 
 def linear_sink() -> SinkUnderTest:
     return SinkUnderTest(
-        plugin=retroflow_linear,
-        name="linear",
         required="token and team_id",
         table=lambda: (
             '[plugins.linear]\ntoken = "env:LINEAR_API_KEY"\nteam_id = "9cfb482a-81e3-4154-b5b9-2c805e70a02d"\n'

@@ -10,7 +10,7 @@ SOURCE = Path(__file__).parents[1] / "src" / "retroflow_pagerduty"
 
 
 def test_the_plugin_imports_only_retroflow_s_public_api():
-    # The ``retroflow pagerduty`` commands take ``App`` and ``handle_errors`` from the public
+    # The ``retroflow pagerduty`` commands take ``App`` and ``pass_app`` from the public
     # ``retroflow.app``, as the core's own commands do; nothing imports ``retroflow.cli``.
     check_public_imports(SOURCE, test_kit=False)
 

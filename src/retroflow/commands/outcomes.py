@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from retroflow import hookimpl
-from retroflow.app import App, handle_errors, write_atomically
+from retroflow.app import App, pass_app, write_atomically
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,8 +72,7 @@ def _metrics(app: App) -> dict[str, Any]:
 @click.option("--window", "window_days", type=click.IntRange(min=1), help="Days compared before and after an action.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema retroflow.outcomes/1).")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Write SVG charts per service here.")
-@click.pass_obj
-@handle_errors
+@pass_app
 def outcomes_command(
     app: App,
     services: tuple[str, ...],
@@ -144,8 +143,7 @@ def history_group() -> None:
 
 @history_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.pass_obj
-@handle_errors
+@pass_app
 def history_import(app: App, file: str) -> None:
     """Import past incidents and done actions from a JSON Lines FILE (docs/outcomes.md).
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from retroflow.app import App, handle_errors
+from retroflow.app import App, pass_app
 from retroflow.errors import ConfigError, RetroflowError
 
 __all__ = ["COMMANDS", "jobs_group", "serve_command", "watch_command", "worker_command"]
@@ -44,8 +44,7 @@ def _threads(app: App, workers: int | None) -> int:
 @click.option("--host", help="Address to listen on (default: [service] host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default: [service] port, 8787; 0: any free port).")
 @click.option("--workers", type=int, help="Job threads in this process (default: [service] workers; 0: none).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def serve_command(app: App, host: str | None, port: int | None, workers: int | None) -> None:
     """Take signed webhooks durably and draft retros when incidents resolve.
 
@@ -71,8 +70,7 @@ def serve_command(app: App, host: str | None, port: int | None, workers: int | N
 
 @click.command("worker")
 @click.option("--workers", type=int, help="Job threads (default: [service] workers).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def worker_command(app: App, workers: int | None) -> None:
     """Run job threads only (no intake), e.g. beside a `serve --workers 0` on PostgreSQL.
 
@@ -88,8 +86,7 @@ def worker_command(app: App, workers: int | None) -> None:
 @click.command("watch")
 @click.option("--once", is_flag=True, help="Poll once and exit (for cron); no job threads.")
 @click.option("--workers", type=int, help="Job threads in this process (default: [service] workers; 0: none).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def watch_command(app: App, once: bool, workers: int | None) -> None:
     """Poll for resolved incidents (no webhooks needed) and draft their retros.
 
@@ -152,22 +149,18 @@ def _ts(value: datetime | None) -> str | None:
 
 
 def _job_data(job: Any) -> dict[str, Any]:
+    """A job as ``retroflow jobs --json`` gives it: its fields, the lock key as ``key``, times
+    as documents write them."""
+    from retroflow.serialize import attributes, timestamps  # the model is imported when a command runs
+
     return {
-        "id": job.id,
-        "kind": job.kind,
+        **attributes(job, "id", "kind"),
         "key": job.lock_key,
-        "state": job.state,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "run_after": _ts(job.run_after),
-        "lease_until": _ts(job.lease_until),
-        "worker": job.worker,
-        "last_error": job.last_error,
-        "result": job.result,
+        **attributes(job, "state", "attempts", "max_attempts"),
+        **timestamps(job, "run_after", "lease_until"),
+        **attributes(job, "worker", "last_error", "result"),
         "payload": dict(job.payload),
-        "created_at": _ts(job.created_at),
-        "updated_at": _ts(job.updated_at),
-        "finished_at": _ts(job.finished_at),
+        **timestamps(job, "created_at", "updated_at", "finished_at"),
     }
 
 
@@ -198,8 +191,7 @@ def jobs_group(ctx: click.Context, state: str | None, as_json: bool) -> None:
         ctx.invoke(_jobs_list, state=state, as_json=as_json)
 
 
-@click.pass_obj
-@handle_errors
+@pass_app
 def _jobs_list(app: App, state: str | None, as_json: bool) -> None:
     backend = _jobs_backend(app)
     try:
@@ -219,8 +211,7 @@ def _jobs_list(app: App, state: str | None, as_json: bool) -> None:
 
 @jobs_group.command("retry")
 @click.argument("job_id", type=int)
-@click.pass_obj
-@handle_errors
+@pass_app
 def jobs_retry(app: App, job_id: int) -> None:
     """Queue failed or cancelled job JOB_ID again, now, with its attempts reset."""
     backend = _jobs_backend(app)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from retroflow.app import App, handle_errors, incident_ref, write_atomically
+from retroflow.app import App, incident_ref, pass_app, write_atomically
 from retroflow.errors import ConfigError, RetroflowError
 
 if TYPE_CHECKING:
@@ -121,8 +121,7 @@ def _done_hint(app: App, incident: str) -> None:
 
 @click.command("retros")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-@handle_errors
+@pass_app
 def retros_command(app: App, as_json: bool) -> None:
     """List the retros in the store, newest build first."""
     from retroflow.model import format_timestamp
@@ -157,8 +156,7 @@ def retros_command(app: App, as_json: bool) -> None:
 @click.option("--version", "version", type=int, help="A stored version (default: the newest).")
 @click.option("--format", "-f", "fmt", default="markdown", show_default=True, help="A renderer's name.")
 @click.option("--versions", "list_versions", is_flag=True, help="List the stored versions instead.")
-@click.pass_obj
-@handle_errors
+@pass_app
 def show_command(app: App, incident: str, version: int | None, fmt: str, list_versions: bool) -> None:
     """Show a stored retro (rendered by any renderer, e.g. markdown or json)."""
     from retroflow.roles import document_bytes
@@ -191,8 +189,7 @@ def input_group() -> None:
 @click.option("--confirm/--reject", "confirm", required=True, help="Confirm or reject the factor.")
 @click.option("--reason", default="", help="Why (shown in the retro).")
 @click.option("--author", help="Who says so (default: $USER).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def input_factor(app: App, incident: str, key: str, confirm: bool, reason: str, author: str | None) -> None:
     """Confirm or reject contributing factor KEY of INCIDENT.
 
@@ -232,8 +229,7 @@ def _timestamp(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
 @click.option("--actor", help="Who.")
 @click.option("--id", "event_id", default="", help="A stable id factors can cite as human:ID.")
 @click.option("--author", help="Who records it (default: $USER).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def input_event(
     app: App,
     incident: str,
@@ -270,8 +266,7 @@ def input_event(
 @click.option("--verify-service", help="The service the metric is measured on.")
 @click.option("--verify-target", help="The value that means done (e.g. '≤ 5 min'); needs a metric.")
 @click.option("--author", help="Who records it (default: $USER).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def input_action(
     app: App,
     incident: str,
@@ -331,8 +326,7 @@ _ACTION_USAGE = {
 @click.argument("incident")
 @click.argument("record", type=int)
 @click.option("--author", help="Who withdraws it (default: $USER).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def input_withdraw(app: App, incident: str, record: int, author: str | None) -> None:
     """Withdraw input record RECORD of INCIDENT (numbers from: retroflow input list)."""
     with _opened(app) as store:
@@ -342,8 +336,7 @@ def input_withdraw(app: App, incident: str, record: int, author: str | None) -> 
 
 @input_group.command("list")
 @click.argument("incident")
-@click.pass_obj
-@handle_errors
+@pass_app
 def input_list(app: App, incident: str) -> None:
     """Show INCIDENT's stored input records and its retro-as-code file."""
     from retroflow.store.build import input_file_for
@@ -372,8 +365,7 @@ def input_list(app: App, incident: str) -> None:
 @input_group.command("export")
 @click.argument("incident")
 @click.option("--out", "-o", help="Where to write (default: the retro-as-code path; - for standard output).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def input_export(app: App, incident: str, out: str | None) -> None:
     """Write INCIDENT's input (stored and file, merged) as a retro-as-code file."""
     from retroflow.store.build import effective_input
@@ -404,8 +396,7 @@ def input_export(app: App, incident: str, out: str | None) -> None:
 @click.option("--retro-url", help="A link to the retro, put into each ticket.")
 @click.option("--reclaim", is_flag=True, help="Take over rows another (crashed) export left in flight.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-@handle_errors
+@pass_app
 def export_command(
     app: App,
     incident: str,
@@ -509,8 +500,7 @@ def followup_group(ctx: click.Context, owner: str | None, include_closed: bool, 
     ctx.invoke(_followup_list, owner=owner, include_closed=include_closed, as_json=as_json)
 
 
-@click.pass_obj
-@handle_errors
+@pass_app
 def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: bool) -> None:
     with _reading(app) as store:
         items = store.follow_ups(include_closed=include_closed) if store is not None else []
@@ -548,8 +538,7 @@ def _followup_list(app: App, owner: str | None, include_closed: bool, as_json: b
 
 @followup_group.command("sync")
 @click.option("--sink", "sink_names", multiple=True, help="Only this sink (repeatable; default: all).")
-@click.pass_obj
-@handle_errors
+@pass_app
 def followup_sync(app: App, sink_names: tuple[str, ...]) -> None:
     """Read each exported ticket's state back from its tracker and store it."""
     from retroflow.store.exports import sync_status
@@ -577,8 +566,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.pass_obj
-@handle_errors
+@pass_app
 def db_upgrade(app: App) -> None:
     """Create or upgrade the schema to the newest migration."""
     from retroflow.store.database import current_revision, database_url, describe_url, open_store
@@ -592,8 +580,7 @@ def db_upgrade(app: App) -> None:
 
 
 @db_group.command("current")
-@click.pass_obj
-@handle_errors
+@pass_app
 def db_current(app: App) -> None:
     """Show the database URL (password hidden) and its schema revision."""
     from sqlalchemy.exc import SQLAlchemyError

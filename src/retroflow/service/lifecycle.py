@@ -73,7 +73,8 @@ def passes_filters(event: IncidentEvent, settings: ServiceSettings) -> bool:
 
 @attrs.frozen
 class _State:
-    """An incident's lifecycle row, as the rules read it."""
+    """An incident's lifecycle row (its columns in order), as the rules read it and as an
+    incident's first event writes it."""
 
     status: str
     changed_at: datetime | None
@@ -90,7 +91,7 @@ def apply_event(
     row = _lifecycle(sql, event)
     if event.kind not in (Lifecycle.RESOLVED, Lifecycle.REOPENED):
         if row is None:
-            _insert(sql, event, now, status=OPEN)
+            _insert(sql, event, _State(OPEN, None, None, None), now)
         return Decision("recorded")
     if (
         event.kind is Lifecycle.RESOLVED
@@ -122,27 +123,19 @@ def _lifecycle(sql: Driver, event: IncidentEvent) -> _State | None:
     return _State(row[0], sql.read_time(row[1]), sql.read_time(row[2]), row[3])
 
 
-def _insert(
-    sql: Driver,
-    event: IncidentEvent,
-    now: datetime,
-    *,
-    status: str,
-    changed_at: datetime | None = None,
-    resolved_at: datetime | None = None,
-    pending_job_id: int | None = None,
-) -> None:
+def _insert(sql: Driver, event: IncidentEvent, state: _State, now: datetime) -> None:
+    """The lifecycle row of an incident first seen in ``event``, in ``state``."""
     sql.run(
         "INSERT INTO incident_lifecycles (source, incident_id, status, title, changed_at, resolved_at, "
         "pending_job_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.source,
             event.incident_id,
-            status,
+            state.status,
             event.title,
-            sql.time(changed_at),
-            sql.time(resolved_at),
-            pending_job_id,
+            sql.time(state.changed_at),
+            sql.time(state.resolved_at),
+            state.pending_job_id,
             sql.time(now),
         ),
     )
@@ -152,7 +145,7 @@ def _reopen(
     conn: sa.Connection, sql: Driver, jobs: JobQueue, event: IncidentEvent, row: _State | None, now: datetime
 ) -> Decision:
     if row is None:
-        _insert(sql, event, now, status=OPEN, changed_at=event.occurred_at)
+        _insert(sql, event, _State(OPEN, event.occurred_at, None, None), now)
         return Decision("reopened")
     sql.run(
         "UPDATE incident_lifecycles SET status = ?, changed_at = ?, pending_job_id = NULL, updated_at = ? "
@@ -182,15 +175,7 @@ def _resolve(
     )
     job_id = jobs.schedule(conn, job)
     if row is None:
-        _insert(
-            sql,
-            event,
-            now,
-            status=RESOLVED,
-            changed_at=event.occurred_at,
-            resolved_at=event.occurred_at,
-            pending_job_id=job_id,
-        )
+        _insert(sql, event, _State(RESOLVED, event.occurred_at, event.occurred_at, job_id), now)
         return Decision("scheduled", job_id)
     at = sql.time(event.occurred_at)
     sql.run(

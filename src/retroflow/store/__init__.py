@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow.lazy import exports_by_module, lazy_exports
+from retroflow.lazy import lazy_package
 
 if TYPE_CHECKING:
     from retroflow.store.database import (
@@ -44,32 +44,30 @@ if TYPE_CHECKING:
 
 # Imported when first asked for: `from retroflow.store.human import ...` (a build without
 # the store) does not import SQLAlchemy.
-_HOMES = {
-    "retroflow.store.database": (
-        "NothingStored",
-        "database_url",
-        "default_database",
-        "describe_url",
-        "migrate",
-        "open_store",
-    ),
-    "retroflow.store.exports": ("ExportReport", "export_actions", "export_key", "sync_status"),
-    "retroflow.store.human": (
-        "ActionEdit",
-        "AddedEvent",
-        "FactorVerdict",
-        "HumanInput",
-        "NewAction",
-        "build_with_input",
-        "load_input_file",
-    ),
-    "retroflow.store.store": ("FollowUp", "RetroSummary", "Store", "VersionSummary"),
-}
-__getattr__ = lazy_exports(__name__, exports_by_module(_HOMES))
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_package(
+    __name__,
+    {
+        "retroflow.store.database": (
+            "NothingStored",
+            "database_url",
+            "default_database",
+            "describe_url",
+            "migrate",
+            "open_store",
+        ),
+        "retroflow.store.exports": ("ExportReport", "export_actions", "export_key", "sync_status"),
+        "retroflow.store.human": (
+            "ActionEdit",
+            "AddedEvent",
+            "FactorVerdict",
+            "HumanInput",
+            "NewAction",
+            "build_with_input",
+            "load_input_file",
+        ),
+        "retroflow.store.store": ("FollowUp", "RetroSummary", "Store", "VersionSummary"),
+    },
+)
 
 
 __all__ = [

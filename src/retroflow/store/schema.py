@@ -91,10 +91,24 @@ def _json() -> sa.JSON:
     return sa.JSON(none_as_null=True)
 
 
-incidents = sa.Table(
+def _table(name: str, *items: SchemaItem) -> sa.Table:
+    """A table of the store: in :data:`metadata`, which the migrations are checked against."""
+    return sa.Table(name, metadata, *items)
+
+
+def _numbered(name: str, *items: SchemaItem) -> sa.Table:
+    """A table whose rows are numbered by ``id``, a number the database gives each new row."""
+    return _table(name, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True), *items)
+
+
+def _keyed(name: str, *items: SchemaItem) -> sa.Table:
+    """A table of records keyed by ``id``, the id each has where it comes from (an incident's
+    in its source, an imported record's in the import)."""
+    return _table(name, sa.Column("id", sa.String(200), primary_key=True), *items)
+
+
+incidents = _keyed(
     "incidents",
-    metadata,
-    sa.Column("id", sa.String(200), primary_key=True),
     sa.Column("title", sa.Text, nullable=False, server_default=""),
     sa.Column("source", sa.String(100), nullable=False, server_default=""),
     sa.Column("services", _json(), nullable=False),
@@ -105,10 +119,8 @@ incidents = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-retro_versions = sa.Table(
+retro_versions = _numbered(
     "retro_versions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("incident_id", sa.String(200), sa.ForeignKey("incidents.id"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("built_at", UTCDateTime(), nullable=False),
@@ -126,19 +138,16 @@ retro_versions = sa.Table(
 # so (see ``retroflow.store.store.timeline_chunks``), each chunk is stored once per incident
 # under the digest of its events, and a version lists its chunks in order. Rebuilding an
 # unchanged incident stores no event again; a changed one, only the chunks that changed.
-event_chunks = sa.Table(
+event_chunks = _numbered(
     "event_chunks",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("incident_id", sa.String(200), sa.ForeignKey("incidents.id"), nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the chunk's events, hex
     sa.Column("event_count", sa.Integer, nullable=False),
     sa.UniqueConstraint("incident_id", "digest", name="uq_event_chunks_incident_digest"),
 )
 
-version_chunks = sa.Table(
+version_chunks = _table(
     "version_chunks",
-    metadata,
     sa.Column(
         "retro_version_id",
         sa.Integer,
@@ -150,10 +159,8 @@ version_chunks = sa.Table(
     sa.Index("ix_version_chunks_chunk", "chunk_id"),
 )
 
-events = sa.Table(
+events = _numbered(
     "events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("chunk_id", sa.Integer, sa.ForeignKey("event_chunks.id", ondelete="CASCADE"), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),  # within the chunk
     sa.Column("at", UTCDateTime(), nullable=False),
@@ -172,10 +179,8 @@ events = sa.Table(
 def _version_part(name: str, *columns: SchemaItem) -> sa.Table:
     """A table of one part of a retro version (its factors, actions, …): rows numbered by
     ``id``, each of one version, found by it and deleted with it."""
-    return sa.Table(
+    return _numbered(
         name,
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
             "retro_version_id", sa.Integer, sa.ForeignKey("retro_versions.id", ondelete="CASCADE"), nullable=False
         ),
@@ -231,10 +236,8 @@ findings = _version_part(
     sa.Column("severity", sa.String(20), nullable=False),
 )
 
-human_input = sa.Table(
+human_input = _numbered(
     "human_input",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     # Not a foreign key: people may write input before the first retro is stored.
     sa.Column("incident_id", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),  # factor, event, action, new_action
@@ -245,10 +248,8 @@ human_input = sa.Table(
     sa.Index("ix_human_input_incident", "incident_id"),
 )
 
-exports = sa.Table(
+exports = _numbered(
     "exports",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("incident_id", sa.String(200), nullable=False),
     sa.Column("action_id", sa.String(100), nullable=False),
     sa.Column("sink", sa.String(100), nullable=False),
@@ -265,10 +266,8 @@ exports = sa.Table(
     sa.Index("ix_exports_state", "state"),
 )
 
-tracker_links = sa.Table(
+tracker_links = _numbered(
     "tracker_links",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("export_id", sa.Integer, sa.ForeignKey("exports.id"), nullable=False, unique=True),
     sa.Column("incident_id", sa.String(200), nullable=False),
     sa.Column("action_id", sa.String(100), nullable=False),
@@ -283,12 +282,17 @@ tracker_links = sa.Table(
     sa.Index("ix_tracker_links_incident_action", "incident_id", "action_id"),
 )
 
+
+def _imported() -> tuple[sa.Column[str], sa.Column[datetime]]:
+    """A hash of an imported record as it was imported (re-importing an unchanged record
+    leaves it alone), and when it was imported."""
+    return sa.Column("digest", sa.String(32), nullable=False), sa.Column("imported_at", UTCDateTime(), nullable=False)
+
+
 # The history import (``retroflow history import``): past incidents and done actions from
 # other tools, for outcome metrics. Stored retros are read where they are.
-history_incidents = sa.Table(
+history_incidents = _keyed(
     "history_incidents",
-    metadata,
-    sa.Column("id", sa.String(200), primary_key=True),
     sa.Column("services", _json(), nullable=False),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("resolved_at", UTCDateTime()),
@@ -300,23 +304,18 @@ history_incidents = sa.Table(
     sa.Column("auto_resolved", sa.Boolean),
     sa.Column("severity", sa.String(50)),
     sa.Column("details", _json(), nullable=False),
-    # A hash of the record as imported: re-importing an unchanged record leaves it alone.
-    sa.Column("digest", sa.String(32), nullable=False),
-    sa.Column("imported_at", UTCDateTime(), nullable=False),
+    *_imported(),
     sa.Index("ix_history_incidents_started", "started_at"),
 )
 
-history_actions = sa.Table(
+history_actions = _keyed(
     "history_actions",
-    metadata,
-    sa.Column("id", sa.String(200), primary_key=True),
     sa.Column("incident_id", sa.String(200), nullable=False),
     sa.Column("service", sa.String(200)),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("metric", sa.String(100), nullable=False),
     sa.Column("done_at", UTCDateTime(), nullable=False),
-    sa.Column("digest", sa.String(32), nullable=False),
-    sa.Column("imported_at", UTCDateTime(), nullable=False),
+    *_imported(),
 )
 
 
@@ -375,10 +374,8 @@ class JobState:
     ALL = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
 
 
-webhook_deliveries = sa.Table(
+webhook_deliveries = _numbered(
     "webhook_deliveries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("receiver", sa.String(100), nullable=False),  # the receiver, or "poll:<feed>"
     sa.Column("event_id", sa.String(200), nullable=False),
     sa.Column("webhook_id", sa.String(200)),  # X-Webhook-Id: the same on every retry
@@ -398,10 +395,8 @@ webhook_deliveries = sa.Table(
 #: :func:`with_postgresql_options`, PostgreSQL).
 _QUEUED = "state = 'queued'"
 
-jobs = sa.Table(
+jobs = _numbered(
     "jobs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(50), nullable=False),
     # One pending job per key (a queueing lock), and one running job per key at a time.
     sa.Column("lock_key", sa.String(300), nullable=False),
@@ -433,9 +428,8 @@ def with_postgresql_options() -> None:
     queued.dialect_options["postgresql"]["where"] = sa.text(_QUEUED)
 
 
-incident_lifecycles = sa.Table(
+incident_lifecycles = _table(
     "incident_lifecycles",
-    metadata,
     sa.Column("source", sa.String(100), primary_key=True),
     sa.Column("incident_id", sa.String(200), primary_key=True),
     sa.Column("status", sa.String(20), nullable=False),  # open or resolved
@@ -452,9 +446,8 @@ incident_lifecycles = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-feed_checkpoints = sa.Table(
+feed_checkpoints = _table(
     "feed_checkpoints",
-    metadata,
     sa.Column("feed", sa.String(100), primary_key=True),
     sa.Column("checkpoint", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),

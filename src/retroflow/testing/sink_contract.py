@@ -22,6 +22,7 @@ Needs ``responses`` and ``requests`` (every requests-based sink's test extra has
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,18 +82,19 @@ class FakeTracker(Protocol):
         ``"missing"``: the tracker no longer shows that ticket)."""
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class SinkUnderTest:
     """A tracker sink plugin, its configuration and the fake of its tracker.
 
-    :ivar plugin: what the sink's entry point registers.
-    :ivar name: the sink's name (and settings table).
+    :ivar sink: the sink class, constructed as ``sink(sleep=..., clock=...)``.
+    :ivar plugin: what the sink's entry point registers; by default the module that defines
+        :attr:`sink`.
+    :ivar name: the sink's name (and settings table); by default :attr:`sink`'s ``name``.
     :ivar required: the keys a configuration needs, as the missing-table error says them.
     :ivar table: the ``[plugins.<name>]`` TOML of a working configuration; keyword options
         select variants (a sink's own tests use them through ``make_client``).
     :ivar secret: a distinctive fake credential, which must never leak.
     :ivar secret_env: the environment variable ``table`` reads ``secret`` from.
-    :ivar sink: the sink class, constructed as ``sink(sleep=..., clock=...)``.
     :ivar fake: the fake tracker.
     :ivar refusals: the tracker's refusals of a create that are about the whole call
         (credentials, permissions, the project or repository), each as ``(reply, words)``:
@@ -105,13 +107,13 @@ class SinkUnderTest:
     :ivar now: the sink's clock.
     """
 
-    plugin: object
-    name: str
+    sink: Callable[..., TrackerSink]
+    plugin: object = attrs.Factory(lambda self: sys.modules[self.sink.__module__], takes_self=True)
+    name: str = attrs.Factory(lambda self: self.sink.name, takes_self=True)
     required: str
     table: Callable[..., str]
     secret: str
     secret_env: str
-    sink: Callable[..., TrackerSink]
     fake: FakeTracker
     refusals: tuple[tuple[Mapping[str, Any], tuple[str, ...]], ...] = ()
     rate_limits: tuple[tuple[Mapping[str, Any], float], ...] = ()

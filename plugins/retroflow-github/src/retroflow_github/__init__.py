@@ -1,9 +1,7 @@
 """retroflow-github: a tracker sink that exports retro actions to GitHub Issues, and a
 timeline source of deploy history.
 
-The sink is registered through the ``retroflow`` entry point as the plugin ``github``;
-configured by the ``[plugins.github]`` table (:class:`GitHubSettings`); used with
-``retroflow export --sink github``. The source is the plugin ``github-deploys``
+The sink is the plugin ``github``, the source the plugin ``github-deploys``
 (:mod:`retroflow_github.deploys`, ``[plugins.github-deploys]``). Both send their requests
 through :class:`retroflow_github._http.GitHubHttp`.
 """
@@ -12,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from retroflow.trackers import SinkBase, lazy_exports, sink_hooks
+from retroflow.trackers import SinkBase, sink_module
 
 if TYPE_CHECKING:
     from retroflow_github._client import GitHubClient
@@ -22,12 +20,9 @@ __all__ = ["GitHubClient", "GitHubSettings", "GitHubSink"]
 
 
 class GitHubSink(SinkBase):
-    """The ``github`` tracker sink (``sleep`` and ``clock`` are injectable for tests)."""
+    """The ``github`` tracker sink: one request per issue (GitHub has no bulk create)."""
 
-    name = "github"  # also the settings table, [plugins.github]
-    required = "repo and token"
-    #: One request per issue (GitHub has no bulk create); a small batch bounds a call.
-    max_batch = 20
+    name = "github"
     #: ``find`` lists issues rather than searching (the search index trails by minutes);
     #: the list can still trail a create by a moment on a replica.
     search_lag = 10.0
@@ -35,10 +30,4 @@ class GitHubSink(SinkBase):
     settings_class = "retroflow_github.settings:GitHubSettings"
 
 
-# The client (and requests) and the settings are imported when first used, not when the
-# plugin loads.
-__getattr__ = lazy_exports(__name__, {"GitHubClient": GitHubSink.client, "GitHubSettings": GitHubSink.settings_class})
-
-
-#: The plugin's hooks: the settings table and the sink.
-retroflow_register_settings, retroflow_register_tracker_sinks = sink_hooks(GitHubSink)
+retroflow_register_settings, retroflow_register_tracker_sinks, __getattr__ = sink_module(GitHubSink)

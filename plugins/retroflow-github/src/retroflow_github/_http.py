@@ -10,13 +10,13 @@ to messages that name the setting to check and never the token.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 import requests
-import structlog
 
 from retroflow import Secret
 from retroflow.http import (
@@ -25,13 +25,10 @@ from retroflow.http import (
     backoff,
     error_text,
     json_or_none,
-    rate_limit_error,
     retry_after_seconds,
     transport_failure,
 )
 from retroflow.trackers import RequestFailure
-
-log = structlog.get_logger(__name__)
 
 API_VERSION = "2022-11-28"
 #: Failures that say nothing about one request in particular: the next would fail too.
@@ -125,7 +122,7 @@ class GitHubHttp:
             wait = self._rate_limit_wait(response, budget.attempt)
             if wait is None:
                 raise self._http_error(response, what, repo)
-            self._spend(budget, wait, what)
+            self._spend(budget, wait, what, response.status_code)
 
     def pages(
         self, url: str, *, what: str, repo: str, params: Mapping[str, Any] | None = None
@@ -139,12 +136,9 @@ class GitHubHttp:
             next_url = response.links.get("next", {}).get("url")
             params = None  # the next link carries them
 
-    def _spend(self, budget: RetryBudget, wait: float, what: str) -> None:
-        if budget.exceeded(wait):
-            message = rate_limit_error("GitHub", self.access.table, what, wait, self._limits.max_retry_wait)
-            raise GitHubFailure(message, status=429, retry_after=wait)
-        log.warning("github rate limited", what=what, wait=wait, attempt=budget.attempt + 1)
-        budget.spend(wait)
+    def _spend(self, budget: RetryBudget, wait: float, what: str, status: int | None = None) -> None:
+        refuse = functools.partial(GitHubFailure, status=429)
+        budget.wait_out(wait, what, service="GitHub", table=self.access.table, refuse=refuse, status=status)
 
     def _note_remaining(self, response: requests.Response) -> None:
         reset = response.headers.get("x-ratelimit-reset", "")

@@ -29,12 +29,10 @@ from jira.resilientsession import parse_error_msg
 from retroflow import ConfigError, TicketDraft, TicketRef, TicketStatus, TrackerError
 from retroflow.http import (
     RetryBudget,
-    backoff,
+    asked_or_backoff,
     error_text,
     json_or_none,
     looks_like_url,
-    rate_limit_error,
-    retry_after_seconds,
     sending,
     transport_failure,
 )
@@ -146,17 +144,11 @@ class JiraClient(ClientBase[JiraSettings]):
                 return response.status_code, json_or_none(response)
             if failed is not None and status in accept:
                 return status, json_or_none(failed)
-            retry_after = failed.headers.get("Retry-After") if failed is not None else None
+            headers = failed.headers if failed is not None else {}
             # 429 always; 503 with Retry-After only for reads (a create may have gone through).
-            if status == 429 or (status == 503 and retry_after and method == "GET"):
-                delay = retry_after_seconds(retry_after, self._clock)
-                wait = delay if delay is not None else backoff(budget.attempt)
-                if budget.exceeded(wait):
-                    raise TrackerError(
-                        rate_limit_error("Jira", SINK, what, wait, self.settings.max_retry_wait), retry_after=wait
-                    )
-                log.warning("jira rate limited", what=what, status=status, wait=wait, attempt=budget.attempt + 1)
-                budget.spend(wait)
+            if status == 429 or (status == 503 and headers.get("Retry-After") and method == "GET"):
+                wait = asked_or_backoff(headers, budget.attempt, self._clock)
+                budget.wait_out(wait, what, service="Jira", table=SINK, refuse=TrackerError, status=status)
                 continue
             raise self._http_error(status, failed, what)
 

@@ -9,6 +9,7 @@ created by an earlier attempt.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,6 @@ from retroflow.http import (
     error_text,
     json_or_none,
     looks_like_url,
-    rate_limit_error,
     retry_after_seconds,
     timestamp_or_none,
     transport_failure,
@@ -31,6 +31,9 @@ from retroflow.trackers import ClientBase, RequestFailure, create_each, parse_ow
 from retroflow_linear import LinearSettings, LinearSink, _text
 
 log = structlog.get_logger(__name__)
+
+#: A failure about the whole call (the next draft would fail the same way).
+_WHOLE_CALL = functools.partial(RequestFailure, whole_call=True)
 
 SINK = LinearSink.name
 PAGE_SIZE = 50
@@ -111,14 +114,9 @@ class LinearClient(ClientBase[LinearSettings]):
             codes = {_code(e) for e in errors or []}
             if response.status_code == 429 or "RATELIMITED" in codes:
                 wait = self._rate_limit_wait(response, budget.attempt)
-                if budget.exceeded(wait):
-                    raise RequestFailure(
-                        rate_limit_error("Linear", SINK, what, wait, self.settings.max_retry_wait),
-                        whole_call=True,
-                        retry_after=wait,
-                    )
-                log.warning("linear rate limited", what=what, wait=wait, attempt=budget.attempt + 1)
-                budget.spend(wait)
+                budget.wait_out(
+                    wait, what, service="Linear", table=SINK, refuse=_WHOLE_CALL, status=response.status_code
+                )
                 continue
             if response.status_code in (401, 403) or codes & {"AUTHENTICATION_ERROR", "FORBIDDEN"}:
                 raise RequestFailure(

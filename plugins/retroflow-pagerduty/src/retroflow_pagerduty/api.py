@@ -152,50 +152,72 @@ class PagerDutyApi:
         :raises SourceError: refused (401/403, naming the setting, never the key), other
             4xx, or still failing after the bounded retries (429, 5xx, network).
         """
-        failures = 0
-        rate_limited = 0
+        response = self._answer("GET", path, what=what, error=SourceError, params=dict(params or {}))
+        status = response.status_code
+        if status < 300:
+            return self._decode(response, what)
+        if status in (401, 403):
+            hint = (
+                "the key is invalid or deactivated, or belongs to the other service region (setting `api`)"
+                if status == 401
+                else "the key may not read this"
+            )
+            raise SourceError(f"PagerDuty refused {what} (HTTP {status}): check {_SETTING}; {hint}")
+        if status == 404:
+            raise IncidentNotFound(f"{what} not found (HTTP 404)")
+        if status == 429:
+            raise SourceError(
+                f"PagerDuty rate limit: {what} still refused after {self.settings.rate_limit_retries + 1} tries "
+                "(HTTP 429); raise [plugins.pagerduty] rate_limit_retries or try later"
+            )
+        if status >= 500:
+            tries = self.settings.retries + 1
+            raise SourceError(f"PagerDuty API error: {what} failed {tries} time(s) (HTTP {status})")
+        message = _error_message(response)
+        raise SourceError(f"PagerDuty refused {what} (HTTP {status})" + (f": {message}" if message else ""))
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        error: type[RetroflowError],
+        not_retried: str | None = None,
+        **sent: Any,
+    ) -> httpx2.Response:
+        """PagerDuty's answer to ``method path`` (``sent``: the client's ``params``, ``json``)
+        that is not tried again: a 429 is, within ``rate_limit_retries``, after the wait the
+        API asks for; a 5xx and a network failure are, within ``retries``, after a back-off
+        — unless the request is ``not_retried`` (what to say when it may have reached
+        PagerDuty). A 401 the client raises is answered as it came.
+
+        :raises RetroflowError: ``error``, when the network failures outlast the retries
+            (see :meth:`_wait_after_network_error`) or a 401 comes without its response.
+        """
+        failures = rate_limited = 0
         while True:
             try:
-                response = self._client.get(path, params=dict(params or {}))
+                response: httpx2.Response = self._client.request(method, path, **sent)
             except pagerduty.HttpError as exc:  # 401: its message holds part of the key
                 if exc.response is None:
-                    raise SourceError(f"PagerDuty refused {what}: check {_SETTING}") from None
+                    raise error(f"PagerDuty refused {what}: check {_SETTING}") from None
                 response = exc.response
             except pagerduty.Error as exc:  # a network error or timeout
                 failures += 1
-                self._wait_after_network_error(exc, what, failures, SourceError)
+                self._wait_after_network_error(exc, what, failures, error, not_retried=not_retried)
                 continue
             status = response.status_code
-            if status < 300:
-                return self._decode(response, what)
-            if status in (401, 403):
-                hint = (
-                    "the key is invalid or deactivated, or belongs to the other service region (setting `api`)"
-                    if status == 401
-                    else "the key may not read this"
-                )
-                raise SourceError(f"PagerDuty refused {what} (HTTP {status}): check {_SETTING}; {hint}")
-            if status == 404:
-                raise IncidentNotFound(f"{what} not found (HTTP 404)")
-            if status == 429:
+            if status == 429 and rate_limited < self.settings.rate_limit_retries:
                 rate_limited += 1
-                if rate_limited > self.settings.rate_limit_retries:
-                    raise SourceError(
-                        f"PagerDuty rate limit: {what} still refused after {rate_limited} tries (HTTP 429); "
-                        "raise [plugins.pagerduty] rate_limit_retries or try later"
-                    )
                 asked = _retry_after(response, self._clock)
-                wait = self._backoff(rate_limited) if asked is None else asked
-                self._sleep(min(wait, self.settings.max_wait))
+                self._sleep(min(self._backoff(rate_limited) if asked is None else asked, self.settings.max_wait))
                 continue
-            if status >= 500:
+            if status >= 500 and not_retried is None and failures < self.settings.retries:
                 failures += 1
-                if failures > self.settings.retries:
-                    raise SourceError(f"PagerDuty API error: {what} failed {failures} time(s) (HTTP {status})")
                 self._sleep(self._backoff(failures))
                 continue
-            message = _error_message(response)
-            raise SourceError(f"PagerDuty refused {what} (HTTP {status})" + (f": {message}" if message else ""))
+            return response
 
     def _wait_after_network_error(
         self,

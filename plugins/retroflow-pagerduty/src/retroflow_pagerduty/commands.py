@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from retroflow import ConfigError, RetroflowError, redact_text
-from retroflow.app import App, handle_errors
+from retroflow.app import App, pass_app
 
 from . import TABLE
 
@@ -98,8 +98,7 @@ def _subscribe_command(opened: Opener) -> click.Command:
     @click.option("--no-ping", is_flag=True, help="Send no test delivery.")
     @click.option("--token", metavar="env:NAME", help=_TOKEN_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-    @click.pass_obj
-    @handle_errors
+    @pass_app
     def subscribe(
         app: App,
         url: str,
@@ -138,8 +137,7 @@ def _subscriptions_command(opened: Opener) -> click.Command:
     @click.option("--url", help="Only those delivering to this URL.")
     @click.option("--token", metavar="env:NAME", help=_TOKEN_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-    @click.pass_obj
-    @handle_errors
+    @pass_app
     def subscriptions(
         app: App, enable: tuple[str, ...], ping: tuple[str, ...], url: str | None, token: str | None, as_json: bool
     ) -> None:

@@ -6,12 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx2
-import pagerduty
-
 from retroflow import RetroflowError, Secret
 
-from .api import PAGE_SIZE, PAGINATION_LIMIT, PagerDutyApi, _error_message, _retry_after
+from .api import PAGE_SIZE, PAGINATION_LIMIT, PagerDutyApi, _error_message
 from .subscriptions import READ_SCOPE, WRITE_SCOPE, Created, Filter, Subscription
 
 __all__ = ["PATH", "SubscriptionsApi"]
@@ -55,7 +52,7 @@ class SubscriptionsApi(PagerDutyApi):
                 "active": True,
             }
         }
-        reply = self._call("POST", PATH, what=f"creating a webhook subscription for {filter}", body=body, retry=False)
+        reply = self._call("POST", PATH, what=f"creating a webhook subscription for {filter}", json=body, retry=False)
         made = reply.get("webhook_subscription")
         subscription = Subscription.from_api(made)
         delivery = made.get("delivery_method") if isinstance(made, Mapping) else None
@@ -82,59 +79,17 @@ class SubscriptionsApi(PagerDutyApi):
 
     # -- requests ------------------------------------------------------------------------
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        retry: bool = True,
-    ) -> dict[str, Any]:
-        """One operation, retried within the settings' bounds: the decoded reply (``{}``
-        for a reply without a body), or an error in words (never the key, the secret or a
-        request header)."""
-        failures = rate_limited = 0
-        while True:
-            try:
-                response = self._send(method, path, params, body, what)
-            except pagerduty.Error as exc:  # a network error or timeout
-                failures += 1
-                self._wait_after_network_error(
-                    exc, what, failures, RetroflowError, not_retried=None if retry else MAYBE_MADE
-                )
-                continue
-            status = response.status_code
-            if status < 300:
-                return self._decode(response, what) if response.content else {}
-            if status == 429 and rate_limited < self.settings.rate_limit_retries:
-                rate_limited += 1
-                asked = _retry_after(response, self._clock)
-                self._sleep(min(self._backoff(rate_limited) if asked is None else asked, self.settings.max_wait))
-                continue
-            if status >= 500 and retry:
-                failures += 1
-                if failures <= self.settings.retries:
-                    self._sleep(self._backoff(failures))
-                    continue
-            raise RetroflowError(_refusal(what, status, method, _error_message(response), retry=retry))
-
-    def _send(
-        self, method: str, path: str, params: Mapping[str, Any] | None, body: Mapping[str, Any] | None, what: str
-    ) -> httpx2.Response:
-        kwargs: dict[str, Any] = {}
-        if params:
-            kwargs["params"] = dict(params)
-        if body is not None:
-            kwargs["json"] = dict(body)
-        try:
-            response: httpx2.Response = self._client.request(method, path, **kwargs)
-        except pagerduty.HttpError as exc:  # 401: its message holds part of the key
-            if exc.response is None:
-                raise RetroflowError(f"PagerDuty refused {what}: check [plugins.pagerduty] token") from None
-            response = exc.response
-        return response
+    def _call(self, method: str, path: str, *, what: str, retry: bool = True, **sent: Any) -> dict[str, Any]:
+        """One operation (``sent``: the client's ``params``, ``json``), retried within the
+        settings' bounds (a create only after a 429: see the class): the decoded reply
+        (``{}`` for a reply without a body), or an error in words (never the key, the secret
+        or a request header)."""
+        not_retried = None if retry else MAYBE_MADE
+        response = self._answer(method, path, what=what, error=RetroflowError, not_retried=not_retried, **sent)
+        status = response.status_code
+        if status < 300:
+            return self._decode(response, what) if response.content else {}
+        raise RetroflowError(_refusal(what, status, method, _error_message(response), retry=retry))
 
 
 #: What to say when a create may or may not have reached PagerDuty.

@@ -13,29 +13,15 @@ import attrs
 
 from retroflow import hookimpl
 from retroflow.config import Config
-from retroflow.default_plugins._plugin_kit import (
-    SettingsTable,
-    detail,
-    minutes_of,
-    minutes_text,
-    proposals_hook,
-    propose,
-    threshold,
-)
+from retroflow.default_plugins._plugin_kit import SettingsTable, detail, minutes_of, minutes_text, threshold
 from retroflow.default_plugins.conditions.facts import affected_services, cite, facts_of, minutes, quoted
 from retroflow.default_plugins.conditions.keys import CHANGE_BEFORE_INCIDENT
-from retroflow.model import (
-    ActionItem,
-    Category,
-    Effort,
-    EventKind,
-    Factor,
-    Incident,
-    Layer,
-    Timeline,
-    Verification,
-    format_duration,
-)
+from retroflow.default_plugins.conditions.proposers import Proposal, Proposers
+from retroflow.model import Category, Effort, EventKind, Factor, Incident, Layer, Timeline, format_duration
+
+#: The proposer of the factor this plugin finds.
+PROPOSERS = Proposers()
+retroflow_propose_actions = PROPOSERS.hook()
 
 
 @attrs.frozen
@@ -90,17 +76,14 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
     )
 
 
-@hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    return find_factors(incident, timeline, config)
+retroflow_find_factors = hookimpl(find_factors)
 
 
-def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
+@PROPOSERS.answer(CHANGE_BEFORE_INCIDENT, Category.AUTOMATE_DECISION, Effort.MEDIUM, "auto-resolved")
+def _gate_deploys(incident: Incident, factor: Factor) -> Proposal:
     services = detail(factor, "services") or list(incident.services) or ["the affected service"]
     service = services[0]
-    return propose(
-        incident,
-        CHANGE_BEFORE_INCIDENT,
+    return Proposal(
         service,
         title=f"Gate deploys of {service} on an automated canary check that rolls back on its own",
         change=(
@@ -109,12 +92,5 @@ def _gate_deploys(incident: Incident, factor: Factor) -> ActionItem:
             f"is worse, without waiting for a person (this time: {quoted(detail(factor, 'change', 'the change'))} "
             f"showed its first error {minutes_text(detail(factor, 'minutes_before_signal'))} after it landed)."
         ),
-        category=Category.AUTOMATE_DECISION,
-        effort=Effort.MEDIUM,
-        verify=Verification(
-            metric="auto-resolved", service=service, target="bad deploys roll back on their own: 0 reach all traffic"
-        ),
+        target="bad deploys roll back on their own: 0 reach all traffic",
     )
-
-
-retroflow_propose_actions = proposals_hook({CHANGE_BEFORE_INCIDENT: _gate_deploys})

@@ -29,8 +29,6 @@ from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
     minutes_text,
-    proposals_hook,
-    propose,
     service_named,
     strength,
     threshold,
@@ -55,24 +53,18 @@ from retroflow.default_plugins.conditions.keys import (
     RESPONDER_LOAD,
     SLOW_ACK,
 )
+from retroflow.default_plugins.conditions.proposers import Proposal, Proposers
 from retroflow.default_plugins.conditions.wait import Wait
-from retroflow.model import (
-    ActionItem,
-    Category,
-    Effort,
-    Event,
-    EventKind,
-    Factor,
-    Incident,
-    Layer,
-    Timeline,
-    Verification,
-)
+from retroflow.model import Category, Effort, Event, EventKind, Factor, Incident, Layer, Timeline
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _COORDINATOR_ROLES = frozenset({"incident commander", "incident lead", "coordinator", "ic", "incident manager"})
 _COORDINATOR_RE = re.compile(r"(?i:\bincident (?:commander|lead|manager)\b|\bcoordinat(?:or|ing|es)\b)|\bIC\b")
+
+#: The proposer of each factor key this plugin finds, declared next to its heuristic.
+PROPOSERS = Proposers()
+retroflow_propose_actions = PROPOSERS.hook()
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -181,6 +173,9 @@ def find_factors(
     yield from _no_coordinator(incident, facts, people, settings)
 
 
+retroflow_find_factors = hookimpl(find_factors)
+
+
 def _slow_ack(
     incident: Incident, facts: TimelineFacts, pages: Sequence[Event], settings: HumanSettings
 ) -> Iterator[Factor]:
@@ -209,6 +204,21 @@ def _slow_ack(
         )
 
 
+@PROPOSERS.answer(SLOW_ACK, Category.DETECT_FASTER, Effort.LOW, "time-to-acknowledge")
+def _slow_ack_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    return Proposal(
+        service,
+        title=f"Notify the {service} on-call by a phone call that repeats until acknowledged",
+        change=(
+            f"Change the {service} on-call notification rules from a single push or call to a phone call "
+            f"repeated every 2 min until acknowledged, with acknowledgement from the call itself (the first "
+            f"page waited {minutes_text(detail(factor, 'minutes'))})."
+        ),
+        target="p90 ≤ 5 min",
+    )
+
+
 def _ownership_churn(incident: Incident, facts: TimelineFacts, settings: HumanSettings) -> Iterator[Factor]:
     """Escalations and reassignments before the fix."""
     fix = facts.first(EventKind.MITIGATION) or facts.first(EventKind.RESOLUTION)
@@ -235,6 +245,22 @@ def _ownership_churn(incident: Incident, facts: TimelineFacts, settings: HumanSe
                     "service": main_service(incident, facts, *handoffs[:1]),
                 },
             )
+
+
+@PROPOSERS.answer(OWNERSHIP_CHURN, Category.REDUCE_COGNITIVE_LOAD, Effort.LOW, "time-to-restore")
+def _ownership_churn_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    fixer = detail(factor, "fixer")
+    return Proposal(
+        service,
+        title=f"Route {service} alerts straight to the team that can fix them",
+        change=(
+            f"Map the alerts of this incident to the escalation policy of the team that fixed it"
+            f"{f' ({fixer})' if fixer else ''}, with a service-ownership entry, so the first page reaches "
+            f"them instead of {detail(factor, 'handoffs')} hand-offs."
+        ),
+        target="≤ 1 hand-off before mitigation",
+    )
 
 
 def _out_of_hours(
@@ -269,6 +295,21 @@ def _out_of_hours(
                 "service": main_service(incident, facts, outside[0][0]),
             },
         )
+
+
+@PROPOSERS.answer(OUT_OF_HOURS, Category.AUTOMATE_DECISION, Effort.MEDIUM, "out-of-hours-pages")
+def _out_of_hours_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    return Proposal(
+        service,
+        title=f"Let {service} remediate on its own out of hours and page only if that fails",
+        change=(
+            f"Outside working hours, have the {service} alert run the safe first step on its own (roll back "
+            "the last deploy, fail over) and page a person only when it does not recover, with a night "
+            "runbook that needs no context."
+        ),
+        target="-50% per quarter",
+    )
 
 
 def _responder_load(
@@ -306,6 +347,21 @@ def _responder_load(
             )
 
 
+@PROPOSERS.answer(RESPONDER_LOAD, Category.REDUCE_COGNITIVE_LOAD, Effort.MEDIUM, "time-to-acknowledge")
+def _responder_load_action(incident: Incident, factor: Factor) -> Proposal:
+    people = detail(factor, "people", {})
+    return Proposal(
+        None,
+        title="Hand over to a fresh responder after an incident: cap incidents per on-call in 24 h",
+        change=(
+            "After an incident, route the next pages of that responder to the secondary for "
+            f"{detail(factor, 'window_hours', 24)} h (this time {', '.join(people) or 'responders'} came "
+            "from earlier incidents)."
+        ),
+        target="0 responders a month paged in two incidents within 24 h",
+    )
+
+
 def _no_coordinator(
     incident: Incident, facts: TimelineFacts, people: Mapping[str, Event], settings: HumanSettings
 ) -> Iterator[Factor]:
@@ -335,115 +391,16 @@ def _coordinates(event: Event) -> bool:
     )
 
 
-@hookimpl
-def retroflow_find_factors(
-    incident: Incident, timeline: Timeline, history: tuple[Incident, ...], config: Config
-) -> Iterator[Factor]:
-    return find_factors(incident, timeline, history, config)
-
-
-# --- proposers -------------------------------------------------------------------------
-
-
-def _slow_ack_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    return propose(
-        incident,
-        SLOW_ACK,
-        service,
-        title=f"Notify the {service} on-call by a phone call that repeats until acknowledged",
-        change=(
-            f"Change the {service} on-call notification rules from a single push or call to a phone call "
-            f"repeated every 2 min until acknowledged, with acknowledgement from the call itself (the first "
-            f"page waited {minutes_text(detail(factor, 'minutes'))})."
-        ),
-        category=Category.DETECT_FASTER,
-        effort=Effort.LOW,
-        verify=Verification(metric="time-to-acknowledge", service=service, target="p90 ≤ 5 min"),
-    )
-
-
-def _ownership_churn_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    fixer = detail(factor, "fixer")
-    return propose(
-        incident,
-        OWNERSHIP_CHURN,
-        service,
-        title=f"Route {service} alerts straight to the team that can fix them",
-        change=(
-            f"Map the alerts of this incident to the escalation policy of the team that fixed it"
-            f"{f' ({fixer})' if fixer else ''}, with a service-ownership entry, so the first page reaches "
-            f"them instead of {detail(factor, 'handoffs')} hand-offs."
-        ),
-        category=Category.REDUCE_COGNITIVE_LOAD,
-        effort=Effort.LOW,
-        verify=Verification(metric="time-to-restore", service=service, target="≤ 1 hand-off before mitigation"),
-    )
-
-
-def _out_of_hours_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    return propose(
-        incident,
-        OUT_OF_HOURS,
-        service,
-        title=f"Let {service} remediate on its own out of hours and page only if that fails",
-        change=(
-            f"Outside working hours, have the {service} alert run the safe first step on its own (roll back "
-            "the last deploy, fail over) and page a person only when it does not recover, with a night "
-            "runbook that needs no context."
-        ),
-        category=Category.AUTOMATE_DECISION,
-        effort=Effort.MEDIUM,
-        verify=Verification(metric="out-of-hours-pages", service=service, target="-50% per quarter"),
-    )
-
-
-def _responder_load_action(incident: Incident, factor: Factor) -> ActionItem:
-    people = detail(factor, "people", {})
-    return propose(
-        incident,
-        RESPONDER_LOAD,
-        title="Hand over to a fresh responder after an incident: cap incidents per on-call in 24 h",
-        change=(
-            "After an incident, route the next pages of that responder to the secondary for "
-            f"{detail(factor, 'window_hours', 24)} h (this time {', '.join(people) or 'responders'} came "
-            "from earlier incidents)."
-        ),
-        category=Category.REDUCE_COGNITIVE_LOAD,
-        effort=Effort.MEDIUM,
-        verify=Verification(
-            metric="time-to-acknowledge", target="0 responders a month paged in two incidents within 24 h"
-        ),
-    )
-
-
-def _no_coordinator_action(incident: Incident, factor: Factor) -> ActionItem:
+@PROPOSERS.answer(NO_COORDINATOR, Category.AUTOMATE_DECISION, Effort.LOW, "time-to-restore")
+def _no_coordinator_action(incident: Incident, factor: Factor) -> Proposal:
     count = len(detail(factor, "responders", []))
-    return propose(
-        incident,
-        NO_COORDINATOR,
+    return Proposal(
+        detail(factor, "service"),
+        about=(),
         title="Assign an incident commander automatically once three responders join",
         change=(
             "When the third responder joins, the incident tool assigns the incident-commander role to the "
             f"secondary on-call and posts a status template (this time {count} people responded uncoordinated)."
         ),
-        category=Category.AUTOMATE_DECISION,
-        effort=Effort.LOW,
-        verify=Verification(
-            metric="time-to-restore",
-            service=detail(factor, "service"),
-            target="a named commander in 100% of incidents with 3+ responders",
-        ),
+        target="a named commander in 100% of incidents with 3+ responders",
     )
-
-
-PROPOSERS = {
-    SLOW_ACK: _slow_ack_action,
-    OWNERSHIP_CHURN: _ownership_churn_action,
-    OUT_OF_HOURS: _out_of_hours_action,
-    RESPONDER_LOAD: _responder_load_action,
-    NO_COORDINATOR: _no_coordinator_action,
-}
-retroflow_propose_actions = proposals_hook(PROPOSERS)

@@ -24,30 +24,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from retroflow import hookimpl
-from retroflow.default_plugins._plugin_kit import (
-    detail,
-    minutes_of,
-    minutes_text,
-    proposals_hook,
-    propose,
-    service_named,
-    strength,
-)
+from retroflow.default_plugins._plugin_kit import detail, minutes_of, minutes_text, service_named, strength
 from retroflow.default_plugins.conditions.facts import TimelineFacts, cite, facts_of, quoted
 from retroflow.default_plugins.conditions.keys import MISLEADING_SIGNAL
-from retroflow.model import (
-    ActionItem,
-    Category,
-    Effort,
-    Event,
-    EventKind,
-    Factor,
-    Incident,
-    Layer,
-    Timeline,
-    Verification,
-    format_duration,
-)
+from retroflow.default_plugins.conditions.proposers import Proposal, Proposers
+from retroflow.model import Category, Effort, Event, EventKind, Factor, Incident, Layer, Timeline, format_duration
 
 LOOKED_ELSEWHERE = "looked-elsewhere"
 LOOKED_HEALTHY = "looked-healthy"
@@ -62,6 +43,10 @@ _HEALTHY_RE = re.compile(
     r"|\ball green\b",
     re.IGNORECASE,
 )
+
+#: The proposer of the factor this plugin finds.
+PROPOSERS = Proposers()
+retroflow_propose_actions = PROPOSERS.hook()
 
 
 # --- reading the events ---------------------------------------------------------------
@@ -210,15 +195,14 @@ def _and(names: Iterable[str]) -> str:
     return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-@hookimpl
-def retroflow_find_factors(timeline: Timeline) -> Iterator[Factor]:
-    return find_factors(timeline)
+retroflow_find_factors = hookimpl(find_factors)
 
 
 # --- the proposer --------------------------------------------------------------------------
 
 
-def _show_the_right_signal(incident: Incident, factor: Factor) -> ActionItem:
+@PROPOSERS.answer(MISLEADING_SIGNAL, Category.REDUCE_COGNITIVE_LOAD, Effort.LOW, "time-to-restore")
+def _show_the_right_signal(incident: Incident, factor: Factor) -> Proposal:
     service = service_named(factor)
     looked = [str(name) for name in detail(factor, "looked_at", [])]
     signal = detail(factor, "signal")
@@ -239,17 +223,4 @@ def _show_the_right_signal(incident: Incident, factor: Factor) -> ActionItem:
             f"views of {places}, where the responders looked this time, with a link to the {service} dashboard, "
             f"so a failure in {service} is in view there; this time the belief held for {held}."
         )
-    return propose(
-        incident,
-        MISLEADING_SIGNAL,
-        service,
-        *looked,
-        title=title,
-        change=change,
-        category=Category.REDUCE_COGNITIVE_LOAD,
-        effort=Effort.LOW,
-        verify=Verification(metric="time-to-restore", service=service, target=f"{held} shorter (median)"),
-    )
-
-
-retroflow_propose_actions = proposals_hook({MISLEADING_SIGNAL: _show_the_right_signal})
+    return Proposal(service, about=(service, *looked), title=title, change=change, target=f"{held} shorter (median)")

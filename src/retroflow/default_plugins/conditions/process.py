@@ -29,8 +29,6 @@ from retroflow.default_plugins._plugin_kit import (
     detail,
     minutes_of,
     minutes_text,
-    proposals_hook,
-    propose,
     service_named,
     strength,
     threshold,
@@ -51,9 +49,9 @@ from retroflow.default_plugins.conditions.facts import (
     started,
 )
 from retroflow.default_plugins.conditions.keys import LATE_ESCALATION, MISSING_RUNBOOK, RECURRENCE, SLOW_MITIGATION
+from retroflow.default_plugins.conditions.proposers import Proposal, Proposers
 from retroflow.default_plugins.conditions.wait import Wait
 from retroflow.model import (
-    ActionItem,
     Category,
     Effort,
     Event,
@@ -64,7 +62,6 @@ from retroflow.model import (
     PastActions,
     Timeline,
     Verdict,
-    Verification,
     format_duration,
 )
 
@@ -76,6 +73,10 @@ _STOPWORDS = frozenset(
     | {"outage", "incident", "issue", "problem"}
 )
 _DONE = frozenset({"done", "closed", "resolved", "complete", "completed", "fixed", "won't do", "wontfix"})
+
+#: The proposer of each factor key this plugin finds, declared next to its heuristic.
+PROPOSERS = Proposers()
+retroflow_propose_actions = PROPOSERS.hook()
 
 
 @attrs.frozen
@@ -108,7 +109,7 @@ def find_factors(
     timeline: Timeline,
     history: tuple[Incident, ...],
     config: Config,
-    past_actions: PastActions | None = None,
+    past_actions: PastActions | None,
 ) -> Iterator[Factor]:
     """The factors this plugin finds, one heuristic after the other."""
     settings = SETTINGS.read(config)
@@ -118,6 +119,9 @@ def find_factors(
     yield from _missing_runbook(incident, [a for a in triggers if not raised_by_hand(a)])
     yield from _late_escalation(incident, facts.notable, settings)
     yield from _recurrence(incident, timeline, history, triggers, settings, past_actions)
+
+
+retroflow_find_factors = hookimpl(find_factors)
 
 
 def _slow_mitigation(incident: Incident, notable: tuple[Event, ...], settings: ProcessSettings) -> Iterator[Factor]:
@@ -200,6 +204,22 @@ def _from_decision(
     return minutes(decision.at, mitigation.at) > settings.decision_minutes
 
 
+@PROPOSERS.answer(SLOW_MITIGATION, Category.AUTOMATE_DECISION, Effort.MEDIUM, "time-to-restore")
+def _slow_mitigation_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    took = detail(factor, "decision_minutes") or detail(factor, "ack_minutes")
+    return Proposal(
+        service,
+        title=f"Make rolling back {service} one pre-approved command that completes in under 5 min",
+        change=(
+            f"Script the rollback of {service} (previous release kept warm, no rebuild, no approval step) and "
+            f"link it from the alert; this time mitigation took {minutes_text(took)} "
+            f"({quoted(detail(factor, 'mitigation', 'mitigation'), 60)})."
+        ),
+        target="≤ 5 min from decision to mitigation",
+    )
+
+
 def _missing_runbook(incident: Incident, triggers: list[Event]) -> Iterator[Factor]:
     linked = {monitor_of(a) for a in triggers if runbook_of(a)}
     bare = [a for a in triggers if monitor_of(a) not in linked]
@@ -218,6 +238,23 @@ def _missing_runbook(incident: Incident, triggers: list[Event]) -> Iterator[Fact
         evidence=cite(bare),
         strength=1.0,
         details={"monitors": monitors, "service": service, "alerts": len(bare)},
+    )
+
+
+@PROPOSERS.answer(MISSING_RUNBOOK, Category.REDUCE_COGNITIVE_LOAD, Effort.LOW, "time-to-restore")
+def _missing_runbook_action(incident: Incident, factor: Factor) -> Proposal:
+    monitors = detail(factor, "monitors", ["the alert"])
+    service = detail(factor, "service")
+    return Proposal(
+        service,
+        about=(tuple(monitors),),  # the monitors as one item, as the action id has always been derived
+        title=f"Link a runbook from {', '.join(repr(m) for m in monitors[:3])} with the first three checks",
+        change=(
+            f"Add a runbook link to {', '.join(repr(m) for m in monitors)} (first checks: recent deploys of "
+            f"{service or 'the service'}, saturation of its connection pools, how to roll back), and make the "
+            "alert definition fail review without one."
+        ),
+        target="a runbook link on 100% of paging alerts",
     )
 
 
@@ -257,6 +294,22 @@ def _late_escalation(incident: Incident, notable: tuple[Event, ...], settings: P
             escalated=escalated,
             service=page.service or (incident.services[0] if incident.services else None),
         )
+
+
+@PROPOSERS.answer(LATE_ESCALATION, Category.AUTOMATE_DECISION, Effort.LOW, "time-to-acknowledge")
+def _late_escalation_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    timeout = detail(factor, "threshold_minutes", 5)
+    return Proposal(
+        service,
+        title=f"Escalate unacknowledged {service} pages to the next level after {minutes_text(timeout)}",
+        change=(
+            f"Set the escalation timeout of the {service} escalation policy to {minutes_text(timeout)} "
+            f"(this time the page waited {minutes_text(detail(factor, 'minutes'))}) and page the secondary and the "
+            "team lead together at the second level."
+        ),
+        target=f"an unacknowledged page escalates within {minutes_text(timeout)}",
+    )
 
 
 def _words(text: str) -> set[str]:
@@ -393,84 +446,8 @@ def _described(
     return text, summary
 
 
-@hookimpl
-def retroflow_find_factors(
-    incident: Incident,
-    timeline: Timeline,
-    history: tuple[Incident, ...],
-    config: Config,
-    past_actions: PastActions | None,
-) -> Iterator[Factor]:
-    return find_factors(incident, timeline, history, config, past_actions)
-
-
-# --- proposers -------------------------------------------------------------------------
-
-
-def _slow_mitigation_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    took = detail(factor, "decision_minutes") or detail(factor, "ack_minutes")
-    return propose(
-        incident,
-        SLOW_MITIGATION,
-        service,
-        title=f"Make rolling back {service} one pre-approved command that completes in under 5 min",
-        change=(
-            f"Script the rollback of {service} (previous release kept warm, no rebuild, no approval step) and "
-            f"link it from the alert; this time mitigation took {minutes_text(took)} "
-            f"({quoted(detail(factor, 'mitigation', 'mitigation'), 60)})."
-        ),
-        category=Category.AUTOMATE_DECISION,
-        effort=Effort.MEDIUM,
-        verify=Verification(metric="time-to-restore", service=service, target="≤ 5 min from decision to mitigation"),
-    )
-
-
-def _missing_runbook_action(incident: Incident, factor: Factor) -> ActionItem:
-    monitors = detail(factor, "monitors", ["the alert"])
-    service = detail(factor, "service")
-    return propose(
-        incident,
-        MISSING_RUNBOOK,
-        tuple(monitors),
-        title=f"Link a runbook from {', '.join(repr(m) for m in monitors[:3])} with the first three checks",
-        change=(
-            f"Add a runbook link to {', '.join(repr(m) for m in monitors)} (first checks: recent deploys of "
-            f"{service or 'the service'}, saturation of its connection pools, how to roll back), and make the "
-            "alert definition fail review without one."
-        ),
-        category=Category.REDUCE_COGNITIVE_LOAD,
-        effort=Effort.LOW,
-        verify=Verification(
-            metric="time-to-restore", service=service, target="a runbook link on 100% of paging alerts"
-        ),
-    )
-
-
-def _late_escalation_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    timeout = detail(factor, "threshold_minutes", 5)
-    return propose(
-        incident,
-        LATE_ESCALATION,
-        service,
-        title=f"Escalate unacknowledged {service} pages to the next level after {minutes_text(timeout)}",
-        change=(
-            f"Set the escalation timeout of the {service} escalation policy to {minutes_text(timeout)} "
-            f"(this time the page waited {minutes_text(detail(factor, 'minutes'))}) and page the secondary and the "
-            "team lead together at the second level."
-        ),
-        category=Category.AUTOMATE_DECISION,
-        effort=Effort.LOW,
-        verify=Verification(
-            metric="time-to-acknowledge",
-            service=service,
-            target=f"an unacknowledged page escalates within {minutes_text(timeout)}",
-        ),
-    )
-
-
-def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
+@PROPOSERS.answer(RECURRENCE, Category.AUTOMATE_DECISION, Effort.MEDIUM, "incident-rate")
+def _recurrence_action(incident: Incident, factor: Factor) -> Proposal:
     pasts: list[dict[str, Any]] = detail(factor, "past", [])
     past: dict[str, Any] = pasts[0] if pasts else {"id": "the earlier incident", "actions": []}
     open_actions = [a for a in past.get("actions", ()) if str(a.get("status") or "").lower() not in _DONE]
@@ -479,10 +456,9 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
     owners = [a["owner"] for a in open_actions if a.get("owner")]
     what = f"{monitor!r} on {service}" if monitor else service
     listed = "; ".join(quoted(a["title"], 60) for a in open_actions)
-    return propose(
-        incident,
-        RECURRENCE,
-        past["id"],
+    return Proposal(
+        service,
+        about=(past["id"],),
         title=f"Reopen {past['id']}'s unfinished actions automatically when {what} recurs, and finish them",
         change=(
             (
@@ -492,21 +468,6 @@ def _recurrence_action(incident: Incident, factor: Factor) -> ActionItem:
             )
             + f"link its tracker items to {what} so a recurrence reopens them and shows in the follow-up report."
         ),
-        category=Category.AUTOMATE_DECISION,
-        effort=Effort.MEDIUM,
-        verify=Verification(
-            metric="incident-rate",
-            service=service,
-            target=f"0 recurrences of {what} in {detail(factor, 'window_days', 90)} days",
-        ),
+        target=f"0 recurrences of {what} in {detail(factor, 'window_days', 90)} days",
         owner=owners[0] if owners else None,
     )
-
-
-PROPOSERS = {
-    SLOW_MITIGATION: _slow_mitigation_action,
-    MISSING_RUNBOOK: _missing_runbook_action,
-    LATE_ESCALATION: _late_escalation_action,
-    RECURRENCE: _recurrence_action,
-}
-retroflow_propose_actions = proposals_hook(PROPOSERS)

@@ -22,8 +22,6 @@ from retroflow.default_plugins._plugin_kit import (
     SettingsTable,
     detail,
     minutes_text,
-    proposals_hook,
-    propose,
     service_named,
     strength,
     threshold,
@@ -39,22 +37,16 @@ from retroflow.default_plugins.conditions.facts import (
     raised_by_hand,
 )
 from retroflow.default_plugins.conditions.keys import ALERT_NOISE, BLAST_RADIUS, DETECTION_GAP, NO_AUTOMATED_SIGNAL
+from retroflow.default_plugins.conditions.proposers import Proposal, Proposers
 from retroflow.default_plugins.conditions.wait import Wait
-from retroflow.model import (
-    ActionItem,
-    Category,
-    Effort,
-    Event,
-    EventKind,
-    Factor,
-    Incident,
-    Layer,
-    Timeline,
-    Verification,
-)
+from retroflow.model import Category, Effort, Event, EventKind, Factor, Incident, Layer, Timeline
 
 #: Kinds that show a person responding (when nobody was paged).
 _RESPONSE_KINDS = frozenset({EventKind.ACK, EventKind.RESPONSE})
+
+#: The proposer of each factor key this plugin finds, declared next to its heuristic.
+PROPOSERS = Proposers()
+retroflow_propose_actions = PROPOSERS.hook()
 
 
 @attrs.frozen
@@ -90,6 +82,9 @@ def find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iter
     yield from _alert_noise([a for a in automatic if is_alert_trigger(a)], settings)
 
 
+retroflow_find_factors = hookimpl(find_factors)
+
+
 def _detection_gap(
     incident: Incident, facts: TimelineFacts, alerts: Sequence[Event], settings: TechnicalSettings
 ) -> Iterator[Factor]:
@@ -120,6 +115,23 @@ def _detection_gap(
         )
 
 
+@PROPOSERS.answer(DETECTION_GAP, Category.DETECT_FASTER, Effort.LOW, "time-to-detect")
+def _detection_gap_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    within = min(5, detail(factor, "threshold_minutes", 10))
+    signal = detail(factor, "signal", "the first signal")
+    return Proposal(
+        service,
+        title=f"Alert on {quoted(signal, 60)} for {service} within {minutes_text(within)}",
+        change=(
+            f"Turn the signal that showed first ({quoted(signal)}) into an alert on {service} that pages "
+            f"within {minutes_text(within)} of it starting (today it took {minutes_text(detail(factor, 'minutes'))} "
+            f"to reach a person, via the first {detail(factor, 'detected_by', 'alert')})."
+        ),
+        target=f"≤ {minutes_text(within)} from first signal to first page",
+    )
+
+
 def _no_automated_signal(incident: Incident, facts: TimelineFacts, automatic: list[Event]) -> Iterator[Factor]:
     """People were paged, or responded, before any alert fired (an alert a person raised by
     hand is people finding it, not monitoring)."""
@@ -142,6 +154,26 @@ def _no_automated_signal(incident: Incident, facts: TimelineFacts, automatic: li
         )
 
 
+def _automated(event: Event) -> bool:
+    """A page whose details say an alert triggered it (the alert source may be missing)."""
+    details = event.details
+    return str(details.get("trigger", "")).lower() in {"alert", "monitor"} or bool(details.get("monitor"))
+
+
+@PROPOSERS.answer(NO_AUTOMATED_SIGNAL, Category.DETECT_FASTER, Effort.LOW, "time-to-detect")
+def _no_automated_signal_action(incident: Incident, factor: Factor) -> Proposal:
+    service = service_named(factor)
+    return Proposal(
+        service,
+        title=f"Add a symptom alert on {service}'s customer-facing error rate and latency",
+        change=(
+            f"Alert on {service}'s user-facing error rate and p95 latency (SLO burn rate) so monitoring, "
+            f"not {quoted(detail(factor, 'detected_by', 'a person'), 60)}, is the first to notice."
+        ),
+        target="an alert first: 0 incidents a quarter noticed by people",
+    )
+
+
 def _blast_radius(facts: TimelineFacts, settings: TechnicalSettings) -> Iterator[Factor]:
     """Signals on several services."""
     if len(facts.first_by_service) >= settings.blast_radius_services:
@@ -161,6 +193,22 @@ def _blast_radius(facts: TimelineFacts, settings: TechnicalSettings) -> Iterator
             strength=strength(len(names) / (2 * settings.blast_radius_services)),
             details={"services": names, "origin": origin, "threshold_services": settings.blast_radius_services},
         )
+
+
+@PROPOSERS.answer(BLAST_RADIUS, Category.LIMIT_BLAST_RADIUS, Effort.HIGH, "pages-per-incident")
+def _blast_radius_action(incident: Incident, factor: Factor) -> Proposal:
+    services = list(detail(factor, "services", []))
+    origin = detail(factor, "origin", services[0] if services else "the failing service")
+    others = [s for s in services if s != origin] or ["its dependants"]
+    return Proposal(
+        origin,
+        title=f"Contain {origin} failures: timeouts and a circuit breaker between {origin} and {', '.join(others)}",
+        change=(
+            f"Put bounded timeouts, a circuit breaker and a bulkhead (separate pool) on the calls between "
+            f"{origin} and {', '.join(others)}, so a failure in one degrades it alone instead of spreading."
+        ),
+        target=f"only {origin}'s team paged when {origin} fails",
+    )
 
 
 def _alert_noise(triggers: list[Event], settings: TechnicalSettings) -> Iterator[Factor]:
@@ -201,108 +249,17 @@ def _alert_noise(triggers: list[Event], settings: TechnicalSettings) -> Iterator
         )
 
 
-def _automated(event: Event) -> bool:
-    """A page whose details say an alert triggered it (the alert source may be missing)."""
-    details = event.details
-    return str(details.get("trigger", "")).lower() in {"alert", "monitor"} or bool(details.get("monitor"))
-
-
-@hookimpl
-def retroflow_find_factors(incident: Incident, timeline: Timeline, config: Config) -> Iterator[Factor]:
-    return find_factors(incident, timeline, config)
-
-
-# --- proposers -------------------------------------------------------------------------
-
-
-def _detection_gap_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    within = min(5, detail(factor, "threshold_minutes", 10))
-    signal = detail(factor, "signal", "the first signal")
-    return propose(
-        incident,
-        DETECTION_GAP,
-        service,
-        title=f"Alert on {quoted(signal, 60)} for {service} within {minutes_text(within)}",
-        change=(
-            f"Turn the signal that showed first ({quoted(signal)}) into an alert on {service} that pages "
-            f"within {minutes_text(within)} of it starting (today it took {minutes_text(detail(factor, 'minutes'))} "
-            f"to reach a person, via the first {detail(factor, 'detected_by', 'alert')})."
-        ),
-        category=Category.DETECT_FASTER,
-        effort=Effort.LOW,
-        verify=Verification(
-            metric="time-to-detect", service=service, target=f"≤ {minutes_text(within)} from first signal to first page"
-        ),
-    )
-
-
-def _no_automated_signal_action(incident: Incident, factor: Factor) -> ActionItem:
-    service = service_named(factor)
-    return propose(
-        incident,
-        NO_AUTOMATED_SIGNAL,
-        service,
-        title=f"Add a symptom alert on {service}'s customer-facing error rate and latency",
-        change=(
-            f"Alert on {service}'s user-facing error rate and p95 latency (SLO burn rate) so monitoring, "
-            f"not {quoted(detail(factor, 'detected_by', 'a person'), 60)}, is the first to notice."
-        ),
-        category=Category.DETECT_FASTER,
-        effort=Effort.LOW,
-        verify=Verification(
-            metric="time-to-detect", service=service, target="an alert first: 0 incidents a quarter noticed by people"
-        ),
-    )
-
-
-def _blast_radius_action(incident: Incident, factor: Factor) -> ActionItem:
-    services = list(detail(factor, "services", []))
-    origin = detail(factor, "origin", services[0] if services else "the failing service")
-    others = [s for s in services if s != origin] or ["its dependants"]
-    return propose(
-        incident,
-        BLAST_RADIUS,
-        origin,
-        title=f"Contain {origin} failures: timeouts and a circuit breaker between {origin} and {', '.join(others)}",
-        change=(
-            f"Put bounded timeouts, a circuit breaker and a bulkhead (separate pool) on the calls between "
-            f"{origin} and {', '.join(others)}, so a failure in one degrades it alone instead of spreading."
-        ),
-        category=Category.LIMIT_BLAST_RADIUS,
-        effort=Effort.HIGH,
-        verify=Verification(
-            metric="pages-per-incident", service=origin, target=f"only {origin}'s team paged when {origin} fails"
-        ),
-    )
-
-
-def _alert_noise_action(incident: Incident, factor: Factor) -> ActionItem:
+@PROPOSERS.answer(ALERT_NOISE, Category.REDUCE_COGNITIVE_LOAD, Effort.LOW, "alerts-per-incident")
+def _alert_noise_action(incident: Incident, factor: Factor) -> Proposal:
     monitor = detail(factor, "monitor", "the noisiest monitor")
     count = detail(factor, "monitors", {}).get(monitor, detail(factor, "alerts", 0))
-    return propose(
-        incident,
-        ALERT_NOISE,
-        monitor,
+    return Proposal(
+        detail(factor, "service"),
+        about=(monitor,),
         title=f"Deduplicate and add hysteresis to monitor {monitor!r}",
         change=(
             f"Group re-triggers of {monitor!r} into the open alert and require recovery for a few minutes "
             f"before it can fire again (it fired {count} times in this incident)."
         ),
-        category=Category.REDUCE_COGNITIVE_LOAD,
-        effort=Effort.LOW,
-        verify=Verification(
-            metric="alerts-per-incident",
-            service=detail(factor, "service"),
-            target=f"≤ 1 notification from {monitor!r} per incident",
-        ),
+        target=f"≤ 1 notification from {monitor!r} per incident",
     )
-
-
-PROPOSERS = {
-    DETECTION_GAP: _detection_gap_action,
-    NO_AUTOMATED_SIGNAL: _no_automated_signal_action,
-    BLAST_RADIUS: _blast_radius_action,
-    ALERT_NOISE: _alert_noise_action,
-}
-retroflow_propose_actions = proposals_hook(PROPOSERS)

@@ -27,19 +27,11 @@ from markupsafe import Markup
 import retroflow
 from retroflow import hookimpl
 from retroflow.config import Config
+from retroflow.default_plugins.renderers import texts
 from retroflow.default_plugins.renderers.condense import PER_ROW, Row, condense, row_finder
-from retroflow.default_plugins.renderers.texts import (
-    DURATION_LABELS,
-    MOMENT_LABELS,
-    TIE_RULE,
-    human_duration,
-    names_actor,
-    tie_notes,
-    verdict,
-)
 from retroflow.default_plugins.renderers.timeline_chart import LANES, timeline_svg
 from retroflow.default_plugins.review.action_review import TOO_MANY_ACTIONS
-from retroflow.model import LAYER_ORDER, Event, EventKind, Factor, Layer, Outcome, PastActions, Retro
+from retroflow.model import Event, EventKind, Outcome, PastActions, Retro
 from retroflow.narrative import LEAD
 from retroflow.roles import TicketRef, TicketStatus
 
@@ -134,7 +126,7 @@ def _table_rows(rows: Sequence[Row]) -> list[TableRow]:
         if row.start.date() != day:
             day = row.start.date()
             label = f"{day.isoformat()} {label}"
-        said = tuple(Said(e, None if names_actor(e) else e.actor) for e in row.shown)
+        said = tuple(Said(e, texts.actor_to_name(e)) for e in row.shown)
         out.append(
             TableRow(
                 anchor=row_anchor(row.start),
@@ -294,7 +286,7 @@ def past_action_chart(outcome: Outcome) -> str:
     duration = _is_duration(outcome)
 
     def shown(value: float) -> str:
-        return human_duration(timedelta(seconds=value)) if duration else f"{value:.2g}"
+        return texts.human_duration(timedelta(seconds=value)) if duration else f"{value:.2g}"
 
     points = [
         Point(window.start, window.end, window.value, f"{name}: " + ("no data" if window.value is None else
@@ -328,14 +320,6 @@ def ratio(value: float | None) -> str:
 # -- the page ---------------------------------------------------------------------------
 
 
-def _layers(factors: Sequence[Factor]) -> list[tuple[str, list[Factor]]]:
-    return [
-        (layer.value.capitalize(), [f for f in factors if f.layer is layer])
-        for layer in sorted(Layer, key=LAYER_ORDER.__getitem__)
-        if any(f.layer is layer for f in factors)
-    ]
-
-
 def report_context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> dict[str, Any]:
     """What ``report.html.j2`` is rendered with (pages that extend it add their own)."""
     events = retro.timeline.events
@@ -347,13 +331,13 @@ def report_context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> di
     return {
         "retro": retro,
         "incident": retro.incident,
-        "moments": [(label, getattr(retro.timeline.moments, name)) for name, label in MOMENT_LABELS.items()],
-        "durations": [(DURATION_LABELS[n], human_duration(v)) for n, v in retro.timeline.moments.durations().items()],
+        "moments": texts.labelled_moments(retro.timeline.moments),
+        "durations": texts.labelled_durations(retro.timeline.moments),
         "chart": timeline_svg(events, retro.timeline.moments, anchor),
         "lanes": LANES,
         "rows": _table_rows(rows),
         "event_count": len(events),
-        "layers": _layers(retro.factors),
+        "layers": texts.factors_by_layer(retro.factors),
         "narrative_lead": LEAD if retro.narrative else None,
         "evidence_shown": PER_ROW,
         "events_by_id": retro.timeline.index,
@@ -361,9 +345,11 @@ def report_context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> di
         "factor_anchor": factor_anchor,
         "action_anchor": action_anchor,
         "factor_keys": factor_keys,
-        "verdict": verdict,
-        "ties": tie_notes(retro.actions, retro.factors, code=lambda key: str(Markup("<code>{}</code>").format(key))),
-        "tie_rule": TIE_RULE,
+        "verdict": texts.verdict,
+        "ties": texts.tie_notes(
+            retro.actions, retro.factors, code=lambda key: str(Markup("<code>{}</code>").format(key))
+        ),
+        "tie_rule": texts.TIE_RULE,
         "too_many": too_many,
         "findings": [f for f in retro.findings if f.rule != TOO_MANY_ACTIONS],
         "tickets": tickets,
@@ -376,8 +362,8 @@ def report_context(retro: Retro, settings: HtmlSettings, tickets: Tickets) -> di
         "past_gap": any(g.stage == "outcomes" for g in retro.gaps),
         "past_charts": past_action_charts(retro.past_actions),
         "version": retroflow.__version__,
-        "duration": human_duration,
-        "timestamp": lambda at: at.strftime("%Y-%m-%d %H:%M:%S") if at else "—",
+        "duration": texts.human_duration,
+        "timestamp": texts.moment_time,
         "hms": lambda at: at.strftime("%H:%M:%S"),
         "Markup": Markup,
         "ratio": ratio,

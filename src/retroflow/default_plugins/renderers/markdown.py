@@ -11,17 +11,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from retroflow import hookimpl
+from retroflow.default_plugins.renderers import texts
 from retroflow.default_plugins.renderers.condense import MAX_ROWS, PER_ROW, Row, condense
-from retroflow.default_plugins.renderers.texts import (
-    DURATION_LABELS,
-    MOMENT_LABELS,
-    TIE_RULE,
-    human_duration,
-    names_actor,
-    tie_notes,
-    verdict,
-)
-from retroflow.model import LAYER_ORDER, ActionItem, Event, Factor, Layer, Retro
+from retroflow.default_plugins.renderers.texts import human_duration
+from retroflow.model import ActionItem, Event, Factor, Retro
 from retroflow.narrative import LEAD
 
 if TYPE_CHECKING:
@@ -38,7 +31,8 @@ def _said(event: Event) -> str:
     """What happened and who did it, naming the actor once ("Acknowledged by bob", not
     "Acknowledged by bob (bob)": sources' summaries often name the person already)."""
     text = f"**{event.kind.value}** {event.summary}"
-    return f"{text} ({event.actor})" if event.actor and not names_actor(event) else text
+    actor = texts.actor_to_name(event)
+    return f"{text} ({actor})" if actor else text
 
 
 def _row_text(row: Row) -> str:
@@ -56,9 +50,9 @@ def _row_text(row: Row) -> str:
 def _lines_for_actions(actions: Sequence[ActionItem], factors: Sequence[Factor]) -> list[str]:
     lines = ["| # | Focus | Score | Action | Category | Owner | Verify by |", "|---|---|---|---|---|---|---|"]
     notes: list[str] = []
-    ties = tie_notes(actions, factors)
+    ties = texts.tie_notes(actions, factors)
     if ties:
-        lines[:0] = [TIE_RULE, ""]
+        lines[:0] = [texts.TIE_RULE, ""]
     for rank, action in enumerate(actions, start=1):
         score = f"{action.score.value:g}" if action.score else "—"
         verify = "—"
@@ -92,7 +86,7 @@ def _rejected_lines(rejected: Sequence[Factor]) -> list[str]:
         return []
     out = ["### Rejected in review", "", "Found by the heuristics, rejected by people: left out of the analysis.", ""]
     for factor in rejected:
-        out.append(f"- ~~{factor.title}~~ (`{factor.key}`, {factor.layer.value}): {verdict(factor)}")
+        out.append(f"- ~~{factor.title}~~ (`{factor.key}`, {factor.layer.value}): {texts.verdict(factor)}")
     return [*out, ""]
 
 
@@ -107,13 +101,10 @@ def _lines_for_factors(retro: Retro) -> list[str]:
         return ["No contributing conditions were found by the installed heuristics.", ""]
     by_id = retro.timeline.index
     out = [LEAD, ""] if retro.narrative else []
-    for layer in sorted(Layer, key=LAYER_ORDER.__getitem__):
-        factors = [f for f in retro.factors if f.layer is layer]
-        if not factors:
-            continue
-        out += [f"### {layer.value.capitalize()}", ""]
+    for heading, factors in texts.factors_by_layer(retro.factors):
+        out += [f"### {heading}", ""]
         for factor in factors:
-            said = verdict(factor)
+            said = texts.verdict(factor)
             said = f", {said}" if said else ""
             out.append(f"- **{factor.title}** (`{factor.key}`{said}). {factor.explanation}")
             for event_id in factor.evidence[:PER_ROW]:
@@ -239,11 +230,9 @@ def _summary_lines(retro: Retro) -> list[str]:
     """The durations and the key moments, as two tables."""
     moments = retro.timeline.moments
     out = ["## Summary", "", "| Measure | Value |", "|---|---|"]
-    out += [f"| {DURATION_LABELS[name]} | {human_duration(value)} |" for name, value in moments.durations().items()]
+    out += [f"| {label} | {text} |" for label, text in texts.labelled_durations(moments)]
     out += ["", "| Moment | Time (UTC) |", "|---|---|"]
-    for name, label in MOMENT_LABELS.items():
-        value = getattr(moments, name)
-        out.append(f"| {label} | {value.strftime('%Y-%m-%d %H:%M:%S') if value else '—'} |")
+    out += [f"| {label} | {texts.moment_time(at)} |" for label, at in texts.labelled_moments(moments)]
     return [*out, ""]
 
 

@@ -1,20 +1,33 @@
-"""What every document says the same way: moments, durations, ties between actions'
-scores, and what people said of a condition."""
+"""What every document says the same way: moments, durations, who did what, the conditions
+by layer, ties between actions' scores, and what people said of a condition."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from retroflow.model import ActionItem, Event, Factor, format_duration, strongest_factor
+from retroflow.model import (
+    LAYER_ORDER,
+    ActionItem,
+    Event,
+    Factor,
+    Layer,
+    Moments,
+    format_duration,
+    strongest_factor,
+)
 
 __all__ = [
     "DURATION_LABELS",
     "MOMENT_LABELS",
     "TIE_RULE",
+    "actor_to_name",
+    "factors_by_layer",
     "human_duration",
-    "names_actor",
+    "labelled_durations",
+    "labelled_moments",
+    "moment_time",
     "tie_notes",
     "verdict",
 ]
@@ -40,10 +53,35 @@ def human_duration(value: timedelta | None) -> str:
     return "—" if value is None else format_duration(value)
 
 
-def names_actor(event: Event) -> bool:
-    """Whether ``event``'s summary already names its actor ("Acknowledged by bob"): a
-    document then does not name the person a second time."""
-    return bool(event.actor and re.search(rf"(?<!\w){re.escape(event.actor)}(?!\w)", event.summary))
+def moment_time(at: datetime | None) -> str:
+    """A key moment's date and time (UTC) as documents show it; ``—`` if no event shows it."""
+    return at.strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+
+
+def labelled_moments(moments: Moments) -> list[tuple[str, datetime | None]]:
+    """The key moments in their order, each with its label."""
+    return [(label, getattr(moments, name)) for name, label in MOMENT_LABELS.items()]
+
+
+def labelled_durations(moments: Moments) -> list[tuple[str, str]]:
+    """The durations between the key moments, each with its label, written out."""
+    return [(DURATION_LABELS[name], human_duration(value)) for name, value in moments.durations().items()]
+
+
+def actor_to_name(event: Event) -> str | None:
+    """The actor a document names after ``event``'s summary: none when its summary already
+    names them ("Acknowledged by bob", not "Acknowledged by bob (bob)")."""
+    actor = event.actor
+    if actor and re.search(rf"(?<!\w){re.escape(actor)}(?!\w)", event.summary):
+        return None
+    return actor or None
+
+
+def factors_by_layer(factors: Sequence[Factor]) -> list[tuple[str, list[Factor]]]:
+    """The conditions under the heading of their layer, layers in their order (technical,
+    human, process), a layer without any left out."""
+    by_layer = {layer: [f for f in factors if f.layer is layer] for layer in sorted(Layer, key=LAYER_ORDER.__getitem__)}
+    return [(layer.value.capitalize(), found) for layer, found in by_layer.items() if found]
 
 
 #: Said under the actions table when two actions have the same score.

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import attrs
 from markupsafe import Markup, escape
 
-from retroflow.default_plugins.renderers.texts import MOMENT_LABELS, names_actor
+from retroflow.default_plugins.renderers.texts import MOMENT_LABELS, actor_to_name
 from retroflow.model import Event, EventKind, Moments
 
 __all__ = ["BINS", "LANES", "Lane", "timeline_svg"]
@@ -150,8 +150,8 @@ def _hms(at: datetime) -> str:
 
 
 def _described(event: Event) -> str:
-    actor = f" ({event.actor})" if event.actor and not names_actor(event) else ""
-    return f"{_hms(event.at)} {event.kind.value}: {event.summary}{actor}"
+    actor = actor_to_name(event)
+    return f"{_hms(event.at)} {event.kind.value}: {event.summary}" + (f" ({actor})" if actor else "")
 
 
 def _title(found: _Bin) -> str:
