@@ -326,6 +326,7 @@ class SinkContract:
             result = exc
         assert isinstance(result, TrackerError)
         assert result.ambiguous is ambiguous, (reply, str(result))
+        assert sink_under_test.secret not in str(result)
 
     def test_a_draft_the_tracker_rejects_fails_alone(
         self, sink_under_test: SinkUnderTest, client: TrackerClient, mocked: responses.RequestsMock
