@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "Verification",
     "action_rank",
+    "and_list",
     "as_utc",
     "format_duration",
     "stable_id",
@@ -155,6 +156,12 @@ def format_timestamp(value: datetime) -> str:
     if value.tzinfo is not UTC:
         value = as_utc(value)
     return value.isoformat()[:-6] + "Z"  # several times faster than strftime
+
+
+def and_list(words: Iterable[str]) -> str:
+    """``words`` as a sentence lists them: ``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    items = list(words)
+    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def format_duration(value: timedelta) -> str:

@@ -268,11 +268,11 @@ class SinkBase:
         """The keys of :attr:`settings_class` without a default, as words: ``"a, b and c"``."""
         import attrs
 
+        from retroflow.model import and_list
         from retroflow.sources import settings_class_of
 
         fields = attrs.fields(settings_class_of(self.settings_class))
-        keys = [field.alias for field in fields if field.default is attrs.NOTHING]
-        return ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else "".join(keys)
+        return and_list(field.alias for field in fields if field.default is attrs.NOTHING)
 
     def open(self, config: Config) -> TrackerClient:
         """A client for the configured tracker (see :attr:`client`)."""

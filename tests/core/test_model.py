@@ -18,6 +18,7 @@ from retroflow.model import (
     Incident,
     Layer,
     Timeline,
+    and_list,
     format_duration,
     parse_timestamp,
 )
@@ -249,3 +250,16 @@ def test_events_and_factors_own_their_details() -> None:
     factor = Factor(key="k", layer="technical", title="t", explanation="e", evidence=(event.id,), details=details)
     details["monitor"] = "changed"
     assert event.details["monitor"] == factor.details["monitor"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ([], ""),
+        (["repo"], "repo"),
+        (["repo", "token"], "repo and token"),
+        (["url", "project", "token"], "url, project and token"),
+    ],
+)
+def test_and_list_says_words_as_a_sentence_lists_them(words: list[str], said: str) -> None:
+    assert and_list(iter(words)) == said

@@ -21,14 +21,25 @@ any other does means the belief steered nothing: no factor.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from retroflow import hookimpl
 from retroflow.default_plugins._plugin_kit import detail, minutes_of, minutes_text, service_named, strength
 from retroflow.default_plugins.conditions.facts import TimelineFacts, cite, facts_of, quoted
 from retroflow.default_plugins.conditions.keys import MISLEADING_SIGNAL
 from retroflow.default_plugins.conditions.proposers import Proposal, Proposers
-from retroflow.model import Category, Effort, Event, EventKind, Factor, Incident, Layer, Timeline, format_duration
+from retroflow.model import (
+    Category,
+    Effort,
+    Event,
+    EventKind,
+    Factor,
+    Incident,
+    Layer,
+    Timeline,
+    and_list,
+    format_duration,
+)
 
 LOOKED_ELSEWHERE = "looked-elsewhere"
 LOOKED_HEALTHY = "looked-healthy"
@@ -157,7 +168,7 @@ def _factor(
     culprit = str(fix.service)
     if rule == LOOKED_ELSEWHERE:
         looked = [s for s in services_named(belief) if s != culprit]
-        title = f"What the responders saw pointed at {_and(looked)}; the failure was in {culprit}"
+        title = f"What the responders saw pointed at {and_list(looked)}; the failure was in {culprit}"
         said = "pointed the response at"
     else:
         looked = [s for s in services_named(decision) if s != culprit]
@@ -173,7 +184,7 @@ def _factor(
         title=title,
         explanation=(
             f"{quoted(belief.summary)} ({belief.actor or 'a responder'}, {belief.at:%H:%M}) {said} "
-            f"{_and(looked)}: {quoted(decision.summary)} at {decision.at:%H:%M}. The fix landed in {culprit} "
+            f"{and_list(looked)}: {quoted(decision.summary)} at {decision.at:%H:%M}. The fix landed in {culprit} "
             f"({quoted(fix.summary)} at {fix.at:%H:%M}); {format_duration(held)} passed before the response "
             f"turned to {culprit}. What the responders looked at did not show {culprit} failing."
         ),
@@ -188,11 +199,6 @@ def _factor(
             "signal": signal.summary if signal is not None else None,
         },
     )
-
-
-def _and(names: Iterable[str]) -> str:
-    items = list(names)
-    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 retroflow_find_factors = hookimpl(find_factors)
@@ -216,7 +222,7 @@ def _show_the_right_signal(incident: Incident, factor: Factor) -> Proposal:
             f"healthy for {held} while {service} was failing."
         )
     else:
-        places = _and(looked) or "the services the responders checked"
+        places = and_list(looked) or "the services the responders checked"
         title = f"Show {service}'s errors and deploys on the {places} dashboards"
         change = (
             f"Add {service}'s error rate ({what}) and its deploys of the last 24 h to the dashboards and alert "
