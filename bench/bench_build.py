@@ -20,6 +20,13 @@ and from CPU time (user + system, from ``wait4``; the machine may be shared). Th
 of ``retroflow retro`` with the store at ``--peak-events`` (300,000) events, first build
 and rebuild.
 
+Then the floor (``--skip floor`` leaves it out): two processes that only import, timed in
+the same alternating pairs against the ``json.loads`` process. One imports every module
+the rebuild imports (read from ``-X importtime`` of one rebuild) and does nothing else; one
+imports SQLAlchemy alone; one makes the same imports and then reads the events into the model
+as the rebuild does. What these take of the 3× budget is not left for building, writing
+and storing the retro.
+
 ``--baseline DIR`` runs the same commands from another checkout's ``DIR/.venv`` (e.g. a
 copy of ``main``) in the same pairs, side by side. Every process runs with bytecode caching
 on (under ``bench/data/pycache``), as an installed package does, whatever
@@ -197,6 +204,72 @@ def peak(args: argparse.Namespace, checkouts: list[Checkout]) -> None:
     print("(target < 500 MB)")
 
 
+def imported_modules(checkout: Checkout, directory: Path) -> list[str]:
+    """The modules a rebuild imports (the incident stored once before), in the order they
+    finish importing."""
+    command, env = checkout.retro("rebuild")
+    subprocess.run(command, cwd=directory, env=env, check=True, stdout=subprocess.DEVNULL)
+    python = checkout.retroflow.parent / "python"
+    trace = subprocess.run(
+        [str(python), "-X", "importtime", *command], cwd=directory, env=env, capture_output=True, text=True, check=True
+    ).stderr
+    return [line.rsplit("|", 1)[1].strip() for line in trace.splitlines() if line.startswith("import time:")][1:]
+
+
+# Imports each module by name; a module the rebuild only tried (``nt`` on Linux) fails here too.
+IMPORT_ALL = """import importlib, sys
+for name in sys.argv[2:]:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+"""
+# Then reads the events into the model as the rebuild does (the file source's reader, the
+# collector paused, the timeline sorted) and ends as the CLI does, without freeing them.
+READ_EVENTS = """
+import os
+from pathlib import Path
+from retroflow.default_plugins.sources.file import read_events
+from retroflow.engine import paused_gc
+from retroflow.model import Timeline
+with paused_gc():
+    Timeline.from_events(read_events(Path(sys.argv[1]))[0])
+os._exit(0)
+"""
+
+
+def floor(args: argparse.Namespace, directory: Path, checkouts: list[Checkout]) -> None:
+    env = child_env()
+    loads = [sys.executable, "-c", LOADS, str(directory / "events.jsonl")]
+    modules = imported_modules(checkouts[0], directory)
+    python = str(checkouts[0].retroflow.parent / "python")
+    events = str(directory / "events.jsonl")
+    probes = {
+        f"imports of the rebuild ({len(modules)} modules)": [python, "-c", IMPORT_ALL, events, *modules],
+        "import sqlalchemy": [python, "-c", "import sqlalchemy"],
+        "the same imports, then reading the events": [python, "-c", IMPORT_ALL + READ_EVENTS, events, *modules],
+    }
+    for command in probes.values():  # warm-up: bytecode
+        timed(command, cwd=directory, env=env)
+    ratios: dict[str, list[float]] = {name: [] for name in probes}
+    walls: dict[str, list[float]] = {name: [] for name in ("json.loads", *probes)}
+    for pair in range(args.pairs):
+        base = timed(loads, cwd=directory, env=env)
+        walls["json.loads"].append(base.wall)
+        for name, command in probes.items() if pair % 2 == 0 else reversed(probes.items()):
+            walls[name].append(timed(command, cwd=directory, env=env).wall)
+            ratios[name].append(walls[name][-1] / base.wall)
+    print(
+        f"\nfloor of {checkouts[0].label}: processes that only import (and read), ÷ the json.loads process (median of the pairs)"
+    )
+    print(f"{'json.loads process':<44}{statistics.median(walls['json.loads']):>6.2f} s")
+    for name, found in ratios.items():
+        print(f"{name:<44}{statistics.median(walls[name]):>6.2f} s{statistics.median(found):>7.2f}x")
+    imports, _alone, reading = (statistics.median(found) for found in ratios.values())
+    print(f"left of the 3x budget for reading, building, writing and storing: {3 - imports:.2f}x")
+    print(f"left of it for building, writing and storing, once the events are read: {3 - reading:.2f}x")
+
+
 def _data(events: int) -> Path:
     directory = DATA / str(events)
     if not (directory / "events.jsonl").exists():
@@ -222,7 +295,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=7)
     parser.add_argument("--baseline", type=Path, help="another checkout (with its .venv) to run side by side")
     parser.add_argument("--peak-events", type=int, default=300_000)
-    parser.add_argument("--skip", action="append", default=[], choices=["whole", "help", "peak"])
+    parser.add_argument("--skip", action="append", default=[], choices=["whole", "help", "peak", "floor"])
     parser.add_argument("--in-process", action="store_true", help="the in-process build by phase (issue 2)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds of --in-process")
     parser.add_argument("--peak-only", type=Path, help=argparse.SUPPRESS)
@@ -241,6 +314,8 @@ def main() -> None:
             help_time(args, checkouts)
         if "peak" not in args.skip:
             peak(args, checkouts)
+        if "floor" not in args.skip:
+            floor(args, directory, checkouts)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
